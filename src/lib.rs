@@ -1,0 +1,18 @@
+//! patron-etl: load, sync, back up and migrate library patron records in bulk
+//! across FOLIO, ILLiad and Libib.
+//!
+//! The pipeline (see `DESIGN.md`): [`read`] streams [`read::SourceRow`]s from CSV/XLSX →
+//! [`mapping`] turns each row into a [`mapping::Mapped`] record in one system's shape →
+//! (planner, writer) → [`report`] writes one [`outcome::Outcome`] per input row.
+//! Row failures are data ([`outcome::Outcome`]); `Err` is for run-fatal problems.
+
+pub mod check;
+pub mod cli;
+pub mod dedupe;
+pub mod exit;
+pub mod mapping;
+pub mod outcome;
+pub mod read;
+pub mod report;
+pub mod sandbox;
+pub mod systems;
