@@ -1,1 +1,168 @@
-//! (being written)
+//! `patron-etl check`: read → map → validate → in-file duplicates, with no network at all.
+//!
+//! Every data row gets exactly one outcome (`ok` or `rejected` with a reason); `--out` receives one
+//! JSON payload per valid row as it would be sent (names such as FOLIO patron groups unresolved).
+
+use crate::dedupe::{unique_fields, DuplicateTracker};
+use crate::mapping::{Issue, Mapped, Mapping};
+use crate::outcome::{Outcome, OutcomeKind};
+use crate::read::{self, ReadOptions, Record};
+use crate::report::{self, summary::Summary, Column, ReportSink};
+use anyhow::Context;
+use serde_json::Value;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// What `check` needs.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// Input files, in order.
+    pub files: Vec<PathBuf>,
+    /// The mapping file.
+    pub mapping: PathBuf,
+    /// Reader options.
+    pub read: ReadOptions,
+    /// Where to write one JSON payload per valid row.
+    pub out: Option<PathBuf>,
+    /// Where to write the per-row report.
+    pub report: Option<PathBuf>,
+}
+
+/// Reads a field from a mapped record by its dotted name (`personal.email`).
+pub fn field_text<'a>(record: &'a Value, field: &str) -> Option<&'a str> {
+    let mut v = record;
+    for part in field.split('.') {
+        v = v.get(part)?;
+    }
+    v.as_str()
+}
+
+/// Renders a row's issues as one reason.
+pub fn issues_reason(issues: &[Issue]) -> String {
+    issues
+        .iter()
+        .map(|i| match (&i.field, &i.column) {
+            (Some(f), Some(c)) => format!("{f} (column \"{c}\"): {}", i.reason),
+            (Some(f), None) => format!("{f}: {}", i.reason),
+            (None, Some(c)) => format!("column \"{c}\": {}", i.reason),
+            (None, None) => i.reason.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Runs the mapping, validation and duplicate checks shared by `check` and the importers over one
+/// mapped row; returns the row's outcome when it is rejected.
+pub fn screen_row(
+    file: &str,
+    file_index: usize,
+    files: &[PathBuf],
+    mapped: &Mapped,
+    dupes: &mut DuplicateTracker,
+    match_field: &str,
+) -> Option<Outcome> {
+    if !mapped.issues.is_empty() {
+        let mut o = Outcome::new(file, mapped.line, mapped.key.clone(), OutcomeKind::Rejected);
+        o.reason = Some(issues_reason(&mapped.issues));
+        return Some(o);
+    }
+    let hit = dupes.check(file_index, mapped.line, |f| field_text(&mapped.record, f));
+    if let Some((field, first)) = hit {
+        let value = field_text(&mapped.record, &field).unwrap_or_default();
+        let where_ = if first.file == file_index {
+            format!("line {}", first.line)
+        } else {
+            let other = files
+                .get(first.file)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            format!("{other} line {}", first.line)
+        };
+        let what = if field == match_field {
+            "duplicate match key"
+        } else {
+            "duplicate"
+        };
+        let mut o = Outcome::new(file, mapped.line, mapped.key.clone(), OutcomeKind::Rejected);
+        o.reason = Some(format!(
+            "{field}: {what} \"{value}\" (ignoring case and accents) already used on {where_}"
+        ));
+        return Some(o);
+    }
+    None
+}
+
+/// Runs `check`; returns the summary (the caller picks the exit code).
+pub fn run(opts: &CheckOptions) -> anyhow::Result<Summary> {
+    let mapping = Mapping::load(&opts.mapping)?;
+    let mut fields: Vec<String> = vec![mapping.match_field.clone()];
+    fields.extend(unique_fields(mapping.system).iter().map(|s| s.to_string()));
+    let mut dupes = DuplicateTracker::new(fields);
+
+    // Open every input and bind the mapping before writing anything, so a bad file or a
+    // missing column stops the run with exit 2 and no partial outputs.
+    let mut inputs = Vec::new();
+    for path in &opts.files {
+        let reader = read::open(path, &opts.read)?;
+        let bound = mapping.bind(reader.headers()).with_context(|| {
+            format!("the mapping does not fit the columns of {}", path.display())
+        })?;
+        inputs.push((path.clone(), reader, bound));
+    }
+
+    let mut sink: Option<Box<dyn ReportSink>> = match &opts.report {
+        Some(p) => Some(report::open(p, Column::CHECK)?),
+        None => None,
+    };
+    let mut out = match &opts.out {
+        Some(p) => Some(std::io::BufWriter::new(
+            report::create_private(p).with_context(|| format!("{}: cannot create", p.display()))?,
+        )),
+        None => None,
+    };
+    let mut summary = Summary::default();
+
+    for (index, (path, reader, bound)) in inputs.into_iter().enumerate() {
+        let file = path.display().to_string();
+        for item in reader {
+            let outcome = match item? {
+                Record::Bad(bad) => {
+                    let mut o = Outcome::new(&file, bad.line, None, OutcomeKind::Rejected);
+                    o.reason = Some(bad.reason);
+                    o
+                }
+                Record::Row(row) => {
+                    let mapped = bound.map_row(&row);
+                    match screen_row(
+                        &file,
+                        index,
+                        &opts.files,
+                        &mapped,
+                        &mut dupes,
+                        &mapping.match_field,
+                    ) {
+                        Some(rejected) => rejected,
+                        None => {
+                            if let Some(w) = out.as_mut() {
+                                serde_json::to_writer(&mut *w, &mapped.record)?;
+                                w.write_all(b"\n")?;
+                            }
+                            Outcome::new(&file, mapped.line, mapped.key, OutcomeKind::Ok)
+                        }
+                    }
+                }
+            };
+            summary.add(&outcome);
+            if let Some(s) = sink.as_mut() {
+                s.write(&outcome)?;
+            }
+        }
+    }
+    if let Some(s) = sink.take() {
+        s.finish()?;
+    }
+    if let Some(mut w) = out {
+        w.flush()?;
+    }
+    Ok(summary)
+}

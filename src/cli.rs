@@ -1,1 +1,151 @@
-//! (being written)
+//! Command-line interface: argument definitions (clap derive) and dispatch to the library.
+
+use crate::check::{self, CheckOptions};
+use crate::exit;
+use crate::read::ReadOptions;
+use crate::sandbox::{self, SandboxArgs};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Load, sync, back up and migrate library patron records in bulk (FOLIO, ILLiad, Libib).
+///
+/// Writing commands preview by default and change nothing without --commit.
+/// Credentials come from environment variables or a config file, never the command line.
+#[derive(Debug, Parser)]
+#[command(name = "patron-etl", version, about, long_about = None)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    /// More log detail (-v info, -vv debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a roster offline against a mapping: what each row becomes, and what is wrong.
+    ///
+    /// Example:
+    ///   patron-etl check samples/roster.csv --mapping mappings/folio.toml --report check.xlsx --out payloads.jsonl
+    #[command(verbatim_doc_comment)]
+    Check(CheckArgs),
+    /// Serve the FOLIO, ILLiad and Libib emulators on loopback for rehearsals and tests.
+    ///
+    /// Example:
+    ///   patron-etl sandbox --listen 127.0.0.1:8765 --state sandbox.json
+    #[command(verbatim_doc_comment)]
+    Sandbox(SandboxArgs),
+}
+
+/// Options shared by every command that reads roster files.
+#[derive(Debug, Clone, Args)]
+pub struct InputArgs {
+    /// Roster files (CSV, XLSX, XLS or ODS).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// CSV delimiter: one character, or comma|semicolon|tab|pipe (default: detected).
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+    /// CSV encoding, e.g. utf-8, utf-16, windows-1252, latin1 (default: detected).
+    #[arg(long, value_name = "LABEL")]
+    pub encoding: Option<String>,
+    /// Spreadsheet sheet, by name or 1-based index (default: the first sheet).
+    #[arg(long, value_name = "NAME|INDEX")]
+    pub sheet: Option<String>,
+    /// Spreadsheet row that holds the header (1-based; default 1).
+    #[arg(long, value_name = "N")]
+    pub header_row: Option<u32>,
+}
+
+impl InputArgs {
+    /// Turns the flags into reader options.
+    pub fn read_options(&self) -> Result<ReadOptions, exit::UsageError> {
+        let delimiter = match self.delimiter.as_deref() {
+            None => None,
+            Some(d) => Some(parse_delimiter(d)?),
+        };
+        Ok(ReadOptions {
+            delimiter,
+            encoding: self.encoding.clone(),
+            sheet: self.sheet.clone(),
+            header_row: self.header_row,
+        })
+    }
+}
+
+/// Parses a `--delimiter` value.
+pub fn parse_delimiter(d: &str) -> Result<u8, exit::UsageError> {
+    match d.to_ascii_lowercase().as_str() {
+        "comma" | "," => Ok(b','),
+        "semicolon" | ";" => Ok(b';'),
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        "pipe" | "|" => Ok(b'|'),
+        other if other.len() == 1 && other.is_ascii() => Ok(other.as_bytes()[0]),
+        other => Err(exit::UsageError(format!(
+            "--delimiter {other:?}: use one ASCII character or comma, semicolon, tab, pipe"
+        ))),
+    }
+}
+
+/// `check` options.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// Input files and reader options.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Mapping file (TOML), e.g. mappings/folio.toml.
+    #[arg(long, short = 'm', value_name = "FILE")]
+    pub mapping: PathBuf,
+    /// Write one JSON payload per valid row (JSON Lines).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Write a report with one line per data row (.csv, .xlsx or .json).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}
+
+/// Runs the parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Check(args) => {
+            let opts = CheckOptions {
+                read: args.input.read_options()?,
+                files: args.input.files,
+                mapping: args.mapping,
+                out: args.out,
+                report: args.report,
+            };
+            let summary = check::run(&opts)?;
+            print!("{}", summary.render("check summary"));
+            if let Some(r) = &opts.report {
+                println!("  report: {}", r.display());
+            }
+            if let Some(o) = &opts.out {
+                println!("  payloads: {}", o.display());
+            }
+            Ok(if summary.any_failed() {
+                exit::ROWS_FAILED
+            } else {
+                exit::OK
+            })
+        }
+        Command::Sandbox(args) => {
+            sandbox::run(&args)?;
+            Ok(exit::OK)
+        }
+    }
+}

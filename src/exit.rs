@@ -1,1 +1,39 @@
-//! (being written)
+//! Exit codes and the run-fatal error types that choose them.
+//!
+//! 0: every row ok · 1: some rows rejected/conflict/failed/skipped · 2: usage, config, mapping or
+//! unreadable input · 3: target unreachable or authentication failed.
+
+use crate::mapping::MappingError;
+use crate::read::ReadError;
+
+/// Every row was fine.
+pub const OK: u8 = 0;
+/// Some rows were rejected, conflicted, failed or were skipped.
+pub const ROWS_FAILED: u8 = 1;
+/// Usage, configuration, mapping or unreadable input.
+pub const USAGE: u8 = 2;
+/// Target unreachable or authentication failed.
+pub const UNREACHABLE: u8 = 3;
+
+/// A usage or configuration problem found after argument parsing (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The target could not be reached or refused our credentials (exit code 3).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UnreachableError(pub String);
+
+/// Picks the exit code for a run-fatal error by looking through its cause chain.
+pub fn code_for(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if cause.is::<UnreachableError>() {
+            return UNREACHABLE;
+        }
+        if cause.is::<UsageError>() || cause.is::<ReadError>() || cause.is::<MappingError>() {
+            return USAGE;
+        }
+    }
+    USAGE
+}
