@@ -1,0 +1,293 @@
+//! Drives the real binary's `check` command over the shipped samples and over broken inputs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_patron-etl"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str], cwd: &Path) -> Output {
+    bin()
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Data records in a CSV file (the header excluded), counted with a plain, flexible parser.
+fn csv_rows(path: &Path) -> usize {
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .expect("sample opens");
+    r.records().filter(|x| x.is_ok()).count()
+}
+
+fn report_rows(path: &Path) -> Vec<csv::StringRecord> {
+    let mut r = csv::Reader::from_path(path).expect("report opens");
+    r.records().map(|x| x.expect("report row")).collect()
+}
+
+#[test]
+fn samples_check_with_each_mapping_exits_1_with_one_report_line_per_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let roster = root().join("samples/roster.csv");
+    let expected = csv_rows(&roster);
+    assert!(expected >= 40, "sample roster has about 50 rows");
+    for system in ["folio", "illiad", "libib"] {
+        let report = dir.path().join(format!("{system}.csv"));
+        let out = run(
+            &[
+                "check",
+                roster.to_str().unwrap(),
+                "--mapping",
+                root().join(format!("mappings/{system}.toml")).to_str().unwrap(),
+                "--report",
+                report.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        assert_eq!(out.status.code(), Some(1), "{system}: {}", text(&out));
+        let t = text(&out);
+        assert!(t.contains("rows read"), "{system}: summary printed: {t}");
+        assert!(t.contains("rejected"), "{system}: {t}");
+        let rows = report_rows(&report);
+        assert_eq!(rows.len(), expected, "{system}: one report line per data row");
+        let ok = rows.iter().filter(|r| &r[3] == "ok").count();
+        let rejected = rows.iter().filter(|r| &r[3] == "rejected").count();
+        assert_eq!(ok + rejected, expected);
+        assert!(ok > rejected, "{system}: most sample rows are valid ({ok} ok, {rejected} rejected)");
+        for r in rows.iter().filter(|r| &r[3] == "rejected") {
+            assert!(!r[4].is_empty(), "{system}: rejected row has a reason: {r:?}");
+        }
+        // lines are distinct and increasing
+        let lines: Vec<u64> = rows.iter().map(|r| r[1].parse().unwrap()).collect();
+        assert!(lines.windows(2).all(|w| w[0] < w[1]), "{system}: {lines:?}");
+    }
+}
+
+#[test]
+fn xlsx_sample_checks_like_the_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let xlsx = root().join("samples/roster.xlsx");
+    let mut wb = calamine::open_workbook_auto(&xlsx).expect("sample xlsx opens");
+    use calamine::Reader;
+    let range = wb.worksheet_range_at(0).unwrap().unwrap();
+    let data_rows = range
+        .rows()
+        .skip(1)
+        .filter(|r| r.iter().any(|c| !c.to_string().trim().is_empty()))
+        .count();
+    for system in ["folio", "illiad", "libib"] {
+        let report = dir.path().join(format!("{system}.json"));
+        let out = run(
+            &[
+                "check",
+                xlsx.to_str().unwrap(),
+                "--mapping",
+                root().join(format!("mappings/{system}.toml")).to_str().unwrap(),
+                "--report",
+                report.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        assert_eq!(out.status.code(), Some(1), "{system}: {}", text(&out));
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        let rows = json["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), data_rows, "{system}: one JSON row per data row");
+        assert!(rows.iter().any(|r| r["outcome"] == "rejected"));
+        assert!(rows.iter().any(|r| r["outcome"] == "ok"));
+    }
+}
+
+#[test]
+fn out_has_one_payload_per_ok_row_and_xlsx_report_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("payloads.jsonl");
+    let report = dir.path().join("r.xlsx");
+    let csv_report = dir.path().join("r.csv");
+    let roster = root().join("samples/roster.csv");
+    let mapping = root().join("mappings/folio.toml");
+    let o = run(
+        &[
+            "check",
+            roster.to_str().unwrap(),
+            "-m",
+            mapping.to_str().unwrap(),
+            "--out",
+            out_path.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let o2 = run(
+        &[
+            "check",
+            roster.to_str().unwrap(),
+            "-m",
+            mapping.to_str().unwrap(),
+            "--report",
+            csv_report.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(o2.status.code(), Some(1));
+    let ok = report_rows(&csv_report)
+        .iter()
+        .filter(|r| &r[3] == "ok")
+        .count();
+    let payloads: Vec<serde_json::Value> = std::fs::read_to_string(&out_path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(payloads.len(), ok);
+    for p in &payloads {
+        assert!(p["personal"]["lastName"].as_str().is_some_and(|s| !s.is_empty()), "{p}");
+    }
+    use calamine::Reader;
+    let mut wb = calamine::open_workbook_auto(&report).expect("xlsx report opens");
+    let range = wb.worksheet_range("report").unwrap();
+    assert_eq!(range.rows().count(), csv_rows(&roster) + 1);
+    assert_eq!(range.get((0, 3)).unwrap().to_string(), "outcome");
+}
+
+fn mapping_path() -> String {
+    root().join("mappings/folio.toml").to_string_lossy().into_owned()
+}
+
+#[test]
+fn broken_inputs_exit_2_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("empty.csv"), b"").unwrap();
+    let mut junk = Vec::new();
+    let mut x: u32 = 12345;
+    for _ in 0..4096 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        junk.push((x >> 16) as u8);
+    }
+    std::fs::write(d.join("random.csv"), &junk).unwrap();
+    let xlsx = std::fs::read(root().join("samples/roster.xlsx")).unwrap();
+    std::fs::write(d.join("truncated.xlsx"), &xlsx[..xlsx.len() / 2]).unwrap();
+    for name in ["empty.csv", "truncated.xlsx", "missing.csv"] {
+        let o = run(&["check", name, "--mapping", &mapping_path()], d);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", text(&o));
+        assert!(text(&o).contains(name), "{name}: message names the file: {}", text(&o));
+        assert!(!text(&o).contains("panicked"), "{name}");
+    }
+    // random bytes: either refused as a file (2) or every row rejected (1); never a panic
+    let o = run(&["check", "random.csv", "--mapping", &mapping_path()], d);
+    assert!(matches!(o.status.code(), Some(1) | Some(2)), "{}", text(&o));
+    assert!(!text(&o).contains("panicked"));
+    if o.status.code() == Some(2) {
+        assert!(text(&o).contains("random.csv"));
+    }
+}
+
+#[test]
+fn header_only_file_is_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let roster = std::fs::read_to_string(root().join("samples/roster.csv")).unwrap();
+    let header = roster.lines().next().unwrap();
+    std::fs::write(dir.path().join("h.csv"), format!("{header}\n")).unwrap();
+    let o = run(&["check", "h.csv", "--mapping", &mapping_path()], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("rows read"));
+}
+
+#[test]
+fn broken_mapping_exits_2_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("bad.toml"),
+        "system = \"folio\"\nmatch = \"externalSystemId\"\n[fields]\nexternalSystemId = \"Student ID\"\n\"personal.lastName\" = { column = \"Last Name\", transform = [\"lowercase\"] }\n",
+    )
+    .unwrap();
+    let roster = root().join("samples/roster.csv");
+    let o = run(
+        &["check", roster.to_str().unwrap(), "--mapping", "bad.toml"],
+        d,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("bad.toml:5"), "names file and line: {t}");
+    assert!(t.contains("lower"), "suggests the nearest transform: {t}");
+
+    std::fs::write(d.join("syntax.toml"), "system = \"folio\"\nmatch = \n").unwrap();
+    let o = run(
+        &["check", roster.to_str().unwrap(), "--mapping", "syntax.toml"],
+        d,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("syntax.toml:2"), "{}", text(&o));
+
+    let o = run(
+        &["check", roster.to_str().unwrap(), "--mapping", "nope.toml"],
+        d,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("nope.toml"));
+}
+
+#[test]
+fn missing_column_names_the_nearest_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("in.csv"), "Student ID,Last Name\nS1,Doe\n").unwrap();
+    std::fs::write(
+        d.join("m.toml"),
+        "system = \"folio\"\nmatch = \"externalSystemId\"\n[fields]\nexternalSystemId = \"Student ID\"\n\"personal.lastName\" = \"Last Nme\"\n",
+    )
+    .unwrap();
+    let o = run(&["check", "in.csv", "--mapping", "m.toml"], d);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("m.toml:5"), "{t}");
+    assert!(t.contains("Last Name"), "{t}");
+}
+
+#[test]
+fn duplicate_key_rejects_the_later_row_naming_the_earlier_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("in.csv"),
+        "Student ID,Last Name\nS1,Doe\nS2,Roe\ns1,Poe\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("m.toml"),
+        "system = \"folio\"\nmatch = \"externalSystemId\"\n[fields]\nexternalSystemId = \"Student ID\"\n\"personal.lastName\" = \"Last Name\"\n",
+    )
+    .unwrap();
+    let o = run(
+        &["check", "in.csv", "--mapping", "m.toml", "--report", "r.csv"],
+        d,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let rows = report_rows(&d.join("r.csv"));
+    assert_eq!(rows.len(), 3);
+    assert_eq!(&rows[0][3], "ok");
+    assert_eq!(&rows[1][3], "ok");
+    assert_eq!(&rows[2][3], "rejected");
+    assert_eq!(&rows[2][1], "4");
+    assert!(rows[2][4].contains("line 2"), "{:?}", rows[2]);
+}
