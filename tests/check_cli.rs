@@ -54,7 +54,10 @@ fn samples_check_with_each_mapping_exits_1_with_one_report_line_per_row() {
                 "check",
                 roster.to_str().unwrap(),
                 "--mapping",
-                root().join(format!("mappings/{system}.toml")).to_str().unwrap(),
+                root()
+                    .join(format!("mappings/{system}.toml"))
+                    .to_str()
+                    .unwrap(),
                 "--report",
                 report.to_str().unwrap(),
             ],
@@ -65,13 +68,23 @@ fn samples_check_with_each_mapping_exits_1_with_one_report_line_per_row() {
         assert!(t.contains("rows read"), "{system}: summary printed: {t}");
         assert!(t.contains("rejected"), "{system}: {t}");
         let rows = report_rows(&report);
-        assert_eq!(rows.len(), expected, "{system}: one report line per data row");
+        assert_eq!(
+            rows.len(),
+            expected,
+            "{system}: one report line per data row"
+        );
         let ok = rows.iter().filter(|r| &r[3] == "ok").count();
         let rejected = rows.iter().filter(|r| &r[3] == "rejected").count();
         assert_eq!(ok + rejected, expected);
-        assert!(ok > rejected, "{system}: most sample rows are valid ({ok} ok, {rejected} rejected)");
+        assert!(
+            ok > rejected,
+            "{system}: most sample rows are valid ({ok} ok, {rejected} rejected)"
+        );
         for r in rows.iter().filter(|r| &r[3] == "rejected") {
-            assert!(!r[4].is_empty(), "{system}: rejected row has a reason: {r:?}");
+            assert!(
+                !r[4].is_empty(),
+                "{system}: rejected row has a reason: {r:?}"
+            );
         }
         // lines are distinct and increasing
         let lines: Vec<u64> = rows.iter().map(|r| r[1].parse().unwrap()).collect();
@@ -98,7 +111,10 @@ fn xlsx_sample_checks_like_the_csv() {
                 "check",
                 xlsx.to_str().unwrap(),
                 "--mapping",
-                root().join(format!("mappings/{system}.toml")).to_str().unwrap(),
+                root()
+                    .join(format!("mappings/{system}.toml"))
+                    .to_str()
+                    .unwrap(),
                 "--report",
                 report.to_str().unwrap(),
             ],
@@ -159,7 +175,12 @@ fn out_has_one_payload_per_ok_row_and_xlsx_report_opens() {
         .collect();
     assert_eq!(payloads.len(), ok);
     for p in &payloads {
-        assert!(p["personal"]["lastName"].as_str().is_some_and(|s| !s.is_empty()), "{p}");
+        assert!(
+            p["personal"]["lastName"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty()),
+            "{p}"
+        );
     }
     use calamine::Reader;
     let mut wb = calamine::open_workbook_auto(&report).expect("xlsx report opens");
@@ -169,7 +190,10 @@ fn out_has_one_payload_per_ok_row_and_xlsx_report_opens() {
 }
 
 fn mapping_path() -> String {
-    root().join("mappings/folio.toml").to_string_lossy().into_owned()
+    root()
+        .join("mappings/folio.toml")
+        .to_string_lossy()
+        .into_owned()
 }
 
 #[test]
@@ -189,7 +213,11 @@ fn broken_inputs_exit_2_naming_the_file() {
     for name in ["empty.csv", "truncated.xlsx", "missing.csv"] {
         let o = run(&["check", name, "--mapping", &mapping_path()], d);
         assert_eq!(o.status.code(), Some(2), "{name}: {}", text(&o));
-        assert!(text(&o).contains(name), "{name}: message names the file: {}", text(&o));
+        assert!(
+            text(&o).contains(name),
+            "{name}: message names the file: {}",
+            text(&o)
+        );
         assert!(!text(&o).contains("panicked"), "{name}");
     }
     // random bytes: either refused as a file (2) or every row rejected (1); never a panic
@@ -207,7 +235,10 @@ fn header_only_file_is_not_an_error() {
     let roster = std::fs::read_to_string(root().join("samples/roster.csv")).unwrap();
     let header = roster.lines().next().unwrap();
     std::fs::write(dir.path().join("h.csv"), format!("{header}\n")).unwrap();
-    let o = run(&["check", "h.csv", "--mapping", &mapping_path()], dir.path());
+    let o = run(
+        &["check", "h.csv", "--mapping", &mapping_path()],
+        dir.path(),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("rows read"));
 }
@@ -233,7 +264,12 @@ fn broken_mapping_exits_2_naming_file_and_line() {
 
     std::fs::write(d.join("syntax.toml"), "system = \"folio\"\nmatch = \n").unwrap();
     let o = run(
-        &["check", roster.to_str().unwrap(), "--mapping", "syntax.toml"],
+        &[
+            "check",
+            roster.to_str().unwrap(),
+            "--mapping",
+            "syntax.toml",
+        ],
         d,
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
@@ -279,7 +315,14 @@ fn duplicate_key_rejects_the_later_row_naming_the_earlier_line() {
     )
     .unwrap();
     let o = run(
-        &["check", "in.csv", "--mapping", "m.toml", "--report", "r.csv"],
+        &[
+            "check",
+            "in.csv",
+            "--mapping",
+            "m.toml",
+            "--report",
+            "r.csv",
+        ],
         d,
     );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));

@@ -46,3 +46,5 @@ impl std::fmt::Display for System {
         f.write_str(self.name())
     }
 }
+
+pub mod folio;

@@ -1,0 +1,161 @@
+//! Shared HTTP plumbing: one rate governor and one in-flight limit per target, shared by every
+//! task, and a classification of failures that the retry policy and the writer act on.
+//!
+//! Invariant: every request to a target goes through [`Governed::send`], so the configured rate
+//! (requests per second) and concurrency are never exceeded, whatever the caller does.
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::header::HeaderMap;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// A response, fully read.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// HTTP status code.
+    pub status: u16,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// Body text (lossy UTF-8).
+    pub body: String,
+}
+
+impl Reply {
+    /// Whether the status is 2xx.
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// `Retry-After` in seconds, if the server sent one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        let v = self.headers.get("retry-after")?.to_str().ok()?;
+        v.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|s| *s >= 0.0 && *s < 3600.0)
+            .map(Duration::from_secs_f64)
+    }
+
+    /// The body as JSON, if it is JSON.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_str(&self.body).ok()
+    }
+}
+
+/// A request that got no HTTP response.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct TransportError {
+    /// Whether the request may have reached the server (timeout, connection dropped after sending):
+    /// a create must then be reconciled by a lookup before it is sent again.
+    pub ambiguous: bool,
+    /// Could not connect at all (refused, DNS).
+    pub connect: bool,
+    /// What happened, without URLs (Libib puts fields in query strings).
+    pub message: String,
+}
+
+/// Classifies a reqwest error without ever including the URL.
+pub fn classify(err: &reqwest::Error) -> TransportError {
+    let connect = err.is_connect();
+    let message = if err.is_timeout() {
+        "timed out waiting for the server".to_string()
+    } else if connect {
+        "could not connect to the server".to_string()
+    } else if err.is_body() || err.is_decode() {
+        "the connection broke while reading the response".to_string()
+    } else if err.is_request() {
+        "the connection was closed before a response arrived".to_string()
+    } else {
+        "the request failed".to_string()
+    };
+    TransportError {
+        ambiguous: !connect,
+        connect,
+        message,
+    }
+}
+
+/// Counters of what was sent, for summaries and benchmarks.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Requests sent.
+    pub requests: AtomicU64,
+    /// Requests that were writes (POST, PUT, PATCH, DELETE).
+    pub writes: AtomicU64,
+    /// 429 responses.
+    pub throttled: AtomicU64,
+}
+
+/// A rate-governed, concurrency-limited HTTP client for one target.
+#[derive(Clone)]
+pub struct Governed {
+    client: reqwest::Client,
+    limiter: Arc<DefaultDirectRateLimiter>,
+    inflight: Arc<Semaphore>,
+    /// What has been sent so far.
+    pub counters: Arc<Counters>,
+}
+
+impl Governed {
+    /// A client that sends at most `rate` requests per second (spaced evenly, no bursts) with at
+    /// most `concurrency` in flight, each timing out after `timeout`.
+    pub fn new(rate: f64, concurrency: usize, timeout: Duration) -> anyhow::Result<Governed> {
+        let rate = if rate.is_finite() && rate > 0.0 {
+            rate
+        } else {
+            1.0
+        };
+        let period = Duration::from_secs_f64(1.0 / rate);
+        let quota = Quota::with_period(period)
+            .ok_or_else(|| anyhow::anyhow!("rate {rate} is too high"))?
+            .allow_burst(NonZeroU32::MIN);
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .pool_max_idle_per_host(concurrency.max(1))
+            .user_agent(concat!("patron-etl/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Governed {
+            client,
+            limiter: Arc::new(RateLimiter::direct(quota)),
+            inflight: Arc::new(Semaphore::new(concurrency.max(1))),
+            counters: Arc::new(Counters::default()),
+        })
+    }
+
+    /// The underlying client, for building requests.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Sends a request once the governor allows it; reads the whole body.
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Result<Reply, TransportError> {
+        let _permit = self.inflight.acquire().await.map_err(|_| TransportError {
+            ambiguous: false,
+            connect: false,
+            message: "client shut down".into(),
+        })?;
+        self.limiter.until_ready().await;
+        let req = req.build().map_err(|e| classify(&e))?;
+        self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        if !matches!(*req.method(), reqwest::Method::GET | reqwest::Method::HEAD) {
+            self.counters.writes.fetch_add(1, Ordering::Relaxed);
+        }
+        let resp = self.client.execute(req).await.map_err(|e| classify(&e))?;
+        let status = resp.status().as_u16();
+        if status == 429 {
+            self.counters.throttled.fetch_add(1, Ordering::Relaxed);
+        }
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.map_err(|e| classify(&e))?;
+        Ok(Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        })
+    }
+}

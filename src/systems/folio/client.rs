@@ -1,0 +1,415 @@
+//! FOLIO HTTP client: login (`/authn/login-with-expiry`, token read from the `folioAccessToken`
+//! cookie; legacy `/authn/login` as a fallback), proactive refresh when under 60 s remain, one
+//! re-login and replay on a 401, and every request through the shared [`Governed`] client.
+//!
+//! Tokens and the password are [`Secret`]s and never logged.
+
+use crate::http::{Governed, Reply, TransportError};
+use crate::secret::Secret;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// A run-fatal FOLIO problem.
+#[derive(Debug, thiserror::Error)]
+pub enum FolioError {
+    /// No connection could be made.
+    #[error("FOLIO at {url} is unreachable: {source}")]
+    Unreachable {
+        /// Base URL.
+        url: String,
+        /// Cause.
+        source: TransportError,
+    },
+    /// Login refused.
+    #[error("FOLIO login as {username} (tenant {tenant}) failed: {reason}")]
+    Auth {
+        /// Login name.
+        username: String,
+        /// Tenant.
+        tenant: String,
+        /// Server's reason.
+        reason: String,
+    },
+    /// An unexpected answer to a call that must succeed (reference data, lookups).
+    #[error("FOLIO {what}: HTTP {status}: {message}")]
+    Unexpected {
+        /// What we were doing.
+        what: String,
+        /// Status.
+        status: u16,
+        /// Server message.
+        message: String,
+    },
+}
+
+struct Session {
+    token: Secret,
+    refresh: Option<Secret>,
+    expires: Option<Instant>,
+}
+
+/// A logged-in FOLIO client.
+pub struct FolioClient {
+    http: Governed,
+    base: String,
+    tenant: String,
+    username: String,
+    password: Secret,
+    session: Mutex<Session>,
+}
+
+/// Finds a cookie's value among `Set-Cookie` headers.
+fn cookie(reply: &Reply, name: &str) -> Option<String> {
+    reply
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| k.trim() == name)
+        .map(|(_, v)| v.trim().to_string())
+}
+
+/// The human message of a FOLIO error body: `{"errors":[{"message":…}]}` or plain text.
+pub fn error_message(reply: &Reply) -> String {
+    if let Some(v) = reply.json() {
+        if let Some(errs) = v.get("errors").and_then(Value::as_array) {
+            let msgs: Vec<String> = errs
+                .iter()
+                .map(|e| {
+                    let m = e.get("message").and_then(Value::as_str).unwrap_or("error");
+                    let params: Vec<String> = e
+                        .get("parameters")
+                        .and_then(Value::as_array)
+                        .map(|ps| {
+                            ps.iter()
+                                .filter_map(|p| {
+                                    Some(format!(
+                                        "{}={}",
+                                        p.get("key")?.as_str()?,
+                                        p.get("value").and_then(Value::as_str).unwrap_or("")
+                                    ))
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    if params.is_empty() {
+                        m.to_string()
+                    } else {
+                        format!("{m} ({})", params.join(", "))
+                    }
+                })
+                .collect();
+            if !msgs.is_empty() {
+                return msgs.join("; ");
+            }
+        }
+    }
+    let t = reply.body.trim();
+    if t.is_empty() {
+        format!("HTTP {}", reply.status)
+    } else {
+        t.chars().take(500).collect()
+    }
+}
+
+impl FolioClient {
+    /// Logs in and returns a client.
+    pub async fn login(
+        http: Governed,
+        base: &str,
+        tenant: &str,
+        username: &str,
+        password: Secret,
+    ) -> Result<FolioClient, FolioError> {
+        let session = Self::authenticate(&http, base, tenant, username, &password).await?;
+        Ok(FolioClient {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            tenant: tenant.to_string(),
+            username: username.to_string(),
+            password,
+            session: Mutex::new(session),
+        })
+    }
+
+    /// The shared HTTP client (for counters).
+    pub fn http(&self) -> &Governed {
+        &self.http
+    }
+
+    async fn authenticate(
+        http: &Governed,
+        base: &str,
+        tenant: &str,
+        username: &str,
+        password: &Secret,
+    ) -> Result<Session, FolioError> {
+        let base = base.trim_end_matches('/');
+        let body = serde_json::json!({"username": username, "password": password.expose()});
+        let send = |path: &str| {
+            http.client()
+                .post(format!("{base}{path}"))
+                .header("X-Okapi-Tenant", tenant)
+                .header("Accept", "application/json, text/plain")
+                .json(&body)
+        };
+        let unreachable = |e: TransportError| FolioError::Unreachable {
+            url: base.to_string(),
+            source: e,
+        };
+        let reply = http
+            .send(send("/authn/login-with-expiry"))
+            .await
+            .map_err(unreachable)?;
+        if reply.ok() {
+            let token = cookie(&reply, "folioAccessToken").ok_or_else(|| FolioError::Auth {
+                username: username.into(),
+                tenant: tenant.into(),
+                reason: "login succeeded but no folioAccessToken cookie came back".into(),
+            })?;
+            let refresh = cookie(&reply, "folioRefreshToken").map(Secret::new);
+            let expires = reply
+                .json()
+                .and_then(|v| v.get("accessTokenExpiration")?.as_str().map(str::to_string))
+                .and_then(|s| chrono::DateTime::parse_from_rfc3339(&s).ok())
+                .map(|t| {
+                    let left = t.signed_duration_since(chrono::Utc::now());
+                    Instant::now() + left.to_std().unwrap_or(Duration::ZERO)
+                });
+            return Ok(Session {
+                token: Secret::new(token),
+                refresh,
+                expires,
+            });
+        }
+        if reply.status == 404 {
+            // Pre-Poppy systems: legacy, non-expiring token in a header.
+            let legacy = http.send(send("/authn/login")).await.map_err(unreachable)?;
+            if legacy.ok() {
+                if let Some(t) = legacy
+                    .headers
+                    .get("x-okapi-token")
+                    .and_then(|v| v.to_str().ok())
+                {
+                    return Ok(Session {
+                        token: Secret::new(t),
+                        refresh: None,
+                        expires: None,
+                    });
+                }
+            }
+            return Err(FolioError::Auth {
+                username: username.into(),
+                tenant: tenant.into(),
+                reason: error_message(&legacy),
+            });
+        }
+        Err(FolioError::Auth {
+            username: username.into(),
+            tenant: tenant.into(),
+            reason: error_message(&reply),
+        })
+    }
+
+    /// The current token, refreshed first if it expires within 60 s.
+    async fn token(&self) -> Result<Secret, FolioError> {
+        let mut s = self.session.lock().await;
+        let stale = s
+            .expires
+            .is_some_and(|e| e.saturating_duration_since(Instant::now()) < Duration::from_secs(60));
+        if stale {
+            let mut renewed = None;
+            if let Some(rt) = &s.refresh {
+                let req = self
+                    .http
+                    .client()
+                    .post(format!("{}/authn/refresh", self.base))
+                    .header("X-Okapi-Tenant", &self.tenant)
+                    .header("Cookie", format!("folioRefreshToken={}", rt.expose()));
+                if let Ok(reply) = self.http.send(req).await {
+                    if reply.ok() {
+                        if let Some(t) = cookie(&reply, "folioAccessToken") {
+                            let expires = reply
+                                .json()
+                                .and_then(|v| {
+                                    v.get("accessTokenExpiration")?.as_str().map(str::to_string)
+                                })
+                                .and_then(|s| chrono::DateTime::parse_from_rfc3339(&s).ok())
+                                .map(|t| {
+                                    let left = t.signed_duration_since(chrono::Utc::now());
+                                    Instant::now() + left.to_std().unwrap_or(Duration::ZERO)
+                                });
+                            renewed = Some(Session {
+                                token: Secret::new(t),
+                                refresh: cookie(&reply, "folioRefreshToken")
+                                    .map(Secret::new)
+                                    .or_else(|| s.refresh.clone()),
+                                expires,
+                            });
+                        }
+                    }
+                }
+            }
+            *s = match renewed {
+                Some(r) => r,
+                None => {
+                    Self::authenticate(
+                        &self.http,
+                        &self.base,
+                        &self.tenant,
+                        &self.username,
+                        &self.password,
+                    )
+                    .await?
+                }
+            };
+        }
+        Ok(s.token.clone())
+    }
+
+    async fn relogin(&self, used: &Secret) -> Result<(), FolioError> {
+        let mut s = self.session.lock().await;
+        if &s.token == used {
+            *s = Self::authenticate(
+                &self.http,
+                &self.base,
+                &self.tenant,
+                &self.username,
+                &self.password,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Sends one request (authenticated, governed). On a 401, logs in again once and replays.
+    /// Transport failures come back as `Err(Ok(TransportError))`; fatal auth problems as
+    /// `Err(Err(FolioError))`.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Reply, CallFailure> {
+        let mut replayed = false;
+        loop {
+            let token = self.token().await.map_err(CallFailure::Fatal)?;
+            let mut req = self
+                .http
+                .client()
+                .request(method.clone(), format!("{}{}", self.base, path))
+                .header("X-Okapi-Tenant", &self.tenant)
+                .header("X-Okapi-Token", token.expose())
+                .header("Accept", "application/json, text/plain");
+            if !query.is_empty() {
+                req = req.query(query);
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let reply = self.http.send(req).await.map_err(CallFailure::Transport)?;
+            if reply.status == 401 && !replayed {
+                replayed = true;
+                tracing::info!("FOLIO answered 401; logging in again and replaying once");
+                self.relogin(&token).await.map_err(CallFailure::Fatal)?;
+                continue;
+            }
+            return Ok(reply);
+        }
+    }
+
+    /// GET returning JSON, for calls that must succeed (retrying transient failures a few times).
+    pub async fn get_json(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        what: &str,
+    ) -> Result<Value, FolioError> {
+        let policy = crate::write::retry::RetryPolicy::default();
+        let mut attempt = 0;
+        loop {
+            let res = self.call(reqwest::Method::GET, path, query, None).await;
+            let retry_after = match &res {
+                Ok(r) if r.ok() => {
+                    return r.json().ok_or_else(|| FolioError::Unexpected {
+                        what: what.into(),
+                        status: r.status,
+                        message: "the response is not JSON".into(),
+                    })
+                }
+                Ok(r) if crate::write::retry::RetryPolicy::retryable_status(r.status) => {
+                    r.retry_after()
+                }
+                Ok(r) => {
+                    return Err(FolioError::Unexpected {
+                        what: what.into(),
+                        status: r.status,
+                        message: error_message(r),
+                    })
+                }
+                Err(CallFailure::Fatal(_)) => None,
+                Err(CallFailure::Transport(_)) => None,
+            };
+            attempt += 1;
+            if attempt > policy.max_retries {
+                return Err(match res {
+                    Ok(r) => FolioError::Unexpected {
+                        what: what.into(),
+                        status: r.status,
+                        message: error_message(&r),
+                    },
+                    Err(CallFailure::Fatal(f)) => f,
+                    Err(CallFailure::Transport(t)) => FolioError::Unreachable {
+                        url: self.base.clone(),
+                        source: t,
+                    },
+                });
+            }
+            if let Err(CallFailure::Fatal(f)) = res {
+                return Err(f);
+            }
+            tokio::time::sleep(policy.delay(attempt, retry_after)).await;
+        }
+    }
+
+    /// Fetches all users matching a CQL query (paging by offset; lookups are small).
+    pub async fn find_users(&self, cql: &str, expected: usize) -> Result<Vec<Value>, FolioError> {
+        let limit = (expected * 2).clamp(10, 1000);
+        let mut out = Vec::new();
+        let mut offset = 0usize;
+        loop {
+            let (l, o) = (limit.to_string(), offset.to_string());
+            let v = self
+                .get_json(
+                    "/users",
+                    &[("query", cql), ("limit", &l), ("offset", &o)],
+                    "user lookup",
+                )
+                .await?;
+            let users = v
+                .get("users")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let n = users.len();
+            out.extend(users);
+            if n < limit {
+                return Ok(out);
+            }
+            offset += n;
+        }
+    }
+}
+
+/// Why a single call got no usable reply.
+#[derive(Debug)]
+pub enum CallFailure {
+    /// No HTTP response (timeout, dropped connection, refused).
+    Transport(TransportError),
+    /// Authentication broke down (fatal for the run).
+    Fatal(FolioError),
+}

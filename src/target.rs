@@ -1,0 +1,275 @@
+//! Targets: the built-in sandbox (`sandbox:folio`, `sandbox:illiad`, `sandbox:libib`) or a named
+//! entry of `patron-etl.toml`. Secrets come from environment variables or files, never flags.
+
+use crate::exit::UsageError;
+use crate::secret::Secret;
+use crate::systems::System;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// One `[targets.NAME]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetEntry {
+    /// folio | illiad | libib.
+    pub system: String,
+    /// Base URL (https; plain http only to loopback).
+    pub url: String,
+    /// FOLIO tenant.
+    pub tenant: Option<String>,
+    /// FOLIO login name.
+    pub username: Option<String>,
+    /// Environment variable holding the FOLIO password.
+    pub password_env: Option<String>,
+    /// File holding the FOLIO password.
+    pub password_file: Option<PathBuf>,
+    /// Environment variable holding the ILLiad or Libib API key.
+    pub api_key_env: Option<String>,
+    /// File holding the ILLiad or Libib API key.
+    pub api_key_file: Option<PathBuf>,
+    /// Libib `x-api-user`.
+    pub api_user: Option<String>,
+    /// Libib `x-api-ultimate` (Ultimate accounts), if any.
+    pub api_ultimate: Option<String>,
+    /// ILLiad site code sent as NVTGC when the mapping gives none.
+    pub nvtgc: Option<String>,
+    /// Requests per second.
+    pub rate: Option<f64>,
+    /// Requests in flight.
+    pub concurrency: Option<usize>,
+    /// Per-request timeout in seconds.
+    pub timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    targets: BTreeMap<String, TargetEntry>,
+}
+
+/// A resolved, ready-to-use target.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The name the user gave.
+    pub name: String,
+    /// The system behind it.
+    pub system: System,
+    /// Base URL, without a trailing slash.
+    pub url: String,
+    /// FOLIO tenant.
+    pub tenant: String,
+    /// FOLIO login name.
+    pub username: String,
+    /// FOLIO password.
+    pub password: Option<Secret>,
+    /// ILLiad/Libib API key.
+    pub api_key: Option<Secret>,
+    /// Libib API user.
+    pub api_user: Option<String>,
+    /// Libib ultimate key.
+    pub api_ultimate: Option<Secret>,
+    /// ILLiad NVTGC default.
+    pub nvtgc: Option<String>,
+    /// Requests per second.
+    pub rate: f64,
+    /// Requests in flight.
+    pub concurrency: usize,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+/// What `--to`/`--from` names.
+#[derive(Debug, Clone)]
+pub enum TargetRef {
+    /// The built-in in-process sandbox for one system.
+    Sandbox(System),
+    /// A configured target.
+    Configured(Box<Target>),
+}
+
+/// Default pacing per system: FOLIO publishes no limit (≈10 req/s, 4 in flight is conservative);
+/// Libib allows one request per 2 s per account (we default to one per 2.5 s, never concurrent).
+pub fn default_pacing(system: System) -> (f64, usize) {
+    match system {
+        System::Folio => (10.0, 4),
+        System::Illiad => (5.0, 2),
+        System::Libib => (0.4, 1),
+    }
+}
+
+fn read_secret(
+    env: &Option<String>,
+    file: &Option<PathBuf>,
+    what: &str,
+    target: &str,
+) -> Result<Option<Secret>, UsageError> {
+    if let Some(var) = env {
+        return match std::env::var(var) {
+            Ok(v) if !v.is_empty() => Ok(Some(Secret::new(v))),
+            _ => Err(UsageError(format!(
+                "target {target}: the {what} is to come from environment variable {var}, which is not set"
+            ))),
+        };
+    }
+    if let Some(path) = file {
+        return match std::fs::read_to_string(path) {
+            Ok(v) => Ok(Some(Secret::new(v.trim_end_matches(['\r', '\n'])))),
+            Err(e) => Err(UsageError(format!(
+                "target {target}: cannot read the {what} file {}: {e}",
+                path.display()
+            ))),
+        };
+    }
+    Ok(None)
+}
+
+/// Whether a URL is plain http to somewhere other than loopback (refused: credentials would
+/// travel in clear text).
+fn insecure(url: &url::Url) -> bool {
+    if url.scheme() != "http" {
+        return false;
+    }
+    match url.host() {
+        Some(url::Host::Domain(d)) => d != "localhost",
+        Some(url::Host::Ipv4(ip)) => !ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => !ip.is_loopback(),
+        None => true,
+    }
+}
+
+/// Resolves a target name: `sandbox:<system>` or an entry in the config file (`--config PATH`,
+/// else `patron-etl.toml` in the working directory).
+pub fn resolve(name: &str, config: Option<&Path>) -> Result<TargetRef, UsageError> {
+    if let Some(sys) = name.strip_prefix("sandbox:") {
+        return System::parse(sys).map(TargetRef::Sandbox).ok_or_else(|| {
+            UsageError(format!(
+                "unknown sandbox system {sys:?}: use sandbox:folio, sandbox:illiad or sandbox:libib"
+            ))
+        });
+    }
+    let path = config
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("patron-etl.toml"));
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        UsageError(format!(
+            "target {name:?} is not a sandbox target and the config file {} cannot be read ({e}); \
+             use --to sandbox:folio|illiad|libib or define [targets.{name}] there",
+            path.display()
+        ))
+    })?;
+    let file: ConfigFile = toml::from_str(&text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        UsageError(format!(
+            "{}{}: {}",
+            path.display(),
+            line.map(|l| format!(":{l}")).unwrap_or_default(),
+            e.message()
+        ))
+    })?;
+    let entry = file.targets.get(name).ok_or_else(|| {
+        let names: Vec<&str> = file.targets.keys().map(String::as_str).collect();
+        UsageError(format!(
+            "{}: no [targets.{name}] (defined: {})",
+            path.display(),
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        ))
+    })?;
+    let system = System::parse(&entry.system).ok_or_else(|| {
+        UsageError(format!(
+            "{}: targets.{name}.system = {:?}: use folio, illiad or libib",
+            path.display(),
+            entry.system
+        ))
+    })?;
+    let url = url::Url::parse(&entry.url)
+        .map_err(|e| UsageError(format!("{}: targets.{name}.url: {e}", path.display())))?;
+    if insecure(&url) {
+        return Err(UsageError(format!(
+            "{}: targets.{name}.url uses plain http to a non-loopback host; use https",
+            path.display()
+        )));
+    }
+    let (rate, concurrency) = default_pacing(system);
+    let password = read_secret(&entry.password_env, &entry.password_file, "password", name)?;
+    let api_key = read_secret(&entry.api_key_env, &entry.api_key_file, "API key", name)?;
+    match system {
+        System::Folio if password.is_none() => {
+            return Err(UsageError(format!(
+                "{}: targets.{name} needs password_env or password_file",
+                path.display()
+            )))
+        }
+        System::Illiad | System::Libib if api_key.is_none() => {
+            return Err(UsageError(format!(
+                "{}: targets.{name} needs api_key_env or api_key_file",
+                path.display()
+            )))
+        }
+        _ => {}
+    }
+    Ok(TargetRef::Configured(Box::new(Target {
+        name: name.to_string(),
+        system,
+        url: entry.url.trim_end_matches('/').to_string(),
+        tenant: entry.tenant.clone().unwrap_or_default(),
+        username: entry.username.clone().unwrap_or_default(),
+        password,
+        api_key,
+        api_user: entry.api_user.clone(),
+        api_ultimate: entry.api_ultimate.clone().map(Secret::new),
+        nvtgc: entry.nvtgc.clone(),
+        rate: entry.rate.unwrap_or(rate),
+        concurrency: entry.concurrency.unwrap_or(concurrency),
+        timeout: Duration::from_secs(entry.timeout_secs.unwrap_or(30)),
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sandbox_names() {
+        assert!(matches!(
+            resolve("sandbox:folio", None),
+            Ok(TargetRef::Sandbox(System::Folio))
+        ));
+        assert!(resolve("sandbox:koha", None).is_err());
+    }
+
+    #[test]
+    fn config_targets_and_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("c.toml");
+        std::fs::write(dir.path().join("pw"), "s3cret\n").unwrap();
+        std::fs::write(
+            &cfg,
+            format!(
+                "[targets.campus]\nsystem = \"folio\"\nurl = \"https://okapi.example.edu/\"\ntenant = \"diku\"\nusername = \"etl\"\npassword_file = \"{}\"\nrate = 5\n[targets.plain]\nsystem = \"folio\"\nurl = \"http://okapi.example.edu\"\npassword_file = \"x\"\n",
+                dir.path().join("pw").display()
+            ),
+        )
+        .unwrap();
+        let TargetRef::Configured(t) = resolve("campus", Some(&cfg)).unwrap() else {
+            panic!("configured")
+        };
+        assert_eq!(t.url, "https://okapi.example.edu");
+        assert_eq!(t.password.as_ref().unwrap().expose(), "s3cret");
+        assert_eq!(t.rate, 5.0);
+        assert_eq!(t.concurrency, 4);
+        assert!(!format!("{t:?}").contains("s3cret"));
+        let err = resolve("plain", Some(&cfg)).unwrap_err().0;
+        assert!(err.contains("plain http"), "{err}");
+        let err = resolve("nope", Some(&cfg)).unwrap_err().0;
+        assert!(err.contains("campus"), "{err}");
+    }
+}
