@@ -2,6 +2,7 @@
 
 use crate::check::{self, CheckOptions};
 use crate::exit;
+use crate::import::{self, ImportOptions};
 use crate::read::ReadOptions;
 use crate::sandbox::{self, SandboxArgs};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -43,6 +44,19 @@ pub enum Command {
     ///   patron-etl check samples/roster.csv --mapping mappings/folio.toml --report check.xlsx --out payloads.jsonl
     #[command(verbatim_doc_comment)]
     Check(CheckArgs),
+    /// Load a roster into a system: preview by default, apply with --commit.
+    ///
+    /// Every row gets one outcome in the report (created, updated, unchanged, rejected, conflict,
+    /// failed, skipped; in preview would_create / would_update with each changed field).
+    ///
+    /// Examples:
+    ///   patron-etl import samples/roster.csv --mapping mappings/folio.toml --to sandbox:folio
+    ///   patron-etl import fall.xlsx --mapping mappings/folio.toml --to campus --commit --report fall-report.xlsx
+    ///
+    /// Targets other than sandbox:folio|illiad|libib are [targets.NAME] tables in patron-etl.toml
+    /// (or --config PATH); passwords and API keys come from the environment or a file named there.
+    #[command(verbatim_doc_comment)]
+    Import(ImportArgs),
     /// Serve the FOLIO, ILLiad and Libib emulators on loopback for rehearsals and tests.
     ///
     /// Example:
@@ -118,6 +132,41 @@ pub struct CheckArgs {
     pub report: Option<PathBuf>,
 }
 
+/// `import` options.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// Input files and reader options.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Mapping file (TOML), e.g. mappings/folio.toml.
+    #[arg(long, short = 'm', value_name = "FILE")]
+    pub mapping: PathBuf,
+    /// Target: sandbox:folio, sandbox:illiad, sandbox:libib, or a name from patron-etl.toml.
+    #[arg(long, value_name = "TARGET")]
+    pub to: String,
+    /// Config file with [targets.NAME] tables (default: ./patron-etl.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Apply the changes. Without it nothing is written (preview).
+    #[arg(long)]
+    pub commit: bool,
+    /// Also write the report here (.csv, .xlsx or .json); it is always in the run folder too.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Requests per second (default per system: FOLIO 10, ILLiad 5, Libib 0.4).
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
+    /// Requests in flight (default: FOLIO 4, ILLiad 2, Libib 1).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Stop writing after this many failed rows; the rest are reported as skipped.
+    #[arg(long, value_name = "N")]
+    pub max_errors: Option<u64>,
+    /// Process only the first N data rows.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+}
+
 /// Runs the parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
@@ -138,6 +187,48 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 println!("  payloads: {}", o.display());
             }
             Ok(if summary.any_failed() {
+                exit::ROWS_FAILED
+            } else {
+                exit::OK
+            })
+        }
+        Command::Import(args) => {
+            let opts = ImportOptions {
+                read: args.input.read_options()?,
+                files: args.input.files,
+                mapping: args.mapping,
+                to: args.to,
+                config: args.config,
+                commit: args.commit,
+                report: args.report,
+                rate: args.rate,
+                concurrency: args.concurrency,
+                max_errors: args.max_errors,
+                limit: args.limit,
+                workdir: std::env::current_dir()?,
+            };
+            if opts.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
+                return Err(exit::UsageError("--rate must be a positive number".into()).into());
+            }
+            let res = import::run(&opts)?;
+            let title = if opts.commit {
+                format!("import into {} — run {}", opts.to, res.run.id)
+            } else {
+                format!(
+                    "PREVIEW (nothing written; add --commit to apply) for {} — run {}",
+                    opts.to, res.run.id
+                )
+            };
+            print!("{}", res.summary.render(&title));
+            println!(
+                "  requests sent  {:>10} ({} writes)",
+                res.requests, res.writes
+            );
+            println!("  run folder: {}", res.run.path.display());
+            if let Some(r) = &opts.report {
+                println!("  report: {}", r.display());
+            }
+            Ok(if res.summary.any_failed() {
                 exit::ROWS_FAILED
             } else {
                 exit::OK

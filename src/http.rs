@@ -96,6 +96,7 @@ pub struct Governed {
     client: reqwest::Client,
     limiter: Arc<DefaultDirectRateLimiter>,
     inflight: Arc<Semaphore>,
+    concurrency: usize,
     /// What has been sent so far.
     pub counters: Arc<Counters>,
 }
@@ -123,8 +124,14 @@ impl Governed {
             client,
             limiter: Arc::new(RateLimiter::direct(quota)),
             inflight: Arc::new(Semaphore::new(concurrency.max(1))),
+            concurrency: concurrency.max(1),
             counters: Arc::new(Counters::default()),
         })
+    }
+
+    /// The most requests allowed in flight.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
     }
 
     /// The underlying client, for building requests.

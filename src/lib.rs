@@ -6,15 +6,21 @@
 //! (planner, writer) → [`report`] writes one [`outcome::Outcome`] per input row.
 //! Row failures are data ([`outcome::Outcome`]); `Err` is for run-fatal problems.
 
+pub mod builtin;
 pub mod check;
 pub mod cli;
 pub mod dedupe;
 pub mod exit;
 pub mod http;
+pub mod import;
 pub mod mapping;
 pub mod outcome;
+pub mod plan;
+pub mod progress;
 pub mod read;
 pub mod report;
+pub mod runlog;
+pub mod runs;
 pub mod sandbox;
 pub mod secret;
 pub mod systems;

@@ -3,7 +3,11 @@
 use clap::Parser;
 use patron_etl::cli::{self, Cli, LogFormat};
 use patron_etl::exit;
+use patron_etl::runlog::RunLogWriter;
 use std::process::ExitCode;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer;
 
 fn init_logging(format: LogFormat, verbose: u8) {
     let default = match verbose {
@@ -13,13 +17,31 @@ fn init_logging(format: LogFormat, verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false);
+    // Everything at info and above also goes to the run folder's run.log once a run has one.
+    let file = tracing_subscriber::fmt::layer()
+        .with_writer(RunLogWriter)
+        .with_ansi(false)
+        .with_target(false)
+        .with_filter(tracing_subscriber::filter::LevelFilter::INFO);
+    let registry = tracing_subscriber::registry().with(file);
     match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(std::io::stderr)
+                    .with_target(false)
+                    .with_filter(filter),
+            )
+            .init(),
+        LogFormat::Text => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_target(false)
+                    .with_filter(filter),
+            )
+            .init(),
     }
 }
 

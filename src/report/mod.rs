@@ -8,6 +8,7 @@
 pub mod cell;
 pub mod csv;
 pub mod json;
+pub mod rejects;
 pub mod summary;
 pub mod xlsx;
 

@@ -1,0 +1,514 @@
+//! `patron-etl import`: read → map → screen → plan (batched lookups, diff) → write (only with
+//! `--commit`) → report, one outcome per input row.
+//!
+//! Invariants: without `--commit` no write request is sent — the writer is not even constructed;
+//! every input row (up to `--limit`) gets exactly one outcome; after `--max-errors` failures the
+//! rest of the rows are `skipped`, not dropped.
+
+use crate::check::{field_text, screen_row};
+use crate::dedupe::{unique_fields, DuplicateTracker};
+use crate::exit::{UnreachableError, UsageError};
+use crate::http::Governed;
+use crate::mapping::{BoundMapping, Mapping};
+use crate::outcome::{Outcome, OutcomeKind};
+use crate::plan::folio::{FolioPlanner, BATCH};
+use crate::plan::{Candidate, Planned};
+use crate::progress::Progress;
+use crate::read::{self, ReadOptions, Record, RowReader};
+use crate::report::rejects::RejectsFile;
+use crate::report::summary::Summary;
+use crate::report::{self, Column, ReportSink};
+use crate::runs::RunDir;
+use crate::systems::folio::client::{FolioClient, FolioError};
+use crate::systems::folio::refdata::RefData;
+use crate::systems::System;
+use crate::target::{self, Target, TargetRef};
+use crate::write::folio::{preview_outcome, FolioWriter};
+use crate::write::retry::RetryPolicy;
+use anyhow::Context;
+use futures::StreamExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// What an import needs.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Input files.
+    pub files: Vec<PathBuf>,
+    /// Mapping file.
+    pub mapping: PathBuf,
+    /// Reader options.
+    pub read: ReadOptions,
+    /// Target name (`sandbox:folio` or a config entry).
+    pub to: String,
+    /// Config file (default `patron-etl.toml`).
+    pub config: Option<PathBuf>,
+    /// Apply the changes (otherwise preview).
+    pub commit: bool,
+    /// Extra report path.
+    pub report: Option<PathBuf>,
+    /// Requests per second override.
+    pub rate: Option<f64>,
+    /// In-flight override.
+    pub concurrency: Option<usize>,
+    /// Stop after this many failed rows.
+    pub max_errors: Option<u64>,
+    /// Process at most this many data rows.
+    pub limit: Option<u64>,
+    /// Working directory (run folders, built-in sandbox state).
+    pub workdir: PathBuf,
+}
+
+/// What an import did.
+#[derive(Debug)]
+pub struct ImportResult {
+    /// Counts.
+    pub summary: Summary,
+    /// The run folder.
+    pub run: RunDir,
+    /// Requests sent to the target.
+    pub requests: u64,
+    /// Write requests sent.
+    pub writes: u64,
+}
+
+/// A connected target, ready to plan and write.
+enum Backend {
+    Folio {
+        client: FolioClient,
+        refdata: RefData,
+    },
+}
+
+impl Backend {
+    fn http(&self) -> &Governed {
+        match self {
+            Backend::Folio { client, .. } => client.http(),
+        }
+    }
+}
+
+fn unreachable(e: FolioError) -> anyhow::Error {
+    match e {
+        FolioError::Unreachable { .. } | FolioError::Auth { .. } => {
+            anyhow::Error::new(UnreachableError(e.to_string()))
+        }
+        other => anyhow::Error::new(other),
+    }
+}
+
+async fn connect(target: &Target) -> anyhow::Result<Backend> {
+    let http = Governed::new(target.rate, target.concurrency, target.timeout)?;
+    match target.system {
+        System::Folio => {
+            let password = target
+                .password
+                .clone()
+                .ok_or_else(|| UsageError(format!("target {} has no password", target.name)))?;
+            let client = FolioClient::login(
+                http,
+                &target.url,
+                &target.tenant,
+                &target.username,
+                password,
+            )
+            .await
+            .map_err(unreachable)?;
+            let refdata = RefData::fetch(&client).await.map_err(unreachable)?;
+            tracing::info!(
+                groups = refdata.groups.names().len(),
+                address_types = refdata.address_types.names().len(),
+                "FOLIO reference data loaded"
+            );
+            Ok(Backend::Folio { client, refdata })
+        }
+        other => Err(UsageError(format!("import into {other} is not supported yet")).into()),
+    }
+}
+
+/// A row waiting in the current chunk.
+struct Pending {
+    cells: Vec<String>,
+    file_index: usize,
+    kind: PendingKind,
+}
+
+enum PendingKind {
+    Done(Outcome),
+    Candidate(Candidate),
+}
+
+/// Per-input state.
+struct Input {
+    path: PathBuf,
+    reader: Box<dyn RowReader>,
+    bound: BoundMapping,
+    header: Vec<String>,
+}
+
+fn count_rows(path: &Path, opts: &ReadOptions) -> Option<u64> {
+    let r = read::open(path, opts).ok()?;
+    Some(r.filter(|x| x.is_ok()).count() as u64)
+}
+
+/// Runs an import on a fresh tokio runtime.
+pub fn run(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(run_async(opts))
+}
+
+struct Sinks {
+    summary: Summary,
+    reports: Vec<Box<dyn ReportSink>>,
+    rejects: Vec<Option<RejectsFile>>,
+    progress: Progress,
+}
+
+impl Sinks {
+    fn emit(&mut self, o: &Outcome, file_index: usize, cells: &[String]) -> anyhow::Result<()> {
+        self.summary.add(o);
+        for r in &mut self.reports {
+            r.write(o)?;
+        }
+        if o.outcome.is_failure() {
+            if let Some(Some(rj)) = self.rejects.get_mut(file_index) {
+                rj.write(cells, o.reason.as_deref().unwrap_or(o.outcome.name()))?;
+            }
+        }
+        self.progress.inc(1);
+        Ok(())
+    }
+}
+
+async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
+    let mapping = Mapping::load(&opts.mapping)?;
+    let tref = target::resolve(&opts.to, opts.config.as_deref())?;
+    let target_system = match &tref {
+        TargetRef::Sandbox(s) => *s,
+        TargetRef::Configured(t) => t.system,
+    };
+    if target_system != mapping.system {
+        return Err(UsageError(format!(
+            "{} maps to {} but target {} is {}",
+            opts.mapping.display(),
+            mapping.system,
+            opts.to,
+            target_system
+        ))
+        .into());
+    }
+    let mut inputs = Vec::new();
+    for path in &opts.files {
+        let reader = read::open(path, &opts.read)?;
+        let header = reader.headers().to_vec();
+        let bound = mapping.bind(&header).with_context(|| {
+            format!("the mapping does not fit the columns of {}", path.display())
+        })?;
+        inputs.push(Input {
+            path: path.clone(),
+            reader,
+            bound,
+            header,
+        });
+    }
+    let total: Option<u64> = opts
+        .files
+        .iter()
+        .map(|p| count_rows(p, &opts.read))
+        .sum::<Option<u64>>()
+        .map(|t| opts.limit.map_or(t, |l| t.min(l)));
+
+    let (mut target, sandbox) = match tref {
+        TargetRef::Configured(t) => (*t, None),
+        TargetRef::Sandbox(system) => {
+            let (t, h) = crate::builtin::start(system, &opts.workdir).await?;
+            (t, Some(h))
+        }
+    };
+    if let Some(r) = opts.rate {
+        target.rate = r;
+    }
+    if let Some(c) = opts.concurrency {
+        target.concurrency = c.max(1);
+    }
+
+    let run = RunDir::create(&opts.workdir).with_context(|| {
+        format!(
+            "cannot create the run folder under {}",
+            opts.workdir.display()
+        )
+    })?;
+    if let Err(e) = crate::runlog::attach(&run.file("run.log")) {
+        tracing::warn!("cannot write the run log: {e}");
+    }
+    tracing::info!(
+        run = %run.id,
+        target = %target.name,
+        system = %target.system,
+        commit = opts.commit,
+        rate = target.rate,
+        concurrency = target.concurrency,
+        "import started"
+    );
+    let result = async {
+        let backend = connect(&target).await?;
+        let mut reports: Vec<Box<dyn ReportSink>> =
+            vec![report::open(&run.file("report.csv"), Column::IMPORT)?];
+        if let Some(p) = &opts.report {
+            reports.push(report::open(p, Column::IMPORT)?);
+        }
+        let many = inputs.len() > 1;
+        let mut rejects = Vec::new();
+        for (i, inp) in inputs.iter().enumerate() {
+            let stem = if many {
+                format!("rejects-{}", i + 1)
+            } else {
+                "rejects".to_string()
+            };
+            rejects.push(Some(RejectsFile::create(
+                &run.path,
+                &stem,
+                inp.reader.format(),
+                &inp.header,
+            )?));
+        }
+        let mut sinks = Sinks {
+            summary: Summary::default(),
+            reports,
+            rejects,
+            progress: Progress::new(if opts.commit { "import" } else { "preview" }, total),
+        };
+        pump(opts, &mapping, &backend, &mut inputs, &mut sinks).await?;
+        sinks.progress.finish();
+        for r in sinks.reports {
+            r.finish()?;
+        }
+        for rj in sinks.rejects.into_iter().flatten() {
+            let rows = rj.rows;
+            let p = rj.finish()?;
+            if rows == 0 {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+        let c = &backend.http().counters;
+        Ok::<_, anyhow::Error>((
+            sinks.summary,
+            c.requests.load(Ordering::Relaxed),
+            c.writes.load(Ordering::Relaxed),
+        ))
+    }
+    .await;
+    if let Some(h) = sandbox {
+        h.shutdown().await;
+    }
+    let (summary, requests, writes) = result?;
+    tracing::info!(requests, writes, rows = summary.rows, "import finished");
+    let json = serde_json::json!({
+        "run": run.id,
+        "target": target.name,
+        "commit": opts.commit,
+        "rows": summary.rows,
+        "outcomes": summary.by_outcome.iter().map(|(k, v)| (k.name().to_string(), serde_json::Value::from(*v))).collect::<serde_json::Map<_, _>>(),
+        "requests": requests,
+        "writes": writes,
+    });
+    if let Ok(f) = report::create_private(&run.file("summary.json")) {
+        let _ = serde_json::to_writer_pretty(f, &json);
+    }
+    crate::runlog::detach();
+    Ok(ImportResult {
+        summary,
+        run,
+        requests,
+        writes,
+    })
+}
+
+/// Streams every input through chunks of up to [`BATCH`] candidates.
+async fn pump(
+    opts: &ImportOptions,
+    mapping: &Mapping,
+    backend: &Backend,
+    inputs: &mut [Input],
+    sinks: &mut Sinks,
+) -> anyhow::Result<()> {
+    let mut fields = vec![mapping.match_field.clone()];
+    fields.extend(unique_fields(mapping.system).iter().map(|s| s.to_string()));
+    let mut dupes = DuplicateTracker::new(fields);
+    let mut seen: u64 = 0;
+    let mut failed: u64 = 0;
+    let mut stopped = false;
+    let max_errors = opts.max_errors;
+    let mut chunk: Vec<Pending> = Vec::new();
+    let files: Vec<PathBuf> = inputs.iter().map(|i| i.path.clone()).collect();
+    'inputs: for (index, inp) in inputs.iter_mut().enumerate() {
+        let file: Arc<str> = Arc::from(inp.path.display().to_string());
+        for item in inp.reader.by_ref() {
+            if opts.limit.is_some_and(|l| seen >= l) {
+                break 'inputs;
+            }
+            seen += 1;
+            let pending = match item? {
+                Record::Bad(bad) => {
+                    let mut o = Outcome::new(&file, bad.line, None, OutcomeKind::Rejected);
+                    o.reason = Some(bad.reason);
+                    Pending {
+                        cells: bad.cells,
+                        file_index: index,
+                        kind: PendingKind::Done(o),
+                    }
+                }
+                Record::Row(row) => {
+                    let mapped = inp.bound.map_row(&row);
+                    let kind = if stopped {
+                        let mut o =
+                            Outcome::new(&file, row.line, mapped.key.clone(), OutcomeKind::Skipped);
+                        o.reason = Some(
+                            "not attempted: the run stopped after too many failures (--max-errors)"
+                                .into(),
+                        );
+                        PendingKind::Done(o)
+                    } else {
+                        match screen_row(
+                            &file,
+                            index,
+                            &files,
+                            &mapped,
+                            &mut dupes,
+                            &mapping.match_field,
+                        ) {
+                            Some(o) => PendingKind::Done(o),
+                            None => PendingKind::Candidate(Candidate {
+                                file: file.clone(),
+                                line: mapped.line,
+                                key: mapped
+                                    .key
+                                    .clone()
+                                    .or_else(|| {
+                                        field_text(&mapped.record, &mapping.match_field)
+                                            .map(str::to_string)
+                                    })
+                                    .unwrap_or_default(),
+                                record: mapped.record,
+                                clear: mapped.clear,
+                            }),
+                        }
+                    };
+                    Pending {
+                        cells: row.cells,
+                        file_index: index,
+                        kind,
+                    }
+                }
+            };
+            chunk.push(pending);
+            let candidates = chunk
+                .iter()
+                .filter(|p| matches!(p.kind, PendingKind::Candidate(_)))
+                .count();
+            if candidates >= BATCH || chunk.len() >= BATCH * 4 {
+                failed += flush(opts, mapping, backend, &mut chunk, sinks, stopped).await?;
+                if max_errors.is_some_and(|m| failed > m) && !stopped {
+                    stopped = true;
+                    tracing::warn!(
+                        failed,
+                        "stopping: too many failed rows (--max-errors); the rest are skipped"
+                    );
+                }
+            }
+        }
+    }
+    flush(opts, mapping, backend, &mut chunk, sinks, stopped).await?;
+    Ok(())
+}
+
+/// Plans and (with `--commit`) writes one chunk, then emits its outcomes in line order.
+/// Returns the number of failed rows.
+async fn flush(
+    opts: &ImportOptions,
+    mapping: &Mapping,
+    backend: &Backend,
+    chunk: &mut Vec<Pending>,
+    sinks: &mut Sinks,
+    stopped: bool,
+) -> anyhow::Result<u64> {
+    if chunk.is_empty() {
+        return Ok(0);
+    }
+    let pending = std::mem::take(chunk);
+    let mut done: Vec<(usize, Outcome, Vec<String>)> = Vec::with_capacity(pending.len());
+    let mut candidates = Vec::new();
+    let mut cells_by_line = std::collections::HashMap::new();
+    for p in pending {
+        match p.kind {
+            PendingKind::Done(o) => done.push((p.file_index, o, p.cells)),
+            PendingKind::Candidate(c) => {
+                cells_by_line.insert((c.file.clone(), c.line), (p.file_index, p.cells));
+                candidates.push(c);
+            }
+        }
+    }
+    let planned: Vec<Planned> = if candidates.is_empty() {
+        Vec::new()
+    } else {
+        match backend {
+            Backend::Folio { client, refdata } => {
+                let planner = FolioPlanner {
+                    client,
+                    refdata,
+                    match_field: &mapping.match_field,
+                    protect: &mapping.protect,
+                };
+                planner.plan(candidates).await.map_err(unreachable)?
+            }
+        }
+    };
+    let outcomes: Vec<Outcome> = if opts.commit && !stopped {
+        match backend {
+            Backend::Folio { client, .. } => {
+                let writer = FolioWriter {
+                    client,
+                    policy: RetryPolicy::default(),
+                    match_field: &mapping.match_field,
+                };
+                let concurrency = client.http().concurrency();
+                futures::stream::iter(planned.into_iter().map(|p| writer.apply(p)))
+                    .buffer_unordered(concurrency)
+                    .collect()
+                    .await
+            }
+        }
+    } else {
+        planned
+            .into_iter()
+            .map(|p| {
+                let o = Outcome::new(
+                    &p.row.file,
+                    p.row.line,
+                    Some(p.row.key.clone()),
+                    OutcomeKind::Failed,
+                );
+                preview_outcome(o, p.action, true)
+            })
+            .collect()
+    };
+    let mut failed = 0;
+    for o in outcomes {
+        let (fi, cells) = cells_by_line
+            .remove(&(Arc::from(o.file.as_str()), o.line))
+            .unwrap_or((0, Vec::new()));
+        done.push((fi, o, cells));
+    }
+    done.sort_by_key(|(fi, o, _)| (*fi, o.line));
+    for (fi, o, cells) in &done {
+        if o.outcome == OutcomeKind::Failed {
+            failed += 1;
+        }
+        sinks.emit(o, *fi, cells)?;
+    }
+    Ok(failed)
+}

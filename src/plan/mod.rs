@@ -1,0 +1,64 @@
+//! Planner stage: compares mapped rows with what the target already holds and decides one
+//! [`Action`] per row — before anything is written, so a preview is the real plan.
+
+pub mod folio;
+
+use crate::systems::folio::merge::Change;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// A row that passed mapping, validation and the in-file duplicate check.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// Input file.
+    pub file: Arc<str>,
+    /// Line in it.
+    pub line: u64,
+    /// Match-key value.
+    pub key: String,
+    /// The mapped record (names unresolved).
+    pub record: Value,
+    /// Fields to clear (blank sources with `on_blank = clear`).
+    pub clear: Vec<String>,
+}
+
+/// What to do with one row.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Create this record.
+    Create(Value),
+    /// Replace record `id` with `record` (the merged full record), changing `changes`.
+    Update {
+        /// Target id.
+        id: String,
+        /// Full record to send.
+        record: Value,
+        /// What changes.
+        changes: Vec<Change>,
+    },
+    /// Already identical.
+    Unchanged {
+        /// Target id.
+        id: String,
+    },
+    /// Exists and the API cannot update it (ILLiad); the differences are listed.
+    Exists {
+        /// Target id.
+        id: String,
+        /// Differences.
+        changes: Vec<Change>,
+    },
+    /// Collides with another record.
+    Conflict(String),
+    /// Cannot be sent (e.g. unknown reference-data name).
+    Reject(String),
+}
+
+/// A candidate with its action.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// The row.
+    pub row: Candidate,
+    /// The decision.
+    pub action: Action,
+}

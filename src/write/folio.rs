@@ -1,0 +1,236 @@
+//! FOLIO writer: `POST /users` for creates, `PUT /users/{id}` for updates, retried on 429, 5xx,
+//! timeouts and dropped connections. After an ambiguous failure on a create (the request may have
+//! been applied), the key is looked up before creating again: no duplicates, ever.
+
+use super::retry::RetryPolicy;
+use crate::outcome::{Outcome, OutcomeKind};
+use crate::plan::{Action, Planned};
+use crate::systems::folio::client::{error_message, CallFailure, FolioClient};
+use crate::systems::folio::cql;
+use serde_json::Value;
+
+/// Applies planned FOLIO actions.
+pub struct FolioWriter<'a> {
+    /// Logged-in client (its governor paces every request).
+    pub client: &'a FolioClient,
+    /// Retry policy.
+    pub policy: RetryPolicy,
+    /// The mapping's match field (for reconciliation lookups).
+    pub match_field: &'a str,
+}
+
+/// Whether a refusal is about uniqueness (reported as `conflict`, not `failed`).
+fn is_uniqueness(message: &str) -> bool {
+    let m = message.to_lowercase();
+    m.contains("already exists") || m.contains("already been taken") || m.contains("unique")
+}
+
+impl FolioWriter<'_> {
+    async fn find_by_key(&self, key: &str) -> Option<String> {
+        let q = format!("{}=={}", self.match_field, cql::quote(key));
+        let found = self.client.find_users(&q, 2).await.ok()?;
+        if found.len() == 1 {
+            found[0]
+                .get("id")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        } else {
+            None
+        }
+    }
+
+    /// Applies one planned row and says what happened.
+    pub async fn apply(&self, p: Planned) -> Outcome {
+        let mut o = Outcome::new(
+            &p.row.file,
+            p.row.line,
+            Some(p.row.key.clone()),
+            OutcomeKind::Failed,
+        );
+        match p.action {
+            Action::Create(record) => self.create(&p.row.key, &record, &mut o).await,
+            Action::Update {
+                id,
+                record,
+                changes,
+            } => {
+                o.changed_fields = changes.iter().map(ToString::to_string).collect();
+                o.target_id = Some(id.clone());
+                self.update(&id, &record, &mut o).await;
+            }
+            other => return preview_outcome(o, other, false),
+        }
+        o
+    }
+
+    async fn create(&self, key: &str, record: &Value, o: &mut Outcome) {
+        let mut ambiguous = false;
+        loop {
+            if ambiguous {
+                if let Some(id) = self.find_by_key(key).await {
+                    o.outcome = OutcomeKind::Created;
+                    o.target_id = Some(id);
+                    o.reason = Some("confirmed by lookup after an interrupted create".into());
+                    return;
+                }
+            }
+            let res = self
+                .client
+                .call(reqwest::Method::POST, "/users", &[], Some(record))
+                .await;
+            let (retry_after, why) = match res {
+                Ok(r) if r.ok() => {
+                    o.outcome = OutcomeKind::Created;
+                    o.http_status = Some(r.status);
+                    o.target_id = r
+                        .json()
+                        .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_string))
+                        .or_else(|| {
+                            r.headers
+                                .get("location")
+                                .and_then(|l| l.to_str().ok())
+                                .map(|l| l.rsplit('/').next().unwrap_or(l).to_string())
+                        });
+                    o.reason = None;
+                    return;
+                }
+                Ok(r) if RetryPolicy::retryable_status(r.status) => {
+                    o.http_status = Some(r.status);
+                    // A 5xx may have been applied; a 429 was not.
+                    ambiguous |= r.status != 429;
+                    (
+                        r.retry_after(),
+                        format!("HTTP {}: {}", r.status, error_message(&r)),
+                    )
+                }
+                Ok(r) => {
+                    o.http_status = Some(r.status);
+                    let msg = error_message(&r);
+                    o.outcome = if is_uniqueness(&msg) {
+                        OutcomeKind::Conflict
+                    } else {
+                        OutcomeKind::Failed
+                    };
+                    o.reason = Some(msg);
+                    return;
+                }
+                Err(CallFailure::Transport(t)) => {
+                    ambiguous |= t.ambiguous;
+                    (None, t.message)
+                }
+                Err(CallFailure::Fatal(e)) => {
+                    o.outcome = OutcomeKind::Failed;
+                    o.reason = Some(e.to_string());
+                    return;
+                }
+            };
+            if o.retries >= self.policy.max_retries {
+                o.outcome = OutcomeKind::Failed;
+                o.reason = Some(format!("gave up after {} retries: {why}", o.retries));
+                if ambiguous {
+                    if let Some(id) = self.find_by_key(key).await {
+                        o.outcome = OutcomeKind::Created;
+                        o.target_id = Some(id);
+                        o.reason = Some("confirmed by lookup after an interrupted create".into());
+                    }
+                }
+                return;
+            }
+            o.retries += 1;
+            tracing::debug!(line = o.line, retry = o.retries, reason = %why, "retrying create");
+            tokio::time::sleep(self.policy.delay(o.retries, retry_after)).await;
+        }
+    }
+
+    async fn update(&self, id: &str, record: &Value, o: &mut Outcome) {
+        let path = format!("/users/{id}");
+        loop {
+            let res = self
+                .client
+                .call(reqwest::Method::PUT, &path, &[], Some(record))
+                .await;
+            let (retry_after, why) = match res {
+                Ok(r) if r.ok() => {
+                    o.outcome = OutcomeKind::Updated;
+                    o.http_status = Some(r.status);
+                    o.reason = None;
+                    return;
+                }
+                Ok(r) if RetryPolicy::retryable_status(r.status) => {
+                    o.http_status = Some(r.status);
+                    (
+                        r.retry_after(),
+                        format!("HTTP {}: {}", r.status, error_message(&r)),
+                    )
+                }
+                Ok(r) => {
+                    o.http_status = Some(r.status);
+                    let msg = error_message(&r);
+                    o.outcome = if is_uniqueness(&msg) {
+                        OutcomeKind::Conflict
+                    } else {
+                        OutcomeKind::Failed
+                    };
+                    o.reason = Some(msg);
+                    return;
+                }
+                Err(CallFailure::Transport(t)) => (None, t.message),
+                Err(CallFailure::Fatal(e)) => {
+                    o.outcome = OutcomeKind::Failed;
+                    o.reason = Some(e.to_string());
+                    return;
+                }
+            };
+            if o.retries >= self.policy.max_retries {
+                o.outcome = OutcomeKind::Failed;
+                o.reason = Some(format!("gave up after {} retries: {why}", o.retries));
+                return;
+            }
+            o.retries += 1;
+            tokio::time::sleep(self.policy.delay(o.retries, retry_after)).await;
+        }
+    }
+}
+
+/// The outcome of an action that sends nothing (or, in preview, would send something).
+pub fn preview_outcome(mut o: Outcome, action: Action, preview: bool) -> Outcome {
+    match action {
+        Action::Create(_) => {
+            o.outcome = if preview {
+                OutcomeKind::WouldCreate
+            } else {
+                OutcomeKind::Failed
+            };
+        }
+        Action::Update { id, changes, .. } => {
+            o.outcome = if preview {
+                OutcomeKind::WouldUpdate
+            } else {
+                OutcomeKind::Failed
+            };
+            o.target_id = Some(id);
+            o.changed_fields = changes.iter().map(ToString::to_string).collect();
+        }
+        Action::Unchanged { id } => {
+            o.outcome = OutcomeKind::Unchanged;
+            o.target_id = Some(id);
+        }
+        Action::Exists { id, changes } => {
+            o.outcome = OutcomeKind::Exists;
+            o.target_id = Some(id);
+            o.changed_fields = changes.iter().map(ToString::to_string).collect();
+            if !changes.is_empty() {
+                o.reason = Some("exists; the API cannot update users, differences listed".into());
+            }
+        }
+        Action::Conflict(r) => {
+            o.outcome = OutcomeKind::Conflict;
+            o.reason = Some(r);
+        }
+        Action::Reject(r) => {
+            o.outcome = OutcomeKind::Rejected;
+            o.reason = Some(r);
+        }
+    }
+    o
+}
