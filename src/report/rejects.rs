@@ -7,7 +7,7 @@ use rust_xlsxwriter::{Format, Workbook};
 use std::path::{Path, PathBuf};
 
 enum Inner {
-    Csv(::csv::Writer<std::io::BufWriter<std::fs::File>>),
+    Csv(Box<::csv::Writer<std::io::BufWriter<std::fs::File>>>),
     Xlsx { workbook: Box<Workbook>, row: u32 },
 }
 
@@ -54,7 +54,7 @@ impl RejectsFile {
             let mut w = ::csv::Writer::from_writer(std::io::BufWriter::new(f));
             w.write_record(&cols)
                 .map_err(|e| ReportError::new(&path, e))?;
-            Inner::Csv(w)
+            Inner::Csv(Box::new(w))
         };
         Ok(RejectsFile {
             path,
