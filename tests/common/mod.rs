@@ -1,0 +1,188 @@
+//! Shared helpers for integration tests: run the real binary, start the sandbox as a separate
+//! process on 127.0.0.1 (port 0), talk to it over a real socket.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+/// The binary under test.
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_patron-etl"))
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// stdout + stderr as text.
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A sandbox server running as its own process; killed on drop.
+pub struct Sandbox {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+}
+
+impl Sandbox {
+    /// Starts `patron-etl sandbox` with extra flags on an ephemeral port.
+    pub fn start(dir: &Path, flags: &[&str]) -> Sandbox {
+        let mut child = bin()
+            .args(["sandbox", "--listen", "127.0.0.1:0", "--state"])
+            .arg(dir.join("sandbox-state.json"))
+            .args(flags)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("sandbox starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut base = None;
+        for line in lines.by_ref() {
+            let line = line.expect("line");
+            if let Some(i) = line.find("http://127.0.0.1:") {
+                let rest = &line[i..];
+                let end = rest
+                    .find(|c: char| c.is_whitespace())
+                    .unwrap_or(rest.len());
+                base = Some(rest[..end].trim_end_matches('/').to_string());
+                break;
+            }
+        }
+        // keep draining stdout so the server never blocks on a full pipe
+        std::thread::spawn(move || for _ in lines {});
+        Sandbox {
+            child,
+            base: base.expect("sandbox printed its URL"),
+        }
+    }
+
+    /// Writes a `patron-etl.toml` in `dir` with target `sb` pointing at this sandbox's FOLIO.
+    pub fn folio_config(&self, dir: &Path, extra: &str) -> PathBuf {
+        let p = dir.join("patron-etl.toml");
+        std::fs::write(
+            &p,
+            format!(
+                "[targets.sb]\nsystem = \"folio\"\nurl = \"{}/folio\"\ntenant = \"diku\"\nusername = \"diku_admin\"\npassword_env = \"SB_FOLIO_PASSWORD\"\n{extra}",
+                self.base
+            ),
+        )
+        .unwrap();
+        p
+    }
+
+    /// GET a JSON document from the sandbox.
+    pub fn get(&self, path: &str) -> serde_json::Value {
+        let c = reqwest::blocking::Client::new();
+        c.get(format!("{}{path}", self.base))
+            .send()
+            .expect("sandbox answers")
+            .json()
+            .expect("json")
+    }
+
+    /// Logs in to the sandbox FOLIO and returns a token.
+    pub fn folio_token(&self) -> String {
+        let c = reqwest::blocking::Client::new();
+        let r = c
+            .post(format!("{}/folio/authn/login-with-expiry", self.base))
+            .header("X-Okapi-Tenant", "diku")
+            .json(&serde_json::json!({"username": "diku_admin", "password": "admin"}))
+            .send()
+            .expect("login");
+        let cookie = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("folioAccessToken="))
+            .expect("token cookie")
+            .to_string();
+        cookie["folioAccessToken=".len()..]
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Every FOLIO user in the sandbox.
+    pub fn folio_users(&self) -> Vec<serde_json::Value> {
+        let token = self.folio_token();
+        let c = reqwest::blocking::Client::new();
+        let v: serde_json::Value = c
+            .get(format!("{}/folio/users", self.base))
+            .query(&[("query", "cql.allRecords=1 sortBy id"), ("limit", "100000")])
+            .header("X-Okapi-Tenant", "diku")
+            .header("X-Okapi-Token", token)
+            .send()
+            .expect("users")
+            .json()
+            .expect("json");
+        v["users"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Total write requests (POST/PUT/PATCH/DELETE) and all requests seen under a path prefix,
+    /// from `/_sandbox/stats`.
+    pub fn counts(&self, prefix: &str) -> (u64, u64) {
+        let stats = self.get("/_sandbox/stats");
+        let mut writes = 0;
+        let mut all = 0;
+        if let Some(routes) = stats["requests"].as_object() {
+            for (route, n) in routes {
+                let n = n.as_u64().unwrap_or(0);
+                let mut parts = route.splitn(2, ' ');
+                let method = parts.next().unwrap_or("");
+                let path = parts.next().unwrap_or("");
+                if !path.starts_with(prefix) {
+                    continue;
+                }
+                all += n;
+                if matches!(method, "POST" | "PUT" | "PATCH" | "DELETE") && !path.contains("/authn/") {
+                    writes += n;
+                }
+            }
+        }
+        (writes, all)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the binary in `dir` with the sandbox password in the environment.
+pub fn run_in(dir: &Path, args: &[&str]) -> Output {
+    bin()
+        .args(args)
+        .current_dir(dir)
+        .env("SB_FOLIO_PASSWORD", "admin")
+        .output()
+        .expect("binary runs")
+}
+
+/// Reads a CSV report into rows of (header → value) maps.
+pub fn read_report(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).expect("report");
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            headers
+                .iter()
+                .zip(rec.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
