@@ -52,7 +52,10 @@ impl OutcomeKind {
     pub fn is_failure(self) -> bool {
         matches!(
             self,
-            OutcomeKind::Rejected | OutcomeKind::Conflict | OutcomeKind::Failed | OutcomeKind::Skipped
+            OutcomeKind::Rejected
+                | OutcomeKind::Conflict
+                | OutcomeKind::Failed
+                | OutcomeKind::Skipped
         )
     }
 }
