@@ -3,7 +3,7 @@
 
 use patron_etl::systems::schema::{
     field_names, field_patterns, folio_address_field, lookup_field, match_fields, max_length,
-    FieldKind,
+    FieldKind, FOLIO_DEFAULT_ADDRESS_TYPES, FOLIO_DEFAULT_PATRON_GROUPS,
 };
 use patron_etl::systems::System;
 use std::path::Path;
@@ -230,4 +230,126 @@ fn shipped_mappings_use_catalogue_fields() {
         }
     }
     assert!(checked > 30);
+}
+
+/// The roster header the shipped mappings are written for.
+fn roster_header() -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/roster.csv");
+    let mut r = csv::Reader::from_path(path).unwrap();
+    r.headers().unwrap().iter().map(str::to_string).collect()
+}
+
+/// The shipped mappings follow MAPPING-SPEC's shape: known keys only, exactly one source per
+/// field, every referenced column exists in samples/roster.csv, and FOLIO reference names are
+/// FOLIO's default reference data.
+#[test]
+fn shipped_mappings_follow_the_spec_and_the_roster() {
+    const TOP: &[&str] = &[
+        "system", "match", "protect", "on_blank", "defaults", "fields",
+    ];
+    const KEYS: &[&str] = &[
+        "column",
+        "template",
+        "value",
+        "transform",
+        "required",
+        "default",
+        "map",
+        "map_default",
+        "date",
+        "split",
+        "on_blank",
+    ];
+    let header = roster_header();
+    let placeholder = regex::Regex::new(r"\{([^{}]+)\}").unwrap();
+    for file in ["folio.toml", "illiad.toml", "libib.toml"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("mappings")
+            .join(file);
+        let doc: toml::Value = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for k in doc.as_table().unwrap().keys() {
+            assert!(TOP.contains(&k.as_str()), "{file}: top-level key {k}");
+        }
+        if let Some(b) = doc.get("on_blank") {
+            assert!(["keep", "clear"].contains(&b.as_str().unwrap()), "{file}");
+        }
+        for (name, spec) in doc["fields"].as_table().unwrap() {
+            let columns: Vec<String> = match spec {
+                toml::Value::String(c) => vec![c.clone()],
+                toml::Value::Table(t) => {
+                    for k in t.keys() {
+                        assert!(KEYS.contains(&k.as_str()), "{file}: {name}: key {k}");
+                    }
+                    let sources = ["column", "template", "value"]
+                        .iter()
+                        .filter(|k| t.contains_key(**k))
+                        .count();
+                    assert_eq!(sources, 1, "{file}: {name}: exactly one source");
+                    if let Some(c) = t.get("column") {
+                        vec![c.as_str().unwrap().to_string()]
+                    } else if let Some(tpl) = t.get("template") {
+                        placeholder
+                            .captures_iter(tpl.as_str().unwrap())
+                            .map(|c| c[1].to_string())
+                            .collect()
+                    } else {
+                        vec![]
+                    }
+                }
+                other => panic!("{file}: {name}: {other:?}"),
+            };
+            for c in columns {
+                assert!(
+                    header.contains(&c),
+                    "{file}: {name}: no column {c:?} in roster"
+                );
+            }
+            // Constant and mapped outputs respect the field's enumeration and width.
+            let system = System::parse(doc["system"].as_str().unwrap()).unwrap();
+            let f = lookup_field(system, name).unwrap();
+            let mut outputs: Vec<String> = Vec::new();
+            if let Some(toml::Value::String(v)) = spec.get("value") {
+                outputs.push(v.clone());
+            }
+            if let Some(m) = spec.get("map").and_then(|m| m.as_table()) {
+                outputs.extend(m.values().map(|v| v.as_str().unwrap().to_string()));
+            }
+            for out in outputs {
+                if let Some(allowed) = &f.allowed {
+                    assert!(allowed.contains(&out), "{file}: {name} = {out:?}");
+                }
+                if let Some(max) = max_length(system, name) {
+                    assert!(out.chars().count() <= max, "{file}: {name} = {out:?}");
+                }
+            }
+        }
+    }
+    let folio: toml::Value = toml::from_str(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings/folio.toml"))
+            .unwrap(),
+    )
+    .unwrap();
+    let fields = folio["fields"].as_table().unwrap();
+    let groups = fields["patronGroup"]["map"].as_table().unwrap();
+    assert_eq!(groups.len(), 4);
+    for g in groups.values() {
+        assert!(
+            FOLIO_DEFAULT_PATRON_GROUPS.contains(&g.as_str().unwrap()),
+            "{g}"
+        );
+    }
+    for name in fields.keys() {
+        if let Some((ty, _)) = folio_address_field(name) {
+            assert!(FOLIO_DEFAULT_ADDRESS_TYPES.contains(&ty), "{name}");
+        }
+    }
+    // ILLiad's site code comes from [defaults].
+    let illiad: toml::Value = toml::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings/illiad.toml"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(illiad["defaults"]["nvtgc"].as_str(), Some("ILL"));
 }
