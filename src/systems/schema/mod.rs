@@ -211,6 +211,20 @@ impl std::fmt::Display for Violation {
 
 /// Validates a mapped record (names not yet resolved to UUIDs) against `system`'s rules.
 ///
+/// Every system: unknown fields, values of the wrong JSON type for their kind (text, true/false,
+/// whole number, ISO date `YYYY-MM-DD[Thh:mm…]`, list of text), values outside an enumeration
+/// and values over a known maximum length are violations.
+/// - FOLIO: `personal.lastName` required (also when there is no `personal` object); each address
+///   has an `addressTypeId` (the type NAME), one address per type (case-insensitive), at most one
+///   `primaryAddress = true`; `preferredEmailCommunication` at most 3, unique; `departments`
+///   unique; `personal.email` syntax; `id` a UUID; `tags` shaped `{"tagList": [...]}`.
+/// - ILLiad: `UserName` and `NVTGC` required; keys matched case-insensitively; `EMailAddress`
+///   syntax; column widths (`State` 2, `LastName` 40, …).
+/// - Libib: `first_name` and `last_name` required; `country` a 2-letter upper-case code; `state`
+///   a USPS code when `country` is `US` *or absent* (Libib defaults to US); at most 3
+///   `notification_emails`, each valid; no commas inside list items; `barcode` 5–15 digits;
+///   `email` syntax.
+///
 /// Only what is in the record is checked. In particular ILLiad's `NVTGC` is required here: the
 /// caller must inject the mapping's `[defaults] nvtgc` into the record before validating.
 pub fn validate(system: System, record: &Value) -> Vec<Violation> {
