@@ -1,0 +1,463 @@
+//! Field catalogues and offline validation for each system.
+//!
+//! A *catalogue* lists every field a mapping file may target for one system, with its value
+//! kind, whether it is an identifier (`id_like`), its enumeration (`allowed`) and, where known,
+//! its maximum length. FOLIO also has *pattern* fields (`personal.addresses.<TypeName>.<part>`,
+//! `customFields.<refId>`); [`lookup_field`] resolves those too.
+//!
+//! [`validate`] checks one mapped record (the JSON shape described in `MAPPING-SPEC.md`: FOLIO
+//! nested, ILLiad and Libib flat; names such as patron groups and address types not yet resolved
+//! to UUIDs) against the rules each system documents. Invariants:
+//! - validation never panics and never talks to a server; it only reads the record;
+//! - every [`Violation`] names the field concerned and quotes the offending value;
+//! - an empty record object is still validated (missing required fields are reported).
+//!
+//! Sources: FOLIO `reference/folio/mod-users/userdata.json` + `folio-api.md` §1.2; ILLiad
+//! `reference/seeds/illiad-webplatform-users-api.txt` + `illiad-libib-api.md` §2; Libib
+//! `reference/seeds/libib-patrons-client-docs.txt` + `illiad-libib-api.md` §1.
+//! Each catalogue module names its sources again.
+
+mod folio;
+mod illiad;
+mod libib;
+
+use super::System;
+use chrono::{Datelike, NaiveDate};
+use regex::Regex;
+use serde_json::Value;
+use std::sync::LazyLock;
+
+pub use folio::{
+    folio_address_field, FOLIO_ADDRESS_PARTS, FOLIO_CONTACT_TYPES, FOLIO_DEFAULT_ADDRESS_TYPES,
+    FOLIO_DEFAULT_PATRON_GROUPS,
+};
+
+/// The kind of value a field holds; drives coercion of mapped cell text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// Free text.
+    Text,
+    /// true/false (cells: true/false, yes/no, y/n, 1/0, active/inactive).
+    Bool,
+    /// A calendar date, written in the system's own date format.
+    Date,
+    /// An integer.
+    Integer,
+    /// A list of strings (cell split on `split`, default `;`).
+    List,
+}
+
+/// One field a mapping may target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldSpec {
+    /// Canonical field name as written in mapping files.
+    pub name: String,
+    /// Value kind.
+    pub kind: FieldKind,
+    /// An identifier (barcode, external id, username): kept as text, and a cell a spreadsheet
+    /// mangled into scientific notation (`2.02E+12`) is rejected.
+    pub id_like: bool,
+    /// Allowed values, when the system enumerates them.
+    pub allowed: Option<Vec<String>>,
+}
+
+/// A static catalogue entry (the data behind a [`FieldSpec`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FieldDef {
+    pub(crate) name: &'static str,
+    pub(crate) kind: FieldKind,
+    pub(crate) id_like: bool,
+    pub(crate) allowed: &'static [&'static str],
+    pub(crate) max_len: Option<usize>,
+}
+
+impl FieldDef {
+    /// A plain text field.
+    pub(crate) const fn text(name: &'static str) -> FieldDef {
+        FieldDef {
+            name,
+            kind: FieldKind::Text,
+            id_like: false,
+            allowed: &[],
+            max_len: None,
+        }
+    }
+
+    /// A field of another kind.
+    pub(crate) const fn of(name: &'static str, kind: FieldKind) -> FieldDef {
+        FieldDef {
+            kind,
+            ..FieldDef::text(name)
+        }
+    }
+
+    /// Marks the field as an identifier.
+    pub(crate) const fn id(self) -> FieldDef {
+        FieldDef {
+            id_like: true,
+            ..self
+        }
+    }
+
+    /// Sets the enumeration.
+    pub(crate) const fn allowed(self, allowed: &'static [&'static str]) -> FieldDef {
+        FieldDef { allowed, ..self }
+    }
+
+    /// Sets the maximum length in characters.
+    pub(crate) const fn max(self, n: usize) -> FieldDef {
+        FieldDef {
+            max_len: Some(n),
+            ..self
+        }
+    }
+
+    /// The public spec, under `name` (the canonical name, or a concrete pattern-field name).
+    pub(crate) fn spec(&self, name: &str) -> FieldSpec {
+        FieldSpec {
+            name: name.to_string(),
+            kind: self.kind,
+            id_like: self.id_like,
+            allowed: if self.allowed.is_empty() {
+                None
+            } else {
+                Some(self.allowed.iter().map(|s| s.to_string()).collect())
+            },
+        }
+    }
+}
+
+/// Looks up a field by its name in `system`'s catalogue (including pattern fields such as
+/// FOLIO `personal.addresses.<Type>.<part>` and `customFields.<refId>`).
+///
+/// FOLIO and Libib names are matched exactly. ILLiad names are matched case-insensitively
+/// (ILLiad itself binds JSON keys that way; Atlas's own example writes `Username` and
+/// `EmailAddress`), and the returned [`FieldSpec::name`] is the canonical spelling
+/// (`UserName`, `EMailAddress`): record keys must use that.
+pub fn lookup_field(system: System, name: &str) -> Option<FieldSpec> {
+    match system {
+        System::Folio => folio::lookup(name),
+        System::Illiad => illiad::def(name).map(|d| d.spec(d.name)),
+        System::Libib => libib::def(name).map(|d| d.spec(d.name)),
+    }
+}
+
+/// All fixed field names of `system` (for "did you mean" suggestions and `init`).
+/// FOLIO pattern fields are not included; see [`field_patterns`].
+pub fn field_names(system: System) -> Vec<String> {
+    let defs: &[FieldDef] = match system {
+        System::Folio => folio::FIELDS,
+        System::Illiad => illiad::FIELDS,
+        System::Libib => libib::FIELDS,
+    };
+    defs.iter().map(|d| d.name.to_string()).collect()
+}
+
+/// Human-readable templates of `system`'s pattern fields, e.g.
+/// `personal.addresses.<TypeName>.addressLine1` (empty for ILLiad and Libib).
+pub fn field_patterns(system: System) -> &'static [&'static str] {
+    match system {
+        System::Folio => folio::PATTERNS,
+        System::Illiad | System::Libib => &[],
+    }
+}
+
+/// Fields that may serve as the match key of a mapping for `system`.
+pub fn match_fields(system: System) -> &'static [&'static str] {
+    match system {
+        System::Folio => &["externalSystemId", "username", "barcode", "id"],
+        System::Illiad => &["UserName", "ExternalUserId"],
+        System::Libib => &["email", "barcode"],
+    }
+}
+
+/// The maximum length (in characters) of a field, where the system's documentation or schema
+/// gives one (FOLIO `personal.pronouns` 300; ILLiad column widths such as `State` 2).
+pub fn max_length(system: System, name: &str) -> Option<usize> {
+    match system {
+        System::Folio => folio::def(name).and_then(|d| d.max_len),
+        System::Illiad => illiad::def(name).and_then(|d| d.max_len),
+        System::Libib => libib::def(name).and_then(|d| d.max_len),
+    }
+}
+
+/// A problem found by offline validation of a mapped record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The field concerned (system name), if any.
+    pub field: Option<String>,
+    /// Human-readable reason.
+    pub reason: String,
+}
+
+impl Violation {
+    /// A violation concerning `field`.
+    pub(crate) fn field(field: impl Into<String>, reason: impl Into<String>) -> Violation {
+        Violation {
+            field: Some(field.into()),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.field {
+            Some(field) => write!(f, "{field}: {}", self.reason),
+            None => f.write_str(&self.reason),
+        }
+    }
+}
+
+/// Validates a mapped record (names not yet resolved to UUIDs) against `system`'s rules.
+///
+/// Every system: unknown fields, values of the wrong JSON type for their kind (text, true/false,
+/// whole number, ISO date `YYYY-MM-DD[Thh:mm…]`, list of text), values outside an enumeration
+/// and values over a known maximum length are violations.
+/// - FOLIO: `personal.lastName` required (also when there is no `personal` object); each address
+///   has an `addressTypeId` (the type NAME), one address per type (case-insensitive), at most one
+///   `primaryAddress = true`; `preferredEmailCommunication` at most 3, unique; `departments`
+///   unique; `personal.email` syntax; `id` a UUID; `tags` shaped `{"tagList": [...]}`.
+/// - ILLiad: `UserName` and `NVTGC` required; keys matched case-insensitively; `EMailAddress`
+///   syntax; column widths (`State` 2, `LastName` 40, …).
+/// - Libib: `first_name` and `last_name` required; `country` a 2-letter upper-case code; `state`
+///   a USPS code when `country` is `US` *or absent* (Libib defaults to US); at most 3
+///   `notification_emails`, each valid; no commas inside list items; `barcode` 5–15 digits;
+///   `email` syntax.
+///
+/// Only what is in the record is checked. In particular ILLiad's `NVTGC` is required here: the
+/// caller must inject the mapping's `[defaults] nvtgc` into the record before validating.
+pub fn validate(system: System, record: &Value) -> Vec<Violation> {
+    let Some(obj) = record.as_object() else {
+        return vec![Violation {
+            field: None,
+            reason: format!("the record is not a JSON object: {}", show(record)),
+        }];
+    };
+    match system {
+        System::Folio => folio::validate(obj),
+        System::Illiad => illiad::validate(obj),
+        System::Libib => libib::validate(obj),
+    }
+}
+
+/// True when `s` looks like an e-mail address: exactly one `@`, a non-empty local part, a domain
+/// containing a dot (not at its start or end, no empty labels), and no whitespace.
+pub fn is_valid_email(s: &str) -> bool {
+    if s.chars().any(char::is_whitespace) {
+        return false;
+    }
+    let mut parts = s.split('@');
+    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+}
+
+static ISO_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(\d{4}-\d{2}-\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$")
+        .expect("static regex")
+});
+
+/// Parses an ISO date, `YYYY-MM-DD`, optionally followed by a time (`T10:56:24.55`, `Z` or an
+/// offset), as FOLIO and ILLiad write them. Returns the calendar date, or `None`.
+pub fn parse_iso_date(s: &str) -> Option<NaiveDate> {
+    let caps = ISO_DATE.captures(s.trim())?;
+    let date = NaiveDate::parse_from_str(caps.get(1)?.as_str(), "%Y-%m-%d").ok()?;
+    (date.year() >= 1).then_some(date)
+}
+
+/// A JSON value as it appears in a reason (strings quoted, long values shortened).
+pub(crate) fn show(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 80 {
+        let head: String = s.chars().take(77).collect();
+        format!("{head}…")
+    } else {
+        s
+    }
+}
+
+/// True when a value counts as blank (absent, null, empty or whitespace-only string, empty list).
+pub(crate) fn is_blank(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.trim().is_empty(),
+        Some(Value::Array(a)) => a.is_empty(),
+        _ => false,
+    }
+}
+
+/// Checks one value against its catalogue entry: JSON type for the kind, ISO date, enumeration,
+/// maximum length. `path` is the field name used in violations; `system` names the system in
+/// reasons.
+pub(crate) fn check_value(
+    system: &str,
+    def: &FieldDef,
+    path: &str,
+    v: &Value,
+    out: &mut Vec<Violation>,
+) {
+    if v.is_null() {
+        return;
+    }
+    let items: Vec<&str> = match def.kind {
+        FieldKind::Text => match v.as_str() {
+            Some(s) => vec![s],
+            None => {
+                out.push(Violation::field(
+                    path,
+                    format!("expected text, got {}", show(v)),
+                ));
+                return;
+            }
+        },
+        FieldKind::Bool => {
+            if !v.is_boolean() {
+                out.push(Violation::field(
+                    path,
+                    format!("expected true or false, got {}", show(v)),
+                ));
+            }
+            return;
+        }
+        FieldKind::Integer => {
+            if !(v.is_i64() || v.is_u64()) {
+                out.push(Violation::field(
+                    path,
+                    format!("expected a whole number, got {}", show(v)),
+                ));
+            }
+            return;
+        }
+        FieldKind::Date => {
+            match v.as_str() {
+                Some(s) if parse_iso_date(s).is_some() => {}
+                _ => out.push(Violation::field(
+                    path,
+                    format!(
+                        "expected an ISO date (YYYY-MM-DD) on or after 0001-01-01, got {}",
+                        show(v)
+                    ),
+                )),
+            }
+            return;
+        }
+        FieldKind::List => {
+            let Some(arr) = v.as_array() else {
+                out.push(Violation::field(
+                    path,
+                    format!("expected a list of text values, got {}", show(v)),
+                ));
+                return;
+            };
+            let mut items = Vec::with_capacity(arr.len());
+            for item in arr {
+                match item.as_str() {
+                    Some(s) => items.push(s),
+                    None => {
+                        out.push(Violation::field(
+                            path,
+                            format!("list items must be text, got {}", show(item)),
+                        ));
+                        return;
+                    }
+                }
+            }
+            items
+        }
+    };
+    for s in items {
+        if !def.allowed.is_empty() && !s.is_empty() && !def.allowed.contains(&s) {
+            let hint = def
+                .allowed
+                .iter()
+                .find(|a| a.eq_ignore_ascii_case(s.trim()))
+                .map(|a| format!(" (did you mean \"{a}\"? values are case-sensitive)"))
+                .unwrap_or_default();
+            out.push(Violation::field(
+                path,
+                format!(
+                    "{} is not an allowed value; {system} accepts: {}{hint}",
+                    show(&Value::String(s.to_string())),
+                    def.allowed.join(", ")
+                ),
+            ));
+        }
+        if let Some(max) = def.max_len {
+            let n = s.chars().count();
+            if n > max {
+                out.push(Violation::field(
+                    path,
+                    format!(
+                        "is {n} characters long; {system} stores at most {max}: {}",
+                        show(&Value::String(s.to_string()))
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// Reports `field` as required when it is blank.
+pub(crate) fn require(
+    system: &str,
+    obj: &serde_json::Map<String, Value>,
+    field: &str,
+    out: &mut Vec<Violation>,
+) {
+    if is_blank(obj.get(field)) {
+        out.push(Violation::field(
+            field,
+            format!("{system} requires {field}, and it is blank or missing"),
+        ));
+    }
+}
+
+/// Reports an invalid e-mail address in `field` (a string value), if any.
+pub(crate) fn check_email(field: &str, v: Option<&Value>, out: &mut Vec<Violation>) {
+    if let Some(Value::String(s)) = v {
+        if !s.is_empty() && !is_valid_email(s) {
+            out.push(Violation::field(
+                field,
+                format!(
+                    "not a valid e-mail address: {}",
+                    show(&Value::String(s.clone()))
+                ),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_rules() {
+        assert!(is_valid_email("a.b@example.edu"));
+        assert!(!is_valid_email("a@b@example.edu"));
+        assert!(!is_valid_email("@example.edu"));
+        assert!(!is_valid_email("a@example"));
+        assert!(!is_valid_email("a b@example.edu"));
+        assert!(!is_valid_email("a@.example.edu"));
+        assert!(!is_valid_email("a@example..edu"));
+    }
+
+    #[test]
+    fn iso_dates() {
+        assert!(parse_iso_date("2027-06-30").is_some());
+        assert!(parse_iso_date("2027-06-30T00:00:00").is_some());
+        assert!(parse_iso_date("2020-06-24T10:56:24.55").is_some());
+        assert!(parse_iso_date("2027-06-30T00:00:00.000+00:00").is_some());
+        assert!(parse_iso_date("2027-06-30T00:00:00Z").is_some());
+        assert!(parse_iso_date("06/30/2027").is_none());
+        assert!(parse_iso_date("2027-02-30").is_none());
+        assert!(parse_iso_date("0000-01-01").is_none());
+        assert!(parse_iso_date("2027-6-3").is_none());
+    }
+}
