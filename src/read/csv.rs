@@ -5,12 +5,14 @@
 //! - Memory is constant in the file size: only a bounded prefix (for sniffing) and the current
 //!   record are held.
 //! - `line` is the 1-based physical line the record starts on (the header is normally line 1);
-//!   quoted newlines and CRLF count as one line break each.
+//!   quoted newlines, LF and CRLF count as one line break each (a lone CR, as in classic Mac
+//!   files, separates records but does not advance the line count).
 //! - Header names are trimmed (BOM stripped) and must be non-empty and unique; cells are not
 //!   trimmed.
 //! - Records whose fields are all blank are skipped; records with the wrong field count or
 //!   invalid UTF-8 are [`Record::Bad`], and reading goes on.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{Chain, Cursor, Read};
 use std::path::{Path, PathBuf};
@@ -29,7 +31,89 @@ const DELIMITER_SNIFF_LINES: usize = 20;
 /// Candidate delimiters, in order of preference on a tie.
 const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
 
-type Source = Chain<Cursor<Vec<u8>>, Box<dyn Read + Send>>;
+type Source = LineTracker<Chain<Cursor<Vec<u8>>, Box<dyn Read + Send>>>;
+
+/// A maximal run of CR/LF bytes in the decoded stream.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    start: u64,
+    end: u64,
+    /// Number of `\n` bytes before `end`.
+    newlines_at_end: u64,
+}
+
+/// Passes bytes through while remembering where the runs of line breaks are, so the physical
+/// line a record starts on can be computed from the byte offset where the parser resumed.
+///
+/// (`csv::Position` is taken *before* skipped blank lines and before the `\n` of a CRLF, so
+/// it can be one or more lines short.) Only runs not yet passed by the parser are kept, which
+/// bounds memory by the parser's read-ahead.
+struct LineTracker<R> {
+    inner: R,
+    offset: u64,
+    newlines: u64,
+    run_start: Option<u64>,
+    runs: VecDeque<Run>,
+    /// Newlines before the end of the last run dropped from `runs`.
+    base_newlines: u64,
+}
+
+impl<R> LineTracker<R> {
+    fn new(inner: R) -> Self {
+        LineTracker {
+            inner,
+            offset: 0,
+            newlines: 0,
+            run_start: None,
+            runs: VecDeque::new(),
+            base_newlines: 0,
+        }
+    }
+
+    /// 1-based line of the first byte at or after `pos` that is not CR or LF. Calls must come
+    /// with non-decreasing `pos`.
+    fn line_at(&mut self, pos: u64) -> u64 {
+        while let Some(front) = self.runs.front() {
+            if front.end <= pos {
+                self.base_newlines = front.newlines_at_end;
+                self.runs.pop_front();
+            } else if front.start <= pos {
+                return front.newlines_at_end + 1;
+            } else {
+                break;
+            }
+        }
+        if let Some(start) = self.run_start {
+            if start <= pos {
+                // Inside a run that reaches the end of what has been read: no content follows.
+                return self.newlines + 1;
+            }
+        }
+        self.base_newlines + 1
+    }
+}
+
+impl<R: Read> Read for LineTracker<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            if b == b'\n' || b == b'\r' {
+                if self.run_start.is_none() {
+                    self.run_start = Some(self.offset);
+                }
+                self.newlines += u64::from(b == b'\n');
+            } else if let Some(start) = self.run_start.take() {
+                self.runs.push_back(Run {
+                    start,
+                    end: self.offset,
+                    newlines_at_end: self.newlines,
+                });
+            }
+            self.offset += 1;
+        }
+        Ok(n)
+    }
+}
 
 /// A streaming reader over one delimited text file.
 pub struct CsvReader {
@@ -105,7 +189,7 @@ impl CsvReader {
             None => detect_delimiter(&text_prefix, text_complete),
         };
 
-        let source: Source = Cursor::new(text_prefix).chain(decoded);
+        let source: Source = LineTracker::new(Cursor::new(text_prefix).chain(decoded));
         let mut rdr = ReaderBuilder::new()
             .delimiter(delimiter)
             .has_headers(false)
@@ -195,18 +279,19 @@ impl Iterator for CsvReader {
 
     fn next(&mut self) -> Option<Self::Item> {
         while !self.done {
-            let last_line = self.rdr.position().line();
+            let resume_at = self.rdr.position().byte();
             match self.rdr.read_byte_record(&mut self.record) {
                 Ok(false) => self.done = true,
                 Err(e) => {
                     self.done = true;
-                    return Some(Err(csv_error(&self.path, last_line, e)));
+                    let line = self.rdr.get_mut().line_at(resume_at);
+                    return Some(Err(csv_error(&self.path, line, e)));
                 }
                 Ok(true) => {
+                    let line = self.rdr.get_mut().line_at(resume_at);
                     if is_blank(&self.record) {
                         continue;
                     }
-                    let line = self.record.position().map_or(last_line, |p| p.line());
                     return Some(Ok(self.to_record(line)));
                 }
             }
@@ -390,6 +475,21 @@ mod tests {
         let empty = parse_headers(p, &ByteRecord::from(vec!["a", "  ", "c"]));
         let msg = empty.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(msg.contains("header column 2 has an empty name"), "{msg}");
+    }
+
+    #[test]
+    fn line_tracker_finds_record_starts() {
+        let text = b"h1,h2\r\n\r\n1,2\n\n\n\"a\nb\",3\r\nx";
+        let mut t = LineTracker::new(&text[..]);
+        let mut sink = Vec::new();
+        t.read_to_end(&mut sink).ok();
+        assert_eq!(t.line_at(0), 1);
+        // Parser resumes on the '\n' of the header's CRLF; the next record is on line 3.
+        assert_eq!(t.line_at(6), 3);
+        assert_eq!(t.line_at(13), 6);
+        // The quoted newline in "a\nb" makes the last record start on line 8.
+        assert_eq!(t.line_at(23), 8);
+        assert_eq!(t.line_at(24), 8);
     }
 
     #[test]
