@@ -299,3 +299,15 @@ fn invalid_utf8_after_the_sniffed_prefix_is_a_bad_row() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn classic_mac_cr_line_ends() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("mac.csv");
+    std::fs::write(&path, "ID,Name\r1,Ann\r\r2,\"Bo\rBo\"\r3,Cy").expect("write");
+    let (headers, records) = read_all(&path, &ReadOptions::default());
+    assert_eq!(headers, ["ID", "Name"]);
+    let rows = rows(&records);
+    let got: Vec<(u64, &str)> = rows.iter().map(|r| (r.line, r.cells[1].as_str())).collect();
+    assert_eq!(got, [(2, "Ann"), (4, "Bo\rBo"), (6, "Cy")]);
+}

@@ -5,8 +5,7 @@
 //! - Memory is constant in the file size: only a bounded prefix (for sniffing) and the current
 //!   record are held.
 //! - `line` is the 1-based physical line the record starts on (the header is normally line 1);
-//!   quoted newlines, LF and CRLF count as one line break each (a lone CR, as in classic Mac
-//!   files, separates records but does not advance the line count).
+//!   LF, CRLF and a lone CR (classic Mac) each count as one line break, inside quotes too.
 //! - Header names are trimmed (BOM stripped) and must be non-empty and unique; cells are not
 //!   trimmed.
 //! - Records whose fields are all blank are skipped; records with the wrong field count or
@@ -38,7 +37,7 @@ type Source = LineTracker<Chain<Cursor<Vec<u8>>, Box<dyn Read + Send>>>;
 struct Run {
     start: u64,
     end: u64,
-    /// Number of `\n` bytes before `end`.
+    /// Number of line breaks before `end`.
     newlines_at_end: u64,
 }
 
@@ -51,7 +50,9 @@ struct Run {
 struct LineTracker<R> {
     inner: R,
     offset: u64,
+    /// Line breaks seen so far (LF, CRLF, or a lone CR).
     newlines: u64,
+    prev_cr: bool,
     run_start: Option<u64>,
     runs: VecDeque<Run>,
     /// Newlines before the end of the last run dropped from `runs`.
@@ -64,6 +65,7 @@ impl<R> LineTracker<R> {
             inner,
             offset: 0,
             newlines: 0,
+            prev_cr: false,
             run_start: None,
             runs: VecDeque::new(),
             base_newlines: 0,
@@ -97,11 +99,13 @@ impl<R: Read> Read for LineTracker<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         for &b in &buf[..n] {
+            // A CR not followed by LF (classic Mac line end) is a line break of its own.
+            self.newlines += u64::from(b == b'\n' || (self.prev_cr && b != b'\n'));
+            self.prev_cr = b == b'\r';
             if b == b'\n' || b == b'\r' {
                 if self.run_start.is_none() {
                     self.run_start = Some(self.offset);
                 }
-                self.newlines += u64::from(b == b'\n');
             } else if let Some(start) = self.run_start.take() {
                 self.runs.push_back(Run {
                     start,
@@ -380,7 +384,7 @@ pub fn detect_delimiter(text: &[u8], complete: bool) -> u8 {
         if b == b'"' {
             in_quotes = !in_quotes;
             non_blank = true;
-        } else if b == b'\n' && !in_quotes {
+        } else if (b == b'\n' || b == b'\r') && !in_quotes {
             if non_blank {
                 lines.push(counts);
             }
@@ -438,6 +442,9 @@ mod tests {
         assert_eq!(detect_delimiter(b"a|b|c\n1|2|3\n", true), b'|');
         assert_eq!(detect_delimiter(b"single\nvalue\n", true), b',');
         assert_eq!(detect_delimiter(b"", true), b',');
+        // Classic Mac line ends split lines too: the comma is the consistent one per line,
+        // although semicolons are more frequent overall.
+        assert_eq!(detect_delimiter(b"a,b;c;d;e;f\r1,2\r3,4\r", true), b',');
     }
 
     #[test]
@@ -490,6 +497,18 @@ mod tests {
         // The quoted newline in "a\nb" makes the last record start on line 8.
         assert_eq!(t.line_at(23), 8);
         assert_eq!(t.line_at(24), 8);
+    }
+
+    #[test]
+    fn line_tracker_counts_lone_cr() {
+        let text = b"h\r1\r\r2\r\n3";
+        let mut t = LineTracker::new(&text[..]);
+        let mut sink = Vec::new();
+        t.read_to_end(&mut sink).ok();
+        assert_eq!(t.line_at(0), 1);
+        assert_eq!(t.line_at(2), 2);
+        assert_eq!(t.line_at(4), 4);
+        assert_eq!(t.line_at(7), 5);
     }
 
     #[test]
