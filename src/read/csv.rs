@@ -99,8 +99,8 @@ impl<R: Read> Read for LineTracker<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         for &b in &buf[..n] {
-            // A CR not followed by LF (classic Mac line end) is a line break of its own.
-            self.newlines += u64::from(b == b'\n' || (self.prev_cr && b != b'\n'));
+            // Count each LF, and each CR not followed by LF (classic Mac line end), once.
+            self.newlines += u64::from(b == b'\n' || self.prev_cr);
             self.prev_cr = b == b'\r';
             if b == b'\n' || b == b'\r' {
                 if self.run_start.is_none() {
