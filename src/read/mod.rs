@@ -1,9 +1,18 @@
-//! Reader stage: streams rows out of CSV, XLSX, XLS and ODS files (STUB: being written).
+//! Reader stage: streams rows out of CSV, XLSX, XLS and ODS files.
 //!
 //! Every data row becomes a [`SourceRow`] (or a [`BadRow`] when the row itself is broken, e.g. the
 //! wrong number of fields); the rest of the file goes on. Problems that make the whole file
 //! unreadable are a [`ReadError`].
+//!
+//! Invariants: CSV is streamed in constant memory; a spreadsheet sheet is loaded once. Header
+//! names are trimmed, non-empty and unique; cells are not trimmed. `line` is 1-based (the CSV
+//! physical line a record starts on, or the spreadsheet row number). No input panics.
 
+pub mod csv;
+pub mod encoding;
+pub mod sheet;
+
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -85,6 +94,16 @@ pub enum ReadError {
         /// What is wrong.
         reason: String,
     },
+    /// Reading failed part-way through the file.
+    #[error("{path}: read error near line {line}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The line reading had reached.
+        line: u64,
+        /// The cause.
+        source: std::io::Error,
+    },
 }
 
 /// A streaming source of rows with a header.
@@ -95,12 +114,109 @@ pub trait RowReader: Iterator<Item = Result<Record, ReadError>> + Send {
     fn format(&self) -> InputFormat;
 }
 
-/// Opens `path`, choosing the reader by extension (`.csv`, `.tsv`, `.txt` → CSV; `.xlsx`, `.xlsm`,
-/// `.xls`, `.ods` → spreadsheet).
+/// Opens `path`, choosing the reader by extension (`.csv`, `.tsv`, `.txt`, `.psv` → CSV; `.xlsx`,
+/// `.xlsm`, `.xls`, `.ods` → spreadsheet; anything else is sniffed, see [`detect_format`]).
 pub fn open(path: &Path, opts: &ReadOptions) -> Result<Box<dyn RowReader>, ReadError> {
-    let _ = opts;
-    Err(ReadError::Invalid {
+    let format = detect_format(path)?;
+    match format {
+        InputFormat::Csv => {
+            let default_delimiter = match extension(path).as_deref() {
+                Some("tsv") => Some(b'\t'),
+                Some("psv") => Some(b'|'),
+                _ => None,
+            };
+            Ok(Box::new(csv::CsvReader::open(
+                path,
+                opts,
+                default_delimiter,
+            )?))
+        }
+        _ => Ok(Box::new(sheet::SheetReader::open(path, format, opts)?)),
+    }
+}
+
+/// The format of `path`: by extension, else by content (ZIP magic → XLSX, or ODS when the
+/// archive names the OpenDocument spreadsheet mimetype; OLE magic → XLS; otherwise CSV).
+/// A missing or unreadable file is [`ReadError::Open`].
+pub fn detect_format(path: &Path) -> Result<InputFormat, ReadError> {
+    let open_err = |source| ReadError::Open {
         path: path.to_path_buf(),
-        reason: "reader not yet implemented".into(),
-    })
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(open_err)?;
+    if meta.is_dir() {
+        return Err(ReadError::Invalid {
+            path: path.to_path_buf(),
+            reason: "is a directory, not a file".into(),
+        });
+    }
+    match extension(path).as_deref() {
+        Some("csv" | "tsv" | "txt" | "psv") => return Ok(InputFormat::Csv),
+        Some("xlsx" | "xlsm") => return Ok(InputFormat::Xlsx),
+        Some("xls") => return Ok(InputFormat::Xls),
+        Some("ods") => return Ok(InputFormat::Ods),
+        _ => {}
+    }
+    let mut head = Vec::with_capacity(128);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(128).read_to_end(&mut head))
+        .map_err(open_err)?;
+    Ok(sniff_format(&head))
+}
+
+/// Guesses the format from the first bytes of a file (see [`detect_format`]).
+pub fn sniff_format(head: &[u8]) -> InputFormat {
+    const OLE: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    if head.starts_with(b"PK\x03\x04") {
+        let ods = b"application/vnd.oasis.opendocument.spreadsheet";
+        if head.windows(ods.len()).any(|w| w == ods) {
+            InputFormat::Ods
+        } else {
+            InputFormat::Xlsx
+        }
+    } else if head.starts_with(&OLE) {
+        InputFormat::Xls
+    } else {
+        InputFormat::Csv
+    }
+}
+
+fn extension(path: &Path) -> Option<String> {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_formats() {
+        assert_eq!(sniff_format(b"PK\x03\x04rest"), InputFormat::Xlsx);
+        let mut ods = b"PK\x03\x04".to_vec();
+        ods.extend_from_slice(&[0; 26]);
+        ods.extend_from_slice(b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet");
+        assert_eq!(sniff_format(&ods), InputFormat::Ods);
+        assert_eq!(
+            sniff_format(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0]),
+            InputFormat::Xls
+        );
+        assert_eq!(sniff_format(b"a,b\n1,2\n"), InputFormat::Csv);
+    }
+
+    #[test]
+    fn missing_file_is_open_error() {
+        let err = open(
+            Path::new("/nonexistent/roster.csv"),
+            &ReadOptions::default(),
+        );
+        match err {
+            Err(ReadError::Open { path, .. }) => {
+                assert_eq!(path, Path::new("/nonexistent/roster.csv"))
+            }
+            Err(e) => panic!("wrong error: {e}"),
+            Ok(_) => panic!("opened a missing file"),
+        }
+    }
 }
