@@ -34,11 +34,7 @@ struct SortKey {
 #[derive(Debug, Clone)]
 enum Node {
     All,
-    Clause {
-        index: String,
-        rel: Rel,
-        term: Term,
-    },
+    Clause { index: String, rel: Rel, term: Term },
     And(Box<Node>, Box<Node>),
     Or(Box<Node>, Box<Node>),
     Not(Box<Node>, Box<Node>),
@@ -119,7 +115,10 @@ fn lex(input: &str) -> Result<Vec<Tok>, CqlError> {
                 let mut s = String::from(c);
                 if i + 1 < chars.len() {
                     let n = chars[i + 1];
-                    if (c == '=' && n == '=') || (c == '<' && (n == '>' || n == '=')) || (c == '>' && n == '=') {
+                    if (c == '=' && n == '=')
+                        || (c == '<' && (n == '>' || n == '='))
+                        || (c == '>' && n == '=')
+                    {
                         s.push(n);
                         i += 1;
                     }
@@ -277,7 +276,9 @@ impl Parser {
         let mut left = self.list_item(index, rel)?;
         loop {
             let op = match self.peek() {
-                Some(Tok::Word(w, false)) if matches!(w.to_ascii_lowercase().as_str(), "and" | "or" | "not") => {
+                Some(Tok::Word(w, false))
+                    if matches!(w.to_ascii_lowercase().as_str(), "and" | "or" | "not") =>
+                {
                     w.to_ascii_lowercase()
                 }
                 _ => break,
@@ -341,7 +342,9 @@ pub fn parse(input: &str) -> Result<Query, CqlError> {
         return Err(CqlError("empty query".into()));
     }
     // Split off `sortBy …`.
-    let sort_at = toks.iter().position(|t| matches!(t, Tok::Word(w, false) if w.eq_ignore_ascii_case("sortBy")));
+    let sort_at = toks
+        .iter()
+        .position(|t| matches!(t, Tok::Word(w, false) if w.eq_ignore_ascii_case("sortBy")));
     let (main, sort_toks) = match sort_at {
         Some(p) => (toks[..p].to_vec(), toks[p + 1..].to_vec()),
         None => (toks, Vec::new()),
@@ -458,7 +461,13 @@ fn matches_clause(value: &str, rel: Rel, term: &Term) -> bool {
             let vw = words(value);
             let tw = words(&term.text);
             let hit = |w: &String| {
-                vw.iter().any(|x| if term.prefix { x.starts_with(w.as_str()) } else { x == w })
+                vw.iter().any(|x| {
+                    if term.prefix {
+                        x.starts_with(w.as_str())
+                    } else {
+                        x == w
+                    }
+                })
             };
             match rel {
                 Rel::Any => tw.iter().any(hit),
@@ -488,7 +497,10 @@ fn eval(node: &Node, record: &Value) -> bool {
         Node::Not(a, b) => eval(a, record) && !eval(b, record),
         Node::Clause { index, rel, term } => {
             let vals: Vec<String> = if index == "keywords" || index == "cql.serverChoice" {
-                KEYWORD_FIELDS.iter().flat_map(|f| values_at(record, f)).collect()
+                KEYWORD_FIELDS
+                    .iter()
+                    .flat_map(|f| values_at(record, f))
+                    .collect()
             } else {
                 values_at(record, index)
             };
@@ -549,7 +561,10 @@ mod tests {
     fn booleans_lists_and_all_records() {
         let r = json!({"externalSystemId":"b","active":true,"id":"5"});
         assert!(m(r#"externalSystemId==("a" or "b")"#, &r));
-        assert!(m(r#"(externalSystemId=="a" or externalSystemId=="b") and active==true"#, &r));
+        assert!(m(
+            r#"(externalSystemId=="a" or externalSystemId=="b") and active==true"#,
+            &r
+        ));
         assert!(!m(r#"externalSystemId=="b" not active==true"#, &r));
         assert!(m("cql.allRecords=1 sortBy id", &r));
         assert!(m(r#"id>"4" and cql.allRecords=1 sortBy id"#, &r));
@@ -558,7 +573,15 @@ mod tests {
 
     #[test]
     fn bad_queries_are_errors() {
-        for q in ["username==", "(a==b", "a==\"b", "==x", "a==b)", "sortBy", "a==b and"] {
+        for q in [
+            "username==",
+            "(a==b",
+            "a==\"b",
+            "==x",
+            "a==b)",
+            "sortBy",
+            "a==b and",
+        ] {
             assert!(parse(q).is_err(), "{q}");
         }
     }

@@ -58,7 +58,12 @@ pub struct Faults {
 impl Faults {
     /// A decision maker for `config`, seeded with `seed`.
     pub fn new(config: FaultConfig, seed: u64) -> Faults {
-        Faults { config, rng: StdRng::seed_from_u64(seed), window_start: Instant::now(), window_count: 0 }
+        Faults {
+            config,
+            rng: StdRng::seed_from_u64(seed),
+            window_start: Instant::now(),
+            window_count: 0,
+        }
     }
 
     /// The configured latency.
@@ -81,7 +86,12 @@ impl Faults {
         }
         // Always draw the same number of values per request, so one fault kind does not shift
         // the sequence of another.
-        let draws: [f64; 4] = [self.rng.gen(), self.rng.gen(), self.rng.gen(), self.rng.gen()];
+        let draws: [f64; 4] = [
+            self.rng.gen(),
+            self.rng.gen(),
+            self.rng.gen(),
+            self.rng.gen(),
+        ];
         if draws[0] < self.config.drop_rate {
             Decision::Drop
         } else if draws[1] < self.config.fail_rate {
@@ -102,18 +112,32 @@ mod tests {
 
     #[test]
     fn same_seed_same_decisions() {
-        let cfg = FaultConfig { fail_rate: 0.3, drop_rate: 0.2, ..FaultConfig::default() };
+        let cfg = FaultConfig {
+            fail_rate: 0.3,
+            drop_rate: 0.2,
+            ..FaultConfig::default()
+        };
         let mut a = Faults::new(cfg.clone(), 7);
         let mut b = Faults::new(cfg, 7);
         let da: Vec<_> = (0..50).map(|_| a.decide(true)).collect();
         let db: Vec<_> = (0..50).map(|_| b.decide(true)).collect();
         assert_eq!(da, db);
-        assert!(da.contains(&Decision::Fail) && da.contains(&Decision::Drop) && da.contains(&Decision::Pass));
+        assert!(
+            da.contains(&Decision::Fail)
+                && da.contains(&Decision::Drop)
+                && da.contains(&Decision::Pass)
+        );
     }
 
     #[test]
     fn rate_limit_throttles_beyond_n() {
-        let mut f = Faults::new(FaultConfig { rate_limit: Some(3), ..FaultConfig::default() }, 1);
+        let mut f = Faults::new(
+            FaultConfig {
+                rate_limit: Some(3),
+                ..FaultConfig::default()
+            },
+            1,
+        );
         let d: Vec<_> = (0..5).map(|_| f.decide(false)).collect();
         assert_eq!(&d[..3], &[Decision::Pass; 3]);
         assert_eq!(d[3], Decision::Throttle(1));

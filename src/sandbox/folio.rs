@@ -24,7 +24,8 @@ use super::state::{Coll, Data};
 /// The user id the sandbox's admin login stands for (used in `metadata`).
 const ADMIN_USER_ID: &str = "a23eac4b-955e-451c-b4ff-6ec2f5e63e23";
 
-const UUID_PATTERN: &str = "^[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[1-5][a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}$";
+const UUID_PATTERN: &str =
+    "^[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[1-5][a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}$";
 
 fn is_uuid(s: &str) -> bool {
     let b = s.as_bytes();
@@ -46,11 +47,16 @@ fn is_uuid(s: &str) -> bool {
 }
 
 fn now_folio() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string()
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3f+00:00")
+        .to_string()
 }
 
 fn errors_422(errors: Vec<Value>) -> Response {
-    json_resp(StatusCode::UNPROCESSABLE_ENTITY, &json!({ "errors": errors, "total_records": errors.len() }))
+    json_resp(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &json!({ "errors": errors, "total_records": errors.len() }),
+    )
 }
 
 fn err(message: &str, code: &str, key: &str, value: &str) -> Value {
@@ -58,7 +64,10 @@ fn err(message: &str, code: &str, key: &str, value: &str) -> Value {
 }
 
 fn login_error(status: StatusCode, message: &str, code: &str) -> Response {
-    json_resp(status, &json!({"errors": [{"message": message, "code": code, "type": "error"}]}))
+    json_resp(
+        status,
+        &json!({"errors": [{"message": message, "code": code, "type": "error"}]}),
+    )
 }
 
 fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -81,7 +90,11 @@ fn cookie(h: &HeaderMap, name: &str) -> Option<String> {
 
 fn params(raw: &Option<String>) -> Vec<(String, String)> {
     raw.as_deref()
-        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -120,14 +133,23 @@ fn new_token(app: &App, refresh: bool, ttl: Option<Duration>) -> String {
         b64url(payload.to_string().as_bytes()),
         b64url(uuid::Uuid::new_v4().as_bytes())
     );
-    lock(&app.tokens).insert(token.clone(), Token { refresh, expires: ttl.map(|t| Instant::now() + t) });
+    lock(&app.tokens).insert(
+        token.clone(),
+        Token {
+            refresh,
+            expires: ttl.map(|t| Instant::now() + t),
+        },
+    );
     token
 }
 
 /// Tenant check shared by every FOLIO route: `Err` is the response to send.
 fn check_tenant(app: &App, h: &HeaderMap) -> Result<(), Response> {
     match header_str(h, "x-okapi-tenant") {
-        None => Err(text(StatusCode::BAD_REQUEST, "Missing header: X-Okapi-Tenant")),
+        None => Err(text(
+            StatusCode::BAD_REQUEST,
+            "Missing header: X-Okapi-Tenant",
+        )),
         Some(t) if t != app.config.credentials.folio_tenant => {
             Err(text(StatusCode::BAD_REQUEST, format!("No such Tenant {t}")))
         }
@@ -170,17 +192,27 @@ async fn gate(State(app): State<Arc<App>>, req: Request, next: Next) -> Response
     if let Err(r) = check_tenant(&app, req.headers()) {
         return r;
     }
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_default();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_default();
     let token = header_str(req.headers(), "x-okapi-token")
         .map(str::to_string)
         .or_else(|| cookie(req.headers(), "folioAccessToken"));
     let Some(token) = token else {
         let perm = permission(req.method(), &route);
-        return text(StatusCode::BAD_REQUEST, format!("Token missing, access requires permission: {perm}"));
+        return text(
+            StatusCode::BAD_REQUEST,
+            format!("Token missing, access requires permission: {perm}"),
+        );
     };
     let known = lock(&app.tokens).get(&token).cloned();
     match known {
-        Some(Token { refresh: false, expires }) => {
+        Some(Token {
+            refresh: false,
+            expires,
+        }) => {
             if expires.is_some_and(|e| e <= Instant::now()) {
                 return text(StatusCode::UNAUTHORIZED, "Access token has expired");
             }
@@ -193,9 +225,15 @@ async fn gate(State(app): State<Arc<App>>, req: Request, next: Next) -> Response
 fn parse_login(body: &Bytes) -> Result<(String, String), Response> {
     let v: Value = serde_json::from_slice(body)
         .map_err(|e| text(StatusCode::BAD_REQUEST, format!("Json content error {e}")))?;
-    let user = v.get("username").or_else(|| v.get("userId")).and_then(Value::as_str);
+    let user = v
+        .get("username")
+        .or_else(|| v.get("userId"))
+        .and_then(Value::as_str);
     let Some(user) = user else {
-        return Err(text(StatusCode::BAD_REQUEST, "You must provide a username or userId"));
+        return Err(text(
+            StatusCode::BAD_REQUEST,
+            "You must provide a username or userId",
+        ));
     };
     let Some(pw) = v.get("password").and_then(Value::as_str) else {
         return Err(text(StatusCode::BAD_REQUEST, "You must provide a password"));
@@ -231,8 +269,14 @@ fn token_pair_response(app: &App) -> Response {
         &json!({"accessTokenExpiration": exp(ttl), "refreshTokenExpiration": exp(REFRESH_TTL)}),
     );
     for c in [
-        format!("folioAccessToken={at}; Max-Age={}; Path=/; Secure; HttpOnly; SameSite=Lax", ttl.as_secs()),
-        format!("folioRefreshToken={rt}; Max-Age={}; Path=/authn; Secure; HttpOnly; SameSite=Lax", REFRESH_TTL.as_secs()),
+        format!(
+            "folioAccessToken={at}; Max-Age={}; Path=/; Secure; HttpOnly; SameSite=Lax",
+            ttl.as_secs()
+        ),
+        format!(
+            "folioRefreshToken={rt}; Max-Age={}; Path=/authn; Secure; HttpOnly; SameSite=Lax",
+            REFRESH_TTL.as_secs()
+        ),
     ] {
         if let Ok(v) = HeaderValue::from_str(&c) {
             r.headers_mut().append(header::SET_COOKIE, v);
@@ -282,18 +326,29 @@ async fn refresh(State(app): State<Arc<App>>, h: HeaderMap) -> Response {
         return r;
     }
     let Some(rt) = cookie(&h, "folioRefreshToken") else {
-        return login_error(StatusCode::BAD_REQUEST, "Bad request", "token.parse.failure");
+        return login_error(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "token.parse.failure",
+        );
     };
     let known = lock(&app.tokens).remove(&rt);
     match known {
-        Some(Token { refresh: true, expires }) if expires.is_none_or(|e| e > Instant::now()) => token_pair_response(&app),
+        Some(Token {
+            refresh: true,
+            expires,
+        }) if expires.is_none_or(|e| e > Instant::now()) => token_pair_response(&app),
         other => {
             if let Some(t) = other {
                 if !t.refresh {
                     lock(&app.tokens).insert(rt, t);
                 }
             }
-            login_error(StatusCode::UNPROCESSABLE_ENTITY, "Invalid token", "token.refresh.unprocessable")
+            login_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid token",
+                "token.refresh.unprocessable",
+            )
         }
     }
 }
@@ -303,7 +358,11 @@ async fn logout(State(app): State<Arc<App>>, h: HeaderMap) -> Response {
         return r;
     }
     let Some(rt) = cookie(&h, "folioRefreshToken") else {
-        return login_error(StatusCode::BAD_REQUEST, "Bad request", "token.parse.failure");
+        return login_error(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "token.parse.failure",
+        );
     };
     lock(&app.tokens).remove(&rt);
     let mut r = empty(StatusCode::NO_CONTENT);
@@ -311,7 +370,8 @@ async fn logout(State(app): State<Arc<App>>, h: HeaderMap) -> Response {
         "folioAccessToken=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax",
         "folioRefreshToken=; Max-Age=0; Path=/authn; Secure; HttpOnly; SameSite=Lax",
     ] {
-        r.headers_mut().append(header::SET_COOKIE, HeaderValue::from_static(c));
+        r.headers_mut()
+            .append(header::SET_COOKIE, HeaderValue::from_static(c));
     }
     r
 }
@@ -346,7 +406,12 @@ fn int_param(p: &[(String, String)], name: &str, default: usize) -> Result<usize
 }
 
 fn parse_query(q: &str) -> Result<cql::Query, Response> {
-    cql::parse(q).map_err(|e| text(StatusCode::BAD_REQUEST, format!("CQL Parsing Error for '{q}': {e}")))
+    cql::parse(q).map_err(|e| {
+        text(
+            StatusCode::BAD_REQUEST,
+            format!("CQL Parsing Error for '{q}': {e}"),
+        )
+    })
 }
 
 fn list(coll: &Coll, p: &[(String, String)]) -> Result<Page, Response> {
@@ -356,13 +421,20 @@ fn list(coll: &Coll, p: &[(String, String)]) -> Result<Page, Response> {
         None | Some("") => None,
         Some(q) => Some(parse_query(q)?),
     };
-    let mut hits: Vec<&Value> = coll.values().filter(|v| query.as_ref().is_none_or(|q| q.matches(v))).collect();
+    let mut hits: Vec<&Value> = coll
+        .values()
+        .filter(|v| query.as_ref().is_none_or(|q| q.matches(v)))
+        .collect();
     if let Some(q) = &query {
         q.sort(&mut hits);
     }
     let total = hits.len();
     let items = hits.into_iter().skip(offset).take(limit).cloned().collect();
-    Ok(Page { items, total, with_total: param(p, "totalRecords") != Some("none") })
+    Ok(Page {
+        items,
+        total,
+        with_total: param(p, "totalRecords") != Some("none"),
+    })
 }
 
 fn page_body(key: &str, page: Page, result_info: bool) -> Value {
@@ -371,7 +443,10 @@ fn page_body(key: &str, page: Page, result_info: bool) -> Value {
     if page.with_total {
         m.insert("totalRecords".into(), json!(page.total));
         if result_info {
-            m.insert("resultInfo".into(), json!({"totalRecords": page.total, "facets": [], "diagnostics": []}));
+            m.insert(
+                "resultInfo".into(),
+                json!({"totalRecords": page.total, "facets": [], "diagnostics": []}),
+            );
         }
     }
     Value::Object(m)
@@ -382,7 +457,10 @@ fn page_body(key: &str, page: Page, result_info: bool) -> Value {
 
 fn parse_object(body: &Bytes, class: &str) -> Result<Map<String, Value>, Response> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(text(StatusCode::BAD_REQUEST, "Json content error No content to map due to end-of-input"));
+        return Err(text(
+            StatusCode::BAD_REQUEST,
+            "Json content error No content to map due to end-of-input",
+        ));
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
@@ -420,6 +498,8 @@ enum Kind {
     EmailComm,
     Personal,
     Tags,
+    /// `personal.addresses`: bound by the `Personal` arm.
+    Addresses,
 }
 
 const USER_FIELDS: &[(&str, Kind)] = &[
@@ -454,7 +534,7 @@ const PERSONAL_FIELDS: &[(&str, Kind)] = &[
     ("phone", Kind::Str),
     ("mobilePhone", Kind::Str),
     ("dateOfBirth", Kind::Date),
-    ("addresses", Kind::Obj), // checked separately
+    ("addresses", Kind::Addresses),
     ("preferredContactTypeId", Kind::Str),
     ("preferredContactTypeIds", Kind::StrArr),
     ("profilePictureLink", Kind::Str),
@@ -476,7 +556,10 @@ const ADDRESS_FIELDS: &[(&str, Kind)] = &[
 fn mismatch(class: &str, v: &Value) -> Response {
     text(
         StatusCode::BAD_REQUEST,
-        format!("Json content error Cannot deserialize value of type `{class}` from {} value", json_kind(v)),
+        format!(
+            "Json content error Cannot deserialize value of type `{class}` from {} value",
+            json_kind(v)
+        ),
     )
 }
 
@@ -489,7 +572,8 @@ fn unrecognized(field: &str, class: &str) -> Response {
 
 fn parse_date(s: &str) -> Option<String> {
     use chrono::{DateTime, NaiveDate, NaiveDateTime};
-    let fmt = |dt: chrono::DateTime<chrono::Utc>| dt.format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string();
+    let fmt =
+        |dt: chrono::DateTime<chrono::Utc>| dt.format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string();
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
         return Some(fmt(d.with_timezone(&chrono::Utc)));
     }
@@ -498,7 +582,11 @@ fn parse_date(s: &str) -> Option<String> {
             return Some(fmt(d.with_timezone(&chrono::Utc)));
         }
     }
-    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(d) = NaiveDateTime::parse_from_str(s, f) {
             return Some(fmt(d.and_utc()));
         }
@@ -511,13 +599,23 @@ fn parse_date(s: &str) -> Option<String> {
 
 /// Binds and validates one object against a field table, normalizing values in place
 /// (numbers → strings, dates → FOLIO format). `Err` is a 400 (binding) or 422 (unknown field).
-fn bind(obj: &mut Map<String, Value>, fields: &[(&str, Kind)], class: &str, path: &str, errs: &mut Vec<Value>) -> Result<(), Response> {
+fn bind(
+    obj: &mut Map<String, Value>,
+    fields: &[(&str, Kind)],
+    class: &str,
+    path: &str,
+    errs: &mut Vec<Value>,
+) -> Result<(), Response> {
     let keys: Vec<String> = obj.keys().cloned().collect();
     for k in keys {
         let Some(&(_, kind)) = fields.iter().find(|(n, _)| *n == k) else {
             return Err(unrecognized(&k, class));
         };
-        let key_path = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+        let key_path = if path.is_empty() {
+            k.clone()
+        } else {
+            format!("{path}.{k}")
+        };
         let Some(v) = obj.get_mut(&k) else { continue };
         if v.is_null() {
             continue;
@@ -569,6 +667,7 @@ fn bind(obj: &mut Map<String, Value>, fields: &[(&str, Kind)], class: &str, path
                 Value::Number(_) => {}
                 other => return Err(mismatch("java.util.Date", other)),
             },
+            Kind::Addresses => {}
             Kind::Obj => {
                 if !v.is_object() {
                     return Err(mismatch("java.util.Map", v));
@@ -672,7 +771,10 @@ fn str_field<'a>(v: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
 fn check_refs(d: &Data, u: &Map<String, Value>, is_put: bool) -> Result<(), Response> {
     if let Some(g) = str_field(u, "patronGroup") {
         if !d.folio.groups.contains_key(g) {
-            return Err(text(StatusCode::BAD_REQUEST, format!("Cannot add {g}. Patron group not found")));
+            return Err(text(
+                StatusCode::BAD_REQUEST,
+                format!("Cannot add {g}. Patron group not found"),
+            ));
         }
     }
     let addrs = u
@@ -685,7 +787,10 @@ fn check_refs(d: &Data, u: &Map<String, Value>, is_put: bool) -> Result<(), Resp
     for a in &addrs {
         if let Some(t) = a.get("addressTypeId").and_then(Value::as_str) {
             if !types.insert(t.to_string()) {
-                return Err(text(StatusCode::BAD_REQUEST, "Users are limited to one address per addresstype"));
+                return Err(text(
+                    StatusCode::BAD_REQUEST,
+                    "Users are limited to one address per addresstype",
+                ));
             }
             if !d.folio.addresstypes.contains_key(t) {
                 return Err(text(
@@ -703,15 +808,25 @@ fn check_refs(d: &Data, u: &Map<String, Value>, is_put: bool) -> Result<(), Resp
 }
 
 /// The first unique-index violation, as Postgres reports it: `(field, folded value, detail)`.
-fn unique_violation(coll: &Coll, rec: &Map<String, Value>, fields: &[&str], own_id: &str) -> Option<(String, String, String)> {
+fn unique_violation(
+    coll: &Coll,
+    rec: &Map<String, Value>,
+    fields: &[&str],
+    own_id: &str,
+) -> Option<(String, String, String)> {
     for f in fields {
         let Some(v) = str_field(rec, f) else { continue };
         let fv = fold(v);
-        let clash = coll
-            .iter()
-            .any(|(id, other)| id != own_id && other.get(*f).and_then(Value::as_str).is_some_and(|o| fold(o) == fv));
+        let clash = coll.iter().any(|(id, other)| {
+            id != own_id
+                && other
+                    .get(*f)
+                    .and_then(Value::as_str)
+                    .is_some_and(|o| fold(o) == fv)
+        });
         if clash {
-            let detail = format!("Key (lower(f_unaccent(jsonb ->> '{f}'::text)))=({fv}) already exists.");
+            let detail =
+                format!("Key (lower(f_unaccent(jsonb ->> '{f}'::text)))=({fv}) already exists.");
             return Some((f.to_string(), fv, detail));
         }
     }
@@ -720,7 +835,12 @@ fn unique_violation(coll: &Coll, rec: &Map<String, Value>, fields: &[&str], own_
 
 fn rmb_unique_422(field: &str, value: &str, table: &str) -> Response {
     let key = format!("lower(f_unaccent(jsonb ->> '{field}'::text))");
-    errors_422(vec![err(&format!("{key} value already exists in table {table}: {value}"), "-1", &key, value)])
+    errors_422(vec![err(
+        &format!("{key} value already exists in table {table}: {value}"),
+        "-1",
+        &key,
+        value,
+    )])
 }
 
 fn set_metadata(rec: &mut Map<String, Value>, created: Option<String>) {
@@ -784,21 +904,44 @@ async fn users_post(State(app): State<Arc<App>>, body: Bytes) -> Response {
             return r;
         }
         if d.folio.users.contains_key(&id) {
-            return errors_422(vec![err("User with this id already exists", "-1", "id", &id)]);
+            return errors_422(vec![err(
+                "User with this id already exists",
+                "-1",
+                "id",
+                &id,
+            )]);
         }
-        if let Some((field, value, detail)) =
-            unique_violation(&d.folio.users, &u, &["username", "barcode", "externalSystemId"], "")
-        {
+        if let Some((field, value, detail)) = unique_violation(
+            &d.folio.users,
+            &u,
+            &["username", "barcode", "externalSystemId"],
+            "",
+        ) {
             // mod-users classifies the Postgres detail with these regexes, in this order.
             let re_id = detail.contains("id") && detail.contains("already exists");
             return if re_id {
-                errors_422(vec![err("User with this id already exists", "-1", "id", &id)])
+                errors_422(vec![err(
+                    "User with this id already exists",
+                    "-1",
+                    "id",
+                    &id,
+                )])
             } else if detail.contains("username") {
                 let v = str_field(&u, "username").unwrap_or_default();
-                errors_422(vec![err("User with this username already exists", "-1", "username", v)])
+                errors_422(vec![err(
+                    "User with this username already exists",
+                    "-1",
+                    "username",
+                    v,
+                )])
             } else if detail.contains("barcode") {
                 let v = str_field(&u, "barcode").unwrap_or_default();
-                errors_422(vec![err("This barcode has already been taken", "-1", "barcode", v)])
+                errors_422(vec![err(
+                    "This barcode has already been taken",
+                    "-1",
+                    "barcode",
+                    v,
+                )])
             } else {
                 rmb_unique_422(&field, &value, "users")
             };
@@ -822,20 +965,29 @@ async fn user_put(State(app): State<Arc<App>>, Path(id): Path<String>, body: Byt
         return r;
     }
     if str_field(&u, "id") != Some(id.as_str()) {
-        return text(StatusCode::BAD_REQUEST, "You cannot change the value of the id field");
+        return text(
+            StatusCode::BAD_REQUEST,
+            "You cannot change the value of the id field",
+        );
     }
     app.write(|d| {
         let Some(existing) = d.folio.users.get(&id) else {
             return text(StatusCode::NOT_FOUND, id.clone());
         };
-        let created = existing.pointer("/metadata/createdDate").and_then(Value::as_str).map(str::to_string);
+        let created = existing
+            .pointer("/metadata/createdDate")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let created_top = existing.get("createdDate").cloned();
         if let Err(r) = check_refs(d, &u, true) {
             return r;
         }
-        if let Some((field, _, detail)) =
-            unique_violation(&d.folio.users, &u, &["username", "barcode", "externalSystemId"], &id)
-        {
+        if let Some((field, _, detail)) = unique_violation(
+            &d.folio.users,
+            &u,
+            &["username", "barcode", "externalSystemId"],
+            &id,
+        ) {
             let msg = match field.as_str() {
                 "username" => "User with this username already exists".to_string(),
                 "barcode" => "This barcode has already been taken".to_string(),
@@ -864,7 +1016,10 @@ async fn user_delete(State(app): State<Arc<App>>, Path(id): Path<String>) -> Res
 async fn users_delete_by_query(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Response {
     let p = params(&q);
     let Some(query) = param(&p, "query").map(str::trim).filter(|s| !s.is_empty()) else {
-        return text(StatusCode::BAD_REQUEST, "Expected CQL but query parameter is empty");
+        return text(
+            StatusCode::BAD_REQUEST,
+            "Expected CQL but query parameter is empty",
+        );
     };
     let parsed = match parse_query(query) {
         Ok(x) => x,
@@ -992,7 +1147,12 @@ fn needs_module_id(spec: &Spec, h: &HeaderMap) -> Option<Response> {
     None
 }
 
-async fn coll_list(app: Arc<App>, spec: &'static Spec, h: HeaderMap, q: Option<String>) -> Response {
+async fn coll_list(
+    app: Arc<App>,
+    spec: &'static Spec,
+    h: HeaderMap,
+    q: Option<String>,
+) -> Response {
     if let Some(r) = needs_module_id(spec, &h) {
         return r;
     }
@@ -1025,7 +1185,14 @@ fn check_record(spec: &Spec, rec: &Map<String, Value>) -> Result<(), Response> {
         .required
         .iter()
         .filter(|f| rec.get(**f).is_none_or(Value::is_null))
-        .map(|f| err("must not be null", "jakarta.validation.constraints.NotNull.message", f, "null"))
+        .map(|f| {
+            err(
+                "must not be null",
+                "jakarta.validation.constraints.NotNull.message",
+                f,
+                "null",
+            )
+        })
         .collect();
     if !errs.is_empty() {
         return Err(errors_422(errs));
@@ -1081,7 +1248,13 @@ async fn coll_post(app: Arc<App>, spec: &'static Spec, h: HeaderMap, body: Bytes
     })
 }
 
-async fn coll_put(app: Arc<App>, spec: &'static Spec, h: HeaderMap, id: String, body: Bytes) -> Response {
+async fn coll_put(
+    app: Arc<App>,
+    spec: &'static Spec,
+    h: HeaderMap,
+    id: String,
+    body: Bytes,
+) -> Response {
     if let Some(r) = needs_module_id(spec, &h) {
         return r;
     }
@@ -1096,7 +1269,12 @@ async fn coll_put(app: Arc<App>, spec: &'static Spec, h: HeaderMap, id: String, 
         None => {
             rec.insert("id".into(), json!(id));
         }
-        Some(b) if b != id => return text(StatusCode::BAD_REQUEST, "You cannot change the value of the id field"),
+        Some(b) if b != id => {
+            return text(
+                StatusCode::BAD_REQUEST,
+                "You cannot change the value of the id field",
+            )
+        }
         Some(_) => {}
     }
     app.write(|d| {
@@ -1104,7 +1282,10 @@ async fn coll_put(app: Arc<App>, spec: &'static Spec, h: HeaderMap, id: String, 
         let Some(existing) = coll.get(&id) else {
             return text(StatusCode::NOT_FOUND, "Not found");
         };
-        let created = existing.pointer("/metadata/createdDate").and_then(Value::as_str).map(str::to_string);
+        let created = existing
+            .pointer("/metadata/createdDate")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         if let Some((_, _, detail)) = unique_violation(coll, &rec, spec.unique, &id) {
             return text(StatusCode::BAD_REQUEST, detail);
         }
@@ -1160,21 +1341,35 @@ async fn modules(State(app): State<Arc<App>>, Path(tenant): Path<String>) -> Res
         "mod-circulation-storage-17.3.0",
         "mod-notes-6.0.0",
     ];
-    json_resp(StatusCode::OK, &Value::Array(ids.iter().map(|i| json!({ "id": i })).collect()))
+    json_resp(
+        StatusCode::OK,
+        &Value::Array(ids.iter().map(|i| json!({ "id": i })).collect()),
+    )
 }
 
 async fn consortia(State(app): State<Arc<App>>) -> Response {
     text(
         StatusCode::NOT_FOUND,
-        format!("No suitable module found for path /consortia for tenant {}", app.config.credentials.folio_tenant),
+        format!(
+            "No suitable module found for path /consortia for tenant {}",
+            app.config.credentials.folio_tenant
+        ),
     )
 }
 
 /// The FOLIO routes (all under `/folio`).
 pub(crate) fn routes(app: Arc<App>) -> Router<Arc<App>> {
     let mut protected = Router::new()
-        .route("/folio/users", get(users_list).post(users_post).delete(users_delete_by_query))
-        .route("/folio/users/{id}", get(user_get).put(user_put).delete(user_delete))
+        .route(
+            "/folio/users",
+            get(users_list)
+                .post(users_post)
+                .delete(users_delete_by_query),
+        )
+        .route(
+            "/folio/users/{id}",
+            get(user_get).put(user_put).delete(user_delete),
+        )
         .route("/folio/_/proxy/tenants/{tenant}/modules", get(modules))
         .route("/folio/consortia", get(consortia));
     for spec in SPECS.iter() {
@@ -1182,18 +1377,33 @@ pub(crate) fn routes(app: Arc<App>) -> Router<Arc<App>> {
         protected = protected
             .route(
                 spec.path,
-                get(move |State(a): State<Arc<App>>, h: HeaderMap, RawQuery(q): RawQuery| coll_list(a, spec, h, q))
-                    .post(move |State(a): State<Arc<App>>, h: HeaderMap, b: Bytes| coll_post(a, spec, h, b)),
+                get(
+                    move |State(a): State<Arc<App>>, h: HeaderMap, RawQuery(q): RawQuery| {
+                        coll_list(a, spec, h, q)
+                    },
+                )
+                .post(move |State(a): State<Arc<App>>, h: HeaderMap, b: Bytes| {
+                    coll_post(a, spec, h, b)
+                }),
             )
             .route(
                 &item,
-                get(move |State(a): State<Arc<App>>, h: HeaderMap, Path(id): Path<String>| coll_get(a, spec, h, id))
-                    .put(move |State(a): State<Arc<App>>, h: HeaderMap, Path(id): Path<String>, b: Bytes| {
-                        coll_put(a, spec, h, id, b)
-                    })
-                    .delete(move |State(a): State<Arc<App>>, h: HeaderMap, Path(id): Path<String>| {
+                get(
+                    move |State(a): State<Arc<App>>, h: HeaderMap, Path(id): Path<String>| {
+                        coll_get(a, spec, h, id)
+                    },
+                )
+                .put(
+                    move |State(a): State<Arc<App>>,
+                          h: HeaderMap,
+                          Path(id): Path<String>,
+                          b: Bytes| { coll_put(a, spec, h, id, b) },
+                )
+                .delete(
+                    move |State(a): State<Arc<App>>, h: HeaderMap, Path(id): Path<String>| {
                         coll_delete(a, spec, h, id)
-                    }),
+                    },
+                ),
             );
     }
     let protected = protected.route_layer(axum::middleware::from_fn_with_state(app, gate));
@@ -1219,8 +1429,14 @@ mod tests {
 
     #[test]
     fn dates_are_normalized_to_utc() {
-        assert_eq!(parse_date("2027-06-30").as_deref(), Some("2027-06-30T00:00:00.000+00:00"));
-        assert_eq!(parse_date("2027-06-30T01:00:00+01:00").as_deref(), Some("2027-06-30T00:00:00.000+00:00"));
+        assert_eq!(
+            parse_date("2027-06-30").as_deref(),
+            Some("2027-06-30T00:00:00.000+00:00")
+        );
+        assert_eq!(
+            parse_date("2027-06-30T01:00:00+01:00").as_deref(),
+            Some("2027-06-30T00:00:00.000+00:00")
+        );
         assert!(parse_date("June 30").is_none());
     }
 

@@ -70,7 +70,10 @@ const WRITE_ONLY: [&str; 2] = ["PlainTextPassword", "NotificationPreferences"];
 const ENUMS: [(&str, &[&str]); 5] = [
     ("NotificationMethod", &["Electronic", "Phone", "Mail"]),
     ("DeliveryMethod", &["Hold for Pickup", "Mail to Address"]),
-    ("LoanDeliveryMethod", &["Hold for Pickup", "Mail to Address"]),
+    (
+        "LoanDeliveryMethod",
+        &["Hold for Pickup", "Mail to Address"],
+    ),
     ("Cleared", &["Yes", "No", "New", "DIS", "B", "BO", "BX"]),
     ("AuthType", &["Default", "ILLiad"]),
 ];
@@ -105,7 +108,11 @@ fn illiad_now(offset_days: i64) -> String {
 
 fn canonical(key: &str) -> Option<&'static str> {
     let k = key.to_ascii_lowercase();
-    FIELDS.iter().chain(WRITE_ONLY.iter()).copied().find(|f| f.to_ascii_lowercase() == k)
+    FIELDS
+        .iter()
+        .chain(WRITE_ONLY.iter())
+        .copied()
+        .find(|f| f.to_ascii_lowercase() == k)
 }
 
 fn mapped_field(app: &App) -> &'static str {
@@ -129,7 +136,11 @@ fn find<'a>(users: &'a [Value], field: &str, value: &str) -> Vec<&'a Value> {
     let lv = value.to_lowercase();
     users
         .iter()
-        .filter(|u| u.get(field).and_then(Value::as_str).is_some_and(|s| s.to_lowercase() == lv))
+        .filter(|u| {
+            u.get(field)
+                .and_then(Value::as_str)
+                .is_some_and(|s| s.to_lowercase() == lv)
+        })
         .collect()
 }
 
@@ -143,7 +154,11 @@ fn create(app: &App, body: &Bytes) -> Response {
     };
     let mut u = Map::new();
     for (k, v) in input {
-        let k = if k.eq_ignore_ascii_case("Username") { "UserName".to_string() } else { k };
+        let k = if k.eq_ignore_ascii_case("Username") {
+            "UserName".to_string()
+        } else {
+            k
+        };
         let Some(f) = canonical(&k) else { continue };
         u.insert(f.to_string(), v);
     }
@@ -162,29 +177,44 @@ fn create(app: &App, body: &Bytes) -> Response {
                     }
                 },
                 other => {
-                    return model_state(&format!("model.{k}"), &format!("Error converting value {other} to type '{k}'. Path '{k}'."))
+                    return model_state(
+                        &format!("model.{k}"),
+                        &format!("Error converting value {other} to type '{k}'. Path '{k}'."),
+                    )
                 }
             }
         } else if k == "Web" {
             match v {
                 Value::Bool(_) | Value::Null => {}
-                Value::String(s) if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") => {
+                Value::String(s)
+                    if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") =>
+                {
                     *v = Value::Bool(s.eq_ignore_ascii_case("true"))
                 }
                 other => {
-                    return model_state("model.Web", &format!("Could not convert string to boolean: {other}. Path 'Web'."))
+                    return model_state(
+                        "model.Web",
+                        &format!("Could not convert string to boolean: {other}. Path 'Web'."),
+                    )
                 }
             }
         } else if k == "UserRequestLimit" {
-            if !(v.is_null() || v.is_i64() || v.as_str().is_some_and(|s| s.parse::<i64>().is_ok())) {
-                return model_state("model.UserRequestLimit", &format!("Could not convert to integer: {v}. Path 'UserRequestLimit'."));
+            if !(v.is_null() || v.is_i64() || v.as_str().is_some_and(|s| s.parse::<i64>().is_ok()))
+            {
+                return model_state(
+                    "model.UserRequestLimit",
+                    &format!("Could not convert to integer: {v}. Path 'UserRequestLimit'."),
+                );
             }
             if let Some(n) = v.as_str().and_then(|s| s.parse::<i64>().ok()) {
                 *v = json!(n);
             }
         } else if k == "NotificationPreferences" {
             if !(v.is_null() || v.is_array()) {
-                return model_state("model.NotificationPreferences", "Cannot deserialize the current value into a list.");
+                return model_state(
+                    "model.NotificationPreferences",
+                    "Cannot deserialize the current value into a list.",
+                );
             }
         } else if let Value::Number(n) = v {
             *v = Value::String(n.to_string());
@@ -194,7 +224,12 @@ fn create(app: &App, body: &Bytes) -> Response {
             return model_state(&format!("model.{k}"), &format!("Unexpected value for {k}."));
         }
     }
-    let username = u.get("UserName").and_then(Value::as_str).map(str::trim).unwrap_or_default().to_string();
+    let username = u
+        .get("UserName")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_string();
     if username.is_empty() {
         return model_state("model.UserName", "The UserName field is required.");
     }
@@ -203,7 +238,12 @@ fn create(app: &App, body: &Bytes) -> Response {
         // Documented as optional, but the real platform answers an empty 400.
         return empty(StatusCode::BAD_REQUEST);
     };
-    if !app.config.illiad_nvtgcs.iter().any(|n| n.eq_ignore_ascii_case(&nvtgc)) {
+    if !app
+        .config
+        .illiad_nvtgcs
+        .iter()
+        .any(|n| n.eq_ignore_ascii_case(&nvtgc))
+    {
         return model_state("model.NVTGC", "The NVTGC is invalid.");
     }
     u.insert("UserName".into(), json!(username));
@@ -233,8 +273,10 @@ fn create(app: &App, body: &Bytes) -> Response {
         }
     }
     if u.get("NotificationPreferences").is_none_or(Value::is_null) {
-        let prefs: Vec<Value> =
-            ACTIVITIES.iter().map(|a| json!({"ActivityType": a, "NotificationType": "Email"})).collect();
+        let prefs: Vec<Value> = ACTIVITIES
+            .iter()
+            .map(|a| json!({"ActivityType": a, "NotificationType": "Email"}))
+            .collect();
         u.insert("NotificationPreferences".into(), Value::Array(prefs));
     }
     u.insert("LastChangedDate".into(), json!(illiad_now(0)));
@@ -249,17 +291,30 @@ fn create(app: &App, body: &Bytes) -> Response {
     })
 }
 
-fn route(app: &App, method: &Method, h: &HeaderMap, segs: &[String], body: &Bytes) -> (String, Response) {
+fn route(
+    app: &App,
+    method: &Method,
+    h: &HeaderMap,
+    segs: &[String],
+    body: &Bytes,
+) -> (String, Response) {
     let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
     let base = "/illiad/ILLiadWebPlatform";
     if l.first() != Some(&"illiadwebplatform") {
-        return (format!("{method} /illiad/<unmatched>"), message(StatusCode::NOT_FOUND, "Not Found"));
+        return (
+            format!("{method} /illiad/<unmatched>"),
+            message(StatusCode::NOT_FOUND, "Not Found"),
+        );
     }
     if l[1..] == ["systeminfo", "apiversion"] && method == Method::GET {
-        return (format!("GET {base}/SystemInfo/APIVersion"), json_resp(StatusCode::OK, &json!("1")));
+        return (
+            format!("GET {base}/SystemInfo/APIVersion"),
+            json_resp(StatusCode::OK, &json!("1")),
+        );
     }
-    let key_ok = h.get("apikey").and_then(|v| v.to_str().ok()) == Some(app.config.credentials.illiad_api_key.as_str());
+    let key_ok = h.get("apikey").and_then(|v| v.to_str().ok())
+        == Some(app.config.credentials.illiad_api_key.as_str());
     let template = match &l[1..] {
         ["systeminfo", "secureplatformversion"] => "SystemInfo/SecurePlatformVersion",
         ["users"] => "Users",
@@ -267,20 +322,43 @@ fn route(app: &App, method: &Method, h: &HeaderMap, segs: &[String], body: &Byte
         ["users", _] => "Users/{username}",
         _ => "",
     };
-    let name = format!("{method} {base}/{}", if template.is_empty() { "<unmatched>" } else { template });
+    let name = format!(
+        "{method} {base}/{}",
+        if template.is_empty() {
+            "<unmatched>"
+        } else {
+            template
+        }
+    );
     if !key_ok {
-        return (name, message(StatusCode::UNAUTHORIZED, "Authorization has been denied for this request."));
+        return (
+            name,
+            message(
+                StatusCode::UNAUTHORIZED,
+                "Authorization has been denied for this request.",
+            ),
+        );
     }
     let uri = format!("{base}/{}", segs[1..].join("/"));
-    let not_allowed = || message(StatusCode::METHOD_NOT_ALLOWED, &format!("The requested resource does not support http method '{method}'."));
+    let not_allowed = || {
+        message(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &format!("The requested resource does not support http method '{method}'."),
+        )
+    };
     let resp = match (template, method) {
-        ("SystemInfo/SecurePlatformVersion", &Method::GET) => json_resp(StatusCode::OK, &json!("9.2.2.0")),
+        ("SystemInfo/SecurePlatformVersion", &Method::GET) => {
+            json_resp(StatusCode::OK, &json!("9.2.2.0"))
+        }
         ("Users", &Method::POST) => create(app, body),
         ("Users/{username}", &Method::GET) => {
             let name = &segs[2];
             app.read(|d| match find(&d.illiad, "UserName", name).first() {
                 Some(u) => json_resp(StatusCode::OK, &public(app, u)),
-                None => message(StatusCode::NOT_FOUND, &format!("User {name} was not found.")),
+                None => message(
+                    StatusCode::NOT_FOUND,
+                    &format!("User {name} was not found."),
+                ),
             })
         }
         ("Users/ExternalUserId/{id}", &Method::GET) => {
@@ -290,7 +368,10 @@ fn route(app: &App, method: &Method, h: &HeaderMap, segs: &[String], body: &Byte
                 match hits.len() {
                     1 => json_resp(StatusCode::OK, &public(app, hits[0])),
                     0 => message(StatusCode::NOT_FOUND, &format!("User {id} was not found.")),
-                    _ => message(StatusCode::NOT_FOUND, &format!("Could not find unique user with external user id {id}.")),
+                    _ => message(
+                        StatusCode::NOT_FOUND,
+                        &format!("Could not find unique user with external user id {id}."),
+                    ),
                 }
             })
         }
@@ -322,16 +403,28 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// Handles every request under `/illiad/`.
-pub(crate) async fn handle(State(app): State<Arc<App>>, method: Method, uri: Uri, h: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn handle(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    h: HeaderMap,
+    body: Bytes,
+) -> Response {
     let rest = uri.path().trim_start_matches("/illiad");
-    let segs: Vec<String> = rest.split('/').filter(|s| !s.is_empty()).map(percent_decode).collect();
+    let segs: Vec<String> = rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect();
     let is_form = h
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
     let body = if is_form {
-        let m: Map<String, Value> =
-            url::form_urlencoded::parse(&body).into_owned().map(|(k, v)| (k, Value::String(v))).collect();
+        let m: Map<String, Value> = url::form_urlencoded::parse(&body)
+            .into_owned()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect();
         Bytes::from(Value::Object(m).to_string())
     } else {
         body

@@ -50,7 +50,10 @@ fn gate(app: &App, h: &HeaderMap) -> Result<(), Response> {
     let user = h.get("x-api-user").and_then(|v| v.to_str().ok());
     let c = &app.config.credentials;
     let (Some(key), Some(user)) = (key, user) else {
-        return Err(error(StatusCode::UNAUTHORIZED, "Missing x-api-key or x-api-user header"));
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            "Missing x-api-key or x-api-user header",
+        ));
     };
     if key != c.libib_api_key || user != c.libib_api_user {
         return Err(error(StatusCode::UNAUTHORIZED, "Invalid API credentials"));
@@ -62,7 +65,10 @@ fn gate(app: &App, h: &HeaderMap) -> Result<(), Response> {
         let since = now.duration_since(*prev);
         if since < interval {
             let wait = (interval - since).as_secs_f64().ceil().max(1.0) as u64;
-            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "Too many requests: you may hit the API once every 2 seconds");
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many requests: you may hit the API once every 2 seconds",
+            );
             if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
                 r.headers_mut().insert(header::RETRY_AFTER, v);
             }
@@ -75,7 +81,11 @@ fn gate(app: &App, h: &HeaderMap) -> Result<(), Response> {
 
 fn params(raw: &Option<String>) -> Vec<(String, String)> {
     raw.as_deref()
-        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -116,21 +126,26 @@ fn field_str<'a>(p: &'a LibibPatron, f: &str) -> Option<&'a str> {
 fn find(d: &Data, id: &str) -> Option<usize> {
     let fid = fold(id);
     d.libib.patrons.iter().position(|p| {
-        is_active(p) && (field_str(p, "barcode") == Some(id) || field_str(p, "email").is_some_and(|e| fold(e) == fid))
+        is_active(p)
+            && (field_str(p, "barcode") == Some(id)
+                || field_str(p, "email").is_some_and(|e| fold(e) == fid))
     })
 }
 
 fn email_taken(d: &Data, email: &str, except: Option<usize>) -> bool {
     let fe = fold(email);
-    d.libib
-        .patrons
-        .iter()
-        .enumerate()
-        .any(|(i, p)| Some(i) != except && is_active(p) && field_str(p, "email").is_some_and(|e| fold(e) == fe))
+    d.libib.patrons.iter().enumerate().any(|(i, p)| {
+        Some(i) != except && is_active(p) && field_str(p, "email").is_some_and(|e| fold(e) == fe)
+    })
 }
 
 /// Applies query-string fields to `p`. `creating` = first/last name required.
-fn apply(d: &Data, p: &mut LibibPatron, q: &[(String, String)], idx: Option<usize>) -> Result<(), Response> {
+fn apply(
+    d: &Data,
+    p: &mut LibibPatron,
+    q: &[(String, String)],
+    idx: Option<usize>,
+) -> Result<(), Response> {
     for (k, v) in q {
         let k = k.as_str();
         if k == "password" {
@@ -143,34 +158,49 @@ fn apply(d: &Data, p: &mut LibibPatron, q: &[(String, String)], idx: Option<usiz
         let v = v.trim();
         if v.is_empty() {
             if matches!(k, "first_name" | "last_name" | "country" | "barcode") {
-                return Err(error(StatusCode::BAD_REQUEST, &format!("{k} can not be empty")));
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("{k} can not be empty"),
+                ));
             }
             p.fields.insert(k.into(), Value::Null);
             continue;
         }
         match k {
             "email" if email_taken(d, v, idx) => {
-                return Err(error(StatusCode::BAD_REQUEST, "A patron with this email already exists"));
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "A patron with this email already exists",
+                ));
             }
             "barcode" => {
                 if !(5..=15).contains(&v.len()) || !v.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(error(StatusCode::BAD_REQUEST, "barcode must be 5-15 digits"));
+                    return Err(error(
+                        StatusCode::BAD_REQUEST,
+                        "barcode must be 5-15 digits",
+                    ));
                 }
-                let clash = d
-                    .libib
-                    .patrons
-                    .iter()
-                    .enumerate()
-                    .any(|(i, o)| Some(i) != idx && is_active(o) && field_str(o, "barcode") == Some(v));
+                let clash = d.libib.patrons.iter().enumerate().any(|(i, o)| {
+                    Some(i) != idx && is_active(o) && field_str(o, "barcode") == Some(v)
+                });
                 if clash {
-                    return Err(error(StatusCode::BAD_REQUEST, "A patron with this barcode already exists"));
+                    return Err(error(
+                        StatusCode::BAD_REQUEST,
+                        "A patron with this barcode already exists",
+                    ));
                 }
             }
             "country" if v.len() != 2 || !v.chars().all(|c| c.is_ascii_alphabetic()) => {
-                return Err(error(StatusCode::BAD_REQUEST, "country must be a valid 2 character code"));
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "country must be a valid 2 character code",
+                ));
             }
             "notification_emails" if v.split(',').filter(|s| !s.trim().is_empty()).count() > 3 => {
-                return Err(error(StatusCode::BAD_REQUEST, "notification_emails accepts up to 3 emails"));
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "notification_emails accepts up to 3 emails",
+                ));
             }
             _ => {}
         }
@@ -191,7 +221,10 @@ fn apply(d: &Data, p: &mut LibibPatron, q: &[(String, String)], idx: Option<usiz
     if country == "US" {
         if let Some(s) = field_str(p, "state") {
             if s.len() != 2 {
-                return Err(error(StatusCode::BAD_REQUEST, "state must be the two character abbreviation when country is US"));
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "state must be the two character abbreviation when country is US",
+                ));
             }
         }
     }
@@ -213,7 +246,12 @@ async fn list(State(app): State<Arc<App>>, h: HeaderMap, RawQuery(q): RawQuery) 
         let live: Vec<&LibibPatron> = d.libib.patrons.iter().filter(|p| is_active(p)).collect();
         let total = live.len();
         let pages = total.div_ceil(PER_PAGE);
-        let patrons: Vec<Value> = live.iter().skip((page - 1) * PER_PAGE).take(PER_PAGE).map(|p| public(p)).collect();
+        let patrons: Vec<Value> = live
+            .iter()
+            .skip((page - 1) * PER_PAGE)
+            .take(PER_PAGE)
+            .map(|p| public(p))
+            .collect();
         json_resp(
             StatusCode::OK,
             &json!({"total": total, "pages": pages, "max_per_page": PER_PAGE, "patrons": patrons}),
@@ -239,7 +277,10 @@ async fn create(State(app): State<Arc<App>>, h: HeaderMap, RawQuery(q): RawQuery
     let q = params(&q);
     for f in ["first_name", "last_name"] {
         if !q.iter().any(|(k, v)| k == f && !v.trim().is_empty()) {
-            return error(StatusCode::BAD_REQUEST, "first_name and last_name are required");
+            return error(
+                StatusCode::BAD_REQUEST,
+                "first_name and last_name are required",
+            );
         }
     }
     app.write(|d| {
@@ -252,7 +293,12 @@ async fn create(State(app): State<Arc<App>>, h: HeaderMap, RawQuery(q): RawQuery
             loop {
                 d.libib.barcode_seq += 1;
                 let b = barcode_for(d.libib.barcode_seq);
-                if !d.libib.patrons.iter().any(|o| field_str(o, "barcode") == Some(b.as_str())) {
+                if !d
+                    .libib
+                    .patrons
+                    .iter()
+                    .any(|o| field_str(o, "barcode") == Some(b.as_str()))
+                {
                     p.fields.insert("barcode".into(), json!(b));
                     break;
                 }
@@ -264,7 +310,12 @@ async fn create(State(app): State<Arc<App>>, h: HeaderMap, RawQuery(q): RawQuery
     })
 }
 
-async fn update(State(app): State<Arc<App>>, h: HeaderMap, Path(id): Path<String>, RawQuery(q): RawQuery) -> Response {
+async fn update(
+    State(app): State<Arc<App>>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
     if let Err(r) = gate(&app, &h) {
         return r;
     }
@@ -292,7 +343,10 @@ async fn delete(State(app): State<Arc<App>>, h: HeaderMap, Path(id): Path<String
             return error(StatusCode::NOT_FOUND, "Patron not found");
         };
         if d.libib.patrons[i].active_checkouts > 0 {
-            return error(StatusCode::BAD_REQUEST, "Patrons with active checkouts can not be deleted");
+            return error(
+                StatusCode::BAD_REQUEST,
+                "Patrons with active checkouts can not be deleted",
+            );
         }
         d.libib.patrons[i].deleted_at = Some(chrono::Utc::now().to_rfc3339());
         empty(StatusCode::NO_CONTENT)
@@ -312,19 +366,34 @@ async fn restore(State(app): State<Arc<App>>, h: HeaderMap, Path(id): Path<Strin
                 .deleted_at
                 .as_deref()
                 .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .is_some_and(|t| now.signed_duration_since(t) <= chrono::Duration::days(RESTORE_DAYS));
-            recent && (field_str(p, "barcode") == Some(id.as_str()) || field_str(p, "email").is_some_and(|e| fold(e) == fid))
+                .is_some_and(|t| {
+                    now.signed_duration_since(t) <= chrono::Duration::days(RESTORE_DAYS)
+                });
+            recent
+                && (field_str(p, "barcode") == Some(id.as_str())
+                    || field_str(p, "email").is_some_and(|e| fold(e) == fid))
         });
         let Some((i, p)) = hit else {
-            return error(StatusCode::NOT_FOUND, "Patron not found or no longer restorable");
+            return error(
+                StatusCode::NOT_FOUND,
+                "Patron not found or no longer restorable",
+            );
         };
         if let Some(e) = field_str(p, "email") {
             if email_taken(d, e, Some(i)) {
-                return error(StatusCode::BAD_REQUEST, "The patron email has been re-added as a new patron");
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "The patron email has been re-added as a new patron",
+                );
             }
         }
         if let Some(b) = field_str(p, "barcode") {
-            if d.libib.patrons.iter().enumerate().any(|(j, o)| j != i && is_active(o) && field_str(o, "barcode") == Some(b)) {
+            if d.libib
+                .patrons
+                .iter()
+                .enumerate()
+                .any(|(j, o)| j != i && is_active(o) && field_str(o, "barcode") == Some(b))
+            {
                 return error(StatusCode::BAD_REQUEST, "The patron barcode is in use");
             }
         }
@@ -335,7 +404,11 @@ async fn restore(State(app): State<Arc<App>>, h: HeaderMap, Path(id): Path<Strin
 
 /// `POST /_sandbox/libib/checkouts/{barcode}?count=N`: sets a patron's active checkouts
 /// (there is no Libib API for loans), so delete's 400 can be exercised.
-pub(crate) async fn set_checkouts(State(app): State<Arc<App>>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Response {
+pub(crate) async fn set_checkouts(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
     let count = params(&q)
         .iter()
         .find(|(k, _)| k == "count")
@@ -354,7 +427,10 @@ pub(crate) async fn set_checkouts(State(app): State<Arc<App>>, Path(id): Path<St
 pub(crate) fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/libib/patrons", get(list).post(create))
-        .route("/libib/patrons/{id}", get(get_one).post(update).delete(delete).patch(restore))
+        .route(
+            "/libib/patrons/{id}",
+            get(get_one).post(update).delete(delete).patch(restore),
+        )
 }
 
 #[cfg(test)]

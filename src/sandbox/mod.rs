@@ -167,22 +167,30 @@ impl Default for SandboxConfig {
 
 /// Where built-in `sandbox:*` targets keep state: `<workdir>/.patron-etl/sandbox/state.json`.
 pub fn builtin_state_path(workdir: &Path) -> PathBuf {
-    workdir.join(".patron-etl").join("sandbox").join("state.json")
+    workdir
+        .join(".patron-etl")
+        .join("sandbox")
+        .join("state.json")
 }
 
 impl SandboxConfig {
     /// The configuration of built-in `sandbox:folio|illiad|libib` targets: loopback, ephemeral
     /// port, state in [`builtin_state_path`], real Libib pacing, no faults.
     pub fn builtin(workdir: &Path) -> SandboxConfig {
-        SandboxConfig { state: Some(builtin_state_path(workdir)), ..SandboxConfig::default() }
+        SandboxConfig {
+            state: Some(builtin_state_path(workdir)),
+            ..SandboxConfig::default()
+        }
     }
 
     /// The configuration `patron-etl sandbox` flags describe.
     pub fn from_args(args: &SandboxArgs) -> anyhow::Result<SandboxConfig> {
-        let listen: SocketAddr = args
-            .listen
-            .parse()
-            .map_err(|e| anyhow::anyhow!("--listen {:?}: {e} (expected HOST:PORT, e.g. 127.0.0.1:8765)", args.listen))?;
+        let listen: SocketAddr = args.listen.parse().map_err(|e| {
+            anyhow::anyhow!(
+                "--listen {:?}: {e} (expected HOST:PORT, e.g. 127.0.0.1:8765)",
+                args.listen
+            )
+        })?;
         for (name, v) in [
             ("--fail-rate", args.fail_rate),
             ("--throttle-rate", args.throttle_rate),
@@ -265,7 +273,10 @@ impl SandboxHandle {
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
         let mut server = self.server;
-        if tokio::time::timeout(Duration::from_secs(5), &mut server).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(5), &mut server)
+            .await
+            .is_err()
+        {
             server.abort();
         }
         let _ = self.flusher.await;
@@ -305,21 +316,44 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<SandboxHandle> {
         let _ = rx_server.changed().await;
     }));
     let flusher = tokio::spawn(server::flusher(app.clone(), Duration::from_millis(500), rx));
-    Ok(SandboxHandle { addr, app, stop, server, flusher })
+    Ok(SandboxHandle {
+        addr,
+        app,
+        stop,
+        server,
+        flusher,
+    })
 }
 
 /// Runs the sandbox until Ctrl-C: prints base URLs and credentials, then persists state on exit.
 pub fn run(args: &SandboxArgs) -> anyhow::Result<()> {
     let config = SandboxConfig::from_args(args)?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let h = start(config).await?;
         let c = h.credentials().clone();
         println!("patron-etl sandbox listening on {}", h.base_url());
-        println!("  FOLIO   {}   tenant {}  user {}  password {}", h.folio_url(), c.folio_tenant, c.folio_username, c.folio_password);
+        println!(
+            "  FOLIO   {}   tenant {}  user {}  password {}",
+            h.folio_url(),
+            c.folio_tenant,
+            c.folio_username,
+            c.folio_password
+        );
         println!("  ILLiad  {}   ApiKey {}", h.illiad_url(), c.illiad_api_key);
-        println!("  Libib   {}   x-api-key {}  x-api-user {}", h.libib_url(), c.libib_api_key, c.libib_api_user);
-        println!("  stats   {}/_sandbox/stats   reset: POST {}/_sandbox/reset", h.base_url(), h.base_url());
+        println!(
+            "  Libib   {}   x-api-key {}  x-api-user {}",
+            h.libib_url(),
+            c.libib_api_key,
+            c.libib_api_user
+        );
+        println!(
+            "  stats   {}/_sandbox/stats   reset: POST {}/_sandbox/reset",
+            h.base_url(),
+            h.base_url()
+        );
         if let Some(p) = &h.app.config.state {
             println!("  state   {}", p.display());
         }

@@ -95,11 +95,18 @@ pub struct KillStream {
 }
 
 fn killed() -> io::Error {
-    io::Error::new(io::ErrorKind::ConnectionAborted, "sandbox fault: connection dropped")
+    io::Error::new(
+        io::ErrorKind::ConnectionAborted,
+        "sandbox fault: connection dropped",
+    )
 }
 
 impl AsyncRead for KillStream {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         if self.kill.load(Ordering::SeqCst) {
             return Poll::Ready(Err(killed()));
         }
@@ -108,7 +115,11 @@ impl AsyncRead for KillStream {
 }
 
 impl AsyncWrite for KillStream {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         if self.kill.load(Ordering::SeqCst) {
             return Poll::Ready(Err(killed()));
         }
@@ -150,7 +161,13 @@ impl axum::serve::Listener for KillListener {
             match self.0.accept().await {
                 Ok((inner, addr)) => {
                     let _ = inner.set_nodelay(true);
-                    return (KillStream { inner, kill: Arc::new(AtomicBool::new(false)) }, addr);
+                    return (
+                        KillStream {
+                            inner,
+                            kill: Arc::new(AtomicBool::new(false)),
+                        },
+                        addr,
+                    );
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
             }
@@ -177,13 +194,23 @@ impl Connected<axum::serve::IncomingStream<'_, KillListener>> for ConnKill {
 
 /// A `text/plain` response (FOLIO's generic error format).
 pub(crate) fn text(status: StatusCode, body: impl Into<String>) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body.into()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body.into(),
+    )
+        .into_response()
 }
 
 /// An `application/json` response.
 pub(crate) fn json_resp(status: StatusCode, body: &Value) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
-    (status, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], bytes).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        bytes,
+    )
+        .into_response()
 }
 
 enum System {
@@ -207,17 +234,32 @@ fn system_of(path: &str) -> System {
 
 fn fault_500(path: &str) -> Response {
     match system_of(path) {
-        System::Illiad => json_resp(StatusCode::INTERNAL_SERVER_ERROR, &json!({"Message": "An error has occurred."})),
-        System::Libib => json_resp(StatusCode::INTERNAL_SERVER_ERROR, &json!({"error": "Internal Server Error"})),
+        System::Illiad => json_resp(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &json!({"Message": "An error has occurred."}),
+        ),
+        System::Libib => json_resp(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &json!({"error": "Internal Server Error"}),
+        ),
         _ => text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
     }
 }
 
 fn fault_429(path: &str, secs: u64) -> Response {
     let mut r = match system_of(path) {
-        System::Folio => json_resp(StatusCode::TOO_MANY_REQUESTS, &json!({"message": "API rate limit exceeded"})),
-        System::Illiad => json_resp(StatusCode::TOO_MANY_REQUESTS, &json!({"Message": "Too many requests."})),
-        _ => json_resp(StatusCode::TOO_MANY_REQUESTS, &json!({"error": "Too Many Requests"})),
+        System::Folio => json_resp(
+            StatusCode::TOO_MANY_REQUESTS,
+            &json!({"message": "API rate limit exceeded"}),
+        ),
+        System::Illiad => json_resp(
+            StatusCode::TOO_MANY_REQUESTS,
+            &json!({"Message": "Too many requests."}),
+        ),
+        _ => json_resp(
+            StatusCode::TOO_MANY_REQUESTS,
+            &json!({"error": "Too Many Requests"}),
+        ),
     };
     if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
         r.headers_mut().insert(header::RETRY_AFTER, v);
@@ -234,8 +276,14 @@ async fn gate(State(app): State<Arc<App>>, req: Request, next: Next) -> Response
         return next.run(req).await;
     }
     let method = req.method().clone();
-    let matched = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
-    let kill = req.extensions().get::<ConnectInfo<ConnKill>>().map(|c| c.0 .0.clone());
+    let matched = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string());
+    let kill = req
+        .extensions()
+        .get::<ConnectInfo<ConnKill>>()
+        .map(|c| c.0 .0.clone());
     let is_write = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
     let (latency, decision) = {
         let mut f = lock(&app.faults);
@@ -288,7 +336,10 @@ async fn gate(State(app): State<Arc<App>>, req: Request, next: Next) -> Response
 
 async fn stats(State(app): State<Arc<App>>) -> Response {
     let s = lock(&app.stats).clone();
-    json_resp(StatusCode::OK, &serde_json::to_value(s).unwrap_or(Value::Null))
+    json_resp(
+        StatusCode::OK,
+        &serde_json::to_value(s).unwrap_or(Value::Null),
+    )
 }
 
 async fn reset(State(app): State<Arc<App>>) -> Response {
@@ -310,7 +361,10 @@ async fn fallback(req: Request) -> Response {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("")
                 .to_string();
-            text(StatusCode::NOT_FOUND, format!("No suitable module found for path {p} for tenant {tenant}"))
+            text(
+                StatusCode::NOT_FOUND,
+                format!("No suitable module found for path {p} for tenant {tenant}"),
+            )
         }
         System::Libib => json_resp(StatusCode::NOT_FOUND, &json!({"error": "Not Found"})),
         _ => text(StatusCode::NOT_FOUND, "Not Found"),
@@ -339,13 +393,20 @@ pub(crate) async fn serve(
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    axum::serve(KillListener(listener), router.into_make_service_with_connect_info::<ConnKill>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        KillListener(listener),
+        router.into_make_service_with_connect_info::<ConnKill>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Saves dirty state every `every` until the app is dropped elsewhere and `stop` fires.
-pub(crate) async fn flusher(app: Arc<App>, every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub(crate) async fn flusher(
+    app: Arc<App>,
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}

@@ -124,8 +124,9 @@ impl Data {
     /// Loads state from `path`, or the seeded state when the file does not exist.
     pub fn load(path: &Path) -> anyhow::Result<Data> {
         match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| anyhow::anyhow!("sandbox state {}: not valid JSON: {e}", path.display())),
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                anyhow::anyhow!("sandbox state {}: not valid JSON: {e}", path.display())
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Data::seeded()),
             Err(e) => Err(anyhow::anyhow!("sandbox state {}: {e}", path.display())),
         }
@@ -140,7 +141,10 @@ impl Data {
         };
         create_private_dir(&dir)?;
         let bytes = serde_json::to_vec_pretty(self)?;
-        let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("state.json");
+        let file_name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("state.json");
         let tmp = dir.join(format!(".{file_name}.{}.tmp", uuid::Uuid::new_v4()));
         let result = (|| -> anyhow::Result<()> {
             let mut opts = std::fs::OpenOptions::new();
@@ -188,7 +192,10 @@ mod tests {
         let d = Data::seeded();
         assert_eq!(d.folio.groups.len(), 4);
         assert_eq!(d.folio.addresstypes.len(), 6);
-        assert!(d.folio.groups.contains_key("3684a786-6671-4268-8ed0-9db82ebca60b"));
+        assert!(d
+            .folio
+            .groups
+            .contains_key("3684a786-6671-4268-8ed0-9db82ebca60b"));
     }
 
     #[test]
@@ -203,7 +210,9 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&p).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+            let mode = std::fs::metadata(&p)
+                .map(|m| m.permissions().mode() & 0o777)
+                .unwrap_or(0);
             assert_eq!(mode, 0o600);
         }
     }
