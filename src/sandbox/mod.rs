@@ -6,6 +6,12 @@
 //!
 //! Use [`start`] to serve in a background task (tests, built-in `sandbox:*` targets) or [`run`]
 //! for the `patron-etl sandbox` command. Credentials are sandbox-only defaults and are printed.
+//!
+//! Where the public sources are silent the sandbox picks one documented-in-code answer: Libib
+//! error bodies are `{"status":"error","message":…}`, its 429 carries `Retry-After`, an unknown
+//! Libib id answers 200 with null fields (as observed by users of the real API); ILLiad's
+//! `ExternalUserId` maps to `SSN` (configurable); a duplicate `username` containing "id" gets
+//! mod-users' "User with this id already exists" (a real classification quirk).
 
 // Handlers return `Result<_, Response>` so an early error answer is a plain `?`/`return`.
 #![allow(clippy::result_large_err)]
@@ -25,7 +31,6 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use cql::{fold, CqlError};
 pub use faults::FaultConfig;
 pub use stats::Stats;
 
@@ -358,7 +363,25 @@ pub fn run(args: &SandboxArgs) -> anyhow::Result<()> {
             println!("  state   {}", p.display());
         }
         println!("(sandbox-only credentials; Ctrl-C to stop)");
-        tokio::signal::ctrl_c().await?;
+        wait_for_stop_signal().await?;
         h.shutdown().await
     })
+}
+
+/// Resolves on Ctrl-C (and, on Unix, SIGTERM), so `kill PID` also persists the state.
+async fn wait_for_stop_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await?;
+        Ok(())
+    }
 }
