@@ -1,7 +1,38 @@
-//! The built-in sandbox: emulators of the FOLIO, ILLiad and Libib APIs on loopback, with fault
-//! injection (STUB: being written).
+//! The built-in sandbox: emulators of the FOLIO (under `/folio`), ILLiad (under
+//! `/illiad/ILLiadWebPlatform`) and Libib (under `/libib`) APIs on loopback, answering with the
+//! real APIs' status codes, error shapes, uniqueness rules, paging, auth and pacing, plus seeded
+//! fault injection, request stats (`GET /_sandbox/stats`), reset (`POST /_sandbox/reset`) and
+//! state persisted atomically to a JSON file.
+//!
+//! Use [`start`] to serve in a background task (tests, built-in `sandbox:*` targets) or [`run`]
+//! for the `patron-etl sandbox` command. Credentials are sandbox-only defaults and are printed.
+//!
+//! Where the public sources are silent the sandbox picks one documented-in-code answer: Libib
+//! error bodies are `{"status":"error","message":…}`, its 429 carries `Retry-After`, an unknown
+//! Libib id answers 200 with null fields (as observed by users of the real API); ILLiad's
+//! `ExternalUserId` maps to `SSN` (configurable); a duplicate `username` containing "id" gets
+//! mod-users' "User with this id already exists" (a real classification quirk).
 
-use std::path::PathBuf;
+// Handlers return `Result<_, Response>` so an early error answer is a plain `?`/`return`.
+#![allow(clippy::result_large_err)]
+
+mod cql;
+mod faults;
+mod folio;
+mod illiad;
+mod libib;
+mod server;
+mod state;
+mod stats;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub use faults::FaultConfig;
+pub use stats::Stats;
 
 /// `patron-etl sandbox` options.
 #[derive(Debug, Clone, clap::Args)]
@@ -12,10 +43,345 @@ pub struct SandboxArgs {
     /// File the sandbox state is written to (atomically) and reloaded from.
     #[arg(long)]
     pub state: Option<PathBuf>,
+    /// Seed for the fault decisions (same seed, same faults for a sequential client).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Delay added to every API request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Probability (0–1) of answering 500 without applying the request.
+    #[arg(long, default_value_t = 0.0)]
+    pub fail_rate: f64,
+    /// Probability (0–1) of answering 429 with `Retry-After`.
+    #[arg(long, default_value_t = 0.0)]
+    pub throttle_rate: f64,
+    /// Probability (0–1) of closing the connection without a response (not applied).
+    #[arg(long, default_value_t = 0.0)]
+    pub drop_rate: f64,
+    /// Probability (0–1) that a write is applied and then the connection is closed.
+    #[arg(long, default_value_t = 0.0)]
+    pub apply_then_drop_rate: f64,
+    /// Requests per second across the server; 429 beyond.
+    #[arg(long)]
+    pub rate_limit: Option<u32>,
+    /// Minimum interval between Libib requests per account, in milliseconds (real Libib: 2000).
+    #[arg(long, default_value_t = 2000)]
+    pub libib_interval_ms: u64,
+    /// FOLIO tenant.
+    #[arg(long, default_value = "diku")]
+    pub folio_tenant: String,
+    /// FOLIO login user name.
+    #[arg(long, default_value = "diku_admin")]
+    pub folio_username: String,
+    /// FOLIO login password.
+    #[arg(long, default_value = "admin")]
+    pub folio_password: String,
+    /// FOLIO access-token lifetime in seconds (real default: 600).
+    #[arg(long, default_value_t = 600)]
+    pub folio_token_ttl_secs: u64,
+    /// ILLiad `ApiKey`.
+    #[arg(long, default_value = "sandbox-illiad-key")]
+    pub illiad_api_key: String,
+    /// ILLiad NVTGC values the sandbox accepts (repeatable).
+    #[arg(long = "illiad-nvtgc", default_value = "ILL")]
+    pub illiad_nvtgcs: Vec<String>,
+    /// Libib `x-api-key`.
+    #[arg(long, default_value = "sandbox-libib-key")]
+    pub libib_api_key: String,
+    /// Libib `x-api-user`.
+    #[arg(long, default_value = "sandbox-user")]
+    pub libib_api_user: String,
 }
 
-/// Runs the sandbox server until Ctrl-C.
+/// Credentials the emulators accept (sandbox-only defaults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// FOLIO tenant (`X-Okapi-Tenant`).
+    pub folio_tenant: String,
+    /// FOLIO user name for `/authn/login*`.
+    pub folio_username: String,
+    /// FOLIO password.
+    pub folio_password: String,
+    /// ILLiad `ApiKey` header value.
+    pub illiad_api_key: String,
+    /// Libib `x-api-key`.
+    pub libib_api_key: String,
+    /// Libib `x-api-user`.
+    pub libib_api_user: String,
+}
+
+impl Default for Credentials {
+    fn default() -> Self {
+        Credentials {
+            folio_tenant: "diku".into(),
+            folio_username: "diku_admin".into(),
+            folio_password: "admin".into(),
+            illiad_api_key: "sandbox-illiad-key".into(),
+            libib_api_key: "sandbox-libib-key".into(),
+            libib_api_user: "sandbox-user".into(),
+        }
+    }
+}
+
+/// How to run a sandbox.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Address to bind (port 0 = ephemeral).
+    pub listen: SocketAddr,
+    /// State file: loaded at start (seeded state when missing), saved atomically while running
+    /// and at shutdown. `None` = memory only.
+    pub state: Option<PathBuf>,
+    /// Faults to inject.
+    pub faults: FaultConfig,
+    /// Minimum interval between Libib requests per account (real: 2 s).
+    pub libib_interval: Duration,
+    /// Accepted credentials.
+    pub credentials: Credentials,
+    /// FOLIO access-token lifetime (real default 10 minutes).
+    pub folio_token_ttl: Duration,
+    /// Whether legacy `POST /authn/login` is enabled (otherwise 404, as on newer systems).
+    pub folio_legacy_login: bool,
+    /// NVTGC values ILLiad accepts.
+    pub illiad_nvtgcs: Vec<String>,
+    /// The ILLiad field `ExternalUserId` maps to for this API key (`"SSN"` by default; the
+    /// vendor default is `"UserName"`).
+    pub illiad_external_id_field: String,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Seed for fault decisions.
+    pub seed: u64,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            state: None,
+            faults: FaultConfig::default(),
+            libib_interval: Duration::from_secs(2),
+            credentials: Credentials::default(),
+            folio_token_ttl: Duration::from_secs(600),
+            folio_legacy_login: true,
+            illiad_nvtgcs: vec!["ILL".into()],
+            illiad_external_id_field: "SSN".into(),
+            max_body_bytes: 8 * 1024 * 1024,
+            seed: 0,
+        }
+    }
+}
+
+/// Where built-in `sandbox:*` targets keep state: `<workdir>/.patron-etl/sandbox/state.json`.
+pub fn builtin_state_path(workdir: &Path) -> PathBuf {
+    workdir
+        .join(".patron-etl")
+        .join("sandbox")
+        .join("state.json")
+}
+
+impl SandboxConfig {
+    /// The configuration of built-in `sandbox:folio|illiad|libib` targets: loopback, ephemeral
+    /// port, state in [`builtin_state_path`], real Libib pacing, no faults.
+    pub fn builtin(workdir: &Path) -> SandboxConfig {
+        SandboxConfig {
+            state: Some(builtin_state_path(workdir)),
+            ..SandboxConfig::default()
+        }
+    }
+
+    /// The configuration `patron-etl sandbox` flags describe.
+    pub fn from_args(args: &SandboxArgs) -> anyhow::Result<SandboxConfig> {
+        let listen: SocketAddr = args.listen.parse().map_err(|e| {
+            anyhow::anyhow!(
+                "--listen {:?}: {e} (expected HOST:PORT, e.g. 127.0.0.1:8765)",
+                args.listen
+            )
+        })?;
+        for (name, v) in [
+            ("--fail-rate", args.fail_rate),
+            ("--throttle-rate", args.throttle_rate),
+            ("--drop-rate", args.drop_rate),
+            ("--apply-then-drop-rate", args.apply_then_drop_rate),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                anyhow::bail!("{name} {v}: must be between 0 and 1");
+            }
+        }
+        Ok(SandboxConfig {
+            listen,
+            state: args.state.clone(),
+            faults: FaultConfig {
+                latency_ms: args.latency_ms,
+                fail_rate: args.fail_rate,
+                throttle_rate: args.throttle_rate,
+                drop_rate: args.drop_rate,
+                apply_then_drop_rate: args.apply_then_drop_rate,
+                rate_limit: args.rate_limit,
+            },
+            libib_interval: Duration::from_millis(args.libib_interval_ms),
+            credentials: Credentials {
+                folio_tenant: args.folio_tenant.clone(),
+                folio_username: args.folio_username.clone(),
+                folio_password: args.folio_password.clone(),
+                illiad_api_key: args.illiad_api_key.clone(),
+                libib_api_key: args.libib_api_key.clone(),
+                libib_api_user: args.libib_api_user.clone(),
+            },
+            folio_token_ttl: Duration::from_secs(args.folio_token_ttl_secs),
+            illiad_nvtgcs: args.illiad_nvtgcs.clone(),
+            seed: args.seed,
+            ..SandboxConfig::default()
+        })
+    }
+}
+
+/// A running sandbox.
+pub struct SandboxHandle {
+    /// The bound address.
+    pub addr: SocketAddr,
+    app: Arc<server::App>,
+    stop: tokio::sync::watch::Sender<bool>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    flusher: tokio::task::JoinHandle<()>,
+}
+
+impl SandboxHandle {
+    /// `http://ADDR` (the `/_sandbox/*` routes live here).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+    /// FOLIO gateway URL (`http://ADDR/folio`).
+    pub fn folio_url(&self) -> String {
+        format!("http://{}/folio", self.addr)
+    }
+    /// ILLiad Web Platform base URL (`http://ADDR/illiad/ILLiadWebPlatform`).
+    pub fn illiad_url(&self) -> String {
+        format!("http://{}/illiad/ILLiadWebPlatform", self.addr)
+    }
+    /// Libib API base URL (`http://ADDR/libib`).
+    pub fn libib_url(&self) -> String {
+        format!("http://{}/libib", self.addr)
+    }
+    /// The credentials this sandbox accepts.
+    pub fn credentials(&self) -> &Credentials {
+        &self.app.config.credentials
+    }
+    /// A snapshot of the request counters.
+    pub fn stats(&self) -> Stats {
+        server::lock(&self.app.stats).clone()
+    }
+    /// Saves the state file now (no-op without one).
+    pub fn persist(&self) -> anyhow::Result<()> {
+        self.app.persist()
+    }
+
+    /// Stops serving (waiting up to 5 s for in-flight requests) and persists the state.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        let mut server = self.server;
+        if tokio::time::timeout(Duration::from_secs(5), &mut server)
+            .await
+            .is_err()
+        {
+            server.abort();
+        }
+        let _ = self.flusher.await;
+        let app = self.app.clone();
+        tokio::task::spawn_blocking(move || app.persist()).await??;
+        Ok(())
+    }
+}
+
+/// Binds `config.listen`, loads the state, and serves in a background task.
+pub async fn start(config: SandboxConfig) -> anyhow::Result<SandboxHandle> {
+    let data = match &config.state {
+        Some(p) => state::Data::load(p)?,
+        None => state::Data::seeded(),
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("sandbox: cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let faults = faults::Faults::new(config.faults.clone(), config.seed);
+    let app = Arc::new(server::App {
+        config,
+        data: Mutex::new(data),
+        dirty: AtomicBool::new(false),
+        tokens: Mutex::new(Default::default()),
+        libib_last: Mutex::new(Default::default()),
+        stats: Mutex::new(Stats::default()),
+        faults: Mutex::new(faults),
+    });
+    if app.config.state.is_some() {
+        app.persist()?;
+    }
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let mut rx_server = rx.clone();
+    let router = server::router(app.clone());
+    let server = tokio::spawn(server::serve(listener, router, async move {
+        let _ = rx_server.changed().await;
+    }));
+    let flusher = tokio::spawn(server::flusher(app.clone(), Duration::from_millis(500), rx));
+    Ok(SandboxHandle {
+        addr,
+        app,
+        stop,
+        server,
+        flusher,
+    })
+}
+
+/// Runs the sandbox until Ctrl-C: prints base URLs and credentials, then persists state on exit.
 pub fn run(args: &SandboxArgs) -> anyhow::Result<()> {
-    let _ = args;
-    anyhow::bail!("sandbox not yet implemented")
+    let config = SandboxConfig::from_args(args)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let h = start(config).await?;
+        let c = h.credentials().clone();
+        println!("patron-etl sandbox listening on {}", h.base_url());
+        println!(
+            "  FOLIO   {}   tenant {}  user {}  password {}",
+            h.folio_url(),
+            c.folio_tenant,
+            c.folio_username,
+            c.folio_password
+        );
+        println!("  ILLiad  {}   ApiKey {}", h.illiad_url(), c.illiad_api_key);
+        println!(
+            "  Libib   {}   x-api-key {}  x-api-user {}",
+            h.libib_url(),
+            c.libib_api_key,
+            c.libib_api_user
+        );
+        println!(
+            "  stats   {}/_sandbox/stats   reset: POST {}/_sandbox/reset",
+            h.base_url(),
+            h.base_url()
+        );
+        if let Some(p) = &h.app.config.state {
+            println!("  state   {}", p.display());
+        }
+        println!("(sandbox-only credentials; Ctrl-C to stop)");
+        wait_for_stop_signal().await?;
+        h.shutdown().await
+    })
+}
+
+/// Resolves on Ctrl-C (and, on Unix, SIGTERM), so `kill PID` also persists the state.
+async fn wait_for_stop_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await?;
+        Ok(())
+    }
 }

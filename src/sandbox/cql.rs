@@ -1,0 +1,588 @@
+//! A CQL subset, as RMB (the framework behind mod-users) understands it, evaluated over JSON records.
+//!
+//! Supported: `index rel term` with relations `==`, `=`, `<>`, `<`, `>`, `<=`, `>=`, `any`, `all`,
+//! `adj`; quoted terms with backslash escapes and a trailing unescaped `*` (prefix match); unquoted
+//! terms; booleans `and`/`or`/`not` (left-associative, equal precedence, case-insensitive);
+//! parentheses; a term list `index==("a" or "b")`; a bare term (`cql.serverChoice`);
+//! `cql.allRecords=1`; and `sortBy field[/sort.descending] …`.
+//! String comparison is case- and accent-insensitive, like the mod-users indexes.
+//! Invariant: [`parse`] never panics; any input it does not understand is a [`CqlError`].
+
+use std::cmp::Ordering;
+
+use serde_json::Value;
+use unicode_normalization::UnicodeNormalization;
+
+/// A parse error, worded like CQL-Java's diagnostics.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CqlError(pub String);
+
+/// A parsed query: a boolean tree plus sort keys.
+#[derive(Debug, Clone)]
+pub struct Query {
+    root: Node,
+    sort: Vec<SortKey>,
+}
+
+#[derive(Debug, Clone)]
+struct SortKey {
+    field: String,
+    descending: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Node {
+    All,
+    Clause { index: String, rel: Rel, term: Term },
+    And(Box<Node>, Box<Node>),
+    Or(Box<Node>, Box<Node>),
+    Not(Box<Node>, Box<Node>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rel {
+    Exact,
+    Word,
+    NotEq,
+    Lt,
+    Gt,
+    Le,
+    Ge,
+    Any,
+    AllWords,
+    Adj,
+}
+
+/// A term: its text (escapes removed) and whether it ends with an unescaped `*`.
+#[derive(Debug, Clone)]
+struct Term {
+    text: String,
+    prefix: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    LParen,
+    RParen,
+    /// A word or a quoted string; `true` when quoted. Text is raw (escapes still present).
+    Word(String, bool),
+    Rel(String),
+}
+
+fn lex(input: &str) -> Result<Vec<Tok>, CqlError> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = input.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            c if c.is_whitespace() => i += 1,
+            '(' => {
+                out.push(Tok::LParen);
+                i += 1;
+            }
+            ')' => {
+                out.push(Tok::RParen);
+                i += 1;
+            }
+            '"' => {
+                let mut s = String::new();
+                i += 1;
+                let mut closed = false;
+                while i < chars.len() {
+                    let d = chars[i];
+                    if d == '\\' && i + 1 < chars.len() {
+                        s.push(d);
+                        s.push(chars[i + 1]);
+                        i += 2;
+                        continue;
+                    }
+                    if d == '"' {
+                        closed = true;
+                        i += 1;
+                        break;
+                    }
+                    s.push(d);
+                    i += 1;
+                }
+                if !closed {
+                    return Err(CqlError("missing closing quote".into()));
+                }
+                out.push(Tok::Word(s, true));
+            }
+            '=' | '<' | '>' => {
+                let mut s = String::from(c);
+                if i + 1 < chars.len() {
+                    let n = chars[i + 1];
+                    if (c == '=' && n == '=')
+                        || (c == '<' && (n == '>' || n == '='))
+                        || (c == '>' && n == '=')
+                    {
+                        s.push(n);
+                        i += 1;
+                    }
+                }
+                i += 1;
+                out.push(Tok::Rel(s));
+            }
+            _ => {
+                let mut s = String::new();
+                while i < chars.len() {
+                    let d = chars[i];
+                    if d.is_whitespace() || matches!(d, '(' | ')' | '=' | '<' | '>' | '"') {
+                        break;
+                    }
+                    if d == '\\' && i + 1 < chars.len() {
+                        s.push(d);
+                        s.push(chars[i + 1]);
+                        i += 2;
+                        continue;
+                    }
+                    s.push(d);
+                    i += 1;
+                }
+                out.push(Tok::Word(s, false));
+            }
+        }
+    }
+    Ok(out)
+}
+
+struct Parser {
+    toks: Vec<Tok>,
+    pos: usize,
+}
+
+fn is_kw(t: Option<&Tok>, kw: &str) -> bool {
+    matches!(t, Some(Tok::Word(w, false)) if w.eq_ignore_ascii_case(kw))
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos)
+    }
+    fn peek_at(&self, n: usize) -> Option<&Tok> {
+        self.toks.get(self.pos + n)
+    }
+    fn next(&mut self) -> Option<Tok> {
+        let t = self.toks.get(self.pos).cloned();
+        self.pos += 1;
+        t
+    }
+
+    fn boolean(&mut self) -> Result<Node, CqlError> {
+        let mut left = self.clause()?;
+        while let Some(Tok::Word(w, false)) = self.peek() {
+            let op = w.to_ascii_lowercase();
+            if !matches!(op.as_str(), "and" | "or" | "not" | "prox") {
+                break;
+            }
+            if op == "prox" {
+                return Err(CqlError("prox is not supported".into()));
+            }
+            self.pos += 1;
+            let right = self.clause()?;
+            left = match op.as_str() {
+                "and" => Node::And(Box::new(left), Box::new(right)),
+                "or" => Node::Or(Box::new(left), Box::new(right)),
+                _ => Node::Not(Box::new(left), Box::new(right)),
+            };
+        }
+        Ok(left)
+    }
+
+    fn clause(&mut self) -> Result<Node, CqlError> {
+        match self.next() {
+            Some(Tok::LParen) => {
+                let n = self.boolean()?;
+                match self.next() {
+                    Some(Tok::RParen) => Ok(n),
+                    _ => Err(CqlError("expected ')'".into())),
+                }
+            }
+            Some(Tok::Word(w, quoted)) => {
+                let rel = match self.peek() {
+                    Some(Tok::Rel(r)) => Some(r.clone()),
+                    Some(Tok::Word(r, false))
+                        if matches!(r.to_ascii_lowercase().as_str(), "any" | "all" | "adj")
+                            && self.peek_at(1).is_some()
+                            && !is_kw(self.peek_at(1), "and")
+                            && !is_kw(self.peek_at(1), "or") =>
+                    {
+                        Some(r.to_ascii_lowercase())
+                    }
+                    _ => None,
+                };
+                let Some(rel) = rel else {
+                    // A bare term: cql.serverChoice = term.
+                    if !quoted && w.eq_ignore_ascii_case("sortBy") {
+                        return Err(CqlError("unexpected sortBy".into()));
+                    }
+                    return Ok(Node::Clause {
+                        index: "cql.serverChoice".into(),
+                        rel: Rel::Word,
+                        term: term_of(&w),
+                    });
+                };
+                if quoted {
+                    return Err(CqlError(format!("index name must not be quoted: \"{w}\"")));
+                }
+                self.pos += 1;
+                let rel = match rel.as_str() {
+                    "==" => Rel::Exact,
+                    "=" => Rel::Word,
+                    "<>" => Rel::NotEq,
+                    "<" => Rel::Lt,
+                    ">" => Rel::Gt,
+                    "<=" => Rel::Le,
+                    ">=" => Rel::Ge,
+                    "any" => Rel::Any,
+                    "all" => Rel::AllWords,
+                    "adj" => Rel::Adj,
+                    other => return Err(CqlError(format!("unknown relation {other}"))),
+                };
+                if matches!(self.peek(), Some(Tok::Rel(m)) if m == "/") {
+                    return Err(CqlError("relation modifiers are not supported".into()));
+                }
+                if w.eq_ignore_ascii_case("cql.allRecords") {
+                    self.next();
+                    return Ok(Node::All);
+                }
+                match self.next() {
+                    Some(Tok::Word(t, _)) => Ok(Node::Clause {
+                        index: w,
+                        rel,
+                        term: term_of(&t),
+                    }),
+                    Some(Tok::LParen) => {
+                        let n = self.term_list(&w, rel)?;
+                        match self.next() {
+                            Some(Tok::RParen) => Ok(n),
+                            _ => Err(CqlError("expected ')' after term list".into())),
+                        }
+                    }
+                    _ => Err(CqlError(format!("missing term after {w}"))),
+                }
+            }
+            Some(Tok::RParen) => Err(CqlError("unexpected ')'".into())),
+            Some(Tok::Rel(r)) => Err(CqlError(format!("unexpected relation {r}"))),
+            None => Err(CqlError("unexpected end of query".into())),
+        }
+    }
+
+    /// `("a" or "b" and …)` after `index rel`.
+    fn term_list(&mut self, index: &str, rel: Rel) -> Result<Node, CqlError> {
+        let mut left = self.list_item(index, rel)?;
+        loop {
+            let op = match self.peek() {
+                Some(Tok::Word(w, false))
+                    if matches!(w.to_ascii_lowercase().as_str(), "and" | "or" | "not") =>
+                {
+                    w.to_ascii_lowercase()
+                }
+                _ => break,
+            };
+            self.pos += 1;
+            let right = self.list_item(index, rel)?;
+            left = match op.as_str() {
+                "and" => Node::And(Box::new(left), Box::new(right)),
+                "or" => Node::Or(Box::new(left), Box::new(right)),
+                _ => Node::Not(Box::new(left), Box::new(right)),
+            };
+        }
+        Ok(left)
+    }
+
+    fn list_item(&mut self, index: &str, rel: Rel) -> Result<Node, CqlError> {
+        match self.next() {
+            Some(Tok::Word(t, _)) => Ok(Node::Clause {
+                index: index.to_string(),
+                rel,
+                term: term_of(&t),
+            }),
+            Some(Tok::LParen) => {
+                let n = self.term_list(index, rel)?;
+                match self.next() {
+                    Some(Tok::RParen) => Ok(n),
+                    _ => Err(CqlError("expected ')'".into())),
+                }
+            }
+            _ => Err(CqlError("expected a term".into())),
+        }
+    }
+}
+
+fn term_of(raw: &str) -> Term {
+    let mut text = String::new();
+    let mut prefix = false;
+    let chars: Vec<char> = raw.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\\' && i + 1 < chars.len() {
+            text.push(chars[i + 1]);
+            i += 2;
+            continue;
+        }
+        if c == '*' && i + 1 == chars.len() {
+            prefix = true;
+        } else {
+            text.push(c);
+        }
+        i += 1;
+    }
+    Term { text, prefix }
+}
+
+/// Parses a CQL query string.
+pub fn parse(input: &str) -> Result<Query, CqlError> {
+    let toks = lex(input)?;
+    if toks.is_empty() {
+        return Err(CqlError("empty query".into()));
+    }
+    // Split off `sortBy …`.
+    let sort_at = toks
+        .iter()
+        .position(|t| matches!(t, Tok::Word(w, false) if w.eq_ignore_ascii_case("sortBy")));
+    let (main, sort_toks) = match sort_at {
+        Some(p) => (toks[..p].to_vec(), toks[p + 1..].to_vec()),
+        None => (toks, Vec::new()),
+    };
+    let root = if main.is_empty() {
+        Node::All
+    } else {
+        let mut p = Parser { toks: main, pos: 0 };
+        let n = p.boolean()?;
+        if p.pos < p.toks.len() {
+            return Err(CqlError(format!("unexpected token at position {}", p.pos)));
+        }
+        n
+    };
+    let mut sort = Vec::new();
+    if sort_at.is_some() && sort_toks.is_empty() {
+        return Err(CqlError("sortBy without a sort key".into()));
+    }
+    for t in sort_toks {
+        let Tok::Word(w, false) = t else {
+            return Err(CqlError("bad sort key".into()));
+        };
+        let mut parts = w.split('/');
+        let field = parts.next().unwrap_or_default().to_string();
+        let mut descending = false;
+        for m in parts {
+            match m.to_ascii_lowercase().as_str() {
+                "sort.descending" | "descending" => descending = true,
+                "sort.ascending" | "ascending" => descending = false,
+                _ => {}
+            }
+        }
+        if field.is_empty() {
+            return Err(CqlError("empty sort key".into()));
+        }
+        sort.push(SortKey { field, descending });
+    }
+    Ok(Query { root, sort })
+}
+
+/// Folds a string for comparison: lower case, accents removed.
+pub fn fold(s: &str) -> String {
+    s.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// The values at a dotted path (arrays are flattened), as strings.
+fn values_at(record: &Value, path: &str) -> Vec<String> {
+    let mut cur = vec![record];
+    for part in path.split('.') {
+        let mut next = Vec::new();
+        for v in cur {
+            match v {
+                Value::Object(m) => {
+                    if let Some(x) = m.get(part) {
+                        match x {
+                            Value::Array(a) => next.extend(a.iter()),
+                            other => next.push(other),
+                        }
+                    }
+                }
+                Value::Array(a) => {
+                    for e in a {
+                        if let Some(x) = e.get(part) {
+                            next.push(x);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        cur = next;
+    }
+    cur.into_iter()
+        .filter_map(|v| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn words(s: &str) -> Vec<String> {
+    fold(s)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn matches_clause(value: &str, rel: Rel, term: &Term) -> bool {
+    let v = fold(value);
+    let t = fold(&term.text);
+    match rel {
+        Rel::Exact => {
+            if term.prefix {
+                v.starts_with(&t)
+            } else {
+                v == t
+            }
+        }
+        Rel::NotEq => v != t,
+        Rel::Lt => v < t,
+        Rel::Gt => v > t,
+        Rel::Le => v <= t,
+        Rel::Ge => v >= t,
+        Rel::Word | Rel::AllWords | Rel::Any | Rel::Adj => {
+            if term.text.is_empty() {
+                return true;
+            }
+            let vw = words(value);
+            let tw = words(&term.text);
+            let hit = |w: &String| {
+                vw.iter().any(|x| {
+                    if term.prefix {
+                        x.starts_with(w.as_str())
+                    } else {
+                        x == w
+                    }
+                })
+            };
+            match rel {
+                Rel::Any => tw.iter().any(hit),
+                Rel::Adj => v.contains(&t),
+                _ => !tw.is_empty() && tw.iter().all(hit),
+            }
+        }
+    }
+}
+
+const KEYWORD_FIELDS: [&str; 8] = [
+    "username",
+    "personal.firstName",
+    "personal.lastName",
+    "personal.preferredFirstName",
+    "personal.email",
+    "barcode",
+    "id",
+    "externalSystemId",
+];
+
+fn eval(node: &Node, record: &Value) -> bool {
+    match node {
+        Node::All => true,
+        Node::And(a, b) => eval(a, record) && eval(b, record),
+        Node::Or(a, b) => eval(a, record) || eval(b, record),
+        Node::Not(a, b) => eval(a, record) && !eval(b, record),
+        Node::Clause { index, rel, term } => {
+            let vals: Vec<String> = if index == "keywords" || index == "cql.serverChoice" {
+                KEYWORD_FIELDS
+                    .iter()
+                    .flat_map(|f| values_at(record, f))
+                    .collect()
+            } else {
+                values_at(record, index)
+            };
+            if *rel == Rel::NotEq {
+                return !vals.is_empty() && vals.iter().all(|v| matches_clause(v, *rel, term));
+            }
+            vals.iter().any(|v| matches_clause(v, *rel, term))
+        }
+    }
+}
+
+impl Query {
+    /// Whether `record` matches the query.
+    pub fn matches(&self, record: &Value) -> bool {
+        eval(&self.root, record)
+    }
+
+    /// Sorts records in place by the query's `sortBy` keys (stable; no keys = unchanged).
+    pub fn sort(&self, records: &mut [&Value]) {
+        if self.sort.is_empty() {
+            return;
+        }
+        records.sort_by(|a, b| {
+            for k in &self.sort {
+                let va = values_at(a, &k.field).first().map(|s| fold(s));
+                let vb = values_at(b, &k.field).first().map(|s| fold(s));
+                let o = va.cmp(&vb);
+                let o = if k.descending { o.reverse() } else { o };
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+            Ordering::Equal
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn m(q: &str, r: &Value) -> bool {
+        parse(q).map(|q| q.matches(r)).unwrap_or(false)
+    }
+
+    #[test]
+    fn exact_quoted_escaped_and_folded() {
+        let r = json!({"username":"José","barcode":"a\"b","personal":{"lastName":"Doe"}});
+        assert!(m(r#"username=="jose""#, &r));
+        assert!(m(r#"barcode=="a\"b""#, &r));
+        assert!(m(r#"personal.lastName==Doe"#, &r));
+        assert!(!m(r#"username=="jos""#, &r));
+        assert!(m(r#"username=="jo*""#, &r));
+    }
+
+    #[test]
+    fn booleans_lists_and_all_records() {
+        let r = json!({"externalSystemId":"b","active":true,"id":"5"});
+        assert!(m(r#"externalSystemId==("a" or "b")"#, &r));
+        assert!(m(
+            r#"(externalSystemId=="a" or externalSystemId=="b") and active==true"#,
+            &r
+        ));
+        assert!(!m(r#"externalSystemId=="b" not active==true"#, &r));
+        assert!(m("cql.allRecords=1 sortBy id", &r));
+        assert!(m(r#"id>"4" and cql.allRecords=1 sortBy id"#, &r));
+        assert!(!m(r#"id>"5""#, &r));
+    }
+
+    #[test]
+    fn bad_queries_are_errors() {
+        for q in [
+            "username==",
+            "(a==b",
+            "a==\"b",
+            "==x",
+            "a==b)",
+            "sortBy",
+            "a==b and",
+        ] {
+            assert!(parse(q).is_err(), "{q}");
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! Fault injection: latency, 500s, 429 with `Retry-After`, dropped connections (with or without the
+//! write applied) and a global requests-per-second limit. Decisions come from one RNG seeded with
+//! `--seed`, so a sequential client sees the same faults on every run.
+
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// Which faults to inject, and how often (rates are probabilities in 0..=1).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FaultConfig {
+    /// Added delay before every API request is handled.
+    pub latency_ms: u64,
+    /// Probability of a 500 (the request is not applied).
+    pub fail_rate: f64,
+    /// Probability of a 429 with `Retry-After: 1` (not applied).
+    pub throttle_rate: f64,
+    /// Probability that the connection is closed without a response (not applied).
+    pub drop_rate: f64,
+    /// Probability (writes only) that the write is applied and then the connection is closed.
+    pub apply_then_drop_rate: f64,
+    /// Requests per second across the whole server; beyond it, 429.
+    pub rate_limit: Option<u32>,
+}
+
+impl FaultConfig {
+    /// Whether any fault is configured.
+    pub fn is_active(&self) -> bool {
+        *self != FaultConfig::default()
+    }
+}
+
+/// What to do with one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Handle normally.
+    Pass,
+    /// Answer 500.
+    Fail,
+    /// Answer 429 with `Retry-After` seconds.
+    Throttle(u64),
+    /// Close the connection, not applying the request.
+    Drop,
+    /// Apply the request, then close the connection.
+    ApplyThenDrop,
+}
+
+/// The seeded decision maker plus the rate-limit window.
+#[derive(Debug)]
+pub struct Faults {
+    config: FaultConfig,
+    rng: StdRng,
+    window_start: Instant,
+    window_count: u32,
+}
+
+impl Faults {
+    /// A decision maker for `config`, seeded with `seed`.
+    pub fn new(config: FaultConfig, seed: u64) -> Faults {
+        Faults {
+            config,
+            rng: StdRng::seed_from_u64(seed),
+            window_start: Instant::now(),
+            window_count: 0,
+        }
+    }
+
+    /// The configured latency.
+    pub fn latency(&self) -> Duration {
+        Duration::from_millis(self.config.latency_ms)
+    }
+
+    /// Decides the fate of one request; `is_write` enables apply-then-drop.
+    pub fn decide(&mut self, is_write: bool) -> Decision {
+        if let Some(limit) = self.config.rate_limit {
+            let now = Instant::now();
+            if now.duration_since(self.window_start) >= Duration::from_secs(1) {
+                self.window_start = now;
+                self.window_count = 0;
+            }
+            if self.window_count >= limit {
+                return Decision::Throttle(1);
+            }
+            self.window_count += 1;
+        }
+        // Always draw the same number of values per request, so one fault kind does not shift
+        // the sequence of another.
+        let draws: [f64; 4] = [
+            self.rng.gen(),
+            self.rng.gen(),
+            self.rng.gen(),
+            self.rng.gen(),
+        ];
+        if draws[0] < self.config.drop_rate {
+            Decision::Drop
+        } else if draws[1] < self.config.fail_rate {
+            Decision::Fail
+        } else if draws[2] < self.config.throttle_rate {
+            Decision::Throttle(1)
+        } else if is_write && draws[3] < self.config.apply_then_drop_rate {
+            Decision::ApplyThenDrop
+        } else {
+            Decision::Pass
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_decisions() {
+        let cfg = FaultConfig {
+            fail_rate: 0.3,
+            drop_rate: 0.2,
+            ..FaultConfig::default()
+        };
+        let mut a = Faults::new(cfg.clone(), 7);
+        let mut b = Faults::new(cfg, 7);
+        let da: Vec<_> = (0..50).map(|_| a.decide(true)).collect();
+        let db: Vec<_> = (0..50).map(|_| b.decide(true)).collect();
+        assert_eq!(da, db);
+        assert!(
+            da.contains(&Decision::Fail)
+                && da.contains(&Decision::Drop)
+                && da.contains(&Decision::Pass)
+        );
+    }
+
+    #[test]
+    fn rate_limit_throttles_beyond_n() {
+        let mut f = Faults::new(
+            FaultConfig {
+                rate_limit: Some(3),
+                ..FaultConfig::default()
+            },
+            1,
+        );
+        let d: Vec<_> = (0..5).map(|_| f.decide(false)).collect();
+        assert_eq!(&d[..3], &[Decision::Pass; 3]);
+        assert_eq!(d[3], Decision::Throttle(1));
+    }
+}

@@ -1,0 +1,1448 @@
+//! FOLIO emulator under `/folio`: mod-login auth (cookies, refresh, legacy login, logout), the
+//! Okapi tenant/token gate, mod-users `/users` (CQL, paging, JSON-schema validation, uniqueness
+//! with the real 422/400 shapes), reference data (`/groups`, `/addresstypes`, `/departments`,
+//! `/custom-fields`) and the other endpoints folio-data-import 0.6.9 calls.
+//! Invariant: every error body is the real one's shape: `text/plain` for RMB's generic
+//! 400/404, `{"errors":[…]}` JSON for 422 and for mod-login's token errors.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{MatchedPath, Path, RawQuery, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{json, Map, Value};
+
+use super::cql::{self, fold};
+use super::server::{empty, json_resp, lock, text, App, Token};
+use super::state::{Coll, Data};
+
+/// The user id the sandbox's admin login stands for (used in `metadata`).
+const ADMIN_USER_ID: &str = "a23eac4b-955e-451c-b4ff-6ec2f5e63e23";
+
+const UUID_PATTERN: &str =
+    "^[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[1-5][a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}$";
+
+fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 36 {
+        return false;
+    }
+    for (i, c) in b.iter().enumerate() {
+        let ok = match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            14 => (b'1'..=b'5').contains(c),
+            19 => matches!(c, b'8' | b'9' | b'a' | b'b' | b'A' | b'B'),
+            _ => c.is_ascii_hexdigit(),
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+fn now_folio() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3f+00:00")
+        .to_string()
+}
+
+fn errors_422(errors: Vec<Value>) -> Response {
+    json_resp(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &json!({ "errors": errors, "total_records": errors.len() }),
+    )
+}
+
+fn err(message: &str, code: &str, key: &str, value: &str) -> Value {
+    json!({"message": message, "type": "1", "code": code, "parameters": [{"key": key, "value": value}]})
+}
+
+fn login_error(status: StatusCode, message: &str, code: &str) -> Response {
+    json_resp(
+        status,
+        &json!({"errors": [{"message": message, "code": code, "type": "error"}]}),
+    )
+}
+
+fn header_str<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn cookie(h: &HeaderMap, name: &str) -> Option<String> {
+    for v in h.get_all(header::COOKIE) {
+        let Ok(s) = v.to_str() else { continue };
+        for pair in s.split(';') {
+            if let Some((k, val)) = pair.trim().split_once('=') {
+                if k == name {
+                    return Some(val.to_string());
+                }
+            }
+        }
+    }
+    None
+}
+
+fn params(raw: &Option<String>) -> Vec<(String, String)> {
+    raw.as_deref()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn param<'a>(p: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    p.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Auth
+
+fn b64url(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        let chars = chunk.len() + 1;
+        for i in 0..chars {
+            out.push(char::from(A[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}
+
+fn new_token(app: &App, refresh: bool, ttl: Option<Duration>) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let payload = json!({
+        "sub": app.config.credentials.folio_username, "user_id": ADMIN_USER_ID,
+        "type": if refresh { "refresh" } else { "access" }, "tenant": app.config.credentials.folio_tenant,
+        "iat": now, "exp": ttl.map(|t| now + t.as_secs() as i64),
+    });
+    let token = format!(
+        "{}.{}.{}",
+        b64url(br#"{"alg":"HS256","typ":"JWT"}"#),
+        b64url(payload.to_string().as_bytes()),
+        b64url(uuid::Uuid::new_v4().as_bytes())
+    );
+    lock(&app.tokens).insert(
+        token.clone(),
+        Token {
+            refresh,
+            expires: ttl.map(|t| Instant::now() + t),
+        },
+    );
+    token
+}
+
+/// Tenant check shared by every FOLIO route: `Err` is the response to send.
+fn check_tenant(app: &App, h: &HeaderMap) -> Result<(), Response> {
+    match header_str(h, "x-okapi-tenant") {
+        None => Err(text(
+            StatusCode::BAD_REQUEST,
+            "Missing header: X-Okapi-Tenant",
+        )),
+        Some(t) if t != app.config.credentials.folio_tenant => {
+            Err(text(StatusCode::BAD_REQUEST, format!("No such Tenant {t}")))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+fn permission(method: &Method, route: &str) -> String {
+    let r = route.trim_start_matches("/folio");
+    let item = r.ends_with("{id}");
+    let base = r.trim_end_matches("/{id}");
+    let name = match base {
+        "/users" => "users",
+        "/groups" => "usergroups",
+        "/addresstypes" => "addresstypes",
+        "/departments" => "departments",
+        "/custom-fields" => "user-settings.custom-fields",
+        "/service-points" => "inventory-storage.service-points",
+        "/service-points-users" => "inventory-storage.service-points-users",
+        "/request-preference-storage/request-preference" => "request-storage.request-preferences",
+        "/perms/users" => "perms.users",
+        "/consortia" => "consortia.consortium",
+        _ => "okapi.proxy.tenants.modules",
+    };
+    let op = match (method.as_str(), item) {
+        ("GET", false) => "collection.get",
+        ("GET", true) => "item.get",
+        ("POST", _) => "item.post",
+        ("PUT", _) => "item.put",
+        ("DELETE", true) => "item.delete",
+        _ => "collection.delete",
+    };
+    if name == "okapi.proxy.tenants.modules" {
+        return "okapi.proxy.tenants.modules.list".into();
+    }
+    format!("{name}.{op}")
+}
+
+async fn gate(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    if let Err(r) = check_tenant(&app, req.headers()) {
+        return r;
+    }
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_default();
+    let token = header_str(req.headers(), "x-okapi-token")
+        .map(str::to_string)
+        .or_else(|| cookie(req.headers(), "folioAccessToken"));
+    let Some(token) = token else {
+        let perm = permission(req.method(), &route);
+        return text(
+            StatusCode::BAD_REQUEST,
+            format!("Token missing, access requires permission: {perm}"),
+        );
+    };
+    let known = lock(&app.tokens).get(&token).cloned();
+    match known {
+        Some(Token {
+            refresh: false,
+            expires,
+        }) => {
+            if expires.is_some_and(|e| e <= Instant::now()) {
+                return text(StatusCode::UNAUTHORIZED, "Access token has expired");
+            }
+        }
+        _ => return text(StatusCode::UNAUTHORIZED, "Invalid token"),
+    }
+    next.run(req).await
+}
+
+fn parse_login(body: &Bytes) -> Result<(String, String), Response> {
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| text(StatusCode::BAD_REQUEST, format!("Json content error {e}")))?;
+    let user = v
+        .get("username")
+        .or_else(|| v.get("userId"))
+        .and_then(Value::as_str);
+    let Some(user) = user else {
+        return Err(text(
+            StatusCode::BAD_REQUEST,
+            "You must provide a username or userId",
+        ));
+    };
+    let Some(pw) = v.get("password").and_then(Value::as_str) else {
+        return Err(text(StatusCode::BAD_REQUEST, "You must provide a password"));
+    };
+    Ok((user.to_string(), pw.to_string()))
+}
+
+fn credentials_ok(app: &App, user: &str, pw: &str) -> bool {
+    let c = &app.config.credentials;
+    (user == c.folio_username || user == ADMIN_USER_ID) && pw == c.folio_password
+}
+
+fn wrong_credentials() -> Response {
+    login_error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Wrong username or wrong password or account blocked",
+        "wrong.username.or.wrong.password.or.account.blocked",
+    )
+}
+
+const REFRESH_TTL: Duration = Duration::from_secs(604_800);
+
+fn token_pair_response(app: &App) -> Response {
+    let ttl = app.config.folio_token_ttl;
+    let at = new_token(app, false, Some(ttl));
+    let rt = new_token(app, true, Some(REFRESH_TTL));
+    let exp = |d: Duration| {
+        (chrono::Utc::now() + chrono::Duration::seconds(d.as_secs() as i64))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let mut r = json_resp(
+        StatusCode::CREATED,
+        &json!({"accessTokenExpiration": exp(ttl), "refreshTokenExpiration": exp(REFRESH_TTL)}),
+    );
+    for c in [
+        format!(
+            "folioAccessToken={at}; Max-Age={}; Path=/; Secure; HttpOnly; SameSite=Lax",
+            ttl.as_secs()
+        ),
+        format!(
+            "folioRefreshToken={rt}; Max-Age={}; Path=/authn; Secure; HttpOnly; SameSite=Lax",
+            REFRESH_TTL.as_secs()
+        ),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            r.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    r
+}
+
+async fn login_with_expiry(State(app): State<Arc<App>>, h: HeaderMap, body: Bytes) -> Response {
+    if let Err(r) = check_tenant(&app, &h) {
+        return r;
+    }
+    let (user, pw) = match parse_login(&body) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !credentials_ok(&app, &user, &pw) {
+        return wrong_credentials();
+    }
+    token_pair_response(&app)
+}
+
+async fn login_legacy(State(app): State<Arc<App>>, h: HeaderMap, body: Bytes) -> Response {
+    if !app.config.folio_legacy_login {
+        return text(StatusCode::NOT_FOUND, "Not found");
+    }
+    if let Err(r) = check_tenant(&app, &h) {
+        return r;
+    }
+    let (user, pw) = match parse_login(&body) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if !credentials_ok(&app, &user, &pw) {
+        return wrong_credentials();
+    }
+    let t = new_token(&app, false, None);
+    let mut r = json_resp(StatusCode::CREATED, &json!({ "okapiToken": t }));
+    if let Ok(v) = HeaderValue::from_str(&t) {
+        r.headers_mut().insert("x-okapi-token", v);
+    }
+    r
+}
+
+async fn refresh(State(app): State<Arc<App>>, h: HeaderMap) -> Response {
+    if let Err(r) = check_tenant(&app, &h) {
+        return r;
+    }
+    let Some(rt) = cookie(&h, "folioRefreshToken") else {
+        return login_error(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "token.parse.failure",
+        );
+    };
+    let known = lock(&app.tokens).remove(&rt);
+    match known {
+        Some(Token {
+            refresh: true,
+            expires,
+        }) if expires.is_none_or(|e| e > Instant::now()) => token_pair_response(&app),
+        other => {
+            if let Some(t) = other {
+                if !t.refresh {
+                    lock(&app.tokens).insert(rt, t);
+                }
+            }
+            login_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid token",
+                "token.refresh.unprocessable",
+            )
+        }
+    }
+}
+
+async fn logout(State(app): State<Arc<App>>, h: HeaderMap) -> Response {
+    if let Err(r) = check_tenant(&app, &h) {
+        return r;
+    }
+    let Some(rt) = cookie(&h, "folioRefreshToken") else {
+        return login_error(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "token.parse.failure",
+        );
+    };
+    lock(&app.tokens).remove(&rt);
+    let mut r = empty(StatusCode::NO_CONTENT);
+    for c in [
+        "folioAccessToken=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax",
+        "folioRefreshToken=; Max-Age=0; Path=/authn; Secure; HttpOnly; SameSite=Lax",
+    ] {
+        r.headers_mut()
+            .append(header::SET_COOKIE, HeaderValue::from_static(c));
+    }
+    r
+}
+
+async fn logout_all(State(app): State<Arc<App>>, h: HeaderMap) -> Response {
+    if let Err(r) = check_tenant(&app, &h) {
+        return r;
+    }
+    lock(&app.tokens).retain(|_, t| !t.refresh);
+    empty(StatusCode::NO_CONTENT)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listing (CQL + paging), shared by every collection
+
+struct Page {
+    items: Vec<Value>,
+    total: usize,
+    with_total: bool,
+}
+
+fn int_param(p: &[(String, String)], name: &str, default: usize) -> Result<usize, Response> {
+    match param(p, name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse::<usize>().ok().filter(|n| *n <= i32::MAX as usize).ok_or_else(|| {
+            text(
+                StatusCode::BAD_REQUEST,
+                format!("'{name}' parameter is incorrect. parameter value {{{v}}} is not valid: must be an integer, greater than or equal to 0"),
+            )
+        }),
+    }
+}
+
+fn parse_query(q: &str) -> Result<cql::Query, Response> {
+    cql::parse(q).map_err(|e| {
+        text(
+            StatusCode::BAD_REQUEST,
+            format!("CQL Parsing Error for '{q}': {e}"),
+        )
+    })
+}
+
+fn list(coll: &Coll, p: &[(String, String)]) -> Result<Page, Response> {
+    let limit = int_param(p, "limit", 10)?;
+    let offset = int_param(p, "offset", 0)?;
+    let query = match param(p, "query").map(str::trim) {
+        None | Some("") => None,
+        Some(q) => Some(parse_query(q)?),
+    };
+    let mut hits: Vec<&Value> = coll
+        .values()
+        .filter(|v| query.as_ref().is_none_or(|q| q.matches(v)))
+        .collect();
+    if let Some(q) = &query {
+        q.sort(&mut hits);
+    }
+    let total = hits.len();
+    let items = hits.into_iter().skip(offset).take(limit).cloned().collect();
+    Ok(Page {
+        items,
+        total,
+        with_total: param(p, "totalRecords") != Some("none"),
+    })
+}
+
+fn page_body(key: &str, page: Page, result_info: bool) -> Value {
+    let mut m = Map::new();
+    m.insert(key.into(), Value::Array(page.items));
+    if page.with_total {
+        m.insert("totalRecords".into(), json!(page.total));
+        if result_info {
+            m.insert(
+                "resultInfo".into(),
+                json!({"totalRecords": page.total, "facets": [], "diagnostics": []}),
+            );
+        }
+    }
+    Value::Object(m)
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON parsing and user validation
+
+fn parse_object(body: &Bytes, class: &str) -> Result<Map<String, Value>, Response> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(text(
+            StatusCode::BAD_REQUEST,
+            "Json content error No content to map due to end-of-input",
+        ));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(other) => Err(text(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "Json content error Cannot deserialize value of type `org.folio.rest.jaxrs.model.{class}` from {} value",
+                json_kind(&other)
+            ),
+        )),
+        Err(e) => Err(text(StatusCode::BAD_REQUEST, format!("Json content error {e}"))),
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Array(_) => "Array",
+        Value::Object(_) => "Object",
+        Value::String(_) => "String",
+        Value::Number(_) => "Number",
+        Value::Bool(_) => "Boolean",
+        Value::Null => "Null",
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Str,
+    Bool,
+    Uuid,
+    Date,
+    Obj,
+    StrArr,
+    UuidArr,
+    EmailComm,
+    Personal,
+    Tags,
+    /// `personal.addresses`: bound by the `Personal` arm.
+    Addresses,
+}
+
+const USER_FIELDS: &[(&str, Kind)] = &[
+    ("username", Kind::Str),
+    ("id", Kind::Str),
+    ("externalSystemId", Kind::Str),
+    ("barcode", Kind::Str),
+    ("active", Kind::Bool),
+    ("type", Kind::Str),
+    ("patronGroup", Kind::Uuid),
+    ("departments", Kind::UuidArr),
+    ("meta", Kind::Obj),
+    ("proxyFor", Kind::StrArr),
+    ("personal", Kind::Personal),
+    ("enrollmentDate", Kind::Date),
+    ("expirationDate", Kind::Date),
+    ("createdDate", Kind::Date),
+    ("updatedDate", Kind::Date),
+    ("metadata", Kind::Obj),
+    ("tags", Kind::Tags),
+    ("customFields", Kind::Obj),
+    ("preferredEmailCommunication", Kind::EmailComm),
+];
+
+const PERSONAL_FIELDS: &[(&str, Kind)] = &[
+    ("pronouns", Kind::Str),
+    ("lastName", Kind::Str),
+    ("firstName", Kind::Str),
+    ("middleName", Kind::Str),
+    ("preferredFirstName", Kind::Str),
+    ("email", Kind::Str),
+    ("phone", Kind::Str),
+    ("mobilePhone", Kind::Str),
+    ("dateOfBirth", Kind::Date),
+    ("addresses", Kind::Addresses),
+    ("preferredContactTypeId", Kind::Str),
+    ("preferredContactTypeIds", Kind::StrArr),
+    ("profilePictureLink", Kind::Str),
+];
+
+const ADDRESS_FIELDS: &[(&str, Kind)] = &[
+    ("id", Kind::Str),
+    ("countryId", Kind::Str),
+    ("addressLine1", Kind::Str),
+    ("addressLine2", Kind::Str),
+    ("city", Kind::Str),
+    ("region", Kind::Str),
+    ("postalCode", Kind::Str),
+    ("addressTypeId", Kind::Uuid),
+    ("primaryAddress", Kind::Bool),
+];
+
+/// A 400 "Json content error" (Jackson could not bind the value).
+fn mismatch(class: &str, v: &Value) -> Response {
+    text(
+        StatusCode::BAD_REQUEST,
+        format!(
+            "Json content error Cannot deserialize value of type `{class}` from {} value",
+            json_kind(v)
+        ),
+    )
+}
+
+fn unrecognized(field: &str, class: &str) -> Response {
+    errors_422(vec![json!({
+        "message": format!("Unrecognized field \"{field}\" (class org.folio.rest.jaxrs.model.{class}), not marked as ignorable"),
+        "type": "1", "code": "-1", "parameters": [{"key": "", "value": ""}]
+    })])
+}
+
+fn parse_date(s: &str) -> Option<String> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime};
+    let fmt =
+        |dt: chrono::DateTime<chrono::Utc>| dt.format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string();
+    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+        return Some(fmt(d.with_timezone(&chrono::Utc)));
+    }
+    for f in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%z"] {
+        if let Ok(d) = DateTime::parse_from_str(s, f) {
+            return Some(fmt(d.with_timezone(&chrono::Utc)));
+        }
+    }
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(d) = NaiveDateTime::parse_from_str(s, f) {
+            return Some(fmt(d.and_utc()));
+        }
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| fmt(d.and_utc()))
+}
+
+/// Binds and validates one object against a field table, normalizing values in place
+/// (numbers → strings, dates → FOLIO format). `Err` is a 400 (binding) or 422 (unknown field).
+fn bind(
+    obj: &mut Map<String, Value>,
+    fields: &[(&str, Kind)],
+    class: &str,
+    path: &str,
+    errs: &mut Vec<Value>,
+) -> Result<(), Response> {
+    let keys: Vec<String> = obj.keys().cloned().collect();
+    for k in keys {
+        let Some(&(_, kind)) = fields.iter().find(|(n, _)| *n == k) else {
+            return Err(unrecognized(&k, class));
+        };
+        let key_path = if path.is_empty() {
+            k.clone()
+        } else {
+            format!("{path}.{k}")
+        };
+        let Some(v) = obj.get_mut(&k) else { continue };
+        if v.is_null() {
+            continue;
+        }
+        match kind {
+            Kind::Str | Kind::Uuid => {
+                match v {
+                    Value::String(_) => {}
+                    Value::Number(n) => *v = Value::String(n.to_string()),
+                    Value::Bool(b) => *v = Value::String(b.to_string()),
+                    other => return Err(mismatch("java.lang.String", other)),
+                }
+                if let (Kind::Uuid, Value::String(s)) = (kind, &*v) {
+                    if !is_uuid(s) {
+                        errs.push(err(
+                            &format!("must match \"{UUID_PATTERN}\""),
+                            "jakarta.validation.constraints.Pattern.message",
+                            &key_path,
+                            s,
+                        ));
+                    }
+                }
+                if k == "pronouns" {
+                    if let Value::String(s) = &*v {
+                        if s.chars().count() > 300 {
+                            errs.push(err("size must be between 0 and 300", "jakarta.validation.constraints.Size.message", &key_path, s));
+                        }
+                    }
+                }
+            }
+            Kind::Bool => match v {
+                Value::Bool(_) => {}
+                Value::String(s) if s == "true" || s == "false" => *v = Value::Bool(s == "true"),
+                Value::Number(n) if n.as_i64() == Some(0) || n.as_i64() == Some(1) => {
+                    *v = Value::Bool(n.as_i64() == Some(1))
+                }
+                other => return Err(mismatch("java.lang.Boolean", other)),
+            },
+            Kind::Date => match v {
+                Value::String(s) => match parse_date(s) {
+                    Some(d) => *v = Value::String(d),
+                    None => {
+                        return Err(text(
+                            StatusCode::BAD_REQUEST,
+                            format!("Json content error Cannot deserialize value of type `java.util.Date` from String \"{s}\": not a valid representation"),
+                        ))
+                    }
+                },
+                Value::Number(_) => {}
+                other => return Err(mismatch("java.util.Date", other)),
+            },
+            Kind::Addresses => {}
+            Kind::Obj => {
+                if !v.is_object() {
+                    return Err(mismatch("java.util.Map", v));
+                }
+            }
+            Kind::Tags => {
+                let Value::Object(t) = v else { return Err(mismatch("org.folio.rest.jaxrs.model.Tags", v)) };
+                for (tk, tv) in t.iter() {
+                    if tk != "tagList" {
+                        return Err(unrecognized(tk, "Tags"));
+                    }
+                    if !(tv.is_array() || tv.is_null()) {
+                        return Err(mismatch("java.util.List", tv));
+                    }
+                }
+            }
+            Kind::StrArr | Kind::UuidArr | Kind::EmailComm => {
+                let Value::Array(a) = v else { return Err(mismatch("java.util.List", v)) };
+                for (i, item) in a.iter_mut().enumerate() {
+                    match item {
+                        Value::String(_) => {}
+                        Value::Number(n) => *item = Value::String(n.to_string()),
+                        other => return Err(mismatch("java.lang.String", other)),
+                    }
+                    if let Value::String(s) = &*item {
+                        if matches!(kind, Kind::UuidArr) && !is_uuid(s) {
+                            errs.push(err(
+                                &format!("must match \"{UUID_PATTERN}\""),
+                                "jakarta.validation.constraints.Pattern.message",
+                                &format!("{key_path}[{i}]"),
+                                s,
+                            ));
+                        }
+                        if matches!(kind, Kind::EmailComm) && !matches!(s.as_str(), "Support" | "Programs" | "Services") {
+                            return Err(text(
+                                StatusCode::BAD_REQUEST,
+                                format!("Json content error Cannot deserialize value of type `org.folio.rest.jaxrs.model.PreferredEmailCommunication` from String \"{s}\": not one of the values accepted for Enum class: [Support, Programs, Services]"),
+                            ));
+                        }
+                    }
+                }
+                if matches!(kind, Kind::UuidArr | Kind::EmailComm) {
+                    let mut seen = std::collections::HashSet::new();
+                    a.retain(|x| seen.insert(x.as_str().unwrap_or_default().to_string()));
+                }
+                if matches!(kind, Kind::EmailComm) && a.len() > 3 {
+                    errs.push(err(
+                        "size must be between 0 and 3",
+                        "jakarta.validation.constraints.Size.message",
+                        &key_path,
+                        &Value::Array(a.clone()).to_string(),
+                    ));
+                }
+            }
+            Kind::Personal => {
+                let Value::Object(p) = v else { return Err(mismatch("org.folio.rest.jaxrs.model.Personal", v)) };
+                bind(p, PERSONAL_FIELDS, "Personal", &key_path, errs)?;
+                if p.get("lastName").is_none_or(Value::is_null) {
+                    errs.push(err("must not be null", "jakarta.validation.constraints.NotNull.message", &format!("{key_path}.lastName"), "null"));
+                }
+                if let Some(addrs) = p.get_mut("addresses") {
+                    match addrs {
+                        Value::Null => {}
+                        Value::Array(list) => {
+                            for (i, a) in list.iter_mut().enumerate() {
+                                let Value::Object(am) = a else { return Err(mismatch("org.folio.rest.jaxrs.model.Address", a)) };
+                                let ap = format!("{key_path}.addresses[{i}]");
+                                bind(am, ADDRESS_FIELDS, "Address", &ap, errs)?;
+                                if am.get("addressTypeId").is_none_or(Value::is_null) {
+                                    errs.push(err("must not be null", "jakarta.validation.constraints.NotNull.message", &format!("{ap}.addressTypeId"), "null"));
+                                }
+                            }
+                        }
+                        other => return Err(mismatch("java.util.List", other)),
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Validates a user body like RMB's `@Validate`: `Err` is the 400/422 to send.
+fn validate_user(u: &mut Map<String, Value>) -> Result<(), Response> {
+    let mut errs = Vec::new();
+    bind(u, USER_FIELDS, "User", "", &mut errs)?;
+    if !errs.is_empty() {
+        return Err(errors_422(errs));
+    }
+    if let Some(Value::Object(cf)) = u.get_mut("customFields") {
+        cf.retain(|_, v| v.as_str() != Some(""));
+    }
+    Ok(())
+}
+
+fn str_field<'a>(v: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
+    v.get(k).and_then(Value::as_str)
+}
+
+/// The referential checks mod-users makes before saving: `Err` is a 400 text.
+fn check_refs(d: &Data, u: &Map<String, Value>, is_put: bool) -> Result<(), Response> {
+    if let Some(g) = str_field(u, "patronGroup") {
+        if !d.folio.groups.contains_key(g) {
+            return Err(text(
+                StatusCode::BAD_REQUEST,
+                format!("Cannot add {g}. Patron group not found"),
+            ));
+        }
+    }
+    let addrs = u
+        .get("personal")
+        .and_then(|p| p.get("addresses"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut types = std::collections::HashSet::new();
+    for a in &addrs {
+        if let Some(t) = a.get("addressTypeId").and_then(Value::as_str) {
+            if !types.insert(t.to_string()) {
+                return Err(text(
+                    StatusCode::BAD_REQUEST,
+                    "Users are limited to one address per addresstype",
+                ));
+            }
+            if !d.folio.addresstypes.contains_key(t) {
+                return Err(text(
+                    StatusCode::BAD_REQUEST,
+                    if is_put {
+                        "All addresses types defined for users must be existing"
+                    } else {
+                        "You cannot add addresses with non-existent address types"
+                    },
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The first unique-index violation, as Postgres reports it: `(field, folded value, detail)`.
+fn unique_violation(
+    coll: &Coll,
+    rec: &Map<String, Value>,
+    fields: &[&str],
+    own_id: &str,
+) -> Option<(String, String, String)> {
+    for f in fields {
+        let Some(v) = str_field(rec, f) else { continue };
+        let fv = fold(v);
+        let clash = coll.iter().any(|(id, other)| {
+            id != own_id
+                && other
+                    .get(*f)
+                    .and_then(Value::as_str)
+                    .is_some_and(|o| fold(o) == fv)
+        });
+        if clash {
+            let detail =
+                format!("Key (lower(f_unaccent(jsonb ->> '{f}'::text)))=({fv}) already exists.");
+            return Some((f.to_string(), fv, detail));
+        }
+    }
+    None
+}
+
+fn rmb_unique_422(field: &str, value: &str, table: &str) -> Response {
+    let key = format!("lower(f_unaccent(jsonb ->> '{field}'::text))");
+    errors_422(vec![err(
+        &format!("{key} value already exists in table {table}: {value}"),
+        "-1",
+        &key,
+        value,
+    )])
+}
+
+fn set_metadata(rec: &mut Map<String, Value>, created: Option<String>) {
+    let now = now_folio();
+    let created = created.unwrap_or_else(|| now.clone());
+    rec.insert(
+        "metadata".into(),
+        json!({"createdDate": created, "createdByUserId": ADMIN_USER_ID, "updatedDate": now, "updatedByUserId": ADMIN_USER_ID}),
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// /users
+
+async fn users_list(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Response {
+    let p = params(&q);
+    match app.read(|d| list(&d.folio.users, &p)) {
+        Ok(page) => json_resp(StatusCode::OK, &page_body("users", page, true)),
+        Err(r) => r,
+    }
+}
+
+async fn user_get(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    match app.read(|d| d.folio.users.get(&id).cloned()) {
+        Some(u) => json_resp(StatusCode::OK, &u),
+        None => text(StatusCode::NOT_FOUND, "User not found"),
+    }
+}
+
+async fn users_post(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let mut u = match parse_object(&body, "User") {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if let Err(r) = validate_user(&mut u) {
+        return r;
+    }
+    if let Some(Value::String(name)) = u.get_mut("username") {
+        *name = name.trim().to_string();
+    }
+    let id = match str_field(&u, "id") {
+        Some(id) => id.to_string(),
+        None => {
+            let id = uuid::Uuid::new_v4().to_string();
+            u.insert("id".into(), json!(id));
+            id
+        }
+    };
+    if !is_uuid(&id) && uuid::Uuid::parse_str(&id).is_err() {
+        return text(
+            StatusCode::BAD_REQUEST,
+            format!("Invalid UUID string: {id}"),
+        );
+    }
+    let now = now_folio();
+    u.insert("createdDate".into(), json!(now));
+    u.insert("updatedDate".into(), json!(now));
+    set_metadata(&mut u, None);
+    app.write(|d| {
+        if let Err(r) = check_refs(d, &u, false) {
+            return r;
+        }
+        if d.folio.users.contains_key(&id) {
+            return errors_422(vec![err(
+                "User with this id already exists",
+                "-1",
+                "id",
+                &id,
+            )]);
+        }
+        if let Some((field, value, detail)) = unique_violation(
+            &d.folio.users,
+            &u,
+            &["username", "barcode", "externalSystemId"],
+            "",
+        ) {
+            // mod-users classifies the Postgres detail with these regexes, in this order.
+            let re_id = detail.contains("id") && detail.contains("already exists");
+            return if re_id {
+                errors_422(vec![err(
+                    "User with this id already exists",
+                    "-1",
+                    "id",
+                    &id,
+                )])
+            } else if detail.contains("username") {
+                let v = str_field(&u, "username").unwrap_or_default();
+                errors_422(vec![err(
+                    "User with this username already exists",
+                    "-1",
+                    "username",
+                    v,
+                )])
+            } else if detail.contains("barcode") {
+                let v = str_field(&u, "barcode").unwrap_or_default();
+                errors_422(vec![err(
+                    "This barcode has already been taken",
+                    "-1",
+                    "barcode",
+                    v,
+                )])
+            } else {
+                rmb_unique_422(&field, &value, "users")
+            };
+        }
+        let v = Value::Object(u);
+        d.folio.users.insert(id.clone(), v.clone());
+        let mut r = json_resp(StatusCode::CREATED, &v);
+        if let Ok(h) = HeaderValue::from_str(&id) {
+            r.headers_mut().insert(header::LOCATION, h);
+        }
+        r
+    })
+}
+
+async fn user_put(State(app): State<Arc<App>>, Path(id): Path<String>, body: Bytes) -> Response {
+    let mut u = match parse_object(&body, "User") {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    if let Err(r) = validate_user(&mut u) {
+        return r;
+    }
+    if str_field(&u, "id") != Some(id.as_str()) {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "You cannot change the value of the id field",
+        );
+    }
+    app.write(|d| {
+        let Some(existing) = d.folio.users.get(&id) else {
+            return text(StatusCode::NOT_FOUND, id.clone());
+        };
+        let created = existing
+            .pointer("/metadata/createdDate")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let created_top = existing.get("createdDate").cloned();
+        if let Err(r) = check_refs(d, &u, true) {
+            return r;
+        }
+        if let Some((field, _, detail)) = unique_violation(
+            &d.folio.users,
+            &u,
+            &["username", "barcode", "externalSystemId"],
+            &id,
+        ) {
+            let msg = match field.as_str() {
+                "username" => "User with this username already exists".to_string(),
+                "barcode" => "This barcode has already been taken".to_string(),
+                _ => detail,
+            };
+            return text(StatusCode::BAD_REQUEST, msg);
+        }
+        if let Some(c) = created_top {
+            u.insert("createdDate".into(), c);
+        }
+        u.insert("updatedDate".into(), json!(now_folio()));
+        set_metadata(&mut u, created);
+        d.folio.users.insert(id.clone(), Value::Object(u));
+        empty(StatusCode::NO_CONTENT)
+    })
+}
+
+async fn user_delete(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    if app.write(|d| d.folio.users.remove(&id)).is_some() {
+        empty(StatusCode::NO_CONTENT)
+    } else {
+        text(StatusCode::NOT_FOUND, "User not found")
+    }
+}
+
+async fn users_delete_by_query(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Response {
+    let p = params(&q);
+    let Some(query) = param(&p, "query").map(str::trim).filter(|s| !s.is_empty()) else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "Expected CQL but query parameter is empty",
+        );
+    };
+    let parsed = match parse_query(query) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    app.write(|d| d.folio.users.retain(|_, u| !parsed.matches(u)));
+    empty(StatusCode::NO_CONTENT)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Other collections (reference data and the endpoints folio-data-import uses)
+
+/// How one generic collection behaves.
+struct Spec {
+    path: &'static str,
+    key: &'static str,
+    table: &'static str,
+    required: &'static [&'static str],
+    unique: &'static [&'static str],
+    /// When set, `additionalProperties: false` with these fields (plus `id`, `metadata`).
+    allowed: Option<&'static [&'static str]>,
+    class: &'static str,
+    coll: fn(&Data) -> &Coll,
+    coll_mut: fn(&mut Data) -> &mut Coll,
+}
+
+static SPECS: [Spec; 8] = [
+    Spec {
+        path: "/folio/groups",
+        key: "usergroups",
+        table: "groups",
+        required: &["group"],
+        unique: &["group"],
+        allowed: Some(&["group", "desc", "expirationOffsetInDays", "source"]),
+        class: "Usergroup",
+        coll: |d| &d.folio.groups,
+        coll_mut: |d| &mut d.folio.groups,
+    },
+    Spec {
+        path: "/folio/addresstypes",
+        key: "addressTypes",
+        table: "addresstype",
+        required: &["addressType"],
+        unique: &["addressType"],
+        allowed: Some(&["addressType", "desc"]),
+        class: "AddressType",
+        coll: |d| &d.folio.addresstypes,
+        coll_mut: |d| &mut d.folio.addresstypes,
+    },
+    Spec {
+        path: "/folio/departments",
+        key: "departments",
+        table: "departments",
+        required: &["name", "code"],
+        unique: &["name", "code"],
+        allowed: Some(&["name", "code", "usageNumber", "source"]),
+        class: "Department",
+        coll: |d| &d.folio.departments,
+        coll_mut: |d| &mut d.folio.departments,
+    },
+    Spec {
+        path: "/folio/custom-fields",
+        key: "customFields",
+        table: "custom_fields",
+        required: &["name", "type", "entityType"],
+        unique: &["refId"],
+        allowed: None,
+        class: "CustomField",
+        coll: |d| &d.folio.custom_fields,
+        coll_mut: |d| &mut d.folio.custom_fields,
+    },
+    Spec {
+        path: "/folio/service-points",
+        key: "servicepoints",
+        table: "service_point",
+        required: &["name", "code", "discoveryDisplayName"],
+        unique: &["name", "code"],
+        allowed: None,
+        class: "Servicepoint",
+        coll: |d| &d.folio.service_points,
+        coll_mut: |d| &mut d.folio.service_points,
+    },
+    Spec {
+        path: "/folio/request-preference-storage/request-preference",
+        key: "requestPreferences",
+        table: "user_request_preference",
+        required: &["userId", "holdShelf", "delivery"],
+        unique: &["userId"],
+        allowed: None,
+        class: "RequestPreference",
+        coll: |d| &d.folio.request_preferences,
+        coll_mut: |d| &mut d.folio.request_preferences,
+    },
+    Spec {
+        path: "/folio/perms/users",
+        key: "permissionUsers",
+        table: "permissions_users",
+        required: &["userId"],
+        unique: &["userId"],
+        allowed: None,
+        class: "PermissionUser",
+        coll: |d| &d.folio.perms_users,
+        coll_mut: |d| &mut d.folio.perms_users,
+    },
+    Spec {
+        path: "/folio/service-points-users",
+        key: "servicePointsUsers",
+        table: "service_point_user",
+        required: &["userId"],
+        unique: &["userId"],
+        allowed: None,
+        class: "ServicePointsUser",
+        coll: |d| &d.folio.service_points_users,
+        coll_mut: |d| &mut d.folio.service_points_users,
+    },
+];
+
+fn needs_module_id(spec: &Spec, h: &HeaderMap) -> Option<Response> {
+    if spec.key == "customFields" && header_str(h, "x-okapi-module-id").is_none() {
+        return Some(text(
+            StatusCode::BAD_REQUEST,
+            "Missing X-Okapi-Module-Id header for multiple interface custom-fields",
+        ));
+    }
+    None
+}
+
+async fn coll_list(
+    app: Arc<App>,
+    spec: &'static Spec,
+    h: HeaderMap,
+    q: Option<String>,
+) -> Response {
+    if let Some(r) = needs_module_id(spec, &h) {
+        return r;
+    }
+    let p = params(&q);
+    match app.read(|d| list((spec.coll)(d), &p)) {
+        Ok(page) => json_resp(StatusCode::OK, &page_body(spec.key, page, false)),
+        Err(r) => r,
+    }
+}
+
+async fn coll_get(app: Arc<App>, spec: &'static Spec, h: HeaderMap, id: String) -> Response {
+    if let Some(r) = needs_module_id(spec, &h) {
+        return r;
+    }
+    match app.read(|d| (spec.coll)(d).get(&id).cloned()) {
+        Some(v) => json_resp(StatusCode::OK, &v),
+        None => text(StatusCode::NOT_FOUND, "Not found"),
+    }
+}
+
+fn check_record(spec: &Spec, rec: &Map<String, Value>) -> Result<(), Response> {
+    if let Some(allowed) = spec.allowed {
+        for k in rec.keys() {
+            if k != "id" && k != "metadata" && !allowed.contains(&k.as_str()) {
+                return Err(unrecognized(k, spec.class));
+            }
+        }
+    }
+    let errs: Vec<Value> = spec
+        .required
+        .iter()
+        .filter(|f| rec.get(**f).is_none_or(Value::is_null))
+        .map(|f| {
+            err(
+                "must not be null",
+                "jakarta.validation.constraints.NotNull.message",
+                f,
+                "null",
+            )
+        })
+        .collect();
+    if !errs.is_empty() {
+        return Err(errors_422(errs));
+    }
+    if let Some(Value::String(id)) = rec.get("id") {
+        if !is_uuid(id) {
+            return Err(errors_422(vec![err(
+                &format!("must match \"{UUID_PATTERN}\""),
+                "jakarta.validation.constraints.Pattern.message",
+                "id",
+                id,
+            )]));
+        }
+    }
+    Ok(())
+}
+
+async fn coll_post(app: Arc<App>, spec: &'static Spec, h: HeaderMap, body: Bytes) -> Response {
+    if let Some(r) = needs_module_id(spec, &h) {
+        return r;
+    }
+    let mut rec = match parse_object(&body, spec.class) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    if let Err(r) = check_record(spec, &rec) {
+        return r;
+    }
+    let id = match str_field(&rec, "id") {
+        Some(id) => id.to_string(),
+        None => {
+            let id = uuid::Uuid::new_v4().to_string();
+            rec.insert("id".into(), json!(id));
+            id
+        }
+    };
+    set_metadata(&mut rec, None);
+    app.write(|d| {
+        let coll = (spec.coll_mut)(d);
+        if coll.contains_key(&id) {
+            return rmb_unique_422("id", &id, spec.table);
+        }
+        if let Some((field, value, _)) = unique_violation(coll, &rec, spec.unique, "") {
+            return rmb_unique_422(&field, &value, spec.table);
+        }
+        let v = Value::Object(rec);
+        coll.insert(id.clone(), v.clone());
+        let mut r = json_resp(StatusCode::CREATED, &v);
+        if let Ok(h) = HeaderValue::from_str(&id) {
+            r.headers_mut().insert(header::LOCATION, h);
+        }
+        r
+    })
+}
+
+async fn coll_put(
+    app: Arc<App>,
+    spec: &'static Spec,
+    h: HeaderMap,
+    id: String,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = needs_module_id(spec, &h) {
+        return r;
+    }
+    let mut rec = match parse_object(&body, spec.class) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    if let Err(r) = check_record(spec, &rec) {
+        return r;
+    }
+    match str_field(&rec, "id") {
+        None => {
+            rec.insert("id".into(), json!(id));
+        }
+        Some(b) if b != id => {
+            return text(
+                StatusCode::BAD_REQUEST,
+                "You cannot change the value of the id field",
+            )
+        }
+        Some(_) => {}
+    }
+    app.write(|d| {
+        let coll = (spec.coll_mut)(d);
+        let Some(existing) = coll.get(&id) else {
+            return text(StatusCode::NOT_FOUND, "Not found");
+        };
+        let created = existing
+            .pointer("/metadata/createdDate")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        if let Some((_, _, detail)) = unique_violation(coll, &rec, spec.unique, &id) {
+            return text(StatusCode::BAD_REQUEST, detail);
+        }
+        set_metadata(&mut rec, created);
+        coll.insert(id.clone(), Value::Object(rec));
+        empty(StatusCode::NO_CONTENT)
+    })
+}
+
+async fn coll_delete(app: Arc<App>, spec: &'static Spec, h: HeaderMap, id: String) -> Response {
+    if let Some(r) = needs_module_id(spec, &h) {
+        return r;
+    }
+    app.write(|d| {
+        let in_use = match spec.key {
+            "addressTypes" => d.folio.users.values().any(|u| {
+                u.pointer("/personal/addresses")
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| a.iter().any(|x| x.get("addressTypeId").and_then(Value::as_str) == Some(&id)))
+            }),
+            "usergroups" => d.folio.users.values().any(|u| u.get("patronGroup").and_then(Value::as_str) == Some(&id)),
+            _ => false,
+        };
+        if in_use {
+            return text(
+                StatusCode::BAD_REQUEST,
+                if spec.key == "addressTypes" {
+                    format!("Cannot remove address type '{id}' as it is being used")
+                } else {
+                    format!("Cannot delete groups.id = {id} because id is still referenced from table users.")
+                },
+            );
+        }
+        if (spec.coll_mut)(d).remove(&id).is_some() {
+            empty(StatusCode::NO_CONTENT)
+        } else {
+            text(StatusCode::NOT_FOUND, "Not found")
+        }
+    })
+}
+
+async fn modules(State(app): State<Arc<App>>, Path(tenant): Path<String>) -> Response {
+    if tenant != app.config.credentials.folio_tenant {
+        return text(StatusCode::NOT_FOUND, tenant);
+    }
+    let ids = [
+        "mod-users-19.6.0",
+        "mod-user-import-3.11.0",
+        "mod-login-7.13.0",
+        "mod-authtoken-2.17.0",
+        "mod-permissions-6.7.0",
+        "mod-inventory-storage-28.0.0",
+        "mod-circulation-storage-17.3.0",
+        "mod-notes-6.0.0",
+    ];
+    json_resp(
+        StatusCode::OK,
+        &Value::Array(ids.iter().map(|i| json!({ "id": i })).collect()),
+    )
+}
+
+async fn consortia(State(app): State<Arc<App>>) -> Response {
+    text(
+        StatusCode::NOT_FOUND,
+        format!(
+            "No suitable module found for path /consortia for tenant {}",
+            app.config.credentials.folio_tenant
+        ),
+    )
+}
+
+/// The FOLIO routes (all under `/folio`).
+pub(crate) fn routes(app: Arc<App>) -> Router<Arc<App>> {
+    let mut protected = Router::new()
+        .route(
+            "/folio/users",
+            get(users_list)
+                .post(users_post)
+                .delete(users_delete_by_query),
+        )
+        .route(
+            "/folio/users/{id}",
+            get(user_get).put(user_put).delete(user_delete),
+        )
+        .route("/folio/_/proxy/tenants/{tenant}/modules", get(modules))
+        .route("/folio/consortia", get(consortia));
+    for spec in SPECS.iter() {
+        let item = format!("{}/{{id}}", spec.path);
+        protected = protected
+            .route(
+                spec.path,
+                get(
+                    move |State(a): State<Arc<App>>, h: HeaderMap, RawQuery(q): RawQuery| {
+                        coll_list(a, spec, h, q)
+                    },
+                )
+                .post(move |State(a): State<Arc<App>>, h: HeaderMap, b: Bytes| {
+                    coll_post(a, spec, h, b)
+                }),
+            )
+            .route(
+                &item,
+                get(
+                    move |State(a): State<Arc<App>>, h: HeaderMap, Path(id): Path<String>| {
+                        coll_get(a, spec, h, id)
+                    },
+                )
+                .put(
+                    move |State(a): State<Arc<App>>,
+                          h: HeaderMap,
+                          Path(id): Path<String>,
+                          b: Bytes| { coll_put(a, spec, h, id, b) },
+                )
+                .delete(
+                    move |State(a): State<Arc<App>>, h: HeaderMap, Path(id): Path<String>| {
+                        coll_delete(a, spec, h, id)
+                    },
+                ),
+            );
+    }
+    let protected = protected.route_layer(axum::middleware::from_fn_with_state(app, gate));
+    let authn = Router::new()
+        .route("/folio/authn/login-with-expiry", post(login_with_expiry))
+        .route("/folio/authn/login", post(login_legacy))
+        .route("/folio/authn/refresh", post(refresh))
+        .route("/folio/authn/logout", post(logout))
+        .route("/folio/authn/logout-all", post(logout_all));
+    protected.merge(authn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_pattern_matches_folio_rules() {
+        assert!(is_uuid("3684a786-6671-4268-8ed0-9db82ebca60b"));
+        assert!(!is_uuid("3684a786-6671-6268-8ed0-9db82ebca60b"));
+        assert!(!is_uuid("not-a-uuid"));
+    }
+
+    #[test]
+    fn dates_are_normalized_to_utc() {
+        assert_eq!(
+            parse_date("2027-06-30").as_deref(),
+            Some("2027-06-30T00:00:00.000+00:00")
+        );
+        assert_eq!(
+            parse_date("2027-06-30T01:00:00+01:00").as_deref(),
+            Some("2027-06-30T00:00:00.000+00:00")
+        );
+        assert!(parse_date("June 30").is_none());
+    }
+
+    #[test]
+    fn b64url_encodes() {
+        assert_eq!(b64url(b"hi?"), "aGk_");
+        assert_eq!(b64url(b"h"), "aA");
+    }
+}

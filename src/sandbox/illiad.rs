@@ -1,0 +1,435 @@
+//! ILLiad Web Platform emulator under `/illiad/ILLiadWebPlatform` (path matched
+//! case-insensitively, like IIS): `ApiKey` auth, `GET Users/{username}`,
+//! `GET Users/ExternalUserId/{id}`, `POST Users` (create only; JSON keys matched
+//! case-insensitively; documented defaults; ModelState errors; an empty 400 when NVTGC is missing)
+//! and `SystemInfo/*`. There is no update, delete or list route, as on the real platform.
+//! Invariant: passwords are stored but never returned.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::response::Response;
+use serde_json::{json, Map, Value};
+
+use super::server::{empty, json_resp, App, RouteName};
+
+/// User fields in the order the API returns them.
+const FIELDS: [&str; 46] = [
+    "UserName",
+    "ExternalUserId",
+    "LastName",
+    "FirstName",
+    "SSN",
+    "Status",
+    "EMailAddress",
+    "Phone",
+    "Department",
+    "NVTGC",
+    "NotificationMethod",
+    "DeliveryMethod",
+    "LoanDeliveryMethod",
+    "LastChangedDate",
+    "AuthorizedUsers",
+    "Cleared",
+    "Web",
+    "Address",
+    "Address2",
+    "City",
+    "State",
+    "Zip",
+    "Site",
+    "ExpirationDate",
+    "Number",
+    "UserRequestLimit",
+    "Organization",
+    "Fax",
+    "ShippingAcctNo",
+    "ArticleBillingCategory",
+    "LoanBillingCategory",
+    "Country",
+    "SAddress",
+    "SAddress2",
+    "SCity",
+    "SState",
+    "SZip",
+    "SCountry",
+    "RSSID",
+    "AuthType",
+    "UserInfo1",
+    "UserInfo2",
+    "UserInfo3",
+    "UserInfo4",
+    "UserInfo5",
+    "MobilePhone",
+];
+
+const WRITE_ONLY: [&str; 2] = ["PlainTextPassword", "NotificationPreferences"];
+
+const ENUMS: [(&str, &[&str]); 5] = [
+    ("NotificationMethod", &["Electronic", "Phone", "Mail"]),
+    ("DeliveryMethod", &["Hold for Pickup", "Mail to Address"]),
+    (
+        "LoanDeliveryMethod",
+        &["Hold for Pickup", "Mail to Address"],
+    ),
+    ("Cleared", &["Yes", "No", "New", "DIS", "B", "BO", "BX"]),
+    ("AuthType", &["Default", "ILLiad"]),
+];
+
+const ACTIVITIES: [&str; 8] = [
+    "ClearedUser",
+    "PasswordReset",
+    "RequestPickup",
+    "RequestShipped",
+    "RequestElectronicDelivery",
+    "RequestOverdue",
+    "RequestCancelled",
+    "RequestOther",
+];
+
+fn message(status: StatusCode, msg: &str) -> Response {
+    json_resp(status, &json!({ "Message": msg }))
+}
+
+fn model_state(key: &str, msg: &str) -> Response {
+    json_resp(
+        StatusCode::BAD_REQUEST,
+        &json!({"Message": "The request is invalid.", "ModelState": { key: [msg] }}),
+    )
+}
+
+fn illiad_now(offset_days: i64) -> String {
+    (chrono::Local::now().naive_local() + chrono::Duration::days(offset_days))
+        .format("%Y-%m-%dT%H:%M:%S%.3f")
+        .to_string()
+}
+
+fn canonical(key: &str) -> Option<&'static str> {
+    let k = key.to_ascii_lowercase();
+    FIELDS
+        .iter()
+        .chain(WRITE_ONLY.iter())
+        .copied()
+        .find(|f| f.to_ascii_lowercase() == k)
+}
+
+fn mapped_field(app: &App) -> &'static str {
+    canonical(&app.config.illiad_external_id_field).unwrap_or("SSN")
+}
+
+fn public(app: &App, u: &Value) -> Value {
+    let mut m = Map::new();
+    for f in FIELDS {
+        let v = if f == "ExternalUserId" {
+            u.get(mapped_field(app)).cloned().unwrap_or(Value::Null)
+        } else {
+            u.get(f).cloned().unwrap_or(Value::Null)
+        };
+        m.insert(f.into(), v);
+    }
+    Value::Object(m)
+}
+
+fn find<'a>(users: &'a [Value], field: &str, value: &str) -> Vec<&'a Value> {
+    let lv = value.to_lowercase();
+    users
+        .iter()
+        .filter(|u| {
+            u.get(field)
+                .and_then(Value::as_str)
+                .is_some_and(|s| s.to_lowercase() == lv)
+        })
+        .collect()
+}
+
+fn create(app: &App, body: &Bytes) -> Response {
+    let parsed: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => return model_state("model", &e.to_string()),
+    };
+    let Value::Object(input) = parsed else {
+        return model_state("model.UserName", "The UserName field is required.");
+    };
+    let mut u = Map::new();
+    for (k, v) in input {
+        let k = if k.eq_ignore_ascii_case("Username") {
+            "UserName".to_string()
+        } else {
+            k
+        };
+        let Some(f) = canonical(&k) else { continue };
+        u.insert(f.to_string(), v);
+    }
+    // Scalar fields bind to strings; enumerations and booleans are checked like Json.NET would.
+    for (k, v) in u.iter_mut() {
+        if let Some((_, allowed)) = ENUMS.iter().find(|(n, _)| n == k) {
+            match v {
+                Value::Null => {}
+                Value::String(s) => match allowed.iter().find(|a| a.eq_ignore_ascii_case(s)) {
+                    Some(a) => *s = (*a).to_string(),
+                    None => {
+                        return model_state(
+                            &format!("model.{k}"),
+                            &format!("Error converting value \"{s}\" to type '{k}'. Path '{k}'."),
+                        )
+                    }
+                },
+                other => {
+                    return model_state(
+                        &format!("model.{k}"),
+                        &format!("Error converting value {other} to type '{k}'. Path '{k}'."),
+                    )
+                }
+            }
+        } else if k == "Web" {
+            match v {
+                Value::Bool(_) | Value::Null => {}
+                Value::String(s)
+                    if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") =>
+                {
+                    *v = Value::Bool(s.eq_ignore_ascii_case("true"))
+                }
+                other => {
+                    return model_state(
+                        "model.Web",
+                        &format!("Could not convert string to boolean: {other}. Path 'Web'."),
+                    )
+                }
+            }
+        } else if k == "UserRequestLimit" {
+            if !(v.is_null() || v.is_i64() || v.as_str().is_some_and(|s| s.parse::<i64>().is_ok()))
+            {
+                return model_state(
+                    "model.UserRequestLimit",
+                    &format!("Could not convert to integer: {v}. Path 'UserRequestLimit'."),
+                );
+            }
+            if let Some(n) = v.as_str().and_then(|s| s.parse::<i64>().ok()) {
+                *v = json!(n);
+            }
+        } else if k == "NotificationPreferences" {
+            if !(v.is_null() || v.is_array()) {
+                return model_state(
+                    "model.NotificationPreferences",
+                    "Cannot deserialize the current value into a list.",
+                );
+            }
+        } else if let Value::Number(n) = v {
+            *v = Value::String(n.to_string());
+        } else if let Value::Bool(b) = v {
+            *v = Value::String(b.to_string());
+        } else if v.is_object() || v.is_array() {
+            return model_state(&format!("model.{k}"), &format!("Unexpected value for {k}."));
+        }
+    }
+    let username = u
+        .get("UserName")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_string();
+    if username.is_empty() {
+        return model_state("model.UserName", "The UserName field is required.");
+    }
+    let nvtgc = u.get("NVTGC").and_then(Value::as_str).map(str::to_string);
+    let Some(nvtgc) = nvtgc.filter(|s| !s.trim().is_empty()) else {
+        // Documented as optional, but the real platform answers an empty 400.
+        return empty(StatusCode::BAD_REQUEST);
+    };
+    if !app
+        .config
+        .illiad_nvtgcs
+        .iter()
+        .any(|n| n.eq_ignore_ascii_case(&nvtgc))
+    {
+        return model_state("model.NVTGC", "The NVTGC is invalid.");
+    }
+    u.insert("UserName".into(), json!(username));
+    let mapped = mapped_field(app);
+    match u.remove("ExternalUserId") {
+        Some(ext) if !ext.is_null() => {
+            u.insert(mapped.into(), ext);
+        }
+        _ if mapped != "UserName" => {
+            // ExternalUserId overrides the mapped field, even when absent.
+            u.insert(mapped.into(), Value::Null);
+        }
+        _ => {}
+    }
+    let defaults = [
+        ("NotificationMethod", json!("Electronic")),
+        ("DeliveryMethod", json!("Hold for Pickup")),
+        ("LoanDeliveryMethod", json!("Hold for Pickup")),
+        ("Cleared", json!("No")),
+        ("Web", json!(true)),
+        ("AuthType", json!("Default")),
+        ("ExpirationDate", json!(illiad_now(365))),
+    ];
+    for (k, v) in defaults {
+        if u.get(k).is_none_or(Value::is_null) {
+            u.insert(k.into(), v);
+        }
+    }
+    if u.get("NotificationPreferences").is_none_or(Value::is_null) {
+        let prefs: Vec<Value> = ACTIVITIES
+            .iter()
+            .map(|a| json!({"ActivityType": a, "NotificationType": "Email"}))
+            .collect();
+        u.insert("NotificationPreferences".into(), Value::Array(prefs));
+    }
+    u.insert("LastChangedDate".into(), json!(illiad_now(0)));
+    app.write(|d| {
+        if !find(&d.illiad, "UserName", &username).is_empty() {
+            return model_state("UserName", &format!("Username {username} already exists."));
+        }
+        let v = Value::Object(u);
+        let body = public(app, &v);
+        d.illiad.push(v);
+        json_resp(StatusCode::OK, &body)
+    })
+}
+
+fn route(
+    app: &App,
+    method: &Method,
+    h: &HeaderMap,
+    segs: &[String],
+    body: &Bytes,
+) -> (String, Response) {
+    let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let l: Vec<&str> = lower.iter().map(String::as_str).collect();
+    let base = "/illiad/ILLiadWebPlatform";
+    if l.first() != Some(&"illiadwebplatform") {
+        return (
+            format!("{method} /illiad/<unmatched>"),
+            message(StatusCode::NOT_FOUND, "Not Found"),
+        );
+    }
+    if l[1..] == ["systeminfo", "apiversion"] && method == Method::GET {
+        return (
+            format!("GET {base}/SystemInfo/APIVersion"),
+            json_resp(StatusCode::OK, &json!("1")),
+        );
+    }
+    let key_ok = h.get("apikey").and_then(|v| v.to_str().ok())
+        == Some(app.config.credentials.illiad_api_key.as_str());
+    let template = match &l[1..] {
+        ["systeminfo", "secureplatformversion"] => "SystemInfo/SecurePlatformVersion",
+        ["users"] => "Users",
+        ["users", "externaluserid", _] => "Users/ExternalUserId/{id}",
+        ["users", _] => "Users/{username}",
+        _ => "",
+    };
+    let name = format!(
+        "{method} {base}/{}",
+        if template.is_empty() {
+            "<unmatched>"
+        } else {
+            template
+        }
+    );
+    if !key_ok {
+        return (
+            name,
+            message(
+                StatusCode::UNAUTHORIZED,
+                "Authorization has been denied for this request.",
+            ),
+        );
+    }
+    let uri = format!("{base}/{}", segs[1..].join("/"));
+    let not_allowed = || {
+        message(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &format!("The requested resource does not support http method '{method}'."),
+        )
+    };
+    let resp = match (template, method) {
+        ("SystemInfo/SecurePlatformVersion", &Method::GET) => {
+            json_resp(StatusCode::OK, &json!("9.2.2.0"))
+        }
+        ("Users", &Method::POST) => create(app, body),
+        ("Users/{username}", &Method::GET) => {
+            let name = &segs[2];
+            app.read(|d| match find(&d.illiad, "UserName", name).first() {
+                Some(u) => json_resp(StatusCode::OK, &public(app, u)),
+                None => message(
+                    StatusCode::NOT_FOUND,
+                    &format!("User {name} was not found."),
+                ),
+            })
+        }
+        ("Users/ExternalUserId/{id}", &Method::GET) => {
+            let id = &segs[3];
+            app.read(|d| {
+                let hits = find(&d.illiad, mapped_field(app), id);
+                match hits.len() {
+                    1 => json_resp(StatusCode::OK, &public(app, hits[0])),
+                    0 => message(StatusCode::NOT_FOUND, &format!("User {id} was not found.")),
+                    _ => message(
+                        StatusCode::NOT_FOUND,
+                        &format!("Could not find unique user with external user id {id}."),
+                    ),
+                }
+            })
+        }
+        ("", _) => message(
+            StatusCode::NOT_FOUND,
+            &format!("No HTTP resource was found that matches the request URI '{uri}'."),
+        ),
+        _ => not_allowed(),
+    };
+    (name, resp)
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() && s.is_char_boundary(i + 3) {
+            if let Ok(n) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(n);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Handles every request under `/illiad/`.
+pub(crate) async fn handle(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    h: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let rest = uri.path().trim_start_matches("/illiad");
+    let segs: Vec<String> = rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect();
+    let is_form = h
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    let body = if is_form {
+        let m: Map<String, Value> = url::form_urlencoded::parse(&body)
+            .into_owned()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect();
+        Bytes::from(Value::Object(m).to_string())
+    } else {
+        body
+    };
+    let (name, mut resp) = route(&app, &method, &h, &segs, &body);
+    resp.extensions_mut().insert(RouteName(name));
+    resp
+}

@@ -1,0 +1,445 @@
+//! Libib emulator under `/libib`: `x-api-key` + `x-api-user` auth, one request per interval per
+//! account (429 when faster), patrons paged 50 at a time, query-string writes, unique e-mail,
+//! 13-digit `202…` barcodes with an EAN-13 check digit, partial updates where an empty value
+//! clears, delete (400 while checkouts are active) and restore within 30 days.
+//! Invariant: `password` is stored but never returned.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Map, Value};
+
+use super::cql::fold;
+use super::server::{empty, json_resp, lock, App};
+use super::state::{Data, LibibPatron};
+
+/// The 15 fields of a patron, in API order.
+const FIELDS: [&str; 15] = [
+    "barcode",
+    "first_name",
+    "last_name",
+    "email",
+    "notification_emails",
+    "tags",
+    "patron_id",
+    "phone",
+    "address1",
+    "address2",
+    "city",
+    "state",
+    "country",
+    "zip",
+    "freeze",
+];
+
+const PER_PAGE: usize = 50;
+const RESTORE_DAYS: i64 = 30;
+
+fn error(status: StatusCode, message: &str) -> Response {
+    json_resp(status, &json!({"status": "error", "message": message}))
+}
+
+/// Auth and pacing for every Libib request: `Err` is the response to send.
+fn gate(app: &App, h: &HeaderMap) -> Result<(), Response> {
+    let key = h.get("x-api-key").and_then(|v| v.to_str().ok());
+    let user = h.get("x-api-user").and_then(|v| v.to_str().ok());
+    let c = &app.config.credentials;
+    let (Some(key), Some(user)) = (key, user) else {
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            "Missing x-api-key or x-api-user header",
+        ));
+    };
+    if key != c.libib_api_key || user != c.libib_api_user {
+        return Err(error(StatusCode::UNAUTHORIZED, "Invalid API credentials"));
+    }
+    let interval = app.config.libib_interval;
+    let mut last = lock(&app.libib_last);
+    let now = Instant::now();
+    if let Some(prev) = last.get(user) {
+        let since = now.duration_since(*prev);
+        if since < interval {
+            let wait = (interval - since).as_secs_f64().ceil().max(1.0) as u64;
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many requests: you may hit the API once every 2 seconds",
+            );
+            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return Err(r);
+        }
+    }
+    last.insert(user.to_string(), now);
+    Ok(())
+}
+
+fn params(raw: &Option<String>) -> Vec<(String, String)> {
+    raw.as_deref()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn public(p: &LibibPatron) -> Value {
+    let mut m = Map::new();
+    for f in FIELDS {
+        m.insert(f.into(), p.fields.get(f).cloned().unwrap_or(Value::Null));
+    }
+    Value::Object(m)
+}
+
+fn ean13_check(first12: &str) -> u32 {
+    let sum: u32 = first12
+        .chars()
+        .filter_map(|c| c.to_digit(10))
+        .enumerate()
+        .map(|(i, d)| if i % 2 == 0 { d } else { d * 3 })
+        .sum();
+    (10 - sum % 10) % 10
+}
+
+/// The Libib patron barcode for sequence number `seq`: `202` + 9 digits + check digit.
+pub(crate) fn barcode_for(seq: u64) -> String {
+    let first = format!("202{:09}", seq % 1_000_000_000);
+    let check = ean13_check(&first);
+    format!("{first}{check}")
+}
+
+fn is_active(p: &LibibPatron) -> bool {
+    p.deleted_at.is_none()
+}
+
+fn field_str<'a>(p: &'a LibibPatron, f: &str) -> Option<&'a str> {
+    p.fields.get(f).and_then(Value::as_str)
+}
+
+/// Index of the live patron whose barcode or e-mail is `id`.
+fn find(d: &Data, id: &str) -> Option<usize> {
+    let fid = fold(id);
+    d.libib.patrons.iter().position(|p| {
+        is_active(p)
+            && (field_str(p, "barcode") == Some(id)
+                || field_str(p, "email").is_some_and(|e| fold(e) == fid))
+    })
+}
+
+fn email_taken(d: &Data, email: &str, except: Option<usize>) -> bool {
+    let fe = fold(email);
+    d.libib.patrons.iter().enumerate().any(|(i, p)| {
+        Some(i) != except && is_active(p) && field_str(p, "email").is_some_and(|e| fold(e) == fe)
+    })
+}
+
+/// Applies query-string fields to `p`. `creating` = first/last name required.
+fn apply(
+    d: &Data,
+    p: &mut LibibPatron,
+    q: &[(String, String)],
+    idx: Option<usize>,
+) -> Result<(), Response> {
+    for (k, v) in q {
+        let k = k.as_str();
+        if k == "password" {
+            p.password = if v.is_empty() { None } else { Some(v.clone()) };
+            continue;
+        }
+        if !FIELDS.contains(&k) {
+            continue;
+        }
+        let v = v.trim();
+        if v.is_empty() {
+            if matches!(k, "first_name" | "last_name" | "country" | "barcode") {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("{k} can not be empty"),
+                ));
+            }
+            p.fields.insert(k.into(), Value::Null);
+            continue;
+        }
+        match k {
+            "email" if email_taken(d, v, idx) => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "A patron with this email already exists",
+                ));
+            }
+            "barcode" => {
+                if !(5..=15).contains(&v.len()) || !v.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(error(
+                        StatusCode::BAD_REQUEST,
+                        "barcode must be 5-15 digits",
+                    ));
+                }
+                let clash = d.libib.patrons.iter().enumerate().any(|(i, o)| {
+                    Some(i) != idx && is_active(o) && field_str(o, "barcode") == Some(v)
+                });
+                if clash {
+                    return Err(error(
+                        StatusCode::BAD_REQUEST,
+                        "A patron with this barcode already exists",
+                    ));
+                }
+            }
+            "country" if v.len() != 2 || !v.chars().all(|c| c.is_ascii_alphabetic()) => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "country must be a valid 2 character code",
+                ));
+            }
+            "notification_emails" if v.split(',').filter(|s| !s.trim().is_empty()).count() > 3 => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "notification_emails accepts up to 3 emails",
+                ));
+            }
+            _ => {}
+        }
+        let value = if k == "freeze" {
+            if v == "1" {
+                json!(1)
+            } else {
+                Value::Null
+            }
+        } else if k == "country" {
+            json!(v.to_ascii_uppercase())
+        } else {
+            json!(v)
+        };
+        p.fields.insert(k.into(), value);
+    }
+    let country = field_str(p, "country").unwrap_or("US");
+    if country == "US" {
+        if let Some(s) = field_str(p, "state") {
+            if s.len() != 2 {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "state must be the two character abbreviation when country is US",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn list(State(app): State<Arc<App>>, h: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    if let Err(r) = gate(&app, &h) {
+        return r;
+    }
+    let q = params(&q);
+    let page = q
+        .iter()
+        .find(|(k, _)| k == "page")
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1);
+    app.read(|d| {
+        let live: Vec<&LibibPatron> = d.libib.patrons.iter().filter(|p| is_active(p)).collect();
+        let total = live.len();
+        let pages = total.div_ceil(PER_PAGE);
+        let patrons: Vec<Value> = live
+            .iter()
+            .skip((page - 1) * PER_PAGE)
+            .take(PER_PAGE)
+            .map(|p| public(p))
+            .collect();
+        json_resp(
+            StatusCode::OK,
+            &json!({"total": total, "pages": pages, "max_per_page": PER_PAGE, "patrons": patrons}),
+        )
+    })
+}
+
+async fn get_one(State(app): State<Arc<App>>, h: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(r) = gate(&app, &h) {
+        return r;
+    }
+    app.read(|d| match find(d, &id) {
+        Some(i) => json_resp(StatusCode::OK, &public(&d.libib.patrons[i])),
+        // Observed on the real API: an unknown id answers 200 with empty fields.
+        None => json_resp(StatusCode::OK, &public(&LibibPatron::default())),
+    })
+}
+
+async fn create(State(app): State<Arc<App>>, h: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    if let Err(r) = gate(&app, &h) {
+        return r;
+    }
+    let q = params(&q);
+    for f in ["first_name", "last_name"] {
+        if !q.iter().any(|(k, v)| k == f && !v.trim().is_empty()) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "first_name and last_name are required",
+            );
+        }
+    }
+    app.write(|d| {
+        let mut p = LibibPatron::default();
+        p.fields.insert("country".into(), json!("US"));
+        if let Err(r) = apply(d, &mut p, &q, None) {
+            return r;
+        }
+        if field_str(&p, "barcode").is_none() {
+            loop {
+                d.libib.barcode_seq += 1;
+                let b = barcode_for(d.libib.barcode_seq);
+                if !d
+                    .libib
+                    .patrons
+                    .iter()
+                    .any(|o| field_str(o, "barcode") == Some(b.as_str()))
+                {
+                    p.fields.insert("barcode".into(), json!(b));
+                    break;
+                }
+            }
+        }
+        let body = public(&p);
+        d.libib.patrons.push(p);
+        json_resp(StatusCode::OK, &body)
+    })
+}
+
+async fn update(
+    State(app): State<Arc<App>>,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    if let Err(r) = gate(&app, &h) {
+        return r;
+    }
+    let q = params(&q);
+    app.write(|d| {
+        let Some(i) = find(d, &id) else {
+            return error(StatusCode::NOT_FOUND, "Patron not found");
+        };
+        let mut p = d.libib.patrons[i].clone();
+        if let Err(r) = apply(d, &mut p, &q, Some(i)) {
+            return r;
+        }
+        let body = public(&p);
+        d.libib.patrons[i] = p;
+        json_resp(StatusCode::OK, &body)
+    })
+}
+
+async fn delete(State(app): State<Arc<App>>, h: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(r) = gate(&app, &h) {
+        return r;
+    }
+    app.write(|d| {
+        let Some(i) = find(d, &id) else {
+            return error(StatusCode::NOT_FOUND, "Patron not found");
+        };
+        if d.libib.patrons[i].active_checkouts > 0 {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "Patrons with active checkouts can not be deleted",
+            );
+        }
+        d.libib.patrons[i].deleted_at = Some(chrono::Utc::now().to_rfc3339());
+        empty(StatusCode::NO_CONTENT)
+    })
+}
+
+async fn restore(State(app): State<Arc<App>>, h: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(r) = gate(&app, &h) {
+        return r;
+    }
+    app.write(|d| {
+        let now = chrono::Utc::now();
+        let fid = fold(&id);
+        // The most recently deleted match within the restore window.
+        let hit = d.libib.patrons.iter().enumerate().rev().find(|(_, p)| {
+            let recent = p
+                .deleted_at
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .is_some_and(|t| {
+                    now.signed_duration_since(t) <= chrono::Duration::days(RESTORE_DAYS)
+                });
+            recent
+                && (field_str(p, "barcode") == Some(id.as_str())
+                    || field_str(p, "email").is_some_and(|e| fold(e) == fid))
+        });
+        let Some((i, p)) = hit else {
+            return error(
+                StatusCode::NOT_FOUND,
+                "Patron not found or no longer restorable",
+            );
+        };
+        if let Some(e) = field_str(p, "email") {
+            if email_taken(d, e, Some(i)) {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "The patron email has been re-added as a new patron",
+                );
+            }
+        }
+        if let Some(b) = field_str(p, "barcode") {
+            if d.libib
+                .patrons
+                .iter()
+                .enumerate()
+                .any(|(j, o)| j != i && is_active(o) && field_str(o, "barcode") == Some(b))
+            {
+                return error(StatusCode::BAD_REQUEST, "The patron barcode is in use");
+            }
+        }
+        d.libib.patrons[i].deleted_at = None;
+        json_resp(StatusCode::OK, &public(&d.libib.patrons[i]))
+    })
+}
+
+/// `POST /_sandbox/libib/checkouts/{barcode}?count=N`: sets a patron's active checkouts
+/// (there is no Libib API for loans), so delete's 400 can be exercised.
+pub(crate) async fn set_checkouts(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let count = params(&q)
+        .iter()
+        .find(|(k, _)| k == "count")
+        .and_then(|(_, v)| v.parse::<u32>().ok())
+        .unwrap_or(1);
+    app.write(|d| match find(d, &id) {
+        Some(i) => {
+            d.libib.patrons[i].active_checkouts = count;
+            empty(StatusCode::NO_CONTENT)
+        }
+        None => error(StatusCode::NOT_FOUND, "Patron not found"),
+    })
+}
+
+/// The Libib routes.
+pub(crate) fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/libib/patrons", get(list).post(create))
+        .route(
+            "/libib/patrons/{id}",
+            get(get_one).post(update).delete(delete).patch(restore),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn barcodes_match_libib_examples() {
+        assert_eq!(barcode_for(1), "2020000000013");
+        assert_eq!(barcode_for(2), "2020000000020");
+    }
+}

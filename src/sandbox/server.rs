@@ -1,0 +1,428 @@
+//! The HTTP server: a TCP listener whose connections can be killed mid-request (for the
+//! "dropped connection" faults), the router for the three emulators plus `/_sandbox/*`, the
+//! gate middleware (latency, faults, stats), and the background state flusher.
+//! Invariant: no handler holds a state lock across an `.await`.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::connect_info::Connected;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::Router;
+use serde_json::{json, Value};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::faults::{Decision, Faults};
+use super::state::Data;
+use super::stats::Stats;
+use super::{folio, illiad, libib, SandboxConfig};
+
+/// Locks a mutex, recovering the data if a previous holder panicked.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// An issued FOLIO token.
+#[derive(Debug, Clone)]
+pub(crate) struct Token {
+    /// `true` for a refresh token.
+    pub refresh: bool,
+    /// `None` for legacy non-expiring tokens.
+    pub expires: Option<Instant>,
+}
+
+/// Shared server state.
+pub(crate) struct App {
+    pub config: SandboxConfig,
+    pub data: Mutex<Data>,
+    pub dirty: AtomicBool,
+    pub tokens: Mutex<HashMap<String, Token>>,
+    pub libib_last: Mutex<HashMap<String, Instant>>,
+    pub stats: Mutex<Stats>,
+    pub faults: Mutex<Faults>,
+}
+
+impl App {
+    /// Runs `f` on the data and marks it for persisting.
+    pub fn write<R>(&self, f: impl FnOnce(&mut Data) -> R) -> R {
+        let mut d = lock(&self.data);
+        let r = f(&mut d);
+        self.dirty.store(true, Ordering::SeqCst);
+        r
+    }
+
+    /// Runs `f` on the data, read-only.
+    pub fn read<R>(&self, f: impl FnOnce(&Data) -> R) -> R {
+        let d = lock(&self.data);
+        f(&d)
+    }
+
+    /// Saves the state file if one is configured.
+    pub fn persist(&self) -> anyhow::Result<()> {
+        let Some(path) = &self.config.state else {
+            return Ok(());
+        };
+        self.dirty.store(false, Ordering::SeqCst);
+        let snapshot = lock(&self.data).clone();
+        snapshot.save(path)
+    }
+}
+
+/// The route template of a response produced by a hand-routed handler (ILLiad), for stats.
+#[derive(Debug, Clone)]
+pub(crate) struct RouteName(pub String);
+
+// ---------------------------------------------------------------------------------------------
+// Killable connections
+
+/// A TCP stream that fails every write once its kill flag is set, so hyper closes the
+/// connection without sending the response.
+pub struct KillStream {
+    inner: TcpStream,
+    kill: Arc<AtomicBool>,
+}
+
+fn killed() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::ConnectionAborted,
+        "sandbox fault: connection dropped",
+    )
+}
+
+impl AsyncRead for KillStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if self.kill.load(Ordering::SeqCst) {
+            return Poll::Ready(Err(killed()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for KillStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if self.kill.load(Ordering::SeqCst) {
+            return Poll::Ready(Err(killed()));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.kill.load(Ordering::SeqCst) {
+            return Poll::Ready(Err(killed()));
+        }
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if self.kill.load(Ordering::SeqCst) {
+            return Poll::Ready(Err(killed()));
+        }
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// A TCP listener producing [`KillStream`]s.
+pub struct KillListener(pub TcpListener);
+
+impl axum::serve::Listener for KillListener {
+    type Io = KillStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.0.accept().await {
+                Ok((inner, addr)) => {
+                    let _ = inner.set_nodelay(true);
+                    return (
+                        KillStream {
+                            inner,
+                            kill: Arc::new(AtomicBool::new(false)),
+                        },
+                        addr,
+                    );
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.0.local_addr()
+    }
+}
+
+/// Per-connection handle a middleware uses to drop the connection.
+#[derive(Clone)]
+pub(crate) struct ConnKill(Arc<AtomicBool>);
+
+impl Connected<axum::serve::IncomingStream<'_, KillListener>> for ConnKill {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, KillListener>) -> Self {
+        ConnKill(stream.io().kill.clone())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Response helpers
+
+/// A `text/plain` response (FOLIO's generic error format).
+pub(crate) fn text(status: StatusCode, body: impl Into<String>) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body.into(),
+    )
+        .into_response()
+}
+
+/// An `application/json` response.
+pub(crate) fn json_resp(status: StatusCode, body: &Value) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        bytes,
+    )
+        .into_response()
+}
+
+enum System {
+    Folio,
+    Illiad,
+    Libib,
+    Other,
+}
+
+fn system_of(path: &str) -> System {
+    if path.starts_with("/folio") {
+        System::Folio
+    } else if path.starts_with("/illiad") {
+        System::Illiad
+    } else if path.starts_with("/libib") {
+        System::Libib
+    } else {
+        System::Other
+    }
+}
+
+fn fault_500(path: &str) -> Response {
+    match system_of(path) {
+        System::Illiad => json_resp(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &json!({"Message": "An error has occurred."}),
+        ),
+        System::Libib => json_resp(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &json!({"error": "Internal Server Error"}),
+        ),
+        _ => text(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+    }
+}
+
+fn fault_429(path: &str, secs: u64) -> Response {
+    let mut r = match system_of(path) {
+        System::Folio => json_resp(
+            StatusCode::TOO_MANY_REQUESTS,
+            &json!({"message": "API rate limit exceeded"}),
+        ),
+        System::Illiad => json_resp(
+            StatusCode::TOO_MANY_REQUESTS,
+            &json!({"Message": "Too many requests."}),
+        ),
+        _ => json_resp(
+            StatusCode::TOO_MANY_REQUESTS,
+            &json!({"error": "Too Many Requests"}),
+        ),
+    };
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gate middleware: latency, faults, stats
+
+async fn gate(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if path.starts_with("/_sandbox") {
+        return next.run(req).await;
+    }
+    let method = req.method().clone();
+    let matched = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string());
+    let kill = req
+        .extensions()
+        .get::<ConnectInfo<ConnKill>>()
+        .map(|c| c.0 .0.clone());
+    let is_write = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let (latency, decision) = {
+        let mut f = lock(&app.faults);
+        (f.latency(), f.decide(is_write))
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let template = |resp: Option<&Response>| {
+        let t = resp
+            .and_then(|r| r.extensions().get::<RouteName>().map(|n| n.0.clone()))
+            .or_else(|| matched.clone())
+            .unwrap_or_else(|| "<unmatched>".to_string());
+        if t.contains(' ') {
+            t
+        } else {
+            format!("{method} {t}")
+        }
+    };
+    let drop_now = |kill: &Option<Arc<AtomicBool>>| {
+        if let Some(k) = kill {
+            k.store(true, Ordering::SeqCst);
+            true
+        } else {
+            false
+        }
+    };
+    let resp = match decision {
+        Decision::Drop if drop_now(&kill) => {
+            lock(&app.stats).record(&template(None), "dropped");
+            return fault_500(&path);
+        }
+        Decision::Fail | Decision::Drop => fault_500(&path),
+        Decision::Throttle(s) => fault_429(&path, s),
+        Decision::Pass => next.run(req).await,
+        Decision::ApplyThenDrop => {
+            let resp = next.run(req).await;
+            if drop_now(&kill) {
+                lock(&app.stats).record(&template(Some(&resp)), "dropped");
+            }
+            return resp;
+        }
+    };
+    lock(&app.stats).record(&template(Some(&resp)), resp.status().as_str());
+    resp
+}
+
+// ---------------------------------------------------------------------------------------------
+// /_sandbox
+
+async fn stats(State(app): State<Arc<App>>) -> Response {
+    let s = lock(&app.stats).clone();
+    json_resp(
+        StatusCode::OK,
+        &serde_json::to_value(s).unwrap_or(Value::Null),
+    )
+}
+
+async fn reset(State(app): State<Arc<App>>) -> Response {
+    app.write(|d| *d = Data::seeded());
+    *lock(&app.stats) = Stats::default();
+    lock(&app.libib_last).clear();
+    lock(&app.tokens).clear();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn fallback(req: Request) -> Response {
+    let path = req.uri().path().to_string();
+    match system_of(&path) {
+        System::Folio => {
+            let p = path.trim_start_matches("/folio");
+            let tenant = req
+                .headers()
+                .get("x-okapi-tenant")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            text(
+                StatusCode::NOT_FOUND,
+                format!("No suitable module found for path {p} for tenant {tenant}"),
+            )
+        }
+        System::Libib => json_resp(StatusCode::NOT_FOUND, &json!({"error": "Not Found"})),
+        _ => text(StatusCode::NOT_FOUND, "Not Found"),
+    }
+}
+
+/// Builds the router for `app`.
+pub(crate) fn router(app: Arc<App>) -> Router {
+    let max_body = app.config.max_body_bytes;
+    Router::new()
+        .merge(folio::routes(app.clone()))
+        .merge(libib::routes())
+        .route("/illiad/{*rest}", any(illiad::handle))
+        .route("/_sandbox/stats", get(stats))
+        .route("/_sandbox/reset", post(reset))
+        .route("/_sandbox/libib/checkouts/{id}", post(libib::set_checkouts))
+        .fallback(fallback)
+        .layer(axum::middleware::from_fn_with_state(app.clone(), gate))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(app)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    axum::serve(
+        KillListener(listener),
+        router.into_make_service_with_connect_info::<ConnKill>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Saves dirty state every `every` until the app is dropped elsewhere and `stop` fires.
+pub(crate) async fn flusher(
+    app: Arc<App>,
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+        if app.dirty.load(Ordering::SeqCst) {
+            let a = app.clone();
+            let r = tokio::task::spawn_blocking(move || a.persist()).await;
+            if let Ok(Err(e)) = r {
+                tracing::warn!("sandbox: {e}");
+            }
+        }
+    }
+}
+
+/// The body of a response built by [`text`] or [`json_resp`], for handlers that need one.
+pub(crate) fn empty(status: StatusCode) -> Response {
+    (status, Body::empty()).into_response()
+}

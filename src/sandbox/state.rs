@@ -1,0 +1,219 @@
+//! The sandbox's records (FOLIO, ILLiad, Libib), seeded with FOLIO reference data, and their
+//! persistence: JSON written atomically (temp file + rename) with owner-only permissions.
+//! Invariant: every record collection is keyed by id, so `id`-ordered paging is stable.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One FOLIO-style collection: records keyed by their `id`.
+pub type Coll = BTreeMap<String, Value>;
+
+/// Everything the sandbox stores.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Data {
+    /// FOLIO records.
+    pub folio: FolioData,
+    /// ILLiad users, in creation order.
+    pub illiad: Vec<Value>,
+    /// Libib patrons.
+    pub libib: LibibData,
+}
+
+/// FOLIO collections by API.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct FolioData {
+    /// `/users`
+    pub users: Coll,
+    /// `/groups`
+    pub groups: Coll,
+    /// `/addresstypes`
+    pub addresstypes: Coll,
+    /// `/departments`
+    pub departments: Coll,
+    /// `/custom-fields`
+    pub custom_fields: Coll,
+    /// `/service-points`
+    pub service_points: Coll,
+    /// `/request-preference-storage/request-preference`
+    pub request_preferences: Coll,
+    /// `/perms/users`
+    pub perms_users: Coll,
+    /// `/service-points-users`
+    pub service_points_users: Coll,
+}
+
+/// Libib patrons plus the barcode sequence.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct LibibData {
+    /// Patrons in creation order (deleted ones kept for 30 days, for restore).
+    pub patrons: Vec<LibibPatron>,
+    /// The last barcode sequence number assigned.
+    pub barcode_seq: u64,
+}
+
+/// A stored Libib patron: the 15 API fields plus sandbox bookkeeping.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct LibibPatron {
+    /// The 15 API fields (`barcode`, `first_name`, …, `freeze`), in API order.
+    pub fields: serde_json::Map<String, Value>,
+    /// Write-only password (never returned).
+    pub password: Option<String>,
+    /// When the patron was deleted (RFC 3339), if it was.
+    pub deleted_at: Option<String>,
+    /// Active checkouts (set through `/_sandbox/libib/checkouts`); blocks deletion.
+    pub active_checkouts: u32,
+}
+
+const SEED_FILES: [&str; 11] = [
+    include_str!("ref-data/groups-faculty.json"),
+    include_str!("ref-data/groups-graduate.json"),
+    include_str!("ref-data/groups-staff.json"),
+    include_str!("ref-data/groups-undergraduate.json"),
+    include_str!("ref-data/addresstypes-claim.json"),
+    include_str!("ref-data/addresstypes-home.json"),
+    include_str!("ref-data/addresstypes-order.json"),
+    include_str!("ref-data/addresstypes-payment.json"),
+    include_str!("ref-data/addresstypes-returns.json"),
+    include_str!("ref-data/addresstypes-work.json"),
+    include_str!("ref-data/departments-accounting.json"),
+];
+
+/// The id of the seeded service point (`cd1`, as on FOLIO's reference environments).
+pub const SEED_SERVICE_POINT_ID: &str = "3a40852d-49fd-4df2-a1f9-6e2641a6e91f";
+
+impl Data {
+    /// Fresh state: FOLIO reference data (groups, address types, one department, one service
+    /// point), no users or patrons.
+    pub fn seeded() -> Data {
+        let mut d = Data::default();
+        for text in SEED_FILES {
+            let Ok(v) = serde_json::from_str::<Value>(text) else {
+                continue;
+            };
+            let Some(id) = v.get("id").and_then(Value::as_str).map(str::to_string) else {
+                continue;
+            };
+            let coll = if v.get("group").is_some() {
+                &mut d.folio.groups
+            } else if v.get("addressType").is_some() {
+                &mut d.folio.addresstypes
+            } else {
+                &mut d.folio.departments
+            };
+            coll.insert(id, v);
+        }
+        d.folio.service_points.insert(
+            SEED_SERVICE_POINT_ID.to_string(),
+            serde_json::json!({
+                "id": SEED_SERVICE_POINT_ID, "name": "Circ Desk 1", "code": "cd1",
+                "discoveryDisplayName": "Circulation Desk -- Hallway", "pickupLocation": true,
+                "holdShelfExpiryPeriod": {"duration": 3, "intervalId": "Weeks"}
+            }),
+        );
+        d
+    }
+
+    /// Loads state from `path`, or the seeded state when the file does not exist.
+    pub fn load(path: &Path) -> anyhow::Result<Data> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                anyhow::anyhow!("sandbox state {}: not valid JSON: {e}", path.display())
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Data::seeded()),
+            Err(e) => Err(anyhow::anyhow!("sandbox state {}: {e}", path.display())),
+        }
+    }
+
+    /// Writes state to `path` atomically (temp file in the same folder + rename), mode 0600,
+    /// creating the folder (0700) if needed.
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        create_private_dir(&dir)?;
+        let bytes = serde_json::to_vec_pretty(self)?;
+        let file_name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("state.json");
+        let tmp = dir.join(format!(".{file_name}.{}.tmp", uuid::Uuid::new_v4()));
+        let result = (|| -> anyhow::Result<()> {
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            let mut f = opts.open(&tmp)?;
+            f.write_all(&bytes)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, path)?;
+            Ok(())
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result.map_err(|e| anyhow::anyhow!("writing sandbox state {}: {e}", path.display()))
+    }
+}
+
+/// Creates `dir` (and parents) with mode 0700 on Unix.
+pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir)
+        .map_err(|e| anyhow::anyhow!("creating {}: {e}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeded_has_reference_data() {
+        let d = Data::seeded();
+        assert_eq!(d.folio.groups.len(), 4);
+        assert_eq!(d.folio.addresstypes.len(), 6);
+        assert!(d
+            .folio
+            .groups
+            .contains_key("3684a786-6671-4268-8ed0-9db82ebca60b"));
+    }
+
+    #[test]
+    fn save_is_atomic_private_and_reloads() {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string());
+        let Ok(dir) = dir else { return };
+        let p = dir.path().join("sub").join("state.json");
+        let d = Data::seeded();
+        assert!(d.save(&p).is_ok());
+        let back = Data::load(&p).map(|d| d.folio.groups.len()).unwrap_or(0);
+        assert_eq!(back, 4);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&p)
+                .map(|m| m.permissions().mode() & 0o777)
+                .unwrap_or(0);
+            assert_eq!(mode, 0o600);
+        }
+    }
+}

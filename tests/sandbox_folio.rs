@@ -1,0 +1,798 @@
+//! FOLIO emulator contract tests over a real socket: auth (cookies, refresh, expiry, legacy),
+//! `/users` CRUD, validation and uniqueness error shapes, CQL and paging, reference data,
+//! the folio-data-import endpoints, malformed input, stats and state persistence.
+
+use std::time::Duration;
+
+use patron_etl::sandbox::{start, SandboxConfig, SandboxHandle};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+
+const STAFF: &str = "3684a786-6671-4268-8ed0-9db82ebca60b";
+const HOME: &str = "93d3d88d-499b-45d0-9bc7-ac73c3a19880";
+const WORK: &str = "1c4b225f-f669-4e9b-afcd-ebc0e273a34e";
+
+async fn sandbox(config: SandboxConfig) -> SandboxHandle {
+    match start(config).await {
+        Ok(h) => h,
+        Err(e) => panic!("sandbox did not start: {e}"),
+    }
+}
+
+fn cookie_value(resp: &reqwest::Response, name: &str) -> Option<String> {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| {
+            c.strip_prefix(&format!("{name}="))
+                .map(|r| r.split(';').next().unwrap_or("").to_string())
+        })
+}
+
+struct Folio {
+    c: Client,
+    base: String,
+    token: String,
+}
+
+impl Folio {
+    async fn login(h: &SandboxHandle) -> Folio {
+        let c = Client::new();
+        let base = h.folio_url();
+        let r = c
+            .post(format!("{base}/authn/login-with-expiry"))
+            .header("x-okapi-tenant", "diku")
+            .json(&json!({"username": "diku_admin", "password": "admin"}))
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let token = cookie_value(&r, "folioAccessToken").expect("access cookie");
+        Folio { c, base, token }
+    }
+    fn req(&self, m: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.c
+            .request(m, format!("{}{path}", self.base))
+            .header("x-okapi-tenant", "diku")
+            .header("x-okapi-token", &self.token)
+    }
+    async fn post_user(&self, body: Value) -> (StatusCode, String) {
+        let r = self
+            .req(reqwest::Method::POST, "/users")
+            .json(&body)
+            .send()
+            .await
+            .expect("post");
+        (r.status(), r.text().await.unwrap_or_default())
+    }
+    async fn get_json(&self, path_and_query: &str) -> (StatusCode, Value) {
+        let r = self
+            .req(reqwest::Method::GET, path_and_query)
+            .send()
+            .await
+            .expect("get");
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+fn parse(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn login_sets_cookies_only_and_tokens_gate_access() {
+    let h = sandbox(SandboxConfig {
+        folio_token_ttl: Duration::from_secs(1),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let c = Client::new();
+    let base = h.folio_url();
+
+    // Bad credentials → 422 with mod-login's error shape.
+    let r = c
+        .post(format!("{base}/authn/login-with-expiry"))
+        .header("x-okapi-tenant", "diku")
+        .json(&json!({"username": "diku_admin", "password": "nope"}))
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let b: Value = r.json().await.expect("json");
+    assert_eq!(
+        b["errors"][0]["code"],
+        "wrong.username.or.wrong.password.or.account.blocked"
+    );
+
+    // Missing password → 400 text.
+    let r = c
+        .post(format!("{base}/authn/login-with-expiry"))
+        .header("x-okapi-tenant", "diku")
+        .json(&json!({"username": "diku_admin"}))
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.text().await.unwrap_or_default(),
+        "You must provide a password"
+    );
+
+    // Good login: tokens only in cookies; body has the expirations.
+    let r = c
+        .post(format!("{base}/authn/login-with-expiry"))
+        .header("x-okapi-tenant", "diku")
+        .json(&json!({"username": "diku_admin", "password": "admin"}))
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let at = cookie_value(&r, "folioAccessToken").expect("access cookie");
+    let rt = cookie_value(&r, "folioRefreshToken").expect("refresh cookie");
+    assert!(r.headers().get("x-okapi-token").is_none());
+    let body = r.text().await.unwrap_or_default();
+    assert!(!body.contains(&at) && !body.contains(&rt));
+    let body = parse(&body);
+    assert!(body["accessTokenExpiration"]
+        .as_str()
+        .is_some_and(|s| s.ends_with('Z')));
+
+    let users = format!("{base}/users");
+    // Tenant header required.
+    let r = c
+        .get(&users)
+        .header("x-okapi-token", &at)
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // No token.
+    let r = c
+        .get(&users)
+        .header("x-okapi-tenant", "diku")
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r
+        .text()
+        .await
+        .unwrap_or_default()
+        .starts_with("Token missing, access requires permission: users.collection.get"));
+    // Token by header, and by cookie.
+    let r = c
+        .get(&users)
+        .header("x-okapi-tenant", "diku")
+        .header("x-okapi-token", &at)
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = c
+        .get(&users)
+        .header("x-okapi-tenant", "diku")
+        .header("cookie", format!("folioAccessToken={at}"))
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), StatusCode::OK);
+    // Garbage token.
+    let r = c
+        .get(&users)
+        .header("x-okapi-tenant", "diku")
+        .header("x-okapi-token", "x.y.z")
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // Refresh: missing cookie → 400 JSON; good → 201 new cookies; reuse → 422.
+    let r = c
+        .post(format!("{base}/authn/refresh"))
+        .header("x-okapi-tenant", "diku")
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.json::<Value>().await.expect("json")["errors"][0]["code"],
+        "token.parse.failure"
+    );
+    let refresh = |rt: String| {
+        c.post(format!("{base}/authn/refresh"))
+            .header("x-okapi-tenant", "diku")
+            .header("cookie", format!("folioRefreshToken={rt}"))
+            .send()
+    };
+    let r = refresh(rt.clone()).await.expect("req");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let at2 = cookie_value(&r, "folioAccessToken").expect("new access");
+    assert_ne!(at2, at);
+    let r = refresh(rt).await.expect("req");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        r.json::<Value>().await.expect("json")["errors"][0]["code"],
+        "token.refresh.unprocessable"
+    );
+
+    // Expiry (1 s TTL in this test).
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let r = c
+        .get(&users)
+        .header("x-okapi-tenant", "diku")
+        .header("x-okapi-token", &at2)
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        r.text().await.unwrap_or_default(),
+        "Access token has expired"
+    );
+
+    // Legacy login: token in header and body, does not expire.
+    let r = c
+        .post(format!("{base}/authn/login"))
+        .header("x-okapi-tenant", "diku")
+        .json(&json!({"username": "diku_admin", "password": "admin"}))
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let legacy = r
+        .headers()
+        .get("x-okapi-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .expect("hdr");
+    assert_eq!(
+        r.json::<Value>().await.expect("json")["okapiToken"],
+        legacy.as_str()
+    );
+    let r = c
+        .get(&users)
+        .header("x-okapi-tenant", "diku")
+        .header("x-okapi-token", &legacy)
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), StatusCode::OK);
+    let _ = h.shutdown().await;
+}
+
+#[tokio::test]
+async fn users_crud_with_location_and_full_replacement() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let (s, body) = f
+        .post_user(
+            json!({"username": "  jdoe ", "barcode": "123", "active": true, "patronGroup": STAFF,
+            "personal": {"lastName": "Doe", "firstName": "Jane",
+                "addresses": [{"addressTypeId": HOME, "city": "X", "primaryAddress": true}]},
+            "expirationDate": "2027-06-30", "customFields": {"a": "", "b": "x"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let u = parse(&body);
+    let id = u["id"].as_str().expect("id").to_string();
+    assert_eq!(u["username"], "jdoe", "username trimmed");
+    assert_eq!(u["expirationDate"], "2027-06-30T00:00:00.000+00:00");
+    assert_eq!(
+        u["customFields"],
+        json!({"b": "x"}),
+        "empty custom field values dropped"
+    );
+    assert!(u["metadata"]["createdDate"].is_string());
+
+    let r = f
+        .req(reqwest::Method::POST, "/users")
+        .json(&json!({"personal": {"lastName": "Loc"}}))
+        .send()
+        .await
+        .expect("p");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let loc = r
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .expect("location");
+    let b: Value = r.json().await.expect("json");
+    assert_eq!(b["id"].as_str(), Some(loc.as_str()));
+
+    // PUT: full replacement, 204, id required and equal.
+    let r = f
+        .req(reqwest::Method::PUT, &format!("/users/{id}"))
+        .json(&json!({"id": id, "username": "jdoe", "personal": {"lastName": "Doe"}}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert!(r.text().await.unwrap_or_default().is_empty());
+    let (s, got) = f.get_json(&format!("/users/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        got.get("barcode").is_none(),
+        "PUT replaces the whole record"
+    );
+    assert_eq!(got["metadata"]["createdDate"], u["metadata"]["createdDate"]);
+
+    let r = f
+        .req(reqwest::Method::PUT, &format!("/users/{id}"))
+        .json(&json!({"username": "z"}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.text().await.unwrap_or_default(),
+        "You cannot change the value of the id field"
+    );
+    let other = "11111111-1111-4111-8111-111111111111";
+    let r = f
+        .req(reqwest::Method::PUT, &format!("/users/{other}"))
+        .json(&json!({"id": other}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    let r = f
+        .req(reqwest::Method::DELETE, &format!("/users/{id}"))
+        .send()
+        .await
+        .expect("del");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = f
+        .req(reqwest::Method::GET, &format!("/users/{id}"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("text/plain")));
+    let _ = h.shutdown().await;
+}
+
+#[tokio::test]
+async fn validation_errors_have_the_real_shapes() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+
+    let (s, b) = f
+        .post_user(json!({"username": "a", "personal": {"firstName": "A"}}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let e = &parse(&b)["errors"][0];
+    assert_eq!(e["message"], "must not be null");
+    assert_eq!(e["code"], "jakarta.validation.constraints.NotNull.message");
+    assert_eq!(
+        e["parameters"][0],
+        json!({"key": "personal.lastName", "value": "null"})
+    );
+
+    let (s, b) = f.post_user(json!({"patronGroup": "staff"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let e = &parse(&b)["errors"][0];
+    assert!(e["message"]
+        .as_str()
+        .is_some_and(|m| m.starts_with("must match \"^[a-fA-F0-9]{8}")));
+    assert_eq!(e["parameters"][0]["key"], "patronGroup");
+
+    let (s, b) = f.post_user(json!({"foo": 1})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(parse(&b)["errors"][0]["message"]
+        .as_str()
+        .is_some_and(|m| m.starts_with("Unrecognized field \"foo\"")));
+
+    let (s, b) = f
+        .post_user(json!({"personal": {"lastName": "X", "addresses": [{"city": "Y"}]}}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        parse(&b)["errors"][0]["parameters"][0]["key"],
+        "personal.addresses[0].addressTypeId"
+    );
+
+    let r = f
+        .req(reqwest::Method::POST, "/users")
+        .header("content-type", "application/json")
+        .body("{\"username\": ")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("text/plain")));
+
+    let missing = "bdc2b6d4-5ceb-4a12-ab46-249b9a684700";
+    let (s, b) = f.post_user(json!({"patronGroup": missing})).await;
+    assert_eq!(
+        (s, b.as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            format!("Cannot add {missing}. Patron group not found").as_str()
+        )
+    );
+
+    let (s, b) = f
+        .post_user(
+            json!({"personal": {"lastName": "X", "addresses": [{"addressTypeId": missing}]}}),
+        )
+        .await;
+    assert_eq!(
+        (s, b.as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            "You cannot add addresses with non-existent address types"
+        )
+    );
+    let (s, b) = f
+        .post_user(json!({"personal": {"lastName": "X", "addresses": [{"addressTypeId": HOME}, {"addressTypeId": HOME}]}}))
+        .await;
+    assert_eq!(
+        (s, b.as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            "Users are limited to one address per addresstype"
+        )
+    );
+    let (s, _) = f
+        .post_user(json!({"personal": {"lastName": "X", "addresses": [{"addressTypeId": HOME}, {"addressTypeId": WORK}]}}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+
+    // A body over the limit is refused and the server keeps serving.
+    let big = "x".repeat(9 * 1024 * 1024);
+    let r = f
+        .req(reqwest::Method::POST, "/users")
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await;
+    if let Ok(r) = r {
+        assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    let (s, _) = f.get_json("/users").await;
+    assert_eq!(s, StatusCode::OK);
+    let _ = h.shutdown().await;
+}
+
+#[tokio::test]
+async fn uniqueness_ignores_case_and_accents_with_post_422_and_put_400() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let (s, b) = f
+        .post_user(json!({"username": "José", "barcode": "B1", "externalSystemId": "EXT-1"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let first = parse(&b);
+
+    let (s, b) = f.post_user(json!({"username": "JOSE"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let e = &parse(&b)["errors"][0];
+    assert_eq!(e["message"], "User with this username already exists");
+    assert_eq!(
+        e["parameters"][0],
+        json!({"key": "username", "value": "JOSE"})
+    );
+
+    let (s, b) = f
+        .post_user(json!({"username": "other", "barcode": "b1"}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        parse(&b)["errors"][0]["message"],
+        "This barcode has already been taken"
+    );
+
+    let (s, b) = f
+        .post_user(json!({"username": "other", "externalSystemId": "ext-1"}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(parse(&b)["errors"][0]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("externalSystemId") && m.contains("already exists")));
+
+    let (s, b) = f
+        .post_user(json!({"id": first["id"], "username": "third"}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        parse(&b)["errors"][0]["message"],
+        "User with this id already exists"
+    );
+
+    // mod-users quirk: a duplicate username containing "id" is reported as a duplicate id.
+    assert_eq!(
+        f.post_user(json!({"username": "david"})).await.0,
+        StatusCode::CREATED
+    );
+    let (s, b) = f.post_user(json!({"username": "David"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        parse(&b)["errors"][0]["message"],
+        "User with this id already exists"
+    );
+
+    // Missing values never collide.
+    assert_eq!(
+        f.post_user(json!({"personal": {"lastName": "A"}})).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        f.post_user(json!({"personal": {"lastName": "B"}})).await.0,
+        StatusCode::CREATED
+    );
+
+    // PUT duplicates → 400 text.
+    let (_, b) = f.post_user(json!({"username": "second"})).await;
+    let id2 = parse(&b)["id"].as_str().unwrap_or_default().to_string();
+    let r = f
+        .req(reqwest::Method::PUT, &format!("/users/{id2}"))
+        .json(&json!({"id": id2, "username": "jose"}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.text().await.unwrap_or_default(),
+        "User with this username already exists"
+    );
+    let r = f
+        .req(reqwest::Method::PUT, &format!("/users/{id2}"))
+        .json(&json!({"id": id2, "username": "second", "barcode": "B1"}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(
+        r.text().await.unwrap_or_default(),
+        "This barcode has already been taken"
+    );
+    let _ = h.shutdown().await;
+}
+
+#[tokio::test]
+async fn cql_queries_and_paging() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    for i in 0..25 {
+        let (s, _) = f
+            .post_user(
+                json!({"username": format!("u{i:02}"), "externalSystemId": format!("e{i}"),
+            "active": i % 2 == 0, "personal": {"lastName": format!("Name \"{i}\"")}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let (s, b) = f.get_json("/users").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        b["users"].as_array().map(Vec::len),
+        Some(10),
+        "default limit is 10"
+    );
+    assert_eq!(b["totalRecords"], 25);
+
+    let q = |query: &str, extra: &str| {
+        format!(
+            "/users?query={}{extra}",
+            url::form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>()
+        )
+    };
+    let (_, b) = f
+        .get_json(&q(
+            r#"externalSystemId==("e1" or "E2" or "nope")"#,
+            "&limit=100",
+        ))
+        .await;
+    assert_eq!(b["totalRecords"], 2);
+    let (_, b) = f.get_json(&q("externalSystemId==e3", "")).await;
+    assert_eq!(b["users"][0]["username"], "u03");
+    let (_, b) = f
+        .get_json(&q(
+            r#"(username=="u01" or username=="u02") and active==true"#,
+            "",
+        ))
+        .await;
+    assert_eq!(b["totalRecords"], 1);
+    let (_, b) = f
+        .get_json(&q(r#"personal.lastName=="Name \"7\"""#, ""))
+        .await;
+    assert_eq!(b["users"][0]["username"], "u07");
+    let (_, b) = f.get_json(&q("username==u1*", "&limit=0")).await;
+    assert_eq!(b["totalRecords"], 10);
+    assert_eq!(b["users"].as_array().map(Vec::len), Some(0));
+
+    // id paging covers everything exactly once, in id order.
+    let mut seen = Vec::new();
+    let mut last: Option<String> = None;
+    loop {
+        let query = match &last {
+            None => "cql.allRecords=1 sortBy id".to_string(),
+            Some(l) => format!(r#"id>"{l}" and cql.allRecords=1 sortBy id"#),
+        };
+        let (_, b) = f.get_json(&q(&query, "&limit=7")).await;
+        let page: Vec<String> = b["users"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|u| u["id"].as_str().map(str::to_string))
+            .collect();
+        seen.extend(page.iter().cloned());
+        if page.len() < 7 {
+            break;
+        }
+        last = page.last().cloned();
+    }
+    assert_eq!(seen.len(), 25);
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted);
+
+    // Offset paging.
+    let (_, b) = f
+        .get_json(&q(
+            "cql.allRecords=1 sortBy username/sort.descending",
+            "&offset=20&limit=10",
+        ))
+        .await;
+    assert_eq!(b["users"].as_array().map(Vec::len), Some(5));
+    assert_eq!(b["users"][0]["username"], "u04");
+
+    // Bad CQL and bad limit → 400 text.
+    let r = f
+        .req(reqwest::Method::GET, &q(r#"username=="unterminated"#, ""))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r
+        .text()
+        .await
+        .unwrap_or_default()
+        .starts_with("CQL Parsing Error for"));
+    let r = f
+        .req(reqwest::Method::GET, "/users?limit=abc")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let _ = h.shutdown().await;
+}
+
+#[tokio::test]
+async fn reference_data_and_peer_endpoints() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let (s, b) = f
+        .get_json("/groups?limit=1000&query=cql.allRecords%3D1%20sortBy%20id")
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["totalRecords"], 4);
+    assert!(b["usergroups"]
+        .as_array()
+        .is_some_and(|g| g.iter().any(|x| x["group"] == "undergrad")));
+    let (_, b) = f.get_json("/addresstypes?limit=100").await;
+    assert_eq!(b["addressTypes"].as_array().map(Vec::len), Some(6));
+    let (_, b) = f.get_json("/departments").await;
+    assert!(b["departments"].is_array());
+    let (_, b) = f.get_json("/service-points").await;
+    assert_eq!(b["servicepoints"][0]["code"], "cd1");
+    let (s, _) = f.get_json("/custom-fields").await;
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "custom-fields needs X-Okapi-Module-Id"
+    );
+    let r = f
+        .req(reqwest::Method::GET, "/custom-fields")
+        .header("x-okapi-module-id", "mod-users-19.6.0")
+        .send()
+        .await
+        .expect("g");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.json::<Value>().await.expect("json")["customFields"].is_array());
+    let (s, b) = f.get_json("/_/proxy/tenants/diku/modules").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(b.as_array().is_some_and(|m| m.iter().any(|x| x["id"]
+        .as_str()
+        .is_some_and(|i| i.starts_with("mod-users-")))));
+    let (s, _) = f.get_json("/consortia").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Group uniqueness (422, RMB wording) and request preferences round trip.
+    let r = f
+        .req(reqwest::Method::POST, "/groups")
+        .json(&json!({"group": "STAFF"}))
+        .send()
+        .await
+        .expect("p");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let uid = "22222222-2222-4222-8222-222222222222";
+    let r = f
+        .req(
+            reqwest::Method::POST,
+            "/request-preference-storage/request-preference",
+        )
+        .json(&json!({"userId": uid, "holdShelf": true, "delivery": false}))
+        .send()
+        .await
+        .expect("p");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let (_, b) = f
+        .get_json(&format!(
+            "/request-preference-storage/request-preference?query=userId=={uid}"
+        ))
+        .await;
+    assert_eq!(b["requestPreferences"].as_array().map(Vec::len), Some(1));
+    let r = f
+        .req(reqwest::Method::POST, "/perms/users")
+        .json(&json!({"userId": uid, "permissions": []}))
+        .send()
+        .await
+        .expect("p");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let (_, b) = f
+        .get_json(&format!("/perms/users?query=userId=={uid}"))
+        .await;
+    assert_eq!(b["permissionUsers"].as_array().map(Vec::len), Some(1));
+    let _ = h.shutdown().await;
+}
+
+#[tokio::test]
+async fn stats_count_routes_and_state_persists_across_restarts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = SandboxConfig::builtin(dir.path());
+    let path = config.state.clone().expect("state path");
+    assert!(path.ends_with(".patron-etl/sandbox/state.json"));
+    let h = sandbox(config.clone()).await;
+    let f = Folio::login(&h).await;
+    let (s, b) = f.post_user(json!({"username": "persisted"})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let id = parse(&b)["id"].as_str().unwrap_or_default().to_string();
+    let stats: Value =
+        f.c.get(format!("{}/_sandbox/stats", h.base_url()))
+            .send()
+            .await
+            .expect("s")
+            .json()
+            .await
+            .expect("j");
+    assert_eq!(stats["requests"]["POST /folio/users"], 1);
+    assert_eq!(stats["requests"]["POST /folio/authn/login-with-expiry"], 1);
+    assert_eq!(stats["statuses"]["201"], 2);
+    h.shutdown().await.expect("shutdown");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    let h = sandbox(config).await;
+    let f = Folio::login(&h).await;
+    let (s, b) = f.get_json(&format!("/users/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["username"], "persisted");
+    // Reset brings back the seeded state.
+    let r =
+        f.c.post(format!("{}/_sandbox/reset", h.base_url()))
+            .send()
+            .await
+            .expect("reset");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let f = Folio::login(&h).await;
+    let (s, _) = f.get_json(&format!("/users/{id}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    h.shutdown().await.expect("shutdown");
+}
