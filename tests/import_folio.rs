@@ -42,7 +42,14 @@ fn outcomes(rows: &[HashMap<String, String>]) -> HashMap<String, usize> {
 
 fn import(dir: &Path, file: &str, extra: &[&str]) -> std::process::Output {
     let mapping = root().join("mappings/folio.toml");
-    let mut args = vec!["import", file, "--mapping", mapping.to_str().unwrap(), "--to", "sb"];
+    let mut args = vec![
+        "import",
+        file,
+        "--mapping",
+        mapping.to_str().unwrap(),
+        "--to",
+        "sb",
+    ];
     args.extend_from_slice(extra);
     run_in(dir, &args)
 }
@@ -63,13 +70,24 @@ fn sample_create_rerun_unchanged_then_three_updates() {
     let (w1, _) = sb.counts("/folio/users");
     assert_eq!(w1 - w0, 0, "a preview sends no writes");
     let preview = read_report(&d.join("preview.csv"));
-    let valid = preview.iter().filter(|r| r["outcome"] == "would_create").count();
+    let valid = preview
+        .iter()
+        .filter(|r| r["outcome"] == "would_create")
+        .count();
     assert!(valid >= 40, "{:?}", outcomes(&preview));
-    assert!(sb.folio_users().len() < 10, "nothing was created by the preview");
+    assert!(
+        sb.folio_users().len() < 10,
+        "nothing was created by the preview"
+    );
 
     // First commit creates every valid row.
     let o = import(d, "roster.csv", &["--commit", "--report", "first.csv"]);
-    assert_eq!(o.status.code(), Some(1), "sample has bad rows: {}", text(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "sample has bad rows: {}",
+        text(&o)
+    );
     let first = read_report(&d.join("first.csv"));
     assert_eq!(first.len(), preview.len(), "one line per row");
     let oc = outcomes(&first);
@@ -84,7 +102,10 @@ fn sample_create_rerun_unchanged_then_three_updates() {
             .find(|u| u["id"] == r["target_id"].as_str())
             .expect("created user is in the sandbox");
         assert_eq!(u["externalSystemId"], r["key"].as_str());
-        assert!(u["patronGroup"].as_str().is_some_and(|g| g.len() == 36), "group resolved to a UUID: {u}");
+        assert!(
+            u["patronGroup"].as_str().is_some_and(|g| g.len() == 36),
+            "group resolved to a UUID: {u}"
+        );
     }
 
     // Re-run: every valid row unchanged, zero writes.
@@ -94,7 +115,10 @@ fn sample_create_rerun_unchanged_then_three_updates() {
     let (wb, _) = sb.counts("/folio/users");
     assert_eq!(wb - wa, 0, "an unchanged re-run sends no writes");
     let second = read_report(&d.join("second.csv"));
-    assert_eq!(outcomes(&second).get("unchanged").copied().unwrap_or(0), valid);
+    assert_eq!(
+        outcomes(&second).get("unchanged").copied().unwrap_or(0),
+        valid
+    );
 
     // Change 3 rows: exactly those 3 updated, with only their changed fields.
     let text_in = std::fs::read_to_string(d.join("roster.csv")).unwrap();
@@ -129,11 +153,23 @@ fn sample_create_rerun_unchanged_then_three_updates() {
     assert_eq!(updated.len(), 3, "{:?}", outcomes(&third));
     for r in &updated {
         assert!(created_keys.contains(&r["key"]));
-        assert!(r["changed_fields"].contains("city"), "{}", r["changed_fields"]);
+        assert!(
+            r["changed_fields"].contains("city"),
+            "{}",
+            r["changed_fields"]
+        );
         assert!(r["changed_fields"].contains("Changedville"));
-        assert_eq!(r["changed_fields"].matches(" → ").count(), 1, "only the changed field: {}", r["changed_fields"]);
+        assert_eq!(
+            r["changed_fields"].matches(" → ").count(),
+            1,
+            "only the changed field: {}",
+            r["changed_fields"]
+        );
     }
-    assert_eq!(outcomes(&third).get("unchanged").copied().unwrap_or(0), valid - 3);
+    assert_eq!(
+        outcomes(&third).get("unchanged").copied().unwrap_or(0),
+        valid - 3
+    );
 }
 
 #[test]
@@ -161,7 +197,12 @@ fn faults_never_duplicate_or_lose_a_row() {
     let rows = read_report(&d.join("r.csv"));
     assert_eq!(rows.len(), 2000, "{}", text(&o));
     let oc = outcomes(&rows);
-    assert_eq!(oc.get("created").copied().unwrap_or(0), 2000, "{oc:?}\n{}", text(&o));
+    assert_eq!(
+        oc.get("created").copied().unwrap_or(0),
+        2000,
+        "{oc:?}\n{}",
+        text(&o)
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let users = sb.folio_users();
     let mut by_key: HashMap<String, usize> = HashMap::new();
@@ -171,11 +212,26 @@ fn faults_never_duplicate_or_lose_a_row() {
         }
     }
     for r in &rows {
-        assert_eq!(by_key.get(&r["key"]).copied(), Some(1), "exactly once: {}", r["key"]);
-        let u = users.iter().find(|u| u["externalSystemId"] == r["key"].as_str()).unwrap();
-        assert_eq!(u["id"], r["target_id"].as_str(), "report agrees with the sandbox");
+        assert_eq!(
+            by_key.get(&r["key"]).copied(),
+            Some(1),
+            "exactly once: {}",
+            r["key"]
+        );
+        let u = users
+            .iter()
+            .find(|u| u["externalSystemId"] == r["key"].as_str())
+            .unwrap();
+        assert_eq!(
+            u["id"],
+            r["target_id"].as_str(),
+            "report agrees with the sandbox"
+        );
     }
-    assert!(rows.iter().any(|r| r["retries"] != "0"), "faults were actually hit");
+    assert!(
+        rows.iter().any(|r| r["retries"] != "0"),
+        "faults were actually hit"
+    );
 }
 
 #[test]
@@ -262,7 +318,14 @@ fn wrong_password_exits_3_before_any_row() {
     .unwrap();
     let o = run_in(
         d,
-        &["import", "roster.csv", "--mapping", root().join("mappings/folio.toml").to_str().unwrap(), "--to", "sb"],
+        &[
+            "import",
+            "roster.csv",
+            "--mapping",
+            root().join("mappings/folio.toml").to_str().unwrap(),
+            "--to",
+            "sb",
+        ],
     );
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
 }

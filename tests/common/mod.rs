@@ -50,9 +50,7 @@ impl Sandbox {
             let line = line.expect("line");
             if let Some(i) = line.find("http://127.0.0.1:") {
                 let rest = &line[i..];
-                let end = rest
-                    .find(|c: char| c.is_whitespace())
-                    .unwrap_or(rest.len());
+                let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
                 base = Some(rest[..end].trim_end_matches('/').to_string());
                 break;
             }
@@ -145,7 +143,9 @@ impl Sandbox {
                     continue;
                 }
                 all += n;
-                if matches!(method, "POST" | "PUT" | "PATCH" | "DELETE") && !path.contains("/authn/") {
+                if matches!(method, "POST" | "PUT" | "PATCH" | "DELETE")
+                    && !path.contains("/authn/")
+                {
                     writes += n;
                 }
             }
