@@ -119,6 +119,16 @@ pub(crate) fn compile(
         )
     })?;
     let file_on_blank = doc.on_blank.unwrap_or_default();
+    // match (checked against the fields below)
+    let Some(m) = doc.match_field else {
+        return Err(err(
+            None,
+            format!(
+                "missing `match = \"…\"` (for {system}: one of {})",
+                schema::match_fields(system).join(", ")
+            ),
+        ));
+    };
 
     // fields
     let entries = doc.fields.map(|f| f.0).unwrap_or_default();
@@ -148,15 +158,6 @@ pub(crate) fn compile(
     }
 
     // match
-    let Some(m) = doc.match_field else {
-        return Err(err(
-            None,
-            format!(
-                "missing `match = \"…\"` (for {system}: one of {})",
-                schema::match_fields(system).join(", ")
-            ),
-        ));
-    };
     let allowed = schema::match_fields(system);
     if !allowed.contains(&m.get_ref().as_str()) {
         let hint = match nearest(m.get_ref(), allowed.iter().copied()) {
