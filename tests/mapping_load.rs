@@ -65,6 +65,39 @@ fn unknown_transform_suggests_lower() {
 }
 
 #[test]
+fn unknown_key_in_table_form_field_names_its_own_line() {
+    assert_error(
+        "table_form_bad_key.toml",
+        9,
+        &[
+            "`transfrom`",
+            "field `username`",
+            "did you mean `transform`?",
+        ],
+    );
+}
+
+#[test]
+fn unquoted_dotted_field_names_are_accepted() {
+    let m = Mapping::load(&fixture("dotted_keys.toml")).expect("loads");
+    let names: Vec<&str> = m.fields().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        vec![
+            "externalSystemId",
+            "personal.lastName",
+            "personal.firstName",
+            "personal.addresses.Home.city",
+            "username"
+        ]
+    );
+    assert_eq!(
+        m.columns(),
+        vec!["Student ID", "Last", "First", "City", "NetID"]
+    );
+}
+
+#[test]
 fn invalid_regex_is_a_load_error() {
     assert_error("bad_regex.toml", 5, &["invalid regex \"(\\d+\""]);
 }

@@ -267,3 +267,38 @@ fn illiad_record_is_flat_with_constant_and_strict_map() {
     assert_eq!(i.column.as_deref(), Some("Type"));
     assert_eq!(i.reason, "\"GR\" is not one of the mapped values: UG, FAC");
 }
+
+/// Throughput probe (not a timed test): `cargo test --release --test mapping_rows -- --ignored
+/// --nocapture throughput`.
+#[test]
+#[ignore]
+fn throughput_probe() {
+    let src = "system = \"folio\"\nmatch = \"externalSystemId\"\n[fields]\nexternalSystemId = { column = \"ID\", transform = [\"trim\"] }\nusername = { column = \"NetID\", transform = [\"lower\"] }\nbarcode = \"Card\"\npatronGroup = { column = \"Class\", map = { UG = \"undergrad\", GR = \"graduate\" } }\n\"personal.lastName\" = \"Last\"\n\"personal.firstName\" = \"First\"\n\"personal.email\" = { column = \"Email\", transform = [\"email\"] }\n";
+    let m = Mapping::parse(std::path::Path::new("bench.toml"), src).expect("compiles");
+    let h: Vec<String> = ["ID", "NetID", "Card", "Class", "Last", "First", "Email"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let folio = m.bind(&h).expect("binds");
+    let r = row(
+        1,
+        &[
+            "S000123",
+            "JDoe",
+            "21234000056789",
+            "UG",
+            "Doe",
+            "Jane",
+            "jdoe@example.edu",
+        ],
+    );
+    let n = 1_000_000u64;
+    let start = std::time::Instant::now();
+    let mut ok = 0u64;
+    for _ in 0..n {
+        ok += u64::from(folio.map_row(&r).issues.is_empty());
+    }
+    let secs = start.elapsed().as_secs_f64();
+    assert_eq!(ok, n);
+    println!("7-field FOLIO mapping: {:.0} rows/s", n as f64 / secs);
+}

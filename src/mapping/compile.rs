@@ -7,7 +7,7 @@
 //! names, the nearest valid one.
 
 use super::coerce::ValueMap;
-use super::file::{line_of, FieldEntry, FieldTable, FileDoc, OnBlank};
+use super::file::{line_of, FieldEntry, FieldTable, FileDoc, OnBlank, FIELD_KEYS};
 use super::path::OutPath;
 use super::suggest::nearest;
 use super::transform::{self, check_date_format, system_date_format, NamePart, Transform};
@@ -258,7 +258,19 @@ fn compile_field(
             ..FieldTable::default()
         }),
         FieldEntry::Full(t) => t,
+        // `flatten` never leaves nested entries behind.
+        FieldEntry::Nested(_) => return Err((line, format!("field `{name}` has no source"))),
     };
+    if let Some(k) = &table.unknown_key {
+        let hint = match nearest(k.get_ref(), FIELD_KEYS.iter().copied()) {
+            Some(s) => format!(" (did you mean `{s}`?)"),
+            None => format!("; expected one of: {}", FIELD_KEYS.join(", ")),
+        };
+        return Err((
+            at(k.span()),
+            format!("unknown key `{}` in field `{name}`{hint}", k.get_ref()),
+        ));
+    }
     let FieldTable {
         column,
         template,
@@ -271,6 +283,7 @@ fn compile_field(
         date,
         split,
         on_blank,
+        unknown_key: _,
     } = *table;
 
     let given: Vec<&str> = [

@@ -37,7 +37,9 @@ pub(crate) struct FileDoc {
     pub fields: Option<Fields>,
 }
 
-/// `[fields]`, in file order, each with its key's span.
+/// `[fields]`, in file order, each with its key's span. Unquoted dotted keys
+/// (`personal.lastName = "Last"`, which TOML reads as nested tables) are flattened back into
+/// dotted field names.
 #[derive(Debug, Default)]
 pub(crate) struct Fields(pub Vec<(Spanned<String>, FieldEntry)>);
 
@@ -53,7 +55,7 @@ impl<'de> Deserialize<'de> for Fields {
                 let mut out = Vec::new();
                 while let Some(key) = map.next_key::<Spanned<String>>()? {
                     let entry = map.next_value::<FieldEntry>()?;
-                    out.push((key, entry));
+                    flatten(key, entry, &mut out);
                 }
                 Ok(Fields(out))
             }
@@ -62,19 +64,48 @@ impl<'de> Deserialize<'de> for Fields {
     }
 }
 
-/// One `[fields]` entry: shorthand column name or the full table.
+/// Pushes `entry` under `key`, expanding nested (dotted-key) entries to `outer.inner` names.
+fn flatten(key: Spanned<String>, entry: FieldEntry, out: &mut Vec<(Spanned<String>, FieldEntry)>) {
+    match entry {
+        FieldEntry::Nested(inner) => {
+            for (k, e) in inner {
+                let name = format!("{}.{}", key.get_ref(), k.get_ref());
+                flatten(Spanned::new(k.span(), name), e, out);
+            }
+        }
+        e => out.push((key, e)),
+    }
+}
+
+/// Keys of the full form of a field entry.
+pub(crate) const FIELD_KEYS: &[&str] = &[
+    "column",
+    "template",
+    "value",
+    "transform",
+    "required",
+    "default",
+    "map",
+    "map_default",
+    "date",
+    "split",
+    "on_blank",
+];
+
+/// One `[fields]` entry: shorthand column name, the full table, or (from an unquoted dotted
+/// key) a table of entries one level down.
 #[derive(Debug)]
 pub(crate) enum FieldEntry {
     /// `field = "Column"`.
     Column(String),
     /// `field = { … }`.
     Full(Box<FieldTable>),
+    /// `personal.lastName = …` read by TOML as `personal = { lastName = … }`.
+    Nested(Vec<(Spanned<String>, FieldEntry)>),
 }
 
 impl<'de> Deserialize<'de> for FieldEntry {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        // A visitor rather than `#[serde(untagged)]`, so errors inside the table form
-        // (deny_unknown_fields) keep their message and span.
         struct V;
         impl<'de> Visitor<'de> for V {
             type Value = FieldEntry;
@@ -87,25 +118,70 @@ impl<'de> Deserialize<'de> for FieldEntry {
             fn visit_string<E: serde::de::Error>(self, v: String) -> Result<FieldEntry, E> {
                 Ok(FieldEntry::Column(v))
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<FieldEntry, A::Error> {
-                FieldTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-                    .map(|t| FieldEntry::Full(Box::new(t)))
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FieldEntry, A::Error> {
+                // A table whose keys are field-entry keys is the full form; one whose first key
+                // is not (and is not a near miss of one) holds entries one level down.
+                let mut t = FieldTable::default();
+                let mut seen_table_key = false;
+                let mut nested = Vec::new();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    let k = key.get_ref().as_str();
+                    let is_table_key = FIELD_KEYS.contains(&k);
+                    let near_miss =
+                        !is_table_key && nearest(k, FIELD_KEYS.iter().copied()).is_some();
+                    let stray_key = !is_table_key && (seen_table_key || near_miss);
+                    let mixed = is_table_key && !nested.is_empty();
+                    if stray_key || mixed {
+                        // Reported by compile, at the key's line, with a suggestion.
+                        if t.unknown_key.is_none() {
+                            t.unknown_key = Some(if is_table_key {
+                                nested
+                                    .first()
+                                    .map(|(k, _): &(Spanned<String>, FieldEntry)| k.clone())
+                                    .unwrap_or(key)
+                            } else {
+                                key
+                            });
+                        }
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                        continue;
+                    }
+                    if !is_table_key {
+                        nested.push((key, map.next_value::<FieldEntry>()?));
+                        continue;
+                    }
+                    seen_table_key = true;
+                    match k {
+                        "column" => t.column = Some(map.next_value()?),
+                        "template" => t.template = Some(map.next_value()?),
+                        "value" => t.value = Some(map.next_value()?),
+                        "transform" => t.transform = map.next_value()?,
+                        "required" => t.required = map.next_value()?,
+                        "default" => t.default = Some(map.next_value()?),
+                        "map" => t.map = Some(map.next_value()?),
+                        "map_default" => t.map_default = Some(map.next_value()?),
+                        "date" => t.date = Some(map.next_value()?),
+                        "split" => t.split = Some(map.next_value()?),
+                        _ => t.on_blank = Some(map.next_value()?),
+                    }
+                }
+                if t.unknown_key.is_none() && !nested.is_empty() {
+                    return Ok(FieldEntry::Nested(nested));
+                }
+                Ok(FieldEntry::Full(Box::new(t)))
             }
         }
         d.deserialize_any(V)
     }
 }
 
-/// The full form of a field entry.
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+/// The full form of a field entry (keys: [`FIELD_KEYS`]).
+#[derive(Debug, Default)]
 pub(crate) struct FieldTable {
     pub column: Option<Spanned<String>>,
     pub template: Option<Spanned<String>>,
     pub value: Option<Spanned<toml::Value>>,
-    #[serde(default)]
     pub transform: Vec<Spanned<toml::Value>>,
-    #[serde(default)]
     pub required: bool,
     pub default: Option<Spanned<toml::Value>>,
     pub map: Option<Spanned<toml::Table>>,
@@ -113,6 +189,8 @@ pub(crate) struct FieldTable {
     pub date: Option<Spanned<String>>,
     pub split: Option<Spanned<String>>,
     pub on_blank: Option<OnBlank>,
+    /// The first key that is not a field-entry key (an error, reported by compile).
+    pub unknown_key: Option<Spanned<String>>,
 }
 
 /// 1-based line of byte `offset` in `src`.
@@ -194,7 +272,7 @@ mod tests {
         assert_eq!(line_of(src, fields[1].0.span().start), 5);
         match &fields[1].1 {
             FieldEntry::Full(t) => assert!(t.required),
-            FieldEntry::Column(_) => panic!("expected table form"),
+            _ => panic!("expected table form"),
         }
     }
 }

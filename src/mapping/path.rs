@@ -94,15 +94,13 @@ impl OutPath {
 
 /// The object under `key`, created (or replacing a non-object) as needed.
 fn child_object<'a>(obj: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, Value> {
-    let slot = obj
-        .entry(key.to_string())
-        .or_insert_with(|| Value::Object(Map::new()));
-    if !slot.is_object() {
-        *slot = Value::Object(Map::new());
+    // Look up first: allocating the key on every row would be wasted work once it exists.
+    if !matches!(obj.get(key), Some(Value::Object(_))) {
+        obj.insert(key.to_string(), Value::Object(Map::new()));
     }
-    match slot {
-        Value::Object(m) => m,
-        _ => unreachable!("slot was just made an object"),
+    match obj.get_mut(key) {
+        Some(Value::Object(m)) => m,
+        _ => unreachable!("an object was just inserted under this key"),
     }
 }
 
