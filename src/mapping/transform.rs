@@ -230,7 +230,7 @@ fn collapse_spaces(s: &str) -> String {
     out
 }
 
-/// Upper-cases the first letter of each word (after any non-letter), lower-cases the rest:
+/// Upper-cases the first letter of each word (after any non-alphanumeric), lower-cases the rest:
 /// `o'BRIEN-smith` → `O'Brien-Smith`.
 fn title_case(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -245,7 +245,8 @@ fn title_case(s: &str) -> String {
             start = false;
         } else {
             out.push(c);
-            start = true;
+            // Digits continue a word ("3rd"); anything else starts a new one ("o'brien").
+            start = !c.is_numeric();
         }
     }
     out
@@ -355,6 +356,7 @@ mod tests {
             "Mary O'Brien-Smith"
         );
         assert_eq!(ok(&Transform::Title, "élan vital"), "Élan Vital");
+        assert_eq!(ok(&Transform::Title, "APT 3RD FLOOR"), "Apt 3rd Floor");
     }
 
     #[test]
