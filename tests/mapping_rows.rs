@@ -301,4 +301,31 @@ fn throughput_probe() {
     let secs = start.elapsed().as_secs_f64();
     assert_eq!(ok, n);
     println!("7-field FOLIO mapping: {:.0} rows/s", n as f64 / secs);
+    // Floor for comparison: just building and dropping an equivalent JSON object.
+    let start = std::time::Instant::now();
+    let keys = [
+        "externalSystemId",
+        "username",
+        "barcode",
+        "patronGroup",
+        "personal",
+    ];
+    let mut total = 0usize;
+    for _ in 0..n {
+        let mut rec = serde_json::Map::with_capacity(5);
+        for (k, v) in keys.iter().zip(&r.cells) {
+            rec.insert((*k).to_string(), serde_json::Value::String(v.clone()));
+        }
+        let mut p = serde_json::Map::new();
+        for (k, v) in ["lastName", "firstName", "email"].iter().zip(&r.cells[4..]) {
+            p.insert((*k).to_string(), serde_json::Value::String(v.clone()));
+        }
+        rec.insert("personal".to_string(), serde_json::Value::Object(p));
+        total += rec.len();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "baseline object build: {:.0} rows/s ({total})",
+        n as f64 / secs
+    );
 }

@@ -73,29 +73,36 @@ pub(crate) fn looks_scientific(raw: &str) -> bool {
 /// A compiled `map = { … }` table with optional `map_default`.
 #[derive(Debug, Clone)]
 pub(crate) struct ValueMap {
-    exact: HashMap<String, String>,
-    folded: HashMap<String, String>,
-    keys: Vec<String>,
+    /// (source value, output value) in file order.
+    pairs: Vec<(String, String)>,
+    /// Exact-match index, built only for large maps (small ones are scanned, which is faster).
+    exact: Option<HashMap<String, usize>>,
+    /// Trimmed, lower-cased source value → index of the first pair with that folding.
+    folded: HashMap<String, usize>,
     default: Option<String>,
 }
+
+/// Maps with more entries than this get a hash index for exact matches.
+const SCAN_LIMIT: usize = 16;
 
 impl ValueMap {
     /// Builds the map from (source value, output value) pairs in file order.
     pub(crate) fn new(pairs: Vec<(String, String)>, default: Option<String>) -> ValueMap {
-        let mut exact = HashMap::with_capacity(pairs.len());
         let mut folded = HashMap::with_capacity(pairs.len());
-        let mut keys = Vec::with_capacity(pairs.len());
-        for (k, v) in pairs {
-            folded
-                .entry(k.trim().to_lowercase())
-                .or_insert_with(|| v.clone());
-            keys.push(k.clone());
-            exact.insert(k, v);
+        for (i, (k, _)) in pairs.iter().enumerate() {
+            folded.entry(k.trim().to_lowercase()).or_insert(i);
         }
+        let exact = (pairs.len() > SCAN_LIMIT).then(|| {
+            let mut m = HashMap::with_capacity(pairs.len());
+            for (i, (k, _)) in pairs.iter().enumerate() {
+                m.entry(k.clone()).or_insert(i);
+            }
+            m
+        });
         ValueMap {
+            pairs,
             exact,
             folded,
-            keys,
             default,
         }
     }
@@ -103,18 +110,21 @@ impl ValueMap {
     /// Maps `value`: exact match, then case-insensitive and trimmed, then `map_default`; otherwise
     /// a reason listing the allowed keys.
     pub(crate) fn apply(&self, value: &str) -> Result<String, String> {
-        if let Some(v) = self.exact.get(value) {
-            return Ok(v.clone());
+        let hit = match &self.exact {
+            Some(index) => index.get(value).copied(),
+            None => self.pairs.iter().position(|(k, _)| k == value),
         }
-        if let Some(v) = self.folded.get(&value.trim().to_lowercase()) {
+        .or_else(|| self.folded.get(&value.trim().to_lowercase()).copied());
+        if let Some((_, v)) = hit.and_then(|i| self.pairs.get(i)) {
             return Ok(v.clone());
         }
         if let Some(d) = &self.default {
             return Ok(d.clone());
         }
+        let keys: Vec<&str> = self.pairs.iter().map(|(k, _)| k.as_str()).collect();
         Err(format!(
             "\"{value}\" is not one of the mapped values: {}",
-            self.keys.join(", ")
+            keys.join(", ")
         ))
     }
 }
@@ -217,6 +227,13 @@ mod tests {
         let e = strict.apply("FAC").expect_err("unmapped");
         assert_eq!(e, "\"FAC\" is not one of the mapped values: UG, GR");
         let lenient = ValueMap::new(pairs, Some("staff".into()));
+        let big: Vec<(String, String)> = (0..40)
+            .map(|i| (format!("K{i}"), format!("v{i}")))
+            .collect();
+        let big = ValueMap::new(big, None);
+        assert_eq!(big.apply("K39"), Ok("v39".into()));
+        assert_eq!(big.apply(" k7 "), Ok("v7".into()));
+        assert!(big.apply("K40").is_err());
         assert_eq!(lenient.apply("FAC"), Ok("staff".into()));
         assert_eq!(lenient.apply("GR"), Ok("graduate".into()));
     }

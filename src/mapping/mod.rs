@@ -154,6 +154,8 @@ pub struct BoundMapping {
     pub mapping: Mapping,
     /// Per field (parallel to `mapping.fields`): resolved source.
     sources: Vec<row::BoundSource>,
+    /// Number of distinct top-level record keys (to size each record once).
+    top_level_keys: usize,
 }
 
 impl BoundMapping {

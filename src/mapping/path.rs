@@ -40,6 +40,16 @@ impl OutPath {
         OutPath::Nested(parts.into_iter().map(str::to_string).collect())
     }
 
+    /// The top-level record key this path writes under.
+    pub(crate) fn top_key(&self) -> &str {
+        match self {
+            OutPath::Flat(k) => k,
+            OutPath::Nested(parts) => parts.first().map(String::as_str).unwrap_or(""),
+            OutPath::Address { .. } => "personal",
+            OutPath::Tags => "tags",
+        }
+    }
+
     /// Inserts `value` into `record` (an object) at this path.
     pub(crate) fn insert(&self, record: &mut Map<String, Value>, value: Value) {
         match self {

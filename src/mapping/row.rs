@@ -89,9 +89,17 @@ pub(crate) fn bind(mapping: &Mapping, headers: &[String]) -> Result<BoundMapping
             Source::Value(_) => BoundSource::Value,
         });
     }
+    let mut top: Vec<&str> = Vec::new();
+    for f in &mapping.fields {
+        let k = f.path.top_key();
+        if !top.contains(&k) {
+            top.push(k);
+        }
+    }
     Ok(BoundMapping {
         mapping: mapping.clone(),
         sources,
+        top_level_keys: top.len(),
     })
 }
 
@@ -107,7 +115,7 @@ fn is_blank(s: &str) -> bool {
 /// Maps one row (see the module docs for the order of steps).
 pub(crate) fn map_row(bound: &BoundMapping, row: &SourceRow) -> Mapped {
     let m = &bound.mapping;
-    let mut record = Map::new();
+    let mut record = Map::with_capacity(bound.top_level_keys);
     let mut key = None;
     let mut clear = Vec::new();
     let mut issues = Vec::new();

@@ -161,7 +161,17 @@ impl Transform {
                     t.to_string()
                 }
             }
+            Transform::Lower if s.is_ascii() => {
+                let mut s = s;
+                s.make_ascii_lowercase();
+                s
+            }
             Transform::Lower => s.to_lowercase(),
+            Transform::Upper if s.is_ascii() => {
+                let mut s = s;
+                s.make_ascii_uppercase();
+                s
+            }
             Transform::Upper => s.to_uppercase(),
             Transform::CollapseSpaces => collapse_spaces(&s),
             Transform::Title => title_case(&s),
