@@ -1,9 +1,27 @@
-//! Mapping stage: declarative TOML mapping files that turn a [`crate::read::SourceRow`] into one
-//! system's record (STUB: being written).
+//! Mapping stage: declarative TOML mapping files (see `MAPPING-SPEC.md`) that turn a
+//! [`crate::read::SourceRow`] into one system's record.
+//!
+//! Flow: [`Mapping::load`] parses ([`file`]) and compiles ([`compile`]) a file into a validated
+//! plan; [`Mapping::bind`] resolves every referenced column against an input's header;
+//! [`BoundMapping::map_row`] then maps rows with no per-row parsing or regex compilation.
+//! Invariants: load/bind errors name the mapping file and line (and the nearest valid name);
+//! row problems are [`Issue`]s in the [`Mapped`] result, never `Err` or panics.
+
+mod coerce;
+mod compile;
+mod file;
+mod path;
+mod row;
+mod suggest;
+mod transform;
+
+pub use file::OnBlank;
 
 use crate::read::SourceRow;
 use crate::systems::System;
+use compile::{CompiledField, Part, Source};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// A problem with one field of one row.
@@ -56,26 +74,76 @@ pub struct Mapping {
     pub match_field: String,
     /// Fields never overwritten on update.
     pub protect: Vec<String>,
+    /// File-level blank policy.
+    on_blank: OnBlank,
+    /// Compiled fields, in file order.
+    fields: Vec<CompiledField>,
+    /// `[defaults]`, values as text.
+    defaults: BTreeMap<String, String>,
 }
 
 impl Mapping {
     /// Loads and compiles a mapping file.
     pub fn load(path: &Path) -> Result<Mapping, MappingError> {
-        Err(MappingError {
+        let src = std::fs::read_to_string(path).map_err(|e| MappingError {
             path: path.to_path_buf(),
             line: None,
-            message: "mapping not yet implemented".into(),
-        })
+            message: format!("cannot read mapping file: {e}"),
+        })?;
+        Mapping::parse(path, &src)
     }
 
-    /// Binds the mapping to an input's header: every referenced column must exist.
+    /// Compiles mapping text `src`; `path` is used in error messages only.
+    pub fn parse(path: &Path, src: &str) -> Result<Mapping, MappingError> {
+        let doc = file::parse(path, src)?;
+        compile::compile(path, src, doc, &compile::Catalogue::systems())
+    }
+
+    /// The file-level `on_blank` policy (fields may override it; see [`Mapping::fields`]).
+    pub fn on_blank(&self) -> OnBlank {
+        self.on_blank
+    }
+
+    /// Every mapped field with its effective `on_blank` policy, in file order.
+    pub fn fields(&self) -> impl Iterator<Item = (&str, OnBlank)> + '_ {
+        self.fields.iter().map(|f| (f.name.as_str(), f.on_blank))
+    }
+
+    /// The columns the mapping reads (column sources and template placeholders), each once, in
+    /// first-use order, as written in the mapping file.
+    pub fn columns(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for f in &self.fields {
+            let cols: Vec<&str> = match &f.source {
+                Source::Column(c) => vec![c.as_str()],
+                Source::Template(parts) => parts
+                    .iter()
+                    .filter_map(|p| match p {
+                        Part::Col(c) => Some(c.as_str()),
+                        Part::Lit(_) => None,
+                    })
+                    .collect(),
+                Source::Value(_) => Vec::new(),
+            };
+            for c in cols {
+                if !out.contains(&c) {
+                    out.push(c);
+                }
+            }
+        }
+        out
+    }
+
+    /// The `[defaults]` table (per-system settings that are not fields, e.g. ILLiad `nvtgc`),
+    /// values as text.
+    pub fn defaults(&self) -> &BTreeMap<String, String> {
+        &self.defaults
+    }
+
+    /// Binds the mapping to an input's header: every referenced column must exist. Names match
+    /// exactly first, then case-insensitively and trimmed.
     pub fn bind(&self, headers: &[String]) -> Result<BoundMapping, MappingError> {
-        let _ = headers;
-        Err(MappingError {
-            path: self.path.clone(),
-            line: None,
-            message: "mapping not yet implemented".into(),
-        })
+        row::bind(self, headers)
     }
 }
 
@@ -84,17 +152,15 @@ impl Mapping {
 pub struct BoundMapping {
     /// The mapping.
     pub mapping: Mapping,
+    /// Per field (parallel to `mapping.fields`): resolved source.
+    sources: Vec<row::BoundSource>,
+    /// Number of distinct top-level record keys (to size each record once).
+    top_level_keys: usize,
 }
 
 impl BoundMapping {
     /// Maps one row: sources, transforms, coercion, then per-system validation.
     pub fn map_row(&self, row: &SourceRow) -> Mapped {
-        Mapped {
-            line: row.line,
-            key: None,
-            record: Value::Null,
-            clear: Vec::new(),
-            issues: Vec::new(),
-        }
+        row::map_row(self, row)
     }
 }

@@ -1,0 +1,380 @@
+//! Binding a compiled mapping to an input header, and mapping one row at a time.
+//!
+//! Per field: raw text (column cell, template, or constant) → spreadsheet-mangled-id check →
+//! `default` when blank (bypasses transforms and `map`) → transforms → `map` → blank handling
+//! (`required`, match key, `on_blank = clear`) → coercion to the field's kind → insertion at the
+//! field's output path. Then the system's offline validation. Invariant: `map_row` never panics
+//! and never fails; every problem is an [`Issue`] quoting the offending value.
+
+use super::coerce::{coerce, looks_scientific};
+use super::compile::{CompiledField, Part, Source};
+use super::suggest::nearest;
+use super::{BoundMapping, Issue, Mapped, Mapping, MappingError, OnBlank};
+use crate::read::SourceRow;
+use crate::systems::schema;
+use serde_json::{Map, Value};
+
+/// A field's source resolved against the header.
+#[derive(Debug, Clone)]
+pub(crate) enum BoundSource {
+    /// Cell index, and the header name (for issues).
+    Column(usize, String),
+    /// Template parts with column indices; label lists the columns (for issues).
+    Template(Vec<BoundPart>, Option<String>),
+    /// The field's constant.
+    Value,
+}
+
+/// A template part bound to a cell index.
+#[derive(Debug, Clone)]
+pub(crate) enum BoundPart {
+    Lit(String),
+    Col(usize),
+}
+
+/// Resolves every referenced column in `headers`.
+pub(crate) fn bind(mapping: &Mapping, headers: &[String]) -> Result<BoundMapping, MappingError> {
+    let find = |col: &str, field: &CompiledField| -> Result<usize, MappingError> {
+        if let Some(i) = headers.iter().position(|h| h == col) {
+            return Ok(i);
+        }
+        let want = col.trim().to_lowercase();
+        if let Some(i) = headers.iter().position(|h| h.trim().to_lowercase() == want) {
+            return Ok(i);
+        }
+        let hint = match nearest(col, headers.iter().map(String::as_str)) {
+            Some(s) => format!(" (did you mean \"{s}\"?)"),
+            None if headers.is_empty() => "; the input has no header".to_string(),
+            None => format!(
+                "; the input's columns are: {}",
+                headers
+                    .iter()
+                    .map(|h| format!("\"{h}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        Err(MappingError {
+            path: mapping.path.clone(),
+            line: Some(field.line),
+            message: format!(
+                "column \"{col}\" (for field `{}`) is not in the input{hint}",
+                field.name
+            ),
+        })
+    };
+    let mut sources = Vec::with_capacity(mapping.fields.len());
+    for f in &mapping.fields {
+        sources.push(match &f.source {
+            Source::Column(c) => {
+                let i = find(c, f)?;
+                BoundSource::Column(i, headers[i].clone())
+            }
+            Source::Template(parts) => {
+                let mut bound = Vec::with_capacity(parts.len());
+                let mut cols = Vec::new();
+                for p in parts {
+                    bound.push(match p {
+                        Part::Lit(s) => BoundPart::Lit(s.clone()),
+                        Part::Col(c) => {
+                            let i = find(c, f)?;
+                            cols.push(headers[i].as_str());
+                            BoundPart::Col(i)
+                        }
+                    });
+                }
+                let label = (!cols.is_empty()).then(|| cols.join(", "));
+                BoundSource::Template(bound, label)
+            }
+            Source::Value(_) => BoundSource::Value,
+        });
+    }
+    let mut top: Vec<&str> = Vec::new();
+    for f in &mapping.fields {
+        let k = f.path.top_key();
+        if !top.contains(&k) {
+            top.push(k);
+        }
+    }
+    Ok(BoundMapping {
+        mapping: mapping.clone(),
+        sources,
+        top_level_keys: top.len(),
+    })
+}
+
+/// The text of cell `i` ("" when the row is short).
+fn cell(row: &SourceRow, i: usize) -> &str {
+    row.cells.get(i).map(String::as_str).unwrap_or("")
+}
+
+fn is_blank(s: &str) -> bool {
+    s.trim().is_empty()
+}
+
+/// Maps one row (see the module docs for the order of steps).
+pub(crate) fn map_row(bound: &BoundMapping, row: &SourceRow) -> Mapped {
+    let m = &bound.mapping;
+    let mut record = Map::with_capacity(bound.top_level_keys);
+    let mut key = None;
+    let mut clear = Vec::new();
+    let mut issues = Vec::new();
+
+    for (f, src) in m.fields.iter().zip(&bound.sources) {
+        let (raw, column): (String, Option<&str>) = match (src, &f.source) {
+            (BoundSource::Column(i, name), _) => (cell(row, *i).to_string(), Some(name)),
+            (BoundSource::Template(parts, label), _) => {
+                let all_blank = parts
+                    .iter()
+                    .all(|p| !matches!(p, BoundPart::Col(i) if !is_blank(cell(row, *i))));
+                let mut s = String::new();
+                if !all_blank {
+                    for p in parts {
+                        match p {
+                            BoundPart::Lit(l) => s.push_str(l),
+                            BoundPart::Col(i) => s.push_str(cell(row, *i)),
+                        }
+                    }
+                }
+                (s, label.as_deref())
+            }
+            (BoundSource::Value, Source::Value(v)) => (v.clone(), None),
+            (BoundSource::Value, _) => (String::new(), None),
+        };
+        let issue = |reason: String| Issue {
+            field: Some(f.name.clone()),
+            column: column.map(str::to_string),
+            reason,
+        };
+
+        if f.spec.id_like && looks_scientific(&raw) {
+            issues.push(issue(format!(
+                "\"{raw}\" looks like a number a spreadsheet converted to scientific notation; re-export the column as text"
+            )));
+            continue;
+        }
+
+        let text = match (&f.default, is_blank(&raw)) {
+            (Some(d), true) => d.clone(),
+            _ => match finish(f, raw) {
+                Ok(t) => t,
+                Err(reason) => {
+                    issues.push(issue(reason));
+                    continue;
+                }
+            },
+        };
+
+        if is_blank(&text) {
+            if f.is_match {
+                issues.push(issue(format!("match key {} is blank", f.name)));
+            } else if f.required {
+                issues.push(issue(format!("required field {} is blank", f.name)));
+            } else if f.on_blank == OnBlank::Clear {
+                clear.push(f.name.clone());
+            }
+            continue;
+        }
+        if f.is_match {
+            key = Some(text.clone());
+        }
+        match coerce(f.kind, text, &f.split, m.system) {
+            Ok(v) => f.path.insert(&mut record, v),
+            Err(reason) => issues.push(issue(reason)),
+        }
+    }
+
+    let record = Value::Object(record);
+    for v in schema::validate(m.system, &record) {
+        let column = v.field.as_deref().and_then(|name| {
+            m.fields
+                .iter()
+                .position(|f| f.name == name)
+                .and_then(|i| match &bound.sources[i] {
+                    BoundSource::Column(_, c) => Some(c.clone()),
+                    BoundSource::Template(_, l) => l.clone(),
+                    BoundSource::Value => None,
+                })
+        });
+        issues.push(Issue {
+            field: v.field,
+            column,
+            reason: v.reason,
+        });
+    }
+
+    Mapped {
+        line: row.line,
+        key,
+        record,
+        clear,
+        issues,
+    }
+}
+
+/// Transforms then `map` (skipped for a blank value).
+fn finish(f: &CompiledField, raw: String) -> Result<String, String> {
+    let mut s = raw;
+    for t in &f.transforms {
+        s = t.apply(s)?;
+    }
+    match &f.map {
+        Some(map) if !is_blank(&s) => map.apply(&s),
+        _ => Ok(s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::compile::{compile, Catalogue};
+    use crate::mapping::file;
+    use crate::systems::schema::{FieldKind, FieldSpec};
+    use crate::systems::System;
+    use serde_json::json;
+    use std::path::Path;
+    use std::sync::Arc;
+
+    /// A catalogue with real kinds, independent of the schema module's state.
+    fn lookup(_: System, name: &str) -> Option<FieldSpec> {
+        let (kind, id_like) = match name {
+            "active" | "personal.addresses.Home.primaryAddress" => (FieldKind::Bool, false),
+            "expirationDate" => (FieldKind::Date, false),
+            "departments" | "tags" => (FieldKind::List, false),
+            "barcode" | "externalSystemId" | "username" => (FieldKind::Text, true),
+            _ => (FieldKind::Text, false),
+        };
+        Some(FieldSpec {
+            name: name.into(),
+            kind,
+            id_like,
+            allowed: None,
+        })
+    }
+    fn names(_: System) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn bound(src: &str, headers: &[&str]) -> BoundMapping {
+        let path = Path::new("t.toml");
+        let doc = file::parse(path, src).expect("parse");
+        let cat = Catalogue {
+            lookup: &lookup,
+            names: &names,
+        };
+        let m = compile(path, src, doc, &cat).expect("compile");
+        let h: Vec<String> = headers.iter().map(|s| s.to_string()).collect();
+        bind(&m, &h).expect("bind")
+    }
+
+    fn row(cells: &[&str]) -> SourceRow {
+        SourceRow {
+            file: Arc::from("in.csv"),
+            sheet: None,
+            line: 7,
+            cells: cells.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    const SRC: &str = r#"
+system = "folio"
+match = "externalSystemId"
+[fields]
+externalSystemId = { column = "ID", transform = ["trim"] }
+active = { column = "Status" }
+expirationDate = { column = "Expires", date = "%m/%d/%Y" }
+departments = "Dept"
+"personal.addresses.Home.primaryAddress" = { value = "yes" }
+"personal.lastName" = { column = "Last", required = true }
+patronGroup = { column = "Class", map = { UG = "undergrad" }, default = "staff" }
+"#;
+    const HEADERS: &[&str] = &["ID", "Status", "Expires", "Dept", "Last", "Class"];
+
+    #[test]
+    fn kinds_are_coerced() {
+        let b = bound(SRC, HEADERS);
+        let m = b.map_row(&row(&[
+            " 42 ",
+            "Active",
+            "5/31/2027",
+            "Math; Art",
+            "Doe",
+            "ug",
+        ]));
+        assert_eq!(m.issues, vec![]);
+        assert_eq!(m.key.as_deref(), Some("42"));
+        assert_eq!(
+            m.record,
+            json!({
+                "externalSystemId": "42",
+                "active": true,
+                "expirationDate": "2027-05-31",
+                "departments": ["Math", "Art"],
+                "personal": {
+                    "addresses": [{"addressTypeId": "Home", "primaryAddress": true}],
+                    "lastName": "Doe"
+                },
+                "patronGroup": "undergrad"
+            })
+        );
+    }
+
+    #[test]
+    fn default_bypasses_map_and_bad_bool_is_an_issue() {
+        let b = bound(SRC, HEADERS);
+        let m = b.map_row(&row(&["42", "perhaps", "", "", "Doe", ""]));
+        assert_eq!(m.record["patronGroup"], json!("staff"));
+        assert_eq!(m.issues.len(), 1, "{:?}", m.issues);
+        assert_eq!(m.issues[0].field.as_deref(), Some("active"));
+        assert_eq!(m.issues[0].column.as_deref(), Some("Status"));
+        assert!(m.issues[0].reason.contains("\"perhaps\""));
+    }
+
+    #[test]
+    fn scientific_id_is_rejected_with_advice() {
+        let b = bound(SRC, HEADERS);
+        let m = b.map_row(&row(&["2.02E+12", "y", "", "", "Doe", "UG"]));
+        assert_eq!(m.key, None);
+        let i = &m.issues[0];
+        assert_eq!(i.field.as_deref(), Some("externalSystemId"));
+        assert!(i.reason.contains("\"2.02E+12\""), "{}", i.reason);
+        assert!(i.reason.contains("scientific notation"), "{}", i.reason);
+    }
+
+    #[test]
+    fn required_and_match_key_blank() {
+        let b = bound(SRC, HEADERS);
+        let m = b.map_row(&row(&["  ", "y", "", "", " ", "UG"]));
+        let reasons: Vec<&str> = m.issues.iter().map(|i| i.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            vec![
+                "match key externalSystemId is blank",
+                "required field personal.lastName is blank"
+            ]
+        );
+    }
+
+    #[test]
+    fn required_transform_marks_field_required() {
+        let src = "system = \"folio\"\nmatch = \"username\"\n[fields]\nusername = \"U\"\n\"personal.email\" = { column = \"E\", transform = [\"trim\", \"required\"] }\n";
+        let b = bound(src, &["U", "E"]);
+        let m = b.map_row(&row(&["jd", "  "]));
+        assert_eq!(m.issues.len(), 1);
+        assert_eq!(m.issues[0].reason, "required field personal.email is blank");
+        let m = b.map_row(&row(&["jd", " a@b.edu "]));
+        assert_eq!(m.issues, vec![]);
+        assert_eq!(m.record["personal"]["email"], json!("a@b.edu"));
+    }
+
+    #[test]
+    fn date_kind_without_date_transform_needs_iso() {
+        let b = bound(SRC, HEADERS);
+        let m = b.map_row(&row(&["1", "y", "2027-06-30", "", "Doe", "UG"]));
+        assert_eq!(m.record["expirationDate"], json!("2027-06-30"));
+        let m = b.map_row(&row(&["1", "y", "31/31/2027", "", "Doe", "UG"]));
+        assert_eq!(m.issues.len(), 1);
+        assert_eq!(m.issues[0].column.as_deref(), Some("Expires"));
+        assert!(m.issues[0].reason.contains("\"31/31/2027\""));
+    }
+}

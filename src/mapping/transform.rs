@@ -1,0 +1,515 @@
+//! Value transforms named in mapping files (`trim`, `lower`, `{ pad_left = 11 }`, …).
+//!
+//! Each transform is compiled once at load time ([`Transform`]; regexes included) and applied
+//! per row by [`Transform::apply`], which either returns the new text or a row-issue reason that
+//! quotes the offending value. Invariant: a blank input stays blank (no transform invents a
+//! value from nothing), so blank-handling is decided by the caller.
+
+use crate::systems::System;
+use chrono::format::{Item, StrftimeItems};
+use chrono::NaiveDate;
+use regex::Regex;
+use std::fmt::Write as _;
+
+/// Transforms written as a bare string.
+pub(crate) const SIMPLE: &[&str] = &[
+    "trim",
+    "lower",
+    "upper",
+    "collapse_spaces",
+    "title",
+    "digits",
+    "email",
+    "phone",
+    "required",
+];
+
+/// Transforms written as a table with options, and the option keys each allows.
+pub(crate) const WITH_OPTIONS: &[(&str, &[&str])] = &[
+    ("pad_left", &["char"]),
+    ("prefix", &[]),
+    ("suffix", &[]),
+    ("replace", &["with"]),
+    ("split_name", &[]),
+    ("date", &[]),
+];
+
+/// Every transform name (for suggestions).
+pub(crate) fn all_names() -> impl Iterator<Item = &'static str> {
+    SIMPLE
+        .iter()
+        .copied()
+        .chain(WITH_OPTIONS.iter().map(|(n, _)| *n))
+}
+
+/// Which part of a personal name `split_name` extracts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NamePart {
+    First,
+    Last,
+    Middle,
+}
+
+impl NamePart {
+    /// Valid option values.
+    pub(crate) const NAMES: &'static [&'static str] = &["first", "last", "middle"];
+
+    /// Parses `first` / `last` / `middle`.
+    pub(crate) fn parse(s: &str) -> Option<NamePart> {
+        match s {
+            "first" => Some(NamePart::First),
+            "last" => Some(NamePart::Last),
+            "middle" => Some(NamePart::Middle),
+            _ => None,
+        }
+    }
+}
+
+/// A compiled transform.
+#[derive(Debug, Clone)]
+pub(crate) enum Transform {
+    Trim,
+    Lower,
+    Upper,
+    CollapseSpaces,
+    Title,
+    Digits,
+    PadLeft { width: usize, ch: char },
+    Prefix(String),
+    Suffix(String),
+    Replace { re: Regex, with: String },
+    SplitName(NamePart),
+    Date { format: String, out: &'static str },
+    Email,
+    Phone,
+}
+
+/// The date format a system stores (`strftime`).
+pub(crate) fn system_date_format(system: System) -> &'static str {
+    match system {
+        System::Illiad => "%Y-%m-%dT00:00:00",
+        System::Folio | System::Libib => "%Y-%m-%d",
+    }
+}
+
+/// Checks that `fmt` is a usable input date format: valid strftime items that round-trip a date
+/// (so it names a year, month and day). Returns the reason when not.
+pub(crate) fn check_date_format(fmt: &str) -> Result<(), String> {
+    if StrftimeItems::new(fmt).any(|i| matches!(i, Item::Error)) {
+        return Err(format!(
+            "invalid date format \"{fmt}\" (see chrono strftime, e.g. \"%m/%d/%Y\")"
+        ));
+    }
+    let sample = NaiveDate::from_ymd_opt(2001, 2, 3)
+        .and_then(|d| d.and_hms_opt(4, 5, 6))
+        .ok_or("internal date error")?;
+    // Formatting can fail (e.g. a time-zone item with no zone); `write!` reports it instead of
+    // panicking like `to_string` would.
+    let mut text = String::new();
+    if write!(text, "{}", sample.format(fmt)).is_err() {
+        return Err(format!(
+            "date format \"{fmt}\" cannot be used here (time zones are not supported)"
+        ));
+    }
+    match parse_with(&text, fmt) {
+        Some(d) if d == sample.date() => Ok(()),
+        _ => Err(format!(
+            "date format \"{fmt}\" must name a year, month and day (e.g. \"%m/%d/%Y\")"
+        )),
+    }
+}
+
+/// Parses `s` as a date in `fmt`, also accepting formats that carry a time of day.
+fn parse_with(s: &str, fmt: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, fmt).ok().or_else(|| {
+        chrono::NaiveDateTime::parse_from_str(s, fmt)
+            .ok()
+            .map(|dt| dt.date())
+    })
+}
+
+/// Parses an ISO date `YYYY-MM-DD`, optionally followed by a time (`T…` or ` …`).
+pub(crate) fn parse_iso_date(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    let (day, rest) = if s.len() > 10 && s.is_char_boundary(10) {
+        s.split_at(10)
+    } else {
+        (s, "")
+    };
+    if !(rest.is_empty() || rest.starts_with('T') || rest.starts_with(' ')) {
+        return None;
+    }
+    NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()
+}
+
+impl Transform {
+    /// Applies the transform to `s`; `Err` is a row-issue reason quoting the value.
+    pub(crate) fn apply(&self, s: String) -> Result<String, String> {
+        if s.trim().is_empty() {
+            // Blank stays blank for every transform (trim still normalises it to "").
+            return Ok(match self {
+                Transform::Trim | Transform::CollapseSpaces => String::new(),
+                _ => s,
+            });
+        }
+        Ok(match self {
+            Transform::Trim => {
+                let t = s.trim();
+                if t.len() == s.len() {
+                    s
+                } else {
+                    t.to_string()
+                }
+            }
+            Transform::Lower if s.is_ascii() => {
+                let mut s = s;
+                s.make_ascii_lowercase();
+                s
+            }
+            Transform::Lower => s.to_lowercase(),
+            Transform::Upper if s.is_ascii() => {
+                let mut s = s;
+                s.make_ascii_uppercase();
+                s
+            }
+            Transform::Upper => s.to_uppercase(),
+            Transform::CollapseSpaces => collapse_spaces(&s),
+            Transform::Title => title_case(&s),
+            Transform::Digits => s.chars().filter(|c| c.is_ascii_digit()).collect(),
+            Transform::PadLeft { width, ch } => {
+                let n = s.chars().count();
+                if n >= *width {
+                    s
+                } else {
+                    let mut out = String::with_capacity(s.len() + (width - n) * ch.len_utf8());
+                    out.extend(std::iter::repeat_n(*ch, width - n));
+                    out.push_str(&s);
+                    out
+                }
+            }
+            Transform::Prefix(p) => {
+                let mut out = String::with_capacity(p.len() + s.len());
+                out.push_str(p);
+                out.push_str(&s);
+                out
+            }
+            Transform::Suffix(x) => {
+                let mut s = s;
+                s.push_str(x);
+                s
+            }
+            Transform::Replace { re, with } => match re.replace_all(&s, with.as_str()) {
+                std::borrow::Cow::Borrowed(_) => s,
+                std::borrow::Cow::Owned(o) => o,
+            },
+            Transform::SplitName(part) => split_name(&s, *part),
+            Transform::Date { format, out } => {
+                let d = parse_with(s.trim(), format)
+                    .or_else(|| parse_iso_date(&s))
+                    .ok_or_else(|| {
+                        format!(
+                            "cannot read \"{s}\" as a date in format \"{format}\" (or YYYY-MM-DD)"
+                        )
+                    })?;
+                d.format(out).to_string()
+            }
+            Transform::Email => {
+                check_email(s.trim())
+                    .map_err(|why| format!("not a valid e-mail address: \"{s}\" ({why})"))?;
+                let t = s.trim();
+                if t.len() == s.len() {
+                    s
+                } else {
+                    t.to_string()
+                }
+            }
+            Transform::Phone => normalise_phone(&s)?,
+        })
+    }
+}
+
+/// Runs of whitespace become one space; the result is trimmed.
+fn collapse_spaces(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for w in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
+}
+
+/// Upper-cases the first letter of each word (after any non-alphanumeric), lower-cases the rest:
+/// `o'BRIEN-smith` → `O'Brien-Smith`.
+fn title_case(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut start = true;
+    for c in s.chars() {
+        if c.is_alphabetic() {
+            if start {
+                out.extend(c.to_uppercase());
+            } else {
+                out.extend(c.to_lowercase());
+            }
+            start = false;
+        } else {
+            out.push(c);
+            // Digits continue a word ("3rd"); anything else starts a new one ("o'brien").
+            start = !c.is_numeric();
+        }
+    }
+    out
+}
+
+/// Splits "Last, First Middle" (or "First Middle Last" when there is no comma) and returns one
+/// part; a single word is taken as the last name.
+fn split_name(s: &str, part: NamePart) -> String {
+    let (last, given): (String, Vec<&str>) = match s.split_once(',') {
+        Some((last, rest)) => (collapse_spaces(last), rest.split_whitespace().collect()),
+        None => {
+            let mut words: Vec<&str> = s.split_whitespace().collect();
+            let last = words.pop().unwrap_or_default().to_string();
+            (last, words)
+        }
+    };
+    match part {
+        NamePart::Last => last,
+        NamePart::First => given.first().copied().unwrap_or_default().to_string(),
+        NamePart::Middle => given.get(1..).map(|m| m.join(" ")).unwrap_or_default(),
+    }
+}
+
+/// One `@`, non-empty local part, a domain with a dot (not at either end), no whitespace.
+fn check_email(s: &str) -> Result<(), &'static str> {
+    if s.chars().any(char::is_whitespace) {
+        return Err("contains a space");
+    }
+    let mut parts = s.split('@');
+    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Err("needs exactly one @");
+    };
+    if local.is_empty() {
+        return Err("nothing before the @");
+    }
+    if !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || domain.contains("..")
+    {
+        return Err("the domain needs a dot, e.g. example.edu");
+    }
+    Ok(())
+}
+
+/// Keeps digits (and a leading `+`); NANP numbers become `NNN-NNN-NNNN`.
+fn normalise_phone(s: &str) -> Result<String, String> {
+    let plus = s.trim_start().starts_with('+');
+    let digits: String = s.chars().filter(|c| c.is_ascii_digit()).collect();
+    if digits.len() < 7 {
+        return Err(format!("not a phone number: \"{s}\" (fewer than 7 digits)"));
+    }
+    if plus {
+        return Ok(format!("+{digits}"));
+    }
+    let nanp = match digits.len() {
+        10 => Some(&digits[..]),
+        11 if digits.starts_with('1') => Some(&digits[1..]),
+        _ => None,
+    };
+    Ok(match nanp {
+        Some(d) => format!("{}-{}-{}", &d[..3], &d[3..6], &d[6..]),
+        None => digits,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ap(t: &Transform, s: &str) -> Result<String, String> {
+        t.apply(s.to_string())
+    }
+    fn ok(t: &Transform, s: &str) -> String {
+        match ap(t, s) {
+            Ok(v) => v,
+            Err(e) => panic!("unexpected issue for {s:?}: {e}"),
+        }
+    }
+
+    #[test]
+    fn trim() {
+        assert_eq!(ok(&Transform::Trim, "  ab c \t"), "ab c");
+        assert_eq!(ok(&Transform::Trim, "abc"), "abc");
+        assert_eq!(ok(&Transform::Trim, "   "), "");
+    }
+
+    #[test]
+    fn lower_and_upper() {
+        assert_eq!(ok(&Transform::Lower, "JSmith@X.EDU"), "jsmith@x.edu");
+        assert_eq!(ok(&Transform::Upper, "ug Ñu"), "UG ÑU");
+    }
+
+    #[test]
+    fn collapse_spaces_runs() {
+        assert_eq!(
+            ok(&Transform::CollapseSpaces, "  Mary \t  Ann   Lee "),
+            "Mary Ann Lee"
+        );
+        assert_eq!(ok(&Transform::CollapseSpaces, " \t "), "");
+    }
+
+    #[test]
+    fn title() {
+        assert_eq!(
+            ok(&Transform::Title, "mARY o'BRIEN-smith"),
+            "Mary O'Brien-Smith"
+        );
+        assert_eq!(ok(&Transform::Title, "élan vital"), "Élan Vital");
+        assert_eq!(ok(&Transform::Title, "APT 3RD FLOOR"), "Apt 3rd Floor");
+    }
+
+    #[test]
+    fn digits() {
+        assert_eq!(ok(&Transform::Digits, "ID: 00-123 45x"), "0012345");
+        assert_eq!(ok(&Transform::Digits, "abc"), "");
+    }
+
+    #[test]
+    fn pad_left_pads_and_never_truncates() {
+        let t = Transform::PadLeft { width: 11, ch: '0' };
+        assert_eq!(ok(&t, "12345"), "00000012345");
+        assert_eq!(ok(&t, "123456789012"), "123456789012");
+        assert_eq!(ok(&t, ""), "");
+        let t = Transform::PadLeft { width: 4, ch: '*' };
+        assert_eq!(ok(&t, "7"), "***7");
+    }
+
+    #[test]
+    fn prefix_and_suffix_skip_blank() {
+        let p = Transform::Prefix("S".into());
+        assert_eq!(ok(&p, "123"), "S123");
+        assert_eq!(ok(&p, ""), "");
+        let s = Transform::Suffix("@x.edu".into());
+        assert_eq!(ok(&s, "jdoe"), "jdoe@x.edu");
+        assert_eq!(ok(&s, " "), " ");
+    }
+
+    #[test]
+    fn replace_all_with_groups() {
+        let t = Transform::Replace {
+            re: Regex::new(r"^(\w+)@old\.edu$").expect("test regex"),
+            with: "$1@new.edu".into(),
+        };
+        assert_eq!(ok(&t, "jdoe@old.edu"), "jdoe@new.edu");
+        assert_eq!(ok(&t, "jdoe@other.edu"), "jdoe@other.edu");
+        let t = Transform::Replace {
+            re: Regex::new("-").expect("test regex"),
+            with: String::new(),
+        };
+        assert_eq!(ok(&t, "1-2-3"), "123");
+    }
+
+    #[test]
+    fn split_name_with_comma() {
+        let s = "Smith,  Mary Ann  Jo";
+        assert_eq!(ok(&Transform::SplitName(NamePart::Last), s), "Smith");
+        assert_eq!(ok(&Transform::SplitName(NamePart::First), s), "Mary");
+        assert_eq!(ok(&Transform::SplitName(NamePart::Middle), s), "Ann Jo");
+        assert_eq!(
+            ok(&Transform::SplitName(NamePart::Middle), "Smith, Mary"),
+            ""
+        );
+        assert_eq!(ok(&Transform::SplitName(NamePart::First), "Smith,"), "");
+        assert_eq!(
+            ok(&Transform::SplitName(NamePart::Last), "de la Cruz, Ana"),
+            "de la Cruz"
+        );
+    }
+
+    #[test]
+    fn split_name_without_comma() {
+        let s = "Mary Ann Smith";
+        assert_eq!(ok(&Transform::SplitName(NamePart::First), s), "Mary");
+        assert_eq!(ok(&Transform::SplitName(NamePart::Middle), s), "Ann");
+        assert_eq!(ok(&Transform::SplitName(NamePart::Last), s), "Smith");
+        assert_eq!(ok(&Transform::SplitName(NamePart::Last), "Cher"), "Cher");
+        assert_eq!(ok(&Transform::SplitName(NamePart::First), "Cher"), "");
+    }
+
+    #[test]
+    fn date_explicit_format_iso_passthrough_and_bad_input() {
+        let folio = Transform::Date {
+            format: "%m/%d/%Y".into(),
+            out: system_date_format(System::Folio),
+        };
+        assert_eq!(ok(&folio, "5/31/2027"), "2027-05-31");
+        assert_eq!(ok(&folio, "2027-05-31"), "2027-05-31");
+        assert_eq!(ok(&folio, "2027-05-31T00:00:00"), "2027-05-31");
+        let illiad = Transform::Date {
+            format: "%d.%m.%Y".into(),
+            out: system_date_format(System::Illiad),
+        };
+        assert_eq!(ok(&illiad, "31.05.2027"), "2027-05-31T00:00:00");
+        let err = ap(&folio, "13/45/2027").expect_err("bad date");
+        assert!(err.contains("\"13/45/2027\""), "{err}");
+        assert!(err.contains("%m/%d/%Y"), "{err}");
+        assert!(ap(&folio, "soon").is_err());
+        assert_eq!(ok(&folio, ""), "");
+    }
+
+    #[test]
+    fn date_format_check() {
+        assert!(check_date_format("%m/%d/%Y").is_ok());
+        assert!(check_date_format("%Y-%m-%d %H:%M").is_ok());
+        assert!(check_date_format("%Q").is_err());
+        assert!(check_date_format("%Y-%m-%d %z").is_err());
+        assert!(check_date_format("%m/%Y").is_err());
+        assert!(check_date_format("mm/dd/yyyy").is_err());
+    }
+
+    #[test]
+    fn email_valid_and_invalid() {
+        assert_eq!(ok(&Transform::Email, " a.b@x.edu "), "a.b@x.edu");
+        for bad in [
+            "x@",
+            "@x.edu",
+            "a@b",
+            "a@@x.edu",
+            "a b@x.edu",
+            "a@x..edu",
+            "a@x.edu.",
+        ] {
+            let e = ap(&Transform::Email, bad).expect_err(bad);
+            assert!(e.starts_with("not a valid e-mail address"), "{e}");
+            assert!(e.contains(&format!("\"{bad}\"")), "{e}");
+        }
+        assert_eq!(ok(&Transform::Email, ""), "");
+    }
+
+    #[test]
+    fn phone_nanp_international_and_too_short() {
+        assert_eq!(ok(&Transform::Phone, "(555) 123-4567"), "555-123-4567");
+        assert_eq!(ok(&Transform::Phone, "1 555 123 4567"), "555-123-4567");
+        assert_eq!(ok(&Transform::Phone, "+44 20 7946 0958"), "+442079460958");
+        assert_eq!(ok(&Transform::Phone, "123-4567"), "1234567");
+        let e = ap(&Transform::Phone, "12-34").expect_err("too short");
+        assert!(e.contains("\"12-34\""), "{e}");
+        assert!(e.contains("fewer than 7 digits"), "{e}");
+    }
+
+    #[test]
+    fn iso_date_parse() {
+        assert_eq!(
+            parse_iso_date("2026-01-02"),
+            NaiveDate::from_ymd_opt(2026, 1, 2)
+        );
+        assert_eq!(
+            parse_iso_date("2026-01-02T00:00:00"),
+            NaiveDate::from_ymd_opt(2026, 1, 2)
+        );
+        assert_eq!(parse_iso_date("2026-02-30"), None);
+        assert_eq!(parse_iso_date("2026-01-02x"), None);
+        assert_eq!(parse_iso_date("01/02/2026"), None);
+    }
+}
