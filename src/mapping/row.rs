@@ -11,7 +11,7 @@ use super::compile::{CompiledField, Part, Source};
 use super::suggest::nearest;
 use super::{BoundMapping, Issue, Mapped, Mapping, MappingError, OnBlank};
 use crate::read::SourceRow;
-use crate::systems::schema;
+use crate::systems::{schema, System};
 use serde_json::{Map, Value};
 
 /// A field's source resolved against the header.
@@ -184,8 +184,18 @@ pub(crate) fn map_row(bound: &BoundMapping, row: &SourceRow) -> Mapped {
         }
     }
 
+    // ILLiad needs NVTGC on every create; a mapping may give it once in `[defaults] nvtgc`.
+    if m.system == System::Illiad && !record.contains_key("NVTGC") {
+        if let Some(site) = m.defaults.get("nvtgc").filter(|s| !s.trim().is_empty()) {
+            record.insert("NVTGC".into(), Value::String(site.trim().to_string()));
+        }
+    }
     let record = Value::Object(record);
     for v in schema::validate(m.system, &record) {
+        // A field that already has an issue (e.g. "required … is blank") is not reported twice.
+        if v.field.is_some() && issues.iter().any(|i| i.field == v.field) {
+            continue;
+        }
         let column = v.field.as_deref().and_then(|name| {
             m.fields
                 .iter()
@@ -357,7 +367,7 @@ patronGroup = { column = "Class", map = { UG = "undergrad" }, default = "staff" 
 
     #[test]
     fn required_transform_marks_field_required() {
-        let src = "system = \"folio\"\nmatch = \"username\"\n[fields]\nusername = \"U\"\n\"personal.email\" = { column = \"E\", transform = [\"trim\", \"required\"] }\n";
+        let src = "system = \"folio\"\nmatch = \"username\"\n[fields]\nusername = \"U\"\n\"personal.lastName\" = { value = \"Doe\" }\n\"personal.email\" = { column = \"E\", transform = [\"trim\", \"required\"] }\n";
         let b = bound(src, &["U", "E"]);
         let m = b.map_row(&row(&["jd", "  "]));
         assert_eq!(m.issues.len(), 1);

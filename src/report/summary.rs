@@ -18,6 +18,15 @@ pub struct Summary {
 /// A reason with its specifics (quoted values, numbers) removed, so similar reasons group together.
 pub fn reason_category(reason: &str) -> String {
     let first = reason.split("; ").next().unwrap_or(reason);
+    // `field (column "Name"): …` → `field: …` — the column adds nothing to a category.
+    let stripped;
+    let first = match (first.find(" (column \""), first.find("\"): ")) {
+        (Some(a), Some(b)) if a < b => {
+            stripped = format!("{}{}", &first[..a], &first[b + 2..]);
+            stripped.as_str()
+        }
+        _ => first,
+    };
     let mut out = String::with_capacity(first.len());
     let mut in_quote: Option<char> = None;
     for c in first.chars() {
