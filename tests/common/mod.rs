@@ -30,6 +30,22 @@ pub struct Sandbox {
     child: Child,
     /// `http://127.0.0.1:PORT`
     pub base: String,
+    /// The FOLIO admin password the sandbox was started with.
+    pub folio_password: String,
+}
+
+/// Retries a request made by a test helper: a sandbox started with fault injection fails, throttles
+/// and drops the tests' own requests too (only `/_sandbox/*` is exempt).
+fn with_retries<T>(what: &str, mut f: impl FnMut() -> Result<T, String>) -> T {
+    let mut last = String::new();
+    for _ in 0..50 {
+        match f() {
+            Ok(v) => return v,
+            Err(e) => last = e,
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("{what}: {last}")
 }
 
 impl Sandbox {
@@ -57,9 +73,16 @@ impl Sandbox {
         }
         // keep draining stdout so the server never blocks on a full pipe
         std::thread::spawn(move || for _ in lines {});
+        let folio_password = flags
+            .iter()
+            .position(|f| *f == "--folio-password")
+            .and_then(|i| flags.get(i + 1))
+            .unwrap_or(&"admin")
+            .to_string();
         Sandbox {
             child,
             base: base.expect("sandbox printed its URL"),
+            folio_password,
         }
     }
 
@@ -80,50 +103,60 @@ impl Sandbox {
     /// GET a JSON document from the sandbox.
     pub fn get(&self, path: &str) -> serde_json::Value {
         let c = reqwest::blocking::Client::new();
-        c.get(format!("{}{path}", self.base))
-            .send()
-            .expect("sandbox answers")
-            .json()
-            .expect("json")
+        with_retries(path, || {
+            c.get(format!("{}{path}", self.base))
+                .send()
+                .and_then(|r| r.error_for_status())
+                .map_err(|e| e.to_string())?
+                .json()
+                .map_err(|e| e.to_string())
+        })
     }
 
-    /// Logs in to the sandbox FOLIO and returns a token.
+    /// Logs in to the sandbox FOLIO (with the password it was started with) and returns a token.
     pub fn folio_token(&self) -> String {
         let c = reqwest::blocking::Client::new();
-        let r = c
-            .post(format!("{}/folio/authn/login-with-expiry", self.base))
-            .header("X-Okapi-Tenant", "diku")
-            .json(&serde_json::json!({"username": "diku_admin", "password": "admin"}))
-            .send()
-            .expect("login");
-        let cookie = r
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("folioAccessToken="))
-            .expect("token cookie")
-            .to_string();
-        cookie["folioAccessToken=".len()..]
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string()
+        with_retries("login", || {
+            let r = c
+                .post(format!("{}/folio/authn/login-with-expiry", self.base))
+                .header("X-Okapi-Tenant", "diku")
+                .json(
+                    &serde_json::json!({"username": "diku_admin", "password": self.folio_password}),
+                )
+                .send()
+                .map_err(|e| e.to_string())?;
+            let cookie = r
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find(|v| v.starts_with("folioAccessToken="))
+                .ok_or_else(|| format!("no token cookie (HTTP {})", r.status()))?;
+            Ok(cookie["folioAccessToken=".len()..]
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .to_string())
+        })
     }
 
     /// Every FOLIO user in the sandbox.
     pub fn folio_users(&self) -> Vec<serde_json::Value> {
         let token = self.folio_token();
         let c = reqwest::blocking::Client::new();
-        let v: serde_json::Value = c
-            .get(format!("{}/folio/users", self.base))
-            .query(&[("query", "cql.allRecords=1 sortBy id"), ("limit", "100000")])
-            .header("X-Okapi-Tenant", "diku")
-            .header("X-Okapi-Token", token)
-            .send()
-            .expect("users")
-            .json()
-            .expect("json");
+        let v: serde_json::Value = with_retries("users", || {
+            let r = c
+                .get(format!("{}/folio/users", self.base))
+                .query(&[("query", "cql.allRecords=1 sortBy id"), ("limit", "100000")])
+                .header("X-Okapi-Tenant", "diku")
+                .header("X-Okapi-Token", &token)
+                .send()
+                .map_err(|e| e.to_string())?;
+            if !r.status().is_success() {
+                return Err(format!("HTTP {}", r.status()));
+            }
+            r.json().map_err(|e| e.to_string())
+        });
         v["users"].as_array().cloned().unwrap_or_default()
     }
 
