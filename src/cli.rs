@@ -3,8 +3,10 @@
 use crate::check::{self, CheckOptions};
 use crate::exit;
 use crate::import::{self, ImportOptions};
+use crate::init::{self, InitOptions};
 use crate::read::ReadOptions;
 use crate::sandbox::{self, SandboxArgs};
+use crate::systems::System;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -57,6 +59,12 @@ pub enum Command {
     /// (or --config PATH); passwords and API keys come from the environment or a file named there.
     #[command(verbatim_doc_comment)]
     Import(ImportArgs),
+    /// Print a starter mapping for a roster: columns matched to the system's fields by name.
+    ///
+    /// Example:
+    ///   patron-etl init samples/roster.csv --system folio > mappings/my-roster.toml
+    #[command(verbatim_doc_comment)]
+    Init(InitArgs),
     /// Serve the FOLIO, ILLiad and Libib emulators on loopback for rehearsals and tests.
     ///
     /// Example:
@@ -130,6 +138,32 @@ pub struct CheckArgs {
     /// Write a report with one line per data row (.csv, .xlsx or .json).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+}
+
+/// `init` options.
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    /// The roster whose header (and first rows, for sample values) is read.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The system the mapping is for: folio, illiad or libib.
+    #[arg(long, value_name = "SYSTEM")]
+    pub system: String,
+    /// Write the mapping to this file instead of stdout (refuses to overwrite).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// CSV delimiter (default: detected).
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+    /// CSV encoding (default: detected).
+    #[arg(long, value_name = "LABEL")]
+    pub encoding: Option<String>,
+    /// Spreadsheet sheet, by name or 1-based index.
+    #[arg(long, value_name = "NAME|INDEX")]
+    pub sheet: Option<String>,
+    /// Spreadsheet row that holds the header (1-based; default 1).
+    #[arg(long, value_name = "N")]
+    pub header_row: Option<u32>,
 }
 
 /// `import` options.
@@ -233,6 +267,42 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             } else {
                 exit::OK
             })
+        }
+        Command::Init(args) => {
+            let system = System::parse(&args.system).ok_or_else(|| {
+                exit::UsageError(format!(
+                    "--system {:?}: expected folio, illiad or libib",
+                    args.system
+                ))
+            })?;
+            let input = InputArgs {
+                files: vec![args.file.clone()],
+                delimiter: args.delimiter,
+                encoding: args.encoding,
+                sheet: args.sheet,
+                header_row: args.header_row,
+            };
+            let opts = InitOptions {
+                file: args.file,
+                read: input.read_options()?,
+                system,
+            };
+            let text = init::run(&opts)?;
+            match &args.out {
+                None => print!("{text}"),
+                Some(path) => {
+                    let mut f = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(path)
+                        .map_err(|e| {
+                            exit::UsageError(format!("{}: cannot create: {e}", path.display()))
+                        })?;
+                    std::io::Write::write_all(&mut f, text.as_bytes())?;
+                    eprintln!("wrote {}", path.display());
+                }
+            }
+            Ok(exit::OK)
         }
         Command::Sandbox(args) => {
             sandbox::run(&args)?;

@@ -13,6 +13,7 @@ pub mod dedupe;
 pub mod exit;
 pub mod http;
 pub mod import;
+pub mod init;
 pub mod mapping;
 pub mod outcome;
 pub mod plan;

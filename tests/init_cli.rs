@@ -1,0 +1,119 @@
+//! `patron-etl init`: starter mappings that `check` accepts without edits.
+
+mod common;
+use common::{bin, root, text};
+
+#[test]
+fn init_on_the_samples_gives_mappings_check_accepts_for_each_system() {
+    let dir = tempfile::tempdir().unwrap();
+    for sample in ["samples/roster.csv", "samples/roster.xlsx"] {
+        for (system, expect) in [
+            ("folio", "\"personal.lastName\" = { column = \"Last Name\""),
+            ("illiad", "\"UserName\" = { column = \"NetID\""),
+            ("libib", "\"email\" = { column = \"Email\""),
+        ] {
+            let out = dir.path().join(format!("{system}.toml"));
+            let _ = std::fs::remove_file(&out);
+            let o = bin()
+                .arg("init")
+                .arg(root().join(sample))
+                .args(["--system", system, "--out"])
+                .arg(&out)
+                .output()
+                .unwrap();
+            assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+            let mapping = std::fs::read_to_string(&out).unwrap();
+            assert!(mapping.contains(expect), "{system}: {mapping}");
+            assert!(mapping.contains("# e.g. \"900100231\""), "sample values shown");
+            let report = dir.path().join(format!("{system}.csv"));
+            let o = bin()
+                .arg("check")
+                .arg(root().join(sample))
+                .arg("--mapping")
+                .arg(&out)
+                .arg("--report")
+                .arg(&report)
+                .output()
+                .unwrap();
+            // 1 = the mapping loaded and the samples' known-bad rows were rejected; 2 would be a
+            // mapping the checker refused.
+            assert_eq!(o.status.code(), Some(1), "{sample} {system}: {}", text(&o));
+            let rows = csv::Reader::from_path(&report).unwrap().records().count();
+            assert_eq!(rows, 50, "{sample} {system}: one report line per data row");
+            let ok = csv::Reader::from_path(&report)
+                .unwrap()
+                .records()
+                .filter(|r| r.as_ref().unwrap().get(3) == Some("ok"))
+                .count();
+            assert!(ok >= 40, "{sample} {system}: most rows map ({ok})");
+        }
+    }
+}
+
+#[test]
+fn synonyms_unmatched_columns_and_date_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("hr.csv");
+    std::fs::write(
+        &f,
+        "Emplid;Surname;Given Name;E-mail;Favourite Colour;Valid Until\n\
+         00123;Doe;Jane;jd@example.edu;teal;31.12.2027\n",
+    )
+    .unwrap();
+    let o = bin()
+        .arg("init")
+        .arg(&f)
+        .args(["--system", "folio"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let m = String::from_utf8_lossy(&o.stdout);
+    assert!(m.contains("\"externalSystemId\" = { column = \"Emplid\""), "{m}");
+    assert!(m.contains("\"personal.lastName\" = { column = \"Surname\""), "{m}");
+    assert!(m.contains("\"personal.firstName\" = { column = \"Given Name\""), "{m}");
+    assert!(m.contains("date = \"%d.%m.%Y\""), "{m}");
+    assert!(m.contains("#   \"Favourite Colour\"  # e.g. \"teal\""), "{m}");
+    // the mapping it printed maps the row
+    let mp = dir.path().join("m.toml");
+    std::fs::write(&mp, m.as_bytes()).unwrap();
+    let o = bin()
+        .arg("check")
+        .arg(&f)
+        .arg("--mapping")
+        .arg(&mp)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
+#[test]
+fn bad_system_missing_file_and_existing_out_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = bin()
+        .arg("init")
+        .arg(root().join("samples/roster.csv"))
+        .args(["--system", "koha"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("koha"));
+    let o = bin()
+        .arg("init")
+        .arg(dir.path().join("nope.csv"))
+        .args(["--system", "folio"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("nope.csv"));
+    let existing = dir.path().join("keep.toml");
+    std::fs::write(&existing, "mine").unwrap();
+    let o = bin()
+        .arg("init")
+        .arg(root().join("samples/roster.csv"))
+        .args(["--system", "folio", "--out"])
+        .arg(&existing)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&existing).unwrap(), "mine");
+}
