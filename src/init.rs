@@ -574,18 +574,21 @@ fn render(opts: &InitOptions, columns: &[Column]) -> String {
     let mut unmatched = Vec::new();
     let match_prefix = match_field(system, &have).map(|f| format!("{} = {{", q(f)));
     for col in columns {
-        let lines = col.concept.and_then(|k| field_lines(system, k, col)).map(|lines| {
-            // The match key must never be blank.
-            lines
-                .into_iter()
-                .map(|l| match &match_prefix {
-                    Some(p) if l.starts_with(p.as_str()) && !l.contains("required") => {
-                        format!("{}, required = true }}", l.trim_end_matches(" }"))
-                    }
-                    _ => l,
-                })
-                .collect::<Vec<_>>()
-        });
+        let lines = col
+            .concept
+            .and_then(|k| field_lines(system, k, col))
+            .map(|lines| {
+                // The match key must never be blank.
+                lines
+                    .into_iter()
+                    .map(|l| match &match_prefix {
+                        Some(p) if l.starts_with(p.as_str()) && !l.contains("required") => {
+                            format!("{}, required = true }}", l.trim_end_matches(" }"))
+                        }
+                        _ => l,
+                    })
+                    .collect::<Vec<_>>()
+            });
         match lines {
             Some(lines) => {
                 let n = lines.len();

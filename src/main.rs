@@ -45,13 +45,30 @@ fn init_logging(format: LogFormat, verbose: u8) {
     }
 }
 
+/// The error and its causes on one line, skipping a cause whose text the message already holds
+/// (many errors quote their source: "x.csv: cannot open: No such file").
+fn error_text(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format, cli.verbose);
     match cli::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", error_text(&err));
             ExitCode::from(exit::code_for(&err))
         }
     }

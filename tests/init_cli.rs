@@ -24,7 +24,10 @@ fn init_on_the_samples_gives_mappings_check_accepts_for_each_system() {
             assert_eq!(o.status.code(), Some(0), "{}", text(&o));
             let mapping = std::fs::read_to_string(&out).unwrap();
             assert!(mapping.contains(expect), "{system}: {mapping}");
-            assert!(mapping.contains("# e.g. \"900100231\""), "sample values shown");
+            assert!(
+                mapping.contains("# e.g. \"900100231\""),
+                "sample values shown"
+            );
             let report = dir.path().join(format!("{system}.csv"));
             let o = bin()
                 .arg("check")
@@ -68,11 +71,23 @@ fn synonyms_unmatched_columns_and_date_format() {
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let m = String::from_utf8_lossy(&o.stdout);
-    assert!(m.contains("\"externalSystemId\" = { column = \"Emplid\""), "{m}");
-    assert!(m.contains("\"personal.lastName\" = { column = \"Surname\""), "{m}");
-    assert!(m.contains("\"personal.firstName\" = { column = \"Given Name\""), "{m}");
+    assert!(
+        m.contains("\"externalSystemId\" = { column = \"Emplid\""),
+        "{m}"
+    );
+    assert!(
+        m.contains("\"personal.lastName\" = { column = \"Surname\""),
+        "{m}"
+    );
+    assert!(
+        m.contains("\"personal.firstName\" = { column = \"Given Name\""),
+        "{m}"
+    );
     assert!(m.contains("date = \"%d.%m.%Y\""), "{m}");
-    assert!(m.contains("#   \"Favourite Colour\"  # e.g. \"teal\""), "{m}");
+    assert!(
+        m.contains("#   \"Favourite Colour\"  # e.g. \"teal\""),
+        "{m}"
+    );
     // the mapping it printed maps the row
     let mp = dir.path().join("m.toml");
     std::fs::write(&mp, m.as_bytes()).unwrap();
