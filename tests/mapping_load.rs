@@ -254,3 +254,31 @@ fn inline_mapping_text_compiles_via_parse() {
         "{e}"
     );
 }
+
+#[test]
+fn scope_table_is_parsed_and_checked() {
+    let base = "system = \"folio\"\nmatch = \"externalSystemId\"\n[fields]\nexternalSystemId = \"ID\"\n\"personal.lastName\" = \"Last\"\n";
+    let m = Mapping::parse(
+        std::path::Path::new("s.toml"),
+        &format!("{base}[scope]\npatron_groups = [\"undergrad\", \"graduate\"]\nexternal_id_prefix = \"9001\"\n"),
+    )
+    .unwrap();
+    let scope = m.scope.unwrap();
+    assert_eq!(scope.patron_groups, ["undergrad", "graduate"]);
+    assert_eq!(scope.external_id_prefix.as_deref(), Some("9001"));
+    assert!(Mapping::parse(std::path::Path::new("s.toml"), base)
+        .unwrap()
+        .scope
+        .is_none());
+    let e = Mapping::parse(std::path::Path::new("s.toml"), &format!("{base}[scope]\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("s.toml:6: [scope] is empty"), "{e}");
+    let e = Mapping::parse(
+        std::path::Path::new("s.toml"),
+        &format!("{base}[scope]\ngroups = [\"x\"]\n"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("groups"), "{e}");
+}

@@ -217,7 +217,41 @@ pub(crate) fn compile(
         }
     }
 
+    // scope
+    let scope = match doc.scope {
+        None => None,
+        Some(sc) => {
+            let line = at(sc.span());
+            let sc = sc.into_inner();
+            let blank = |s: &Option<String>| s.as_deref().is_none_or(|v| v.trim().is_empty());
+            if sc.patron_groups.is_empty() && blank(&sc.external_id_prefix) && blank(&sc.tag) {
+                return Err(err(
+                    line,
+                    "[scope] is empty; give patron_groups, external_id_prefix or tag".into(),
+                ));
+            }
+            if system != System::Folio && !sc.patron_groups.is_empty() {
+                return Err(err(
+                    line,
+                    format!("[scope] patron_groups is FOLIO only; {system} scopes by tag or external_id_prefix"),
+                ));
+            }
+            if system == System::Illiad {
+                return Err(err(
+                    line,
+                    "[scope] is not available for ILLiad: its API cannot list users, so absent patrons cannot be found".into(),
+                ));
+            }
+            Some(super::Scope {
+                patron_groups: sc.patron_groups,
+                external_id_prefix: sc.external_id_prefix.filter(|s| !s.trim().is_empty()),
+                tag: sc.tag.filter(|s| !s.trim().is_empty()),
+            })
+        }
+    };
+
     Ok(Mapping {
+        scope,
         path: path.to_path_buf(),
         system,
         match_field,

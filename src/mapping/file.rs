@@ -34,7 +34,18 @@ pub(crate) struct FileDoc {
     pub protect: Vec<Spanned<String>>,
     pub on_blank: Option<OnBlank>,
     pub defaults: Option<Spanned<toml::Table>>,
+    pub scope: Option<Spanned<ScopeDoc>>,
     pub fields: Option<Fields>,
+}
+
+/// `[scope]`: which of the target's patrons the roster is the whole population of.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ScopeDoc {
+    #[serde(default)]
+    pub patron_groups: Vec<String>,
+    pub external_id_prefix: Option<String>,
+    pub tag: Option<String>,
 }
 
 /// `[fields]`, in file order, each with its key's span. Unquoted dotted keys

@@ -80,6 +80,20 @@ pub struct Mapping {
     fields: Vec<CompiledField>,
     /// `[defaults]`, values as text.
     defaults: BTreeMap<String, String>,
+    /// `[scope]`: the patrons a roster sync (`--missing`) may deactivate; None when not declared.
+    pub scope: Option<Scope>,
+}
+
+/// The part of a target's patrons that a roster is the whole population of (`[scope]` in the
+/// mapping). A patron is in scope when it meets every criterion given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// FOLIO patron-group names.
+    pub patron_groups: Vec<String>,
+    /// Prefix of the external id (FOLIO `externalSystemId`, Libib `patron_id`).
+    pub external_id_prefix: Option<String>,
+    /// A tag the patrons carry (FOLIO `tags.tagList`, Libib `tags`).
+    pub tag: Option<String>,
 }
 
 impl Mapping {
