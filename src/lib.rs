@@ -24,6 +24,7 @@ pub mod runlog;
 pub mod runs;
 pub mod sandbox;
 pub mod secret;
+pub mod sync;
 pub mod systems;
 pub mod target;
 pub mod write;
