@@ -370,7 +370,9 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
             progress: Progress::new(if opts.commit { "import" } else { "preview" }, total),
         };
         if target.system == System::Libib {
-            sinks.progress.pace(target.rate, backend.http().counters.clone());
+            sinks
+                .progress
+                .pace(target.rate, backend.http().counters.clone());
         }
         pump(opts, &mapping, &backend, &mut inputs, &mut sinks).await?;
         sinks.progress.finish();

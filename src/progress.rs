@@ -79,9 +79,7 @@ impl Progress {
             );
         }
         if let Some(b) = &self.bar {
-            if let Ok(style) =
-                ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} rows")
-            {
+            if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} rows") {
                 b.set_style(style.progress_chars("=> "));
             }
         }

@@ -49,8 +49,7 @@ fn comparable(v: &Value) -> Option<String> {
         return None;
     }
     let b = s.as_bytes();
-    if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' && schema::parse_iso_date(&s[..10]).is_some()
-    {
+    if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' && schema::parse_iso_date(&s[..10]).is_some() {
         let rest = s[10..].trim_start_matches('T');
         if rest.is_empty() || rest.trim_end_matches(['0', ':', '.', 'Z']).is_empty() {
             return Some(s[..10].to_string());
@@ -89,9 +88,9 @@ pub fn prepare(
     nvtgc: Option<&str>,
     external_field: Option<&str>,
 ) -> Result<Value, String> {
-        let mut rec = record.as_object().cloned().unwrap_or_default();
-        if text(record, "NVTGC").is_none() {
-            match nvtgc {
+    let mut rec = record.as_object().cloned().unwrap_or_default();
+    if text(record, "NVTGC").is_none() {
+        match nvtgc {
                 Some(n) if !n.trim().is_empty() => {
                     rec.retain(|k, _| !k.eq_ignore_ascii_case("NVTGC"));
                     rec.insert("NVTGC".into(), Value::String(n.trim().to_string()));
@@ -100,11 +99,11 @@ pub fn prepare(
                     return Err("NVTGC is missing: ILLiad refuses a create without it; set [defaults] nvtgc in the mapping or nvtgc in the target".into())
                 }
             }
-        }
-        let ext = text(record, "ExternalUserId").map(str::to_string);
-        match external_field {
-            Some(f) if !f.eq_ignore_ascii_case("ExternalUserId") => {
-                match (text(record, f), ext.as_deref()) {
+    }
+    let ext = text(record, "ExternalUserId").map(str::to_string);
+    match external_field {
+        Some(f) if !f.eq_ignore_ascii_case("ExternalUserId") => {
+            match (text(record, f), ext.as_deref()) {
                     (Some(v), None) => {
                         // Sent consistently, so ILLiad does not erase the mapped field.
                         rec.insert("ExternalUserId".into(), Value::String(v.to_string()));
@@ -116,26 +115,26 @@ pub fn prepare(
                     }
                     _ => {}
                 }
-            }
-            Some(_) => {}
-            None => {
-                if text(record, "SSN").is_some() && ext.is_none() {
-                    return Err("SSN is mapped without ExternalUserId: when the API key maps ExternalUserId to SSN (a common setup), ILLiad erases SSN on create; set [defaults] external_user_id_field in the mapping to the field your key maps (e.g. \"SSN\" or \"UserName\")".into());
-                }
+        }
+        Some(_) => {}
+        None => {
+            if text(record, "SSN").is_some() && ext.is_none() {
+                return Err("SSN is mapped without ExternalUserId: when the API key maps ExternalUserId to SSN (a common setup), ILLiad erases SSN on create; set [defaults] external_user_id_field in the mapping to the field your key maps (e.g. \"SSN\" or \"UserName\")".into());
             }
         }
-        let rec = Value::Object(rec);
-        let problems: Vec<String> = schema::validate(System::Illiad, &rec)
-            .into_iter()
-            .map(|v| match v.field {
-                Some(f) => format!("{f}: {}", v.reason),
-                None => v.reason,
-            })
-            .collect();
-        if !problems.is_empty() {
-            return Err(problems.join("; "));
-        }
-        Ok(rec)
+    }
+    let rec = Value::Object(rec);
+    let problems: Vec<String> = schema::validate(System::Illiad, &rec)
+        .into_iter()
+        .map(|v| match v.field {
+            Some(f) => format!("{f}: {}", v.reason),
+            None => v.reason,
+        })
+        .collect();
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    Ok(rec)
 }
 
 impl IlliadPlanner<'_> {
@@ -226,10 +225,13 @@ mod tests {
         assert!(prepare(&bad, None, None).unwrap_err().contains("Cleared"));
         // SSN without ExternalUserId would be erased when the key maps ExternalUserId to SSN.
         let ssn = json!({"UserName": "jdoe", "NVTGC": "ILL", "SSN": "123"});
-        assert!(prepare(&ssn, None, None).unwrap_err().contains("erases SSN"));
+        assert!(prepare(&ssn, None, None)
+            .unwrap_err()
+            .contains("erases SSN"));
         let sent = prepare(&ssn, None, Some("SSN")).unwrap();
         assert_eq!(sent["ExternalUserId"], "123");
-        let clash = json!({"UserName": "jdoe", "NVTGC": "ILL", "SSN": "123", "ExternalUserId": "9"});
+        let clash =
+            json!({"UserName": "jdoe", "NVTGC": "ILL", "SSN": "123", "ExternalUserId": "9"});
         assert!(prepare(&clash, None, Some("SSN")).is_err());
         assert!(prepare(&clash, None, Some("UserName")).is_ok());
     }

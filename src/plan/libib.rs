@@ -206,11 +206,12 @@ impl LibibPlanner<'_> {
             if other == self.match_field {
                 continue;
             }
-            let Some(v) = field(record, other) else { continue };
-            if current
-                .as_ref()
-                .is_some_and(|c| comparable(other, c.get(other)) == comparable(other, record.get(other)))
-            {
+            let Some(v) = field(record, other) else {
+                continue;
+            };
+            if current.as_ref().is_some_and(|c| {
+                comparable(other, c.get(other)) == comparable(other, record.get(other))
+            }) {
                 continue;
             }
             if let Some(holder) = self.find(other, v).await? {
@@ -277,7 +278,9 @@ mod tests {
 
     #[test]
     fn create_params_join_lists_and_freeze() {
-        let p = create_params(&json!({"first_name": " A ", "tags": ["a", "b"], "freeze": true, "zip": ""}));
+        let p = create_params(
+            &json!({"first_name": " A ", "tags": ["a", "b"], "freeze": true, "zip": ""}),
+        );
         assert_eq!(
             Value::Object(p),
             json!({"first_name": "A", "tags": "a,b", "freeze": "1"})
@@ -286,7 +289,9 @@ mod tests {
 
     #[test]
     fn snapshot_finds_by_folded_email_and_barcode() {
-        let s = Snapshot::new(vec![json!({"barcode": "2020000000013", "email": "A@x.edu"})]);
+        let s = Snapshot::new(vec![
+            json!({"barcode": "2020000000013", "email": "A@x.edu"}),
+        ]);
         assert!(s.find("email", "a@X.edu").is_some());
         assert!(s.find("barcode", "2020000000013").is_some());
         assert!(s.find("barcode", "2020000000020").is_none());

@@ -7,7 +7,9 @@ use super::folio::preview_outcome;
 use super::retry::RetryPolicy;
 use crate::outcome::{Outcome, OutcomeKind};
 use crate::plan::{Action, Planned};
-use crate::systems::illiad::client::{error_message, get_ci, is_already_exists, IlliadClient, Lookup};
+use crate::systems::illiad::client::{
+    error_message, get_ci, is_already_exists, IlliadClient, Lookup,
+};
 use serde_json::Value;
 
 /// Applies planned ILLiad actions.

@@ -103,7 +103,8 @@ impl LibibWriter<'_> {
                         None => self.find_created(params).await,
                     };
                     if o.target_id.is_none() {
-                        o.reason = Some("created, but Libib did not say which barcode it assigned".into());
+                        o.reason =
+                            Some("created, but Libib did not say which barcode it assigned".into());
                     }
                     return;
                 }

@@ -24,7 +24,9 @@ pub enum IlliadError {
         source: TransportError,
     },
     /// The API key was refused, or the URL is not an ILLiad Web Platform.
-    #[error("ILLiad at {url} refused the connection check (SystemInfo/SecurePlatformVersion): {reason}")]
+    #[error(
+        "ILLiad at {url} refused the connection check (SystemInfo/SecurePlatformVersion): {reason}"
+    )]
     Auth {
         /// Base URL.
         url: String,
@@ -104,7 +106,10 @@ pub fn error_message(reply: &Reply) -> String {
 
 /// Whether a refused create says the user name is taken.
 pub fn is_already_exists(reply: &Reply) -> bool {
-    reply.status == 400 && error_message(reply).to_lowercase().contains("already exists")
+    reply.status == 400
+        && error_message(reply)
+            .to_lowercase()
+            .contains("already exists")
 }
 
 /// A connected ILLiad client.
@@ -134,7 +139,9 @@ impl IlliadClient {
         let reply = loop {
             let res = c.send(reqwest::Method::GET, url.clone(), None).await;
             match res {
-                Ok(r) if RetryPolicy::retryable_status(r.status) && attempt < policy.max_retries => {
+                Ok(r)
+                    if RetryPolicy::retryable_status(r.status) && attempt < policy.max_retries =>
+                {
                     attempt += 1;
                     tokio::time::sleep(policy.delay(attempt, r.retry_after())).await;
                 }
@@ -239,7 +246,10 @@ impl IlliadClient {
                         Some(v) if v.is_object() => Ok(Lookup::Found(v)),
                         _ => Err(IlliadError::Unexpected {
                             what: what.into(),
-                            message: format!("HTTP {}: the response is not a user record", r.status),
+                            message: format!(
+                                "HTTP {}: the response is not a user record",
+                                r.status
+                            ),
                         }),
                     }
                 }
@@ -306,7 +316,10 @@ mod tests {
             "HTTP 400: The request is invalid.; NVTGC: The NVTGC is invalid.; UserName: Username x already exists."
         );
         assert!(is_already_exists(&r));
-        assert_eq!(error_message(&reply(400, "")), "HTTP 400 with an empty body");
+        assert_eq!(
+            error_message(&reply(400, "")),
+            "HTTP 400 with an empty body"
+        );
         assert_eq!(
             error_message(&reply(502, "<html>Bad Gateway</html>")),
             "HTTP 502: <html>Bad Gateway</html>"

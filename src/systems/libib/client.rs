@@ -78,7 +78,10 @@ pub fn error_message(reply: &Reply) -> String {
 
 /// Whether a refusal says the e-mail or barcode is taken.
 pub fn is_taken(reply: &Reply) -> bool {
-    reply.status == 400 && error_message(reply).to_lowercase().contains("already exists")
+    reply.status == 400
+        && error_message(reply)
+            .to_lowercase()
+            .contains("already exists")
 }
 
 /// A field of a patron as non-blank text.
@@ -116,7 +119,14 @@ impl LibibClient {
             user,
             ultimate,
         };
-        let reply = match c.call_paced(reqwest::Method::GET, &["patrons"], &[("page".into(), "1".into())]).await {
+        let reply = match c
+            .call_paced(
+                reqwest::Method::GET,
+                &["patrons"],
+                &[("page".into(), "1".into())],
+            )
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
                 return Err(LibibError::Unreachable {
@@ -219,20 +229,21 @@ impl LibibClient {
         let policy = RetryPolicy::default();
         let mut attempt = 0;
         loop {
-            let (retry_after, why) = match self.call_paced(reqwest::Method::GET, segments, query).await {
-                Ok(r) if r.ok() => return Ok(Some(r)),
-                Ok(r) if r.status == 404 => return Ok(None),
-                Ok(r) if RetryPolicy::retryable_status(r.status) => {
-                    (r.retry_after(), error_message(&r))
-                }
-                Ok(r) => {
-                    return Err(LibibError::Unexpected {
-                        what: what.into(),
-                        message: error_message(&r),
-                    })
-                }
-                Err(t) => (None, t.message),
-            };
+            let (retry_after, why) =
+                match self.call_paced(reqwest::Method::GET, segments, query).await {
+                    Ok(r) if r.ok() => return Ok(Some(r)),
+                    Ok(r) if r.status == 404 => return Ok(None),
+                    Ok(r) if RetryPolicy::retryable_status(r.status) => {
+                        (r.retry_after(), error_message(&r))
+                    }
+                    Ok(r) => {
+                        return Err(LibibError::Unexpected {
+                            what: what.into(),
+                            message: error_message(&r),
+                        })
+                    }
+                    Err(t) => (None, t.message),
+                };
             attempt += 1;
             if attempt > policy.max_retries {
                 return Err(LibibError::Unexpected {
@@ -281,7 +292,11 @@ impl LibibClient {
             }
             n += 1;
             let r = self
-                .get_ok(&["patrons"], &[("page".into(), n.to_string())], "patron list")
+                .get_ok(
+                    &["patrons"],
+                    &[("page".into(), n.to_string())],
+                    "patron list",
+                )
                 .await?
                 .ok_or_else(|| LibibError::Unexpected {
                     what: "patron list".into(),
