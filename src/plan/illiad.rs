@@ -233,6 +233,8 @@ mod tests {
         let clash =
             json!({"UserName": "jdoe", "NVTGC": "ILL", "SSN": "123", "ExternalUserId": "9"});
         assert!(prepare(&clash, None, Some("SSN")).is_err());
-        assert!(prepare(&clash, None, Some("UserName")).is_ok());
+        // ExternalUserId would overwrite UserName under the vendor-default mapping.
+        assert!(prepare(&clash, None, Some("UserName")).is_err());
+        assert!(prepare(&clash, None, Some("UserInfo1")).is_ok());
     }
 }
