@@ -35,9 +35,21 @@ fn text<'v>(record: &'v Value, field: &str) -> Option<&'v str> {
         .filter(|s| !s.is_empty())
 }
 
+/// Fields ILLiad matches or stores without regard to case (keys, e-mail, enumerations).
+const CASELESS: [&str; 8] = [
+    "UserName",
+    "EMailAddress",
+    "NVTGC",
+    "Cleared",
+    "NotificationMethod",
+    "DeliveryMethod",
+    "LoanDeliveryMethod",
+    "AuthType",
+];
+
 /// A value as comparable text: trimmed strings, numbers and booleans as text, ISO date-times
-/// at midnight as their date.
-fn comparable(v: &Value) -> Option<String> {
+/// at midnight as their date; case-folded for the [`CASELESS`] fields.
+fn comparable(field: &str, v: &Value) -> Option<String> {
     let s = match v {
         Value::Null => return None,
         Value::String(s) => s.trim().to_string(),
@@ -55,7 +67,11 @@ fn comparable(v: &Value) -> Option<String> {
             return Some(s[..10].to_string());
         }
     }
-    Some(s.to_lowercase())
+    if CASELESS.iter().any(|c| c.eq_ignore_ascii_case(field)) {
+        Some(s.to_lowercase())
+    } else {
+        Some(s)
+    }
 }
 
 /// The differences between what the roster says and what ILLiad holds.
@@ -67,8 +83,8 @@ pub fn differences(record: &Value, current: &Value) -> Vec<Change> {
     for (k, v) in obj {
         let old = get_ci(current, k);
         let same = match old {
-            Some(o) => comparable(o) == comparable(v),
-            None => comparable(v).is_none(),
+            Some(o) => comparable(k, o) == comparable(k, v),
+            None => comparable(k, v).is_none(),
         };
         if !same {
             out.push(Change {
@@ -209,10 +225,12 @@ mod tests {
     #[test]
     fn differences_ignore_case_of_keys_dates_and_spacing() {
         let rec = json!({"UserName": "jdoe", "ExpirationDate": "2027-05-31T00:00:00", "Web": true, "Cleared": "Yes", "Phone": "1"});
-        let cur = json!({"username": "jdoe", "ExpirationDate": "2027-05-31T00:00:00.000", "Web": true, "Cleared": "yes", "Phone": "2"});
+        let cur = json!({"username": "JDoe", "ExpirationDate": "2027-05-31T00:00:00.000", "Web": true, "Cleared": "yes", "Phone": "2"});
         let d = differences(&rec, &cur);
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].to_string(), "Phone: \"2\" → \"1\"");
+        let d = differences(&json!({"LastName": "Núñez"}), &json!({"LastName": "núñez"}));
+        assert_eq!(d.len(), 1, "a case-only name change is a difference");
     }
 
     #[test]
