@@ -1,6 +1,10 @@
 //! Built-in sandbox targets (`sandbox:folio`, `sandbox:illiad`, `sandbox:libib`): the emulator
 //! started in-process on an ephemeral loopback port, state under `.patron-etl/sandbox/`, so
 //! imports and exports against them need nothing else running.
+//!
+//! `PATRON_ETL_SANDBOX_LIBIB_INTERVAL_MS` shortens the built-in Libib's pacing (real Libib: 2000)
+//! and the client's pacer with it (one request per 1.25 × the interval, as against real Libib),
+//! so tests and demos need not wait 2.5 s a request.
 
 use crate::sandbox::{SandboxConfig, SandboxHandle};
 use crate::secret::Secret;
@@ -23,12 +27,36 @@ impl BuiltinSandbox {
     }
 }
 
+/// Environment variable that shortens the built-in Libib's pacing, in milliseconds.
+pub const LIBIB_INTERVAL_ENV: &str = "PATRON_ETL_SANDBOX_LIBIB_INTERVAL_MS";
+
+/// The Libib interval override from [`LIBIB_INTERVAL_ENV`], if set to a positive number.
+fn libib_interval_override() -> anyhow::Result<Option<Duration>> {
+    match std::env::var(LIBIB_INTERVAL_ENV) {
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(ms) if ms > 0 => Ok(Some(Duration::from_millis(ms))),
+            _ => Err(crate::exit::UsageError(format!(
+                "{LIBIB_INTERVAL_ENV}={v:?}: expected a positive number of milliseconds"
+            ))
+            .into()),
+        },
+        Err(_) => Ok(None),
+    }
+}
+
 /// Starts the built-in sandbox and describes it as a target.
 pub async fn start(system: System, workdir: &Path) -> anyhow::Result<(Target, BuiltinSandbox)> {
-    let config = SandboxConfig::builtin(workdir);
+    let mut config = SandboxConfig::builtin(workdir);
+    let interval = libib_interval_override()?;
+    if let Some(i) = interval {
+        config.libib_interval = i;
+    }
     let handle = crate::sandbox::start(config).await?;
     let c = handle.credentials().clone();
-    let (rate, concurrency) = default_pacing(system);
+    let (mut rate, concurrency) = default_pacing(system);
+    if let (System::Libib, Some(i)) = (system, interval) {
+        rate = 1.0 / (i.as_secs_f64() * 1.25);
+    }
     let (url, password, api_key, api_user) = match system {
         System::Folio => (
             handle.folio_url(),

@@ -12,6 +12,8 @@ use crate::http::Governed;
 use crate::mapping::{BoundMapping, Mapping};
 use crate::outcome::{Outcome, OutcomeKind};
 use crate::plan::folio::{FolioPlanner, BATCH};
+use crate::plan::illiad::IlliadPlanner;
+use crate::plan::libib::{LibibPlanner, Snapshot};
 use crate::plan::{Candidate, Planned};
 use crate::progress::Progress;
 use crate::read::{self, ReadOptions, Record, RowReader};
@@ -21,9 +23,13 @@ use crate::report::{self, Column, ReportSink};
 use crate::runs::RunDir;
 use crate::systems::folio::client::{FolioClient, FolioError};
 use crate::systems::folio::refdata::RefData;
+use crate::systems::illiad::client::{IlliadClient, IlliadError};
+use crate::systems::libib::client::{LibibClient, LibibError};
 use crate::systems::System;
 use crate::target::{self, Target, TargetRef};
 use crate::write::folio::{preview_outcome, FolioWriter};
+use crate::write::illiad::IlliadWriter;
+use crate::write::libib::LibibWriter;
 use crate::write::retry::RetryPolicy;
 use anyhow::Context;
 use futures::StreamExt;
@@ -79,14 +85,44 @@ enum Backend {
         client: FolioClient,
         refdata: RefData,
     },
+    Illiad {
+        client: IlliadClient,
+        nvtgc: Option<String>,
+    },
+    Libib {
+        client: LibibClient,
+        snapshot: Option<Snapshot>,
+    },
 }
 
 impl Backend {
     fn http(&self) -> &Governed {
         match self {
             Backend::Folio { client, .. } => client.http(),
+            Backend::Illiad { client, .. } => client.http(),
+            Backend::Libib { client, .. } => client.http(),
         }
     }
+}
+
+/// ILLiad and Libib problems that stop a run are about the target (exit 3).
+fn target_failed(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::Error::new(UnreachableError(e.to_string()))
+}
+
+fn illiad_failed(e: IlliadError) -> anyhow::Error {
+    target_failed(e)
+}
+
+fn libib_failed(e: LibibError) -> anyhow::Error {
+    target_failed(e)
+}
+
+fn api_key(target: &Target) -> Result<crate::secret::Secret, UsageError> {
+    target
+        .api_key
+        .clone()
+        .ok_or_else(|| UsageError(format!("target {} has no API key", target.name)))
 }
 
 fn unreachable(e: FolioError) -> anyhow::Error {
@@ -98,8 +134,16 @@ fn unreachable(e: FolioError) -> anyhow::Error {
     }
 }
 
-async fn connect(target: &Target) -> anyhow::Result<Backend> {
-    let http = Governed::new(target.rate, target.concurrency, target.timeout)?;
+/// Connects and checks the credentials; `expected_rows` (rows to process, if known) decides
+/// whether a Libib run pages through every patron once or looks rows up one by one.
+async fn connect(target: &Target, expected_rows: Option<u64>) -> anyhow::Result<Backend> {
+    // Libib: one global pacer, never concurrent.
+    let concurrency = if target.system == System::Libib {
+        1
+    } else {
+        target.concurrency
+    };
+    let http = Governed::new(target.rate, concurrency, target.timeout)?;
     match target.system {
         System::Folio => {
             let password = target
@@ -123,7 +167,50 @@ async fn connect(target: &Target) -> anyhow::Result<Backend> {
             );
             Ok(Backend::Folio { client, refdata })
         }
-        other => Err(UsageError(format!("import into {other} is not supported yet")).into()),
+        System::Illiad => {
+            let client = IlliadClient::connect(http, &target.url, api_key(target)?)
+                .await
+                .map_err(illiad_failed)?;
+            tracing::info!(version = %client.version, "ILLiad Web Platform reached");
+            Ok(Backend::Illiad {
+                client,
+                nvtgc: target.nvtgc.clone(),
+            })
+        }
+        System::Libib => {
+            let user = target
+                .api_user
+                .clone()
+                .ok_or_else(|| UsageError(format!("target {} has no api_user", target.name)))?;
+            let (client, first) = LibibClient::connect(
+                http,
+                &target.url,
+                api_key(target)?,
+                user,
+                target.api_ultimate.clone(),
+            )
+            .await
+            .map_err(libib_failed)?;
+            // Paging costs (pages - 1) more requests; per-row lookups cost one per row.
+            let more_pages = first.pages.saturating_sub(1);
+            let snapshot = match expected_rows {
+                Some(rows) => more_pages <= rows,
+                None => more_pages <= 20,
+            };
+            tracing::info!(
+                patrons = first.total,
+                pages = first.pages,
+                snapshot,
+                "Libib reached"
+            );
+            let snapshot = if snapshot {
+                let all = client.all_patrons(first).await.map_err(libib_failed)?;
+                Some(Snapshot::new(all))
+            } else {
+                None
+            };
+            Ok(Backend::Libib { client, snapshot })
+        }
     }
 }
 
@@ -255,7 +342,7 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
         "import started"
     );
     let result = async {
-        let backend = connect(&target).await?;
+        let backend = connect(&target, total).await?;
         let mut reports: Vec<Box<dyn ReportSink>> =
             vec![report::open(&run.file("report.csv"), Column::IMPORT)?];
         if let Some(p) = &opts.report {
@@ -282,6 +369,11 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
             rejects,
             progress: Progress::new(if opts.commit { "import" } else { "preview" }, total),
         };
+        if target.system == System::Libib {
+            sinks
+                .progress
+                .pace(target.rate, backend.http().counters.clone());
+        }
         pump(opts, &mapping, &backend, &mut inputs, &mut sinks).await?;
         sinks.progress.finish();
         for r in sinks.reports {
@@ -465,6 +557,27 @@ async fn flush(
                 };
                 planner.plan(candidates).await.map_err(unreachable)?
             }
+            Backend::Illiad { client, nvtgc } => {
+                let planner = IlliadPlanner {
+                    client,
+                    match_field: &mapping.match_field,
+                    nvtgc: nvtgc.as_deref(),
+                    external_field: mapping
+                        .defaults()
+                        .get("external_user_id_field")
+                        .map(String::as_str),
+                };
+                planner.plan(candidates).await.map_err(illiad_failed)?
+            }
+            Backend::Libib { client, snapshot } => {
+                let planner = LibibPlanner {
+                    client,
+                    match_field: &mapping.match_field,
+                    protect: &mapping.protect,
+                    snapshot: snapshot.as_ref(),
+                };
+                planner.plan(candidates).await.map_err(libib_failed)?
+            }
         }
     };
     let outcomes: Vec<Outcome> = if opts.commit && !stopped {
@@ -480,6 +593,29 @@ async fn flush(
                     .buffer_unordered(concurrency)
                     .collect()
                     .await
+            }
+            Backend::Illiad { client, .. } => {
+                let writer = IlliadWriter {
+                    client,
+                    policy: RetryPolicy::default(),
+                };
+                let concurrency = client.http().concurrency();
+                futures::stream::iter(planned.into_iter().map(|p| writer.apply(p)))
+                    .buffer_unordered(concurrency)
+                    .collect()
+                    .await
+            }
+            Backend::Libib { client, .. } => {
+                // One at a time: Libib is paced per account and never written concurrently.
+                let writer = LibibWriter {
+                    client,
+                    policy: RetryPolicy::default(),
+                };
+                let mut out = Vec::with_capacity(planned.len());
+                for p in planned {
+                    out.push(writer.apply(p).await);
+                }
+                out
             }
         }
     } else {

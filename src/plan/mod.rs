@@ -2,6 +2,8 @@
 //! [`Action`] per row — before anything is written, so a preview is the real plan.
 
 pub mod folio;
+pub mod illiad;
+pub mod libib;
 
 use crate::systems::folio::merge::Change;
 use serde_json::Value;

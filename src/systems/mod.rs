@@ -48,3 +48,5 @@ impl std::fmt::Display for System {
 }
 
 pub mod folio;
+pub mod illiad;
+pub mod libib;

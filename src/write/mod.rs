@@ -2,4 +2,6 @@
 //! It is only ever constructed for `--commit` runs.
 
 pub mod folio;
+pub mod illiad;
+pub mod libib;
 pub mod retry;

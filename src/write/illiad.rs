@@ -1,0 +1,129 @@
+//! ILLiad writer: `POST Users` for creates (the only write the API has), retried on 429, 5xx,
+//! timeouts and dropped connections. After an ambiguous failure the user is looked up by
+//! `UserName` before creating again, so a patron is never created twice; a create that races
+//! into "Username … already exists" is reported as `exists`.
+
+use super::folio::preview_outcome;
+use super::retry::RetryPolicy;
+use crate::outcome::{Outcome, OutcomeKind};
+use crate::plan::{Action, Planned};
+use crate::systems::illiad::client::{
+    error_message, get_ci, is_already_exists, IlliadClient, Lookup,
+};
+use serde_json::Value;
+
+/// Applies planned ILLiad actions.
+pub struct IlliadWriter<'a> {
+    /// Connected client (its governor paces every request).
+    pub client: &'a IlliadClient,
+    /// Retry policy.
+    pub policy: RetryPolicy,
+}
+
+fn username(record: &Value) -> Option<String> {
+    get_ci(record, "UserName")
+        .and_then(Value::as_str)
+        .map(|s| s.trim().to_string())
+}
+
+impl IlliadWriter<'_> {
+    /// Applies one planned row and says what happened.
+    pub async fn apply(&self, p: Planned) -> Outcome {
+        let mut o = Outcome::new(
+            &p.row.file,
+            p.row.line,
+            Some(p.row.key.clone()),
+            OutcomeKind::Failed,
+        );
+        match p.action {
+            Action::Create(record) => self.create(&record, &mut o).await,
+            other => return preview_outcome(o, other, false),
+        }
+        o
+    }
+
+    /// Whether the user now exists (after an ambiguous failure); `None` if the lookup failed.
+    async fn exists(&self, name: &str) -> Option<bool> {
+        match self.client.by_username(name).await {
+            Ok(Lookup::Found(_)) => Some(true),
+            Ok(_) => Some(false),
+            Err(e) => {
+                tracing::warn!("lookup after an interrupted create failed: {e}");
+                None
+            }
+        }
+    }
+
+    async fn create(&self, record: &Value, o: &mut Outcome) {
+        let Some(name) = username(record) else {
+            o.outcome = OutcomeKind::Rejected;
+            o.reason = Some("UserName is missing".into());
+            return;
+        };
+        let confirmed = |o: &mut Outcome| {
+            o.outcome = OutcomeKind::Created;
+            o.target_id = Some(name.clone());
+            o.reason = Some("confirmed by lookup after an interrupted create".into());
+        };
+        let mut ambiguous = false;
+        loop {
+            if ambiguous && self.exists(&name).await == Some(true) {
+                confirmed(o);
+                return;
+            }
+            let (retry_after, why) = match self.client.create(record).await {
+                Ok(r) if r.ok() => {
+                    o.outcome = OutcomeKind::Created;
+                    o.http_status = Some(r.status);
+                    o.target_id = r
+                        .json()
+                        .and_then(|v| username(&v))
+                        .or_else(|| Some(name.clone()));
+                    o.reason = None;
+                    return;
+                }
+                Ok(r) if is_already_exists(&r) => {
+                    o.http_status = Some(r.status);
+                    if ambiguous {
+                        confirmed(o);
+                    } else {
+                        o.outcome = OutcomeKind::Exists;
+                        o.target_id = Some(name.clone());
+                        o.reason = Some(format!(
+                            "created by someone else after the lookup ({}); the API cannot update users",
+                            error_message(&r)
+                        ));
+                    }
+                    return;
+                }
+                Ok(r) if RetryPolicy::retryable_status(r.status) => {
+                    o.http_status = Some(r.status);
+                    // A 5xx may have been applied; a 429 was not.
+                    ambiguous |= r.status != 429;
+                    (r.retry_after(), error_message(&r))
+                }
+                Ok(r) => {
+                    o.http_status = Some(r.status);
+                    o.outcome = OutcomeKind::Failed;
+                    o.reason = Some(error_message(&r));
+                    return;
+                }
+                Err(t) => {
+                    ambiguous |= t.ambiguous;
+                    (None, t.message)
+                }
+            };
+            if o.retries >= self.policy.max_retries {
+                o.outcome = OutcomeKind::Failed;
+                o.reason = Some(format!("gave up after {} retries: {why}", o.retries));
+                if ambiguous && self.exists(&name).await == Some(true) {
+                    confirmed(o);
+                }
+                return;
+            }
+            o.retries += 1;
+            tracing::debug!(line = o.line, retry = o.retries, reason = %why, "retrying create");
+            tokio::time::sleep(self.policy.delay(o.retries, retry_after)).await;
+        }
+    }
+}
