@@ -6,6 +6,7 @@ use crate::import::{self, ImportOptions};
 use crate::init::{self, InitOptions};
 use crate::read::ReadOptions;
 use crate::sandbox::{self, SandboxArgs};
+use crate::sync::MissingPolicy;
 use crate::systems::System;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -199,6 +200,30 @@ pub struct ImportArgs {
     /// Process only the first N data rows.
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
+    /// In-scope patrons absent from the roster ([scope] in the mapping): leave them (ignore),
+    /// deactivate them (FOLIO active=false, Libib freeze), or also expire them today (FOLIO).
+    #[arg(long, value_enum, default_value_t = MissingPolicy::Ignore)]
+    pub missing: MissingPolicy,
+    /// Refuse --missing when more than this percentage of the in-scope patrons would change.
+    #[arg(long, value_name = "PERCENT", default_value = "10", value_parser = parse_percent)]
+    pub max_missing: f64,
+    /// Apply --missing even above --max-missing.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Parses `10` or `10%` into 0.10.
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("{s:?} is not a percentage, e.g. 10 or 2.5%"))?;
+    if (0.0..=100.0).contains(&v) {
+        Ok(v / 100.0)
+    } else {
+        Err(format!("{s:?} must be between 0 and 100"))
+    }
 }
 
 /// Runs the parsed command line; returns the exit code.
@@ -240,6 +265,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 max_errors: args.max_errors,
                 limit: args.limit,
                 workdir: std::env::current_dir()?,
+                missing: args.missing,
+                max_missing: args.max_missing,
+                force: args.force,
             };
             if opts.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
                 return Err(exit::UsageError("--rate must be a positive number".into()).into());

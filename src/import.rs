@@ -21,7 +21,9 @@ use crate::report::rejects::RejectsFile;
 use crate::report::summary::Summary;
 use crate::report::{self, Column, ReportSink};
 use crate::runs::RunDir;
+use crate::sync::{self, Absent, MissingPlan, MissingPolicy};
 use crate::systems::folio::client::{FolioClient, FolioError};
+use crate::systems::folio::merge::Change;
 use crate::systems::folio::refdata::RefData;
 use crate::systems::illiad::client::{IlliadClient, IlliadError};
 use crate::systems::libib::client::{LibibClient, LibibError};
@@ -64,6 +66,12 @@ pub struct ImportOptions {
     pub limit: Option<u64>,
     /// Working directory (run folders, built-in sandbox state).
     pub workdir: PathBuf,
+    /// What happens to in-scope patrons absent from the roster.
+    pub missing: MissingPolicy,
+    /// Largest share (0–1) of the in-scope patrons `--missing` may change without `force`.
+    pub max_missing: f64,
+    /// Apply `--missing` even above `max_missing`.
+    pub force: bool,
 }
 
 /// What an import did.
@@ -136,7 +144,11 @@ fn unreachable(e: FolioError) -> anyhow::Error {
 
 /// Connects and checks the credentials; `expected_rows` (rows to process, if known) decides
 /// whether a Libib run pages through every patron once or looks rows up one by one.
-async fn connect(target: &Target, expected_rows: Option<u64>) -> anyhow::Result<Backend> {
+async fn connect(
+    target: &Target,
+    expected_rows: Option<u64>,
+    force_snapshot: bool,
+) -> anyhow::Result<Backend> {
     // Libib: one global pacer, never concurrent.
     let concurrency = if target.system == System::Libib {
         1
@@ -193,10 +205,11 @@ async fn connect(target: &Target, expected_rows: Option<u64>) -> anyhow::Result<
             .map_err(libib_failed)?;
             // Paging costs (pages - 1) more requests; per-row lookups cost one per row.
             let more_pages = first.pages.saturating_sub(1);
-            let snapshot = match expected_rows {
-                Some(rows) => more_pages <= rows,
-                None => more_pages <= 20,
-            };
+            let snapshot = force_snapshot
+                || match expected_rows {
+                    Some(rows) => more_pages <= rows,
+                    None => more_pages <= 20,
+                };
             tracing::info!(
                 patrons = first.total,
                 pages = first.pages,
@@ -342,7 +355,9 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
         "import started"
     );
     let result = async {
-        let backend = connect(&target, total).await?;
+        let backend = connect(&target, total, opts.missing != MissingPolicy::Ignore).await?;
+        // Absent patrons are found (and the threshold checked) before any row is written.
+        let missing = plan_missing(opts, &mapping, &backend).await?;
         let mut reports: Vec<Box<dyn ReportSink>> =
             vec![report::open(&run.file("report.csv"), Column::IMPORT)?];
         if let Some(p) = &opts.report {
@@ -375,6 +390,9 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
                 .pace(target.rate, backend.http().counters.clone());
         }
         pump(opts, &mapping, &backend, &mut inputs, &mut sinks).await?;
+        if let Some(plan) = missing {
+            apply_missing(opts, &backend, plan, &mut sinks).await?;
+        }
         sinks.progress.finish();
         for r in sinks.reports {
             r.finish()?;
@@ -647,4 +665,171 @@ async fn flush(
         sinks.emit(o, *fi, cells)?;
     }
     Ok(failed)
+}
+
+/// The roster's match keys (folded), for `--missing`. Every cell of an unreadable row counts as
+/// a key too, so a patron whose row is merely malformed is never taken for absent.
+fn roster_keys(
+    opts: &ImportOptions,
+    mapping: &Mapping,
+) -> anyhow::Result<std::collections::HashSet<String>> {
+    let mut keys = std::collections::HashSet::new();
+    for path in &opts.files {
+        let reader = read::open(path, &opts.read)?;
+        let bound = mapping.bind(reader.headers())?;
+        for rec in reader {
+            match rec? {
+                Record::Row(row) => {
+                    if let Some(k) = bound.map_row(&row).key {
+                        keys.insert(crate::dedupe::fold(&k));
+                    }
+                }
+                Record::Bad(bad) => {
+                    keys.extend(bad.cells.iter().map(|c| crate::dedupe::fold(c)));
+                }
+            }
+        }
+    }
+    keys.remove("");
+    Ok(keys)
+}
+
+/// Finds the in-scope patrons absent from the roster and checks the `--max-missing` threshold;
+/// `None` with `--missing ignore`.
+async fn plan_missing(
+    opts: &ImportOptions,
+    mapping: &Mapping,
+    backend: &Backend,
+) -> anyhow::Result<Option<MissingPlan>> {
+    if opts.missing == MissingPolicy::Ignore {
+        return Ok(None);
+    }
+    if opts.limit.is_some() {
+        return Err(UsageError(
+            "--missing needs the whole roster; it cannot be combined with --limit".into(),
+        )
+        .into());
+    }
+    let Some(scope) = &mapping.scope else {
+        return Err(UsageError(format!(
+            "--missing needs a [scope] table in {} saying which patrons the roster is the whole \
+             population of (patron_groups, external_id_prefix or tag)",
+            opts.mapping.display()
+        ))
+        .into());
+    };
+    let keys = roster_keys(opts, mapping)?;
+    let plan = match backend {
+        Backend::Folio { client, refdata } => {
+            let query = sync::folio_scope_query(scope, refdata).map_err(UsageError)?;
+            sync::folio_missing(client, &query, &mapping.match_field, &keys)
+                .await
+                .map_err(unreachable)?
+        }
+        Backend::Libib { snapshot, .. } => {
+            let all = snapshot.as_ref().map(|s| s.patrons()).unwrap_or_default();
+            sync::libib_missing(all, scope, &mapping.match_field, &keys)
+        }
+        Backend::Illiad { .. } => {
+            return Err(UsageError(
+                "--missing is not available for ILLiad: its API cannot list users".into(),
+            )
+            .into())
+        }
+    };
+    tracing::info!(
+        in_scope = plan.in_scope,
+        absent = plan.absent.len(),
+        "patrons in scope absent from the roster"
+    );
+    plan.check_threshold(opts.max_missing, opts.force)
+        .map_err(UsageError)?;
+    Ok(Some(plan))
+}
+
+/// Deactivates (or, in preview, lists) the absent patrons; one report line each, under the file
+/// name `(absent from roster)`.
+async fn apply_missing(
+    opts: &ImportOptions,
+    backend: &Backend,
+    plan: MissingPlan,
+    sinks: &mut Sinks,
+) -> anyhow::Result<()> {
+    let today = chrono::Local::now().format("%Y-%m-%d").to_string();
+    let file: Arc<str> = Arc::from(sync::ABSENT_FILE);
+    for Absent { key, id, record } in plan.absent {
+        let (new_record, changes) = match backend {
+            Backend::Folio { .. } => {
+                let new = sync::folio_deactivated(&record, opts.missing, &today);
+                (new.clone(), folio_changes(&record, &new))
+            }
+            _ => (
+                serde_json::json!({"freeze": "1"}),
+                vec![Change {
+                    field: "freeze".into(),
+                    old: record.get("freeze").cloned(),
+                    new: Some(serde_json::Value::from("1")),
+                }],
+            ),
+        };
+        let planned = Planned {
+            row: Candidate {
+                file: file.clone(),
+                line: 0,
+                key: key.clone(),
+                record: new_record.clone(),
+                clear: Vec::new(),
+            },
+            action: crate::plan::Action::Update {
+                id: id.clone(),
+                record: new_record,
+                changes,
+            },
+        };
+        let mut o = if !opts.commit {
+            let o = Outcome::new(&file, 0, Some(key), OutcomeKind::Failed);
+            preview_outcome(o, planned.action, true)
+        } else {
+            match backend {
+                Backend::Folio { client, .. } => {
+                    FolioWriter {
+                        client,
+                        policy: RetryPolicy::default(),
+                        match_field: "id",
+                    }
+                    .apply(planned)
+                    .await
+                }
+                Backend::Libib { client, .. } => {
+                    LibibWriter {
+                        client,
+                        policy: RetryPolicy::default(),
+                    }
+                    .apply(planned)
+                    .await
+                }
+                Backend::Illiad { .. } => continue,
+            }
+        };
+        o.outcome = match o.outcome {
+            OutcomeKind::Updated => OutcomeKind::Deactivated,
+            OutcomeKind::WouldUpdate => OutcomeKind::WouldDeactivate,
+            other => other,
+        };
+        sinks.emit(&o, usize::MAX, &[])?;
+    }
+    Ok(())
+}
+
+/// The top-level fields that differ between two FOLIO records (for the report).
+fn folio_changes(old: &serde_json::Value, new: &serde_json::Value) -> Vec<Change> {
+    ["active", "expirationDate"]
+        .iter()
+        .filter(|f| old.get(**f) != new.get(**f))
+        .map(|f| Change {
+            field: f.to_string(),
+            old: old.get(*f).cloned(),
+            new: new.get(*f).cloned(),
+        })
+        .collect()
 }

@@ -28,6 +28,10 @@ pub enum OutcomeKind {
     Failed,
     /// Not attempted: the run stopped early.
     Skipped,
+    /// Roster sync: in scope but absent from the roster, deactivated (FOLIO) or frozen (Libib).
+    Deactivated,
+    /// Roster sync preview: would be deactivated or frozen.
+    WouldDeactivate,
 }
 
 impl OutcomeKind {
@@ -45,6 +49,8 @@ impl OutcomeKind {
             OutcomeKind::Conflict => "conflict",
             OutcomeKind::Failed => "failed",
             OutcomeKind::Skipped => "skipped",
+            OutcomeKind::Deactivated => "deactivated",
+            OutcomeKind::WouldDeactivate => "would_deactivate",
         }
     }
 

@@ -37,6 +37,11 @@ impl Snapshot {
         s
     }
 
+    /// Every patron it holds.
+    pub fn patrons(&self) -> &[Value] {
+        &self.patrons
+    }
+
     /// How many patrons it holds.
     pub fn len(&self) -> usize {
         self.patrons.len()

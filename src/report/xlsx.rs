@@ -22,7 +22,10 @@ pub struct XlsxReport {
 fn fill(kind: OutcomeKind) -> Option<Color> {
     match kind {
         OutcomeKind::Ok | OutcomeKind::Created => Some(Color::RGB(0xC6EFCE)),
-        OutcomeKind::WouldCreate | OutcomeKind::WouldUpdate => Some(Color::RGB(0xDDEBF7)),
+        OutcomeKind::WouldCreate | OutcomeKind::WouldUpdate | OutcomeKind::WouldDeactivate => {
+            Some(Color::RGB(0xDDEBF7))
+        }
+        OutcomeKind::Deactivated => Some(Color::RGB(0xFCE4D6)),
         OutcomeKind::Updated => Some(Color::RGB(0xBDD7EE)),
         OutcomeKind::Unchanged | OutcomeKind::Skipped => Some(Color::RGB(0xEDEDED)),
         OutcomeKind::Exists => Some(Color::RGB(0xFFF2CC)),
