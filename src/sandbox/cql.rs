@@ -9,6 +9,7 @@
 //! Invariant: [`parse`] never panics; any input it does not understand is a [`CqlError`].
 
 use std::cmp::Ordering;
+use std::collections::HashSet;
 
 use serde_json::Value;
 use unicode_normalization::UnicodeNormalization;
@@ -34,10 +35,20 @@ struct SortKey {
 #[derive(Debug, Clone)]
 enum Node {
     All,
-    Clause { index: String, rel: Rel, term: Term },
+    Clause {
+        index: String,
+        rel: Rel,
+        term: Term,
+    },
     And(Box<Node>, Box<Node>),
     Or(Box<Node>, Box<Node>),
     Not(Box<Node>, Box<Node>),
+    /// `index==("a" or "b" …)`: an OR of exact, non-prefix terms on one index, as a set of
+    /// folded terms (a batch lookup costs one hash probe per record, not one compare per term).
+    InSet {
+        index: String,
+        set: HashSet<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +69,8 @@ enum Rel {
 #[derive(Debug, Clone)]
 struct Term {
     text: String,
+    /// `text` folded once at parse time.
+    folded: String,
     prefix: bool,
 }
 
@@ -332,7 +345,57 @@ fn term_of(raw: &str) -> Term {
         }
         i += 1;
     }
-    Term { text, prefix }
+    let folded = fold(&text);
+    Term {
+        text,
+        folded,
+        prefix,
+    }
+}
+
+/// Collects the folded terms of an OR-tree of exact clauses on one index; `None` otherwise.
+fn exact_terms<'n>(node: &'n Node, index: &mut Option<&'n str>, out: &mut Vec<String>) -> bool {
+    match node {
+        Node::Or(a, b) => exact_terms(a, index, out) && exact_terms(b, index, out),
+        Node::Clause {
+            index: i,
+            rel: Rel::Exact,
+            term,
+        } if !term.prefix && i != "keywords" && i != "cql.serverChoice" => {
+            if index.is_some_and(|x| x != i) {
+                return false;
+            }
+            *index = Some(i);
+            out.push(term.folded.clone());
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Rewrites OR-lists of exact terms on one index into [`Node::InSet`].
+fn optimize(node: Node) -> Node {
+    match node {
+        Node::Or(..) => {
+            let mut index = None;
+            let mut terms = Vec::new();
+            if exact_terms(&node, &mut index, &mut terms) {
+                if let Some(i) = index {
+                    return Node::InSet {
+                        index: i.to_string(),
+                        set: terms.into_iter().collect(),
+                    };
+                }
+            }
+            match node {
+                Node::Or(a, b) => Node::Or(Box::new(optimize(*a)), Box::new(optimize(*b))),
+                other => other,
+            }
+        }
+        Node::And(a, b) => Node::And(Box::new(optimize(*a)), Box::new(optimize(*b))),
+        Node::Not(a, b) => Node::Not(Box::new(optimize(*a)), Box::new(optimize(*b))),
+        other => other,
+    }
 }
 
 /// Parses a CQL query string.
@@ -382,11 +445,17 @@ pub fn parse(input: &str) -> Result<Query, CqlError> {
         }
         sort.push(SortKey { field, descending });
     }
-    Ok(Query { root, sort })
+    Ok(Query {
+        root: optimize(root),
+        sort,
+    })
 }
 
 /// Folds a string for comparison: lower case, accents removed.
 pub fn fold(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
     s.nfd()
         .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
         .collect::<String>()
@@ -440,20 +509,20 @@ fn words(s: &str) -> Vec<String> {
 
 fn matches_clause(value: &str, rel: Rel, term: &Term) -> bool {
     let v = fold(value);
-    let t = fold(&term.text);
+    let t = &term.folded;
     match rel {
         Rel::Exact => {
             if term.prefix {
-                v.starts_with(&t)
+                v.starts_with(t.as_str())
             } else {
-                v == t
+                v == *t
             }
         }
-        Rel::NotEq => v != t,
-        Rel::Lt => v < t,
-        Rel::Gt => v > t,
-        Rel::Le => v <= t,
-        Rel::Ge => v >= t,
+        Rel::NotEq => v != *t,
+        Rel::Lt => v < *t,
+        Rel::Gt => v > *t,
+        Rel::Le => v <= *t,
+        Rel::Ge => v >= *t,
         Rel::Word | Rel::AllWords | Rel::Any | Rel::Adj => {
             if term.text.is_empty() {
                 return true;
@@ -471,7 +540,7 @@ fn matches_clause(value: &str, rel: Rel, term: &Term) -> bool {
             };
             match rel {
                 Rel::Any => tw.iter().any(hit),
-                Rel::Adj => v.contains(&t),
+                Rel::Adj => v.contains(t.as_str()),
                 _ => !tw.is_empty() && tw.iter().all(hit),
             }
         }
@@ -495,6 +564,9 @@ fn eval(node: &Node, record: &Value) -> bool {
         Node::And(a, b) => eval(a, record) && eval(b, record),
         Node::Or(a, b) => eval(a, record) || eval(b, record),
         Node::Not(a, b) => eval(a, record) && !eval(b, record),
+        Node::InSet { index, set } => values_at(record, index)
+            .iter()
+            .any(|v| set.contains(&fold(v))),
         Node::Clause { index, rel, term } => {
             let vals: Vec<String> = if index == "keywords" || index == "cql.serverChoice" {
                 KEYWORD_FIELDS
@@ -523,11 +595,21 @@ impl Query {
         if self.sort.is_empty() {
             return;
         }
-        records.sort_by(|a, b| {
-            for k in &self.sort {
-                let va = values_at(a, &k.field).first().map(|s| fold(s));
-                let vb = values_at(b, &k.field).first().map(|s| fold(s));
-                let o = va.cmp(&vb);
+        // Sort keys are computed once per record, not once per comparison.
+        let mut keyed: Vec<(Vec<Option<String>>, &Value)> = records
+            .iter()
+            .map(|r| {
+                let keys = self
+                    .sort
+                    .iter()
+                    .map(|k| values_at(r, &k.field).first().map(|s| fold(s)))
+                    .collect();
+                (keys, *r)
+            })
+            .collect();
+        keyed.sort_by(|(ka, _), (kb, _)| {
+            for (i, k) in self.sort.iter().enumerate() {
+                let o = ka[i].cmp(&kb[i]);
                 let o = if k.descending { o.reverse() } else { o };
                 if o != Ordering::Equal {
                     return o;
@@ -535,6 +617,9 @@ impl Query {
             }
             Ordering::Equal
         });
+        for (slot, (_, r)) in records.iter_mut().zip(keyed) {
+            *slot = r;
+        }
     }
 }
 
