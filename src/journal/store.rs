@@ -291,7 +291,7 @@ impl Journal {
         let mut st = self
             .conn
             .prepare(&format!(
-                "SELECT {RUN_COLS} FROM runs ORDER BY started_at DESC, id DESC LIMIT ?1"
+                "SELECT {RUN_COLS} FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?1"
             ))
             .at(&self.path)?;
         let rows = st
@@ -315,7 +315,7 @@ impl Journal {
                 &format!(
                     "SELECT {RUN_COLS} FROM runs WHERE command = 'import' AND commit_mode = 1 \
                      AND status != 'finished' AND target = ?1 AND mapping = ?2 AND inputs = ?3 \
-                     ORDER BY started_at DESC, id DESC LIMIT 1"
+                     ORDER BY started_at DESC, rowid DESC LIMIT 1"
                 ),
                 params![target, mapping, inputs],
                 run_row,
