@@ -443,6 +443,10 @@ fn words(s: &str) -> Vec<String> {
 }
 
 fn matches_clause(value: &str, rel: Rel, term: &Term) -> bool {
+    if rel == Rel::Exact && !term.prefix && value.is_ascii() && term.text.is_ascii() {
+        // Same as comparing the folded forms, without allocating (lookups test many clauses).
+        return value.eq_ignore_ascii_case(&term.text);
+    }
     let v = fold(value);
     let t = fold(&term.text);
     match rel {
