@@ -4,10 +4,13 @@ use crate::check::{self, CheckOptions};
 use crate::exit;
 use crate::import::{self, ImportOptions};
 use crate::init::{self, InitOptions};
+use crate::journal::{JournalOptions, ResumeFrom};
 use crate::read::ReadOptions;
+use crate::runs_cmd;
 use crate::sandbox::{self, SandboxArgs};
 use crate::sync::MissingPolicy;
 use crate::systems::System;
+use crate::undo::{self, UndoOptions};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -72,6 +75,78 @@ pub enum Command {
     ///   patron-etl sandbox --listen 127.0.0.1:8765 --state sandbox.json
     #[command(verbatim_doc_comment)]
     Sandbox(SandboxArgs),
+    /// List recorded runs with their counts, or show one run in detail.
+    ///
+    /// Examples:
+    ///   patron-etl runs
+    ///   patron-etl runs 20261122-101500-3f2a
+    #[command(verbatim_doc_comment)]
+    Runs(RunsArgs),
+    /// Continue an interrupted or crashed import where it stopped.
+    ///
+    /// Rows with a recorded outcome are not processed again; writes that were in flight are
+    /// confirmed by looking the record up. Refuses when the input or the mapping changed since,
+    /// unless --force. Without --commit it only shows the run.
+    ///
+    /// Example:
+    ///   patron-etl resume 20261122-101500-3f2a --commit
+    #[command(verbatim_doc_comment)]
+    Resume(ResumeArgs),
+    /// Undo an import: delete the records it created, restore the ones it updated.
+    ///
+    /// Preview by default; --commit applies. Records changed since the run are reported as
+    /// conflict and left alone. ILLiad runs cannot be undone (its API has no update or delete).
+    ///
+    /// Example:
+    ///   patron-etl undo 20261122-101500-3f2a            # preview
+    ///   patron-etl undo 20261122-101500-3f2a --commit
+    #[command(verbatim_doc_comment)]
+    Undo(UndoArgs),
+}
+
+/// `runs` options.
+#[derive(Debug, Clone, Args)]
+pub struct RunsArgs {
+    /// Show this run in detail (default: list the latest runs).
+    #[arg(value_name = "RUN_ID")]
+    pub run_id: Option<String>,
+    /// How many runs to list.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+}
+
+/// `resume` options.
+#[derive(Debug, Clone, Args)]
+pub struct ResumeArgs {
+    /// The run to continue (see `patron-etl runs`).
+    #[arg(value_name = "RUN_ID")]
+    pub run_id: String,
+    /// Continue writing. Without it the run is only shown.
+    #[arg(long)]
+    pub commit: bool,
+    /// Resume even though the input or the mapping changed since the run.
+    #[arg(long)]
+    pub force: bool,
+    /// Config file with [targets.NAME] tables (default: the one the run used).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Also write the report here (.csv, .xlsx or .json).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}
+
+/// `undo` options.
+#[derive(Debug, Clone, Args)]
+pub struct UndoArgs {
+    /// The import run to undo (see `patron-etl runs`).
+    #[arg(value_name = "RUN_ID")]
+    pub run_id: String,
+    /// Apply. Without it nothing is written (preview).
+    #[arg(long)]
+    pub commit: bool,
+    /// Config file with [targets.NAME] tables (default: the one the run used).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// Options shared by every command that reads roster files.
@@ -207,9 +282,13 @@ pub struct ImportArgs {
     /// Refuse --missing when more than this percentage of the in-scope patrons would change.
     #[arg(long, value_name = "PERCENT", default_value = "10", value_parser = parse_percent)]
     pub max_missing: f64,
-    /// Apply --missing even above --max-missing.
+    /// Go ahead despite a safety check: --missing above --max-missing, or --resume although
+    /// the input or the mapping changed.
     #[arg(long)]
     pub force: bool,
+    /// Continue the latest interrupted run of this import (same files, mapping and target).
+    #[arg(long)]
+    pub resume: bool,
 }
 
 /// Parses `10` or `10%` into 0.10.
@@ -268,33 +347,15 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 missing: args.missing,
                 max_missing: args.max_missing,
                 force: args.force,
+                journal: JournalOptions {
+                    resume: args.resume.then_some(ResumeFrom::Latest),
+                    force: args.force,
+                },
             };
             if opts.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
                 return Err(exit::UsageError("--rate must be a positive number".into()).into());
             }
-            let res = import::run(&opts)?;
-            let title = if opts.commit {
-                format!("import into {} — run {}", opts.to, res.run.id)
-            } else {
-                format!(
-                    "PREVIEW (nothing written; add --commit to apply) for {} — run {}",
-                    opts.to, res.run.id
-                )
-            };
-            print!("{}", res.summary.render(&title));
-            println!(
-                "  requests sent  {:>10} ({} writes)",
-                res.requests, res.writes
-            );
-            println!("  run folder: {}", res.run.path.display());
-            if let Some(r) = &opts.report {
-                println!("  report: {}", r.display());
-            }
-            Ok(if res.summary.any_failed() {
-                exit::ROWS_FAILED
-            } else {
-                exit::OK
-            })
+            run_import(&opts)
         }
         Command::Init(args) => {
             let system = System::parse(&args.system).ok_or_else(|| {
@@ -335,6 +396,101 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Sandbox(args) => {
             sandbox::run(&args)?;
             Ok(exit::OK)
+        }
+        Command::Runs(args) => {
+            let dir = std::env::current_dir()?;
+            match &args.run_id {
+                Some(id) => print!("{}", runs_cmd::show(&dir, id)?),
+                None => print!("{}", runs_cmd::list(&dir, args.limit)?),
+            }
+            Ok(exit::OK)
+        }
+        Command::Resume(args) => {
+            let dir = std::env::current_dir()?;
+            if !args.commit {
+                print!("{}", runs_cmd::show(&dir, &args.run_id)?);
+                println!("nothing written; add --commit to continue the run");
+                return Ok(exit::OK);
+            }
+            let mut opts =
+                runs_cmd::resume_options(&dir, &args.run_id, true, args.force, args.config)?;
+            opts.report = args.report;
+            run_import(&opts)
+        }
+        Command::Undo(args) => {
+            let opts = UndoOptions {
+                run_id: args.run_id,
+                commit: args.commit,
+                config: args.config,
+                workdir: std::env::current_dir()?,
+            };
+            let res = undo::run(&opts)?;
+            let title = if opts.commit {
+                format!("undo of run {} — run {}", res.undone.id, res.run.id)
+            } else {
+                format!(
+                    "PREVIEW (nothing written; add --commit to apply) undo of run {} — run {}",
+                    res.undone.id, res.run.id
+                )
+            };
+            println!("{title}");
+            println!("  {:<14} {:>10}", "records", res.outcomes.len());
+            for (k, n) in res.counts() {
+                println!("  {:<14} {:>10}", k.name(), n);
+            }
+            for o in res.outcomes.iter().filter(|o| o.kind.is_failure()).take(20) {
+                println!(
+                    "  {} {} (line {}, {}): {}",
+                    o.kind.name(),
+                    o.target_id.as_deref().unwrap_or("?"),
+                    o.line,
+                    o.action,
+                    o.reason.as_deref().unwrap_or("")
+                );
+            }
+            println!("  run folder: {}", res.run.path.display());
+            Ok(if res.any_failed() {
+                exit::ROWS_FAILED
+            } else {
+                exit::OK
+            })
+        }
+    }
+}
+
+/// Runs an import (new or resumed) and prints its summary; returns the exit code.
+fn run_import(opts: &ImportOptions) -> anyhow::Result<u8> {
+    {
+        {
+            let res = import::run(opts)?;
+            let title = if opts.commit {
+                format!("import into {} — run {}", opts.to, res.run.id)
+            } else {
+                format!(
+                    "PREVIEW (nothing written; add --commit to apply) for {} — run {}",
+                    opts.to, res.run.id
+                )
+            };
+            print!("{}", res.summary.render(&title));
+            println!(
+                "  requests sent  {:>10} ({} writes)",
+                res.requests, res.writes
+            );
+            println!("  run folder: {}", res.run.path.display());
+            if let Some(r) = &opts.report {
+                println!("  report: {}", r.display());
+            }
+            if res.status != "finished" && opts.commit {
+                println!(
+                    "  run {} is {}; continue it with: patron-etl resume {} --commit",
+                    res.run.id, res.status, res.run.id
+                );
+            }
+            Ok(if res.summary.any_failed() {
+                exit::ROWS_FAILED
+            } else {
+                exit::OK
+            })
         }
     }
 }

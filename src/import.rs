@@ -9,6 +9,7 @@ use crate::check::{field_text, screen_row};
 use crate::dedupe::{unique_fields, DuplicateTracker};
 use crate::exit::{UnreachableError, UsageError};
 use crate::http::Governed;
+use crate::journal::RunJournal;
 use crate::mapping::{BoundMapping, Mapping};
 use crate::outcome::{Outcome, OutcomeKind};
 use crate::plan::folio::{FolioPlanner, BATCH};
@@ -72,6 +73,8 @@ pub struct ImportOptions {
     pub max_missing: f64,
     /// Apply `--missing` even above `max_missing`.
     pub force: bool,
+    /// Resume an earlier run (journal).
+    pub journal: crate::journal::JournalOptions,
 }
 
 /// What an import did.
@@ -85,6 +88,8 @@ pub struct ImportResult {
     pub requests: u64,
     /// Write requests sent.
     pub writes: u64,
+    /// The run's journal status: `finished`, or resumable `interrupted` / `stopped`.
+    pub status: &'static str,
 }
 
 /// A connected target, ready to plan and write.
@@ -322,6 +327,9 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
         .sum::<Option<u64>>()
         .map(|t| opts.limit.map_or(t, |l| t.min(l)));
 
+    // journal hook: record a new run or reopen the one being resumed (checks input/mapping hashes)
+    let (run, journal) =
+        crate::journal::session::begin(opts, mapping.system, &mapping.match_field)?;
     let (mut target, sandbox) = match tref {
         TargetRef::Configured(t) => (*t, None),
         TargetRef::Sandbox(system) => {
@@ -336,12 +344,6 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
         target.concurrency = c.max(1);
     }
 
-    let run = RunDir::create(&opts.workdir).with_context(|| {
-        format!(
-            "cannot create the run folder under {}",
-            opts.workdir.display()
-        )
-    })?;
     if let Err(e) = crate::runlog::attach(&run.file("run.log")) {
         tracing::warn!("cannot write the run log: {e}");
     }
@@ -389,7 +391,7 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
                 .progress
                 .pace(target.rate, backend.http().counters.clone());
         }
-        pump(opts, &mapping, &backend, &mut inputs, &mut sinks).await?;
+        pump(opts, &mapping, &backend, &mut inputs, &mut sinks, &journal).await?;
         if let Some(plan) = missing {
             apply_missing(opts, &backend, plan, &mut sinks).await?;
         }
@@ -415,7 +417,9 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
     if let Some(h) = sandbox {
         h.shutdown().await;
     }
+    let status = journal.finish(result.is_ok()).await; // journal hook: final status, flush
     let (summary, requests, writes) = result?;
+    let status = status?;
     tracing::info!(requests, writes, rows = summary.rows, "import finished");
     let json = serde_json::json!({
         "run": run.id,
@@ -425,6 +429,7 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
         "outcomes": summary.by_outcome.iter().map(|(k, v)| (k.name().to_string(), serde_json::Value::from(*v))).collect::<serde_json::Map<_, _>>(),
         "requests": requests,
         "writes": writes,
+        "status": status,
     });
     if let Ok(f) = report::create_private(&run.file("summary.json")) {
         let _ = serde_json::to_writer_pretty(f, &json);
@@ -435,6 +440,7 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
         run,
         requests,
         writes,
+        status,
     })
 }
 
@@ -445,6 +451,7 @@ async fn pump(
     backend: &Backend,
     inputs: &mut [Input],
     sinks: &mut Sinks,
+    journal: &RunJournal,
 ) -> anyhow::Result<()> {
     let mut fields = vec![mapping.match_field.clone()];
     fields.extend(unique_fields(mapping.system).iter().map(|s| s.to_string()));
@@ -474,13 +481,26 @@ async fn pump(
                 }
                 Record::Row(row) => {
                     let mapped = inp.bound.map_row(&row);
-                    let kind = if stopped {
+                    let halt = journal.halt_reason(); // journal hook: Ctrl-C stops new work
+                    let kind = if let Some(o) = journal.recorded(index, row.line) {
+                        // journal hook: an earlier attempt recorded this row; keep its keys
+                        // for the in-file duplicate check and report its outcome again
+                        let _ = screen_row(
+                            &file,
+                            index,
+                            &files,
+                            &mapped,
+                            &mut dupes,
+                            &mapping.match_field,
+                        );
+                        PendingKind::Done(o)
+                    } else if stopped || halt.is_some() {
                         let mut o =
                             Outcome::new(&file, row.line, mapped.key.clone(), OutcomeKind::Skipped);
-                        o.reason = Some(
+                        o.reason = Some(halt.unwrap_or_else(|| {
                             "not attempted: the run stopped after too many failures (--max-errors)"
-                                .into(),
-                        );
+                                .into()
+                        }));
                         PendingKind::Done(o)
                     } else {
                         match screen_row(
@@ -521,7 +541,8 @@ async fn pump(
                 .filter(|p| matches!(p.kind, PendingKind::Candidate(_)))
                 .count();
             if candidates >= BATCH || chunk.len() >= BATCH * 4 {
-                failed += flush(opts, mapping, backend, &mut chunk, sinks, stopped).await?;
+                failed +=
+                    flush(opts, mapping, backend, &mut chunk, sinks, stopped, journal).await?;
                 if max_errors.is_some_and(|m| failed > m) && !stopped {
                     stopped = true;
                     tracing::warn!(
@@ -532,7 +553,7 @@ async fn pump(
             }
         }
     }
-    flush(opts, mapping, backend, &mut chunk, sinks, stopped).await?;
+    flush(opts, mapping, backend, &mut chunk, sinks, stopped, journal).await?;
     Ok(())
 }
 
@@ -545,6 +566,7 @@ async fn flush(
     chunk: &mut Vec<Pending>,
     sinks: &mut Sinks,
     stopped: bool,
+    journal: &RunJournal,
 ) -> anyhow::Result<u64> {
     if chunk.is_empty() {
         return Ok(0);
@@ -598,7 +620,11 @@ async fn flush(
             }
         }
     };
+    // journal hook: rows interrupted mid-write in an earlier attempt, confirmed by this lookup
+    let (planned, resolved) = journal.reconcile(planned);
     let outcomes: Vec<Outcome> = if opts.commit && !stopped {
+        // journal hook: every intent (with before-images) is durable before any write is sent
+        journal.record_intents(&planned).await?;
         match backend {
             Backend::Folio { client, .. } => {
                 let writer = FolioWriter {
@@ -607,10 +633,15 @@ async fn flush(
                     match_field: &mapping.match_field,
                 };
                 let concurrency = client.http().concurrency();
-                futures::stream::iter(planned.into_iter().map(|p| writer.apply(p)))
-                    .buffer_unordered(concurrency)
-                    .collect()
-                    .await
+                // journal hook: after Ctrl-C, writes not yet started are skipped
+                futures::stream::iter(
+                    planned
+                        .into_iter()
+                        .map(|p| journal.guarded(p, |p| writer.apply(p))),
+                )
+                .buffer_unordered(concurrency)
+                .collect()
+                .await
             }
             Backend::Illiad { client, .. } => {
                 let writer = IlliadWriter {
@@ -618,10 +649,14 @@ async fn flush(
                     policy: RetryPolicy::default(),
                 };
                 let concurrency = client.http().concurrency();
-                futures::stream::iter(planned.into_iter().map(|p| writer.apply(p)))
-                    .buffer_unordered(concurrency)
-                    .collect()
-                    .await
+                futures::stream::iter(
+                    planned
+                        .into_iter()
+                        .map(|p| journal.guarded(p, |p| writer.apply(p))),
+                )
+                .buffer_unordered(concurrency)
+                .collect()
+                .await
             }
             Backend::Libib { client, .. } => {
                 // One at a time: Libib is paced per account and never written concurrently.
@@ -631,7 +666,7 @@ async fn flush(
                 };
                 let mut out = Vec::with_capacity(planned.len());
                 for p in planned {
-                    out.push(writer.apply(p).await);
+                    out.push(journal.guarded(p, |p| writer.apply(p)).await);
                 }
                 out
             }
@@ -651,13 +686,15 @@ async fn flush(
             .collect()
     };
     let mut failed = 0;
-    for o in outcomes {
+    for o in outcomes.into_iter().chain(resolved) {
         let (fi, cells) = cells_by_line
             .remove(&(Arc::from(o.file.as_str()), o.line))
             .unwrap_or((0, Vec::new()));
         done.push((fi, o, cells));
     }
     done.sort_by_key(|(fi, o, _)| (*fi, o.line));
+    // journal hook: the chunk's outcomes and their intents' results, in one transaction
+    journal.record_outcomes(done.iter().map(|(fi, o, _)| (*fi, o)))?;
     for (fi, o, cells) in &done {
         if o.outcome == OutcomeKind::Failed {
             failed += 1;
@@ -784,6 +821,7 @@ async fn apply_missing(
                 id: id.clone(),
                 record: new_record,
                 changes,
+                before: record.clone(),
             },
         };
         let mut o = if !opts.commit {

@@ -157,6 +157,7 @@ impl FolioPlanner<'_> {
                         id: id.to_string(),
                         record: merged,
                         changes,
+                        before: u.clone(),
                     }
                 }
             }

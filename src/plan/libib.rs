@@ -244,6 +244,7 @@ impl LibibPlanner<'_> {
                 id: barcode,
                 record: Value::Object(params),
                 changes,
+                before: current.clone(),
             }
         })
     }

@@ -37,6 +37,8 @@ pub enum Action {
         record: Value,
         /// What changes.
         changes: Vec<Change>,
+        /// The record as the target held it (the before-image the journal keeps for undo).
+        before: Value,
     },
     /// Already identical.
     Unchanged {

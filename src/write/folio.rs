@@ -53,6 +53,7 @@ impl FolioWriter<'_> {
                 id,
                 record,
                 changes,
+                ..
             } => {
                 o.changed_fields = changes.iter().map(ToString::to_string).collect();
                 o.target_id = Some(id.clone());

@@ -45,6 +45,7 @@ impl LibibWriter<'_> {
                 id,
                 record,
                 changes,
+                ..
             } => {
                 o.changed_fields = changes.iter().map(ToString::to_string).collect();
                 o.target_id = Some(id.clone());

@@ -1,0 +1,571 @@
+//! A run's journal session: what the import pipeline calls, at four points.
+//!
+//! 1. [`begin`] — before connecting: records a new run, or reopens an interrupted one for
+//!    `--resume` (refusing when the input or mapping changed, unless `--force`).
+//! 2. [`RunJournal::recorded`] — per row while reading: a row whose outcome is already recorded
+//!    is not processed again; its stored outcome goes to the report.
+//! 3. [`RunJournal::reconcile`] after planning, then [`RunJournal::record_intents`] (awaited)
+//!    before the chunk's writes, each write wrapped in [`RunJournal::guarded`] (Ctrl-C).
+//! 4. [`RunJournal::record_outcomes`] once a chunk's outcomes are known, and [`RunJournal::finish`].
+//!
+//! Reconciliation on resume: a row with an intent but no outcome was interrupted mid-write. Its
+//! row is planned again — the planner's batched lookup *is* the reconciliation lookup: a create
+//! whose record now exists was applied (`created`, "confirmed by lookup"); an update whose record
+//! now matches was applied (`updated`); otherwise the old intent is superseded and the write is
+//! sent again under a new intent. No extra requests, no duplicates.
+
+use super::interrupt::Stop;
+use super::store::{AtPath, IntentRow, Journal, RunRow};
+use super::writer::JournalWriter;
+use super::JournalError;
+use crate::exit::UsageError;
+use crate::import::ImportOptions;
+use crate::outcome::{Outcome, OutcomeKind};
+use crate::plan::{Action, Planned};
+use crate::runs::RunDir;
+use crate::systems::System;
+use anyhow::Context;
+use rusqlite::params;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What the user asked of the journal for an import.
+#[derive(Debug, Clone, Default)]
+pub struct JournalOptions {
+    /// Continue an earlier run instead of starting a new one.
+    pub resume: Option<ResumeFrom>,
+    /// Resume even though the input or the mapping changed.
+    pub force: bool,
+}
+
+/// Which run to continue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResumeFrom {
+    /// The newest unfinished committed import of the same files, mapping and target.
+    Latest,
+    /// This run.
+    Run(String),
+}
+
+/// The journal side of one import run (one attempt of it).
+pub struct RunJournal {
+    writer: JournalWriter,
+    run_id: String,
+    attempt: i64,
+    system: String,
+    match_field: String,
+    files: Vec<String>,
+    done: HashMap<(usize, u64), Outcome>,
+    pending: HashMap<(usize, u64), Vec<IntentRow>>,
+    stop: Stop,
+    skipped: AtomicU64,
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p)
+        .or_else(|_| std::path::absolute(p))
+        .unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// The options a later `patron-etl resume RUN_ID` needs to rebuild the import (no secrets).
+fn options_json(opts: &ImportOptions, files: &[String], mapping: &str) -> Value {
+    json!({
+        "files": files,
+        "mapping": mapping,
+        "to": opts.to,
+        "config": opts.config.as_deref().map(|c| absolute(c).display().to_string()),
+        "rate": opts.rate,
+        "concurrency": opts.concurrency,
+        "max_errors": opts.max_errors,
+        "limit": opts.limit,
+        "read": {
+            "delimiter": opts.read.delimiter,
+            "encoding": opts.read.encoding,
+            "sheet": opts.read.sheet,
+            "header_row": opts.read.header_row,
+        },
+    })
+}
+
+/// Whether another live process is running this run (Linux: its pid still exists).
+fn running_elsewhere(run: &RunRow) -> bool {
+    let Some(pid) = run.pid else { return false };
+    if run.status != "running" || pid == std::process::id() as i64 {
+        return false;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // state after the ")" of the command name: Z (zombie) / X (dead) are not running.
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|s| s.split_whitespace().next());
+        matches!(state, Some(s) if s != "Z" && s != "X")
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
+}
+
+/// Starts the journal for an import: a new run, or the run being resumed. Returns the run folder
+/// (the resumed run keeps its folder and id) and the session.
+pub fn begin(
+    opts: &ImportOptions,
+    system: System,
+    match_field: &str,
+) -> anyhow::Result<(RunDir, RunJournal)> {
+    let inputs: Vec<String> = opts
+        .files
+        .iter()
+        .map(|p| absolute(p).display().to_string())
+        .collect();
+    let mapping = absolute(&opts.mapping).display().to_string();
+    let mapping_hash = super::hash_file(&opts.mapping)
+        .with_context(|| format!("cannot read {}", opts.mapping.display()))?;
+    let input_hash = super::hash_files(&opts.files).context("cannot read the input")?;
+    let journal = Journal::open(&opts.workdir)?;
+    let now = super::now();
+    let pid = std::process::id() as i64;
+    let mut done = HashMap::new();
+    let mut pending: HashMap<(usize, u64), Vec<IntentRow>> = HashMap::new();
+    let (run, attempt) = match &opts.journal.resume {
+        None => {
+            let run = RunDir::create(&opts.workdir).with_context(|| {
+                format!(
+                    "cannot create the run folder under {}",
+                    opts.workdir.display()
+                )
+            })?;
+            journal.insert_run(&RunRow {
+                id: run.id.clone(),
+                command: "import".into(),
+                started_at: now.clone(),
+                updated_at: now,
+                finished_at: None,
+                status: "running".into(),
+                target: opts.to.clone(),
+                system: system.name().into(),
+                commit: opts.commit,
+                mapping: Some(mapping.clone()),
+                mapping_hash: Some(mapping_hash),
+                inputs: inputs.clone(),
+                input_hash: Some(input_hash),
+                options: options_json(opts, &inputs, &mapping),
+                attempts: 1,
+                pid: Some(pid),
+                parent: None,
+                undone_by: None,
+            })?;
+            (run, 1)
+        }
+        Some(from) => {
+            let prev = match from {
+                ResumeFrom::Latest => journal
+                    .latest_resumable(&opts.to, &mapping, &inputs)?
+                    .ok_or_else(|| {
+                        UsageError(format!(
+                            "no interrupted import of these files with this mapping into {} to \
+                             resume (see `patron-etl runs`)",
+                            opts.to
+                        ))
+                    })?,
+                ResumeFrom::Run(id) => journal.run(id).map_err(|e| match e {
+                    JournalError::NoRun(_) => anyhow::Error::new(UsageError(e.to_string())),
+                    other => other.into(),
+                })?,
+            };
+            check_resumable(&prev, opts, &mapping_hash, &input_hash)?;
+            let attempt = prev.attempts + 1;
+            journal
+                .conn()
+                .execute(
+                    "UPDATE runs SET status = 'running', attempts = ?2, pid = ?3, updated_at = ?4, \
+                     finished_at = NULL, mapping_hash = ?5, input_hash = ?6 WHERE id = ?1",
+                    params![prev.id, attempt, pid, now, mapping_hash, input_hash],
+                )
+                .at(journal.path())?;
+            for (fi, o) in journal.outcomes(&prev.id)? {
+                // `skipped` rows were never attempted: they run again.
+                if o.outcome != OutcomeKind::Skipped {
+                    done.insert((fi, o.line), o);
+                }
+            }
+            for i in journal.intents(&prev.id)? {
+                if i.state == "pending" {
+                    pending.entry((i.file_index, i.line)).or_default().push(i);
+                }
+            }
+            let path = opts.workdir.join(".patron-etl").join("runs").join(&prev.id);
+            crate::runs::create_private_dir(&path)?;
+            let log = path.join("run.log");
+            if log.exists() {
+                let _ = std::fs::rename(&log, path.join(format!("run.{}.log", prev.attempts)));
+            }
+            tracing::info!(
+                run = %prev.id,
+                attempt,
+                recorded = done.len(),
+                pending = pending.len(),
+                "resuming"
+            );
+            (RunDir { id: prev.id, path }, attempt)
+        }
+    };
+    let (conn, path) = journal.into_parts();
+    let writer = JournalWriter::start(conn, path)?;
+    Ok((
+        run.clone(),
+        RunJournal {
+            writer,
+            run_id: run.id,
+            attempt,
+            system: system.name().into(),
+            match_field: match_field.to_string(),
+            files: opts.files.iter().map(|p| p.display().to_string()).collect(),
+            done,
+            pending,
+            stop: Stop::install(),
+            skipped: AtomicU64::new(0),
+        },
+    ))
+}
+
+fn check_resumable(
+    prev: &RunRow,
+    opts: &ImportOptions,
+    mapping_hash: &str,
+    input_hash: &str,
+) -> Result<(), UsageError> {
+    let id = &prev.id;
+    if prev.command != "import" {
+        return Err(UsageError(format!(
+            "run {id} is an {}, not an import",
+            prev.command
+        )));
+    }
+    if !prev.commit {
+        return Err(UsageError(format!(
+            "run {id} was a preview; there is nothing to resume (run the import again)"
+        )));
+    }
+    if !opts.commit {
+        return Err(UsageError(format!(
+            "run {id} writes to {}; resume it with --commit",
+            prev.target
+        )));
+    }
+    if prev.status == "finished" {
+        return Err(UsageError(format!(
+            "run {id} is complete; there is nothing to resume"
+        )));
+    }
+    if running_elsewhere(prev) {
+        return Err(UsageError(format!(
+            "run {id} is still running (process {})",
+            prev.pid.unwrap_or_default()
+        )));
+    }
+    if prev.target != opts.to {
+        return Err(UsageError(format!(
+            "run {id} wrote to {}, not {}",
+            prev.target, opts.to
+        )));
+    }
+    let mut changed = Vec::new();
+    if prev.mapping_hash.as_deref() != Some(mapping_hash) {
+        changed.push("the mapping");
+    }
+    if prev.input_hash.as_deref() != Some(input_hash) {
+        changed.push("the input");
+    }
+    if !changed.is_empty() {
+        let what = changed.join(" and ");
+        if !opts.journal.force {
+            return Err(UsageError(format!(
+                "{what} changed since run {id}; resuming would match rows by line against a \
+                 different file. Start a new import, or add --force to resume anyway"
+            )));
+        }
+        tracing::warn!(run = %id, "resuming although {what} changed (--force)");
+    }
+    Ok(())
+}
+
+/// The intent state a row's outcome resolves its pending intents to.
+fn resolved_state(kind: OutcomeKind) -> &'static str {
+    match kind {
+        OutcomeKind::Created | OutcomeKind::Updated => "applied",
+        OutcomeKind::Skipped => "not_sent",
+        _ => "failed",
+    }
+}
+
+impl RunJournal {
+    /// The run id.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// This attempt's number (1 for a fresh run).
+    pub fn attempt(&self) -> i64 {
+        self.attempt
+    }
+
+    /// The interruption flag (set by Ctrl-C / SIGTERM).
+    pub fn stop(&self) -> &Stop {
+        &self.stop
+    }
+
+    /// Why rows are no longer attempted, if the run was interrupted.
+    pub fn halt_reason(&self) -> Option<String> {
+        self.stop.is_set().then(|| {
+            format!(
+                "not attempted: the run was interrupted; continue with `patron-etl resume {} --commit`",
+                self.run_id
+            )
+        })
+    }
+
+    /// The outcome an earlier attempt recorded for this row (then the row is not processed again).
+    pub fn recorded(&self, file_index: usize, line: u64) -> Option<Outcome> {
+        self.done.get(&(file_index, line)).cloned()
+    }
+
+    fn index_of(&self, file: &str) -> usize {
+        self.files.iter().position(|f| f == file).unwrap_or(0)
+    }
+
+    /// Resolves rows interrupted mid-write in an earlier attempt from the fresh plan: rows whose
+    /// write is confirmed by the planner's lookup become outcomes; the rest go on to be written.
+    pub fn reconcile(&self, planned: Vec<Planned>) -> (Vec<Planned>, Vec<Outcome>) {
+        if self.pending.is_empty() {
+            return (planned, Vec::new());
+        }
+        let mut keep = Vec::with_capacity(planned.len());
+        let mut resolved = Vec::new();
+        for p in planned {
+            let fi = self.index_of(&p.row.file);
+            let Some(last) = self.pending.get(&(fi, p.row.line)).and_then(|v| v.last()) else {
+                keep.push(p);
+                continue;
+            };
+            let found = match &p.action {
+                Action::Unchanged { id } => Some((id, true)),
+                Action::Update { id, .. } | Action::Exists { id, .. } => Some((id, false)),
+                _ => None,
+            };
+            let confirmed = match (last.op.as_str(), found) {
+                ("create", Some((id, _))) => Some((OutcomeKind::Created, id.clone())),
+                ("update", Some((id, true))) if last.target_id.as_deref() == Some(id) => {
+                    Some((OutcomeKind::Updated, id.clone()))
+                }
+                _ => None,
+            };
+            match confirmed {
+                Some((kind, id)) => {
+                    let mut o = Outcome::new(&p.row.file, p.row.line, Some(p.row.key), kind);
+                    o.target_id = Some(id);
+                    o.changed_fields = last.changes.clone();
+                    o.reason = Some("confirmed by lookup after an interrupted run".into());
+                    resolved.push(o);
+                }
+                None => keep.push(p),
+            }
+        }
+        (keep, resolved)
+    }
+
+    /// Records (and waits until durable) an intent for every create and update in the chunk,
+    /// superseding unresolved intents of the same rows from earlier attempts.
+    pub async fn record_intents(&self, planned: &[Planned]) -> Result<(), JournalError> {
+        let now = super::now();
+        let mut rows = Vec::new();
+        for p in planned {
+            let (op, target_id, before, after, changes) = match &p.action {
+                Action::Create(record) => ("create", None, None, Some(record.to_string()), vec![]),
+                Action::Update {
+                    id,
+                    record,
+                    changes,
+                    before,
+                } => (
+                    "update",
+                    Some(id.clone()),
+                    Some(before.to_string()),
+                    Some(record.to_string()),
+                    changes.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                ),
+                _ => continue,
+            };
+            rows.push((
+                self.index_of(&p.row.file) as i64,
+                p.row.line as i64,
+                op,
+                p.row.key.clone(),
+                target_id,
+                before,
+                after,
+                serde_json::to_string(&changes).unwrap_or_else(|_| "[]".into()),
+            ));
+        }
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let (run, system, field, attempt) = (
+            self.run_id.clone(),
+            self.system.clone(),
+            self.match_field.clone(),
+            self.attempt,
+        );
+        self.writer
+            .commit(Box::new(move |t| {
+                let mut sup = t.prepare_cached(
+                    "UPDATE intents SET state = 'superseded', resolved_at = ?4 \
+                     WHERE run_id = ?1 AND file_index = ?2 AND line = ?3 AND state = 'pending'",
+                )?;
+                let mut ins = t.prepare_cached(
+                    "INSERT INTO intents (run_id, file_index, line, system, op, key, match_field, \
+                     target_id, before, after, changes, attempt, recorded_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                )?;
+                for (fi, line, op, key, target_id, before, after, changes) in rows {
+                    sup.execute(params![run, fi, line, now])?;
+                    ins.execute(params![
+                        run, fi, line, system, op, key, field, target_id, before, after, changes,
+                        attempt, now
+                    ])?;
+                }
+                Ok(())
+            }))
+            .await
+    }
+
+    /// Sends the write unless the run was interrupted; then the row is `skipped` (its intent is
+    /// resolved as never sent).
+    pub async fn guarded<F, Fut>(&self, p: Planned, write: F) -> Outcome
+    where
+        F: FnOnce(Planned) -> Fut,
+        Fut: Future<Output = Outcome>,
+    {
+        match self.halt_reason() {
+            None => write(p).await,
+            Some(reason) => {
+                let mut o = Outcome::new(
+                    &p.row.file,
+                    p.row.line,
+                    Some(p.row.key.clone()),
+                    OutcomeKind::Skipped,
+                );
+                o.reason = Some(reason);
+                if let Action::Update { id, .. } = p.action {
+                    o.target_id = Some(id);
+                }
+                o
+            }
+        }
+    }
+
+    /// Records a chunk's outcomes (rows not recorded before) and resolves their intents, in one
+    /// transaction. Not awaited: the next [`record_intents`](Self::record_intents) or
+    /// [`finish`](Self::finish) waits for it.
+    pub fn record_outcomes<'a>(
+        &self,
+        rows: impl IntoIterator<Item = (usize, &'a Outcome)>,
+    ) -> Result<(), JournalError> {
+        let now = super::now();
+        let batch: Vec<(usize, Outcome)> = rows
+            .into_iter()
+            .filter(|(fi, o)| !self.done.contains_key(&(*fi, o.line)))
+            .map(|(fi, o)| (fi, o.clone()))
+            .collect();
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let skipped = batch
+            .iter()
+            .filter(|(_, o)| o.outcome == OutcomeKind::Skipped)
+            .count() as u64;
+        self.skipped.fetch_add(skipped, Ordering::Relaxed);
+        let (run, attempt) = (self.run_id.clone(), self.attempt);
+        self.writer.submit(Box::new(move |t| {
+            let mut up = t.prepare_cached(
+                "INSERT INTO row_outcomes (run_id, file_index, line, file, key, outcome, reason, \
+                 http_status, target_id, changed_fields, retries, attempt) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+                 ON CONFLICT (run_id, file_index, line) DO UPDATE SET file = excluded.file, \
+                 key = excluded.key, outcome = excluded.outcome, reason = excluded.reason, \
+                 http_status = excluded.http_status, target_id = excluded.target_id, \
+                 changed_fields = excluded.changed_fields, retries = excluded.retries, \
+                 attempt = excluded.attempt",
+            )?;
+            let mut resolve = t.prepare_cached(
+                "UPDATE intents SET state = ?4, result = ?5, target_id = COALESCE(target_id, ?6), \
+                 resolved_at = ?7 WHERE run_id = ?1 AND file_index = ?2 AND line = ?3 \
+                 AND state = 'pending' AND (?4 != 'not_sent' OR attempt = ?8)",
+            )?;
+            for (fi, o) in batch {
+                let changed =
+                    serde_json::to_string(&o.changed_fields).unwrap_or_else(|_| "[]".into());
+                up.execute(params![
+                    run,
+                    fi as i64,
+                    o.line as i64,
+                    o.file,
+                    o.key,
+                    o.outcome.name(),
+                    o.reason,
+                    o.http_status.map(i64::from),
+                    o.target_id,
+                    changed,
+                    i64::from(o.retries),
+                    attempt
+                ])?;
+                resolve.execute(params![
+                    run,
+                    fi as i64,
+                    o.line as i64,
+                    resolved_state(o.outcome),
+                    o.outcome.name(),
+                    o.target_id,
+                    now,
+                    attempt
+                ])?;
+            }
+            Ok(())
+        }))
+    }
+
+    /// Marks the attempt's end and flushes the journal. Returns the status recorded: `finished`,
+    /// or a resumable `interrupted` (Ctrl-C), `stopped` (rows skipped after `--max-errors`) or
+    /// `failed` (a run-fatal error).
+    pub async fn finish(self, ok: bool) -> Result<&'static str, JournalError> {
+        let status = if !ok {
+            "failed"
+        } else if self.stop.is_set() {
+            "interrupted"
+        } else if self.skipped.load(Ordering::Relaxed) > 0 {
+            "stopped"
+        } else {
+            "finished"
+        };
+        let run = self.run_id.clone();
+        let now = super::now();
+        self.writer
+            .commit(Box::new(move |t| {
+                t.execute(
+                    "UPDATE runs SET status = ?2, updated_at = ?3, \
+                     finished_at = CASE WHEN ?2 = 'finished' THEN ?3 ELSE NULL END WHERE id = ?1",
+                    params![run, status, now],
+                )?;
+                Ok(())
+            }))
+            .await?;
+        self.writer.close()?;
+        Ok(status)
+    }
+}

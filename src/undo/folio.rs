@@ -1,0 +1,141 @@
+//! FOLIO undo: `GET /users/{id}` to read the record now, `DELETE /users/{id}` for records the run
+//! created, `PUT /users/{id}` with the before-image for records it updated. Retried like the
+//! writer (429, 5xx, timeouts); a DELETE answered 404 on a retry counts as done.
+
+use super::compare::differences;
+use super::UndoTarget;
+use crate::exit::{UnreachableError, UsageError};
+use crate::http::Governed;
+use crate::systems::folio::client::{error_message, CallFailure, FolioClient, FolioError};
+use crate::systems::folio::cql;
+use crate::target::Target;
+use crate::write::retry::RetryPolicy;
+use reqwest::Method;
+use serde_json::Value;
+
+/// Fields FOLIO maintains itself; never a sign that someone changed the record.
+const SERVER_MANAGED: [&str; 3] = ["metadata", "createdDate", "updatedDate"];
+
+/// A logged-in FOLIO client for undo.
+pub struct FolioUndo {
+    client: FolioClient,
+    policy: RetryPolicy,
+}
+
+impl FolioUndo {
+    /// Logs in to the target.
+    pub async fn connect(target: &Target) -> anyhow::Result<FolioUndo> {
+        let http = Governed::new(target.rate, target.concurrency, target.timeout)?;
+        let password = target
+            .password
+            .clone()
+            .ok_or_else(|| UsageError(format!("target {} has no password", target.name)))?;
+        let client = FolioClient::login(
+            http,
+            &target.url,
+            &target.tenant,
+            &target.username,
+            password,
+        )
+        .await
+        .map_err(|e| match e {
+            FolioError::Unreachable { .. } | FolioError::Auth { .. } => {
+                anyhow::Error::new(UnreachableError(e.to_string()))
+            }
+            other => anyhow::Error::new(other),
+        })?;
+        Ok(FolioUndo {
+            client,
+            policy: RetryPolicy::default(),
+        })
+    }
+
+    /// Sends one request with retries; `Ok` carries the final reply's status and JSON body.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Option<Value>), String> {
+        let mut attempt = 0;
+        loop {
+            let res = self.client.call(method.clone(), path, &[], body).await;
+            let (retry_after, why) = match res {
+                Ok(r) if !RetryPolicy::retryable_status(r.status) => {
+                    if r.ok() || r.status == 404 {
+                        return Ok((r.status, r.json()));
+                    }
+                    return Err(format!("HTTP {}: {}", r.status, error_message(&r)));
+                }
+                Ok(r) => (
+                    r.retry_after(),
+                    format!("HTTP {}: {}", r.status, error_message(&r)),
+                ),
+                Err(CallFailure::Transport(t)) => (None, t.message),
+                Err(CallFailure::Fatal(e)) => return Err(e.to_string()),
+            };
+            attempt += 1;
+            if attempt > self.policy.max_retries {
+                return Err(format!("gave up after {} retries: {why}", attempt - 1));
+            }
+            tokio::time::sleep(self.policy.delay(attempt, retry_after)).await;
+        }
+    }
+}
+
+impl UndoTarget for FolioUndo {
+    fn system(&self) -> &'static str {
+        "folio"
+    }
+
+    async fn fetch(&self, id: &str) -> Result<Option<Value>, String> {
+        match self
+            .send(Method::GET, &format!("/users/{id}"), None)
+            .await?
+        {
+            (404, _) => Ok(None),
+            (_, Some(v)) => Ok(Some(v)),
+            (s, None) => Err(format!("HTTP {s}: the user record is not JSON")),
+        }
+    }
+
+    async fn find(&self, field: &str, key: &str) -> Result<Option<String>, String> {
+        let q = format!("{field}=={}", cql::quote(key));
+        let found = self
+            .client
+            .find_users(&q, 2)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(match found.as_slice() {
+            [one] => one.get("id").and_then(Value::as_str).map(str::to_string),
+            _ => None,
+        })
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), String> {
+        self.send(Method::DELETE, &format!("/users/{id}"), None)
+            .await
+            .map(|_| ())
+    }
+
+    async fn restore(&self, id: &str, before: &Value, _current: &Value) -> Result<(), String> {
+        match self
+            .send(Method::PUT, &format!("/users/{id}"), Some(before))
+            .await?
+        {
+            (404, _) => Err("deleted while undoing".into()),
+            _ => Ok(()),
+        }
+    }
+
+    fn changed_since(&self, expected: &Value, current: &Value, created: bool) -> Vec<String> {
+        if created {
+            // The create payload carries no id; FOLIO assigned one.
+            let mut ignore = SERVER_MANAGED.to_vec();
+            ignore.push("id");
+            differences(expected, current, &ignore)
+        } else {
+            differences(expected, current, &SERVER_MANAGED)
+        }
+    }
+}

@@ -1,0 +1,575 @@
+//! `patron-etl undo RUN_ID [--commit]`: deletes what a run created and puts back the
+//! before-images of what it updated, from the journal. Preview by default.
+//!
+//! Each record is read first: when it no longer looks the way the run left it (someone changed
+//! it since), it is reported `conflict` and left alone. With `--commit` the undo is itself a
+//! journaled run: an intent (with the record's current state as before-image) is committed before
+//! each write.
+//!
+//! System-neutral: the driver works on journal intents and an [`UndoTarget`]; FOLIO implements it
+//! in [`folio`]. Libib would too (delete created patrons; restore changed fields via
+//! `POST /patrons/{barcode}`); ILLiad cannot (no update or delete in its API).
+
+pub mod compare;
+pub mod folio;
+
+use crate::exit::UsageError;
+use crate::journal::store::AtPath;
+use crate::journal::{IntentRow, Journal, RunRow};
+use crate::runs::RunDir;
+use crate::systems::System;
+use crate::target::{self, TargetRef};
+use anyhow::Context;
+use rusqlite::params;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::path::PathBuf;
+
+/// What `undo` needs.
+#[derive(Debug, Clone)]
+pub struct UndoOptions {
+    /// The run to undo.
+    pub run_id: String,
+    /// Apply (otherwise preview).
+    pub commit: bool,
+    /// Config file (default: the one the run used, else ./patron-etl.toml).
+    pub config: Option<PathBuf>,
+    /// Working directory (journal, run folders).
+    pub workdir: PathBuf,
+}
+
+/// What undo did (or would do) to one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum UndoKind {
+    /// Preview: would be deleted.
+    WouldDelete,
+    /// Preview: would be restored.
+    WouldRestore,
+    /// Deleted.
+    Deleted,
+    /// Restored to its before-image.
+    Restored,
+    /// Already as before the run (deleted, or restored): nothing to do.
+    AlreadyUndone,
+    /// Changed since the run: left alone.
+    Conflict,
+    /// The server refused or never answered.
+    Failed,
+}
+
+impl UndoKind {
+    /// The report name.
+    pub fn name(self) -> &'static str {
+        match self {
+            UndoKind::WouldDelete => "would_delete",
+            UndoKind::WouldRestore => "would_restore",
+            UndoKind::Deleted => "deleted",
+            UndoKind::Restored => "restored",
+            UndoKind::AlreadyUndone => "already_undone",
+            UndoKind::Conflict => "conflict",
+            UndoKind::Failed => "failed",
+        }
+    }
+
+    /// Whether it counts as a failure for the exit code.
+    pub fn is_failure(self) -> bool {
+        matches!(self, UndoKind::Conflict | UndoKind::Failed)
+    }
+}
+
+/// One record's undo result.
+#[derive(Debug, Clone)]
+pub struct UndoOutcome {
+    /// The run's input line that wrote the record.
+    pub line: u64,
+    /// Match-key value.
+    pub key: Option<String>,
+    /// Target id.
+    pub target_id: Option<String>,
+    /// `delete` or `restore`.
+    pub action: &'static str,
+    /// What happened.
+    pub kind: UndoKind,
+    /// Why (conflicts, failures).
+    pub reason: Option<String>,
+}
+
+/// What an undo did.
+#[derive(Debug)]
+pub struct UndoResult {
+    /// The undo's own run folder.
+    pub run: RunDir,
+    /// The run undone.
+    pub undone: RunRow,
+    /// One result per record.
+    pub outcomes: Vec<UndoOutcome>,
+}
+
+impl UndoResult {
+    /// Counts per kind.
+    pub fn counts(&self) -> BTreeMap<UndoKind, u64> {
+        let mut m = BTreeMap::new();
+        for o in &self.outcomes {
+            *m.entry(o.kind).or_default() += 1;
+        }
+        m
+    }
+
+    /// Whether any record conflicted or failed.
+    pub fn any_failed(&self) -> bool {
+        self.outcomes.iter().any(|o| o.kind.is_failure())
+    }
+}
+
+/// A system that can undo writes. Errors are row-level messages (never secrets).
+pub trait UndoTarget {
+    /// The system's name, as the journal records it.
+    fn system(&self) -> &'static str;
+    /// The record as the target holds it now (`None`: it does not exist).
+    fn fetch(&self, id: &str) -> impl Future<Output = Result<Option<Value>, String>>;
+    /// The id of the one record whose `field` is `key` (creates whose id was never recorded).
+    fn find(&self, field: &str, key: &str) -> impl Future<Output = Result<Option<String>, String>>;
+    /// Deletes a record.
+    fn delete(&self, id: &str) -> impl Future<Output = Result<(), String>>;
+    /// Puts a before-image back (`current` is the record now, for systems that patch fields).
+    fn restore(
+        &self,
+        id: &str,
+        before: &Value,
+        current: &Value,
+    ) -> impl Future<Output = Result<(), String>>;
+    /// Fields where `current` differs from `expected` (what the run left), ignoring what the
+    /// server manages itself; `created`: `expected` is the create payload (no id).
+    fn changed_since(&self, expected: &Value, current: &Value, created: bool) -> Vec<String>;
+}
+
+/// One record to put back.
+#[derive(Debug, Clone)]
+struct Item {
+    delete: bool,
+    line: u64,
+    file_index: usize,
+    key: Option<String>,
+    match_field: Option<String>,
+    target_id: Option<String>,
+    /// The before-image (restore).
+    before: Option<Value>,
+    /// What the run left (create payload or last update).
+    after: Option<Value>,
+    /// Whether the run's write may not have been applied (pending or failed intent).
+    unsure: bool,
+}
+
+/// Turns a run's intents into records to put back: one per target record — deleted if the run
+/// created it, else restored to the *earliest* before-image the run recorded.
+fn items(intents: &[IntentRow]) -> Vec<Item> {
+    let mut out: Vec<Item> = Vec::new();
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    for i in intents {
+        if matches!(i.state.as_str(), "not_sent" | "superseded") {
+            continue;
+        }
+        let unsure = i.state != "applied";
+        match i.op.as_str() {
+            "create" => {
+                // A failed create was confirmed absent by the writer's lookup: nothing to undo
+                // (and the key may belong to someone else's record).
+                if i.state == "failed" {
+                    continue;
+                }
+                let item = Item {
+                    delete: true,
+                    line: i.line,
+                    file_index: i.file_index,
+                    key: i.key.clone(),
+                    match_field: i.match_field.clone(),
+                    target_id: i.target_id.clone(),
+                    before: None,
+                    after: i.after.clone(),
+                    unsure,
+                };
+                if let Some(id) = &i.target_id {
+                    by_id.insert(id.clone(), out.len());
+                }
+                out.push(item);
+            }
+            "update" => {
+                let Some(id) = i.target_id.clone() else {
+                    continue;
+                };
+                match by_id.get(&id) {
+                    Some(&at) => {
+                        // Later write to the same record: it must now look like this one.
+                        out[at].after = i.after.clone();
+                        out[at].unsure &= unsure;
+                    }
+                    None => {
+                        by_id.insert(id.clone(), out.len());
+                        out.push(Item {
+                            delete: false,
+                            line: i.line,
+                            file_index: i.file_index,
+                            key: i.key.clone(),
+                            match_field: i.match_field.clone(),
+                            target_id: Some(id),
+                            before: i.before.clone(),
+                            after: i.after.clone(),
+                            unsure,
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Loads and checks the run, connects to its target and undoes (or previews undoing) it.
+pub fn run(opts: &UndoOptions) -> anyhow::Result<UndoResult> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(run_async(opts))
+}
+
+async fn run_async(opts: &UndoOptions) -> anyhow::Result<UndoResult> {
+    let journal = Journal::open_existing(&opts.workdir)?.ok_or_else(|| {
+        UsageError(format!(
+            "no journal in {} (runs are recorded in .patron-etl/journal.sqlite)",
+            opts.workdir.display()
+        ))
+    })?;
+    let run = journal
+        .run(&opts.run_id)
+        .map_err(|e| UsageError(e.to_string()))?;
+    if run.command != "import" {
+        return Err(UsageError(format!(
+            "run {} is an {}; only imports can be undone",
+            run.id, run.command
+        ))
+        .into());
+    }
+    if !run.commit {
+        return Err(UsageError(format!(
+            "run {} was a preview and wrote nothing; there is nothing to undo",
+            run.id
+        ))
+        .into());
+    }
+    let system = System::parse(&run.system).unwrap_or(System::Folio);
+    if system == System::Illiad {
+        return Err(UsageError(format!(
+            "run {} wrote to ILLiad, whose API cannot update or delete users: it is not undoable",
+            run.id
+        ))
+        .into());
+    }
+    if run.status == "running" {
+        tracing::warn!(run = %run.id, "the run may still be running or was killed; undoing what it recorded");
+    }
+    if let Some(by) = &run.undone_by {
+        eprintln!("note: run {} was already undone by run {by}", run.id);
+    }
+    let items = items(&journal.intents(&run.id)?);
+    let config = opts.config.clone().or_else(|| {
+        run.options
+            .get("config")
+            .and_then(Value::as_str)
+            .map(PathBuf::from)
+    });
+    let tref = target::resolve(&run.target, config.as_deref())?;
+    let (target, sandbox) = match tref {
+        TargetRef::Configured(t) => (*t, None),
+        TargetRef::Sandbox(s) => {
+            let (t, h) = crate::builtin::start(s, &opts.workdir).await?;
+            (t, Some(h))
+        }
+    };
+    let undo_run = RunDir::create(&opts.workdir).context("cannot create the run folder")?;
+    let now = crate::journal::now();
+    journal.insert_run(&RunRow {
+        id: undo_run.id.clone(),
+        command: "undo".into(),
+        started_at: now.clone(),
+        updated_at: now,
+        finished_at: None,
+        status: "running".into(),
+        target: run.target.clone(),
+        system: run.system.clone(),
+        commit: opts.commit,
+        mapping: None,
+        mapping_hash: None,
+        inputs: Vec::new(),
+        input_hash: None,
+        options: Value::Null,
+        attempts: 1,
+        pid: Some(std::process::id() as i64),
+        parent: Some(run.id.clone()),
+        undone_by: None,
+    })?;
+    let result = async {
+        match system {
+            System::Folio => {
+                let t = folio::FolioUndo::connect(&target).await?;
+                undo_items(&t, &journal, &undo_run.id, &items, opts.commit).await
+            }
+            // Libib hook: `System::Libib => undo_items(&libib::LibibUndo::connect(&target).await?, …)`
+            other => Err(UsageError(format!("undo for {other} runs is not supported yet")).into()),
+        }
+    }
+    .await;
+    if let Some(h) = sandbox {
+        h.shutdown().await;
+    }
+    let outcomes = result?;
+    finish(&journal, &run, &undo_run, &outcomes, opts.commit)?;
+    Ok(UndoResult {
+        run: undo_run,
+        undone: run,
+        outcomes,
+    })
+}
+
+/// Records the undo's per-record results, marks it finished and (after a clean commit) the
+/// undone run as undone; writes `undo.csv` in the undo's run folder.
+fn finish(
+    journal: &Journal,
+    run: &RunRow,
+    undo_run: &RunDir,
+    outcomes: &[UndoOutcome],
+    commit: bool,
+) -> anyhow::Result<()> {
+    let p = journal.path();
+    let tx = journal.conn().unchecked_transaction().at(p)?;
+    for (n, o) in outcomes.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO row_outcomes (run_id, file_index, line, file, key, outcome, reason, \
+             target_id, attempt) VALUES (?1, 0, ?2, 'undo', ?3, ?4, ?5, ?6, 1)",
+            params![
+                undo_run.id,
+                n as i64 + 1,
+                o.key,
+                o.kind.name(),
+                o.reason,
+                o.target_id
+            ],
+        )
+        .at(p)?;
+    }
+    let now = crate::journal::now();
+    tx.execute(
+        "UPDATE runs SET status = 'finished', updated_at = ?2, finished_at = ?2 WHERE id = ?1",
+        params![undo_run.id, now],
+    )
+    .at(p)?;
+    if commit && !outcomes.iter().any(|o| o.kind.is_failure()) {
+        tx.execute(
+            "UPDATE runs SET undone_by = ?2 WHERE id = ?1",
+            params![run.id, undo_run.id],
+        )
+        .at(p)?;
+    }
+    tx.commit().at(p)?;
+    let f = crate::report::create_private(&undo_run.file("undo.csv"))?;
+    let mut w = csv::Writer::from_writer(f);
+    w.write_record(["line", "key", "target_id", "action", "outcome", "reason"])?;
+    for o in outcomes {
+        w.write_record([
+            o.line.to_string(),
+            crate::report::cell::neutralise(o.key.as_deref().unwrap_or("")).into_owned(),
+            o.target_id.clone().unwrap_or_default(),
+            o.action.to_string(),
+            o.kind.name().to_string(),
+            crate::report::cell::neutralise(o.reason.as_deref().unwrap_or("")).into_owned(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Records an intent for one undo write (committed before the write is sent).
+fn intent(
+    journal: &Journal,
+    undo_id: &str,
+    item: &Item,
+    system: &str,
+    current: &Value,
+) -> anyhow::Result<i64> {
+    let p = journal.path();
+    journal
+        .conn()
+        .execute(
+            "INSERT INTO intents (run_id, file_index, line, system, op, key, match_field, \
+             target_id, before, after, attempt, recorded_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11)",
+            params![
+                undo_id,
+                item.file_index as i64,
+                item.line as i64,
+                system,
+                if item.delete { "delete" } else { "restore" },
+                item.key,
+                item.match_field,
+                item.target_id,
+                current.to_string(),
+                item.before.as_ref().map(Value::to_string),
+                crate::journal::now()
+            ],
+        )
+        .at(p)?;
+    Ok(journal.conn().last_insert_rowid())
+}
+
+fn resolve_intent(journal: &Journal, id: i64, kind: UndoKind) -> anyhow::Result<()> {
+    let state = if kind == UndoKind::Failed {
+        "failed"
+    } else {
+        "applied"
+    };
+    journal
+        .conn()
+        .execute(
+            "UPDATE intents SET state = ?2, result = ?3, resolved_at = ?4 WHERE id = ?1",
+            params![id, state, kind.name(), crate::journal::now()],
+        )
+        .at(journal.path())?;
+    Ok(())
+}
+
+fn list(fields: &[String]) -> String {
+    let mut shown: Vec<&str> = fields.iter().take(5).map(String::as_str).collect();
+    if fields.len() > 5 {
+        shown.push("…");
+    }
+    shown.join(", ")
+}
+
+/// Decides and (with `commit`) performs the undo of each item, one at a time.
+async fn undo_items<T: UndoTarget>(
+    t: &T,
+    journal: &Journal,
+    undo_id: &str,
+    items: &[Item],
+    commit: bool,
+) -> anyhow::Result<Vec<UndoOutcome>> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let mut o = UndoOutcome {
+            line: item.line,
+            key: item.key.clone(),
+            target_id: item.target_id.clone(),
+            action: if item.delete { "delete" } else { "restore" },
+            kind: UndoKind::Failed,
+            reason: None,
+        };
+        let (kind, reason, current) = decide(t, item, &mut o.target_id).await;
+        o.kind = kind;
+        o.reason = reason;
+        if let (true, Some(current), Some(id)) = (
+            commit && matches!(kind, UndoKind::WouldDelete | UndoKind::WouldRestore),
+            current,
+            o.target_id.clone(),
+        ) {
+            let intent_id = intent(journal, undo_id, item, t.system(), &current)?;
+            let res = if item.delete {
+                t.delete(&id).await
+            } else {
+                match &item.before {
+                    Some(before) => t.restore(&id, before, &current).await,
+                    None => Err("no before-image was recorded".to_string()),
+                }
+            };
+            (o.kind, o.reason) = match res {
+                Ok(()) if item.delete => (UndoKind::Deleted, None),
+                Ok(()) => (UndoKind::Restored, None),
+                Err(e) => (UndoKind::Failed, Some(e)),
+            };
+            resolve_intent(journal, intent_id, o.kind)?;
+        }
+        out.push(o);
+    }
+    Ok(out)
+}
+
+/// What to do with one item, judged from the record's current state.
+async fn decide<T: UndoTarget>(
+    t: &T,
+    item: &Item,
+    target_id: &mut Option<String>,
+) -> (UndoKind, Option<String>, Option<Value>) {
+    if target_id.is_none() {
+        // A create interrupted before its result was recorded: find it by its key.
+        let (Some(field), Some(key)) = (&item.match_field, &item.key) else {
+            return (UndoKind::AlreadyUndone, Some("never created".into()), None);
+        };
+        match t.find(field, key).await {
+            Ok(Some(id)) => *target_id = Some(id),
+            Ok(None) => {
+                return (
+                    UndoKind::AlreadyUndone,
+                    Some("not found: the interrupted create was not applied, or it is gone".into()),
+                    None,
+                )
+            }
+            Err(e) => return (UndoKind::Failed, Some(e), None),
+        }
+    }
+    let Some(id) = target_id.clone() else {
+        return (UndoKind::Failed, Some("no target id".into()), None);
+    };
+    let current = match t.fetch(&id).await {
+        Ok(c) => c,
+        Err(e) => return (UndoKind::Failed, Some(e), None),
+    };
+    let Some(current) = current else {
+        return if item.delete {
+            (
+                UndoKind::AlreadyUndone,
+                Some("already deleted".into()),
+                None,
+            )
+        } else {
+            (
+                UndoKind::Conflict,
+                Some("deleted since the run; not re-created".into()),
+                None,
+            )
+        };
+    };
+    if !item.delete {
+        if let Some(before) = &item.before {
+            if t.changed_since(before, &current, false).is_empty() {
+                return (
+                    UndoKind::AlreadyUndone,
+                    Some("already as before the run".into()),
+                    None,
+                );
+            }
+        }
+    }
+    let changed = match &item.after {
+        Some(after) => t.changed_since(after, &current, item.delete && item.before.is_none()),
+        None => vec!["(what the run wrote was not recorded)".into()],
+    };
+    if !changed.is_empty() {
+        let why = if item.unsure {
+            "the run's write was not confirmed and the record differs from it"
+        } else {
+            "changed since the run"
+        };
+        return (
+            UndoKind::Conflict,
+            Some(format!("{why}: {}", list(&changed))),
+            Some(current),
+        );
+    }
+    let kind = if item.delete {
+        UndoKind::WouldDelete
+    } else {
+        UndoKind::WouldRestore
+    };
+    (kind, None, Some(current))
+}
