@@ -261,7 +261,8 @@ impl Layout {
             System::Illiad | System::Libib => {
                 if let Some(o) = record.as_object() {
                     for (k, v) in o {
-                        if !is_empty(v) {
+                        // Set by ILLiad itself.
+                        if !is_empty(v) && !k.eq_ignore_ascii_case("LastChangedDate") {
                             leaves.push(k.clone());
                         }
                     }
