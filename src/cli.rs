@@ -2,6 +2,7 @@
 
 use crate::check::{self, CheckOptions};
 use crate::exit;
+use crate::export::{self, ExportOptions};
 use crate::import::{self, ImportOptions};
 use crate::init::{self, InitOptions};
 use crate::journal::{JournalOptions, ResumeFrom};
@@ -69,6 +70,19 @@ pub enum Command {
     ///   patron-etl init samples/roster.csv --system folio > mappings/my-roster.toml
     #[command(verbatim_doc_comment)]
     Init(InitArgs),
+    /// Export every patron of a system to a CSV, XLSX or JSON Lines file (nothing is changed).
+    ///
+    /// The columns import back: FOLIO exports re-import with mappings/folio-reimport.toml.
+    /// --mapping M writes the columns of mapping M instead (its map and date read in reverse).
+    /// ILLiad's API cannot list users: give user names or external ids with --ids FILE
+    /// (one per line); ids that match no user are listed at the end.
+    ///
+    /// Examples:
+    ///   patron-etl export --from sandbox:folio --out patrons.xlsx
+    ///   patron-etl export --from campus --out patrons.csv --excel
+    ///   patron-etl export --from illiad-prod --ids netids.txt --out illiad.csv
+    #[command(verbatim_doc_comment)]
+    Export(ExportArgs),
     /// Serve the FOLIO, ILLiad and Libib emulators on loopback for rehearsals and tests.
     ///
     /// Example:
@@ -305,6 +319,35 @@ fn parse_percent(s: &str) -> Result<f64, String> {
     }
 }
 
+/// `export` options.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// Source: sandbox:folio, sandbox:illiad, sandbox:libib, or a name from patron-etl.toml.
+    #[arg(long, value_name = "TARGET")]
+    pub from: String,
+    /// Output file: .csv, .xlsx or .jsonl.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Export mapping (TOML): write that mapping's columns instead of the default ones.
+    #[arg(long, short = 'm', value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// File of user names or external ids, one per line (required for ILLiad).
+    #[arg(long, value_name = "FILE")]
+    pub ids: Option<PathBuf>,
+    /// Start the CSV with a byte-order mark so Excel reads it as UTF-8.
+    #[arg(long)]
+    pub excel: bool,
+    /// Config file with [targets.NAME] tables (default: ./patron-etl.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Requests per second (default per system: FOLIO 10, ILLiad 5, Libib 0.4).
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
+    /// Requests in flight (default: FOLIO 4, ILLiad 2, Libib 1).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+}
+
 /// Runs the parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
@@ -392,6 +435,26 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 }
             }
             Ok(exit::OK)
+        }
+        Command::Export(args) => {
+            let opts = ExportOptions {
+                from: args.from,
+                config: args.config,
+                out: args.out,
+                mapping: args.mapping,
+                ids: args.ids,
+                excel: args.excel,
+                rate: args.rate,
+                concurrency: args.concurrency,
+                workdir: std::env::current_dir()?,
+            };
+            let res = export::run(&opts)?;
+            print!("{}", res.render(&opts));
+            Ok(if res.complete() {
+                exit::OK
+            } else {
+                exit::ROWS_FAILED
+            })
         }
         Command::Sandbox(args) => {
             sandbox::run(&args)?;

@@ -11,6 +11,7 @@ pub mod check;
 pub mod cli;
 pub mod dedupe;
 pub mod exit;
+pub mod export;
 pub mod http;
 pub mod import;
 pub mod init;

@@ -21,6 +21,12 @@ pub(crate) fn coerce(
         FieldKind::Bool => parse_bool(&text)
             .map(Value::Bool)
             .ok_or_else(|| format!("not a yes/no value: \"{text}\" (use true/false, yes/no, y/n, 1/0, active/inactive)")),
+        FieldKind::Date if system == System::Folio && text.trim().len() > 10 => {
+            match folio_time_of_day(&text) {
+                Some(t) => Ok(Value::String(t)),
+                None => coerce(FieldKind::Date, text, split, System::Libib),
+            }
+        }
         FieldKind::Date => parse_iso_date(&text)
             .map(|d| Value::String(d.format(system_date_format(system)).to_string()))
             .ok_or_else(|| {
@@ -39,6 +45,36 @@ pub(crate) fn coerce(
                 .collect(),
         )),
     }
+}
+
+/// FOLIO stores date-times: an ISO value with a time of day that is not midnight UTC (e.g.
+/// `2020-10-07T04:00:00.000+00:00` from an export, or a spreadsheet date-time cell) is kept as
+/// a UTC timestamp in FOLIO's form instead of being cut to its date. A value without an offset is
+/// UTC, as in mod-users. `None` for plain dates and midnight UTC.
+fn folio_time_of_day(text: &str) -> Option<String> {
+    use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
+    let s = text.trim();
+    if s.len() <= 10 {
+        return None;
+    }
+    let utc: DateTime<Utc> = DateTime::parse_from_rfc3339(s)
+        .ok()
+        .or_else(|| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z").ok())
+        .map(|d| d.with_timezone(&Utc))
+        .or_else(|| {
+            [
+                "%Y-%m-%dT%H:%M:%S%.f",
+                "%Y-%m-%d %H:%M:%S%.f",
+                "%Y-%m-%dT%H:%M",
+            ]
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+            .map(|n| n.and_utc())
+        })?;
+    if utc.num_seconds_from_midnight() == 0 && utc.nanosecond() == 0 {
+        return None;
+    }
+    Some(utc.format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string())
 }
 
 /// true/false, yes/no, y/n, 1/0, active/inactive (case-insensitive, trimmed).
@@ -107,6 +143,11 @@ impl ValueMap {
         }
     }
 
+    /// The (source value, output value) pairs, in file order.
+    pub(crate) fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
     /// Maps `value`: exact match, then case-insensitive and trimmed, then `map_default`; otherwise
     /// a reason listing the allowed keys.
     pub(crate) fn apply(&self, value: &str) -> Result<String, String> {
@@ -145,6 +186,37 @@ mod tests {
         assert_eq!(parse_bool("maybe"), None);
         let e = coerce(FieldKind::Bool, "maybe".into(), ";", System::Folio).expect_err("bad bool");
         assert!(e.contains("\"maybe\""), "{e}");
+    }
+
+    #[test]
+    fn folio_keeps_a_time_of_day() {
+        assert_eq!(
+            coerce(
+                FieldKind::Date,
+                "2020-10-07T04:00:00.000+00:00".into(),
+                ";",
+                System::Folio
+            ),
+            Ok(Value::String("2020-10-07T04:00:00.000+00:00".into()))
+        );
+        assert_eq!(
+            coerce(
+                FieldKind::Date,
+                "2020-10-07T04:00:00".into(),
+                ";",
+                System::Folio
+            ),
+            Ok(Value::String("2020-10-07T04:00:00.000+00:00".into()))
+        );
+        assert_eq!(
+            coerce(
+                FieldKind::Date,
+                "2020-10-07T00:00:00.000+00:00".into(),
+                ";",
+                System::Folio
+            ),
+            Ok(Value::String("2020-10-07".into()))
+        );
     }
 
     #[test]

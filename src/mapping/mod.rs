@@ -63,6 +63,26 @@ pub struct MappingError {
     pub message: String,
 }
 
+/// One column of an export written through a mapping ([`Mapping::export_columns`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportColumn {
+    /// The column name, as the mapping reads it.
+    pub column: String,
+    /// The system field that fills it.
+    pub field: String,
+    /// The field's `map` as (column value, system value) pairs: an export writes the first
+    /// column value whose system value matches.
+    pub map_back: Vec<(String, String)>,
+    /// The field's input date format (`date = "%m/%d/%Y"`), used to write dates back.
+    pub date_format: Option<String>,
+    /// The list separator.
+    pub split: String,
+    /// Literal text before the column in a one-column template (stripped on export).
+    pub prefix: String,
+    /// Literal text after the column in a one-column template (stripped on export).
+    pub suffix: String,
+}
+
 /// A loaded, validated mapping file.
 #[derive(Debug, Clone)]
 pub struct Mapping {
@@ -144,6 +164,62 @@ impl Mapping {
                     out.push(c);
                 }
             }
+        }
+        out
+    }
+
+    /// The columns an export through this mapping writes, read in reverse: every field whose
+    /// source is a column (or a template of one column between literal text) becomes that
+    /// column; constants and multi-column templates are skipped. The first field naming a
+    /// column wins. See [`ExportColumn`].
+    pub fn export_columns(&self) -> Vec<ExportColumn> {
+        let mut out: Vec<ExportColumn> = Vec::new();
+        for f in &self.fields {
+            let (column, prefix, suffix) = match &f.source {
+                Source::Column(c) => (c.clone(), String::new(), String::new()),
+                Source::Template(parts) => {
+                    let cols: Vec<usize> = parts
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, p)| matches!(p, Part::Col(_)))
+                        .map(|(i, _)| i)
+                        .collect();
+                    let [i] = cols.as_slice() else { continue };
+                    let lit = |ps: &[Part]| -> String {
+                        ps.iter()
+                            .map(|p| match p {
+                                Part::Lit(l) => l.as_str(),
+                                Part::Col(_) => "",
+                            })
+                            .collect()
+                    };
+                    let Some(Part::Col(c)) = parts.get(*i) else {
+                        continue;
+                    };
+                    (c.clone(), lit(&parts[..*i]), lit(&parts[*i + 1..]))
+                }
+                Source::Value(_) => continue,
+            };
+            if out.iter().any(|c| c.column == column) {
+                continue;
+            }
+            let date_format = f.transforms.iter().find_map(|t| match t {
+                transform::Transform::Date { format, .. } => Some(format.clone()),
+                _ => None,
+            });
+            out.push(ExportColumn {
+                column,
+                field: f.name.clone(),
+                map_back: f
+                    .map
+                    .as_ref()
+                    .map(|m| m.pairs().to_vec())
+                    .unwrap_or_default(),
+                date_format,
+                split: f.split.clone(),
+                prefix,
+                suffix,
+            });
         }
         out
     }

@@ -7,7 +7,39 @@ use rust_xlsxwriter::{Color, Format, Workbook};
 use std::path::{Path, PathBuf};
 
 /// The largest number of data rows a worksheet holds (Excel's limit less the header).
-const MAX_ROWS: u32 = 1_048_575;
+pub(crate) const MAX_ROWS: u32 = 1_048_575;
+
+/// Adds a constant-memory worksheet `name` with a bold, frozen header row of `(text, width)`
+/// columns (shared by reports and exports).
+pub(crate) fn add_sheet(
+    workbook: &mut Workbook,
+    name: &str,
+    columns: &[(&str, f64)],
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    let bold = Format::new().set_bold();
+    let ws = workbook.add_worksheet_with_constant_memory()?;
+    ws.set_name(name)?;
+    ws.set_freeze_panes(1, 0)?;
+    for (i, (text, width)) in columns.iter().enumerate() {
+        ws.set_column_width(i as u16, *width)?;
+        ws.write_string_with_format(0, i as u16, *text, &bold)?;
+    }
+    Ok(())
+}
+
+/// Saves `workbook` to `path` and makes the file owner-only.
+pub(crate) fn save_private(
+    workbook: &mut Workbook,
+    path: &Path,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    workbook.save(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(())
+}
 
 /// Streams outcomes to an XLSX workbook.
 pub struct XlsxReport {
@@ -40,16 +72,9 @@ impl XlsxReport {
         // Fail early if the destination is not writable.
         super::create_private(path).map_err(|e| ReportError::new(path, e))?;
         let mut workbook = Workbook::new();
-        let bold = Format::new().set_bold();
-        {
-            let ws = workbook
-                .add_worksheet_with_constant_memory()
-                .map_err(|e| ReportError::new(path, e))?;
-            ws.set_name("report")
-                .map_err(|e| ReportError::new(path, e))?;
-            ws.set_freeze_panes(1, 0)
-                .map_err(|e| ReportError::new(path, e))?;
-            for (i, c) in columns.iter().enumerate() {
+        let header: Vec<(&str, f64)> = columns
+            .iter()
+            .map(|c| {
                 let width = match c {
                     Column::File => 22.0,
                     Column::Line | Column::HttpStatus | Column::Retries => 9.0,
@@ -57,12 +82,10 @@ impl XlsxReport {
                     Column::Outcome => 14.0,
                     Column::Reason | Column::ChangedFields => 70.0,
                 };
-                ws.set_column_width(i as u16, width)
-                    .map_err(|e| ReportError::new(path, e))?;
-                ws.write_string_with_format(0, i as u16, c.header(), &bold)
-                    .map_err(|e| ReportError::new(path, e))?;
-            }
-        }
+                (c.header(), width)
+            })
+            .collect();
+        add_sheet(&mut workbook, "report", &header).map_err(|e| ReportError::new(path, e))?;
         Ok(XlsxReport {
             path: path.to_path_buf(),
             columns: columns.to_vec(),
@@ -130,14 +153,6 @@ impl ReportSink for XlsxReport {
                 "report has more rows than one XLSX sheet holds; use a .csv or .json report"
             );
         }
-        self.workbook
-            .save(&self.path)
-            .map_err(|e| ReportError::new(&self.path, e))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o600));
-        }
-        Ok(())
+        save_private(&mut self.workbook, &self.path).map_err(|e| ReportError::new(&self.path, e))
     }
 }

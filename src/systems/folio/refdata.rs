@@ -85,8 +85,9 @@ impl RefData {
             .get_json("/addresstypes", &q, "address types")
             .await?;
         let depts = client.get_json("/departments", &q, "departments").await?;
-        let mut dept_pairs = pairs(&depts, "departments", "name");
-        dept_pairs.extend(pairs(&depts, "departments", "code"));
+        // Codes first, so that an id's name (used by export) is the department's name.
+        let mut dept_pairs = pairs(&depts, "departments", "code");
+        dept_pairs.extend(pairs(&depts, "departments", "name"));
         Ok(RefData {
             groups: Names::new(pairs(&groups, "usergroups", "group")),
             address_types: Names::new(pairs(&types, "addressTypes", "addressType")),

@@ -15,7 +15,8 @@
 //!   mod-users stores the string as given and the FOLIO UI only understands the codes.
 //! - `personal.lastName` is always required, even when the record has no `personal` object.
 //! - Deprecated or server-owned properties (`meta`, `proxyFor`, `createdDate`, `updatedDate`,
-//!   `metadata`) and master-only ones (`preferredContactTypeIds`) are not in the catalogue.
+//!   `metadata`) are not in the catalogue. `personal.preferredContactTypeIds` (mod-users master,
+//!   which its sample users carry) is, so that exports of such users import back.
 
 use super::{check_email, check_value, is_blank, show, FieldDef, FieldKind, FieldSpec, Violation};
 use regex::Regex;
@@ -82,6 +83,8 @@ pub(super) const FIELDS: &[FieldDef] = &[
     FieldDef::text("personal.mobilePhone"),
     FieldDef::of("personal.dateOfBirth", FieldKind::Date),
     FieldDef::text("personal.preferredContactTypeId").allowed(&["001", "002", "003", "004", "005"]),
+    FieldDef::of("personal.preferredContactTypeIds", FieldKind::List)
+        .allowed(&["001", "002", "003", "004", "005"]),
 ];
 
 /// Pattern-field templates.

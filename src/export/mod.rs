@@ -1,0 +1,283 @@
+//! `patron-etl export`: every patron of a target (or, for ILLiad, of an id list) to a CSV, XLSX
+//! or JSON Lines file that a person can read and that imports back
+//! (`mappings/folio-reimport.toml` for FOLIO).
+//!
+//! Flow: [`source::PatronRows`] pages records out of the target and turns them into rows under
+//! a fixed header ([`columns::Layout`]: the default columns, or an export mapping's) →
+//! [`sink`] writes them. The file is written under a temporary name and renamed when complete,
+//! so a failed export never leaves a truncated file under the requested name.
+//!
+//! Invariants: CSV and JSONL in constant memory (one page at a time); nothing is written to the
+//! target; the run folder holds the log, `summary.json` and (ILLiad) `not-found.txt`.
+
+pub mod columns;
+pub mod sink;
+pub mod source;
+
+use crate::exit::UsageError;
+use crate::mapping::Mapping;
+use crate::progress::Progress;
+use crate::runs::RunDir;
+use crate::target::{self, TargetRef};
+use anyhow::Context;
+use sink::OutFormat;
+use source::PatronRows;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What an export needs.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    /// Source target (`sandbox:folio` or a config entry).
+    pub from: String,
+    /// Config file (default `patron-etl.toml`).
+    pub config: Option<PathBuf>,
+    /// Output file; the format comes from its extension.
+    pub out: PathBuf,
+    /// Export mapping choosing the columns.
+    pub mapping: Option<PathBuf>,
+    /// File of ids to export (ILLiad: required).
+    pub ids: Option<PathBuf>,
+    /// Add a UTF-8 BOM to CSV output (for Excel).
+    pub excel: bool,
+    /// Requests per second override.
+    pub rate: Option<f64>,
+    /// In-flight override.
+    pub concurrency: Option<usize>,
+    /// Working directory (run folders, built-in sandbox state).
+    pub workdir: PathBuf,
+}
+
+/// What an export did.
+#[derive(Debug)]
+pub struct ExportResult {
+    /// Rows written.
+    pub rows: u64,
+    /// Records skipped as repeats of an exported barcode (Libib).
+    pub duplicates: u64,
+    /// Ids that matched no user (ILLiad).
+    pub not_found: Vec<String>,
+    /// Ids that matched several users (ILLiad external ids).
+    pub ambiguous: Vec<String>,
+    /// Requests sent.
+    pub requests: u64,
+    /// Fields the columns left out, with how many records had them.
+    pub uncovered: Vec<(String, u64)>,
+    /// Wall time in seconds.
+    pub seconds: f64,
+    /// The run folder.
+    pub run: RunDir,
+}
+
+impl ExportResult {
+    /// The summary printed at the end of a run.
+    pub fn render(&self, opts: &ExportOptions) -> String {
+        let mut s = format!(
+            "export from {} — run {}\n  rows written   {:>10}\n  requests sent  {:>10}\n  time           {:>9.1}s\n",
+            opts.from, self.run.id, self.rows, self.requests, self.seconds
+        );
+        if self.duplicates > 0 {
+            s += &format!(
+                "  duplicates     {:>10} (same barcode seen again while paging; kept once)\n",
+                self.duplicates
+            );
+        }
+        let list = |ids: &[String]| {
+            let shown: Vec<&str> = ids.iter().take(20).map(String::as_str).collect();
+            let more = if ids.len() > 20 {
+                format!(", … ({} more)", ids.len() - 20)
+            } else {
+                String::new()
+            };
+            format!("{}{more}", shown.join(", "))
+        };
+        if !self.not_found.is_empty() {
+            s += &format!(
+                "  not found      {:>10}: {}\n",
+                self.not_found.len(),
+                list(&self.not_found)
+            );
+        }
+        if !self.ambiguous.is_empty() {
+            s += &format!(
+                "  not unique     {:>10}: {}\n",
+                self.ambiguous.len(),
+                list(&self.ambiguous)
+            );
+        }
+        for (field, n) in &self.uncovered {
+            s +=
+                &format!("  not exported: {field} (in {n} records; add it to an export mapping)\n");
+        }
+        s += &format!("  output: {}\n", opts.out.display());
+        s += &format!("  run folder: {}\n", self.run.path.display());
+        s
+    }
+
+    /// Whether every requested record was exported.
+    pub fn complete(&self) -> bool {
+        self.not_found.is_empty() && self.ambiguous.is_empty()
+    }
+}
+
+/// Reads an id list: one id per line; blank lines and `#` comments skipped; repeats dropped.
+pub fn read_ids(path: &Path) -> Result<Vec<String>, UsageError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UsageError(format!("--ids {}: cannot read: {e}", path.display())))?;
+    let mut seen = std::collections::HashSet::new();
+    Ok(text
+        .lines()
+        .map(|l| l.trim().trim_start_matches('\u{feff}').trim())
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter(|l| seen.insert(l.to_string()))
+        .map(str::to_string)
+        .collect())
+}
+
+/// Runs an export on a fresh tokio runtime.
+pub fn run(opts: &ExportOptions) -> anyhow::Result<ExportResult> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(run_async(opts))
+}
+
+fn partial_path(out: &Path) -> PathBuf {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "export".into());
+    out.with_file_name(format!(".{name}.partial"))
+}
+
+async fn run_async(opts: &ExportOptions) -> anyhow::Result<ExportResult> {
+    let format = OutFormat::of(&opts.out).ok_or_else(|| {
+        UsageError(format!(
+            "--out {}: unknown format (use a .csv, .xlsx or .jsonl file name)",
+            opts.out.display()
+        ))
+    })?;
+    if opts.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
+        return Err(UsageError("--rate must be a positive number".into()).into());
+    }
+    let mapping = opts.mapping.as_deref().map(Mapping::load).transpose()?;
+    let ids = opts.ids.as_deref().map(read_ids).transpose()?;
+    let tref = target::resolve(&opts.from, opts.config.as_deref())?;
+    let (mut target, sandbox) = match tref {
+        TargetRef::Configured(t) => (*t, None),
+        TargetRef::Sandbox(system) => {
+            let (t, h) = crate::builtin::start(system, &opts.workdir).await?;
+            (t, Some(h))
+        }
+    };
+    if let Some(r) = opts.rate {
+        target.rate = r;
+    }
+    if let Some(c) = opts.concurrency {
+        target.concurrency = c.max(1);
+    }
+    let run = RunDir::create(&opts.workdir).with_context(|| {
+        format!(
+            "cannot create the run folder under {}",
+            opts.workdir.display()
+        )
+    })?;
+    if let Err(e) = crate::runlog::attach(&run.file("run.log")) {
+        tracing::warn!("cannot write the run log: {e}");
+    }
+    tracing::info!(run = %run.id, source = %target.name, system = %target.system,
+        rate = target.rate, concurrency = target.concurrency, "export started");
+    let started = Instant::now();
+    let partial = partial_path(&opts.out);
+    let result = pump(opts, &target, ids, mapping.as_ref(), format, &partial).await;
+    if let Some(h) = sandbox {
+        h.shutdown().await;
+    }
+    let (rows, stats, requests) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            crate::runlog::detach();
+            return Err(e);
+        }
+    };
+    std::fs::rename(&partial, &opts.out).with_context(|| {
+        format!(
+            "cannot move the export into place at {}",
+            opts.out.display()
+        )
+    })?;
+    let mut uncovered: Vec<(String, u64)> = stats.uncovered.0.into_iter().collect();
+    uncovered.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    for (field, n) in &uncovered {
+        tracing::warn!(field = %field, records = n, "field not in the export's columns");
+    }
+    let res = ExportResult {
+        rows,
+        duplicates: stats.duplicates,
+        not_found: stats.not_found,
+        ambiguous: stats.ambiguous,
+        requests,
+        uncovered,
+        seconds: started.elapsed().as_secs_f64(),
+        run,
+    };
+    if !res.not_found.is_empty() || !res.ambiguous.is_empty() {
+        let mut text = String::new();
+        for id in &res.not_found {
+            text += &format!("{id}\tnot found\n");
+        }
+        for id in &res.ambiguous {
+            text += &format!("{id}\tmore than one user has this external id\n");
+        }
+        if let Ok(mut f) = crate::report::create_private(&res.run.file("not-found.txt")) {
+            use std::io::Write;
+            let _ = f.write_all(text.as_bytes());
+        }
+    }
+    let json = serde_json::json!({
+        "run": res.run.id, "source": target.name, "out": opts.out.display().to_string(),
+        "rows": res.rows, "duplicates": res.duplicates, "not_found": res.not_found.len(),
+        "not_unique": res.ambiguous.len(), "requests": res.requests, "seconds": res.seconds,
+    });
+    if let Ok(f) = crate::report::create_private(&res.run.file("summary.json")) {
+        let _ = serde_json::to_writer_pretty(f, &json);
+    }
+    tracing::info!(rows = res.rows, requests = res.requests, "export finished");
+    crate::runlog::detach();
+    Ok(res)
+}
+
+/// Connects, then moves pages from the source to the sink. Returns (rows, stats, requests).
+async fn pump(
+    opts: &ExportOptions,
+    target: &crate::target::Target,
+    ids: Option<Vec<String>>,
+    mapping: Option<&Mapping>,
+    format: OutFormat,
+    partial: &Path,
+) -> anyhow::Result<(u64, source::SourceStats, u64)> {
+    let id_count = ids.as_ref().map(|i| i.len() as u64);
+    let mut rows = PatronRows::connect(target, ids).await?;
+    if let Some(m) = mapping {
+        rows.use_mapping(m)?;
+    }
+    let mut sink = sink::open(partial, format, &rows.header(), &rows.kinds(), opts.excel)?;
+    let mut progress: Option<Progress> = None;
+    let mut written = 0u64;
+    while let Some(page) = rows.next_page().await? {
+        let p = progress
+            .get_or_insert_with(|| Progress::new("export", id_count.or(rows.stats().expected)));
+        for r in &page {
+            sink.write_row(&r.cells)?;
+        }
+        written += page.len() as u64;
+        p.inc(page.len() as u64);
+    }
+    if let Some(p) = progress {
+        p.finish();
+    }
+    sink.finish()?;
+    Ok((written, rows.stats().clone(), rows.requests()))
+}

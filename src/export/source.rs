@@ -1,0 +1,514 @@
+//! Reading patrons out of a target, a page at a time, as [`SourceRow`]s under a fixed header —
+//! the export's source, and the first half of a migration.
+//!
+//! - FOLIO: pages by id (`cql.allRecords=1 sortBy id`, then `id>"<last>" … sortBy id`), stops on
+//!   a short page; ids of patron groups, departments and address types become names.
+//! - Libib: `GET /patrons?page=N` (50 a page) at the target's pace (one request per 2.5 s by
+//!   default), stopping when `page >= pages`, a page is empty or short, or at the ceiling
+//!   `ceil(total/50) + 1`; rows are de-duplicated by barcode (pages shift when patrons are added
+//!   or restored during the export) and a count that differs from `total` is logged.
+//! - ILLiad: the API cannot list users, so the caller gives ids: each is looked up as a user name
+//!   (`GET Users/{id}`), then as an external id (`GET Users/ExternalUserId/{id}`); ids found by
+//!   neither are kept in [`SourceStats::not_found`].
+//!
+//! Invariants: every request goes through the target's [`Governed`] client (rate and
+//! concurrency); memory is one page plus, for Libib, the set of barcodes seen; secrets and Libib
+//! URLs never appear in errors.
+
+use super::columns::{ColumnKind, Layout, Uncovered};
+use crate::exit::{UnreachableError, UsageError};
+use crate::http::{Governed, Reply, TransportError};
+use crate::mapping::Mapping;
+use crate::read::SourceRow;
+use crate::secret::Secret;
+use crate::systems::folio::client::{FolioClient, FolioError};
+use crate::systems::folio::refdata::RefData;
+use crate::systems::System;
+use crate::target::Target;
+use crate::write::retry::RetryPolicy;
+use futures::StreamExt;
+use serde_json::Value;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// Users per FOLIO page.
+pub const FOLIO_PAGE: usize = 500;
+/// Libib's fixed page size.
+pub const LIBIB_PAGE: usize = 50;
+/// ILLiad ids looked up per page.
+pub const ILLIAD_PAGE: usize = 50;
+
+/// What a source has seen so far.
+#[derive(Debug, Default, Clone)]
+pub struct SourceStats {
+    /// Records yielded.
+    pub rows: u64,
+    /// Records dropped because their barcode was already yielded (Libib).
+    pub duplicates: u64,
+    /// Ids that matched no user (ILLiad).
+    pub not_found: Vec<String>,
+    /// Ids that matched more than one user by external id (ILLiad).
+    pub ambiguous: Vec<String>,
+    /// The number of records the server announced, if it did.
+    pub expected: Option<u64>,
+    /// Fields the layout leaves out, with how many records had them.
+    pub uncovered: Uncovered,
+}
+
+enum Backend {
+    Folio {
+        client: Box<FolioClient>,
+        last_id: Option<String>,
+    },
+    Libib {
+        api: Api,
+        page: u64,
+        ceiling: Option<u64>,
+        seen: HashSet<String>,
+    },
+    Illiad {
+        api: Api,
+        ids: std::vec::IntoIter<String>,
+    },
+}
+
+/// A plain (non-FOLIO) API client: base URL, auth headers, the governed client.
+struct Api {
+    http: Governed,
+    base: String,
+    headers: Vec<(&'static str, Secret)>,
+    system: System,
+}
+
+impl Api {
+    fn unreachable(&self, e: TransportError) -> anyhow::Error {
+        anyhow::Error::new(UnreachableError(format!(
+            "{} at {} is unreachable: {e}",
+            self.system, self.base
+        )))
+    }
+
+    /// GET with retries on 429/5xx/transport errors; non-retryable answers are returned.
+    async fn get(&self, path: &str) -> anyhow::Result<Reply> {
+        let policy = RetryPolicy::default();
+        let mut attempt = 0;
+        loop {
+            let mut req = self.http.client().get(format!("{}{path}", self.base));
+            for (k, v) in &self.headers {
+                req = req.header(*k, v.expose());
+            }
+            if self.system == System::Illiad {
+                req = req.header("Accept", "application/json; version=1");
+            }
+            attempt += 1;
+            let last = attempt > policy.max_retries;
+            let retry_after = match self.http.send(req).await {
+                Ok(r) if last || !RetryPolicy::retryable_status(r.status) => return Ok(r),
+                Ok(r) => r.retry_after(),
+                Err(e) if last || (e.connect && attempt == 1) => return Err(self.unreachable(e)),
+                Err(_) => None,
+            };
+            tokio::time::sleep(policy.delay(attempt, retry_after)).await;
+        }
+    }
+
+    fn auth_error(&self, reply: &Reply) -> anyhow::Error {
+        anyhow::Error::new(UnreachableError(format!(
+            "{} at {} refused the API key (HTTP {})",
+            self.system, self.base, reply.status
+        )))
+    }
+}
+
+fn folio_fatal(e: FolioError) -> anyhow::Error {
+    match e {
+        FolioError::Unreachable { .. } | FolioError::Auth { .. } => {
+            anyhow::Error::new(UnreachableError(e.to_string()))
+        }
+        other => anyhow::Error::new(other),
+    }
+}
+
+/// Patrons read out of a target as rows under a fixed header.
+pub struct PatronRows {
+    label: Arc<str>,
+    layout: Layout,
+    backend: Backend,
+    line: u64,
+    done: bool,
+    stats: SourceStats,
+}
+
+impl PatronRows {
+    /// Connects to `target` (logs in, loads FOLIO reference data, checks the ILLiad key).
+    /// ILLiad needs `ids` (user names or external ids); the other systems ignore them.
+    pub async fn connect(target: &Target, ids: Option<Vec<String>>) -> anyhow::Result<PatronRows> {
+        let http = Governed::new(target.rate, target.concurrency, target.timeout)?;
+        let key = || {
+            target
+                .api_key
+                .clone()
+                .ok_or_else(|| UsageError(format!("target {} has no API key", target.name)))
+        };
+        let (backend, names) = match target.system {
+            System::Folio => {
+                let password = target
+                    .password
+                    .clone()
+                    .ok_or_else(|| UsageError(format!("target {} has no password", target.name)))?;
+                let client = FolioClient::login(
+                    http,
+                    &target.url,
+                    &target.tenant,
+                    &target.username,
+                    password,
+                )
+                .await
+                .map_err(folio_fatal)?;
+                let names = RefData::fetch(&client).await.map_err(folio_fatal)?;
+                (
+                    Backend::Folio {
+                        client: Box::new(client),
+                        last_id: None,
+                    },
+                    names,
+                )
+            }
+            System::Libib => {
+                let mut headers = vec![("x-api-key", key()?)];
+                if let Some(u) = &target.api_user {
+                    headers.push(("x-api-user", Secret::new(u.clone())));
+                }
+                if let Some(u) = &target.api_ultimate {
+                    headers.push(("x-api-ultimate", u.clone()));
+                }
+                let api = Api {
+                    http,
+                    base: target.url.clone(),
+                    headers,
+                    system: System::Libib,
+                };
+                (
+                    Backend::Libib {
+                        api,
+                        page: 0,
+                        ceiling: None,
+                        seen: HashSet::new(),
+                    },
+                    RefData::default(),
+                )
+            }
+            System::Illiad => {
+                let ids = ids.ok_or_else(|| {
+                    UsageError(
+                        "ILLiad's API cannot list users: give the user names or external ids \
+                         to export with --ids FILE (one per line)"
+                            .into(),
+                    )
+                })?;
+                let api = Api {
+                    http,
+                    base: target.url.clone(),
+                    headers: vec![("ApiKey", key()?)],
+                    system: System::Illiad,
+                };
+                let probe = api.get("/SystemInfo/SecurePlatformVersion").await?;
+                if matches!(probe.status, 401 | 403) {
+                    return Err(api.auth_error(&probe));
+                }
+                (
+                    Backend::Illiad {
+                        api,
+                        ids: ids.into_iter(),
+                    },
+                    RefData::default(),
+                )
+            }
+        };
+        let layout = Layout::default_for(target.system, names);
+        Ok(PatronRows {
+            label: Arc::from(target.name.as_str()),
+            layout,
+            backend,
+            line: 1,
+            done: false,
+            stats: SourceStats::default(),
+        })
+    }
+
+    /// Switches to the columns an export mapping chooses (before the first page).
+    pub fn use_mapping(&mut self, mapping: &Mapping) -> Result<(), UsageError> {
+        if mapping.system != self.layout.system {
+            return Err(UsageError(format!(
+                "{} is a {} mapping but {} is {}",
+                mapping.path.display(),
+                mapping.system,
+                self.label,
+                self.layout.system
+            )));
+        }
+        let layout = Layout::from_mapping(mapping, self.layout.names().clone());
+        if layout.columns.is_empty() {
+            return Err(UsageError(format!(
+                "{} names no columns to export (only constants or multi-column templates)",
+                mapping.path.display()
+            )));
+        }
+        self.layout = layout;
+        Ok(())
+    }
+
+    /// The system the rows come from.
+    pub fn system(&self) -> System {
+        self.layout.system
+    }
+
+    /// Header names (fixed for the whole export).
+    pub fn header(&self) -> Vec<String> {
+        self.layout.header()
+    }
+
+    /// Column kinds, parallel to [`PatronRows::header`].
+    pub fn kinds(&self) -> Vec<ColumnKind> {
+        self.layout.kinds()
+    }
+
+    /// What has been seen so far.
+    pub fn stats(&self) -> &SourceStats {
+        &self.stats
+    }
+
+    /// Requests sent so far.
+    pub fn requests(&self) -> u64 {
+        let http = match &self.backend {
+            Backend::Folio { client, .. } => client.http(),
+            Backend::Libib { api, .. } | Backend::Illiad { api, .. } => &api.http,
+        };
+        http.counters
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The next page of rows; `None` when there are no more. Run-fatal problems (auth,
+    /// unreachable, an answer that is not a page) are `Err`.
+    pub async fn next_page(&mut self) -> anyhow::Result<Option<Vec<SourceRow>>> {
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            let records = self.fetch().await?;
+            if records.is_empty() {
+                continue;
+            }
+            let mut rows = Vec::with_capacity(records.len());
+            for r in &records {
+                self.stats.uncovered.add(self.layout.uncovered(r));
+                self.line += 1;
+                rows.push(SourceRow {
+                    file: self.label.clone(),
+                    sheet: None,
+                    line: self.line,
+                    cells: self.layout.row(r),
+                });
+            }
+            self.stats.rows += rows.len() as u64;
+            return Ok(Some(rows));
+        }
+    }
+
+    /// Fetches the next batch of records (possibly empty while not done).
+    async fn fetch(&mut self) -> anyhow::Result<Vec<Value>> {
+        match &mut self.backend {
+            Backend::Folio { client, last_id } => {
+                let (query, total) = match last_id {
+                    None => ("cql.allRecords=1 sortBy id".to_string(), "auto"),
+                    Some(id) => (
+                        format!(
+                            "id>{} and cql.allRecords=1 sortBy id",
+                            crate::systems::folio::cql::quote(id)
+                        ),
+                        "none",
+                    ),
+                };
+                let limit = FOLIO_PAGE.to_string();
+                let v = client
+                    .get_json(
+                        "/users",
+                        &[
+                            ("query", query.as_str()),
+                            ("limit", limit.as_str()),
+                            ("totalRecords", total),
+                        ],
+                        "user export",
+                    )
+                    .await
+                    .map_err(folio_fatal)?;
+                if last_id.is_none() {
+                    self.stats.expected = v.get("totalRecords").and_then(Value::as_u64);
+                }
+                let users = match v.get("users") {
+                    Some(Value::Array(a)) => a.clone(),
+                    _ => anyhow::bail!("FOLIO user export: the answer has no \"users\" list"),
+                };
+                if users.len() < FOLIO_PAGE {
+                    self.done = true;
+                }
+                match users
+                    .last()
+                    .and_then(|u| u.get("id"))
+                    .and_then(Value::as_str)
+                {
+                    Some(id) => *last_id = Some(id.to_string()),
+                    None => self.done = true,
+                }
+                Ok(users)
+            }
+            Backend::Libib {
+                api,
+                page,
+                ceiling,
+                seen,
+            } => {
+                *page += 1;
+                let reply = api.get(&format!("/patrons?page={page}")).await?;
+                if matches!(reply.status, 401 | 403) {
+                    return Err(api.auth_error(&reply));
+                }
+                if !reply.ok() {
+                    anyhow::bail!(
+                        "Libib patron list page {page}: HTTP {} {}",
+                        reply.status,
+                        reply.body.chars().take(200).collect::<String>()
+                    );
+                }
+                let v = reply.json().ok_or_else(|| {
+                    anyhow::anyhow!("Libib patron list page {page}: the answer is not JSON")
+                })?;
+                let patrons = v
+                    .get("patrons")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                let per_page = v
+                    .get("max_per_page")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(LIBIB_PAGE as u64)
+                    .max(1);
+                let pages = v.get("pages").and_then(Value::as_u64);
+                if *page == 1 {
+                    let total = v.get("total").and_then(Value::as_u64);
+                    self.stats.expected = total;
+                    *ceiling = total.map(|t| t.div_ceil(per_page) + 1);
+                }
+                if patrons.is_empty()
+                    || (patrons.len() as u64) < per_page
+                    || pages.is_some_and(|p| *page >= p)
+                    || ceiling.is_some_and(|c| *page >= c)
+                {
+                    self.done = true;
+                }
+                let mut out = Vec::with_capacity(patrons.len());
+                for p in patrons {
+                    let barcode = p
+                        .get("barcode")
+                        .map(|b| match b {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        })
+                        .unwrap_or_default();
+                    if !barcode.is_empty() && !seen.insert(barcode) {
+                        self.stats.duplicates += 1;
+                        continue;
+                    }
+                    out.push(p);
+                }
+                if self.done {
+                    if let Some(t) = self.stats.expected {
+                        let got = seen.len() as u64;
+                        if got != t {
+                            tracing::warn!(
+                                announced = t,
+                                exported = got,
+                                "Libib announced a different number of patrons than were \
+                                 exported (patrons added or removed during the export?)"
+                            );
+                        }
+                    }
+                }
+                Ok(out)
+            }
+            Backend::Illiad { api, ids } => {
+                let batch: Vec<String> = ids.by_ref().take(ILLIAD_PAGE).collect();
+                if batch.len() < ILLIAD_PAGE {
+                    self.done = true;
+                }
+                let api: &Api = api;
+                let found: Vec<anyhow::Result<IlliadLookup>> =
+                    futures::stream::iter(batch.iter().map(|id| illiad_lookup(api, id)))
+                        .buffered(api.http.concurrency())
+                        .collect()
+                        .await;
+                let mut out = Vec::with_capacity(batch.len());
+                for (id, res) in batch.iter().zip(found) {
+                    match res? {
+                        IlliadLookup::Found(u) => out.push(*u),
+                        IlliadLookup::NotFound => self.stats.not_found.push(id.clone()),
+                        IlliadLookup::Ambiguous => self.stats.ambiguous.push(id.clone()),
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+}
+
+enum IlliadLookup {
+    Found(Box<Value>),
+    NotFound,
+    Ambiguous,
+}
+
+fn illiad_message(reply: &Reply) -> String {
+    reply
+        .json()
+        .and_then(|v| {
+            v.as_object()?
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("message"))
+                .and_then(|(_, m)| m.as_str().map(str::to_string))
+        })
+        .unwrap_or_default()
+}
+
+/// Looks one id up as a user name, then as an external id.
+async fn illiad_lookup(api: &Api, id: &str) -> anyhow::Result<IlliadLookup> {
+    let enc: String = url::form_urlencoded::byte_serialize(id.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20");
+    for path in [
+        format!("/Users/{enc}"),
+        format!("/Users/ExternalUserId/{enc}"),
+    ] {
+        let reply = api.get(&path).await?;
+        match reply.status {
+            200 => match reply.json() {
+                Some(v) if v.is_object() => return Ok(IlliadLookup::Found(Box::new(v))),
+                _ => anyhow::bail!("ILLiad user lookup: the answer is not a JSON object"),
+            },
+            401 | 403 => return Err(api.auth_error(&reply)),
+            404 => {
+                if illiad_message(&reply)
+                    .to_ascii_lowercase()
+                    .contains("could not find unique")
+                {
+                    return Ok(IlliadLookup::Ambiguous);
+                }
+            }
+            s => anyhow::bail!(
+                "ILLiad user lookup: HTTP {s} {}",
+                illiad_message(&reply).chars().take(200).collect::<String>()
+            ),
+        }
+    }
+    Ok(IlliadLookup::NotFound)
+}

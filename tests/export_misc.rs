@@ -1,0 +1,252 @@
+//! Export details end to end against the sandbox (a separate process): formula neutralisation
+//! and text ids in CSV and XLSX, Libib de-duplication by barcode while pages shift, ILLiad
+//! export by id list, and exit codes for usage and unreachable targets.
+
+mod common;
+#[path = "common/export.rs"]
+mod export_common;
+
+use calamine::{Data, Reader, Xlsx};
+use common::*;
+use export_common::*;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+#[test]
+fn formulas_neutralised_and_barcodes_kept_as_text_in_csv_and_xlsx() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = Sandbox::start(d, &[]);
+    write_config(&sb, d);
+    let evil = r#"=HYPERLINK("http://x","y")"#;
+    load_folio_users(
+        &sb,
+        &[
+            json!({"username": "zero", "barcode": "000123", "active": true,
+            "expirationDate": "2027-06-30",
+            "personal": {"lastName": evil, "firstName": "@SUM(A1)"}}),
+        ],
+    );
+    for out in ["p.csv", "p.xlsx"] {
+        let o = run(d, &["export", "--from", "sb", "--out", out, "--excel"]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    }
+
+    let raw = std::fs::read(d.join("p.csv")).unwrap();
+    assert!(raw.starts_with(b"\xEF\xBB\xBFid,"), "--excel adds a BOM");
+    let (header, rows) = read_csv(&d.join("p.csv"));
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.trim_start_matches('\u{feff}') == name)
+            .unwrap()
+    };
+    assert_eq!(rows[0][col("personal.lastName")], format!("'{evil}"));
+    assert_eq!(rows[0][col("personal.firstName")], "'@SUM(A1)");
+    assert_eq!(rows[0][col("barcode")], "000123");
+
+    let mut wb: Xlsx<_> = calamine::open_workbook(d.join("p.xlsx")).unwrap();
+    let sheet = wb.worksheet_range("patrons").unwrap();
+    let head: Vec<String> = sheet
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(
+        head,
+        header
+            .iter()
+            .map(|h| h.trim_start_matches('\u{feff}').to_string())
+            .collect::<Vec<_>>()
+    );
+    let row = sheet.rows().nth(1).unwrap();
+    let at = |name: &str| &row[head.iter().position(|h| h == name).unwrap()];
+    assert_eq!(
+        at("barcode"),
+        &Data::String("000123".into()),
+        "barcode is a text cell"
+    );
+    assert_eq!(at("personal.lastName"), &Data::String(format!("'{evil}")));
+    assert!(
+        matches!(at("expirationDate"), Data::DateTime(dt) if dt.as_datetime().map(|t| t.to_string()).as_deref() == Some("2027-06-30 00:00:00")),
+        "dates are date cells: {:?}",
+        at("expirationDate")
+    );
+    assert!(
+        wb.worksheet_formula("patrons")
+            .unwrap()
+            .used_cells()
+            .next()
+            .is_none(),
+        "no formulas"
+    );
+}
+
+/// How many `GET /libib/patrons` (list) requests the sandbox has answered.
+fn list_requests(sb: &Sandbox) -> u64 {
+    sb.get("/_sandbox/stats")["requests"]["GET /libib/patrons"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+fn libib(sb: &Sandbox, method: reqwest::Method, path: &str) -> serde_json::Value {
+    let r = client()
+        .request(method, format!("{}/libib{path}", sb.base))
+        .header("x-api-key", "sandbox-libib-key")
+        .header("x-api-user", "sandbox-user")
+        .send()
+        .unwrap();
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+    r.json().unwrap_or(serde_json::Value::Null)
+}
+
+#[test]
+fn libib_export_pages_and_drops_repeated_barcodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = Sandbox::start(d, &["--libib-interval-ms", "0"]);
+    write_config(&sb, d);
+    let mut barcodes = Vec::new();
+    for i in 0..120 {
+        let p = libib(
+            &sb,
+            reqwest::Method::POST,
+            &format!("/patrons?first_name=P{i}&last_name=Lib&email=p{i}%40example.edu"),
+        );
+        barcodes.push(p["barcode"].as_str().unwrap().to_string());
+    }
+    // Patron 10 is deleted when page 1 is read and restored before page 2: page 2 then starts
+    // with page 1's last patron again.
+    libib(
+        &sb,
+        reqwest::Method::DELETE,
+        &format!("/patrons/{}", barcodes[10]),
+    );
+    let child = cmd_in(
+        d,
+        &["export", "--from", "lib", "--out", "lib.csv", "--rate", "1"],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let start = Instant::now();
+    while list_requests(&sb) == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "export never asked for a page"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    libib(
+        &sb,
+        reqwest::Method::PATCH,
+        &format!("/patrons/{}", barcodes[10]),
+    );
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("duplicates              1"),
+        "{}",
+        text(&o)
+    );
+    let (header, rows) = read_csv(&d.join("lib.csv"));
+    assert_eq!(header[0], "barcode");
+    let got: std::collections::BTreeSet<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(got.len(), rows.len(), "no barcode twice");
+    assert_eq!(
+        rows.len(),
+        119,
+        "everyone but the patron restored behind the export"
+    );
+    assert_eq!(list_requests(&sb), 3, "3 pages of 50");
+}
+
+#[test]
+fn illiad_export_needs_ids_and_lists_the_ones_not_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = Sandbox::start(d, &[]);
+    write_config(&sb, d);
+    for (user, ext) in [("alice", "E100"), ("bob", "E200"), ("carol", "E300")] {
+        let r = client()
+            .post(format!("{}/illiad/ILLiadWebPlatform/Users", sb.base))
+            .header("ApiKey", "sandbox-illiad-key")
+            .header("Accept", "application/json; version=1")
+            .json(&json!({"UserName": user, "ExternalUserId": ext, "NVTGC": "ILL", "LastName": user.to_uppercase(), "EMailAddress": format!("{user}@example.edu")}))
+            .send()
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().unwrap_or_default());
+    }
+    let o = run(d, &["export", "--from", "ill", "--out", "ill.csv"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--ids"), "{}", text(&o));
+
+    std::fs::write(
+        d.join("ids.txt"),
+        "# netids\nalice\nE200\n\nnobody\nghost/x y\nalice\n",
+    )
+    .unwrap();
+    let o = run(
+        d,
+        &[
+            "export", "--from", "ill", "--ids", "ids.txt", "--out", "ill.csv",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains("not found               2: nobody, ghost/x y"),
+        "{out}"
+    );
+    let (header, rows) = read_csv(&d.join("ill.csv"));
+    let user = header.iter().position(|h| h == "UserName").unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r[user].as_str()).collect();
+    assert_eq!(
+        names,
+        ["alice", "bob"],
+        "found by user name, then by external id"
+    );
+    let runs = d.join(".patron-etl/runs");
+    let run_dir = std::fs::read_dir(&runs)
+        .unwrap()
+        .last()
+        .unwrap()
+        .unwrap()
+        .path();
+    let listed = std::fs::read_to_string(run_dir.join("not-found.txt")).unwrap();
+    assert!(
+        listed.contains("nobody\tnot found") && listed.contains("ghost/x y"),
+        "{listed}"
+    );
+}
+
+#[test]
+fn usage_and_unreachable_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("patron-etl.toml"),
+        "[targets.gone]\nsystem = \"folio\"\nurl = \"http://127.0.0.1:9\"\ntenant = \"diku\"\nusername = \"x\"\npassword_env = \"SB_FOLIO_PASSWORD\"\n",
+    )
+    .unwrap();
+    let o = run(d, &["export", "--from", "gone", "--out", "x.csv"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(!d.join("x.csv").exists(), "no file for a failed export");
+    let o = run(d, &["export", "--from", "gone", "--out", "x.txt"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let sb = Sandbox::start(d, &[]);
+    write_config(&sb, d);
+    let o = cmd_in(d, &["export", "--from", "sb", "--out", "x.csv"])
+        .env("SB_FOLIO_PASSWORD", "hunter2-secret")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(
+        !text(&o).contains("hunter2"),
+        "no secret in the message: {}",
+        text(&o)
+    );
+}
