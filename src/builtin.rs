@@ -47,50 +47,59 @@ fn libib_interval_override() -> anyhow::Result<Option<Duration>> {
 /// Starts the built-in sandbox and describes it as a target.
 pub async fn start(system: System, workdir: &Path) -> anyhow::Result<(Target, BuiltinSandbox)> {
     let mut config = SandboxConfig::builtin(workdir);
-    let interval = libib_interval_override()?;
-    if let Some(i) = interval {
+    if let Some(i) = libib_interval_override()? {
         config.libib_interval = i;
     }
     let handle = crate::sandbox::start(config).await?;
-    let c = handle.credentials().clone();
-    let (mut rate, concurrency) = default_pacing(system);
-    if let (System::Libib, Some(i)) = (system, interval) {
-        rate = 1.0 / (i.as_secs_f64() * 1.25);
+    let sandbox = BuiltinSandbox { handle };
+    let target = sandbox.target(system)?;
+    Ok((target, sandbox))
+}
+
+impl BuiltinSandbox {
+    /// This sandbox's `system` emulator as a target (a migration between two built-in systems
+    /// uses one sandbox for both ends).
+    pub fn target(&self, system: System) -> anyhow::Result<Target> {
+        let handle = &self.handle;
+        let c = handle.credentials().clone();
+        let (mut rate, concurrency) = default_pacing(system);
+        if let (System::Libib, Some(i)) = (system, libib_interval_override()?) {
+            rate = 1.0 / (i.as_secs_f64() * 1.25);
+        }
+        let (url, password, api_key, api_user) = match system {
+            System::Folio => (
+                handle.folio_url(),
+                Some(Secret::new(c.folio_password.clone())),
+                None,
+                None,
+            ),
+            System::Illiad => (
+                handle.illiad_url(),
+                None,
+                Some(Secret::new(c.illiad_api_key.clone())),
+                None,
+            ),
+            System::Libib => (
+                handle.libib_url(),
+                None,
+                Some(Secret::new(c.libib_api_key.clone())),
+                Some(c.libib_api_user.clone()),
+            ),
+        };
+        Ok(Target {
+            name: format!("sandbox:{system}"),
+            system,
+            url: url.trim_end_matches('/').to_string(),
+            tenant: c.folio_tenant.clone(),
+            username: c.folio_username.clone(),
+            password,
+            api_key,
+            api_user,
+            api_ultimate: None,
+            nvtgc: None,
+            rate,
+            concurrency,
+            timeout: Duration::from_secs(30),
+        })
     }
-    let (url, password, api_key, api_user) = match system {
-        System::Folio => (
-            handle.folio_url(),
-            Some(Secret::new(c.folio_password.clone())),
-            None,
-            None,
-        ),
-        System::Illiad => (
-            handle.illiad_url(),
-            None,
-            Some(Secret::new(c.illiad_api_key.clone())),
-            None,
-        ),
-        System::Libib => (
-            handle.libib_url(),
-            None,
-            Some(Secret::new(c.libib_api_key.clone())),
-            Some(c.libib_api_user.clone()),
-        ),
-    };
-    let target = Target {
-        name: format!("sandbox:{system}"),
-        system,
-        url: url.trim_end_matches('/').to_string(),
-        tenant: c.folio_tenant.clone(),
-        username: c.folio_username.clone(),
-        password,
-        api_key,
-        api_user,
-        api_ultimate: None,
-        nvtgc: None,
-        rate,
-        concurrency,
-        timeout: Duration::from_secs(30),
-    };
-    Ok((target, BuiltinSandbox { handle }))
 }

@@ -6,6 +6,7 @@ use crate::export::{self, ExportOptions};
 use crate::import::{self, ImportOptions};
 use crate::init::{self, InitOptions};
 use crate::journal::{JournalOptions, ResumeFrom};
+use crate::migrate::MigrateSource;
 use crate::read::ReadOptions;
 use crate::runs_cmd;
 use crate::sandbox::{self, SandboxArgs};
@@ -83,6 +84,16 @@ pub enum Command {
     ///   patron-etl export --from illiad-prod --ids netids.txt --out illiad.csv
     #[command(verbatim_doc_comment)]
     Export(ExportArgs),
+    /// Move patrons from one system to another: an export streamed into an import, no file between.
+    ///
+    /// Same preview (default), report, rejects and exit codes as import; the mapping's columns
+    /// are the export's column names (see mappings/folio-to-libib.toml and friends).
+    ///
+    /// Examples:
+    ///   patron-etl migrate --from sandbox:folio --to sandbox:libib --mapping mappings/folio-to-libib.toml
+    ///   patron-etl migrate --from campus --to libib --mapping mappings/folio-to-libib.toml --commit
+    #[command(verbatim_doc_comment)]
+    Migrate(MigrateArgs),
     /// Serve the FOLIO, ILLiad and Libib emulators on loopback for rehearsals and tests.
     ///
     /// Example:
@@ -319,6 +330,44 @@ fn parse_percent(s: &str) -> Result<f64, String> {
     }
 }
 
+/// `migrate` options.
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    /// Source: sandbox:folio, sandbox:illiad, sandbox:libib, or a name from patron-etl.toml.
+    #[arg(long, value_name = "TARGET")]
+    pub from: String,
+    /// Destination, like --from.
+    #[arg(long, value_name = "TARGET")]
+    pub to: String,
+    /// Mapping from the source's export columns to the destination system.
+    #[arg(long, short = 'm', value_name = "FILE")]
+    pub mapping: PathBuf,
+    /// ILLiad sources: file of user names or external ids, one per line.
+    #[arg(long, value_name = "FILE")]
+    pub ids: Option<PathBuf>,
+    /// Config file with [targets.NAME] tables (default: ./patron-etl.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Apply the changes. Without it nothing is written (preview).
+    #[arg(long)]
+    pub commit: bool,
+    /// Also write the report here (.csv, .xlsx or .json); it is always in the run folder too.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Destination requests per second (default per system).
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
+    /// Destination requests in flight (default per system).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Stop writing after this many failed rows; the rest are reported as skipped.
+    #[arg(long, value_name = "N")]
+    pub max_errors: Option<u64>,
+    /// Migrate only the first N patrons.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+}
+
 /// `export` options.
 #[derive(Debug, Clone, Args)]
 pub struct ExportArgs {
@@ -387,6 +436,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 max_errors: args.max_errors,
                 limit: args.limit,
                 workdir: std::env::current_dir()?,
+                source: None,
                 missing: args.missing,
                 max_missing: args.max_missing,
                 force: args.force,
@@ -455,6 +505,41 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             } else {
                 exit::ROWS_FAILED
             })
+        }
+        Command::Migrate(args) => {
+            let ids = match &args.ids {
+                Some(p) => Some(export::read_ids(p)?),
+                None => None,
+            };
+            let opts = ImportOptions {
+                files: Vec::new(),
+                mapping: args.mapping,
+                read: ReadOptions::default(),
+                to: args.to,
+                config: args.config,
+                commit: args.commit,
+                report: args.report,
+                rate: args.rate,
+                concurrency: args.concurrency,
+                max_errors: args.max_errors,
+                limit: args.limit,
+                workdir: std::env::current_dir()?,
+                source: Some(MigrateSource {
+                    from: args.from,
+                    ids,
+                }),
+                missing: MissingPolicy::Ignore,
+                max_missing: 0.0,
+                force: false,
+                journal: JournalOptions {
+                    resume: None,
+                    force: false,
+                },
+            };
+            if opts.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
+                return Err(exit::UsageError("--rate must be a positive number".into()).into());
+            }
+            run_import(&opts)
         }
         Command::Sandbox(args) => {
             sandbox::run(&args)?;

@@ -73,6 +73,8 @@ pub struct ImportOptions {
     pub max_missing: f64,
     /// Apply `--missing` even above `max_missing`.
     pub force: bool,
+    /// Migration: read from this source target instead of `files`.
+    pub source: Option<crate::migrate::MigrateSource>,
     /// Resume an earlier run (journal).
     pub journal: crate::journal::JournalOptions,
 }
@@ -306,6 +308,12 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
         ))
         .into());
     }
+    // A migration's source is resolved now (a bad name is a usage error before anything starts)
+    // and connected inside the run, after the built-in sandbox is up.
+    let source_ref = match &opts.source {
+        Some(src) => Some(target::resolve(&src.from, opts.config.as_deref())?),
+        None => None,
+    };
     let mut inputs = Vec::new();
     for path in &opts.files {
         let reader = read::open(path, &opts.read)?;
@@ -343,6 +351,20 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
     if let Some(c) = opts.concurrency {
         target.concurrency = c.max(1);
     }
+    // Two built-in systems share one sandbox (one state file).
+    let mut source_sandbox = None;
+    let source_target = match source_ref {
+        None => None,
+        Some(TargetRef::Configured(t)) => Some(*t),
+        Some(TargetRef::Sandbox(system)) => match &sandbox {
+            Some(h) => Some(h.target(system)?),
+            None => {
+                let (t, h) = crate::builtin::start(system, &opts.workdir).await?;
+                source_sandbox = Some(h);
+                Some(t)
+            }
+        },
+    };
 
     if let Err(e) = crate::runlog::attach(&run.file("run.log")) {
         tracing::warn!("cannot write the run log: {e}");
@@ -357,6 +379,22 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
         "import started"
     );
     let result = async {
+        if let (Some(src), Some(t)) = (&opts.source, source_target) {
+            let reader = crate::migrate::open(t, src.ids.clone()).await?;
+            let header = reader.headers().to_vec();
+            let bound = mapping.bind(&header).with_context(|| {
+                format!(
+                    "the mapping does not fit the columns exported from {}",
+                    src.from
+                )
+            })?;
+            inputs.push(Input {
+                path: PathBuf::from(&src.from),
+                reader: Box::new(reader),
+                bound,
+                header,
+            });
+        }
         let backend = connect(&target, total, opts.missing != MissingPolicy::Ignore).await?;
         // Absent patrons are found (and the threshold checked) before any row is written.
         let missing = plan_missing(opts, &mapping, &backend).await?;
@@ -415,6 +453,9 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
     }
     .await;
     if let Some(h) = sandbox {
+        h.shutdown().await;
+    }
+    if let Some(h) = source_sandbox {
         h.shutdown().await;
     }
     let status = journal.finish(result.is_ok()).await; // journal hook: final status, flush
@@ -746,6 +787,9 @@ async fn plan_missing(
             "--missing needs the whole roster; it cannot be combined with --limit".into(),
         )
         .into());
+    }
+    if opts.source.is_some() {
+        return Err(UsageError("--missing applies to roster files, not to migrate".into()).into());
     }
     let Some(scope) = &mapping.scope else {
         return Err(UsageError(format!(

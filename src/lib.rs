@@ -17,6 +17,7 @@ pub mod import;
 pub mod init;
 pub mod journal;
 pub mod mapping;
+pub mod migrate;
 pub mod outcome;
 pub mod plan;
 pub mod progress;

@@ -180,6 +180,13 @@ pub fn resume_options(
                 .collect()
         })
         .unwrap_or_default();
+    if files.is_empty() {
+        return Err(UsageError(format!(
+            "run {id} read no roster files (a migration); run the migration again instead — \
+             patrons it already created are found and reported unchanged"
+        ))
+        .into());
+    }
     let mapping =
         text("mapping").ok_or_else(|| UsageError(format!("run {id} has no recorded mapping")))?;
     let read = o.get("read").cloned().unwrap_or(Value::Null);
@@ -187,6 +194,7 @@ pub fn resume_options(
         // A resumed run finishes the roster's rows; `--missing` is not re-applied (run the
         // sync again once the roster is in).
         missing: crate::sync::MissingPolicy::Ignore,
+        source: None,
         max_missing: 0.0,
         force,
         files,

@@ -1,0 +1,110 @@
+//! `patron-etl migrate`: an export source streamed straight into the import pipeline.
+//!
+//! The source ([`crate::export::source::PatronRows`]) runs on its own thread and runtime and hands
+//! rows over a bounded channel to a [`RowReader`], so the import sees an ordinary input file whose
+//! header is the export's columns — the same preview, report, rejects and exit codes, and no file in
+//! between. Memory stays flat: at most [`CHANNEL_ROWS`] rows wait between the two sides.
+
+use crate::export::source::PatronRows;
+use crate::read::{InputFormat, ReadError, Record, RowReader};
+use crate::target::Target;
+use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, Receiver};
+
+/// Rows buffered between the source and the import.
+pub const CHANNEL_ROWS: usize = 2_000;
+
+/// Where a migration reads from.
+#[derive(Debug, Clone)]
+pub struct MigrateSource {
+    /// Source target name (`sandbox:folio` or a config entry).
+    pub from: String,
+    /// ILLiad only: user names or external ids to read.
+    pub ids: Option<Vec<String>>,
+}
+
+/// The source's rows as an input file for the import pipeline.
+pub struct SourceReader {
+    header: Vec<String>,
+    rx: Receiver<Result<Record, ReadError>>,
+}
+
+impl Iterator for SourceReader {
+    type Item = Result<Record, ReadError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        // Disconnected = the source finished (or failed, after sending its error).
+        self.rx.recv().ok()
+    }
+}
+
+impl RowReader for SourceReader {
+    fn headers(&self) -> &[String] {
+        &self.header
+    }
+    fn format(&self) -> InputFormat {
+        InputFormat::Csv
+    }
+}
+
+/// Connects to the source on a thread of its own and returns its rows once the header is known.
+/// Connection problems (unreachable, refused credentials) come back here, before any row.
+pub async fn open(target: Target, ids: Option<Vec<String>>) -> anyhow::Result<SourceReader> {
+    let (header_tx, header_rx) = tokio::sync::oneshot::channel::<anyhow::Result<Vec<String>>>();
+    let (tx, rx) = sync_channel::<Result<Record, ReadError>>(CHANNEL_ROWS);
+    let label = PathBuf::from(target.name.clone());
+    std::thread::Builder::new()
+        .name("migrate-source".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = header_tx.send(Err(e.into()));
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                let mut rows = match PatronRows::connect(&target, ids).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = header_tx.send(Err(e));
+                        return;
+                    }
+                };
+                if header_tx.send(Ok(rows.header())).is_err() {
+                    return;
+                }
+                loop {
+                    match rows.next_page().await {
+                        Ok(Some(page)) => {
+                            for row in page {
+                                if tx.send(Ok(Record::Row(row))).is_err() {
+                                    return; // the import stopped reading (--limit, error)
+                                }
+                            }
+                        }
+                        Ok(None) => {
+                            tracing::info!(
+                                requests = rows.requests(),
+                                "migration source exhausted"
+                            );
+                            return;
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(ReadError::Invalid {
+                                path: label.clone(),
+                                reason: format!("reading the source failed: {e:#}"),
+                            }));
+                            return;
+                        }
+                    }
+                }
+            });
+        })?;
+    let header = header_rx
+        .await
+        .map_err(|_| anyhow::anyhow!("the migration source stopped before connecting"))??;
+    Ok(SourceReader { header, rx })
+}

@@ -1,0 +1,210 @@
+//! `patron-etl migrate`: FOLIO's 303 sample users moved into Libib (pacing shortened) through the
+//! shipped mappings/folio-to-libib.toml, straight from export to import; every user is accounted for.
+
+mod common;
+#[path = "common/export.rs"]
+mod export_common;
+
+use common::*;
+use export_common::*;
+use std::collections::HashMap;
+
+/// Every Libib patron in the sandbox, by e-mail (waiting out the sandbox's pacing).
+fn libib_patrons(sb: &Sandbox) -> HashMap<String, serde_json::Value> {
+    let c = client();
+    let mut out = HashMap::new();
+    let mut page = 1;
+    loop {
+        let v: serde_json::Value = loop {
+            let r = c
+                .get(format!("{}/libib/patrons?page={page}", sb.base))
+                .header("x-api-key", "sandbox-libib-key")
+                .header("x-api-user", "sandbox-user")
+                .send()
+                .expect("sandbox answers");
+            if r.status().as_u16() == 429 {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                continue;
+            }
+            break r.json().expect("json");
+        };
+        for p in v["patrons"].as_array().cloned().unwrap_or_default() {
+            out.insert(p["email"].as_str().unwrap_or("").to_string(), p);
+        }
+        if page >= v["pages"].as_u64().unwrap_or(0) {
+            return out;
+        }
+        page += 1;
+    }
+}
+
+#[test]
+fn folio_sample_users_migrate_to_libib_none_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = Sandbox::start(d, &["--libib-interval-ms", "2"]);
+    let users = sample_users();
+    assert_eq!(users.len(), 303);
+    load_folio_users(&sb, &users);
+    write_config(&sb, d);
+    // The Libib pacer at the shortened pace (the sandbox answers 429 faster than every 2 ms).
+    let cfg = std::fs::read_to_string(d.join("patron-etl.toml")).unwrap();
+    std::fs::write(
+        d.join("patron-etl.toml"),
+        cfg.replace("api_user = \"sandbox-user\"\n", "api_user = \"sandbox-user\"\nrate = 400\n"),
+    )
+    .unwrap();
+    let mapping = root().join("mappings/folio-to-libib.toml");
+    let m = mapping.to_str().unwrap();
+
+    // Preview: nothing written, every user has an outcome.
+    let (w0, _) = sb.counts("/libib");
+    let o = run(
+        d,
+        &[
+            "migrate",
+            "--from",
+            "sb",
+            "--to",
+            "lib",
+            "--mapping",
+            m,
+            "--report",
+            "preview.csv",
+        ],
+    );
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
+    let (w1, _) = sb.counts("/libib");
+    assert_eq!(w1, w0, "a preview writes nothing");
+    let preview = read_report(&d.join("preview.csv"));
+    assert_eq!(preview.len(), 303, "one line per FOLIO user");
+
+    let o = run(
+        d,
+        &[
+            "migrate",
+            "--from",
+            "sb",
+            "--to",
+            "lib",
+            "--mapping",
+            m,
+            "--commit",
+            "--report",
+            "r.csv",
+        ],
+    );
+    let rows = read_report(&d.join("r.csv"));
+    assert_eq!(rows.len(), 303, "one line per FOLIO user: {}", text(&o));
+    let mut by: HashMap<&str, usize> = HashMap::new();
+    for r in &rows {
+        *by.entry(r["outcome"].as_str()).or_default() += 1;
+    }
+    let created = by.get("created").copied().unwrap_or(0);
+    let rejected = by.get("rejected").copied().unwrap_or(0);
+    assert_eq!(created + rejected, 303, "{by:?}\n{}", text(&o));
+    assert!(created > 200, "most users migrate: {by:?}");
+    for r in rows.iter().filter(|r| r["outcome"] == "rejected") {
+        assert!(!r["reason"].is_empty(), "a rejected user says why: {r:?}");
+    }
+    assert_eq!(o.status.code(), Some(if rejected > 0 { 1 } else { 0 }));
+
+    // The sandbox holds exactly the created users, with FOLIO's data.
+    let patrons = libib_patrons(&sb);
+    assert_eq!(patrons.len(), created);
+    let by_email: HashMap<String, &serde_json::Value> = users
+        .iter()
+        .filter_map(|u| Some((u["personal"]["email"].as_str()?.to_lowercase(), u)))
+        .collect();
+    for r in rows.iter().filter(|r| r["outcome"] == "created") {
+        let p = &patrons[&r["key"]];
+        let u = by_email[&r["key"]];
+        assert_eq!(p["last_name"], u["personal"]["lastName"], "{r:?}");
+        assert_eq!(
+            p["barcode"].as_str(),
+            u["barcode"]
+                .as_str()
+                .or(r.get("target_id").map(|s| s.as_str()))
+        );
+        assert_eq!(r["target_id"], p["barcode"].as_str().unwrap());
+    }
+
+    // A second migration changes nothing.
+    let (w2, _) = sb.counts("/libib");
+    let o = run(
+        d,
+        &[
+            "migrate",
+            "--from",
+            "sb",
+            "--to",
+            "lib",
+            "--mapping",
+            m,
+            "--commit",
+            "--report",
+            "again.csv",
+        ],
+    );
+    let again = read_report(&d.join("again.csv"));
+    assert_eq!(
+        again.iter().filter(|r| r["outcome"] == "unchanged").count(),
+        created,
+        "{}",
+        text(&o)
+    );
+    let (w3, _) = sb.counts("/libib");
+    assert_eq!(w3, w2, "the re-run writes nothing");
+}
+
+#[test]
+fn migrate_between_builtin_sandboxes_and_bad_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Load the sample roster into the built-in FOLIO, then migrate it to the built-in ILLiad.
+    let o = bin()
+        .args(["import"])
+        .arg(root().join("samples/roster.csv"))
+        .arg("--mapping")
+        .arg(root().join("mappings/folio.toml"))
+        .args(["--to", "sandbox:folio", "--commit"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let o = bin()
+        .args([
+            "migrate",
+            "--from",
+            "sandbox:folio",
+            "--to",
+            "sandbox:illiad",
+            "--commit",
+            "--report",
+            "r.csv",
+            "--mapping",
+        ])
+        .arg(root().join("mappings/folio-to-illiad.toml"))
+        .current_dir(d)
+        .output()
+        .unwrap();
+    let rows = read_report(&d.join("r.csv"));
+    assert!(rows.len() >= 40, "{}", text(&o));
+    let created = rows.iter().filter(|r| r["outcome"] == "created").count();
+    assert!(created >= 40, "{}", text(&o));
+    // Unknown source: usage error before anything runs.
+    let o = bin()
+        .args([
+            "migrate",
+            "--from",
+            "nowhere",
+            "--to",
+            "sandbox:illiad",
+            "--mapping",
+        ])
+        .arg(root().join("mappings/folio-to-illiad.toml"))
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
