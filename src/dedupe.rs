@@ -86,11 +86,16 @@ const OVERFLOW: u64 = u64::MAX;
 const SHARDS: usize = 256;
 
 /// An open-addressing (linear probing) map from a 64-bit hash to a packed [`FirstSeen`]: 16 bytes a
-/// slot, filled to at most 80 % and grown by a quarter at a time.
+/// slot, filled to at most 80 % and grown by a quarter at a time. Hashes and values live in
+/// separate arrays so that probing reads only hashes (eight to a cache line).
 #[derive(Debug, Default, Clone)]
 struct Shard {
-    /// `(hash, packed)`; `packed == 0` is an empty slot.
-    slots: Vec<(u64, u64)>,
+    /// Hashes; 0 marks an empty slot (a hash that is 0 lives in `zero`).
+    keys: Vec<u64>,
+    /// Packed positions, parallel to `keys`.
+    vals: Vec<u64>,
+    /// The packed position of the hash 0, or 0 when absent.
+    zero: u64,
     len: usize,
 }
 
@@ -100,19 +105,30 @@ impl Shard {
         ((u128::from(hash.rotate_left(8)) * cap as u128) >> 64) as usize
     }
 
+    /// Starts loading the slot `hash` probes first (a plain read whose value is unused: the CPU
+    /// overlaps it with the work that follows).
+    fn prefetch(&self, hash: u64) {
+        if !self.keys.is_empty() {
+            std::hint::black_box(self.keys[Shard::home(hash, self.keys.len())]);
+        }
+    }
+
     fn get(&self, hash: u64) -> Option<u64> {
-        let cap = self.slots.len();
+        if hash == 0 {
+            return (self.zero != 0).then_some(self.zero);
+        }
+        let cap = self.keys.len();
         if cap == 0 {
             return None;
         }
         let mut i = Shard::home(hash, cap);
         loop {
-            let (h, v) = self.slots[i];
-            if v == 0 {
-                return None;
+            let k = self.keys[i];
+            if k == hash {
+                return Some(self.vals[i]);
             }
-            if h == hash {
-                return Some(v);
+            if k == 0 {
+                return None;
             }
             i += 1;
             if i == cap {
@@ -123,33 +139,42 @@ impl Shard {
 
     /// Inserts `hash` (known to be absent).
     fn insert_new(&mut self, hash: u64, packed: u64) {
-        if (self.len + 1) * 5 > self.slots.len() * 4 {
+        if hash == 0 {
+            self.zero = packed;
+            return;
+        }
+        if (self.len + 1) * 5 > self.keys.len() * 4 {
             self.grow();
         }
-        Shard::place(&mut self.slots, hash, packed);
+        Shard::place(&mut self.keys, &mut self.vals, hash, packed);
         self.len += 1;
     }
 
-    fn place(slots: &mut [(u64, u64)], hash: u64, packed: u64) {
-        let cap = slots.len();
+    fn place(keys: &mut [u64], vals: &mut [u64], hash: u64, packed: u64) {
+        let cap = keys.len();
         let mut i = Shard::home(hash, cap);
-        while slots[i].1 != 0 {
+        while keys[i] != 0 {
             i += 1;
             if i == cap {
                 i = 0;
             }
         }
-        slots[i] = (hash, packed);
+        keys[i] = hash;
+        vals[i] = packed;
     }
 
     fn grow(&mut self) {
-        let cap = self.slots.len();
+        let cap = self.keys.len();
         let new_cap = (cap + cap / 4).max(cap + 16);
-        let mut slots = vec![(0u64, 0u64); new_cap];
-        for &(h, v) in self.slots.iter().filter(|(_, v)| *v != 0) {
-            Shard::place(&mut slots, h, v);
+        let mut keys = vec![0u64; new_cap];
+        let mut vals = vec![0u64; new_cap];
+        for (&k, &v) in self.keys.iter().zip(&self.vals) {
+            if k != 0 {
+                Shard::place(&mut keys, &mut vals, k, v);
+            }
         }
-        self.slots = slots;
+        self.keys = keys;
+        self.vals = vals;
     }
 }
 
@@ -162,8 +187,8 @@ pub struct DuplicateTracker {
     fields: Vec<String>,
     /// Scratch: the folded value being hashed.
     buf: Vec<u8>,
-    /// Scratch: the hashes of the row being checked.
-    pending: Vec<u64>,
+    /// Scratch: the (field index, hash) pairs of the row being checked.
+    pending: Vec<(usize, u64)>,
 }
 
 impl Default for DuplicateTracker {
@@ -218,26 +243,30 @@ impl DuplicateTracker {
     where
         F: Fn(&str) -> Option<&'a str>,
     {
+        // Hash every value first and start loading their slots together, so the cache misses of
+        // a large table overlap instead of following one another.
         self.pending.clear();
         for (i, field) in self.fields.iter().enumerate() {
             let Some(value) = value_of(field) else {
                 continue;
             };
             fold_into(value, &mut self.buf);
-            if self.buf.is_empty() {
-                continue;
+            if !self.buf.is_empty() {
+                let hash = hash_folded(i, &self.buf);
+                self.shards[Self::shard(hash)].prefetch(hash);
+                self.pending.push((i, hash));
             }
-            let hash = hash_folded(i, &self.buf);
-            if let Some(first) = self.get(hash) {
-                return Some((field.clone(), first));
-            }
-            // The same value in two tracked fields of one row is two different keys (the field is
-            // part of the hash), so no in-row collision is possible.
-            self.pending.push(hash);
         }
+        for &(i, hash) in &self.pending {
+            if let Some(first) = self.get(hash) {
+                return Some((self.fields[i].clone(), first));
+            }
+        }
+        // The same value in two tracked fields of one row is two different keys (the field is
+        // part of the hash), so no in-row collision is possible.
         let seen = FirstSeen { file, line };
         let packed = pack(seen).unwrap_or(OVERFLOW);
-        for &hash in &self.pending {
+        for &(_, hash) in &self.pending {
             if packed == OVERFLOW {
                 self.overflow.insert(hash, seen);
             }
@@ -286,7 +315,15 @@ mod tests {
     #[test]
     fn ascii_fast_path_folds_like_fold() {
         let mut buf = Vec::new();
-        for v in ["  JDoe@X.edu ", "S100", "José", " ZOË\t", "Ångström", "", "   "] {
+        for v in [
+            "  JDoe@X.edu ",
+            "S100",
+            "José",
+            " ZOË\t",
+            "Ångström",
+            "",
+            "   ",
+        ] {
             fold_into(v, &mut buf);
             assert_eq!(buf, fold(v).as_bytes(), "{v:?}");
         }
@@ -296,19 +333,40 @@ mod tests {
     fn packed_positions_round_trip_and_overflow() {
         for seen in [
             FirstSeen { file: 0, line: 1 },
-            FirstSeen { file: 3, line: 1_000_000 },
-            FirstSeen { file: 0xFFFE, line: (1 << 48) - 2 },
+            FirstSeen {
+                file: 3,
+                line: 1_000_000,
+            },
+            FirstSeen {
+                file: 0xFFFE,
+                line: (1 << 48) - 2,
+            },
         ] {
             let packed = pack(seen).expect("fits");
             assert_ne!(packed, 0);
             assert_ne!(packed, OVERFLOW);
             assert_eq!(unpack(packed), seen);
         }
-        assert_eq!(pack(FirstSeen { file: 0xFFFF, line: 1 }), None);
-        assert_eq!(pack(FirstSeen { file: 0, line: 1 << 48 }), None);
+        assert_eq!(
+            pack(FirstSeen {
+                file: 0xFFFF,
+                line: 1
+            }),
+            None
+        );
+        assert_eq!(
+            pack(FirstSeen {
+                file: 0,
+                line: 1 << 48
+            }),
+            None
+        );
         // A position that does not pack is still reported exactly.
         let mut t = DuplicateTracker::new(["barcode".to_string()]);
-        let far = FirstSeen { file: 70_000, line: 1 << 50 };
+        let far = FirstSeen {
+            file: 70_000,
+            line: 1 << 50,
+        };
         assert_eq!(t.check(far.file, far.line, |_| Some("123")), None);
         assert_eq!(
             t.check(0, 5, |_| Some(" 123 ")),
@@ -338,10 +396,27 @@ mod tests {
             let hit = t.check(1, 1, |f| (f == "username").then_some(user.as_str()));
             assert_eq!(
                 hit,
-                Some(("username".to_string(), FirstSeen { file: 0, line: line + 2 }))
+                Some((
+                    "username".to_string(),
+                    FirstSeen {
+                        file: 0,
+                        line: line + 2
+                    }
+                ))
             );
         }
         // The same text in a different field is not a duplicate.
         assert_eq!(t.check(1, 2, |f| (f == "barcode").then_some("user7")), None);
+    }
+
+    #[test]
+    fn shard_keeps_the_zero_hash_apart() {
+        let mut shard = Shard::default();
+        assert_eq!(shard.get(0), None);
+        shard.insert_new(0, 7);
+        shard.insert_new(5, 9);
+        assert_eq!(shard.get(0), Some(7));
+        assert_eq!(shard.get(5), Some(9));
+        assert_eq!(shard.get(6), None);
     }
 }
