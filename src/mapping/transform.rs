@@ -171,8 +171,20 @@ pub(crate) fn format_date(d: NaiveDate, out: &str) -> String {
     if !(0..=9999).contains(&d.year()) {
         return d.format(out).to_string();
     }
+    // Digits by hand: `write!` with padding costs more than the rest of the mapping of a date.
+    let (y, m, day) = (d.year() as u32, d.month(), d.day());
+    let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
     let mut s = String::with_capacity(10 + tail.len());
-    let _ = write!(s, "{:04}-{:02}-{:02}{tail}", d.year(), d.month(), d.day());
+    for n in [y / 1000, y / 100, y / 10, y] {
+        s.push(digit(n));
+    }
+    s.push('-');
+    s.push(digit(m / 10));
+    s.push(digit(m));
+    s.push('-');
+    s.push(digit(day / 10));
+    s.push(digit(day));
+    s.push_str(tail);
     s
 }
 
@@ -571,6 +583,27 @@ mod tests {
         assert!(err.contains("%m/%d/%Y"), "{err}");
         assert!(ap(&folio, "soon").is_err());
         assert_eq!(ok(&folio, ""), "");
+    }
+
+    #[test]
+    fn system_dates_written_like_chrono() {
+        for (y, m, d) in [
+            (2027, 5, 31),
+            (1, 1, 1),
+            (0, 12, 9),
+            (999, 10, 10),
+            (9999, 12, 31),
+        ] {
+            let date = NaiveDate::from_ymd_opt(y, m, d).expect("valid test date");
+            for out in [
+                system_date_format(System::Folio),
+                system_date_format(System::Illiad),
+            ] {
+                assert_eq!(format_date(date, out), date.format(out).to_string());
+            }
+        }
+        let far = NaiveDate::from_ymd_opt(12345, 1, 2).expect("valid test date");
+        assert_eq!(format_date(far, "%Y-%m-%d"), "+12345-01-02");
     }
 
     #[test]
