@@ -133,6 +133,7 @@ pub fn run(opts: &CheckOptions) -> anyhow::Result<Summary> {
                 }
                 Record::Row(row) => {
                     let mapped = bound.map_row(&row);
+                    drop(row);
                     match screen_row(
                         &file,
                         index,
@@ -146,6 +147,11 @@ pub fn run(opts: &CheckOptions) -> anyhow::Result<Summary> {
                             if let Some(w) = out.as_mut() {
                                 serde_json::to_writer(&mut *w, &mapped.record)?;
                                 w.write_all(b"\n")?;
+                            }
+                            if sink.is_none() {
+                                // Nothing else needs the outcome: just count it.
+                                summary.add_kind(OutcomeKind::Ok, None);
+                                continue;
                             }
                             Outcome::new(&file, mapped.line, mapped.key, OutcomeKind::Ok)
                         }

@@ -2,12 +2,13 @@
 //! later row, naming the earlier one.
 //!
 //! Values are compared the way the systems compare them (FOLIO: case- and accent-insensitive).
-//! To keep memory flat on million-row files, only a 64-bit hash of each folded value is kept
-//! together with where it was first seen (16 bytes a value).
+//! To keep memory flat on million-row files, only a 64-bit hash of each (field, folded value) is
+//! kept together with where it was first seen, packed in 16 bytes a slot (about 20–25 bytes a
+//! value with the table's free space). ASCII values are folded without allocating.
 
 use crate::systems::System;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasher, Hasher};
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
@@ -40,29 +41,160 @@ pub fn unique_fields(system: System) -> &'static [&'static str] {
     }
 }
 
-/// Passes a precomputed 64-bit hash through unchanged.
-#[derive(Default)]
-struct PassThrough(u64);
+/// Hashes a folded value of the tracked field at `field` (64 bits; the field index is mixed in so
+/// one table serves every field).
+fn hash_folded(field: usize, folded: &[u8]) -> u64 {
+    let mut h = foldhash::quality::FixedState::with_seed(0x7061_7472_6f6e_2d65).build_hasher();
+    h.write_u64(field as u64);
+    h.write(folded);
+    h.finish()
+}
 
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
+/// Folds `value` into `buf` (cleared first): the bytes of [`fold`]`(value)`, without allocating for
+/// ASCII values (which need no normalisation: only trimming and lower-casing).
+fn fold_into(value: &str, buf: &mut Vec<u8>) {
+    buf.clear();
+    if value.is_ascii() {
+        buf.extend(value.trim().bytes().map(|b| b.to_ascii_lowercase()));
+    } else {
+        buf.extend_from_slice(fold(value).as_bytes());
     }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 << 8) | u64::from(*b);
+}
+
+/// Where a value was first seen, packed into one word: file index in the top 16 bits, line in the
+/// low 48, plus one so that 0 marks an empty slot. `None` when it does not fit.
+fn pack(seen: FirstSeen) -> Option<u64> {
+    const LINE_BITS: u32 = 48;
+    let file = u64::try_from(seen.file).ok().filter(|f| *f < 0xFFFF)?;
+    (seen.line < (1 << LINE_BITS) - 1).then(|| ((file << LINE_BITS) | seen.line) + 1)
+}
+
+/// The inverse of [`pack`].
+fn unpack(word: u64) -> FirstSeen {
+    let w = word - 1;
+    FirstSeen {
+        file: (w >> 48) as usize,
+        line: w & ((1 << 48) - 1),
+    }
+}
+
+/// Marks a value stored in the overflow map (a position [`pack`] cannot hold).
+const OVERFLOW: u64 = u64::MAX;
+
+/// Number of independently grown sub-tables. Growing one rehashes only its share, so memory never
+/// doubles transiently on a large input.
+const SHARDS: usize = 256;
+
+/// An open-addressing (linear probing) map from a 64-bit hash to a packed [`FirstSeen`]: 16 bytes a
+/// slot, filled to at most 80 % and grown by a quarter at a time. Hashes and values live in
+/// separate arrays so that probing reads only hashes (eight to a cache line).
+#[derive(Debug, Default, Clone)]
+struct Shard {
+    /// Hashes; 0 marks an empty slot (a hash that is 0 lives in `zero`).
+    keys: Vec<u64>,
+    /// Packed positions, parallel to `keys`.
+    vals: Vec<u64>,
+    /// The packed position of the hash 0, or 0 when absent.
+    zero: u64,
+    len: usize,
+}
+
+impl Shard {
+    /// The slot a hash starts probing at (the shard was chosen by the top bits, so use the rest).
+    fn home(hash: u64, cap: usize) -> usize {
+        ((u128::from(hash.rotate_left(8)) * cap as u128) >> 64) as usize
+    }
+
+    /// Starts loading the slot `hash` probes first (a plain read whose value is unused: the CPU
+    /// overlaps it with the work that follows).
+    fn prefetch(&self, hash: u64) {
+        if !self.keys.is_empty() {
+            std::hint::black_box(self.keys[Shard::home(hash, self.keys.len())]);
         }
     }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
+
+    fn get(&self, hash: u64) -> Option<u64> {
+        if hash == 0 {
+            return (self.zero != 0).then_some(self.zero);
+        }
+        let cap = self.keys.len();
+        if cap == 0 {
+            return None;
+        }
+        let mut i = Shard::home(hash, cap);
+        loop {
+            let k = self.keys[i];
+            if k == hash {
+                return Some(self.vals[i]);
+            }
+            if k == 0 {
+                return None;
+            }
+            i += 1;
+            if i == cap {
+                i = 0;
+            }
+        }
+    }
+
+    /// Inserts `hash` (known to be absent).
+    fn insert_new(&mut self, hash: u64, packed: u64) {
+        if hash == 0 {
+            self.zero = packed;
+            return;
+        }
+        if (self.len + 1) * 5 > self.keys.len() * 4 {
+            self.grow();
+        }
+        Shard::place(&mut self.keys, &mut self.vals, hash, packed);
+        self.len += 1;
+    }
+
+    fn place(keys: &mut [u64], vals: &mut [u64], hash: u64, packed: u64) {
+        let cap = keys.len();
+        let mut i = Shard::home(hash, cap);
+        while keys[i] != 0 {
+            i += 1;
+            if i == cap {
+                i = 0;
+            }
+        }
+        keys[i] = hash;
+        vals[i] = packed;
+    }
+
+    fn grow(&mut self) {
+        let cap = self.keys.len();
+        let new_cap = (cap + cap / 4).max(cap + 16);
+        let mut keys = vec![0u64; new_cap];
+        let mut vals = vec![0u64; new_cap];
+        for (&k, &v) in self.keys.iter().zip(&self.vals) {
+            if k != 0 {
+                Shard::place(&mut keys, &mut vals, k, v);
+            }
+        }
+        self.keys = keys;
+        self.vals = vals;
     }
 }
 
 /// Tracks values of several unique fields across all input rows.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone)]
 pub struct DuplicateTracker {
-    seen: HashMap<(u16, u64), FirstSeen, BuildHasherDefault<PassThrough>>,
+    shards: Vec<Shard>,
+    /// Positions too large to pack (more than 65,534 files or 2^48 lines); practically empty.
+    overflow: HashMap<u64, FirstSeen>,
     fields: Vec<String>,
+    /// Scratch: the folded value being hashed.
+    buf: Vec<u8>,
+    /// Scratch: the (field index, hash) pairs of the row being checked.
+    pending: Vec<(usize, u64)>,
+}
+
+impl Default for DuplicateTracker {
+    fn default() -> Self {
+        DuplicateTracker::new(Vec::new())
+    }
 }
 
 impl DuplicateTracker {
@@ -75,14 +207,28 @@ impl DuplicateTracker {
             }
         }
         DuplicateTracker {
-            seen: HashMap::default(),
+            shards: vec![Shard::default(); SHARDS],
+            overflow: HashMap::new(),
             fields: out,
+            buf: Vec::new(),
+            pending: Vec::new(),
         }
     }
 
     /// The tracked fields, in order.
     pub fn fields(&self) -> &[String] {
         &self.fields
+    }
+
+    fn shard(hash: u64) -> usize {
+        (hash >> 56) as usize % SHARDS
+    }
+
+    fn get(&self, hash: u64) -> Option<FirstSeen> {
+        match self.shards[Self::shard(hash)].get(hash)? {
+            OVERFLOW => self.overflow.get(&hash).copied(),
+            packed => Some(unpack(packed)),
+        }
     }
 
     /// Checks every tracked field's value of one row. Returns the first collision found as
@@ -97,25 +243,34 @@ impl DuplicateTracker {
     where
         F: Fn(&str) -> Option<&'a str>,
     {
-        let mut keys = Vec::with_capacity(self.fields.len());
+        // Hash every value first and start loading their slots together, so the cache misses of
+        // a large table overlap instead of following one another.
+        self.pending.clear();
         for (i, field) in self.fields.iter().enumerate() {
             let Some(value) = value_of(field) else {
                 continue;
             };
-            let folded = fold(value);
-            if folded.is_empty() {
-                continue;
+            fold_into(value, &mut self.buf);
+            if !self.buf.is_empty() {
+                let hash = hash_folded(i, &self.buf);
+                self.shards[Self::shard(hash)].prefetch(hash);
+                self.pending.push((i, hash));
             }
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            folded.hash(&mut h);
-            let key = (i as u16, h.finish());
-            if let Some(first) = self.seen.get(&key) {
-                return Some((field.clone(), *first));
-            }
-            keys.push(key);
         }
-        for key in keys {
-            self.seen.insert(key, FirstSeen { file, line });
+        for &(i, hash) in &self.pending {
+            if let Some(first) = self.get(hash) {
+                return Some((self.fields[i].clone(), first));
+            }
+        }
+        // The same value in two tracked fields of one row is two different keys (the field is
+        // part of the hash), so no in-row collision is possible.
+        let seen = FirstSeen { file, line };
+        let packed = pack(seen).unwrap_or(OVERFLOW);
+        for &(_, hash) in &self.pending {
+            if packed == OVERFLOW {
+                self.overflow.insert(hash, seen);
+            }
+            self.shards[Self::shard(hash)].insert_new(hash, packed);
         }
         None
     }
@@ -155,5 +310,113 @@ mod tests {
             _ => None,
         };
         assert_eq!(t.check(0, 9, c), None);
+    }
+
+    #[test]
+    fn ascii_fast_path_folds_like_fold() {
+        let mut buf = Vec::new();
+        for v in [
+            "  JDoe@X.edu ",
+            "S100",
+            "José",
+            " ZOË\t",
+            "Ångström",
+            "",
+            "   ",
+        ] {
+            fold_into(v, &mut buf);
+            assert_eq!(buf, fold(v).as_bytes(), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn packed_positions_round_trip_and_overflow() {
+        for seen in [
+            FirstSeen { file: 0, line: 1 },
+            FirstSeen {
+                file: 3,
+                line: 1_000_000,
+            },
+            FirstSeen {
+                file: 0xFFFE,
+                line: (1 << 48) - 2,
+            },
+        ] {
+            let packed = pack(seen).expect("fits");
+            assert_ne!(packed, 0);
+            assert_ne!(packed, OVERFLOW);
+            assert_eq!(unpack(packed), seen);
+        }
+        assert_eq!(
+            pack(FirstSeen {
+                file: 0xFFFF,
+                line: 1
+            }),
+            None
+        );
+        assert_eq!(
+            pack(FirstSeen {
+                file: 0,
+                line: 1 << 48
+            }),
+            None
+        );
+        // A position that does not pack is still reported exactly.
+        let mut t = DuplicateTracker::new(["barcode".to_string()]);
+        let far = FirstSeen {
+            file: 70_000,
+            line: 1 << 50,
+        };
+        assert_eq!(t.check(far.file, far.line, |_| Some("123")), None);
+        assert_eq!(
+            t.check(0, 5, |_| Some(" 123 ")),
+            Some(("barcode".to_string(), far))
+        );
+    }
+
+    #[test]
+    fn many_values_survive_growth() {
+        let mut t = DuplicateTracker::new(["username".to_string(), "barcode".to_string()]);
+        let n = 50_000u64;
+        for line in 0..n {
+            let user = format!("user{line}");
+            let code = format!("{line}");
+            assert_eq!(
+                t.check(0, line + 2, |f| Some(if f == "username" {
+                    user.as_str()
+                } else {
+                    code.as_str()
+                })),
+                None,
+                "line {line}"
+            );
+        }
+        for line in (0..n).step_by(997) {
+            let user = format!("USER{line}");
+            let hit = t.check(1, 1, |f| (f == "username").then_some(user.as_str()));
+            assert_eq!(
+                hit,
+                Some((
+                    "username".to_string(),
+                    FirstSeen {
+                        file: 0,
+                        line: line + 2
+                    }
+                ))
+            );
+        }
+        // The same text in a different field is not a duplicate.
+        assert_eq!(t.check(1, 2, |f| (f == "barcode").then_some("user7")), None);
+    }
+
+    #[test]
+    fn shard_keeps_the_zero_hash_apart() {
+        let mut shard = Shard::default();
+        assert_eq!(shard.get(0), None);
+        shard.insert_new(0, 7);
+        shard.insert_new(5, 9);
+        assert_eq!(shard.get(0), Some(7));
+        assert_eq!(shard.get(5), Some(9));
+        assert_eq!(shard.get(6), None);
     }
 }

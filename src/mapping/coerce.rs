@@ -3,21 +3,22 @@
 //!
 //! Invariant: every failure is a row-issue reason quoting the offending value, never a panic.
 
-use super::transform::{parse_iso_date, system_date_format};
+use super::transform::{format_date, parse_iso_date, system_date_format};
 use crate::systems::schema::FieldKind;
 use crate::systems::System;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Converts `text` (non-blank) to `kind`. `split` separates list items.
 pub(crate) fn coerce(
     kind: FieldKind,
-    text: String,
+    text: Cow<'_, str>,
     split: &str,
     system: System,
 ) -> Result<Value, String> {
     match kind {
-        FieldKind::Text => Ok(Value::String(text)),
+        FieldKind::Text => Ok(Value::String(text.into_owned())),
         FieldKind::Bool => parse_bool(&text)
             .map(Value::Bool)
             .ok_or_else(|| format!("not a yes/no value: \"{text}\" (use true/false, yes/no, y/n, 1/0, active/inactive)")),
@@ -28,7 +29,7 @@ pub(crate) fn coerce(
             }
         }
         FieldKind::Date => parse_iso_date(&text)
-            .map(|d| Value::String(d.format(system_date_format(system)).to_string()))
+            .map(|d| Value::String(format_date(d, system_date_format(system))))
             .ok_or_else(|| {
                 format!("not a date: \"{text}\" (expected YYYY-MM-DD; add date = \"%m/%d/%Y\" or similar to the field)")
             }),

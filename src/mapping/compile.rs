@@ -377,7 +377,7 @@ fn compile_field(
         let l = at(d.span());
         check_date_format(d.get_ref()).map_err(|m| (l, format!("field `{name}`: {m}")))?;
         transforms.push(Transform::Date {
-            format: d.into_inner(),
+            format: d.into_inner().into(),
             out: system_date_format(system),
         });
     }
@@ -621,7 +621,7 @@ fn compile_transform(system: System, v: &toml::Value) -> Result<Option<Transform
                     let f = text("an input format, e.g. { date = \"%m/%d/%Y\" }")?;
                     check_date_format(&f)?;
                     Transform::Date {
-                        format: f,
+                        format: f.into(),
                         out: system_date_format(system),
                     }
                 }

@@ -13,6 +13,7 @@ use super::{BoundMapping, Issue, Mapped, Mapping, MappingError, OnBlank};
 use crate::read::SourceRow;
 use crate::systems::{schema, System};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// A field's source resolved against the header.
 #[derive(Debug, Clone)]
@@ -121,8 +122,8 @@ pub(crate) fn map_row(bound: &BoundMapping, row: &SourceRow) -> Mapped {
     let mut issues = Vec::new();
 
     for (f, src) in m.fields.iter().zip(&bound.sources) {
-        let (raw, column): (String, Option<&str>) = match (src, &f.source) {
-            (BoundSource::Column(i, name), _) => (cell(row, *i).to_string(), Some(name)),
+        let (raw, column): (Cow<str>, Option<&str>) = match (src, &f.source) {
+            (BoundSource::Column(i, name), _) => (Cow::Borrowed(cell(row, *i)), Some(name)),
             (BoundSource::Template(parts, label), _) => {
                 let all_blank = parts
                     .iter()
@@ -136,10 +137,10 @@ pub(crate) fn map_row(bound: &BoundMapping, row: &SourceRow) -> Mapped {
                         }
                     }
                 }
-                (s, label.as_deref())
+                (Cow::Owned(s), label.as_deref())
             }
-            (BoundSource::Value, Source::Value(v)) => (v.clone(), None),
-            (BoundSource::Value, _) => (String::new(), None),
+            (BoundSource::Value, Source::Value(v)) => (Cow::Borrowed(v.as_str()), None),
+            (BoundSource::Value, _) => (Cow::Borrowed(""), None),
         };
         let issue = |reason: String| Issue {
             field: Some(f.name.clone()),
@@ -155,7 +156,7 @@ pub(crate) fn map_row(bound: &BoundMapping, row: &SourceRow) -> Mapped {
         }
 
         let text = match (&f.default, is_blank(&raw)) {
-            (Some(d), true) => d.clone(),
+            (Some(d), true) => Cow::Borrowed(d.as_str()),
             _ => match finish(f, raw) {
                 Ok(t) => t,
                 Err(reason) => {
@@ -176,7 +177,7 @@ pub(crate) fn map_row(bound: &BoundMapping, row: &SourceRow) -> Mapped {
             continue;
         }
         if f.is_match {
-            key = Some(text.clone());
+            key = Some(text.to_string());
         }
         match coerce(f.kind, text, &f.split, m.system) {
             Ok(v) => f.path.insert(&mut record, v),
@@ -223,13 +224,13 @@ pub(crate) fn map_row(bound: &BoundMapping, row: &SourceRow) -> Mapped {
 }
 
 /// Transforms then `map` (skipped for a blank value).
-fn finish(f: &CompiledField, raw: String) -> Result<String, String> {
+fn finish<'a>(f: &CompiledField, raw: Cow<'a, str>) -> Result<Cow<'a, str>, String> {
     let mut s = raw;
     for t in &f.transforms {
-        s = t.apply(s)?;
+        s = t.apply_cow(s)?;
     }
     match &f.map {
-        Some(map) if !is_blank(&s) => map.apply(&s),
+        Some(map) if !is_blank(&s) => map.apply(&s).map(Cow::Owned),
         _ => Ok(s),
     }
 }

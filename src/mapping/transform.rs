@@ -9,6 +9,7 @@ use crate::systems::System;
 use chrono::format::{Item, StrftimeItems};
 use chrono::NaiveDate;
 use regex::Regex;
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// Transforms written as a bare string.
@@ -74,14 +75,117 @@ pub(crate) enum Transform {
     CollapseSpaces,
     Title,
     Digits,
-    PadLeft { width: usize, ch: char },
+    PadLeft {
+        width: usize,
+        ch: char,
+    },
     Prefix(String),
     Suffix(String),
-    Replace { re: Regex, with: String },
+    Replace {
+        re: Regex,
+        with: String,
+    },
     SplitName(NamePart),
-    Date { format: String, out: &'static str },
+    Date {
+        format: DateFormat,
+        out: &'static str,
+    },
     Email,
     Phone,
+}
+
+/// An input date format, parsed once at mapping compile time.
+#[derive(Debug, Clone)]
+pub(crate) struct DateFormat {
+    /// As written in the mapping (quoted in reasons).
+    text: String,
+    /// The parsed strftime items (an invalid format keeps its `Item::Error`, which fails parsing
+    /// as re-parsing the text would).
+    items: Vec<Item<'static>>,
+}
+
+impl From<String> for DateFormat {
+    fn from(text: String) -> DateFormat {
+        let items = StrftimeItems::new(&text).map(|i| i.to_owned()).collect();
+        DateFormat { text, items }
+    }
+}
+
+impl From<&str> for DateFormat {
+    fn from(text: &str) -> DateFormat {
+        DateFormat::from(text.to_string())
+    }
+}
+
+impl std::fmt::Display for DateFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl DateFormat {
+    /// Parses `s` in this format, also accepting formats that carry a time of day (the same result
+    /// as `NaiveDate::parse_from_str` then `NaiveDateTime::parse_from_str` with the text).
+    fn parse(&self, s: &str) -> Option<NaiveDate> {
+        if self.text == "%Y-%m-%d" {
+            if let Some(d) = fast_ymd(s) {
+                return d;
+            }
+        }
+        let mut parsed = chrono::format::Parsed::new();
+        chrono::format::parse(&mut parsed, s, self.items.iter()).ok()?;
+        parsed.to_naive_date().ok().or_else(|| {
+            parsed
+                .to_naive_datetime_with_offset(0)
+                .ok()
+                .map(|dt| dt.date())
+        })
+    }
+}
+
+/// `Some(date or None)` when `s` is exactly `DDDD-DD-DD` (ASCII digits), which chrono's
+/// `%Y-%m-%d` reads as those numbers; `None` when `s` has another shape (let chrono decide).
+fn fast_ymd(s: &str) -> Option<Option<NaiveDate>> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    Some(NaiveDate::from_ymd_opt(y as i32, m, d))
+}
+
+/// Writes `d` in a system's date format ([`system_date_format`]); the same text as
+/// `d.format(out)`, without re-parsing the format for the common four-digit years.
+pub(crate) fn format_date(d: NaiveDate, out: &str) -> String {
+    use chrono::Datelike;
+    let tail = match out {
+        "%Y-%m-%d" => "",
+        "%Y-%m-%dT00:00:00" => "T00:00:00",
+        _ => return d.format(out).to_string(),
+    };
+    if !(0..=9999).contains(&d.year()) {
+        return d.format(out).to_string();
+    }
+    // Digits by hand: `write!` with padding costs more than the rest of the mapping of a date.
+    let (y, m, day) = (d.year() as u32, d.month(), d.day());
+    let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
+    let mut s = String::with_capacity(10 + tail.len());
+    for n in [y / 1000, y / 100, y / 10, y] {
+        s.push(digit(n));
+    }
+    s.push('-');
+    s.push(digit(m / 10));
+    s.push(digit(m));
+    s.push('-');
+    s.push(digit(day / 10));
+    s.push(digit(day));
+    s.push_str(tail);
+    s
 }
 
 /// The date format a system stores (`strftime`).
@@ -139,43 +243,55 @@ pub(crate) fn parse_iso_date(s: &str) -> Option<NaiveDate> {
     if !(rest.is_empty() || rest.starts_with('T') || rest.starts_with(' ')) {
         return None;
     }
-    NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()
+    match fast_ymd(day) {
+        Some(d) => d,
+        None => NaiveDate::parse_from_str(day, "%Y-%m-%d").ok(),
+    }
 }
 
 impl Transform {
     /// Applies the transform to `s`; `Err` is a row-issue reason quoting the value.
+    #[cfg(test)]
     pub(crate) fn apply(&self, s: String) -> Result<String, String> {
+        self.apply_cow(Cow::Owned(s)).map(Cow::into_owned)
+    }
+
+    /// Applies the transform to `s`, allocating only when the text changes; `Err` is a row-issue
+    /// reason quoting the value.
+    pub(crate) fn apply_cow<'a>(&self, s: Cow<'a, str>) -> Result<Cow<'a, str>, String> {
         if s.trim().is_empty() {
             // Blank stays blank for every transform (trim still normalises it to "").
             return Ok(match self {
-                Transform::Trim | Transform::CollapseSpaces => String::new(),
+                Transform::Trim | Transform::CollapseSpaces => Cow::Borrowed(""),
                 _ => s,
             });
         }
         Ok(match self {
-            Transform::Trim => {
-                let t = s.trim();
-                if t.len() == s.len() {
-                    s
+            Transform::Trim => trimmed(s),
+            Transform::Lower if s.is_ascii() => {
+                if s.bytes().any(|b| b.is_ascii_uppercase()) {
+                    let mut o = s.into_owned();
+                    o.make_ascii_lowercase();
+                    Cow::Owned(o)
                 } else {
-                    t.to_string()
+                    s
                 }
             }
-            Transform::Lower if s.is_ascii() => {
-                let mut s = s;
-                s.make_ascii_lowercase();
-                s
-            }
-            Transform::Lower => s.to_lowercase(),
+            Transform::Lower => Cow::Owned(s.to_lowercase()),
             Transform::Upper if s.is_ascii() => {
-                let mut s = s;
-                s.make_ascii_uppercase();
-                s
+                if s.bytes().any(|b| b.is_ascii_lowercase()) {
+                    let mut o = s.into_owned();
+                    o.make_ascii_uppercase();
+                    Cow::Owned(o)
+                } else {
+                    s
+                }
             }
-            Transform::Upper => s.to_uppercase(),
-            Transform::CollapseSpaces => collapse_spaces(&s),
-            Transform::Title => title_case(&s),
-            Transform::Digits => s.chars().filter(|c| c.is_ascii_digit()).collect(),
+            Transform::Upper => Cow::Owned(s.to_uppercase()),
+            Transform::CollapseSpaces => Cow::Owned(collapse_spaces(&s)),
+            Transform::Title => Cow::Owned(title_case(&s)),
+            Transform::Digits if s.bytes().all(|b| b.is_ascii_digit()) => s,
+            Transform::Digits => Cow::Owned(s.chars().filter(|c| c.is_ascii_digit()).collect()),
             Transform::PadLeft { width, ch } => {
                 let n = s.chars().count();
                 if n >= *width {
@@ -184,47 +300,58 @@ impl Transform {
                     let mut out = String::with_capacity(s.len() + (width - n) * ch.len_utf8());
                     out.extend(std::iter::repeat_n(*ch, width - n));
                     out.push_str(&s);
-                    out
+                    Cow::Owned(out)
                 }
             }
             Transform::Prefix(p) => {
                 let mut out = String::with_capacity(p.len() + s.len());
                 out.push_str(p);
                 out.push_str(&s);
-                out
+                Cow::Owned(out)
             }
             Transform::Suffix(x) => {
-                let mut s = s;
+                let mut s = s.into_owned();
                 s.push_str(x);
-                s
+                Cow::Owned(s)
             }
             Transform::Replace { re, with } => match re.replace_all(&s, with.as_str()) {
-                std::borrow::Cow::Borrowed(_) => s,
-                std::borrow::Cow::Owned(o) => o,
+                Cow::Borrowed(_) => s,
+                Cow::Owned(o) => Cow::Owned(o),
             },
-            Transform::SplitName(part) => split_name(&s, *part),
+            Transform::SplitName(part) => Cow::Owned(split_name(&s, *part)),
             Transform::Date { format, out } => {
-                let d = parse_with(s.trim(), format)
+                let d = format
+                    .parse(s.trim())
                     .or_else(|| parse_iso_date(&s))
                     .ok_or_else(|| {
                         format!(
                             "cannot read \"{s}\" as a date in format \"{format}\" (or YYYY-MM-DD)"
                         )
                     })?;
-                d.format(out).to_string()
+                Cow::Owned(format_date(d, out))
             }
             Transform::Email => {
                 check_email(s.trim())
                     .map_err(|why| format!("not a valid e-mail address: \"{s}\" ({why})"))?;
-                let t = s.trim();
-                if t.len() == s.len() {
-                    s
-                } else {
-                    t.to_string()
-                }
+                trimmed(s)
             }
-            Transform::Phone => normalise_phone(&s)?,
+            Transform::Phone => Cow::Owned(normalise_phone(&s)?),
         })
+    }
+}
+
+/// `s` without leading and trailing whitespace (borrowed text stays borrowed).
+fn trimmed(s: Cow<'_, str>) -> Cow<'_, str> {
+    match s {
+        Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
+        Cow::Owned(o) => {
+            let t = o.trim();
+            if t.len() == o.len() {
+                Cow::Owned(o)
+            } else {
+                Cow::Owned(t.to_string())
+            }
+        }
     }
 }
 
@@ -456,6 +583,27 @@ mod tests {
         assert!(err.contains("%m/%d/%Y"), "{err}");
         assert!(ap(&folio, "soon").is_err());
         assert_eq!(ok(&folio, ""), "");
+    }
+
+    #[test]
+    fn system_dates_written_like_chrono() {
+        for (y, m, d) in [
+            (2027, 5, 31),
+            (1, 1, 1),
+            (0, 12, 9),
+            (999, 10, 10),
+            (9999, 12, 31),
+        ] {
+            let date = NaiveDate::from_ymd_opt(y, m, d).expect("valid test date");
+            for out in [
+                system_date_format(System::Folio),
+                system_date_format(System::Illiad),
+            ] {
+                assert_eq!(format_date(date, out), date.format(out).to_string());
+            }
+        }
+        let far = NaiveDate::from_ymd_opt(12345, 1, 2).expect("valid test date");
+        assert_eq!(format_date(far, "%Y-%m-%d"), "+12345-01-02");
     }
 
     #[test]

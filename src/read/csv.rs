@@ -98,7 +98,26 @@ impl<R> LineTracker<R> {
 impl<R: Read> Read for LineTracker<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        for &b in &buf[..n] {
+        let mut i = 0;
+        while i < n {
+            // Skip eight bytes at a time while nothing can change but the offset: no run of line
+            // breaks is open, the previous byte was no CR, and the word holds no CR or LF.
+            if self.run_start.is_none() && !self.prev_cr {
+                while i + 8 <= n {
+                    let mut word = [0u8; 8];
+                    word.copy_from_slice(&buf[i..i + 8]);
+                    if has_line_break(u64::from_ne_bytes(word)) {
+                        break;
+                    }
+                    i += 8;
+                    self.offset += 8;
+                }
+                if i >= n {
+                    break;
+                }
+            }
+            let b = buf[i];
+            i += 1;
             // Count each LF, and each CR not followed by LF (classic Mac line end), once.
             self.newlines += u64::from(b == b'\n' || self.prev_cr);
             self.prev_cr = b == b'\r';
@@ -117,6 +136,15 @@ impl<R: Read> Read for LineTracker<R> {
         }
         Ok(n)
     }
+}
+
+/// True when some byte of `word` is CR or LF (the classic "has a zero byte" bit trick, applied to
+/// the word XOR-ed with each).
+fn has_line_break(word: u64) -> bool {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(LOW) & !x & HIGH != 0;
+    zero_byte(word ^ (LOW * u64::from(b'\n'))) || zero_byte(word ^ (LOW * u64::from(b'\r')))
 }
 
 /// A streaming reader over one delimited text file.
@@ -198,6 +226,7 @@ impl CsvReader {
             .delimiter(delimiter)
             .has_headers(false)
             .flexible(true)
+            .buffer_capacity(64 * 1024)
             .from_reader(source);
 
         let mut record = ByteRecord::new();
@@ -497,6 +526,35 @@ mod tests {
         // The quoted newline in "a\nb" makes the last record start on line 8.
         assert_eq!(t.line_at(23), 8);
         assert_eq!(t.line_at(24), 8);
+    }
+
+    #[test]
+    fn line_tracker_skips_long_lines_in_words() {
+        // Long lines exercise the eight-bytes-at-a-time skip; breaks land at every alignment.
+        let mut text = Vec::new();
+        let mut starts = vec![0u64];
+        for len in 1..40 {
+            text.extend(std::iter::repeat_n(b'x', len));
+            text.extend_from_slice(if len % 3 == 0 {
+                b"\r\n"
+            } else if len % 3 == 1 {
+                b"\n"
+            } else {
+                b"\r"
+            });
+            starts.push(text.len() as u64);
+        }
+        text.extend_from_slice(b"end");
+        let mut t = LineTracker::new(&text[..]);
+        let mut sink = Vec::new();
+        t.read_to_end(&mut sink).ok();
+        assert_eq!(sink, text);
+        for (i, &start) in starts.iter().enumerate() {
+            assert_eq!(t.line_at(start), i as u64 + 1, "record {i}");
+        }
+        assert!(has_line_break(u64::from_ne_bytes(*b"abcdefg\n")));
+        assert!(has_line_break(u64::from_ne_bytes(*b"\rbcdefgh")));
+        assert!(!has_line_break(u64::from_ne_bytes(*b"abc\x0b\x0cdef")));
     }
 
     #[test]

@@ -55,10 +55,16 @@ pub fn reason_category(reason: &str) -> String {
 impl Summary {
     /// Counts one outcome.
     pub fn add(&mut self, o: &Outcome) {
+        self.add_kind(o.outcome, o.reason.as_deref());
+    }
+
+    /// Counts one outcome given by its kind and reason (as [`Summary::add`], without needing an
+    /// [`Outcome`]).
+    pub fn add_kind(&mut self, kind: OutcomeKind, reason: Option<&str>) {
         self.rows += 1;
-        *self.by_outcome.entry(o.outcome).or_default() += 1;
-        if o.outcome.is_failure() {
-            if let Some(r) = &o.reason {
+        *self.by_outcome.entry(kind).or_default() += 1;
+        if kind.is_failure() {
+            if let Some(r) = reason {
                 *self.by_reason.entry(reason_category(r)).or_default() += 1;
             }
         }

@@ -237,16 +237,20 @@ fn validate_personal(v: &Value, out: &mut Vec<Violation>) {
         ));
         return;
     };
+    // One buffer for every `personal.<key>` path of the record.
+    let mut path = String::with_capacity(32);
     for (key, value) in personal {
         if key == "addresses" {
             validate_addresses(value, out);
             continue;
         }
-        let path = format!("personal.{key}");
+        path.clear();
+        path.push_str("personal.");
+        path.push_str(key);
         match def(&path) {
             Some(d) => check_value(SYSTEM, d, &path, value, out),
             None => out.push(Violation::field(
-                path,
+                path.clone(),
                 "not a FOLIO personal field (mod-users rejects unknown properties)",
             )),
         }

@@ -266,7 +266,24 @@ static ISO_DATE: LazyLock<Regex> = LazyLock::new(|| {
 /// Parses an ISO date, `YYYY-MM-DD`, optionally followed by a time (`T10:56:24.55`, `Z` or an
 /// offset), as FOLIO and ILLiad write them. Returns the calendar date, or `None`.
 pub fn parse_iso_date(s: &str) -> Option<NaiveDate> {
-    let caps = ISO_DATE.captures(s.trim())?;
+    let t = s.trim();
+    // Fast path for a plain `YYYY-MM-DD` in ASCII digits (what the mapping writes); the regex
+    // decides every other shape.
+    let b = t.as_bytes();
+    if b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+    {
+        let num = |r: std::ops::Range<usize>| {
+            b[r].iter().fold(0u32, |n, &c| n * 10 + u32::from(c - b'0'))
+        };
+        let date = NaiveDate::from_ymd_opt(num(0..4) as i32, num(5..7), num(8..10))?;
+        return (date.year() >= 1).then_some(date);
+    }
+    let caps = ISO_DATE.captures(t)?;
     let date = NaiveDate::parse_from_str(caps.get(1)?.as_str(), "%Y-%m-%d").ok()?;
     (date.year() >= 1).then_some(date)
 }
@@ -307,7 +324,10 @@ pub(crate) fn check_value(
     }
     let items: Vec<&str> = match def.kind {
         FieldKind::Text => match v.as_str() {
-            Some(s) => vec![s],
+            Some(s) => {
+                check_text(system, def, path, s, out);
+                return;
+            }
             None => {
                 out.push(Violation::field(
                     path,
@@ -372,33 +392,38 @@ pub(crate) fn check_value(
         }
     };
     for s in items {
-        if !def.allowed.is_empty() && !s.is_empty() && !def.allowed.contains(&s) {
-            let hint = def
-                .allowed
-                .iter()
-                .find(|a| a.eq_ignore_ascii_case(s.trim()))
-                .map(|a| format!(" (did you mean \"{a}\"? values are case-sensitive)"))
-                .unwrap_or_default();
+        check_text(system, def, path, s, out);
+    }
+}
+
+/// Checks one text value (or list item) against the enumeration and maximum length of `def`.
+fn check_text(system: &str, def: &FieldDef, path: &str, s: &str, out: &mut Vec<Violation>) {
+    if !def.allowed.is_empty() && !s.is_empty() && !def.allowed.contains(&s) {
+        let hint = def
+            .allowed
+            .iter()
+            .find(|a| a.eq_ignore_ascii_case(s.trim()))
+            .map(|a| format!(" (did you mean \"{a}\"? values are case-sensitive)"))
+            .unwrap_or_default();
+        out.push(Violation::field(
+            path,
+            format!(
+                "{} is not an allowed value; {system} accepts: {}{hint}",
+                show(&Value::String(s.to_string())),
+                def.allowed.join(", ")
+            ),
+        ));
+    }
+    if let Some(max) = def.max_len {
+        let n = s.chars().count();
+        if n > max {
             out.push(Violation::field(
                 path,
                 format!(
-                    "{} is not an allowed value; {system} accepts: {}{hint}",
-                    show(&Value::String(s.to_string())),
-                    def.allowed.join(", ")
+                    "is {n} characters long; {system} stores at most {max}: {}",
+                    show(&Value::String(s.to_string()))
                 ),
             ));
-        }
-        if let Some(max) = def.max_len {
-            let n = s.chars().count();
-            if n > max {
-                out.push(Violation::field(
-                    path,
-                    format!(
-                        "is {n} characters long; {system} stores at most {max}: {}",
-                        show(&Value::String(s.to_string()))
-                    ),
-                ));
-            }
         }
     }
 }
