@@ -204,7 +204,7 @@ impl Mapping {
                 continue;
             }
             let date_format = f.transforms.iter().find_map(|t| match t {
-                transform::Transform::Date { format, .. } => Some(format.clone()),
+                transform::Transform::Date { format, .. } => Some(format.to_string()),
                 _ => None,
             });
             out.push(ExportColumn {
