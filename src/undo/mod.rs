@@ -559,10 +559,9 @@ async fn decide<T: UndoTarget>(
             }
         }
     }
-    let left = item
-        .afters
-        .iter()
-        .fold(item.before.clone(), |acc, a| Some(t.left_by_run(acc.as_ref(), a)));
+    let left = item.afters.iter().fold(item.before.clone(), |acc, a| {
+        Some(t.left_by_run(acc.as_ref(), a))
+    });
     let changed = match &left {
         Some(left) if !item.afters.is_empty() => {
             t.changed_since(left, &current, item.delete && item.before.is_none())
