@@ -89,7 +89,7 @@ pub fn param_text(name: &str, v: &Value) -> Option<String> {
 
 /// A value in comparable form: e-mail and country case-folded, lists as sorted items, `freeze`
 /// as `1` or nothing.
-fn comparable(name: &str, v: Option<&Value>) -> Option<String> {
+pub fn comparable(name: &str, v: Option<&Value>) -> Option<String> {
     let t = param_text(name, v?)?;
     Some(match name {
         "email" | "country" => t.to_lowercase(),

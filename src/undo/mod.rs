@@ -7,11 +7,12 @@
 //! each write.
 //!
 //! System-neutral: the driver works on journal intents and an [`UndoTarget`]; FOLIO implements it
-//! in [`folio`]. Libib would too (delete created patrons; restore changed fields via
+//! in [`folio`] and Libib in [`libib`] (delete created patrons; restore changed fields via
 //! `POST /patrons/{barcode}`); ILLiad cannot (no update or delete in its API).
 
 pub mod compare;
 pub mod folio;
+pub mod libib;
 
 use crate::exit::UsageError;
 use crate::journal::store::AtPath;
@@ -142,6 +143,11 @@ pub trait UndoTarget {
     /// Fields where `current` differs from `expected` (what the run left), ignoring what the
     /// server manages itself; `created`: `expected` is the create payload (no id).
     fn changed_since(&self, expected: &Value, current: &Value, created: bool) -> Vec<String>;
+    /// The record as the run left it, from its before-image (updates) and what it sent; by
+    /// default what was sent (a whole record). Systems with partial updates overlay the two.
+    fn left_by_run(&self, _before: Option<&Value>, after: &Value) -> Value {
+        after.clone()
+    }
 }
 
 /// One record to put back.
@@ -155,8 +161,8 @@ struct Item {
     target_id: Option<String>,
     /// The before-image (restore).
     before: Option<Value>,
-    /// What the run left (create payload or last update).
-    after: Option<Value>,
+    /// What the run sent, in order (create payload, updates).
+    afters: Vec<Value>,
     /// Whether the run's write may not have been applied (pending or failed intent).
     unsure: bool,
 }
@@ -186,7 +192,7 @@ fn items(intents: &[IntentRow]) -> Vec<Item> {
                     match_field: i.match_field.clone(),
                     target_id: i.target_id.clone(),
                     before: None,
-                    after: i.after.clone(),
+                    afters: i.after.iter().cloned().collect(),
                     unsure,
                 };
                 if let Some(id) = &i.target_id {
@@ -201,7 +207,7 @@ fn items(intents: &[IntentRow]) -> Vec<Item> {
                 match by_id.get(&id) {
                     Some(&at) => {
                         // Later write to the same record: it must now look like this one.
-                        out[at].after = i.after.clone();
+                        out[at].afters.extend(i.after.iter().cloned());
                         out[at].unsure &= unsure;
                     }
                     None => {
@@ -214,7 +220,7 @@ fn items(intents: &[IntentRow]) -> Vec<Item> {
                             match_field: i.match_field.clone(),
                             target_id: Some(id),
                             before: i.before.clone(),
-                            after: i.after.clone(),
+                            afters: i.after.iter().cloned().collect(),
                             unsure,
                         });
                     }
@@ -316,7 +322,10 @@ async fn run_async(opts: &UndoOptions) -> anyhow::Result<UndoResult> {
                 let t = folio::FolioUndo::connect(&target).await?;
                 undo_items(&t, &journal, &undo_run.id, &items, opts.commit).await
             }
-            // Libib hook: `System::Libib => undo_items(&libib::LibibUndo::connect(&target).await?, …)`
+            System::Libib => {
+                let t = libib::LibibUndo::connect(&target).await?;
+                undo_items(&t, &journal, &undo_run.id, &items, opts.commit).await
+            }
             other => Err(UsageError(format!("undo for {other} runs is not supported yet")).into()),
         }
     }
@@ -550,9 +559,14 @@ async fn decide<T: UndoTarget>(
             }
         }
     }
-    let changed = match &item.after {
-        Some(after) => t.changed_since(after, &current, item.delete && item.before.is_none()),
-        None => vec!["(what the run wrote was not recorded)".into()],
+    let left = item.afters.iter().fold(item.before.clone(), |acc, a| {
+        Some(t.left_by_run(acc.as_ref(), a))
+    });
+    let changed = match &left {
+        Some(left) if !item.afters.is_empty() => {
+            t.changed_since(left, &current, item.delete && item.before.is_none())
+        }
+        _ => vec!["(what the run wrote was not recorded)".into()],
     };
     if !changed.is_empty() {
         let why = if item.unsure {
