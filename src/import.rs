@@ -431,7 +431,7 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
         }
         pump(opts, &mapping, &backend, &mut inputs, &mut sinks, &journal).await?;
         if let Some(plan) = missing {
-            apply_missing(opts, &backend, plan, &mut sinks).await?;
+            apply_missing(opts, &backend, plan, &mut sinks, &journal).await?;
         }
         sinks.progress.finish();
         for r in sinks.reports {
@@ -835,10 +835,14 @@ async fn apply_missing(
     backend: &Backend,
     plan: MissingPlan,
     sinks: &mut Sinks,
+    journal: &crate::journal::session::RunJournal,
 ) -> anyhow::Result<()> {
     let today = chrono::Local::now().format("%Y-%m-%d").to_string();
     let file: Arc<str> = Arc::from(sync::ABSENT_FILE);
-    for Absent { key, id, record } in plan.absent {
+    let file_index = journal.file_index(sync::ABSENT_FILE);
+    // Lines number the absent patrons 1, 2, … so each has its own journal row (undo restores them).
+    for (n, Absent { key, id, record }) in plan.absent.into_iter().enumerate() {
+        let line = n as u64 + 1;
         let (new_record, changes) = match backend {
             Backend::Folio { .. } => {
                 let new = sync::folio_deactivated(&record, opts.missing, &today);
@@ -856,7 +860,7 @@ async fn apply_missing(
         let planned = Planned {
             row: Candidate {
                 file: file.clone(),
-                line: 0,
+                line,
                 key: key.clone(),
                 record: new_record.clone(),
                 clear: Vec::new(),
@@ -869,9 +873,13 @@ async fn apply_missing(
             },
         };
         let mut o = if !opts.commit {
-            let o = Outcome::new(&file, 0, Some(key), OutcomeKind::Failed);
+            let o = Outcome::new(&file, line, Some(key), OutcomeKind::Failed);
             preview_outcome(o, planned.action, true)
         } else {
+            // journal hook: the intent (with the before-image) is durable before the write
+            journal
+                .record_intents(std::slice::from_ref(&planned))
+                .await?;
             match backend {
                 Backend::Folio { client, .. } => {
                     FolioWriter {
@@ -898,6 +906,9 @@ async fn apply_missing(
             OutcomeKind::WouldUpdate => OutcomeKind::WouldDeactivate,
             other => other,
         };
+        if opts.commit {
+            journal.record_outcomes([(file_index, &o)])?;
+        }
         sinks.emit(&o, usize::MAX, &[])?;
     }
     Ok(())

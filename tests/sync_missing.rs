@@ -143,6 +143,24 @@ fn missing_five_students_deactivates_exactly_those_five() {
     for i in 0..10 {
         assert!(active[&format!("T{i:04}")], "staff are out of scope");
     }
+    // The deactivations are journaled: undo brings the five back.
+    let out = text(&o);
+    let run_id = out
+        .split("— run ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .expect("run id in the summary")
+        .to_string();
+    let u = run_in(d, &["undo", &run_id, "--commit"]);
+    assert_eq!(u.status.code(), Some(0), "{}", text(&u));
+    let active = active_by_key(&sb);
+    assert!(
+        (0..100).all(|i| active[&format!("S{i:04}")]),
+        "undo reactivated the five: {}",
+        text(&u)
+    );
+    let o = import(d, "spring.csv", &["--missing", "deactivate", "--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     // A second sync finds nobody new to deactivate.
     let o = import(d, "spring.csv", &["--missing", "deactivate", "--commit"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));

@@ -299,7 +299,7 @@ fn check_resumable(
 /// The intent state a row's outcome resolves its pending intents to.
 fn resolved_state(kind: OutcomeKind) -> &'static str {
     match kind {
-        OutcomeKind::Created | OutcomeKind::Updated => "applied",
+        OutcomeKind::Created | OutcomeKind::Updated | OutcomeKind::Deactivated => "applied",
         OutcomeKind::Skipped => "not_sent",
         _ => "failed",
     }
@@ -337,7 +337,16 @@ impl RunJournal {
     }
 
     fn index_of(&self, file: &str) -> usize {
+        if file == crate::sync::ABSENT_FILE {
+            // Roster-sync deactivations: a file index of their own, after the inputs.
+            return self.files.len();
+        }
         self.files.iter().position(|f| f == file).unwrap_or(0)
+    }
+
+    /// The file index the journal uses for `file` (see [`RunJournal::record_outcomes`]).
+    pub fn file_index(&self, file: &str) -> usize {
+        self.index_of(file)
     }
 
     /// Resolves rows interrupted mid-write in an earlier attempt from the fresh plan: rows whose

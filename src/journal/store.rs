@@ -157,7 +157,7 @@ fn intent_row(r: &Row<'_>) -> rusqlite::Result<IntentRow> {
 }
 
 /// Every outcome kind, for reading names back.
-const KINDS: [OutcomeKind; 11] = [
+const KINDS: [OutcomeKind; 13] = [
     OutcomeKind::Ok,
     OutcomeKind::WouldCreate,
     OutcomeKind::WouldUpdate,
@@ -169,6 +169,8 @@ const KINDS: [OutcomeKind; 11] = [
     OutcomeKind::Conflict,
     OutcomeKind::Failed,
     OutcomeKind::Skipped,
+    OutcomeKind::Deactivated,
+    OutcomeKind::WouldDeactivate,
 ];
 
 /// The outcome kind with this report name.
