@@ -569,9 +569,14 @@ fn eval(node: &Node, record: &Value) -> bool {
         Node::And(a, b) => eval(a, record) && eval(b, record),
         Node::Or(a, b) => eval(a, record) || eval(b, record),
         Node::Not(a, b) => eval(a, record) && !eval(b, record),
-        Node::InSet { index, set } => values_at(record, index)
-            .iter()
-            .any(|v| set.contains(&fold(v))),
+        Node::InSet { index, set } => values_at(record, index).iter().any(|v| {
+            // Lower-case ASCII is its own fold: look it up without allocating.
+            if v.is_ascii() && !v.bytes().any(|b| b.is_ascii_uppercase()) {
+                set.contains(v.as_str())
+            } else {
+                set.contains(&fold(v))
+            }
+        }),
         Node::Clause { index, rel, term } => {
             let vals: Vec<String> = if index == "keywords" || index == "cql.serverChoice" {
                 KEYWORD_FIELDS

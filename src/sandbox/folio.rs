@@ -814,6 +814,14 @@ fn unique_violation(
     fields: &[&str],
     own_id: &str,
 ) -> Option<(String, String, String)> {
+    // Folded values compare without allocating when ASCII (every POST scans the collection).
+    let same = |o: &str, fv: &str| {
+        if o.is_ascii() && fv.is_ascii() {
+            o.eq_ignore_ascii_case(fv)
+        } else {
+            fold(o) == fv
+        }
+    };
     for f in fields {
         let Some(v) = str_field(rec, f) else { continue };
         let fv = fold(v);
@@ -822,7 +830,7 @@ fn unique_violation(
                 && other
                     .get(*f)
                     .and_then(Value::as_str)
-                    .is_some_and(|o| fold(o) == fv)
+                    .is_some_and(|o| same(o, &fv))
         });
         if clash {
             let detail =
