@@ -7,5 +7,5 @@
 # Usage: scripts/bench.sh [--quick] [--skip-peer] [--only offline,import,rate,export] [--out FILE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --quiet --bin patron-etl --example gen_roster --example raw_parse
+cargo build --release --quiet --bin patron-etl --example gen_roster --example raw_parse --example seed_folio_users
 exec python3 scripts/bench.py "$@"
