@@ -51,7 +51,10 @@ fn folio_sample_users_migrate_to_libib_none_lost() {
     let cfg = std::fs::read_to_string(d.join("patron-etl.toml")).unwrap();
     std::fs::write(
         d.join("patron-etl.toml"),
-        cfg.replace("api_user = \"sandbox-user\"\n", "api_user = \"sandbox-user\"\nrate = 400\n"),
+        cfg.replace(
+            "api_user = \"sandbox-user\"\n",
+            "api_user = \"sandbox-user\"\nrate = 400\n",
+        ),
     )
     .unwrap();
     let mapping = root().join("mappings/folio-to-libib.toml");
