@@ -268,7 +268,7 @@ impl CsvReader {
         self.encoding.name()
     }
 
-    fn to_record(&mut self, line: u64) -> Record {
+    fn take_record(&mut self, line: u64) -> Record {
         // Reuse the buffers of a recycled row: no allocation per cell once they are large enough.
         let mut cells = std::mem::take(&mut self.spare);
         cells.truncate(self.record.len());
@@ -337,7 +337,7 @@ impl Iterator for CsvReader {
                     if is_blank(&self.record) {
                         continue;
                     }
-                    return Some(Ok(self.to_record(line)));
+                    return Some(Ok(self.take_record(line)));
                 }
             }
         }
