@@ -122,9 +122,9 @@ pub fn run(opts: &CheckOptions) -> anyhow::Result<Summary> {
     };
     let mut summary = Summary::default();
 
-    for (index, (path, reader, bound)) in inputs.into_iter().enumerate() {
+    for (index, (path, mut reader, bound)) in inputs.into_iter().enumerate() {
         let file = path.display().to_string();
-        for item in reader {
+        while let Some(item) = reader.next() {
             let outcome = match item? {
                 Record::Bad(bad) => {
                     let mut o = Outcome::new(&file, bad.line, None, OutcomeKind::Rejected);
@@ -133,7 +133,7 @@ pub fn run(opts: &CheckOptions) -> anyhow::Result<Summary> {
                 }
                 Record::Row(row) => {
                     let mapped = bound.map_row(&row);
-                    drop(row);
+                    reader.recycle(row.cells);
                     match screen_row(
                         &file,
                         index,

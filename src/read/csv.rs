@@ -157,6 +157,8 @@ pub struct CsvReader {
     delimiter: u8,
     encoding: &'static Encoding,
     done: bool,
+    /// Cells handed back by [`RowReader::recycle`], reused for the next row.
+    spare: Vec<String>,
 }
 
 impl std::fmt::Debug for CsvReader {
@@ -251,6 +253,7 @@ impl CsvReader {
             delimiter,
             encoding: enc,
             done: false,
+            spare: Vec::new(),
         })
     }
 
@@ -265,16 +268,25 @@ impl CsvReader {
         self.encoding.name()
     }
 
-    fn to_record(&self, line: u64) -> Record {
-        let mut cells = Vec::with_capacity(self.record.len());
+    fn take_record(&mut self, line: u64) -> Record {
+        // Reuse the buffers of a recycled row: no allocation per cell once they are large enough.
+        let mut cells = std::mem::take(&mut self.spare);
+        cells.truncate(self.record.len());
         let mut bad_utf8 = None;
         for (i, field) in self.record.iter().enumerate() {
-            match std::str::from_utf8(field) {
-                Ok(s) => cells.push(s.to_owned()),
+            let text = match std::str::from_utf8(field) {
+                Ok(s) => std::borrow::Cow::Borrowed(s),
                 Err(_) => {
                     bad_utf8.get_or_insert(i + 1);
-                    cells.push(String::from_utf8_lossy(field).into_owned());
+                    String::from_utf8_lossy(field)
                 }
+            };
+            match cells.get_mut(i) {
+                Some(c) => {
+                    c.clear();
+                    c.push_str(&text);
+                }
+                None => cells.push(text.into_owned()),
             }
         }
         if let Some(col) = bad_utf8 {
@@ -325,7 +337,7 @@ impl Iterator for CsvReader {
                     if is_blank(&self.record) {
                         continue;
                     }
-                    return Some(Ok(self.to_record(line)));
+                    return Some(Ok(self.take_record(line)));
                 }
             }
         }
@@ -340,6 +352,10 @@ impl RowReader for CsvReader {
 
     fn format(&self) -> InputFormat {
         InputFormat::Csv
+    }
+
+    fn recycle(&mut self, cells: Vec<String>) {
+        self.spare = cells;
     }
 }
 

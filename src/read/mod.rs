@@ -112,6 +112,11 @@ pub trait RowReader: Iterator<Item = Result<Record, ReadError>> + Send {
     fn headers(&self) -> &[String];
     /// The file's format.
     fn format(&self) -> InputFormat;
+    /// Hands back the cells of a row the caller is done with, so the reader can reuse their
+    /// buffers for a later row (a no-op for readers that do not recycle).
+    fn recycle(&mut self, cells: Vec<String>) {
+        drop(cells);
+    }
 }
 
 /// Opens `path`, choosing the reader by extension (`.csv`, `.tsv`, `.txt`, `.psv` → CSV; `.xlsx`,
