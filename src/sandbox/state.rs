@@ -24,12 +24,33 @@ pub struct Data {
     pub libib: LibibData,
 }
 
+/// The users' unique keys (`username`, `barcode`, `externalSystemId`, folded) → user id, so a
+/// POST or PUT checks uniqueness without scanning every user. Every insert updates it; entries
+/// left by deletes or changed values are stale and verified against the user before use.
+#[derive(Debug, Default)]
+pub struct UserKeys {
+    /// Whether `map` has been built from the users.
+    pub built: bool,
+    /// (field index, folded value) → user id.
+    pub map: std::collections::HashMap<(u8, String), String>,
+}
+
+impl Clone for UserKeys {
+    /// Snapshots (for saving) do not carry the index; it is rebuilt when needed.
+    fn clone(&self) -> Self {
+        UserKeys::default()
+    }
+}
+
 /// FOLIO collections by API.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct FolioData {
     /// `/users`
     pub users: Coll,
+    /// Index of the users' unique keys (not stored; rebuilt on first use).
+    #[serde(skip)]
+    pub user_keys: UserKeys,
     /// `/groups`
     pub groups: Coll,
     /// `/addresstypes`
