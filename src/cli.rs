@@ -180,6 +180,21 @@ pub struct InputArgs {
     /// Roster files (CSV, XLSX, XLS or ODS).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// Reader options.
+    #[command(flatten)]
+    pub reader: ReaderArgs,
+}
+
+impl InputArgs {
+    /// Turns the flags into reader options.
+    pub fn read_options(&self) -> Result<ReadOptions, exit::UsageError> {
+        self.reader.read_options()
+    }
+}
+
+/// How roster files are read (CSV dialect, spreadsheet sheet and header row).
+#[derive(Debug, Clone, Args)]
+pub struct ReaderArgs {
     /// CSV delimiter: one character, or comma|semicolon|tab|pipe (default: detected).
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
@@ -194,7 +209,7 @@ pub struct InputArgs {
     pub header_row: Option<u32>,
 }
 
-impl InputArgs {
+impl ReaderArgs {
     /// Turns the flags into reader options.
     pub fn read_options(&self) -> Result<ReadOptions, exit::UsageError> {
         let delimiter = match self.delimiter.as_deref() {
@@ -253,18 +268,68 @@ pub struct InitArgs {
     /// Write the mapping to this file instead of stdout (refuses to overwrite).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// CSV delimiter (default: detected).
-    #[arg(long, value_name = "CHAR")]
-    pub delimiter: Option<String>,
-    /// CSV encoding (default: detected).
-    #[arg(long, value_name = "LABEL")]
-    pub encoding: Option<String>,
-    /// Spreadsheet sheet, by name or 1-based index.
-    #[arg(long, value_name = "NAME|INDEX")]
-    pub sheet: Option<String>,
-    /// Spreadsheet row that holds the header (1-based; default 1).
+    /// Reader options.
+    #[command(flatten)]
+    pub reader: ReaderArgs,
+}
+
+/// Options of every command that writes to a target (import, migrate).
+#[derive(Debug, Clone, Args)]
+pub struct WriteArgs {
+    /// Config file with [targets.NAME] tables (default: ./patron-etl.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Apply the changes. Without it nothing is written (preview).
+    #[arg(long)]
+    pub commit: bool,
+    /// Also write the report here (.csv, .xlsx or .json); it is always in the run folder too.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Requests per second (default per system: FOLIO 10, ILLiad 5, Libib 0.4).
+    #[arg(long, value_name = "N", value_parser = parse_rate)]
+    pub rate: Option<f64>,
+    /// Requests in flight (default: FOLIO 4, ILLiad 2, Libib 1).
     #[arg(long, value_name = "N")]
-    pub header_row: Option<u32>,
+    pub concurrency: Option<usize>,
+    /// Stop writing after this many failed rows; the rest are reported as skipped.
+    #[arg(long, value_name = "N")]
+    pub max_errors: Option<u64>,
+}
+
+/// Parses `--rate`: a positive, finite number of requests per second.
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(r) if r > 0.0 && r.is_finite() => Ok(r),
+        _ => Err(format!("{s:?}: --rate must be a positive number")),
+    }
+}
+
+impl WriteArgs {
+    /// Import options for `to` with these flags; the caller fills what is specific to it.
+    fn import_options(self, mapping: PathBuf, to: String) -> anyhow::Result<ImportOptions> {
+        Ok(ImportOptions {
+            files: Vec::new(),
+            mapping,
+            read: ReadOptions::default(),
+            to,
+            config: self.config,
+            commit: self.commit,
+            report: self.report,
+            rate: self.rate,
+            concurrency: self.concurrency,
+            max_errors: self.max_errors,
+            limit: None,
+            workdir: std::env::current_dir()?,
+            source: None,
+            missing: MissingPolicy::Ignore,
+            max_missing: 0.0,
+            force: false,
+            journal: JournalOptions {
+                resume: None,
+                force: false,
+            },
+        })
+    }
 }
 
 /// `import` options.
@@ -279,24 +344,9 @@ pub struct ImportArgs {
     /// Target: sandbox:folio, sandbox:illiad, sandbox:libib, or a name from patron-etl.toml.
     #[arg(long, value_name = "TARGET")]
     pub to: String,
-    /// Config file with [targets.NAME] tables (default: ./patron-etl.toml).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Apply the changes. Without it nothing is written (preview).
-    #[arg(long)]
-    pub commit: bool,
-    /// Also write the report here (.csv, .xlsx or .json); it is always in the run folder too.
-    #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
-    /// Requests per second (default per system: FOLIO 10, ILLiad 5, Libib 0.4).
-    #[arg(long, value_name = "N")]
-    pub rate: Option<f64>,
-    /// Requests in flight (default: FOLIO 4, ILLiad 2, Libib 1).
-    #[arg(long, value_name = "N")]
-    pub concurrency: Option<usize>,
-    /// Stop writing after this many failed rows; the rest are reported as skipped.
-    #[arg(long, value_name = "N")]
-    pub max_errors: Option<u64>,
+    /// Writing options.
+    #[command(flatten)]
+    pub write: WriteArgs,
     /// Process only the first N data rows.
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
@@ -345,24 +395,9 @@ pub struct MigrateArgs {
     /// ILLiad sources: file of user names or external ids, one per line.
     #[arg(long, value_name = "FILE")]
     pub ids: Option<PathBuf>,
-    /// Config file with [targets.NAME] tables (default: ./patron-etl.toml).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Apply the changes. Without it nothing is written (preview).
-    #[arg(long)]
-    pub commit: bool,
-    /// Also write the report here (.csv, .xlsx or .json); it is always in the run folder too.
-    #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
-    /// Destination requests per second (default per system).
-    #[arg(long, value_name = "N")]
-    pub rate: Option<f64>,
-    /// Destination requests in flight (default per system).
-    #[arg(long, value_name = "N")]
-    pub concurrency: Option<usize>,
-    /// Stop writing after this many failed rows; the rest are reported as skipped.
-    #[arg(long, value_name = "N")]
-    pub max_errors: Option<u64>,
+    /// Writing options (for the destination).
+    #[command(flatten)]
+    pub write: WriteArgs,
     /// Migrate only the first N patrons.
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
@@ -423,31 +458,17 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             })
         }
         Command::Import(args) => {
-            let opts = ImportOptions {
-                read: args.input.read_options()?,
-                files: args.input.files,
-                mapping: args.mapping,
-                to: args.to,
-                config: args.config,
-                commit: args.commit,
-                report: args.report,
-                rate: args.rate,
-                concurrency: args.concurrency,
-                max_errors: args.max_errors,
-                limit: args.limit,
-                workdir: std::env::current_dir()?,
-                source: None,
-                missing: args.missing,
-                max_missing: args.max_missing,
+            let mut opts = args.write.import_options(args.mapping, args.to)?;
+            opts.read = args.input.read_options()?;
+            opts.files = args.input.files;
+            opts.limit = args.limit;
+            opts.missing = args.missing;
+            opts.max_missing = args.max_missing;
+            opts.force = args.force;
+            opts.journal = JournalOptions {
+                resume: args.resume.then_some(ResumeFrom::Latest),
                 force: args.force,
-                journal: JournalOptions {
-                    resume: args.resume.then_some(ResumeFrom::Latest),
-                    force: args.force,
-                },
             };
-            if opts.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
-                return Err(exit::UsageError("--rate must be a positive number".into()).into());
-            }
             run_import(&opts)
         }
         Command::Init(args) => {
@@ -457,16 +478,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                     args.system
                 ))
             })?;
-            let input = InputArgs {
-                files: vec![args.file.clone()],
-                delimiter: args.delimiter,
-                encoding: args.encoding,
-                sheet: args.sheet,
-                header_row: args.header_row,
-            };
             let opts = InitOptions {
+                read: args.reader.read_options()?,
                 file: args.file,
-                read: input.read_options()?,
                 system,
             };
             let text = init::run(&opts)?;
@@ -511,34 +525,12 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 Some(p) => Some(export::read_ids(p)?),
                 None => None,
             };
-            let opts = ImportOptions {
-                files: Vec::new(),
-                mapping: args.mapping,
-                read: ReadOptions::default(),
-                to: args.to,
-                config: args.config,
-                commit: args.commit,
-                report: args.report,
-                rate: args.rate,
-                concurrency: args.concurrency,
-                max_errors: args.max_errors,
-                limit: args.limit,
-                workdir: std::env::current_dir()?,
-                source: Some(MigrateSource {
-                    from: args.from,
-                    ids,
-                }),
-                missing: MissingPolicy::Ignore,
-                max_missing: 0.0,
-                force: false,
-                journal: JournalOptions {
-                    resume: None,
-                    force: false,
-                },
-            };
-            if opts.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
-                return Err(exit::UsageError("--rate must be a positive number".into()).into());
-            }
+            let mut opts = args.write.import_options(args.mapping, args.to)?;
+            opts.limit = args.limit;
+            opts.source = Some(MigrateSource {
+                from: args.from,
+                ids,
+            });
             run_import(&opts)
         }
         Command::Sandbox(args) => {
