@@ -6,30 +6,9 @@ use common::*;
 use std::collections::HashMap;
 use std::path::Path;
 
-/// Writes a roster of `n` valid rows shaped like samples/roster.csv (its first row as template).
+/// Writes a roster of `n` valid rows shaped like samples/roster.csv, numbered from `start`.
 fn generated_roster(path: &Path, n: usize, start: usize) {
-    let sample = std::fs::read_to_string(root().join("samples/roster.csv")).unwrap();
-    let mut r = csv::Reader::from_reader(sample.as_bytes());
-    let headers = r.headers().unwrap().clone();
-    let template = r.records().next().unwrap().unwrap();
-    let mut w = csv::Writer::from_path(path).unwrap();
-    w.write_record(&headers).unwrap();
-    for i in start..start + n {
-        let rec: Vec<String> = headers
-            .iter()
-            .zip(template.iter())
-            .map(|(h, v)| match h {
-                "Student ID" => format!("8{i:08}"),
-                "NetID" => format!("gen{i}"),
-                "Email" => format!("gen{i}@example.edu"),
-                "Card" => format!("31{i:011}"),
-                "Last Name" => format!("Gen{i}"),
-                _ => v.to_string(),
-            })
-            .collect();
-        w.write_record(&rec).unwrap();
-    }
-    w.flush().unwrap();
+    write_roster(path, (start..start + n).map(|i| (i, None)));
 }
 
 fn outcomes(rows: &[HashMap<String, String>]) -> HashMap<String, usize> {

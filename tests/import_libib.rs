@@ -12,29 +12,9 @@ const INTERVAL_MS: &str = "20";
 /// One request per 25 ms: 1.25 × the sandbox's interval, as the default 2.5 s is to Libib's 2 s.
 const RATE: &str = "40";
 
-/// Writes a roster of `n` valid rows shaped like samples/roster.csv (its first row as template).
+/// Writes a roster of `n` valid rows shaped like samples/roster.csv.
 fn generated_roster(path: &Path, n: usize) {
-    let sample = std::fs::read_to_string(root().join("samples/roster.csv")).unwrap();
-    let mut r = csv::Reader::from_reader(sample.as_bytes());
-    let headers = r.headers().unwrap().clone();
-    let template = r.records().next().unwrap().unwrap();
-    let mut w = csv::Writer::from_path(path).unwrap();
-    w.write_record(&headers).unwrap();
-    for i in 0..n {
-        let rec: Vec<String> = headers
-            .iter()
-            .zip(template.iter())
-            .map(|(h, v)| match h {
-                "Student ID" => format!("8{i:08}"),
-                "NetID" => format!("gen{i}"),
-                "Email" => format!("gen{i}@example.edu"),
-                "Last Name" => format!("Gen{i}"),
-                _ => v.to_string(),
-            })
-            .collect();
-        w.write_record(&rec).unwrap();
-    }
-    w.flush().unwrap();
+    write_roster(path, (0..n).map(|i| (i, None)));
 }
 
 fn libib_config(sb: &Sandbox, dir: &Path) {

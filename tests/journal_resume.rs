@@ -11,29 +11,7 @@ use std::time::{Duration, Instant};
 
 /// Writes a roster of rows `start..start+n` shaped like samples/roster.csv; `city` overrides City.
 fn roster(path: &Path, start: usize, n: usize, city: Option<&str>) {
-    let sample = std::fs::read_to_string(root().join("samples/roster.csv")).unwrap();
-    let mut r = csv::Reader::from_reader(sample.as_bytes());
-    let headers = r.headers().unwrap().clone();
-    let template = r.records().next().unwrap().unwrap();
-    let mut w = csv::Writer::from_path(path).unwrap();
-    w.write_record(&headers).unwrap();
-    for i in start..start + n {
-        let rec: Vec<String> = headers
-            .iter()
-            .zip(template.iter())
-            .map(|(h, v)| match h {
-                "Student ID" => format!("8{i:08}"),
-                "NetID" => format!("gen{i}"),
-                "Email" => format!("gen{i}@example.edu"),
-                "Card" => format!("31{i:011}"),
-                "Last Name" => format!("Gen{i}"),
-                "City" => city.unwrap_or(v).to_string(),
-                _ => v.to_string(),
-            })
-            .collect();
-        w.write_record(&rec).unwrap();
-    }
-    w.flush().unwrap();
+    write_roster(path, (start..start + n).map(|i| (i, city)));
 }
 
 fn import_args<'a>(mapping: &'a str, file: &'a str, extra: &[&'a str]) -> Vec<&'a str> {

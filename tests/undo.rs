@@ -6,31 +6,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Writes a roster of rows `start..start+n` shaped like samples/roster.csv; `city` overrides City.
+/// Writes a roster shaped like samples/roster.csv, one row per `(i, city)`.
 fn roster(path: &Path, rows: &[(usize, &str)]) {
-    let sample = std::fs::read_to_string(root().join("samples/roster.csv")).unwrap();
-    let mut r = csv::Reader::from_reader(sample.as_bytes());
-    let headers = r.headers().unwrap().clone();
-    let template = r.records().next().unwrap().unwrap();
-    let mut w = csv::Writer::from_path(path).unwrap();
-    w.write_record(&headers).unwrap();
-    for (i, city) in rows {
-        let rec: Vec<String> = headers
-            .iter()
-            .zip(template.iter())
-            .map(|(h, v)| match h {
-                "Student ID" => format!("8{i:08}"),
-                "NetID" => format!("gen{i}"),
-                "Email" => format!("gen{i}@example.edu"),
-                "Card" => format!("31{i:011}"),
-                "Last Name" => format!("Gen{i}"),
-                "City" => city.to_string(),
-                _ => v.to_string(),
-            })
-            .collect();
-        w.write_record(&rec).unwrap();
-    }
-    w.flush().unwrap();
+    write_roster(path, rows.iter().map(|(i, c)| (*i, Some(*c))));
 }
 
 /// Every user by id, without what the server manages (dates, metadata).

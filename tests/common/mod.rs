@@ -219,3 +219,32 @@ pub fn read_report(path: &Path) -> Vec<std::collections::HashMap<String, String>
         })
         .collect()
 }
+
+/// Writes a roster shaped like samples/roster.csv (its first row as template), one row per
+/// `(i, city)`: Student ID, NetID, Email, Card and Last Name made unique from `i`, City replaced
+/// when `city` is given.
+pub fn write_roster<'a>(path: &Path, rows: impl IntoIterator<Item = (usize, Option<&'a str>)>) {
+    let sample = std::fs::read_to_string(root().join("samples/roster.csv")).unwrap();
+    let mut r = csv::Reader::from_reader(sample.as_bytes());
+    let headers = r.headers().unwrap().clone();
+    let template = r.records().next().unwrap().unwrap();
+    let mut w = csv::Writer::from_path(path).unwrap();
+    w.write_record(&headers).unwrap();
+    for (i, city) in rows {
+        let rec: Vec<String> = headers
+            .iter()
+            .zip(template.iter())
+            .map(|(h, v)| match h {
+                "Student ID" => format!("8{i:08}"),
+                "NetID" => format!("gen{i}"),
+                "Email" => format!("gen{i}@example.edu"),
+                "Card" => format!("31{i:011}"),
+                "Last Name" => format!("Gen{i}"),
+                "City" => city.unwrap_or(v).to_string(),
+                _ => v.to_string(),
+            })
+            .collect();
+        w.write_record(&rec).unwrap();
+    }
+    w.flush().unwrap();
+}
