@@ -3,11 +3,13 @@
 //! Every data row gets exactly one outcome (`ok` or `rejected` with a reason); `--out` receives one
 //! JSON payload per valid row as it would be sent (names such as FOLIO patron groups unresolved).
 
-use crate::dedupe::{unique_fields, DuplicateTracker};
+use crate::dedupe::{unique_fields, DuplicateTracker, FirstSeen};
 use crate::mapping::{Issue, Mapped, Mapping};
 use crate::outcome::{Outcome, OutcomeKind};
-use crate::read::{self, ReadOptions, Record};
+use crate::read::{self, ReadOptions};
 use crate::report::{self, summary::Summary, Column, ReportSink};
+mod parallel;
+
 use anyhow::Context;
 use serde_json::Value;
 use std::io::Write;
@@ -67,29 +69,44 @@ pub fn screen_row(
         return Some(o);
     }
     let hit = dupes.check(file_index, mapped.line, |f| field_text(&mapped.record, f));
-    if let Some((field, first)) = hit {
-        let value = field_text(&mapped.record, &field).unwrap_or_default();
-        let where_ = if first.file == file_index {
-            format!("line {}", first.line)
-        } else {
-            let other = files
-                .get(first.file)
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
-            format!("{other} line {}", first.line)
-        };
-        let what = if field == match_field {
-            "duplicate match key"
-        } else {
-            "duplicate"
-        };
-        let mut o = Outcome::new(file, mapped.line, mapped.key.clone(), OutcomeKind::Rejected);
-        o.reason = Some(format!(
-            "{field}: {what} \"{value}\" (ignoring case and accents) already used on {where_}"
-        ));
-        return Some(o);
-    }
-    None
+    let (field, first) = hit?;
+    let value = field_text(&mapped.record, &field).unwrap_or_default();
+    let mut o = Outcome::new(file, mapped.line, mapped.key.clone(), OutcomeKind::Rejected);
+    o.reason = Some(duplicate_reason(
+        &field,
+        value,
+        first,
+        file_index,
+        files,
+        match_field,
+    ));
+    Some(o)
+}
+
+/// The reason for a row whose `field` repeats `value` first seen at `first`.
+pub fn duplicate_reason(
+    field: &str,
+    value: &str,
+    first: FirstSeen,
+    file_index: usize,
+    files: &[PathBuf],
+    match_field: &str,
+) -> String {
+    let where_ = if first.file == file_index {
+        format!("line {}", first.line)
+    } else {
+        let other = files
+            .get(first.file)
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        format!("{other} line {}", first.line)
+    };
+    let what = if field == match_field {
+        "duplicate match key"
+    } else {
+        "duplicate"
+    };
+    format!("{field}: {what} \"{value}\" (ignoring case and accents) already used on {where_}")
 }
 
 /// Runs `check`; returns the summary (the caller picks the exit code).
@@ -122,47 +139,22 @@ pub fn run(opts: &CheckOptions) -> anyhow::Result<Summary> {
     };
     let mut summary = Summary::default();
 
-    for (index, (path, mut reader, bound)) in inputs.into_iter().enumerate() {
+    for (index, (path, reader, bound)) in inputs.into_iter().enumerate() {
         let file = path.display().to_string();
-        while let Some(item) = reader.next() {
-            let outcome = match item? {
-                Record::Bad(bad) => {
-                    let mut o = Outcome::new(&file, bad.line, None, OutcomeKind::Rejected);
-                    o.reason = Some(bad.reason);
-                    o
-                }
-                Record::Row(row) => {
-                    let mapped = bound.map_row(&row);
-                    reader.recycle(row.cells);
-                    match screen_row(
-                        &file,
-                        index,
-                        &opts.files,
-                        &mapped,
-                        &mut dupes,
-                        &mapping.match_field,
-                    ) {
-                        Some(rejected) => rejected,
-                        None => {
-                            if let Some(w) = out.as_mut() {
-                                serde_json::to_writer(&mut *w, &mapped.record)?;
-                                w.write_all(b"\n")?;
-                            }
-                            if sink.is_none() {
-                                // Nothing else needs the outcome: just count it.
-                                summary.add_kind(OutcomeKind::Ok, None);
-                                continue;
-                            }
-                            Outcome::new(&file, mapped.line, mapped.key, OutcomeKind::Ok)
-                        }
-                    }
-                }
-            };
-            summary.add(&outcome);
-            if let Some(s) = sink.as_mut() {
-                s.write(&outcome)?;
-            }
-        }
+        let job = parallel::FileJob {
+            file: &file,
+            index,
+            files: &opts.files,
+            match_field: &mapping.match_field,
+            bound: &bound,
+        };
+        let mut outputs = parallel::Outputs {
+            dupes: &mut dupes,
+            sink: sink.as_deref_mut(),
+            out: out.as_mut().map(|w| w as &mut dyn Write),
+            summary: &mut summary,
+        };
+        parallel::screen_file(&job, reader, &mut outputs)?;
     }
     if let Some(s) = sink.take() {
         s.finish()?;

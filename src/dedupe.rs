@@ -183,17 +183,68 @@ impl Shard {
     }
 }
 
+/// One tracked value of a row, hashed: which field (index into the tracker's fields) and the
+/// 64-bit hash of its folded text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyHash {
+    /// Index of the field in [`DuplicateTracker::fields`].
+    pub field: usize,
+    /// Hash of the field index and the folded value.
+    pub hash: u64,
+}
+
+/// Folds and hashes the tracked values of rows. Pure (no table), so it can run on worker threads
+/// while one [`DuplicateTracker`] records the hashes in input order.
+#[derive(Debug, Clone, Default)]
+pub struct KeyHasher {
+    fields: Vec<String>,
+    /// Scratch: the folded value being hashed.
+    buf: Vec<u8>,
+}
+
+impl KeyHasher {
+    /// The tracked fields, in order.
+    pub fn fields(&self) -> &[String] {
+        &self.fields
+    }
+
+    /// Appends to `out` the hash of every tracked field's value in one row (`value_of` gives a
+    /// field's text); blank values are skipped, since they never collide.
+    pub fn hash_row<'a, F>(&mut self, value_of: F, out: &mut Vec<KeyHash>)
+    where
+        F: Fn(&str) -> Option<&'a str>,
+    {
+        self.hash_row_each(value_of, |k, _| out.push(k));
+    }
+
+    /// As [`KeyHasher::hash_row`], handing each hash to `each` with the value it was made from.
+    pub fn hash_row_each<'a, F, E>(&mut self, value_of: F, mut each: E)
+    where
+        F: Fn(&str) -> Option<&'a str>,
+        E: FnMut(KeyHash, &'a str),
+    {
+        for (i, field) in self.fields.iter().enumerate() {
+            let Some(value) = value_of(field) else {
+                continue;
+            };
+            fold_into(value, &mut self.buf);
+            if !self.buf.is_empty() {
+                let hash = hash_folded(i, &self.buf);
+                each(KeyHash { field: i, hash }, value);
+            }
+        }
+    }
+}
+
 /// Tracks values of several unique fields across all input rows.
 #[derive(Debug, Clone)]
 pub struct DuplicateTracker {
     shards: Vec<Shard>,
     /// Positions too large to pack (more than 65,534 files or 2^48 lines); practically empty.
     overflow: HashMap<u64, FirstSeen>,
-    fields: Vec<String>,
-    /// Scratch: the folded value being hashed.
-    buf: Vec<u8>,
-    /// Scratch: the (field index, hash) pairs of the row being checked.
-    pending: Vec<(usize, u64)>,
+    hasher: KeyHasher,
+    /// Scratch: the hashes of the row being checked.
+    pending: Vec<KeyHash>,
 }
 
 impl Default for DuplicateTracker {
@@ -214,15 +265,22 @@ impl DuplicateTracker {
         DuplicateTracker {
             shards: vec![Shard::default(); SHARDS],
             overflow: HashMap::new(),
-            fields: out,
-            buf: Vec::new(),
+            hasher: KeyHasher {
+                fields: out,
+                buf: Vec::new(),
+            },
             pending: Vec::new(),
         }
     }
 
     /// The tracked fields, in order.
     pub fn fields(&self) -> &[String] {
-        &self.fields
+        self.hasher.fields()
+    }
+
+    /// A hasher for this tracker's fields (hand one to each worker thread).
+    pub fn hasher(&self) -> KeyHasher {
+        self.hasher.clone()
     }
 
     fn shard(hash: u64) -> usize {
@@ -233,6 +291,14 @@ impl DuplicateTracker {
         match self.shards[Self::shard(hash)].get(hash)? {
             OVERFLOW => self.overflow.get(&hash).copied(),
             packed => Some(unpack(packed)),
+        }
+    }
+
+    /// Starts loading the table slots `keys` will probe, so that the cache misses of several
+    /// rows overlap instead of following one another (a hint; it changes nothing).
+    pub fn prefetch(&self, keys: &[KeyHash]) {
+        for k in keys {
+            self.shards[Self::shard(k.hash)].prefetch(k.hash);
         }
     }
 
@@ -248,34 +314,39 @@ impl DuplicateTracker {
     where
         F: Fn(&str) -> Option<&'a str>,
     {
-        // Hash every value first and start loading their slots together, so the cache misses of
-        // a large table overlap instead of following one another.
-        self.pending.clear();
-        for (i, field) in self.fields.iter().enumerate() {
-            let Some(value) = value_of(field) else {
-                continue;
-            };
-            fold_into(value, &mut self.buf);
-            if !self.buf.is_empty() {
-                let hash = hash_folded(i, &self.buf);
-                self.shards[Self::shard(hash)].prefetch(hash);
-                self.pending.push((i, hash));
-            }
-        }
-        for &(i, hash) in &self.pending {
-            if let Some(first) = self.get(hash) {
-                return Some((self.fields[i].clone(), first));
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.clear();
+        self.hasher.hash_row(value_of, &mut pending);
+        self.prefetch(&pending);
+        let hit = self
+            .check_hashed(file, line, &pending)
+            .map(|(i, first)| (self.fields()[i].clone(), first));
+        self.pending = pending;
+        hit
+    }
+
+    /// As [`DuplicateTracker::check`], for a row already hashed by a [`KeyHasher`] of this
+    /// tracker; returns the index of the colliding field.
+    pub fn check_hashed(
+        &mut self,
+        file: usize,
+        line: u64,
+        keys: &[KeyHash],
+    ) -> Option<(usize, FirstSeen)> {
+        for k in keys {
+            if let Some(first) = self.get(k.hash) {
+                return Some((k.field, first));
             }
         }
         // The same value in two tracked fields of one row is two different keys (the field is
         // part of the hash), so no in-row collision is possible.
         let seen = FirstSeen { file, line };
         let packed = pack(seen).unwrap_or(OVERFLOW);
-        for &(_, hash) in &self.pending {
+        for k in keys {
             if packed == OVERFLOW {
-                self.overflow.insert(hash, seen);
+                self.overflow.insert(k.hash, seen);
             }
-            self.shards[Self::shard(hash)].insert_new(hash, packed);
+            self.shards[Self::shard(k.hash)].insert_new(k.hash, packed);
         }
         None
     }

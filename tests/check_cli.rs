@@ -334,3 +334,105 @@ fn duplicate_key_rejects_the_later_row_naming_the_earlier_line() {
     assert_eq!(&rows[2][1], "4");
     assert!(rows[2][4].contains("line 2"), "{:?}", rows[2]);
 }
+
+/// A roster of `n` rows where some rows repeat an earlier row's id, card or e-mail, a few are
+/// invalid, and one is broken (wrong number of fields): spread over many of the pipeline's
+/// chunks, on both sides of chunk boundaries.
+fn tricky_roster(path: &Path, n: usize) {
+    let mut s = String::from("Student ID,Last Name,First Name,Email,Class,Expires,Card\n");
+    for i in 0..n {
+        let (id, card, email) = match i % 997 {
+            // Repeats the id of a row three chunks back (or of row 0).
+            511 => (i.saturating_sub(1500), i, i),
+            // Repeats the card of the row just before.
+            600 => (i, i - 1, i),
+            // Repeats the e-mail (user name) of row 7, in a different case.
+            700 => (i, i, 7),
+            _ => (i, i, i),
+        };
+        let last = if i % 1009 == 3 { "" } else { "Doe" };
+        if i % 1013 == 5 {
+            s.push_str(&format!("S{id},{last},Ann\n"));
+            continue;
+        }
+        let mail = if email == 7 && i != 7 {
+            "ANN.7@Example.edu".to_string()
+        } else {
+            format!("ann.{email}@example.edu")
+        };
+        s.push_str(&format!(
+            "S{id},{last},Ann,{mail},Staff,2027-06-30,{}\n",
+            21_000_000 + card
+        ));
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+#[test]
+fn parallel_check_gives_every_row_the_same_outcome_as_one_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("roster.csv");
+    let n = 5000;
+    tricky_roster(&roster, n);
+    let mapping = root().join("benches/gen-roster-folio.toml");
+    let mut reports = Vec::new();
+    for workers in ["0", "1", "3"] {
+        let report = dir.path().join(format!("report-{workers}.csv"));
+        let out = dir.path().join(format!("out-{workers}.jsonl"));
+        let o = bin()
+            .args([
+                "check",
+                roster.to_str().unwrap(),
+                "--mapping",
+                mapping.to_str().unwrap(),
+                "--report",
+                report.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .env("PATRON_ETL_WORKERS", workers)
+            .output()
+            .expect("binary runs");
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        let rows = report_rows(&report);
+        assert_eq!(rows.len(), n, "one report row per input row");
+        let payloads = std::fs::read_to_string(&out).unwrap();
+        let ok = rows.iter().filter(|r| &r[3] == "ok").count();
+        assert_eq!(payloads.lines().count(), ok, "one payload per ok row");
+        reports.push((
+            rows.iter()
+                .map(|r| r.iter().collect::<Vec<_>>().join("|"))
+                .collect::<Vec<_>>(),
+            payloads,
+        ));
+    }
+    // Lines are in input order, and the reasons name the earlier row as one thread does.
+    let lines: Vec<u64> = reports[0]
+        .0
+        .iter()
+        .map(|r| r.split('|').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        lines.windows(2).all(|w| w[0] < w[1]),
+        "report in input order"
+    );
+    let dup = |text: &str| reports[0].0.iter().any(|r| r.contains(text));
+    assert!(dup(
+        "duplicate match key \"S0\" (ignoring case and accents) already used on line 2"
+    ));
+    assert!(dup(
+        "duplicate match key \"S1005\" (ignoring case and accents) already used on line 1007"
+    ));
+    assert!(dup(
+        "barcode: duplicate \"21000599\" (ignoring case and accents) already used on line 601"
+    ));
+    assert!(dup(
+        "username: duplicate \"ann.7\" (ignoring case and accents) already used on line 9"
+    ));
+    assert!(dup("expected 7 fields"));
+    assert!(dup("personal.lastName"));
+    for other in &reports[1..] {
+        assert_eq!(other.0, reports[0].0, "same outcome for every row");
+        assert_eq!(other.1, reports[0].1, "same payloads, in the same order");
+    }
+}

@@ -251,6 +251,12 @@ pub struct BoundMapping {
 impl BoundMapping {
     /// Maps one row: sources, transforms, coercion, then per-system validation.
     pub fn map_row(&self, row: &SourceRow) -> Mapped {
-        row::map_row(self, row)
+        row::map_cells(self, row.line, &row.cells)
+    }
+
+    /// Maps the cells of the row at `line` (as [`BoundMapping::map_row`], for cells held
+    /// elsewhere than in a [`SourceRow`]).
+    pub fn map_cells<S: AsRef<str>>(&self, line: u64, cells: &[S]) -> Mapped {
+        row::map_cells(self, line, cells)
     }
 }

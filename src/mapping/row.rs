@@ -3,14 +3,13 @@
 //! Per field: raw text (column cell, template, or constant) → spreadsheet-mangled-id check →
 //! `default` when blank (bypasses transforms and `map`) → transforms → `map` → blank handling
 //! (`required`, match key, `on_blank = clear`) → coercion to the field's kind → insertion at the
-//! field's output path. Then the system's offline validation. Invariant: `map_row` never panics
+//! field's output path. Then the system's offline validation. Invariant: `map_cells` never panics
 //! and never fails; every problem is an [`Issue`] quoting the offending value.
 
 use super::coerce::{coerce, looks_scientific};
 use super::compile::{CompiledField, Part, Source};
 use super::suggest::nearest;
 use super::{BoundMapping, Issue, Mapped, Mapping, MappingError, OnBlank};
-use crate::read::SourceRow;
 use crate::systems::{schema, System};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -105,16 +104,16 @@ pub(crate) fn bind(mapping: &Mapping, headers: &[String]) -> Result<BoundMapping
 }
 
 /// The text of cell `i` ("" when the row is short).
-fn cell(row: &SourceRow, i: usize) -> &str {
-    row.cells.get(i).map(String::as_str).unwrap_or("")
+fn cell<S: AsRef<str>>(cells: &[S], i: usize) -> &str {
+    cells.get(i).map(AsRef::as_ref).unwrap_or("")
 }
 
 fn is_blank(s: &str) -> bool {
     s.trim().is_empty()
 }
 
-/// Maps one row (see the module docs for the order of steps).
-pub(crate) fn map_row(bound: &BoundMapping, row: &SourceRow) -> Mapped {
+/// Maps the cells of the row at `line` (see the module docs for the order of steps).
+pub(crate) fn map_cells<S: AsRef<str>>(bound: &BoundMapping, line: u64, cells: &[S]) -> Mapped {
     let m = &bound.mapping;
     let mut record = Map::with_capacity(bound.top_level_keys);
     let mut key = None;
@@ -123,17 +122,17 @@ pub(crate) fn map_row(bound: &BoundMapping, row: &SourceRow) -> Mapped {
 
     for (f, src) in m.fields.iter().zip(&bound.sources) {
         let (raw, column): (Cow<str>, Option<&str>) = match (src, &f.source) {
-            (BoundSource::Column(i, name), _) => (Cow::Borrowed(cell(row, *i)), Some(name)),
+            (BoundSource::Column(i, name), _) => (Cow::Borrowed(cell(cells, *i)), Some(name)),
             (BoundSource::Template(parts, label), _) => {
                 let all_blank = parts
                     .iter()
-                    .all(|p| !matches!(p, BoundPart::Col(i) if !is_blank(cell(row, *i))));
+                    .all(|p| !matches!(p, BoundPart::Col(i) if !is_blank(cell(cells, *i))));
                 let mut s = String::new();
                 if !all_blank {
                     for p in parts {
                         match p {
                             BoundPart::Lit(l) => s.push_str(l),
-                            BoundPart::Col(i) => s.push_str(cell(row, *i)),
+                            BoundPart::Col(i) => s.push_str(cell(cells, *i)),
                         }
                     }
                 }
@@ -215,7 +214,7 @@ pub(crate) fn map_row(bound: &BoundMapping, row: &SourceRow) -> Mapped {
     }
 
     Mapped {
-        line: row.line,
+        line,
         key,
         record,
         clear,
@@ -240,6 +239,7 @@ mod tests {
     use super::*;
     use crate::mapping::compile::{compile, Catalogue};
     use crate::mapping::file;
+    use crate::read::SourceRow;
     use crate::systems::schema::{FieldKind, FieldSpec};
     use crate::systems::System;
     use serde_json::json;

@@ -5,6 +5,7 @@
 //! quotes the offending value. Invariant: a blank input stays blank (no transform invents a
 //! value from nothing), so blank-handling is decided by the caller.
 
+use crate::systems::schema::email_problem;
 use crate::systems::System;
 use chrono::format::{Item, StrftimeItems};
 use chrono::NaiveDate;
@@ -331,8 +332,9 @@ impl Transform {
                 Cow::Owned(format_date(d, out))
             }
             Transform::Email => {
-                check_email(s.trim())
-                    .map_err(|why| format!("not a valid e-mail address: \"{s}\" ({why})"))?;
+                if let Some(why) = email_problem(s.trim()) {
+                    return Err(format!("not a valid e-mail address: \"{s}\" ({why})"));
+                }
                 trimmed(s)
             }
             Transform::Phone => Cow::Owned(normalise_phone(&s)?),
@@ -405,28 +407,6 @@ fn split_name(s: &str, part: NamePart) -> String {
         NamePart::First => given.first().copied().unwrap_or_default().to_string(),
         NamePart::Middle => given.get(1..).map(|m| m.join(" ")).unwrap_or_default(),
     }
-}
-
-/// One `@`, non-empty local part, a domain with a dot (not at either end), no whitespace.
-fn check_email(s: &str) -> Result<(), &'static str> {
-    if s.chars().any(char::is_whitespace) {
-        return Err("contains a space");
-    }
-    let mut parts = s.split('@');
-    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
-        return Err("needs exactly one @");
-    };
-    if local.is_empty() {
-        return Err("nothing before the @");
-    }
-    if !domain.contains('.')
-        || domain.starts_with('.')
-        || domain.ends_with('.')
-        || domain.contains("..")
-    {
-        return Err("the domain needs a dot, e.g. example.edu");
-    }
-    Ok(())
 }
 
 /// Keeps digits (and a leading `+`); NANP numbers become `NNN-NNN-NNNN`.

@@ -244,18 +244,35 @@ pub fn validate(system: System, record: &Value) -> Vec<Violation> {
 /// True when `s` looks like an e-mail address: exactly one `@`, a non-empty local part, a domain
 /// containing a dot (not at its start or end, no empty labels), and no whitespace.
 pub fn is_valid_email(s: &str) -> bool {
-    if s.chars().any(char::is_whitespace) {
-        return false;
-    }
-    let mut parts = s.split('@');
-    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
-        return false;
+    email_problem(s).is_none()
+}
+
+/// What keeps `s` from looking like an e-mail address (see [`is_valid_email`]), or `None`.
+pub fn email_problem(s: &str) -> Option<&'static str> {
+    let space = if s.is_ascii() {
+        // char::is_whitespace on ASCII, one byte at a time.
+        s.bytes()
+            .any(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r'))
+    } else {
+        s.chars().any(char::is_whitespace)
     };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains("..")
+    if space {
+        return Some("contains a space");
+    }
+    let Some((local, domain)) = s.split_once('@').filter(|(_, d)| !d.contains('@')) else {
+        return Some("needs exactly one @");
+    };
+    if local.is_empty() {
+        return Some("nothing before the @");
+    }
+    if !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || domain.contains("..")
+    {
+        return Some("the domain needs a dot, e.g. example.edu");
+    }
+    None
 }
 
 static ISO_DATE: LazyLock<Regex> = LazyLock::new(|| {
