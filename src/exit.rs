@@ -25,6 +25,22 @@ pub struct UsageError(pub String);
 #[error("{0}")]
 pub struct UnreachableError(pub String);
 
+/// A client error that may mean the target could not be reached or refused the credentials.
+pub trait TargetError: std::error::Error + Send + Sync + Sized + 'static {
+    /// True when the target could not be reached or refused the credentials.
+    fn is_connection(&self) -> bool;
+
+    /// The error for the run: an [`UnreachableError`] (exit 3) when [`Self::is_connection`],
+    /// else the error itself.
+    fn into_run_error(self) -> anyhow::Error {
+        if self.is_connection() {
+            anyhow::Error::new(UnreachableError(self.to_string()))
+        } else {
+            anyhow::Error::new(self)
+        }
+    }
+}
+
 /// Picks the exit code for a run-fatal error by looking through its cause chain.
 pub fn code_for(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {

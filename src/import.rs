@@ -7,7 +7,7 @@
 
 use crate::check::{field_text, screen_row};
 use crate::dedupe::{unique_fields, DuplicateTracker};
-use crate::exit::{UnreachableError, UsageError};
+use crate::exit::{TargetError, UnreachableError, UsageError};
 use crate::http::Governed;
 use crate::journal::RunJournal;
 use crate::mapping::{BoundMapping, Mapping};
@@ -23,11 +23,11 @@ use crate::report::summary::Summary;
 use crate::report::{self, Column, ReportSink};
 use crate::runs::RunDir;
 use crate::sync::{self, Absent, MissingPlan, MissingPolicy};
-use crate::systems::folio::client::{FolioClient, FolioError};
+use crate::systems::folio::client::FolioClient;
 use crate::systems::folio::merge::Change;
 use crate::systems::folio::refdata::RefData;
-use crate::systems::illiad::client::{IlliadClient, IlliadError};
-use crate::systems::libib::client::{LibibClient, LibibError};
+use crate::systems::illiad::client::IlliadClient;
+use crate::systems::libib::client::LibibClient;
 use crate::systems::System;
 use crate::target::{self, Target, TargetRef};
 use crate::write::folio::{preview_outcome, FolioWriter};
@@ -125,28 +125,11 @@ fn target_failed(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::Error::new(UnreachableError(e.to_string()))
 }
 
-fn illiad_failed(e: IlliadError) -> anyhow::Error {
-    target_failed(e)
-}
-
-fn libib_failed(e: LibibError) -> anyhow::Error {
-    target_failed(e)
-}
-
 fn api_key(target: &Target) -> Result<crate::secret::Secret, UsageError> {
     target
         .api_key
         .clone()
         .ok_or_else(|| UsageError(format!("target {} has no API key", target.name)))
-}
-
-fn unreachable(e: FolioError) -> anyhow::Error {
-    match e {
-        FolioError::Unreachable { .. } | FolioError::Auth { .. } => {
-            anyhow::Error::new(UnreachableError(e.to_string()))
-        }
-        other => anyhow::Error::new(other),
-    }
 }
 
 /// Connects and checks the credentials; `expected_rows` (rows to process, if known) decides
@@ -177,8 +160,10 @@ async fn connect(
                 password,
             )
             .await
-            .map_err(unreachable)?;
-            let refdata = RefData::fetch(&client).await.map_err(unreachable)?;
+            .map_err(TargetError::into_run_error)?;
+            let refdata = RefData::fetch(&client)
+                .await
+                .map_err(TargetError::into_run_error)?;
             tracing::info!(
                 groups = refdata.groups.names().len(),
                 address_types = refdata.address_types.names().len(),
@@ -189,7 +174,7 @@ async fn connect(
         System::Illiad => {
             let client = IlliadClient::connect(http, &target.url, api_key(target)?)
                 .await
-                .map_err(illiad_failed)?;
+                .map_err(target_failed)?;
             tracing::info!(version = %client.version, "ILLiad Web Platform reached");
             Ok(Backend::Illiad {
                 client,
@@ -209,7 +194,7 @@ async fn connect(
                 target.api_ultimate.clone(),
             )
             .await
-            .map_err(libib_failed)?;
+            .map_err(target_failed)?;
             // Paging costs (pages - 1) more requests; per-row lookups cost one per row.
             let more_pages = first.pages.saturating_sub(1);
             let snapshot = force_snapshot
@@ -224,7 +209,7 @@ async fn connect(
                 "Libib reached"
             );
             let snapshot = if snapshot {
-                let all = client.all_patrons(first).await.map_err(libib_failed)?;
+                let all = client.all_patrons(first).await.map_err(target_failed)?;
                 Some(Snapshot::new(all))
             } else {
                 None
@@ -636,7 +621,10 @@ async fn flush(
                     match_field: &mapping.match_field,
                     protect: &mapping.protect,
                 };
-                planner.plan(candidates).await.map_err(unreachable)?
+                planner
+                    .plan(candidates)
+                    .await
+                    .map_err(TargetError::into_run_error)?
             }
             Backend::Illiad { client, nvtgc } => {
                 let planner = IlliadPlanner {
@@ -648,7 +636,7 @@ async fn flush(
                         .get("external_user_id_field")
                         .map(String::as_str),
                 };
-                planner.plan(candidates).await.map_err(illiad_failed)?
+                planner.plan(candidates).await.map_err(target_failed)?
             }
             Backend::Libib { client, snapshot } => {
                 let planner = LibibPlanner {
@@ -657,7 +645,7 @@ async fn flush(
                     protect: &mapping.protect,
                     snapshot: snapshot.as_ref(),
                 };
-                planner.plan(candidates).await.map_err(libib_failed)?
+                planner.plan(candidates).await.map_err(target_failed)?
             }
         }
     };
@@ -805,7 +793,7 @@ async fn plan_missing(
             let query = sync::folio_scope_query(scope, refdata).map_err(UsageError)?;
             sync::folio_missing(client, &query, &mapping.match_field, &keys)
                 .await
-                .map_err(unreachable)?
+                .map_err(TargetError::into_run_error)?
         }
         Backend::Libib { snapshot, .. } => {
             let all = snapshot.as_ref().map(|s| s.patrons()).unwrap_or_default();

@@ -16,16 +16,16 @@
 //! URLs never appear in errors.
 
 use super::columns::{ColumnKind, Layout, Uncovered};
-use crate::exit::{UnreachableError, UsageError};
-use crate::http::{Governed, Reply, TransportError};
+use crate::exit::{TargetError, UsageError};
+use crate::http::Governed;
 use crate::mapping::Mapping;
 use crate::read::SourceRow;
-use crate::secret::Secret;
-use crate::systems::folio::client::{FolioClient, FolioError};
+use crate::systems::folio::client::FolioClient;
 use crate::systems::folio::refdata::RefData;
+use crate::systems::illiad::client::{IlliadClient, IlliadError, Lookup};
+use crate::systems::libib::client::{LibibClient, Page};
 use crate::systems::System;
 use crate::target::Target;
-use crate::write::retry::RetryPolicy;
 use futures::StreamExt;
 use serde_json::Value;
 use std::collections::HashSet;
@@ -61,72 +61,17 @@ enum Backend {
         last_id: Option<String>,
     },
     Libib {
-        api: Api,
+        client: LibibClient,
+        /// Page 1, fetched by the connection check and not yet handed out.
+        first: Option<Page>,
         page: u64,
         ceiling: Option<u64>,
         seen: HashSet<String>,
     },
     Illiad {
-        api: Api,
+        client: IlliadClient,
         ids: std::vec::IntoIter<String>,
     },
-}
-
-/// A plain (non-FOLIO) API client: base URL, auth headers, the governed client.
-struct Api {
-    http: Governed,
-    base: String,
-    headers: Vec<(&'static str, Secret)>,
-    system: System,
-}
-
-impl Api {
-    fn unreachable(&self, e: TransportError) -> anyhow::Error {
-        anyhow::Error::new(UnreachableError(format!(
-            "{} at {} is unreachable: {e}",
-            self.system, self.base
-        )))
-    }
-
-    /// GET with retries on 429/5xx/transport errors; non-retryable answers are returned.
-    async fn get(&self, path: &str) -> anyhow::Result<Reply> {
-        let policy = RetryPolicy::default();
-        let mut attempt = 0;
-        loop {
-            let mut req = self.http.client().get(format!("{}{path}", self.base));
-            for (k, v) in &self.headers {
-                req = req.header(*k, v.expose());
-            }
-            if self.system == System::Illiad {
-                req = req.header("Accept", "application/json; version=1");
-            }
-            attempt += 1;
-            let last = attempt > policy.max_retries;
-            let retry_after = match self.http.send(req).await {
-                Ok(r) if last || !RetryPolicy::retryable_status(r.status) => return Ok(r),
-                Ok(r) => r.retry_after(),
-                Err(e) if last || (e.connect && attempt == 1) => return Err(self.unreachable(e)),
-                Err(_) => None,
-            };
-            tokio::time::sleep(policy.delay(attempt, retry_after)).await;
-        }
-    }
-
-    fn auth_error(&self, reply: &Reply) -> anyhow::Error {
-        anyhow::Error::new(UnreachableError(format!(
-            "{} at {} refused the API key (HTTP {})",
-            self.system, self.base, reply.status
-        )))
-    }
-}
-
-fn folio_fatal(e: FolioError) -> anyhow::Error {
-    match e {
-        FolioError::Unreachable { .. } | FolioError::Auth { .. } => {
-            anyhow::Error::new(UnreachableError(e.to_string()))
-        }
-        other => anyhow::Error::new(other),
-    }
 }
 
 /// Patrons read out of a target as rows under a fixed header.
@@ -150,81 +95,76 @@ impl PatronRows {
                 .clone()
                 .ok_or_else(|| UsageError(format!("target {} has no API key", target.name)))
         };
-        let (backend, names) = match target.system {
-            System::Folio => {
-                let password = target
-                    .password
-                    .clone()
-                    .ok_or_else(|| UsageError(format!("target {} has no password", target.name)))?;
-                let client = FolioClient::login(
-                    http,
-                    &target.url,
-                    &target.tenant,
-                    &target.username,
-                    password,
-                )
-                .await
-                .map_err(folio_fatal)?;
-                let names = RefData::fetch(&client).await.map_err(folio_fatal)?;
-                (
-                    Backend::Folio {
-                        client: Box::new(client),
-                        last_id: None,
-                    },
-                    names,
-                )
-            }
-            System::Libib => {
-                let mut headers = vec![("x-api-key", key()?)];
-                if let Some(u) = &target.api_user {
-                    headers.push(("x-api-user", Secret::new(u.clone())));
-                }
-                if let Some(u) = &target.api_ultimate {
-                    headers.push(("x-api-ultimate", u.clone()));
-                }
-                let api = Api {
-                    http,
-                    base: target.url.clone(),
-                    headers,
-                    system: System::Libib,
-                };
-                (
-                    Backend::Libib {
-                        api,
-                        page: 0,
-                        ceiling: None,
-                        seen: HashSet::new(),
-                    },
-                    RefData::default(),
-                )
-            }
-            System::Illiad => {
-                let ids = ids.ok_or_else(|| {
-                    UsageError(
-                        "ILLiad's API cannot list users: give the user names or external ids \
-                         to export with --ids FILE (one per line)"
-                            .into(),
+        let (backend, names) =
+            match target.system {
+                System::Folio => {
+                    let password = target.password.clone().ok_or_else(|| {
+                        UsageError(format!("target {} has no password", target.name))
+                    })?;
+                    let client = FolioClient::login(
+                        http,
+                        &target.url,
+                        &target.tenant,
+                        &target.username,
+                        password,
                     )
-                })?;
-                let api = Api {
-                    http,
-                    base: target.url.clone(),
-                    headers: vec![("ApiKey", key()?)],
-                    system: System::Illiad,
-                };
-                let probe = api.get("/SystemInfo/SecurePlatformVersion").await?;
-                if matches!(probe.status, 401 | 403) {
-                    return Err(api.auth_error(&probe));
+                    .await
+                    .map_err(TargetError::into_run_error)?;
+                    let names = RefData::fetch(&client)
+                        .await
+                        .map_err(TargetError::into_run_error)?;
+                    (
+                        Backend::Folio {
+                            client: Box::new(client),
+                            last_id: None,
+                        },
+                        names,
+                    )
                 }
-                (
-                    Backend::Illiad {
-                        api,
-                        ids: ids.into_iter(),
-                    },
-                    RefData::default(),
-                )
-            }
-        };
+                System::Libib => {
+                    let user = target.api_user.clone().ok_or_else(|| {
+                        UsageError(format!("target {} has no api_user", target.name))
+                    })?;
+                    let (client, first) = LibibClient::connect(
+                        http,
+                        &target.url,
+                        key()?,
+                        user,
+                        target.api_ultimate.clone(),
+                    )
+                    .await
+                    .map_err(TargetError::into_run_error)?;
+                    (
+                        Backend::Libib {
+                            client,
+                            first: Some(first),
+                            page: 0,
+                            ceiling: None,
+                            seen: HashSet::new(),
+                        },
+                        RefData::default(),
+                    )
+                }
+                System::Illiad => {
+                    let ids = ids.ok_or_else(|| {
+                        UsageError(
+                            "ILLiad's API cannot list users: give the user names or external ids \
+                         to export with --ids FILE (one per line)"
+                                .into(),
+                        )
+                    })?;
+                    let client = IlliadClient::connect(http, &target.url, key()?)
+                        .await
+                        .map_err(TargetError::into_run_error)?;
+                    (
+                        Backend::Illiad {
+                            client,
+                            ids: ids.into_iter(),
+                        },
+                        RefData::default(),
+                    )
+                }
+            };
         let layout = Layout::default_for(target.system, names);
         Ok(PatronRows {
             label: Arc::from(target.name.as_str()),
@@ -282,7 +222,8 @@ impl PatronRows {
     pub fn requests(&self) -> u64 {
         let http = match &self.backend {
             Backend::Folio { client, .. } => client.http(),
-            Backend::Libib { api, .. } | Backend::Illiad { api, .. } => &api.http,
+            Backend::Libib { client, .. } => client.http(),
+            Backend::Illiad { client, .. } => client.http(),
         };
         http.counters
             .requests
@@ -342,7 +283,7 @@ impl PatronRows {
                         "user export",
                     )
                     .await
-                    .map_err(folio_fatal)?;
+                    .map_err(TargetError::into_run_error)?;
                 if last_id.is_none() {
                     self.stats.expected = v.get("totalRecords").and_then(Value::as_u64);
                 }
@@ -364,45 +305,34 @@ impl PatronRows {
                 Ok(users)
             }
             Backend::Libib {
-                api,
+                client,
+                first,
                 page,
                 ceiling,
                 seen,
             } => {
                 *page += 1;
-                let reply = api.get(&format!("/patrons?page={page}")).await?;
-                if matches!(reply.status, 401 | 403) {
-                    return Err(api.auth_error(&reply));
-                }
-                if !reply.ok() {
-                    anyhow::bail!(
-                        "Libib patron list page {page}: HTTP {} {}",
-                        reply.status,
-                        reply.body.chars().take(200).collect::<String>()
-                    );
-                }
-                let v = reply.json().ok_or_else(|| {
-                    anyhow::anyhow!("Libib patron list page {page}: the answer is not JSON")
-                })?;
-                let patrons = v
-                    .get("patrons")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                let per_page = v
-                    .get("max_per_page")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(LIBIB_PAGE as u64)
-                    .max(1);
-                let pages = v.get("pages").and_then(Value::as_u64);
+                let fetched = match first.take() {
+                    Some(p) if *page == 1 => p,
+                    _ => client
+                        .page(*page)
+                        .await
+                        .map_err(TargetError::into_run_error)?,
+                };
+                let Page {
+                    total,
+                    pages,
+                    max_per_page,
+                    patrons,
+                } = fetched;
+                let per_page = max_per_page.max(1);
                 if *page == 1 {
-                    let total = v.get("total").and_then(Value::as_u64);
-                    self.stats.expected = total;
-                    *ceiling = total.map(|t| t.div_ceil(per_page) + 1);
+                    self.stats.expected = Some(total);
+                    *ceiling = Some(total.div_ceil(per_page) + 1);
                 }
                 if patrons.is_empty()
                     || (patrons.len() as u64) < per_page
-                    || pages.is_some_and(|p| *page >= p)
+                    || *page >= pages
                     || ceiling.is_some_and(|c| *page >= c)
                 {
                     self.done = true;
@@ -437,23 +367,23 @@ impl PatronRows {
                 }
                 Ok(out)
             }
-            Backend::Illiad { api, ids } => {
+            Backend::Illiad { client, ids } => {
                 let batch: Vec<String> = ids.by_ref().take(ILLIAD_PAGE).collect();
                 if batch.len() < ILLIAD_PAGE {
                     self.done = true;
                 }
-                let api: &Api = api;
-                let found: Vec<anyhow::Result<IlliadLookup>> =
-                    futures::stream::iter(batch.iter().map(|id| illiad_lookup(api, id)))
-                        .buffered(api.http.concurrency())
+                let client: &IlliadClient = client;
+                let found: Vec<Result<Lookup, IlliadError>> =
+                    futures::stream::iter(batch.iter().map(|id| illiad_lookup(client, id)))
+                        .buffered(client.http().concurrency())
                         .collect()
                         .await;
                 let mut out = Vec::with_capacity(batch.len());
                 for (id, res) in batch.iter().zip(found) {
-                    match res? {
-                        IlliadLookup::Found(u) => out.push(*u),
-                        IlliadLookup::NotFound => self.stats.not_found.push(id.clone()),
-                        IlliadLookup::Ambiguous => self.stats.ambiguous.push(id.clone()),
+                    match res.map_err(TargetError::into_run_error)? {
+                        Lookup::Found(u) => out.push(u),
+                        Lookup::NotFound => self.stats.not_found.push(id.clone()),
+                        Lookup::NotUnique(_) => self.stats.ambiguous.push(id.clone()),
                     }
                 }
                 Ok(out)
@@ -462,53 +392,10 @@ impl PatronRows {
     }
 }
 
-enum IlliadLookup {
-    Found(Box<Value>),
-    NotFound,
-    Ambiguous,
-}
-
-fn illiad_message(reply: &Reply) -> String {
-    reply
-        .json()
-        .and_then(|v| {
-            v.as_object()?
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("message"))
-                .and_then(|(_, m)| m.as_str().map(str::to_string))
-        })
-        .unwrap_or_default()
-}
-
 /// Looks one id up as a user name, then as an external id.
-async fn illiad_lookup(api: &Api, id: &str) -> anyhow::Result<IlliadLookup> {
-    let enc: String = url::form_urlencoded::byte_serialize(id.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20");
-    for path in [
-        format!("/Users/{enc}"),
-        format!("/Users/ExternalUserId/{enc}"),
-    ] {
-        let reply = api.get(&path).await?;
-        match reply.status {
-            200 => match reply.json() {
-                Some(v) if v.is_object() => return Ok(IlliadLookup::Found(Box::new(v))),
-                _ => anyhow::bail!("ILLiad user lookup: the answer is not a JSON object"),
-            },
-            401 | 403 => return Err(api.auth_error(&reply)),
-            404 => {
-                if illiad_message(&reply)
-                    .to_ascii_lowercase()
-                    .contains("could not find unique")
-                {
-                    return Ok(IlliadLookup::Ambiguous);
-                }
-            }
-            s => anyhow::bail!(
-                "ILLiad user lookup: HTTP {s} {}",
-                illiad_message(&reply).chars().take(200).collect::<String>()
-            ),
-        }
+async fn illiad_lookup(client: &IlliadClient, id: &str) -> Result<Lookup, IlliadError> {
+    match client.by_username(id).await? {
+        Lookup::NotFound => client.by_external_id(id).await,
+        found => Ok(found),
     }
-    Ok(IlliadLookup::NotFound)
 }

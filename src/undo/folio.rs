@@ -4,9 +4,9 @@
 
 use super::compare::differences;
 use super::UndoTarget;
-use crate::exit::{UnreachableError, UsageError};
+use crate::exit::{TargetError, UsageError};
 use crate::http::Governed;
-use crate::systems::folio::client::{error_message, CallFailure, FolioClient, FolioError};
+use crate::systems::folio::client::{error_message, CallFailure, FolioClient};
 use crate::systems::folio::cql;
 use crate::target::Target;
 use crate::write::retry::RetryPolicy;
@@ -38,12 +38,7 @@ impl FolioUndo {
             password,
         )
         .await
-        .map_err(|e| match e {
-            FolioError::Unreachable { .. } | FolioError::Auth { .. } => {
-                anyhow::Error::new(UnreachableError(e.to_string()))
-            }
-            other => anyhow::Error::new(other),
-        })?;
+        .map_err(TargetError::into_run_error)?;
         Ok(FolioUndo {
             client,
             policy: RetryPolicy::default(),

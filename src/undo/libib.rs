@@ -6,10 +6,10 @@
 //! checkouts (400): that comes back as the row's failure reason.
 
 use super::UndoTarget;
-use crate::exit::{UnreachableError, UsageError};
+use crate::exit::{TargetError, UsageError};
 use crate::http::Governed;
 use crate::plan::libib::{comparable, param_text};
-use crate::systems::libib::client::{error_message, field, LibibClient, LibibError};
+use crate::systems::libib::client::{error_message, field, LibibClient};
 use crate::target::Target;
 use crate::write::retry::RetryPolicy;
 use reqwest::Method;
@@ -45,15 +45,6 @@ pub struct LibibUndo {
     policy: RetryPolicy,
 }
 
-fn failed(e: LibibError) -> anyhow::Error {
-    match e {
-        LibibError::Unreachable { .. } | LibibError::Auth { .. } => {
-            anyhow::Error::new(UnreachableError(e.to_string()))
-        }
-        other => anyhow::Error::new(other),
-    }
-}
-
 impl LibibUndo {
     /// Connects to the target (one request: the first page of patrons).
     pub async fn connect(target: &Target) -> anyhow::Result<LibibUndo> {
@@ -69,7 +60,7 @@ impl LibibUndo {
         let (client, _) =
             LibibClient::connect(http, &target.url, key, user, target.api_ultimate.clone())
                 .await
-                .map_err(failed)?;
+                .map_err(TargetError::into_run_error)?;
         Ok(LibibUndo {
             client,
             policy: RetryPolicy::default(),

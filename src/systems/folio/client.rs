@@ -43,6 +43,15 @@ pub enum FolioError {
     },
 }
 
+impl crate::exit::TargetError for FolioError {
+    fn is_connection(&self) -> bool {
+        matches!(
+            self,
+            FolioError::Unreachable { .. } | FolioError::Auth { .. }
+        )
+    }
+}
+
 struct Session {
     token: Secret,
     refresh: Option<Secret>,

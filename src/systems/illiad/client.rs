@@ -43,6 +43,15 @@ pub enum IlliadError {
     },
 }
 
+impl crate::exit::TargetError for IlliadError {
+    fn is_connection(&self) -> bool {
+        matches!(
+            self,
+            IlliadError::Unreachable { .. } | IlliadError::Auth { .. }
+        )
+    }
+}
+
 /// The result of looking one user up.
 #[derive(Debug, Clone)]
 pub enum Lookup {

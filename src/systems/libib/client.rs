@@ -45,6 +45,15 @@ pub enum LibibError {
     },
 }
 
+impl crate::exit::TargetError for LibibError {
+    fn is_connection(&self) -> bool {
+        matches!(
+            self,
+            LibibError::Unreachable { .. } | LibibError::Auth { .. }
+        )
+    }
+}
+
 /// One page of `GET /patrons`.
 #[derive(Debug, Clone, Default)]
 pub struct Page {
@@ -291,23 +300,28 @@ impl LibibClient {
                 break;
             }
             n += 1;
-            let r = self
-                .get_ok(
-                    &["patrons"],
-                    &[("page".into(), n.to_string())],
-                    "patron list",
-                )
-                .await?
-                .ok_or_else(|| LibibError::Unexpected {
-                    what: "patron list".into(),
-                    message: format!("page {n} not found"),
-                })?;
-            page = parse_page(&r).ok_or_else(|| LibibError::Unexpected {
-                what: "patron list".into(),
-                message: format!("page {n} is not a page of patrons"),
-            })?;
+            page = self.page(n).await?;
         }
         Ok(out)
+    }
+
+    /// `GET /patrons?page=n` (1-based), retrying 429, 5xx and transport failures.
+    pub async fn page(&self, n: u64) -> Result<Page, LibibError> {
+        let r = self
+            .get_ok(
+                &["patrons"],
+                &[("page".into(), n.to_string())],
+                "patron list",
+            )
+            .await?
+            .ok_or_else(|| LibibError::Unexpected {
+                what: "patron list".into(),
+                message: format!("page {n} not found"),
+            })?;
+        parse_page(&r).ok_or_else(|| LibibError::Unexpected {
+            what: "patron list".into(),
+            message: format!("page {n} is not a page of patrons"),
+        })
     }
 }
 
