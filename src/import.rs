@@ -125,13 +125,6 @@ fn target_failed(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::Error::new(UnreachableError(e.to_string()))
 }
 
-fn api_key(target: &Target) -> Result<crate::secret::Secret, UsageError> {
-    target
-        .api_key
-        .clone()
-        .ok_or_else(|| UsageError(format!("target {} has no API key", target.name)))
-}
-
 /// Connects and checks the credentials; `expected_rows` (rows to process, if known) decides
 /// whether a Libib run pages through every patron once or looks rows up one by one.
 async fn connect(
@@ -148,22 +141,7 @@ async fn connect(
     let http = Governed::new(target.rate, concurrency, target.timeout)?;
     match target.system {
         System::Folio => {
-            let password = target
-                .password
-                .clone()
-                .ok_or_else(|| UsageError(format!("target {} has no password", target.name)))?;
-            let client = FolioClient::login(
-                http,
-                &target.url,
-                &target.tenant,
-                &target.username,
-                password,
-            )
-            .await
-            .map_err(TargetError::into_run_error)?;
-            let refdata = RefData::fetch(&client)
-                .await
-                .map_err(TargetError::into_run_error)?;
+            let (client, refdata) = crate::connect::folio_with_names(target, http).await?;
             tracing::info!(
                 groups = refdata.groups.names().len(),
                 address_types = refdata.address_types.names().len(),
@@ -172,9 +150,7 @@ async fn connect(
             Ok(Backend::Folio { client, refdata })
         }
         System::Illiad => {
-            let client = IlliadClient::connect(http, &target.url, api_key(target)?)
-                .await
-                .map_err(target_failed)?;
+            let client = crate::connect::illiad(target, http).await?;
             tracing::info!(version = %client.version, "ILLiad Web Platform reached");
             Ok(Backend::Illiad {
                 client,
@@ -182,19 +158,7 @@ async fn connect(
             })
         }
         System::Libib => {
-            let user = target
-                .api_user
-                .clone()
-                .ok_or_else(|| UsageError(format!("target {} has no api_user", target.name)))?;
-            let (client, first) = LibibClient::connect(
-                http,
-                &target.url,
-                api_key(target)?,
-                user,
-                target.api_ultimate.clone(),
-            )
-            .await
-            .map_err(target_failed)?;
+            let (client, first) = crate::connect::libib(target, http).await?;
             // Paging costs (pages - 1) more requests; per-row lookups cost one per row.
             let more_pages = first.pages.saturating_sub(1);
             let snapshot = force_snapshot

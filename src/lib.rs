@@ -9,6 +9,7 @@
 pub mod builtin;
 pub mod check;
 pub mod cli;
+pub mod connect;
 pub mod dedupe;
 pub mod exit;
 pub mod export;

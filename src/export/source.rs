@@ -89,82 +89,50 @@ impl PatronRows {
     /// ILLiad needs `ids` (user names or external ids); the other systems ignore them.
     pub async fn connect(target: &Target, ids: Option<Vec<String>>) -> anyhow::Result<PatronRows> {
         let http = Governed::new(target.rate, target.concurrency, target.timeout)?;
-        let key = || {
-            target
-                .api_key
-                .clone()
-                .ok_or_else(|| UsageError(format!("target {} has no API key", target.name)))
-        };
-        let (backend, names) =
-            match target.system {
-                System::Folio => {
-                    let password = target.password.clone().ok_or_else(|| {
-                        UsageError(format!("target {} has no password", target.name))
-                    })?;
-                    let client = FolioClient::login(
-                        http,
-                        &target.url,
-                        &target.tenant,
-                        &target.username,
-                        password,
-                    )
-                    .await
-                    .map_err(TargetError::into_run_error)?;
-                    let names = RefData::fetch(&client)
-                        .await
-                        .map_err(TargetError::into_run_error)?;
-                    (
-                        Backend::Folio {
-                            client: Box::new(client),
-                            last_id: None,
-                        },
-                        names,
-                    )
-                }
-                System::Libib => {
-                    let user = target.api_user.clone().ok_or_else(|| {
-                        UsageError(format!("target {} has no api_user", target.name))
-                    })?;
-                    let (client, first) = LibibClient::connect(
-                        http,
-                        &target.url,
-                        key()?,
-                        user,
-                        target.api_ultimate.clone(),
-                    )
-                    .await
-                    .map_err(TargetError::into_run_error)?;
-                    (
-                        Backend::Libib {
-                            client,
-                            first: Some(first),
-                            page: 0,
-                            ceiling: None,
-                            seen: HashSet::new(),
-                        },
-                        RefData::default(),
-                    )
-                }
-                System::Illiad => {
-                    let ids = ids.ok_or_else(|| {
-                        UsageError(
-                            "ILLiad's API cannot list users: give the user names or external ids \
+        let (backend, names) = match target.system {
+            System::Folio => {
+                let (client, names) = crate::connect::folio_with_names(target, http).await?;
+                let client = Box::new(client);
+                (
+                    Backend::Folio {
+                        client,
+                        last_id: None,
+                    },
+                    names,
+                )
+            }
+            System::Libib => {
+                let (client, first) = crate::connect::libib(target, http).await?;
+                (
+                    Backend::Libib {
+                        client,
+                        first: Some(first),
+                        page: 0,
+                        ceiling: None,
+                        seen: HashSet::new(),
+                    },
+                    RefData::default(),
+                )
+            }
+            System::Illiad => {
+                let ids = ids.ok_or_else(|| {
+                    UsageError(
+                        "ILLiad's API cannot list users: give the user names or external ids \
                          to export with --ids FILE (one per line)"
-                                .into(),
-                        )
-                    })?;
-                    let client = IlliadClient::connect(http, &target.url, key()?)
-                        .await
-                        .map_err(TargetError::into_run_error)?;
-                    (
-                        Backend::Illiad {
-                            client,
-                            ids: ids.into_iter(),
-                        },
-                        RefData::default(),
+                            .into(),
                     )
-                }
-            };
+                })?;
+                // Asked for before connecting: a usage error needs no network.
+                let client = crate::connect::illiad(target, http).await?;
+                (
+                    Backend::Illiad {
+                        client,
+                        ids: ids.into_iter(),
+                    },
+                    RefData::default(),
+                )
+            }
+        };
         let layout = Layout::default_for(target.system, names);
         Ok(PatronRows {
             label: Arc::from(target.name.as_str()),

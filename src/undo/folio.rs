@@ -4,7 +4,6 @@
 
 use super::compare::differences;
 use super::UndoTarget;
-use crate::exit::{TargetError, UsageError};
 use crate::http::Governed;
 use crate::systems::folio::client::{error_message, CallFailure, FolioClient};
 use crate::systems::folio::cql;
@@ -26,19 +25,7 @@ impl FolioUndo {
     /// Logs in to the target.
     pub async fn connect(target: &Target) -> anyhow::Result<FolioUndo> {
         let http = Governed::new(target.rate, target.concurrency, target.timeout)?;
-        let password = target
-            .password
-            .clone()
-            .ok_or_else(|| UsageError(format!("target {} has no password", target.name)))?;
-        let client = FolioClient::login(
-            http,
-            &target.url,
-            &target.tenant,
-            &target.username,
-            password,
-        )
-        .await
-        .map_err(TargetError::into_run_error)?;
+        let client = crate::connect::folio(target, http).await?;
         Ok(FolioUndo {
             client,
             policy: RetryPolicy::default(),

@@ -6,7 +6,6 @@
 //! checkouts (400): that comes back as the row's failure reason.
 
 use super::UndoTarget;
-use crate::exit::{TargetError, UsageError};
 use crate::http::Governed;
 use crate::plan::libib::{comparable, param_text};
 use crate::systems::libib::client::{error_message, field, LibibClient};
@@ -49,18 +48,7 @@ impl LibibUndo {
     /// Connects to the target (one request: the first page of patrons).
     pub async fn connect(target: &Target) -> anyhow::Result<LibibUndo> {
         let http = Governed::new(target.rate, 1, target.timeout)?;
-        let key = target
-            .api_key
-            .clone()
-            .ok_or_else(|| UsageError(format!("target {} has no API key", target.name)))?;
-        let user = target
-            .api_user
-            .clone()
-            .ok_or_else(|| UsageError(format!("target {} has no api_user", target.name)))?;
-        let (client, _) =
-            LibibClient::connect(http, &target.url, key, user, target.api_ultimate.clone())
-                .await
-                .map_err(TargetError::into_run_error)?;
+        let (client, _) = crate::connect::libib(target, http).await?;
         Ok(LibibUndo {
             client,
             policy: RetryPolicy::default(),
