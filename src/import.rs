@@ -792,9 +792,11 @@ async fn apply_missing(
     let today = chrono::Local::now().format("%Y-%m-%d").to_string();
     let file: Arc<str> = Arc::from(sync::ABSENT_FILE);
     let file_index = journal.file_index(sync::ABSENT_FILE);
-    // Lines number the absent patrons 1, 2, … so each has its own journal row (undo restores them).
+    // Lines number the absent patrons 1, 2, … so each has its own journal row (undo restores
+    // them); a resumed run goes on after the lines its earlier attempts recorded.
+    let before = journal.last_line(file_index);
     for (n, Absent { key, id, record }) in plan.absent.into_iter().enumerate() {
-        let line = n as u64 + 1;
+        let line = before + n as u64 + 1;
         let (new_record, changes) = match backend {
             Backend::Folio { .. } => {
                 let new = sync::folio_deactivated(&record, opts.missing, &today);

@@ -5,6 +5,8 @@ use crate::exit::UsageError;
 use crate::import::ImportOptions;
 use crate::journal::{Journal, JournalOptions, ResumeFrom, RunRow};
 use crate::read::ReadOptions;
+use crate::sync::{MissingPolicy, DEFAULT_MAX_MISSING};
+use clap::ValueEnum;
 use serde_json::Value;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -190,12 +192,23 @@ pub fn resume_options(
     let mapping =
         text("mapping").ok_or_else(|| UsageError(format!("run {id} has no recorded mapping")))?;
     let read = o.get("read").cloned().unwrap_or(Value::Null);
+    // A roster sync (`--missing`) finds the patrons absent from the whole roster again once
+    // the rows are in, as the interrupted run would have.
+    let missing = match text("missing") {
+        None => MissingPolicy::Ignore,
+        Some(m) => MissingPolicy::from_str(&m, true).map_err(|_| {
+            UsageError(format!(
+                "run {id} recorded an unknown --missing policy \"{m}\""
+            ))
+        })?,
+    };
     Ok(ImportOptions {
-        // A resumed run finishes the roster's rows; `--missing` is not re-applied (run the
-        // sync again once the roster is in).
-        missing: crate::sync::MissingPolicy::Ignore,
+        missing,
         source: None,
-        max_missing: 0.0,
+        max_missing: o
+            .get("max_missing")
+            .and_then(Value::as_f64)
+            .unwrap_or(DEFAULT_MAX_MISSING),
         force,
         files,
         mapping: PathBuf::from(mapping),

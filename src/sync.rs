@@ -16,8 +16,11 @@ use clap::ValueEnum;
 use serde_json::Value;
 use std::collections::HashSet;
 
-/// The file name absent patrons are reported under (their report line is 0).
+/// The file name absent patrons are reported under (their report lines number them 1, 2, …).
 pub const ABSENT_FILE: &str = "(absent from roster)";
+
+/// `--max-missing` when not given: 10 % of the in-scope patrons (the CLI's default).
+pub const DEFAULT_MAX_MISSING: f64 = 0.10;
 
 /// What happens to in-scope patrons absent from the roster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]

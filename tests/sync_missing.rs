@@ -224,3 +224,168 @@ fn missing_without_scope_or_with_limit_is_a_usage_error() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--limit"));
 }
+
+#[test]
+fn resumed_roster_sync_still_deactivates_the_absent() {
+    let (dir, sb) = setup();
+    let d = dir.path();
+    let gone = [5, 50, 95];
+    // Every remaining student is renamed, so the rows themselves need writes to be cut short.
+    let mut w = csv::Writer::from_path(d.join("renamed.csv")).unwrap();
+    w.write_record(["ID", "User", "Group", "Last"]).unwrap();
+    for i in (0..100).filter(|i| !gone.contains(i)) {
+        w.write_record([
+            format!("S{i:04}"),
+            format!("stu{i}"),
+            "UG".into(),
+            format!("Renamed{i}"),
+        ])
+        .unwrap();
+    }
+    w.flush().unwrap();
+
+    // Killed (SIGKILL) after a few row writes, before the absent patrons are reached.
+    let (start, _) = sb.counts("/folio/users");
+    let mut child = bin()
+        .args([
+            "import",
+            "renamed.csv",
+            "--mapping",
+            "m.toml",
+            "--to",
+            "sb",
+            "--missing",
+            "deactivate",
+            "--max-missing",
+            "5",
+            "--rate",
+            "25",
+            "--commit",
+        ])
+        .current_dir(d)
+        .env("SB_FOLIO_PASSWORD", "admin")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while sb.counts("/folio/users").0 < start + 10 && std::time::Instant::now() < deadline {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let active = active_by_key(&sb);
+    assert!(
+        gone.iter().all(|i| active[&format!("S{i:04}")]),
+        "killed before the absent patrons were reached"
+    );
+
+    let db = rusqlite::Connection::open(d.join(".patron-etl/journal.sqlite")).unwrap();
+    let run: String = db
+        .query_row(
+            "SELECT id FROM runs WHERE command = 'import' AND status != 'finished'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let o = run_in(d, &["resume", &run, "--commit", "--report", "resumed.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    let active = active_by_key(&sb);
+    for i in 0..100 {
+        let key = format!("S{i:04}");
+        assert_eq!(active[&key], !gone.contains(&i), "{key}");
+    }
+    assert!(
+        (0..10).all(|i| active[&format!("T{i:04}")]),
+        "staff untouched"
+    );
+    let renamed = sb
+        .folio_users()
+        .iter()
+        .filter(|u| {
+            u["personal"]["lastName"]
+                .as_str()
+                .is_some_and(|l| l.starts_with("Renamed"))
+        })
+        .count();
+    assert_eq!(renamed, 97);
+    let report = read_report(&d.join("resumed.csv"));
+    let mut deactivated: Vec<&str> = report
+        .iter()
+        .filter(|r| r["outcome"] == "deactivated" && r["file"] == "(absent from roster)")
+        .map(|r| r["key"].as_str())
+        .collect();
+    deactivated.sort_unstable();
+    assert_eq!(deactivated, ["S0005", "S0050", "S0095"]);
+}
+
+#[test]
+fn roster_sync_killed_among_the_deactivations_resumes_without_losing_any() {
+    let (dir, sb) = setup();
+    let d = dir.path();
+    let gone = [3, 17, 42, 77, 99];
+    roster(&d.join("spring.csv"), &gone, false);
+    // The rows are unchanged (no writes): the kill lands among the deactivations.
+    let (start, _) = sb.counts("/folio/users");
+    let mut child = bin()
+        .args([
+            "import",
+            "spring.csv",
+            "--mapping",
+            "m.toml",
+            "--to",
+            "sb",
+            "--missing",
+            "deactivate",
+            "--rate",
+            "3",
+            "--commit",
+        ])
+        .current_dir(d)
+        .env("SB_FOLIO_PASSWORD", "admin")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while sb.counts("/folio/users").0 < start + 2 && std::time::Instant::now() < deadline {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let still_active = gone
+        .iter()
+        .filter(|i| active_by_key(&sb)[&format!("S{i:04}")])
+        .count();
+    assert!(
+        (1..=3).contains(&still_active),
+        "killed among the deactivations ({still_active} of 5 left)"
+    );
+
+    let db = rusqlite::Connection::open(d.join(".patron-etl/journal.sqlite")).unwrap();
+    let run: String = db
+        .query_row(
+            "SELECT id FROM runs WHERE command = 'import' AND status != 'finished'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let o = run_in(d, &["resume", &run, "--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let active = active_by_key(&sb);
+    assert!(gone.iter().all(|i| !active[&format!("S{i:04}")]));
+    assert_eq!(active.values().filter(|a| **a).count(), 105);
+    // Each deactivation keeps its own journal row (undo needs them all).
+    let rows: i64 = db
+        .query_row(
+            "SELECT count(DISTINCT key) FROM row_outcomes WHERE run_id = ?1 \
+             AND file = '(absent from roster)' AND outcome = 'deactivated'",
+            [&run],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 5);
+}

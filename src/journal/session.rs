@@ -25,6 +25,7 @@ use crate::plan::{Action, Planned};
 use crate::runs::RunDir;
 use crate::systems::System;
 use anyhow::Context;
+use clap::ValueEnum;
 use rusqlite::params;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -81,6 +82,8 @@ fn options_json(opts: &ImportOptions, files: &[String], mapping: &str) -> Value 
         "concurrency": opts.concurrency,
         "max_errors": opts.max_errors,
         "limit": opts.limit,
+        "missing": opts.missing.to_possible_value().map(|v| v.get_name().to_string()),
+        "max_missing": opts.max_missing,
         "read": {
             "delimiter": opts.read.delimiter,
             "encoding": opts.read.encoding,
@@ -342,6 +345,19 @@ impl RunJournal {
             return self.files.len();
         }
         self.files.iter().position(|f| f == file).unwrap_or(0)
+    }
+
+    /// The highest line an earlier attempt recorded (an outcome or an unresolved intent) for the
+    /// file at `file_index`; 0 when none. Roster-sync deactivations of a resumed run are
+    /// numbered after it, so they never overwrite an earlier attempt's.
+    pub fn last_line(&self, file_index: usize) -> u64 {
+        self.done
+            .keys()
+            .chain(self.pending.keys())
+            .filter(|(f, _)| *f == file_index)
+            .map(|(_, line)| *line)
+            .max()
+            .unwrap_or(0)
     }
 
     /// The file index the journal uses for `file` (see [`RunJournal::record_outcomes`]).
