@@ -2,7 +2,8 @@
 //! timeouts and dropped connections. After an ambiguous failure on a create (the request may have
 //! been applied), the key is looked up before creating again: no duplicates, ever.
 
-use super::retry::RetryPolicy;
+use super::retry::{send_with_retries, Attempt, RetryPolicy};
+use crate::http::Reply;
 use crate::outcome::{Outcome, OutcomeKind};
 use crate::plan::{Action, Planned};
 use crate::systems::folio::client::{error_message, CallFailure, FolioClient};
@@ -65,21 +66,12 @@ impl FolioWriter<'_> {
     }
 
     async fn create(&self, key: &str, record: &Value, o: &mut Outcome) {
-        let mut ambiguous = false;
-        loop {
-            if ambiguous {
-                if let Some(id) = self.find_by_key(key).await {
-                    o.outcome = OutcomeKind::Created;
-                    o.target_id = Some(id);
-                    o.reason = Some("confirmed by lookup after an interrupted create".into());
-                    return;
-                }
-            }
+        let attempt = async |o: &mut Outcome, _maybe_applied: bool| {
             let res = self
                 .client
                 .call(reqwest::Method::POST, "/users", &[], Some(record))
                 .await;
-            let (retry_after, why) = match res {
+            match res {
                 Ok(r) if r.ok() => {
                     o.outcome = OutcomeKind::Created;
                     o.http_status = Some(r.status);
@@ -93,102 +85,71 @@ impl FolioWriter<'_> {
                                 .map(|l| l.rsplit('/').next().unwrap_or(l).to_string())
                         });
                     o.reason = None;
-                    return;
+                    Attempt::Done
                 }
-                Ok(r) if RetryPolicy::retryable_status(r.status) => {
-                    o.http_status = Some(r.status);
-                    // A 5xx may have been applied; a 429 was not.
-                    ambiguous |= r.status != 429;
-                    (
-                        r.retry_after(),
-                        format!("HTTP {}: {}", r.status, error_message(&r)),
-                    )
-                }
-                Ok(r) => {
-                    o.http_status = Some(r.status);
-                    let msg = error_message(&r);
-                    o.outcome = if is_uniqueness(&msg) {
-                        OutcomeKind::Conflict
-                    } else {
-                        OutcomeKind::Failed
-                    };
-                    o.reason = Some(msg);
-                    return;
-                }
-                Err(CallFailure::Transport(t)) => {
-                    ambiguous |= t.ambiguous;
-                    (None, t.message)
-                }
-                Err(CallFailure::Fatal(e)) => {
-                    o.outcome = OutcomeKind::Failed;
-                    o.reason = Some(e.to_string());
-                    return;
-                }
-            };
-            if o.retries >= self.policy.max_retries {
-                o.outcome = OutcomeKind::Failed;
-                o.reason = Some(format!("gave up after {} retries: {why}", o.retries));
-                if ambiguous {
-                    if let Some(id) = self.find_by_key(key).await {
-                        o.outcome = OutcomeKind::Created;
-                        o.target_id = Some(id);
-                        o.reason = Some("confirmed by lookup after an interrupted create".into());
-                    }
-                }
-                return;
+                other => judge_failure(other, o),
             }
-            o.retries += 1;
-            tracing::debug!(line = o.line, retry = o.retries, reason = %why, "retrying create");
-            tokio::time::sleep(self.policy.delay(o.retries, retry_after)).await;
-        }
+        };
+        send_with_retries(&self.policy, o, "create", attempt, async || {
+            self.find_by_key(key).await
+        })
+        .await;
     }
 
     async fn update(&self, id: &str, record: &Value, o: &mut Outcome) {
         let path = format!("/users/{id}");
-        loop {
+        let attempt = async |o: &mut Outcome, _maybe_applied: bool| {
             let res = self
                 .client
                 .call(reqwest::Method::PUT, &path, &[], Some(record))
                 .await;
-            let (retry_after, why) = match res {
+            match res {
                 Ok(r) if r.ok() => {
                     o.outcome = OutcomeKind::Updated;
                     o.http_status = Some(r.status);
                     o.reason = None;
-                    return;
+                    Attempt::Done
                 }
-                Ok(r) if RetryPolicy::retryable_status(r.status) => {
-                    o.http_status = Some(r.status);
-                    (
-                        r.retry_after(),
-                        format!("HTTP {}: {}", r.status, error_message(&r)),
-                    )
-                }
-                Ok(r) => {
-                    o.http_status = Some(r.status);
-                    let msg = error_message(&r);
-                    o.outcome = if is_uniqueness(&msg) {
-                        OutcomeKind::Conflict
-                    } else {
-                        OutcomeKind::Failed
-                    };
-                    o.reason = Some(msg);
-                    return;
-                }
-                Err(CallFailure::Transport(t)) => (None, t.message),
-                Err(CallFailure::Fatal(e)) => {
-                    o.outcome = OutcomeKind::Failed;
-                    o.reason = Some(e.to_string());
-                    return;
-                }
-            };
-            if o.retries >= self.policy.max_retries {
-                o.outcome = OutcomeKind::Failed;
-                o.reason = Some(format!("gave up after {} retries: {why}", o.retries));
-                return;
+                other => judge_failure(other, o),
             }
-            o.retries += 1;
-            tokio::time::sleep(self.policy.delay(o.retries, retry_after)).await;
+        };
+        // A PUT of the whole record is idempotent: sending it again is safe.
+        send_with_retries(&self.policy, o, "update", attempt, async || None).await;
+    }
+}
+
+/// Judges a FOLIO answer that is not a success: 429 and 5xx are retried (a 5xx may have been
+/// applied), a uniqueness refusal is a `conflict`, anything else `failed`.
+fn judge_failure(res: Result<Reply, CallFailure>, o: &mut Outcome) -> Attempt {
+    match res {
+        Ok(r) if RetryPolicy::retryable_status(r.status) => {
+            o.http_status = Some(r.status);
+            Attempt::Again {
+                retry_after: r.retry_after(),
+                why: format!("HTTP {}: {}", r.status, error_message(&r)),
+                maybe_applied: r.status != 429,
+            }
+        }
+        Ok(r) => {
+            o.http_status = Some(r.status);
+            let msg = error_message(&r);
+            o.outcome = if is_uniqueness(&msg) {
+                OutcomeKind::Conflict
+            } else {
+                OutcomeKind::Failed
+            };
+            o.reason = Some(msg);
+            Attempt::Done
+        }
+        Err(CallFailure::Transport(t)) => Attempt::Again {
+            retry_after: None,
+            why: t.message,
+            maybe_applied: t.ambiguous,
+        },
+        Err(CallFailure::Fatal(e)) => {
+            o.outcome = OutcomeKind::Failed;
+            o.reason = Some(e.to_string());
+            Attempt::Done
         }
     }
 }

@@ -4,7 +4,7 @@
 //! into "Username … already exists" is reported as `exists`.
 
 use super::folio::preview_outcome;
-use super::retry::RetryPolicy;
+use super::retry::{confirmed, send_with_retries, Attempt, RetryPolicy};
 use crate::outcome::{Outcome, OutcomeKind};
 use crate::plan::{Action, Planned};
 use crate::systems::illiad::client::{
@@ -60,70 +60,57 @@ impl IlliadWriter<'_> {
             o.reason = Some("UserName is missing".into());
             return;
         };
-        let confirmed = |o: &mut Outcome| {
-            o.outcome = OutcomeKind::Created;
-            o.target_id = Some(name.clone());
-            o.reason = Some("confirmed by lookup after an interrupted create".into());
-        };
-        let mut ambiguous = false;
-        loop {
-            if ambiguous && self.exists(&name).await == Some(true) {
-                confirmed(o);
-                return;
+        let attempt = async |o: &mut Outcome, maybe_applied: bool| match self
+            .client
+            .create(record)
+            .await
+        {
+            Ok(r) if r.ok() => {
+                o.outcome = OutcomeKind::Created;
+                o.http_status = Some(r.status);
+                o.target_id = r
+                    .json()
+                    .and_then(|v| username(&v))
+                    .or_else(|| Some(name.clone()));
+                o.reason = None;
+                Attempt::Done
             }
-            let (retry_after, why) = match self.client.create(record).await {
-                Ok(r) if r.ok() => {
-                    o.outcome = OutcomeKind::Created;
-                    o.http_status = Some(r.status);
-                    o.target_id = r
-                        .json()
-                        .and_then(|v| username(&v))
-                        .or_else(|| Some(name.clone()));
-                    o.reason = None;
-                    return;
+            Ok(r) if is_already_exists(&r) => {
+                o.http_status = Some(r.status);
+                if maybe_applied {
+                    // Our own earlier attempt created it.
+                    confirmed(o, name.clone());
+                } else {
+                    o.outcome = OutcomeKind::Exists;
+                    o.target_id = Some(name.clone());
+                    o.reason = Some(format!(
+                        "created by someone else after the lookup ({}); the API cannot update users",
+                        error_message(&r)
+                    ));
                 }
-                Ok(r) if is_already_exists(&r) => {
-                    o.http_status = Some(r.status);
-                    if ambiguous {
-                        confirmed(o);
-                    } else {
-                        o.outcome = OutcomeKind::Exists;
-                        o.target_id = Some(name.clone());
-                        o.reason = Some(format!(
-                            "created by someone else after the lookup ({}); the API cannot update users",
-                            error_message(&r)
-                        ));
-                    }
-                    return;
+                Attempt::Done
+            }
+            Ok(r) if RetryPolicy::retryable_status(r.status) => {
+                o.http_status = Some(r.status);
+                Attempt::Again {
+                    retry_after: r.retry_after(),
+                    why: error_message(&r),
+                    maybe_applied: r.status != 429,
                 }
-                Ok(r) if RetryPolicy::retryable_status(r.status) => {
-                    o.http_status = Some(r.status);
-                    // A 5xx may have been applied; a 429 was not.
-                    ambiguous |= r.status != 429;
-                    (r.retry_after(), error_message(&r))
-                }
-                Ok(r) => {
-                    o.http_status = Some(r.status);
-                    o.outcome = OutcomeKind::Failed;
-                    o.reason = Some(error_message(&r));
-                    return;
-                }
-                Err(t) => {
-                    ambiguous |= t.ambiguous;
-                    (None, t.message)
-                }
-            };
-            if o.retries >= self.policy.max_retries {
+            }
+            Ok(r) => {
+                o.http_status = Some(r.status);
                 o.outcome = OutcomeKind::Failed;
-                o.reason = Some(format!("gave up after {} retries: {why}", o.retries));
-                if ambiguous && self.exists(&name).await == Some(true) {
-                    confirmed(o);
-                }
-                return;
+                o.reason = Some(error_message(&r));
+                Attempt::Done
             }
-            o.retries += 1;
-            tracing::debug!(line = o.line, retry = o.retries, reason = %why, "retrying create");
-            tokio::time::sleep(self.policy.delay(o.retries, retry_after)).await;
-        }
+            Err(t) => Attempt::Again {
+                retry_after: None,
+                why: t.message,
+                maybe_applied: t.ambiguous,
+            },
+        };
+        let applied = async || (self.exists(&name).await == Some(true)).then(|| name.clone());
+        send_with_retries(&self.policy, o, "create", attempt, applied).await;
     }
 }

@@ -5,7 +5,8 @@
 //! the patron is looked up (by e-mail or barcode) before creating again: no duplicates, ever.
 
 use super::folio::preview_outcome;
-use super::retry::RetryPolicy;
+use super::retry::{confirmed, send_with_retries, Attempt, RetryPolicy};
+use crate::http::{Reply, TransportError};
 use crate::outcome::{Outcome, OutcomeKind};
 use crate::plan::{Action, Planned};
 use crate::systems::libib::client::{error_message, field, is_taken, LibibClient};
@@ -76,24 +77,12 @@ impl LibibWriter<'_> {
 
     async fn create(&self, params: &Value, o: &mut Outcome) {
         let query = pairs(params);
-        let confirmed = |o: &mut Outcome, barcode: String| {
-            o.outcome = OutcomeKind::Created;
-            o.target_id = Some(barcode);
-            o.reason = Some("confirmed by lookup after an interrupted create".into());
-        };
-        let mut ambiguous = false;
-        loop {
-            if ambiguous {
-                if let Some(b) = self.find_created(params).await {
-                    confirmed(o, b);
-                    return;
-                }
-            }
+        let attempt = async |o: &mut Outcome, maybe_applied: bool| {
             let res = self
                 .client
                 .call_paced(reqwest::Method::POST, &["patrons"], &query)
                 .await;
-            let (retry_after, why) = match res {
+            match res {
                 Ok(r) if r.ok() => {
                     o.http_status = Some(r.status);
                     o.outcome = OutcomeKind::Created;
@@ -107,89 +96,85 @@ impl LibibWriter<'_> {
                         o.reason =
                             Some("created, but Libib did not say which barcode it assigned".into());
                     }
-                    return;
+                    Attempt::Done
                 }
                 Ok(r) if is_taken(&r) => {
                     o.http_status = Some(r.status);
-                    if ambiguous {
-                        if let Some(b) = self.find_created(params).await {
-                            confirmed(o, b);
-                            return;
-                        }
+                    // Our own earlier attempt may be what took it.
+                    let ours = if maybe_applied {
+                        self.find_created(params).await
+                    } else {
+                        None
+                    };
+                    match ours {
+                        Some(b) => confirmed(o, b),
+                        None => taken(o, &r),
                     }
-                    o.outcome = OutcomeKind::Conflict;
-                    o.reason = Some(error_message(&r));
-                    return;
+                    Attempt::Done
                 }
-                Ok(r) if RetryPolicy::retryable_status(r.status) => {
-                    o.http_status = Some(r.status);
-                    ambiguous |= r.status != 429;
-                    (r.retry_after(), error_message(&r))
-                }
-                Ok(r) => {
-                    o.http_status = Some(r.status);
-                    o.outcome = OutcomeKind::Failed;
-                    o.reason = Some(error_message(&r));
-                    return;
-                }
-                Err(t) => {
-                    ambiguous |= t.ambiguous;
-                    (None, t.message)
-                }
-            };
-            if o.retries >= self.policy.max_retries {
-                o.outcome = OutcomeKind::Failed;
-                o.reason = Some(format!("gave up after {} retries: {why}", o.retries));
-                if ambiguous {
-                    if let Some(b) = self.find_created(params).await {
-                        confirmed(o, b);
-                    }
-                }
-                return;
+                other => judge_failure(other, o),
             }
-            o.retries += 1;
-            tracing::debug!(line = o.line, retry = o.retries, reason = %why, "retrying create");
-            tokio::time::sleep(self.policy.delay(o.retries, retry_after)).await;
-        }
+        };
+        let applied = async || self.find_created(params).await;
+        send_with_retries(&self.policy, o, "create", attempt, applied).await;
     }
 
     async fn update(&self, barcode: &str, params: &Value, o: &mut Outcome) {
         let query = pairs(params);
-        loop {
+        let attempt = async |o: &mut Outcome, _maybe_applied: bool| {
             let res = self
                 .client
                 .call_paced(reqwest::Method::POST, &["patrons", barcode], &query)
                 .await;
-            let (retry_after, why) = match res {
+            match res {
                 Ok(r) if r.ok() => {
                     o.outcome = OutcomeKind::Updated;
                     o.http_status = Some(r.status);
                     o.reason = None;
-                    return;
+                    Attempt::Done
                 }
-                Ok(r) if RetryPolicy::retryable_status(r.status) => {
+                Ok(r) if is_taken(&r) => {
                     o.http_status = Some(r.status);
-                    (r.retry_after(), error_message(&r))
+                    taken(o, &r);
+                    Attempt::Done
                 }
-                Ok(r) => {
-                    o.http_status = Some(r.status);
-                    o.outcome = if is_taken(&r) {
-                        OutcomeKind::Conflict
-                    } else {
-                        OutcomeKind::Failed
-                    };
-                    o.reason = Some(error_message(&r));
-                    return;
-                }
-                Err(t) => (None, t.message),
-            };
-            if o.retries >= self.policy.max_retries {
-                o.outcome = OutcomeKind::Failed;
-                o.reason = Some(format!("gave up after {} retries: {why}", o.retries));
-                return;
+                other => judge_failure(other, o),
             }
-            o.retries += 1;
-            tokio::time::sleep(self.policy.delay(o.retries, retry_after)).await;
+        };
+        // An update sends only the changed fields' new values: sending it again is safe.
+        send_with_retries(&self.policy, o, "update", attempt, async || None).await;
+    }
+}
+
+/// A barcode or e-mail another patron already has: `conflict`.
+fn taken(o: &mut Outcome, r: &Reply) {
+    o.outcome = OutcomeKind::Conflict;
+    o.reason = Some(error_message(r));
+}
+
+/// Judges a Libib answer that is neither a success nor a uniqueness refusal: 5xx (and a 429 the
+/// client stopped waiting out) are retried, a 5xx or a dropped connection may have been applied;
+/// anything else is `failed`.
+fn judge_failure(res: Result<Reply, TransportError>, o: &mut Outcome) -> Attempt {
+    match res {
+        Ok(r) if RetryPolicy::retryable_status(r.status) => {
+            o.http_status = Some(r.status);
+            Attempt::Again {
+                retry_after: r.retry_after(),
+                why: error_message(&r),
+                maybe_applied: r.status != 429,
+            }
         }
+        Ok(r) => {
+            o.http_status = Some(r.status);
+            o.outcome = OutcomeKind::Failed;
+            o.reason = Some(error_message(&r));
+            Attempt::Done
+        }
+        Err(t) => Attempt::Again {
+            retry_after: None,
+            why: t.message,
+            maybe_applied: t.ambiguous,
+        },
     }
 }

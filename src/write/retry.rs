@@ -1,6 +1,8 @@
 //! Retry policy: which failures are worth retrying and how long to wait (exponential backoff with
-//! full jitter, honouring `Retry-After`).
+//! full jitter, honouring `Retry-After`); and the loop every writer sends a write through
+//! ([`send_with_retries`]), which never creates a record twice.
 
+use crate::outcome::{Outcome, OutcomeKind};
 use rand::Rng;
 use std::time::Duration;
 
@@ -44,6 +46,82 @@ impl RetryPolicy {
         let ceiling = exp.min(self.cap);
         let ms = ceiling.as_millis().max(1) as u64;
         Duration::from_millis(rng.gen_range(0..=ms))
+    }
+}
+
+/// How one attempt at a write ended, as the writer judged the answer.
+#[derive(Debug)]
+pub enum Attempt {
+    /// The row's outcome is decided, and set on the outcome.
+    Done,
+    /// A transient failure, worth another try.
+    Again {
+        /// The server's `Retry-After`, if it sent one.
+        retry_after: Option<Duration>,
+        /// Why, for the log and (when the retries run out) the report.
+        why: String,
+        /// The server may have applied the write anyway (a 5xx, a timeout, a dropped
+        /// connection); a 429 was not applied.
+        maybe_applied: bool,
+    },
+}
+
+/// Marks `o` created: a write that may have been applied was, as a lookup showed.
+pub fn confirmed(o: &mut Outcome, id: String) {
+    o.outcome = OutcomeKind::Created;
+    o.target_id = Some(id);
+    o.reason = Some("confirmed by lookup after an interrupted create".into());
+}
+
+/// Sends a write until it is done or `policy` gives up (the row then fails with "gave up after N
+/// retries: <last reason>"), counting retries on `o`.
+///
+/// `attempt` sends once and judges the answer; it is told whether an earlier attempt may have been
+/// applied. After such an attempt `applied` looks the record up — before sending again, and when
+/// giving up — and returns its id if it exists: the row is then `created` ([`confirmed`]) and
+/// nothing is sent again. Updates, which are idempotent, pass a lookup that finds nothing.
+pub async fn send_with_retries<A, L>(
+    policy: &RetryPolicy,
+    o: &mut Outcome,
+    what: &str,
+    mut attempt: A,
+    mut applied: L,
+) where
+    A: AsyncFnMut(&mut Outcome, bool) -> Attempt,
+    L: AsyncFnMut() -> Option<String>,
+{
+    let mut maybe_applied = false;
+    loop {
+        if maybe_applied {
+            if let Some(id) = applied().await {
+                confirmed(o, id);
+                return;
+            }
+        }
+        let (retry_after, why) = match attempt(o, maybe_applied).await {
+            Attempt::Done => return,
+            Attempt::Again {
+                retry_after,
+                why,
+                maybe_applied: maybe,
+            } => {
+                maybe_applied |= maybe;
+                (retry_after, why)
+            }
+        };
+        if o.retries >= policy.max_retries {
+            o.outcome = OutcomeKind::Failed;
+            o.reason = Some(format!("gave up after {} retries: {why}", o.retries));
+            if maybe_applied {
+                if let Some(id) = applied().await {
+                    confirmed(o, id);
+                }
+            }
+            return;
+        }
+        o.retries += 1;
+        tracing::debug!(line = o.line, retry = o.retries, reason = %why, "retrying {what}");
+        tokio::time::sleep(policy.delay(o.retries, retry_after)).await;
     }
 }
 
