@@ -4,7 +4,7 @@
 //! into "Username … already exists" is reported as `exists`.
 
 use super::folio::preview_outcome;
-use super::retry::{confirmed, send_with_retries, Attempt, RetryPolicy};
+use super::retry::{confirmed, judge_failure, send_with_retries, Attempt, RetryPolicy};
 use crate::outcome::{Outcome, OutcomeKind};
 use crate::plan::{Action, Planned};
 use crate::systems::illiad::client::{
@@ -90,25 +90,7 @@ impl IlliadWriter<'_> {
                 }
                 Attempt::Done
             }
-            Ok(r) if RetryPolicy::retryable_status(r.status) => {
-                o.http_status = Some(r.status);
-                Attempt::Again {
-                    retry_after: r.retry_after(),
-                    why: error_message(&r),
-                    maybe_applied: r.status != 429,
-                }
-            }
-            Ok(r) => {
-                o.http_status = Some(r.status);
-                o.outcome = OutcomeKind::Failed;
-                o.reason = Some(error_message(&r));
-                Attempt::Done
-            }
-            Err(t) => Attempt::Again {
-                retry_after: None,
-                why: t.message,
-                maybe_applied: t.ambiguous,
-            },
+            other => judge_failure(other, o, error_message),
         };
         let applied = async || (self.exists(&name).await == Some(true)).then(|| name.clone());
         send_with_retries(&self.policy, o, "create", attempt, applied).await;

@@ -5,8 +5,8 @@
 //! the patron is looked up (by e-mail or barcode) before creating again: no duplicates, ever.
 
 use super::folio::preview_outcome;
-use super::retry::{confirmed, send_with_retries, Attempt, RetryPolicy};
-use crate::http::{Reply, TransportError};
+use super::retry::{confirmed, judge_failure, send_with_retries, Attempt, RetryPolicy};
+use crate::http::Reply;
 use crate::outcome::{Outcome, OutcomeKind};
 use crate::plan::{Action, Planned};
 use crate::systems::libib::client::{error_message, field, is_taken, LibibClient};
@@ -112,7 +112,7 @@ impl LibibWriter<'_> {
                     }
                     Attempt::Done
                 }
-                other => judge_failure(other, o),
+                other => judge_failure(other, o, error_message),
             }
         };
         let applied = async || self.find_created(params).await;
@@ -138,7 +138,7 @@ impl LibibWriter<'_> {
                     taken(o, &r);
                     Attempt::Done
                 }
-                other => judge_failure(other, o),
+                other => judge_failure(other, o, error_message),
             }
         };
         // An update sends only the changed fields' new values: sending it again is safe.
@@ -150,31 +150,4 @@ impl LibibWriter<'_> {
 fn taken(o: &mut Outcome, r: &Reply) {
     o.outcome = OutcomeKind::Conflict;
     o.reason = Some(error_message(r));
-}
-
-/// Judges a Libib answer that is neither a success nor a uniqueness refusal: 5xx (and a 429 the
-/// client stopped waiting out) are retried, a 5xx or a dropped connection may have been applied;
-/// anything else is `failed`.
-fn judge_failure(res: Result<Reply, TransportError>, o: &mut Outcome) -> Attempt {
-    match res {
-        Ok(r) if RetryPolicy::retryable_status(r.status) => {
-            o.http_status = Some(r.status);
-            Attempt::Again {
-                retry_after: r.retry_after(),
-                why: error_message(&r),
-                maybe_applied: r.status != 429,
-            }
-        }
-        Ok(r) => {
-            o.http_status = Some(r.status);
-            o.outcome = OutcomeKind::Failed;
-            o.reason = Some(error_message(&r));
-            Attempt::Done
-        }
-        Err(t) => Attempt::Again {
-            retry_after: None,
-            why: t.message,
-            maybe_applied: t.ambiguous,
-        },
-    }
 }

@@ -2,6 +2,7 @@
 //! full jitter, honouring `Retry-After`); and the loop every writer sends a write through
 //! ([`send_with_retries`]), which never creates a record twice.
 
+use crate::http::{Reply, TransportError};
 use crate::outcome::{Outcome, OutcomeKind};
 use rand::Rng;
 use std::time::Duration;
@@ -64,6 +65,38 @@ pub enum Attempt {
         /// connection); a 429 was not applied.
         maybe_applied: bool,
     },
+}
+
+/// Judges an answer that is neither a success nor a refusal the writer handles itself: 429 and
+/// 5xx are retried (a 5xx may have been applied), a transport failure is retried (it may have been
+/// applied if the request went out), anything else is `failed` with the server's message, as
+/// `message` renders it.
+pub fn judge_failure(
+    res: Result<Reply, TransportError>,
+    o: &mut Outcome,
+    message: fn(&Reply) -> String,
+) -> Attempt {
+    match res {
+        Ok(r) if RetryPolicy::retryable_status(r.status) => {
+            o.http_status = Some(r.status);
+            Attempt::Again {
+                retry_after: r.retry_after(),
+                why: message(&r),
+                maybe_applied: r.status != 429,
+            }
+        }
+        Ok(r) => {
+            o.http_status = Some(r.status);
+            o.outcome = OutcomeKind::Failed;
+            o.reason = Some(message(&r));
+            Attempt::Done
+        }
+        Err(t) => Attempt::Again {
+            retry_after: None,
+            why: t.message,
+            maybe_applied: t.ambiguous,
+        },
+    }
 }
 
 /// Marks `o` created: a write that may have been applied was, as a lookup showed.
@@ -147,5 +180,85 @@ mod tests {
         assert!(p.delay(1, None) <= Duration::from_millis(200));
         let d = p.delay(3, Some(Duration::from_secs(2)));
         assert!(d >= Duration::from_secs(2) && d <= Duration::from_millis(2100));
+    }
+
+    fn quick() -> RetryPolicy {
+        RetryPolicy {
+            max_retries: 3,
+            base: Duration::from_millis(1),
+            cap: Duration::from_millis(1),
+        }
+    }
+
+    fn outcome() -> Outcome {
+        Outcome::new("f.csv", 2, Some("k".into()), OutcomeKind::Failed)
+    }
+
+    fn again(maybe_applied: bool) -> Attempt {
+        Attempt::Again {
+            retry_after: None,
+            why: "HTTP 503".into(),
+            maybe_applied,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_ambiguous_create_is_looked_up_before_it_is_sent_again() {
+        let mut sent = 0;
+        let mut lookups = 0;
+        let mut o = outcome();
+        let attempt = async |_: &mut Outcome, _: bool| {
+            sent += 1;
+            again(true)
+        };
+        let applied = async || {
+            lookups += 1;
+            Some("id-1".to_string())
+        };
+        send_with_retries(&quick(), &mut o, "create", attempt, applied).await;
+        assert_eq!((sent, lookups), (1, 1), "sent once, then found");
+        assert_eq!(o.outcome, OutcomeKind::Created);
+        assert_eq!(o.target_id.as_deref(), Some("id-1"));
+        assert_eq!(o.retries, 1);
+    }
+
+    #[tokio::test]
+    async fn retries_run_out_with_the_last_reason_and_a_429_is_never_looked_up() {
+        let mut sent = 0;
+        let mut lookups = 0;
+        let mut o = outcome();
+        let attempt = async |_: &mut Outcome, maybe: bool| {
+            assert!(!maybe, "a 429 was not applied");
+            sent += 1;
+            again(false)
+        };
+        let applied = async || {
+            lookups += 1;
+            None
+        };
+        send_with_retries(&quick(), &mut o, "create", attempt, applied).await;
+        assert_eq!((sent, lookups), (4, 0));
+        assert_eq!(o.outcome, OutcomeKind::Failed);
+        assert_eq!(
+            o.reason.as_deref(),
+            Some("gave up after 3 retries: HTTP 503")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_success_after_a_transient_failure_counts_one_retry() {
+        let mut o = outcome();
+        let mut n = 0;
+        let attempt = async |o: &mut Outcome, _: bool| {
+            n += 1;
+            if n == 1 {
+                return again(true);
+            }
+            o.outcome = OutcomeKind::Updated;
+            Attempt::Done
+        };
+        send_with_retries(&quick(), &mut o, "update", attempt, async || None).await;
+        assert_eq!(o.outcome, OutcomeKind::Updated);
+        assert_eq!(o.retries, 1);
     }
 }
