@@ -625,31 +625,16 @@ async fn flush(
                     policy: RetryPolicy::default(),
                     match_field: &mapping.match_field,
                 };
-                let concurrency = client.http().concurrency();
-                // journal hook: after Ctrl-C, writes not yet started are skipped
-                futures::stream::iter(
-                    planned
-                        .into_iter()
-                        .map(|p| journal.guarded(p, |p| writer.apply(p))),
-                )
-                .buffer_unordered(concurrency)
-                .collect()
-                .await
+                let n = client.http().concurrency();
+                write_all(journal, planned, n, |p| writer.apply(p)).await
             }
             Backend::Illiad { client, .. } => {
                 let writer = IlliadWriter {
                     client,
                     policy: RetryPolicy::default(),
                 };
-                let concurrency = client.http().concurrency();
-                futures::stream::iter(
-                    planned
-                        .into_iter()
-                        .map(|p| journal.guarded(p, |p| writer.apply(p))),
-                )
-                .buffer_unordered(concurrency)
-                .collect()
-                .await
+                let n = client.http().concurrency();
+                write_all(journal, planned, n, |p| writer.apply(p)).await
             }
             Backend::Libib { client, .. } => {
                 // One at a time: Libib is paced per account and never written concurrently.
@@ -657,11 +642,7 @@ async fn flush(
                     client,
                     policy: RetryPolicy::default(),
                 };
-                let mut out = Vec::with_capacity(planned.len());
-                for p in planned {
-                    out.push(journal.guarded(p, |p| writer.apply(p)).await);
-                }
-                out
+                write_all(journal, planned, 1, |p| writer.apply(p)).await
             }
         }
     } else {
@@ -695,6 +676,24 @@ async fn flush(
         sinks.emit(o, *fi, cells)?;
     }
     Ok(failed)
+}
+
+/// Sends the planned writes, `concurrency` at a time, each through the journal's guard (after
+/// Ctrl-C, writes not yet started are skipped); outcomes in completion order.
+async fn write_all<F, Fut>(
+    journal: &crate::journal::session::RunJournal,
+    planned: Vec<Planned>,
+    concurrency: usize,
+    apply: F,
+) -> Vec<Outcome>
+where
+    F: Fn(Planned) -> Fut,
+    Fut: std::future::Future<Output = Outcome>,
+{
+    futures::stream::iter(planned.into_iter().map(|p| journal.guarded(p, &apply)))
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await
 }
 
 /// The roster's match keys (folded), for `--missing`. Every cell of an unreadable row counts as

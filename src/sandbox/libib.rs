@@ -17,25 +17,7 @@ use serde_json::{json, Map, Value};
 use super::cql::fold;
 use super::server::{empty, json_resp, lock, App};
 use super::state::{Data, LibibPatron};
-
-/// The 15 fields of a patron, in API order.
-const FIELDS: [&str; 15] = [
-    "barcode",
-    "first_name",
-    "last_name",
-    "email",
-    "notification_emails",
-    "tags",
-    "patron_id",
-    "phone",
-    "address1",
-    "address2",
-    "city",
-    "state",
-    "country",
-    "zip",
-    "freeze",
-];
+use crate::systems::libib::PATRON_FIELDS as FIELDS;
 
 const PER_PAGE: usize = 50;
 const RESTORE_DAYS: i64 = 30;

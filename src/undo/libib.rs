@@ -9,28 +9,11 @@ use super::UndoTarget;
 use crate::http::Governed;
 use crate::plan::libib::{comparable, param_text};
 use crate::systems::libib::client::{error_message, field, LibibClient};
+use crate::systems::libib::EDITABLE_FIELDS as FIELDS;
 use crate::target::Target;
 use crate::write::retry::RetryPolicy;
 use reqwest::Method;
 use serde_json::Value;
-
-/// The patron fields Libib returns (compared and restored); `barcode` is the address.
-const FIELDS: [&str; 14] = [
-    "first_name",
-    "last_name",
-    "email",
-    "notification_emails",
-    "tags",
-    "patron_id",
-    "phone",
-    "address1",
-    "address2",
-    "city",
-    "state",
-    "country",
-    "zip",
-    "freeze",
-];
 
 /// Fields Libib refuses to blank.
 const NEVER_EMPTY: [&str; 3] = ["first_name", "last_name", "country"];
@@ -97,7 +80,7 @@ pub fn restore_params(before: &Value, current: &Value) -> Vec<(String, String)> 
         }
         match before.get(k).and_then(|v| param_text(k, v)) {
             Some(t) => out.push((k.to_string(), t)),
-            None if NEVER_EMPTY.contains(&k) => {}
+            None if NEVER_EMPTY.contains(k) => {}
             None => out.push((k.to_string(), String::new())),
         }
     }

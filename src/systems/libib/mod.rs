@@ -2,3 +2,26 @@
 //! and the conversion of mapped records to Libib's query parameters.
 
 pub mod client;
+
+/// The fields of a Libib patron as the API returns them, in its order; `barcode` first, since it
+/// addresses the patron (`POST /patrons/{barcode}`). Source: `reference/seeds/libib-patrons-client-docs.txt`.
+pub const PATRON_FIELDS: [&str; 15] = [
+    "barcode",
+    "first_name",
+    "last_name",
+    "email",
+    "notification_emails",
+    "tags",
+    "patron_id",
+    "phone",
+    "address1",
+    "address2",
+    "city",
+    "state",
+    "country",
+    "zip",
+    "freeze",
+];
+
+/// The patron fields other than the barcode: what an update can change.
+pub const EDITABLE_FIELDS: &[&str] = PATRON_FIELDS.split_at(1).1;
