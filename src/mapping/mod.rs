@@ -1,7 +1,7 @@
-//! Mapping stage: declarative TOML mapping files (see `MAPPING-SPEC.md`) that turn a
+//! Mapping stage: declarative TOML mapping files (see README.md, "Mapping files") that turn a
 //! [`crate::read::SourceRow`] into one system's record.
 //!
-//! Flow: [`Mapping::load`] parses ([`file`]) and compiles ([`compile`]) a file into a validated
+//! Flow: [`Mapping::load`] parses (`file`) and compiles (`compile`) a file into a validated
 //! plan; [`Mapping::bind`] resolves every referenced column against an input's header;
 //! [`BoundMapping::map_row`] then maps rows with no per-row parsing or regex compilation.
 //! Invariants: load/bind errors name the mapping file and line (and the nearest valid name);

@@ -106,8 +106,8 @@ pub fn confirmed(o: &mut Outcome, id: String) {
     o.reason = Some("confirmed by lookup after an interrupted create".into());
 }
 
-/// Sends a write until it is done or `policy` gives up (the row then fails with "gave up after N
-/// retries: <last reason>"), counting retries on `o`.
+/// Sends a write until it is done or `policy` gives up (the row then fails with `gave up after N
+/// retries: <last reason>`), counting retries on `o`.
 ///
 /// `attempt` sends once and judges the answer; it is told whether an earlier attempt may have been
 /// applied. After such an attempt `applied` looks the record up — before sending again, and when

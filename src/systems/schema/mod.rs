@@ -5,7 +5,7 @@
 //! its maximum length. FOLIO also has *pattern* fields (`personal.addresses.<TypeName>.<part>`,
 //! `customFields.<refId>`); [`lookup_field`] resolves those too.
 //!
-//! [`validate`] checks one mapped record (the JSON shape described in `MAPPING-SPEC.md`: FOLIO
+//! [`validate`] checks one mapped record (the JSON shape [`crate::mapping::Mapped::record`] describes: FOLIO
 //! nested, ILLiad and Libib flat; names such as patron groups and address types not yet resolved
 //! to UUIDs) against the rules each system documents. Invariants:
 //! - validation never panics and never talks to a server; it only reads the record;
