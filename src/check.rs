@@ -152,6 +152,7 @@ pub fn run(opts: &CheckOptions) -> anyhow::Result<Summary> {
             dupes: &mut dupes,
             sink: sink.as_deref_mut(),
             out: out.as_mut().map(|w| w as &mut dyn Write),
+            out_path: opts.out.as_deref(),
             summary: &mut summary,
         };
         parallel::screen_file(&job, reader, &mut outputs)?;
@@ -160,7 +161,10 @@ pub fn run(opts: &CheckOptions) -> anyhow::Result<Summary> {
         s.finish()?;
     }
     if let Some(mut w) = out {
-        w.flush()?;
+        w.flush().with_context(|| {
+            let path = opts.out.as_deref().unwrap_or(std::path::Path::new("--out"));
+            format!("{}: cannot write", path.display())
+        })?;
     }
     Ok(summary)
 }

@@ -436,3 +436,32 @@ fn parallel_check_gives_every_row_the_same_outcome_as_one_thread() {
         assert_eq!(other.1, reports[0].1, "same payloads, in the same order");
     }
 }
+
+/// A full disk while writing `--out` or the report stops the run with exit 2, naming the file,
+/// instead of hanging the reader and worker threads or losing the error.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_names_the_file_and_stops_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let roster = dir.path().join("roster.csv");
+    tricky_roster(&roster, 20_000);
+    let mapping = root().join("benches/gen-roster-folio.toml");
+    for (flag, name) in [("--out", "out.jsonl"), ("--report", "report.csv")] {
+        let full = dir.path().join(name);
+        std::os::unix::fs::symlink("/dev/full", &full).unwrap();
+        let o = run(
+            &[
+                "check",
+                roster.to_str().unwrap(),
+                "--mapping",
+                mapping.to_str().unwrap(),
+                flag,
+                full.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        let t = text(&o);
+        assert!(t.contains(name) && t.contains("No space left"), "{t}");
+    }
+}

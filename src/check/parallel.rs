@@ -14,10 +14,11 @@ use crate::mapping::BoundMapping;
 use crate::outcome::{Outcome, OutcomeKind};
 use crate::read::{ReadError, Record, RowReader};
 use crate::report::{summary::Summary, ReportSink};
+use anyhow::Context;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 
@@ -70,6 +71,8 @@ pub(super) struct Outputs<'a> {
     pub sink: Option<&'a mut (dyn ReportSink + 'static)>,
     /// One JSON payload per valid row.
     pub out: Option<&'a mut (dyn Write + 'static)>,
+    /// Where `out` goes (for error messages).
+    pub out_path: Option<&'a Path>,
     /// The counts.
     pub summary: &'a mut Summary,
 }
@@ -395,7 +398,10 @@ fn judge_chunk(
                     }
                     None => {
                         if let Some(w) = outputs.out.as_mut() {
-                            w.write_all(&chunk.json[json.clone()])?;
+                            w.write_all(&chunk.json[json.clone()]).with_context(|| {
+                                let path = outputs.out_path.unwrap_or(Path::new("--out"));
+                                format!("{}: cannot write", path.display())
+                            })?;
                         }
                         (key.take(), None)
                     }
