@@ -8,6 +8,7 @@
 //! String comparison is case- and accent-insensitive, like the mod-users indexes.
 //! Invariant: [`parse`] never panics; any input it does not understand is a [`CqlError`].
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashSet;
 
@@ -453,51 +454,73 @@ pub fn parse(input: &str) -> Result<Query, CqlError> {
 
 /// Folds a string for comparison: lower case, accents removed.
 pub fn fold(s: &str) -> String {
-    // ASCII has no accents to strip: same result, without the (slow in debug) normalisation.
-    if s.is_ascii() {
-        return s.to_ascii_lowercase();
-    }
-    s.nfd()
-        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
-        .collect::<String>()
-        .to_lowercase()
+    fold_cow(s).into_owned()
 }
 
-/// The values at a dotted path (arrays are flattened), as strings.
-fn values_at(record: &Value, path: &str) -> Vec<String> {
-    let mut cur = vec![record];
-    for part in path.split('.') {
-        let mut next = Vec::new();
-        for v in cur {
-            match v {
-                Value::Object(m) => {
-                    if let Some(x) = m.get(part) {
-                        match x {
-                            Value::Array(a) => next.extend(a.iter()),
-                            other => next.push(other),
-                        }
-                    }
-                }
-                Value::Array(a) => {
-                    for e in a {
-                        if let Some(x) = e.get(part) {
-                            next.push(x);
-                        }
-                    }
-                }
-                _ => {}
-            }
+/// [`fold`], borrowing `s` when it is already folded (lower-case ASCII: the common case of ids,
+/// codes and user names), so evaluating a query over a collection allocates nothing per record.
+fn fold_cow(s: &str) -> Cow<'_, str> {
+    // ASCII has no accents to strip: same result, without the (slow in debug) normalisation.
+    if s.is_ascii() {
+        if s.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Cow::Owned(s.to_ascii_lowercase());
         }
-        cur = next;
+        return Cow::Borrowed(s);
     }
-    cur.into_iter()
-        .filter_map(|v| match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Bool(b) => Some(b.to_string()),
-            Value::Number(n) => Some(n.to_string()),
+    Cow::Owned(
+        s.nfd()
+            .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+            .collect::<String>()
+            .to_lowercase(),
+    )
+}
+
+/// Calls `f` on each value at a dotted path (arrays are flattened; strings, booleans and numbers
+/// as text; objects skipped) until it returns true; returns whether it did.
+fn any_value_at(v: &Value, path: &str, f: &mut dyn FnMut(&str) -> bool) -> bool {
+    if path.is_empty() {
+        return match v {
+            Value::String(s) => f(s),
+            Value::Bool(b) => f(if *b { "true" } else { "false" }),
+            Value::Number(n) => f(&n.to_string()),
+            _ => false,
+        };
+    }
+    let (part, rest) = path.split_once('.').unwrap_or((path, ""));
+    match v {
+        Value::Object(m) => match m.get(part) {
+            Some(Value::Array(a)) => a.iter().any(|x| any_value_at(x, rest, f)),
+            Some(x) => any_value_at(x, rest, f),
+            None => false,
+        },
+        Value::Array(a) => a
+            .iter()
+            .any(|e| e.get(part).is_some_and(|x| any_value_at(x, rest, f))),
+        _ => false,
+    }
+}
+
+/// The first value at a dotted path (as [`any_value_at`] visits them), borrowed where it can be.
+fn first_value_at<'a>(v: &'a Value, path: &str) -> Option<Cow<'a, str>> {
+    if path.is_empty() {
+        return match v {
+            Value::String(s) => Some(Cow::Borrowed(s.as_str())),
+            Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+            Value::Number(n) => Some(Cow::Owned(n.to_string())),
             _ => None,
-        })
-        .collect()
+        };
+    }
+    let (part, rest) = path.split_once('.').unwrap_or((path, ""));
+    match v {
+        Value::Object(m) => match m.get(part)? {
+            Value::Array(a) => a.iter().find_map(|x| first_value_at(x, rest)),
+            x => first_value_at(x, rest),
+        },
+        Value::Array(a) => a
+            .iter()
+            .find_map(|e| e.get(part).and_then(|x| first_value_at(x, rest))),
+        _ => None,
+    }
 }
 
 fn words(s: &str) -> Vec<String> {
@@ -513,21 +536,21 @@ fn matches_clause(value: &str, rel: Rel, term: &Term) -> bool {
         // Same as comparing the folded forms, without allocating (lookups test many clauses).
         return value.eq_ignore_ascii_case(&term.text);
     }
-    let v = fold(value);
-    let t = &term.folded;
+    let v = fold_cow(value);
+    let (v, t) = (v.as_ref(), term.folded.as_str());
     match rel {
         Rel::Exact => {
             if term.prefix {
-                v.starts_with(t.as_str())
+                v.starts_with(t)
             } else {
-                v == *t
+                v == t
             }
         }
-        Rel::NotEq => v != *t,
-        Rel::Lt => v < *t,
-        Rel::Gt => v > *t,
-        Rel::Le => v <= *t,
-        Rel::Ge => v >= *t,
+        Rel::NotEq => v != t,
+        Rel::Lt => v < t,
+        Rel::Gt => v > t,
+        Rel::Le => v <= t,
+        Rel::Ge => v >= t,
         Rel::Word | Rel::AllWords | Rel::Any | Rel::Adj => {
             if term.text.is_empty() {
                 return true;
@@ -545,7 +568,7 @@ fn matches_clause(value: &str, rel: Rel, term: &Term) -> bool {
             };
             match rel {
                 Rel::Any => tw.iter().any(hit),
-                Rel::Adj => v.contains(t.as_str()),
+                Rel::Adj => v.contains(t),
                 _ => !tw.is_empty() && tw.iter().all(hit),
             }
         }
@@ -569,27 +592,28 @@ fn eval(node: &Node, record: &Value) -> bool {
         Node::And(a, b) => eval(a, record) && eval(b, record),
         Node::Or(a, b) => eval(a, record) || eval(b, record),
         Node::Not(a, b) => eval(a, record) && !eval(b, record),
-        Node::InSet { index, set } => values_at(record, index).iter().any(|v| {
-            // Lower-case ASCII is its own fold: look it up without allocating.
-            if v.is_ascii() && !v.bytes().any(|b| b.is_ascii_uppercase()) {
-                set.contains(v.as_str())
-            } else {
-                set.contains(&fold(v))
-            }
-        }),
+        Node::InSet { index, set } => {
+            any_value_at(record, index, &mut |v| set.contains(fold_cow(v).as_ref()))
+        }
         Node::Clause { index, rel, term } => {
-            let vals: Vec<String> = if index == "keywords" || index == "cql.serverChoice" {
-                KEYWORD_FIELDS
-                    .iter()
-                    .flat_map(|f| values_at(record, f))
-                    .collect()
+            let one = [index.as_str()];
+            let fields: &[&str] = if index == "keywords" || index == "cql.serverChoice" {
+                &KEYWORD_FIELDS
             } else {
-                values_at(record, index)
+                &one
             };
             if *rel == Rel::NotEq {
-                return !vals.is_empty() && vals.iter().all(|v| matches_clause(v, *rel, term));
+                // Every value differs (and there is at least one).
+                let mut seen = false;
+                let mut check = |v: &str| {
+                    seen = true;
+                    !matches_clause(v, *rel, term)
+                };
+                let some_equal = fields.iter().any(|f| any_value_at(record, f, &mut check));
+                return seen && !some_equal;
             }
-            vals.iter().any(|v| matches_clause(v, *rel, term))
+            let mut check = |v: &str| matches_clause(v, *rel, term);
+            fields.iter().any(|f| any_value_at(record, f, &mut check))
         }
     }
 }
@@ -612,7 +636,7 @@ impl Query {
                 let keys = self
                     .sort
                     .iter()
-                    .map(|k| values_at(r, &k.field).first().map(|s| fold(s)))
+                    .map(|k| first_value_at(r, &k.field).map(|s| fold_cow(&s).into_owned()))
                     .collect();
                 (keys, *r)
             })
@@ -664,6 +688,30 @@ mod tests {
         assert!(m("cql.allRecords=1 sortBy id", &r));
         assert!(m(r#"id>"4" and cql.allRecords=1 sortBy id"#, &r));
         assert!(!m(r#"id>"5""#, &r));
+    }
+
+    #[test]
+    fn paths_flatten_arrays_and_not_equal_needs_a_value() {
+        let r = json!({
+            "id": "5",
+            "active": false,
+            "personal": {"addresses": [{"city": "Ghent"}, {"city": "LYON"}]},
+            "tags": {"tagList": ["a", "B"]},
+            "n": 42
+        });
+        assert!(m(r#"personal.addresses.city=="lyon""#, &r));
+        assert!(m(r#"personal.addresses.city==("x" or "ghent")"#, &r));
+        assert!(m(r#"tags.tagList==b"#, &r));
+        assert!(m("active==false", &r));
+        assert!(m("n==42", &r));
+        assert!(!m(r#"id<>"5""#, &r));
+        assert!(m(r#"id<>"6""#, &r));
+        assert!(!m(r#"barcode<>"6""#, &r), "no value: not 'different'");
+        assert!(
+            !m(r#"personal.addresses.city<>"ghent""#, &r),
+            "one value equal"
+        );
+        assert!(m(r#"id>"4" sortBy id"#, &r));
     }
 
     #[test]
