@@ -586,15 +586,29 @@ const KEYWORD_FIELDS: [&str; 8] = [
     "externalSystemId",
 ];
 
-fn eval(node: &Node, record: &Value) -> bool {
+/// Calls `f` on each value of `index` in `record`; `id` (the record's id as its collection keys
+/// it) answers for the `id` index without looking inside the record.
+fn any_value(
+    record: &Value,
+    id: Option<&str>,
+    index: &str,
+    f: &mut dyn FnMut(&str) -> bool,
+) -> bool {
+    match id {
+        Some(id) if index == "id" => f(id),
+        _ => any_value_at(record, index, f),
+    }
+}
+
+fn eval(node: &Node, record: &Value, id: Option<&str>) -> bool {
     match node {
         Node::All => true,
-        Node::And(a, b) => eval(a, record) && eval(b, record),
-        Node::Or(a, b) => eval(a, record) || eval(b, record),
-        Node::Not(a, b) => eval(a, record) && !eval(b, record),
-        Node::InSet { index, set } => {
-            any_value_at(record, index, &mut |v| set.contains(fold_cow(v).as_ref()))
-        }
+        Node::And(a, b) => eval(a, record, id) && eval(b, record, id),
+        Node::Or(a, b) => eval(a, record, id) || eval(b, record, id),
+        Node::Not(a, b) => eval(a, record, id) && !eval(b, record, id),
+        Node::InSet { index, set } => any_value(record, id, index, &mut |v| {
+            set.contains(fold_cow(v).as_ref())
+        }),
         Node::Clause { index, rel, term } => {
             let one = [index.as_str()];
             let fields: &[&str] = if index == "keywords" || index == "cql.serverChoice" {
@@ -609,11 +623,11 @@ fn eval(node: &Node, record: &Value) -> bool {
                     seen = true;
                     !matches_clause(v, *rel, term)
                 };
-                let some_equal = fields.iter().any(|f| any_value_at(record, f, &mut check));
+                let some_equal = fields.iter().any(|f| any_value(record, id, f, &mut check));
                 return seen && !some_equal;
             }
             let mut check = |v: &str| matches_clause(v, *rel, term);
-            fields.iter().any(|f| any_value_at(record, f, &mut check))
+            fields.iter().any(|f| any_value(record, id, f, &mut check))
         }
     }
 }
@@ -621,24 +635,43 @@ fn eval(node: &Node, record: &Value) -> bool {
 impl Query {
     /// Whether `record` matches the query.
     pub fn matches(&self, record: &Value) -> bool {
-        eval(&self.root, record)
+        eval(&self.root, record, None)
     }
 
-    /// Sorts records in place by the query's `sortBy` keys (stable; no keys = unchanged).
-    pub fn sort(&self, records: &mut [&Value]) {
+    /// Whether `record`, kept under `id` in its collection (its own `id`), matches the query;
+    /// clauses on `id` read the key instead of the record (keyset paging scans whole collections).
+    pub fn matches_keyed(&self, id: &str, record: &Value) -> bool {
+        eval(&self.root, record, Some(id))
+    }
+
+    /// Sorts records, given with their collection keys (their ids), in place by the query's
+    /// `sortBy` keys (stable; no keys = unchanged).
+    pub fn sort_keyed(&self, records: &mut [(&str, &Value)]) {
         if self.sort.is_empty() {
             return;
         }
-        // Sort keys are computed once per record, not once per comparison.
-        let mut keyed: Vec<(Vec<Option<String>>, &Value)> = records
+        // Sort keys are computed once per record, not once per comparison, borrowed where the
+        // text is already folded (ids).
+        let mut keyed: Vec<(Vec<Option<Cow<'_, str>>>, usize)> = records
             .iter()
-            .map(|r| {
+            .enumerate()
+            .map(|(i, (id, r))| {
                 let keys = self
                     .sort
                     .iter()
-                    .map(|k| first_value_at(r, &k.field).map(|s| fold_cow(&s).into_owned()))
+                    .map(|k| {
+                        let v = if k.field == "id" {
+                            Some(Cow::Borrowed(*id))
+                        } else {
+                            first_value_at(r, &k.field)
+                        };
+                        v.map(|v| match v {
+                            Cow::Borrowed(b) => fold_cow(b),
+                            Cow::Owned(o) => Cow::Owned(fold(&o)),
+                        })
+                    })
                     .collect();
-                (keys, *r)
+                (keys, i)
             })
             .collect();
         keyed.sort_by(|(ka, _), (kb, _)| {
@@ -651,9 +684,8 @@ impl Query {
             }
             Ordering::Equal
         });
-        for (slot, (_, r)) in records.iter_mut().zip(keyed) {
-            *slot = r;
-        }
+        let order: Vec<(&str, &Value)> = keyed.iter().map(|(_, i)| records[*i]).collect();
+        records.copy_from_slice(&order);
     }
 }
 
@@ -712,6 +744,29 @@ mod tests {
             "one value equal"
         );
         assert!(m(r#"id>"4" sortBy id"#, &r));
+    }
+
+    #[test]
+    fn keyed_matching_and_sorting_read_the_id_from_the_key() {
+        let a = json!({"id": "b2", "personal": {"lastName": "Zola"}});
+        let b = json!({"id": "a1", "personal": {"lastName": "émile"}});
+        let c = json!({"id": "C3", "personal": {"lastName": "Adams"}});
+        let q = parse(r#"id>"a1" sortBy id"#).unwrap();
+        assert!(q.matches_keyed("b2", &a));
+        assert!(!q.matches_keyed("a1", &b));
+        assert!(q.matches_keyed("C3", &c), "ids compare folded");
+        let mut recs = vec![("b2", &a), ("a1", &b), ("C3", &c)];
+        q.sort_keyed(&mut recs);
+        let ids: Vec<&str> = recs.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, ["a1", "b2", "C3"]);
+        let q = parse("cql.allRecords=1 sortBy personal.lastName/sort.descending").unwrap();
+        q.sort_keyed(&mut recs);
+        let ids: Vec<&str> = recs.iter().map(|(id, _)| *id).collect();
+        assert_eq!(
+            ids,
+            ["b2", "a1", "C3"],
+            "Zola, émile (folded: emile), Adams"
+        );
     }
 
     #[test]

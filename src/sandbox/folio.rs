@@ -421,15 +421,22 @@ fn list(coll: &Coll, p: &[(String, String)]) -> Result<Page, Response> {
         None | Some("") => None,
         Some(q) => Some(parse_query(q)?),
     };
-    let mut hits: Vec<&Value> = coll
-        .values()
-        .filter(|v| query.as_ref().is_none_or(|q| q.matches(v)))
+    // The collection is keyed by id: clauses and sort keys on `id` read the key, not the record.
+    let mut hits: Vec<(&str, &Value)> = coll
+        .iter()
+        .map(|(id, v)| (id.as_str(), v))
+        .filter(|(id, v)| query.as_ref().is_none_or(|q| q.matches_keyed(id, v)))
         .collect();
     if let Some(q) = &query {
-        q.sort(&mut hits);
+        q.sort_keyed(&mut hits);
     }
     let total = hits.len();
-    let items = hits.into_iter().skip(offset).take(limit).cloned().collect();
+    let items = hits
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|(_, v)| v.clone())
+        .collect();
     Ok(Page {
         items,
         total,
