@@ -796,3 +796,73 @@ async fn stats_count_routes_and_state_persists_across_restarts() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     h.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test]
+async fn ids_come_back_lower_case_and_keyset_paging_matches_a_full_scan() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    // A client-chosen id in upper case is stored as FOLIO's uuid column keeps it: lower case.
+    let upper = "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D";
+    let (s, body) = f
+        .post_user(json!({"id": upper, "username": "upper", "personal": {"lastName": "Up"}}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    assert_eq!(parse(&body)["id"], json!(upper.to_lowercase()));
+    let (s, u) = f.get_json(&format!("/users/{upper}")).await;
+    assert_eq!(s, StatusCode::OK, "lookups by id ignore case");
+    assert_eq!(u["username"], json!("upper"));
+    for i in 0..40 {
+        let (s, body) = f
+            .post_user(json!({"username": format!("page{i}"), "active": i % 3 != 0}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+    }
+    // Page through `active==true` users by id, 7 at a time, without totals (the walked path) …
+    let mut walked: Vec<String> = Vec::new();
+    let mut last: Option<String> = None;
+    loop {
+        let q = match &last {
+            None => "active==true sortBy id".to_string(),
+            Some(id) => format!("id>\"{id}\" and active==true sortBy id"),
+        };
+        let (s, page) = f
+            .get_json(&format!(
+                "/users?limit=7&totalRecords=none&query={}",
+                url::form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
+            ))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let users = page["users"].as_array().cloned().unwrap_or_default();
+        walked.extend(
+            users
+                .iter()
+                .filter_map(|u| u["id"].as_str().map(str::to_string)),
+        );
+        match users.last().and_then(|u| u["id"].as_str()) {
+            Some(id) if users.len() == 7 => last = Some(id.to_string()),
+            _ => break,
+        }
+    }
+    // … and the same in one scanned page.
+    let q = "active==true sortBy id";
+    let (_, all) = f
+        .get_json(&format!(
+            "/users?limit=1000&query={}",
+            url::form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
+        ))
+        .await;
+    let scanned: Vec<String> = all["users"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|u| u["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        walked.len(),
+        all["totalRecords"].as_u64().unwrap_or(0) as usize
+    );
+    assert_eq!(walked, scanned);
+    assert!(walked.len() >= 26, "{}", walked.len());
+}

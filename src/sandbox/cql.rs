@@ -644,6 +644,34 @@ impl Query {
         eval(&self.root, record, Some(id))
     }
 
+    /// For keyset paging (`id>"x" [and …] sortBy id`, how exports page through a collection):
+    /// the folded `x` when the query keeps only ids after it and sorts by id ascending (or not
+    /// at all), so a collection keyed by folded ids can be walked from `x` on.
+    pub fn keyset_after(&self) -> Option<&str> {
+        let by_id = match self.sort.as_slice() {
+            [] => true,
+            [k] => k.field == "id" && !k.descending,
+            _ => false,
+        };
+        if !by_id {
+            return None;
+        }
+        fn after(n: &Node) -> Option<&str> {
+            match n {
+                Node::Clause {
+                    index,
+                    rel: Rel::Gt,
+                    term,
+                } if index == "id" && !term.prefix => Some(term.folded.as_str()),
+                _ => None,
+            }
+        }
+        match &self.root {
+            Node::And(a, b) => after(a).or_else(|| after(b)),
+            n => after(n),
+        }
+    }
+
     /// Sorts records, given with their collection keys (their ids), in place by the query's
     /// `sortBy` keys (stable; no keys = unchanged).
     pub fn sort_keyed(&self, records: &mut [(&str, &Value)]) {
@@ -767,6 +795,21 @@ mod tests {
             ["b2", "a1", "C3"],
             "Zola, émile (folded: emile), Adams"
         );
+    }
+
+    #[test]
+    fn keyset_queries_are_recognised() {
+        let after = |q: &str| parse(q).unwrap().keyset_after().map(str::to_string);
+        assert_eq!(
+            after(r#"id>"AB" and cql.allRecords=1 sortBy id"#),
+            Some("ab".into())
+        );
+        assert_eq!(after(r#"active==true and id>"ab""#), Some("ab".into()));
+        assert_eq!(after(r#"id>"ab" sortBy id/sort.descending"#), None);
+        assert_eq!(after(r#"id>"ab" sortBy username"#), None);
+        assert_eq!(after(r#"id>="ab" sortBy id"#), None);
+        assert_eq!(after(r#"id>"ab" or active==true"#), None);
+        assert_eq!(after("cql.allRecords=1 sortBy id"), None);
     }
 
     #[test]

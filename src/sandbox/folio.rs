@@ -19,7 +19,7 @@ use serde_json::{json, Map, Value};
 
 use super::cql::{self, fold};
 use super::server::{empty, json_resp, lock, text, App, Token};
-use super::state::{Coll, Data};
+use super::state::{canonical_id, Coll, Data};
 
 /// The user id the sandbox's admin login stands for (used in `metadata`).
 const ADMIN_USER_ID: &str = "a23eac4b-955e-451c-b4ff-6ec2f5e63e23";
@@ -415,12 +415,37 @@ fn parse_query(q: &str) -> Result<cql::Query, Response> {
 }
 
 fn list(coll: &Coll, p: &[(String, String)]) -> Result<Page, Response> {
+    list_in(coll, p, false)
+}
+
+/// [`list`]; `folded_ids` when every key of `coll` is already folded (users: canonical
+/// lower-case UUIDs), so keyset paging without a total walks the collection from the given id
+/// instead of scanning all of it, as FOLIO's primary-key index does.
+fn list_in(coll: &Coll, p: &[(String, String)], folded_ids: bool) -> Result<Page, Response> {
     let limit = int_param(p, "limit", 10)?;
     let offset = int_param(p, "offset", 0)?;
     let query = match param(p, "query").map(str::trim) {
         None | Some("") => None,
         Some(q) => Some(parse_query(q)?),
     };
+    let with_total = param(p, "totalRecords") != Some("none");
+    if let Some(q) = query.as_ref().filter(|_| folded_ids && !with_total) {
+        if let Some(after) = q.keyset_after() {
+            use std::ops::Bound::{Excluded, Unbounded};
+            let items = coll
+                .range::<str, _>((Excluded(after), Unbounded))
+                .filter(|(id, v)| q.matches_keyed(id, v))
+                .skip(offset)
+                .take(limit)
+                .map(|(_, v)| v.clone())
+                .collect::<Vec<_>>();
+            return Ok(Page {
+                total: items.len(),
+                items,
+                with_total,
+            });
+        }
+    }
     // The collection is keyed by id: clauses and sort keys on `id` read the key, not the record.
     let mut hits: Vec<(&str, &Value)> = coll
         .iter()
@@ -440,7 +465,7 @@ fn list(coll: &Coll, p: &[(String, String)]) -> Result<Page, Response> {
     Ok(Page {
         items,
         total,
-        with_total: param(p, "totalRecords") != Some("none"),
+        with_total,
     })
 }
 
@@ -935,13 +960,14 @@ fn set_metadata(rec: &mut Map<String, Value>, created: Option<String>) {
 
 async fn users_list(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Response {
     let p = params(&q);
-    match app.read(|d| list(&d.folio.users, &p)) {
+    match app.read(|d| list_in(&d.folio.users, &p, true)) {
         Ok(page) => json_resp(StatusCode::OK, &page_body("users", page, true)),
         Err(r) => r,
     }
 }
 
 async fn user_get(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    let id = canonical_id(&id);
     match app.read(|d| d.folio.users.get(&id).cloned()) {
         Some(u) => json_resp(StatusCode::OK, &u),
         None => text(StatusCode::NOT_FOUND, "User not found"),
@@ -973,6 +999,8 @@ async fn users_post(State(app): State<Arc<App>>, body: Bytes) -> Response {
             format!("Invalid UUID string: {id}"),
         );
     }
+    let id = canonical_id(&id);
+    u.insert("id".into(), json!(id));
     let now = now_folio();
     u.insert("createdDate".into(), json!(now));
     u.insert("updatedDate".into(), json!(now));
@@ -1038,12 +1066,14 @@ async fn user_put(State(app): State<Arc<App>>, Path(id): Path<String>, body: Byt
     if let Err(r) = validate_user(&mut u) {
         return r;
     }
-    if str_field(&u, "id") != Some(id.as_str()) {
+    let id = canonical_id(&id);
+    if str_field(&u, "id").map(canonical_id).as_deref() != Some(id.as_str()) {
         return text(
             StatusCode::BAD_REQUEST,
             "You cannot change the value of the id field",
         );
     }
+    u.insert("id".into(), json!(id));
     app.write(|d| {
         let Some(existing) = d.folio.users.get(&id) else {
             return text(StatusCode::NOT_FOUND, id.clone());
@@ -1077,6 +1107,7 @@ async fn user_put(State(app): State<Arc<App>>, Path(id): Path<String>, body: Byt
 }
 
 async fn user_delete(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    let id = canonical_id(&id);
     if app.write(|d| d.folio.users.remove(&id)).is_some() {
         empty(StatusCode::NO_CONTENT)
     } else {

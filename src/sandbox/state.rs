@@ -12,6 +12,17 @@ use serde_json::Value;
 /// One FOLIO-style collection: records keyed by their `id`.
 pub type Coll = BTreeMap<String, Value>;
 
+/// A user id as FOLIO stores it: a UUID in canonical lower-case form (mod-users keeps ids in a
+/// Postgres `uuid` column, and RMB's `set_id_injson` trigger writes that column's text back into
+/// the record, so ids always come back lower-case; lookups by id ignore case). Text that is not a
+/// UUID is returned unchanged.
+pub fn canonical_id(id: &str) -> String {
+    match uuid::Uuid::parse_str(id) {
+        Ok(u) => u.hyphenated().to_string(),
+        Err(_) => id.to_string(),
+    }
+}
+
 /// Everything the sandbox stores.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(default)]
@@ -145,9 +156,21 @@ impl Data {
     /// Loads state from `path`, or the seeded state when the file does not exist.
     pub fn load(path: &Path) -> anyhow::Result<Data> {
         match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                anyhow::anyhow!("sandbox state {}: not valid JSON: {e}", path.display())
-            }),
+            Ok(bytes) => {
+                let mut d: Data = serde_json::from_slice(&bytes).map_err(|e| {
+                    anyhow::anyhow!("sandbox state {}: not valid JSON: {e}", path.display())
+                })?;
+                // Users keyed by canonical ids, as the API stores them (see `canonical_id`).
+                let users = std::mem::take(&mut d.folio.users);
+                for (id, mut user) in users {
+                    let id = canonical_id(&id);
+                    if let Some(u) = user.as_object_mut() {
+                        u.insert("id".into(), Value::String(id.clone()));
+                    }
+                    d.folio.users.insert(id, user);
+                }
+                Ok(d)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Data::seeded()),
             Err(e) => Err(anyhow::anyhow!("sandbox state {}: {e}", path.display())),
         }
