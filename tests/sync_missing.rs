@@ -225,6 +225,50 @@ fn missing_without_scope_or_with_limit_is_a_usage_error() {
     assert!(text(&o).contains("--limit"));
 }
 
+/// Starts an import of `file` with `--missing deactivate --commit` and the extra flags, and kills
+/// it (SIGKILL) once the sandbox has seen `writes` more user writes.
+fn import_killed_after(sb: &Sandbox, d: &Path, file: &str, extra: &[&str], writes: u64) {
+    let (start, _) = sb.counts("/folio/users");
+    let mut args = vec![
+        "import",
+        file,
+        "--mapping",
+        "m.toml",
+        "--to",
+        "sb",
+        "--missing",
+        "deactivate",
+        "--commit",
+    ];
+    args.extend_from_slice(extra);
+    let mut child = bin()
+        .args(&args)
+        .current_dir(d)
+        .env("SB_FOLIO_PASSWORD", "admin")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while sb.counts("/folio/users").0 < start + writes && std::time::Instant::now() < deadline {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// The id of the one import run that did not finish.
+fn unfinished_run(d: &Path) -> String {
+    let db = rusqlite::Connection::open(d.join(".patron-etl/journal.sqlite")).unwrap();
+    db.query_row(
+        "SELECT id FROM runs WHERE command = 'import' AND status != 'finished'",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
 #[test]
 fn resumed_roster_sync_still_deactivates_the_absent() {
     let (dir, sb) = setup();
@@ -245,50 +289,20 @@ fn resumed_roster_sync_still_deactivates_the_absent() {
     w.flush().unwrap();
 
     // Killed (SIGKILL) after a few row writes, before the absent patrons are reached.
-    let (start, _) = sb.counts("/folio/users");
-    let mut child = bin()
-        .args([
-            "import",
-            "renamed.csv",
-            "--mapping",
-            "m.toml",
-            "--to",
-            "sb",
-            "--missing",
-            "deactivate",
-            "--max-missing",
-            "5",
-            "--rate",
-            "25",
-            "--commit",
-        ])
-        .current_dir(d)
-        .env("SB_FOLIO_PASSWORD", "admin")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while sb.counts("/folio/users").0 < start + 10 && std::time::Instant::now() < deadline {
-        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    import_killed_after(
+        &sb,
+        d,
+        "renamed.csv",
+        &["--max-missing", "5", "--rate", "25"],
+        10,
+    );
     let active = active_by_key(&sb);
     assert!(
         gone.iter().all(|i| active[&format!("S{i:04}")]),
         "killed before the absent patrons were reached"
     );
 
-    let db = rusqlite::Connection::open(d.join(".patron-etl/journal.sqlite")).unwrap();
-    let run: String = db
-        .query_row(
-            "SELECT id FROM runs WHERE command = 'import' AND status != 'finished'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let run = unfinished_run(d);
     let o = run_in(d, &["resume", &run, "--commit", "--report", "resumed.csv"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 
@@ -328,34 +342,7 @@ fn roster_sync_killed_among_the_deactivations_resumes_without_losing_any() {
     let gone = [3, 17, 42, 77, 99];
     roster(&d.join("spring.csv"), &gone, false);
     // The rows are unchanged (no writes): the kill lands among the deactivations.
-    let (start, _) = sb.counts("/folio/users");
-    let mut child = bin()
-        .args([
-            "import",
-            "spring.csv",
-            "--mapping",
-            "m.toml",
-            "--to",
-            "sb",
-            "--missing",
-            "deactivate",
-            "--rate",
-            "3",
-            "--commit",
-        ])
-        .current_dir(d)
-        .env("SB_FOLIO_PASSWORD", "admin")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while sb.counts("/folio/users").0 < start + 2 && std::time::Instant::now() < deadline {
-        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    import_killed_after(&sb, d, "spring.csv", &["--rate", "3"], 2);
     let still_active = gone
         .iter()
         .filter(|i| active_by_key(&sb)[&format!("S{i:04}")])
@@ -365,20 +352,14 @@ fn roster_sync_killed_among_the_deactivations_resumes_without_losing_any() {
         "killed among the deactivations ({still_active} of 5 left)"
     );
 
-    let db = rusqlite::Connection::open(d.join(".patron-etl/journal.sqlite")).unwrap();
-    let run: String = db
-        .query_row(
-            "SELECT id FROM runs WHERE command = 'import' AND status != 'finished'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let run = unfinished_run(d);
     let o = run_in(d, &["resume", &run, "--commit"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let active = active_by_key(&sb);
     assert!(gone.iter().all(|i| !active[&format!("S{i:04}")]));
     assert_eq!(active.values().filter(|a| **a).count(), 105);
     // Each deactivation keeps its own journal row (undo needs them all).
+    let db = rusqlite::Connection::open(d.join(".patron-etl/journal.sqlite")).unwrap();
     let rows: i64 = db
         .query_row(
             "SELECT count(DISTINCT key) FROM row_outcomes WHERE run_id = ?1 \
