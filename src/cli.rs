@@ -50,6 +50,9 @@ pub enum Command {
     ///
     /// Example:
     ///   patron-etl check samples/roster.csv --mapping mappings/folio.toml --report check.xlsx --out payloads.jsonl
+    ///
+    /// Rows are mapped on every core; the report is the same as on one thread.
+    /// PATRON_ETL_WORKERS=N sets the number of worker threads (0: everything on one thread).
     #[command(verbatim_doc_comment)]
     Check(CheckArgs),
     /// Load a roster into a system: preview by default, apply with --commit.
