@@ -103,3 +103,28 @@ impl BuiltinSandbox {
         })
     }
 }
+
+/// The target `tref` names, ready to use: a configured target as it is, or the built-in sandbox
+/// started for its system (keep the returned handle alive for the run). `rate` and `concurrency`
+/// (from the command line) override the target's own.
+pub async fn open(
+    tref: crate::target::TargetRef,
+    workdir: &Path,
+    rate: Option<f64>,
+    concurrency: Option<usize>,
+) -> anyhow::Result<(Target, Option<BuiltinSandbox>)> {
+    let (mut target, sandbox) = match tref {
+        crate::target::TargetRef::Configured(t) => (*t, None),
+        crate::target::TargetRef::Sandbox(system) => {
+            let (t, h) = start(system, workdir).await?;
+            (t, Some(h))
+        }
+    };
+    if let Some(r) = rate {
+        target.rate = r;
+    }
+    if let Some(c) = concurrency {
+        target.concurrency = c.max(1);
+    }
+    Ok((target, sandbox))
+}

@@ -287,19 +287,8 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
     // journal hook: record a new run or reopen the one being resumed (checks input/mapping hashes)
     let (run, journal) =
         crate::journal::session::begin(opts, mapping.system, &mapping.match_field)?;
-    let (mut target, sandbox) = match tref {
-        TargetRef::Configured(t) => (*t, None),
-        TargetRef::Sandbox(system) => {
-            let (t, h) = crate::builtin::start(system, &opts.workdir).await?;
-            (t, Some(h))
-        }
-    };
-    if let Some(r) = opts.rate {
-        target.rate = r;
-    }
-    if let Some(c) = opts.concurrency {
-        target.concurrency = c.max(1);
-    }
+    let (target, sandbox) =
+        crate::builtin::open(tref, &opts.workdir, opts.rate, opts.concurrency).await?;
     // Two built-in systems share one sandbox (one state file).
     let mut source_sandbox = None;
     let source_target = match source_ref {
@@ -649,12 +638,7 @@ async fn flush(
         planned
             .into_iter()
             .map(|p| {
-                let o = Outcome::new(
-                    &p.row.file,
-                    p.row.line,
-                    Some(p.row.key.clone()),
-                    OutcomeKind::Failed,
-                );
+                let o = p.row.outcome(OutcomeKind::Failed);
                 preview_outcome(o, p.action, true)
             })
             .collect()

@@ -18,7 +18,7 @@ use crate::exit::UsageError;
 use crate::mapping::Mapping;
 use crate::progress::Progress;
 use crate::runs::RunDir;
-use crate::target::{self, TargetRef};
+use crate::target;
 use anyhow::Context;
 use sink::OutFormat;
 use source::PatronRows;
@@ -164,19 +164,8 @@ async fn run_async(opts: &ExportOptions) -> anyhow::Result<ExportResult> {
     let mapping = opts.mapping.as_deref().map(Mapping::load).transpose()?;
     let ids = opts.ids.as_deref().map(read_ids).transpose()?;
     let tref = target::resolve(&opts.from, opts.config.as_deref())?;
-    let (mut target, sandbox) = match tref {
-        TargetRef::Configured(t) => (*t, None),
-        TargetRef::Sandbox(system) => {
-            let (t, h) = crate::builtin::start(system, &opts.workdir).await?;
-            (t, Some(h))
-        }
-    };
-    if let Some(r) = opts.rate {
-        target.rate = r;
-    }
-    if let Some(c) = opts.concurrency {
-        target.concurrency = c.max(1);
-    }
+    let (target, sandbox) =
+        crate::builtin::open(tref, &opts.workdir, opts.rate, opts.concurrency).await?;
     let run = RunDir::create(&opts.workdir).with_context(|| {
         format!(
             "cannot create the run folder under {}",

@@ -393,7 +393,7 @@ impl RunJournal {
             };
             match confirmed {
                 Some((kind, id)) => {
-                    let mut o = Outcome::new(&p.row.file, p.row.line, Some(p.row.key), kind);
+                    let mut o = p.row.outcome(kind);
                     o.target_id = Some(id);
                     o.changed_fields = last.changes.clone();
                     o.reason = Some("confirmed by lookup after an interrupted run".into());
@@ -480,12 +480,7 @@ impl RunJournal {
         match self.halt_reason() {
             None => write(p).await,
             Some(reason) => {
-                let mut o = Outcome::new(
-                    &p.row.file,
-                    p.row.line,
-                    Some(p.row.key.clone()),
-                    OutcomeKind::Skipped,
-                );
+                let mut o = p.row.outcome(OutcomeKind::Skipped);
                 o.reason = Some(reason);
                 if let Action::Update { id, .. } = p.action {
                     o.target_id = Some(id);

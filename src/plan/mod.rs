@@ -24,6 +24,13 @@ pub struct Candidate {
     pub clear: Vec<String>,
 }
 
+impl Candidate {
+    /// An outcome for this row (file, line and key filled in) of the given kind.
+    pub fn outcome(&self, kind: crate::outcome::OutcomeKind) -> crate::outcome::Outcome {
+        crate::outcome::Outcome::new(&self.file, self.line, Some(self.key.clone()), kind)
+    }
+}
+
 /// What to do with one row.
 #[derive(Debug, Clone)]
 pub enum Action {

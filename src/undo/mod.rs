@@ -19,7 +19,7 @@ use crate::journal::store::AtPath;
 use crate::journal::{IntentRow, Journal, RunRow};
 use crate::runs::RunDir;
 use crate::systems::System;
-use crate::target::{self, TargetRef};
+use crate::target;
 use anyhow::Context;
 use rusqlite::params;
 use serde_json::Value;
@@ -287,13 +287,7 @@ async fn run_async(opts: &UndoOptions) -> anyhow::Result<UndoResult> {
             .map(PathBuf::from)
     });
     let tref = target::resolve(&run.target, config.as_deref())?;
-    let (target, sandbox) = match tref {
-        TargetRef::Configured(t) => (*t, None),
-        TargetRef::Sandbox(s) => {
-            let (t, h) = crate::builtin::start(s, &opts.workdir).await?;
-            (t, Some(h))
-        }
-    };
+    let (target, sandbox) = crate::builtin::open(tref, &opts.workdir, None, None).await?;
     let undo_run = RunDir::create(&opts.workdir).context("cannot create the run folder")?;
     let now = crate::journal::now();
     journal.insert_run(&RunRow {

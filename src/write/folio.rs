@@ -42,12 +42,7 @@ impl FolioWriter<'_> {
 
     /// Applies one planned row and says what happened.
     pub async fn apply(&self, p: Planned) -> Outcome {
-        let mut o = Outcome::new(
-            &p.row.file,
-            p.row.line,
-            Some(p.row.key.clone()),
-            OutcomeKind::Failed,
-        );
+        let mut o = p.row.outcome(OutcomeKind::Failed);
         match p.action {
             Action::Create(record) => self.create(&p.row.key, &record, &mut o).await,
             Action::Update {
@@ -56,8 +51,7 @@ impl FolioWriter<'_> {
                 changes,
                 ..
             } => {
-                o.changed_fields = changes.iter().map(ToString::to_string).collect();
-                o.target_id = Some(id.clone());
+                super::note_update(&mut o, &id, &changes);
                 self.update(&id, &record, &mut o).await;
             }
             other => return preview_outcome(o, other, false),

@@ -29,12 +29,7 @@ fn username(record: &Value) -> Option<String> {
 impl IlliadWriter<'_> {
     /// Applies one planned row and says what happened.
     pub async fn apply(&self, p: Planned) -> Outcome {
-        let mut o = Outcome::new(
-            &p.row.file,
-            p.row.line,
-            Some(p.row.key.clone()),
-            OutcomeKind::Failed,
-        );
+        let mut o = p.row.outcome(OutcomeKind::Failed);
         match p.action {
             Action::Create(record) => self.create(&record, &mut o).await,
             other => return preview_outcome(o, other, false),

@@ -34,12 +34,7 @@ fn pairs(params: &Value) -> Vec<(String, String)> {
 impl LibibWriter<'_> {
     /// Applies one planned row and says what happened.
     pub async fn apply(&self, p: Planned) -> Outcome {
-        let mut o = Outcome::new(
-            &p.row.file,
-            p.row.line,
-            Some(p.row.key.clone()),
-            OutcomeKind::Failed,
-        );
+        let mut o = p.row.outcome(OutcomeKind::Failed);
         match p.action {
             Action::Create(params) => self.create(&params, &mut o).await,
             Action::Update {
@@ -48,8 +43,7 @@ impl LibibWriter<'_> {
                 changes,
                 ..
             } => {
-                o.changed_fields = changes.iter().map(ToString::to_string).collect();
-                o.target_id = Some(id.clone());
+                super::note_update(&mut o, &id, &changes);
                 self.update(&id, &record, &mut o).await;
             }
             other => return preview_outcome(o, other, false),
