@@ -19,20 +19,6 @@ fn outcomes(rows: &[HashMap<String, String>]) -> HashMap<String, usize> {
     m
 }
 
-fn import(dir: &Path, file: &str, extra: &[&str]) -> std::process::Output {
-    let mapping = root().join("mappings/folio.toml");
-    let mut args = vec![
-        "import",
-        file,
-        "--mapping",
-        mapping.to_str().unwrap(),
-        "--to",
-        "sb",
-    ];
-    args.extend_from_slice(extra);
-    run_in(dir, &args)
-}
-
 #[test]
 fn sample_create_rerun_unchanged_then_three_updates() {
     let dir = tempfile::tempdir().unwrap();
@@ -43,7 +29,7 @@ fn sample_create_rerun_unchanged_then_three_updates() {
 
     // Preview first: zero writes.
     let (w0, _) = sb.counts("/folio/users");
-    let o = import(d, "roster.csv", &["--report", "preview.csv"]);
+    let o = import_folio(d, "roster.csv", &["--report", "preview.csv"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("PREVIEW"), "{}", text(&o));
     let (w1, _) = sb.counts("/folio/users");
@@ -60,7 +46,7 @@ fn sample_create_rerun_unchanged_then_three_updates() {
     );
 
     // First commit creates every valid row.
-    let o = import(d, "roster.csv", &["--commit", "--report", "first.csv"]);
+    let o = import_folio(d, "roster.csv", &["--commit", "--report", "first.csv"]);
     assert_eq!(
         o.status.code(),
         Some(1),
@@ -89,7 +75,7 @@ fn sample_create_rerun_unchanged_then_three_updates() {
 
     // Re-run: every valid row unchanged, zero writes.
     let (wa, _) = sb.counts("/folio/users");
-    let o = import(d, "roster.csv", &["--commit", "--report", "second.csv"]);
+    let o = import_folio(d, "roster.csv", &["--commit", "--report", "second.csv"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let (wb, _) = sb.counts("/folio/users");
     assert_eq!(wb - wa, 0, "an unchanged re-run sends no writes");
@@ -128,7 +114,7 @@ fn sample_create_rerun_unchanged_then_three_updates() {
         w.write_record(&cells).unwrap();
     }
     w.flush().unwrap();
-    let o = import(d, "roster2.csv", &["--commit", "--report", "third.csv"]);
+    let o = import_folio(d, "roster2.csv", &["--commit", "--report", "third.csv"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let third = read_report(&d.join("third.csv"));
     let updated: Vec<_> = third.iter().filter(|r| r["outcome"] == "updated").collect();
@@ -175,7 +161,7 @@ fn faults_never_duplicate_or_lose_a_row() {
     );
     sb.folio_config(d, "rate = 400\nconcurrency = 8\ntimeout_secs = 5\n");
     generated_roster(&d.join("big.csv"), 2000, 0);
-    let o = import(d, "big.csv", &["--commit", "--report", "r.csv"]);
+    let o = import_folio(d, "big.csv", &["--commit", "--report", "r.csv"]);
     let rows = read_report(&d.join("r.csv"));
     assert_eq!(rows.len(), 2000, "{}", text(&o));
     let oc = outcomes(&rows);
@@ -224,11 +210,11 @@ fn requests_per_row_first_load_and_unchanged_rerun() {
     sb.folio_config(d, "rate = 1000\nconcurrency = 8\n");
     generated_roster(&d.join("big.csv"), 2000, 0);
     let (_, a0) = sb.counts("/folio");
-    let o = import(d, "big.csv", &["--commit"]);
+    let o = import_folio(d, "big.csv", &["--commit"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let (w1, a1) = sb.counts("/folio");
     let first = (a1 - a0) as f64 / 2000.0;
-    let o = import(d, "big.csv", &["--commit"]);
+    let o = import_folio(d, "big.csv", &["--commit"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let (w2, a2) = sb.counts("/folio");
     let rerun = (a2 - a1) as f64 / 2000.0;

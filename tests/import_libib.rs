@@ -17,17 +17,6 @@ fn generated_roster(path: &Path, n: usize) {
     write_roster(path, (0..n).map(|i| (i, None)));
 }
 
-fn libib_config(sb: &Sandbox, dir: &Path) {
-    std::fs::write(
-        dir.join("patron-etl.toml"),
-        format!(
-            "[targets.lib]\nsystem = \"libib\"\nurl = \"{}/libib\"\napi_key_env = \"SB_LIBIB_KEY\"\napi_user = \"sandbox-user\"\nrate = {RATE}\n",
-            sb.base
-        ),
-    )
-    .unwrap();
-}
-
 fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = bin();
     c.args(args)
@@ -124,7 +113,7 @@ fn paced_200_rows_then_unchanged_then_two_targeted_updates() {
             "5",
         ],
     );
-    libib_config(&sb, d);
+    sb.libib_config(d, RATE);
     generated_roster(&d.join("roster.csv"), 200);
 
     let o = import(
@@ -329,7 +318,7 @@ fn interrupted_creates_are_looked_up_not_duplicated() {
             "11",
         ],
     );
-    libib_config(&sb, d);
+    sb.libib_config(d, RATE);
     generated_roster(&d.join("roster.csv"), 20);
     let o = import(d, "roster.csv", "lib", &["--commit", "--report", "r.csv"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -356,7 +345,7 @@ fn bad_credentials_exit_3_before_any_row() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let sb = Sandbox::start(d, &["--libib-interval-ms", INTERVAL_MS]);
-    libib_config(&sb, d);
+    sb.libib_config(d, RATE);
     std::fs::copy(root().join("samples/roster.csv"), d.join("roster.csv")).unwrap();
     let mapping = root().join("mappings/libib.toml");
     let o = run(

@@ -27,24 +27,6 @@ fn state(sb: &Sandbox) -> BTreeMap<String, Value> {
         .collect()
 }
 
-fn import(dir: &Path, file: &str) -> std::process::Output {
-    let mapping = root().join("mappings/folio.toml");
-    run_in(
-        dir,
-        &[
-            "import",
-            file,
-            "--mapping",
-            mapping.to_str().unwrap(),
-            "--to",
-            "sb",
-            "--commit",
-            "--report",
-            "import.csv",
-        ],
-    )
-}
-
 fn last_run(dir: &Path) -> String {
     let db = rusqlite::Connection::open(dir.join(".patron-etl/journal.sqlite")).unwrap();
     db.query_row(
@@ -92,11 +74,16 @@ fn undo_of_50_creates_and_20_updates_restores_the_exact_prior_state() {
     // 30 existing patrons; the import updates 20 of them and creates 50.
     let seed: Vec<(usize, &str)> = (0..30).map(|i| (i, "Seedville")).collect();
     roster(&d.join("seed.csv"), &seed);
-    assert_eq!(import(d, "seed.csv").status.code(), Some(0));
+    assert_eq!(
+        import_folio(d, "seed.csv", &["--commit", "--report", "import.csv"])
+            .status
+            .code(),
+        Some(0)
+    );
     let before = state(&sb);
     let rows: Vec<(usize, &str)> = (10..80).map(|i| (i, "Changedville")).collect();
     roster(&d.join("load.csv"), &rows);
-    let o = import(d, "load.csv");
+    let o = import_folio(d, "load.csv", &["--commit", "--report", "import.csv"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let report = read_report(&d.join("import.csv"));
     assert_eq!(count(&report, "created"), 50);
@@ -140,12 +127,22 @@ fn undo_reports_records_changed_since_as_conflicts_and_leaves_them() {
     let sb = Sandbox::start(d, &[]);
     sb.folio_config(d, "rate = 200\nconcurrency = 4\n");
     roster(&d.join("seed.csv"), &[(0, "Seedville"), (1, "Seedville")]);
-    assert_eq!(import(d, "seed.csv").status.code(), Some(0));
+    assert_eq!(
+        import_folio(d, "seed.csv", &["--commit", "--report", "import.csv"])
+            .status
+            .code(),
+        Some(0)
+    );
     roster(
         &d.join("load.csv"),
         &[(0, "Changedville"), (1, "Changedville"), (2, "X"), (3, "X")],
     );
-    assert_eq!(import(d, "load.csv").status.code(), Some(0));
+    assert_eq!(
+        import_folio(d, "load.csv", &["--commit", "--report", "import.csv"])
+            .status
+            .code(),
+        Some(0)
+    );
     let report = read_report(&d.join("import.csv"));
     let id_of = |key: &str| {
         report

@@ -25,17 +25,6 @@ fn mapping(dir: &Path, extra: &str) -> String {
     p.to_str().unwrap().to_string()
 }
 
-fn config(sb: &Sandbox, dir: &Path) {
-    std::fs::write(
-        dir.join("patron-etl.toml"),
-        format!(
-            "[targets.lib]\nsystem = \"libib\"\nurl = \"{}/libib\"\napi_key_env = \"SB_LIBIB_KEY\"\napi_user = \"sandbox-user\"\nrate = {RATE}\n",
-            sb.base
-        ),
-    )
-    .unwrap();
-}
-
 fn run(dir: &Path, args: &[&str]) -> Output {
     bin()
         .args(args)
@@ -124,7 +113,7 @@ fn libib_undo_previews_then_restores_updates_and_deletes_creates() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let sb = Sandbox::start(d, &["--libib-interval-ms", INTERVAL_MS]);
-    config(&sb, d);
+    sb.libib_config(d, RATE);
 
     // 30 patrons, then a second run: 5 change city, 10 are new.
     let seed: Vec<(usize, &str)> = (0..30).map(|i| (i, "Seedville")).collect();
@@ -260,7 +249,7 @@ fn libib_undo_unfreezes_patrons_a_run_froze() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let sb = Sandbox::start(d, &["--libib-interval-ms", INTERVAL_MS]);
-    config(&sb, d);
+    sb.libib_config(d, RATE);
     let seed: Vec<(usize, &str)> = (0..3).map(|i| (i, "Seedville")).collect();
     roster(&d.join("seed.csv"), &seed);
     assert_eq!(import(d, "seed.csv", "").status.code(), Some(0));

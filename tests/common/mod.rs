@@ -100,6 +100,21 @@ impl Sandbox {
         p
     }
 
+    /// Writes `patron-etl.toml` with target `lib` pointing at this sandbox's Libib (API key from
+    /// `SB_LIBIB_KEY`), paced at `rate` requests per second.
+    pub fn libib_config(&self, dir: &Path, rate: &str) -> PathBuf {
+        let p = dir.join("patron-etl.toml");
+        std::fs::write(
+            &p,
+            format!(
+                "[targets.lib]\nsystem = \"libib\"\nurl = \"{}/libib\"\napi_key_env = \"SB_LIBIB_KEY\"\napi_user = \"sandbox-user\"\nrate = {rate}\n",
+                self.base
+            ),
+        )
+        .unwrap();
+        p
+    }
+
     /// GET a JSON document from the sandbox.
     pub fn get(&self, path: &str) -> serde_json::Value {
         let c = reqwest::blocking::Client::new();
@@ -247,4 +262,19 @@ pub fn write_roster<'a>(path: &Path, rows: impl IntoIterator<Item = (usize, Opti
         w.write_record(&rec).unwrap();
     }
     w.flush().unwrap();
+}
+
+/// Runs `import FILE --mapping mappings/folio.toml --to sb` plus `extra` in `dir`.
+pub fn import_folio(dir: &Path, file: &str, extra: &[&str]) -> Output {
+    let mapping = root().join("mappings/folio.toml");
+    let mut args = vec![
+        "import",
+        file,
+        "--mapping",
+        mapping.to_str().unwrap(),
+        "--to",
+        "sb",
+    ];
+    args.extend_from_slice(extra);
+    run_in(dir, &args)
 }
