@@ -428,7 +428,7 @@ pub struct ExportArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Requests per second (default per system: FOLIO 10, ILLiad 5, Libib 0.4).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_rate)]
     pub rate: Option<f64>,
     /// Requests in flight (default: FOLIO 4, ILLiad 2, Libib 1).
     #[arg(long, value_name = "N")]

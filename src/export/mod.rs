@@ -158,9 +158,6 @@ async fn run_async(opts: &ExportOptions) -> anyhow::Result<ExportResult> {
             opts.out.display()
         ))
     })?;
-    if opts.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
-        return Err(UsageError("--rate must be a positive number".into()).into());
-    }
     let mapping = opts.mapping.as_deref().map(Mapping::load).transpose()?;
     let ids = opts.ids.as_deref().map(read_ids).transpose()?;
     let tref = target::resolve(&opts.from, opts.config.as_deref())?;
