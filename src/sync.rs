@@ -127,23 +127,10 @@ pub async fn folio_missing(
     let mut plan = MissingPlan::default();
     let mut last: Option<String> = None;
     loop {
-        let q = match &last {
-            None => format!("{query} sortBy id"),
-            Some(id) => format!("{query} and id>{} sortBy id", cql::quote(id)),
-        };
-        let limit = PAGE.to_string();
-        let v = client
-            .get_json(
-                "/users",
-                &[("query", &q), ("limit", &limit)],
-                "in-scope users",
-            )
-            .await?;
-        let users = v
-            .get("users")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let users = client
+            .users_after(query, last.as_deref(), PAGE, "in-scope users")
+            .await?
+            .users;
         let n = users.len();
         for u in users {
             let Some(id) = u.get("id").and_then(Value::as_str).map(str::to_string) else {

@@ -229,36 +229,19 @@ impl PatronRows {
     async fn fetch(&mut self) -> anyhow::Result<Vec<Value>> {
         match &mut self.backend {
             Backend::Folio { client, last_id } => {
-                let (query, total) = match last_id {
-                    None => ("cql.allRecords=1 sortBy id".to_string(), "auto"),
-                    Some(id) => (
-                        format!(
-                            "id>{} and cql.allRecords=1 sortBy id",
-                            crate::systems::folio::cql::quote(id)
-                        ),
-                        "none",
-                    ),
-                };
-                let limit = FOLIO_PAGE.to_string();
-                let v = client
-                    .get_json(
-                        "/users",
-                        &[
-                            ("query", query.as_str()),
-                            ("limit", limit.as_str()),
-                            ("totalRecords", total),
-                        ],
+                let page = client
+                    .users_after(
+                        "cql.allRecords=1",
+                        last_id.as_deref(),
+                        FOLIO_PAGE,
                         "user export",
                     )
                     .await
                     .map_err(TargetError::into_run_error)?;
                 if last_id.is_none() {
-                    self.stats.expected = v.get("totalRecords").and_then(Value::as_u64);
+                    self.stats.expected = page.total;
                 }
-                let users = match v.get("users") {
-                    Some(Value::Array(a)) => a.clone(),
-                    _ => anyhow::bail!("FOLIO user export: the answer has no \"users\" list"),
-                };
+                let users = page.users;
                 if users.len() < FOLIO_PAGE {
                     self.done = true;
                 }

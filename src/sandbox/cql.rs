@@ -805,6 +805,10 @@ mod tests {
             Some("ab".into())
         );
         assert_eq!(after(r#"active==true and id>"ab""#), Some("ab".into()));
+        assert_eq!(
+            after(r#"id>"ab" and (active==true and cql.allRecords=1) sortBy id"#),
+            Some("ab".into())
+        );
         assert_eq!(after(r#"id>"ab" sortBy id/sort.descending"#), None);
         assert_eq!(after(r#"id>"ab" sortBy username"#), None);
         assert_eq!(after(r#"id>="ab" sortBy id"#), None);

@@ -10,6 +10,15 @@ use serde_json::Value;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
+/// One page of users ([`FolioClient::users_after`]).
+#[derive(Debug, Clone, Default)]
+pub struct UserPage {
+    /// The users, in id order.
+    pub users: Vec<Value>,
+    /// `totalRecords`, when FOLIO was asked for it (first page).
+    pub total: Option<u64>,
+}
+
 /// A run-fatal FOLIO problem.
 #[derive(Debug, thiserror::Error)]
 pub enum FolioError {
@@ -382,6 +391,50 @@ impl FolioClient {
                 return Err(f);
             }
             tokio::time::sleep(policy.delay(attempt, retry_after)).await;
+        }
+    }
+
+    /// One page of up to `limit` users matching `query`, in id order, after the id `after` (the
+    /// last id of the previous page) — keyset paging, which stays fast however deep it goes
+    /// where offset paging makes FOLIO count past every skipped record. The total is asked for
+    /// on the first page only. `what` names the call in errors.
+    pub async fn users_after(
+        &self,
+        query: &str,
+        after: Option<&str>,
+        limit: usize,
+        what: &str,
+    ) -> Result<UserPage, FolioError> {
+        let (q, total) = match after {
+            None => (format!("{query} sortBy id"), "auto"),
+            Some(id) => (
+                format!("id>{} and ({query}) sortBy id", super::cql::quote(id)),
+                "none",
+            ),
+        };
+        let limit = limit.to_string();
+        let v = self
+            .get_json(
+                "/users",
+                &[("query", &q), ("limit", &limit), ("totalRecords", total)],
+                what,
+            )
+            .await?;
+        let total = v.get("totalRecords").and_then(Value::as_u64);
+        match v {
+            Value::Object(mut m) => match m.remove("users") {
+                Some(Value::Array(users)) => Ok(UserPage { users, total }),
+                _ => Err(FolioError::Unexpected {
+                    what: what.into(),
+                    status: 200,
+                    message: "the answer has no \"users\" list".into(),
+                }),
+            },
+            _ => Err(FolioError::Unexpected {
+                what: what.into(),
+                status: 200,
+                message: "the answer is not a JSON object".into(),
+            }),
         }
     }
 
