@@ -4,6 +4,8 @@
 //! Invariant: every request to a target goes through [`Governed::send`], so the configured rate
 //! (requests per second) and concurrency are never exceeded, whatever the caller does.
 
+use crate::journal::interrupt;
+use crate::write::retry::RetryPolicy;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::header::HeaderMap;
 use std::num::NonZeroU32;
@@ -88,6 +90,8 @@ pub struct Counters {
     pub writes: AtomicU64,
     /// 429 responses.
     pub throttled: AtomicU64,
+    /// Requests in a row that got no HTTP response (reset by any response).
+    pub failures_in_a_row: AtomicU64,
 }
 
 /// A rate-governed, concurrency-limited HTTP client for one target.
@@ -129,6 +133,27 @@ impl Governed {
         })
     }
 
+    /// Counts a request that got no response; once more of them in a row than the retry policy
+    /// allows one request, the target is given up on: the current run is halted
+    /// ([`interrupt::Stop::set_unreachable`]) and its paced waits end, so the rows not yet
+    /// written are accounted for at once instead of each waiting out its own retries.
+    fn note_failure(&self, t: &TransportError) {
+        let n = self
+            .counters
+            .failures_in_a_row
+            .fetch_add(1, Ordering::Relaxed)
+            + 1;
+        let retries = RetryPolicy::default().max_retries;
+        if n > u64::from(retries) {
+            if let Some(stop) = interrupt::Stop::current() {
+                stop.set_unreachable(format!(
+                    "target unreachable after {retries} retries: {}",
+                    t.message
+                ));
+            }
+        }
+    }
+
     /// The most requests allowed in flight.
     pub fn concurrency(&self) -> usize {
         self.concurrency
@@ -139,20 +164,59 @@ impl Governed {
         &self.client
     }
 
-    /// Sends a request once the governor allows it; reads the whole body.
+    /// Sends a request once the governor allows it; reads the whole body. Counts a write for
+    /// every request other than GET and HEAD.
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Result<Reply, TransportError> {
-        let _permit = self.inflight.acquire().await.map_err(|_| TransportError {
+        self.send_counted(req, true).await
+    }
+
+    /// Sends a login or token refresh: governed like any request, but not a patron write.
+    pub async fn send_login(&self, req: reqwest::RequestBuilder) -> Result<Reply, TransportError> {
+        self.send_counted(req, false).await
+    }
+
+    async fn send_counted(
+        &self,
+        req: reqwest::RequestBuilder,
+        may_write: bool,
+    ) -> Result<Reply, TransportError> {
+        // The waits for a slot and for the pacer end early when the run is stopped (Ctrl-C, or
+        // the target was given up on): the request is then never sent.
+        let stopped = || TransportError {
             ambiguous: false,
             connect: false,
-            message: "client shut down".into(),
-        })?;
-        self.limiter.until_ready().await;
+            message: "not sent: the run was stopped".into(),
+        };
+        let _permit = interrupt::unless_stopped(self.inflight.acquire())
+            .await
+            .ok_or_else(stopped)?
+            .map_err(|_| TransportError {
+                ambiguous: false,
+                connect: false,
+                message: "client shut down".into(),
+            })?;
+        interrupt::unless_stopped(self.limiter.until_ready())
+            .await
+            .ok_or_else(stopped)?;
+        if interrupt::stopped() {
+            return Err(stopped());
+        }
         let req = req.build().map_err(|e| classify(&e))?;
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
-        if !matches!(*req.method(), reqwest::Method::GET | reqwest::Method::HEAD) {
+        if may_write && !matches!(*req.method(), reqwest::Method::GET | reqwest::Method::HEAD) {
             self.counters.writes.fetch_add(1, Ordering::Relaxed);
         }
-        let resp = self.client.execute(req).await.map_err(|e| classify(&e))?;
+        let resp = match self.client.execute(req).await {
+            Ok(r) => {
+                self.counters.failures_in_a_row.store(0, Ordering::Relaxed);
+                r
+            }
+            Err(e) => {
+                let t = classify(&e);
+                self.note_failure(&t);
+                return Err(t);
+            }
+        };
         let status = resp.status().as_u16();
         if status == 429 {
             self.counters.throttled.fetch_add(1, Ordering::Relaxed);

@@ -64,7 +64,7 @@ impl LibibUndo {
             if attempt > self.policy.max_retries {
                 return Err(format!("gave up after {} retries: {why}", attempt - 1));
             }
-            tokio::time::sleep(self.policy.delay(attempt, retry_after)).await;
+            crate::journal::interrupt::sleep(self.policy.delay(attempt, retry_after)).await;
         }
     }
 }

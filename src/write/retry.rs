@@ -18,17 +18,44 @@ pub struct RetryPolicy {
     pub cap: Duration,
 }
 
+/// The environment variable that overrides the shared retry policy (see [`RetryPolicy::parse`]).
+pub const RETRY_ENV: &str = "PATRON_ETL_RETRY";
+
 impl Default for RetryPolicy {
+    /// 6 retries, backoff from 200 ms up to 20 s — unless `PATRON_ETL_RETRY` says otherwise
+    /// (a cron job that must give up sooner, or a test of a dying target).
     fn default() -> Self {
-        RetryPolicy {
+        let standard = RetryPolicy {
             max_retries: 6,
             base: Duration::from_millis(200),
             cap: Duration::from_secs(20),
+        };
+        match std::env::var(RETRY_ENV) {
+            Ok(v) => RetryPolicy::parse(&v).unwrap_or_else(|| {
+                tracing::warn!("{RETRY_ENV}={v:?} is not RETRIES,BASE_MS,CAP_MS; ignored");
+                standard
+            }),
+            Err(_) => standard,
         }
     }
 }
 
 impl RetryPolicy {
+    /// `RETRIES,BASE_MS,CAP_MS`, e.g. `6,200,20000` (the default).
+    pub fn parse(s: &str) -> Option<RetryPolicy> {
+        let mut it = s.split(',').map(|p| p.trim().parse::<u64>().ok());
+        let (Some(Some(n)), Some(Some(base)), Some(Some(cap)), None) =
+            (it.next(), it.next(), it.next(), it.next())
+        else {
+            return None;
+        };
+        Some(RetryPolicy {
+            max_retries: u32::try_from(n).ok()?,
+            base: Duration::from_millis(base),
+            cap: Duration::from_millis(cap.max(base)),
+        })
+    }
+
     /// Whether an HTTP status is transient (429 or 5xx other than 501).
     pub fn retryable_status(status: u16) -> bool {
         status == 429 || (500..600).contains(&status) && status != 501
@@ -106,8 +133,25 @@ pub fn confirmed(o: &mut Outcome, id: String) {
     o.reason = Some("confirmed by lookup after an interrupted create".into());
 }
 
+/// Marks `o` skipped because the run stopped (Ctrl-C, or the target was given up on) before its
+/// write was known to be applied; `maybe_applied` says an attempt may have reached the server.
+/// A skipped row is planned again by `resume`, whose lookup finds a record that did arrive.
+fn halted(o: &mut Outcome, maybe_applied: bool) {
+    let why = match crate::journal::interrupt::Stop::current().and_then(|s| s.halt()) {
+        Some(crate::journal::interrupt::Halt::Unreachable(why)) => why,
+        _ => "the run was interrupted".to_string(),
+    };
+    o.outcome = OutcomeKind::Skipped;
+    o.reason = Some(if maybe_applied {
+        format!("not confirmed: {why}; the write may have arrived, resume looks it up")
+    } else {
+        format!("not attempted: {why}")
+    });
+}
+
 /// Sends a write until it is done or `policy` gives up (the row then fails with `gave up after N
-/// retries: <last reason>`), counting retries on `o`.
+/// retries: <last reason>`), counting retries on `o`. When the run is stopped (Ctrl-C, or the
+/// target was given up on) no further attempt is made and the row is `skipped`.
 ///
 /// `attempt` sends once and judges the answer; it is told whether an earlier attempt may have been
 /// applied. After such an attempt `applied` looks the record up — before sending again, and when
@@ -142,6 +186,10 @@ pub async fn send_with_retries<A, L>(
                 (retry_after, why)
             }
         };
+        if crate::journal::interrupt::stopped() {
+            halted(o, maybe_applied);
+            return;
+        }
         if o.retries >= policy.max_retries {
             o.outcome = OutcomeKind::Failed;
             o.reason = Some(format!("gave up after {} retries: {why}", o.retries));
@@ -154,13 +202,52 @@ pub async fn send_with_retries<A, L>(
         }
         o.retries += 1;
         tracing::debug!(line = o.line, retry = o.retries, reason = %why, "retrying {what}");
-        tokio::time::sleep(policy.delay(o.retries, retry_after)).await;
+        if !crate::journal::interrupt::sleep(policy.delay(o.retries, retry_after)).await {
+            halted(o, maybe_applied);
+            return;
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_policy_can_be_set_as_retries_base_and_cap() {
+        let p = RetryPolicy::parse("2, 10, 50").expect("parses");
+        assert_eq!(p.max_retries, 2);
+        assert_eq!(
+            (p.base, p.cap),
+            (Duration::from_millis(10), Duration::from_millis(50))
+        );
+        assert!(RetryPolicy::parse("2,10").is_none());
+        assert!(RetryPolicy::parse("2,10,50,1").is_none());
+        assert!(RetryPolicy::parse("x,10,50").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_stopped_run_sends_no_retry_and_skips_the_row() {
+        let stop = crate::journal::interrupt::Stop::default();
+        let mut o = outcome();
+        let mut sent = 0;
+        let attempt = async |_: &mut Outcome, _: bool| {
+            sent += 1;
+            stop.set();
+            again(false)
+        };
+        stop.scope(send_with_retries(
+            &quick(),
+            &mut o,
+            "create",
+            attempt,
+            async || None,
+        ))
+        .await;
+        assert_eq!(sent, 1);
+        assert_eq!(o.outcome, OutcomeKind::Skipped);
+        assert!(o.reason.as_deref().unwrap_or("").contains("interrupted"));
+    }
 
     #[test]
     fn classification() {

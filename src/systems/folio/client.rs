@@ -6,6 +6,7 @@
 
 use crate::http::{Governed, Reply, TransportError};
 use crate::secret::Secret;
+use crate::write::retry::RetryPolicy;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -133,6 +134,32 @@ pub fn error_message(reply: &Reply) -> String {
     }
 }
 
+/// Sends a login request, retrying transient failures with the shared [`RetryPolicy`]: a 429 or
+/// 5xx, and a connection that dropped or timed out. A refused connection (nothing listening: a
+/// wrong URL or a server that is down) is not retried — as ILLiad's connection check does — and
+/// neither is a refusal of the credentials (4xx), so wrong credentials still end the run at once.
+async fn login_with_retries(
+    http: &Governed,
+    request: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<Reply, TransportError> {
+    let policy = RetryPolicy::default();
+    let mut attempt = 0;
+    loop {
+        let res = http.send_login(request()).await;
+        let transient = match &res {
+            Ok(r) => RetryPolicy::retryable_status(r.status),
+            Err(t) => !t.connect,
+        };
+        if !transient || attempt >= policy.max_retries || crate::journal::interrupt::stopped() {
+            return res;
+        }
+        attempt += 1;
+        let retry_after = res.as_ref().ok().and_then(Reply::retry_after);
+        tracing::info!(attempt, "FOLIO login failed transiently; retrying");
+        crate::journal::interrupt::sleep(policy.delay(attempt, retry_after)).await;
+    }
+}
+
 impl FolioClient {
     /// Logs in and returns a client.
     pub async fn login(
@@ -178,8 +205,7 @@ impl FolioClient {
             url: base.to_string(),
             source: e,
         };
-        let reply = http
-            .send(send("/authn/login-with-expiry"))
+        let reply = login_with_retries(http, || send("/authn/login-with-expiry"))
             .await
             .map_err(unreachable)?;
         if reply.ok() {
@@ -205,7 +231,9 @@ impl FolioClient {
         }
         if reply.status == 404 {
             // Pre-Poppy systems: legacy, non-expiring token in a header.
-            let legacy = http.send(send("/authn/login")).await.map_err(unreachable)?;
+            let legacy = login_with_retries(http, || send("/authn/login"))
+                .await
+                .map_err(unreachable)?;
             if legacy.ok() {
                 if let Some(t) = legacy
                     .headers
@@ -247,7 +275,7 @@ impl FolioClient {
                     .post(format!("{}/authn/refresh", self.base))
                     .header("X-Okapi-Tenant", &self.tenant)
                     .header("Cookie", format!("folioRefreshToken={}", rt.expose()));
-                if let Ok(reply) = self.http.send(req).await {
+                if let Ok(reply) = self.http.send_login(req).await {
                     if reply.ok() {
                         if let Some(t) = cookie(&reply, "folioAccessToken") {
                             let expires = reply
@@ -390,7 +418,7 @@ impl FolioClient {
             if let Err(CallFailure::Fatal(f)) = res {
                 return Err(f);
             }
-            tokio::time::sleep(policy.delay(attempt, retry_after)).await;
+            crate::journal::interrupt::sleep(policy.delay(attempt, retry_after)).await;
         }
     }
 

@@ -152,12 +152,12 @@ impl IlliadClient {
                     if RetryPolicy::retryable_status(r.status) && attempt < policy.max_retries =>
                 {
                     attempt += 1;
-                    tokio::time::sleep(policy.delay(attempt, r.retry_after())).await;
+                    crate::journal::interrupt::sleep(policy.delay(attempt, r.retry_after())).await;
                 }
                 Ok(r) => break r,
                 Err(e) if !e.connect && attempt < policy.max_retries => {
                     attempt += 1;
-                    tokio::time::sleep(policy.delay(attempt, None)).await;
+                    crate::journal::interrupt::sleep(policy.delay(attempt, None)).await;
                 }
                 Err(e) => {
                     return Err(IlliadError::Unreachable {
@@ -295,7 +295,7 @@ impl IlliadClient {
                     message: format!("gave up after {} retries: {why}", policy.max_retries),
                 });
             }
-            tokio::time::sleep(policy.delay(attempt, retry_after)).await;
+            crate::journal::interrupt::sleep(policy.delay(attempt, retry_after)).await;
         }
     }
 }

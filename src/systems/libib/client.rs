@@ -128,20 +128,36 @@ impl LibibClient {
             user,
             ultimate,
         };
-        let reply = match c
-            .call_paced(
-                reqwest::Method::GET,
-                &["patrons"],
-                &[("page".into(), "1".into())],
-            )
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => {
-                return Err(LibibError::Unreachable {
-                    url: c.base.clone(),
-                    source: e,
-                })
+        // The connection check is retried like any call that must succeed (a 5xx, a dropped
+        // connection or a timeout), except a refused connection; a 4xx (wrong key) is final.
+        let policy = RetryPolicy::default();
+        let mut attempt = 0;
+        let reply = loop {
+            let res = c
+                .call_paced(
+                    reqwest::Method::GET,
+                    &["patrons"],
+                    &[("page".into(), "1".into())],
+                )
+                .await;
+            let transient = match &res {
+                Ok(r) => RetryPolicy::retryable_status(r.status),
+                Err(t) => !t.connect,
+            };
+            if transient && attempt < policy.max_retries && !crate::journal::interrupt::stopped() {
+                attempt += 1;
+                let retry_after = res.as_ref().ok().and_then(Reply::retry_after);
+                crate::journal::interrupt::sleep(policy.delay(attempt, retry_after)).await;
+                continue;
+            }
+            match res {
+                Ok(r) => break r,
+                Err(e) => {
+                    return Err(LibibError::Unreachable {
+                        url: c.base.clone(),
+                        source: e,
+                    })
+                }
             }
         };
         if !reply.ok() {
@@ -224,7 +240,7 @@ impl LibibClient {
             }
             throttled += 1;
             tracing::debug!(throttled, "Libib answered 429; waiting before retrying");
-            tokio::time::sleep(policy.delay(throttled.min(4), r.retry_after())).await;
+            crate::journal::interrupt::sleep(policy.delay(throttled.min(4), r.retry_after())).await;
         }
     }
 
@@ -260,7 +276,7 @@ impl LibibClient {
                     message: format!("gave up after {} retries: {why}", policy.max_retries),
                 });
             }
-            tokio::time::sleep(policy.delay(attempt, retry_after)).await;
+            crate::journal::interrupt::sleep(policy.delay(attempt, retry_after)).await;
         }
     }
 
