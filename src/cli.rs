@@ -5,6 +5,7 @@ use crate::exit;
 use crate::export::{self, ExportOptions};
 use crate::import::{self, ImportOptions};
 use crate::init::{self, InitOptions};
+use crate::journal::interrupt::Halt;
 use crate::journal::{JournalOptions, ResumeFrom};
 use crate::migrate::MigrateSource;
 use crate::read::ReadOptions;
@@ -447,12 +448,12 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 report: args.report,
             };
             let summary = check::run(&opts)?;
-            print!("{}", summary.render("check summary"));
+            crate::out!("{}", summary.render("check summary"));
             if let Some(r) = &opts.report {
-                println!("  report: {}", r.display());
+                crate::outln!("  report: {}", r.display());
             }
             if let Some(o) = &opts.out {
-                println!("  payloads: {}", o.display());
+                crate::outln!("  payloads: {}", o.display());
             }
             Ok(if summary.any_failed() {
                 exit::ROWS_FAILED
@@ -488,7 +489,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             };
             let text = init::run(&opts)?;
             match &args.out {
-                None => print!("{text}"),
+                None => crate::out!("{text}"),
                 Some(path) => {
                     let mut f = std::fs::OpenOptions::new()
                         .write(true)
@@ -516,7 +517,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 workdir: std::env::current_dir()?,
             };
             let res = export::run(&opts)?;
-            print!("{}", res.render(&opts));
+            crate::out!("{}", res.render(&opts));
             Ok(if res.complete() {
                 exit::OK
             } else {
@@ -543,16 +544,16 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Runs(args) => {
             let dir = std::env::current_dir()?;
             match &args.run_id {
-                Some(id) => print!("{}", runs_cmd::show(&dir, id)?),
-                None => print!("{}", runs_cmd::list(&dir, args.limit)?),
+                Some(id) => crate::out!("{}", runs_cmd::show(&dir, id)?),
+                None => crate::out!("{}", runs_cmd::list(&dir, args.limit)?),
             }
             Ok(exit::OK)
         }
         Command::Resume(args) => {
             let dir = std::env::current_dir()?;
             if !args.commit {
-                print!("{}", runs_cmd::show(&dir, &args.run_id)?);
-                println!("nothing written; add --commit to continue the run");
+                crate::out!("{}", runs_cmd::show(&dir, &args.run_id)?);
+                crate::outln!("nothing written; add --commit to continue the run");
                 return Ok(exit::OK);
             }
             let mut opts =
@@ -576,13 +577,13 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                     res.undone.id, res.run.id
                 )
             };
-            println!("{title}");
-            println!("  {:<14} {:>10}", "records", res.outcomes.len());
+            crate::outln!("{title}");
+            crate::outln!("  {:<14} {:>10}", "records", res.outcomes.len());
             for (k, n) in res.counts() {
-                println!("  {:<14} {:>10}", k.name(), n);
+                crate::outln!("  {:<14} {:>10}", k.name(), n);
             }
             for o in res.outcomes.iter().filter(|o| o.kind.is_failure()).take(20) {
-                println!(
+                crate::outln!(
                     "  {} {} (line {}, {}): {}",
                     o.kind.name(),
                     o.target_id.as_deref().unwrap_or("?"),
@@ -591,7 +592,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                     o.reason.as_deref().unwrap_or("")
                 );
             }
-            println!("  run folder: {}", res.run.path.display());
+            crate::outln!("  run folder: {}", res.run.path.display());
             Ok(if res.any_failed() {
                 exit::ROWS_FAILED
             } else {
@@ -601,39 +602,44 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-/// Runs an import (new or resumed) and prints its summary; returns the exit code.
+/// Runs an import (new or resumed) and prints its summary; returns the exit code: 3 when the
+/// target was lost mid-run (after the report, summary and resume hint are written).
 fn run_import(opts: &ImportOptions) -> anyhow::Result<u8> {
-    {
-        {
-            let res = import::run(opts)?;
-            let title = if opts.commit {
-                format!("import into {} — run {}", opts.to, res.run.id)
-            } else {
-                format!(
-                    "PREVIEW (nothing written; add --commit to apply) for {} — run {}",
-                    opts.to, res.run.id
-                )
-            };
-            print!("{}", res.summary.render(&title));
-            println!(
-                "  requests sent  {:>10} ({} writes)",
-                res.requests, res.writes
-            );
-            println!("  run folder: {}", res.run.path.display());
-            if let Some(r) = &opts.report {
-                println!("  report: {}", r.display());
-            }
-            if res.status != "finished" && opts.commit {
-                println!(
-                    "  run {} is {}; continue it with: patron-etl resume {} --commit",
-                    res.run.id, res.status, res.run.id
-                );
-            }
-            Ok(if res.summary.any_failed() {
-                exit::ROWS_FAILED
-            } else {
-                exit::OK
-            })
-        }
+    let res = import::run(opts)?;
+    let title = if opts.commit {
+        format!("import into {} — run {}", opts.to, res.run.id)
+    } else {
+        format!(
+            "PREVIEW (nothing written; add --commit to apply) for {} — run {}",
+            opts.to, res.run.id
+        )
+    };
+    crate::out!("{}", res.summary.render(&title));
+    crate::outln!(
+        "  requests sent  {:>10} ({} writes)",
+        res.requests,
+        res.writes
+    );
+    crate::outln!("  run folder: {}", res.run.path.display());
+    if let Some(r) = &opts.report {
+        crate::outln!("  report: {}", r.display());
     }
+    if let Some(Halt::Unreachable(why)) = &res.halt {
+        crate::outln!("  stopped early: {why}");
+    }
+    if res.status != "finished" && opts.commit {
+        crate::outln!(
+            "  run {} is {}; continue it with: patron-etl resume {} --commit",
+            res.run.id,
+            res.status,
+            res.run.id
+        );
+    }
+    Ok(if matches!(res.halt, Some(Halt::Unreachable(_))) {
+        exit::UNREACHABLE
+    } else if res.summary.any_failed() {
+        exit::ROWS_FAILED
+    } else {
+        exit::OK
+    })
 }

@@ -90,8 +90,11 @@ pub struct ImportResult {
     pub requests: u64,
     /// Write requests sent.
     pub writes: u64,
-    /// The run's journal status: `finished`, or resumable `interrupted` / `stopped`.
+    /// The run's journal status: `finished`, or resumable `interrupted` / `unreachable` /
+    /// `stopped`.
     pub status: &'static str,
+    /// Why the run stopped early (Ctrl-C, or the target lost mid-run), if it did.
+    pub halt: Option<crate::journal::interrupt::Halt>,
 }
 
 /// A connected target, ready to plan and write.
@@ -173,14 +176,23 @@ async fn connect(
                 "Libib reached"
             );
             let snapshot = if snapshot {
-                let all = client.all_patrons(first).await.map_err(target_failed)?;
-                Some(Snapshot::new(all))
+                match client.all_patrons(first).await {
+                    Ok(all) => Some(Snapshot::new(all)),
+                    // Interrupted during the scan: no row will be planned, each is `skipped`.
+                    Err(_) if crate::journal::interrupt::stopped() => None,
+                    Err(e) => return Err(target_failed(e)),
+                }
             } else {
                 None
             };
             Ok(Backend::Libib { client, snapshot })
         }
     }
+}
+
+/// Whether a run-fatal error says the target cannot be reached (exit 3).
+fn is_unreachable(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.is::<UnreachableError>())
 }
 
 /// A row waiting in the current chunk.
@@ -316,7 +328,9 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
         concurrency = target.concurrency,
         "import started"
     );
-    let result = async {
+    // Every paced wait of the run (governor, backoff, scans) ends when this flag is set.
+    let stop = journal.stop().clone();
+    let result = stop.scope(async {
         if let (Some(src), Some(t)) = (&opts.source, source_target) {
             let reader = crate::migrate::open(t, src.ids.clone()).await?;
             let header = reader.headers().to_vec();
@@ -388,7 +402,7 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
             c.requests.load(Ordering::Relaxed),
             c.writes.load(Ordering::Relaxed),
         ))
-    }
+    })
     .await;
     if let Some(h) = sandbox {
         h.shutdown().await;
@@ -396,6 +410,7 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
     if let Some(h) = source_sandbox {
         h.shutdown().await;
     }
+    let halt = stop.halt();
     let status = journal.finish(result.is_ok()).await; // journal hook: final status, flush
     let (summary, requests, writes) = result?;
     let status = status?;
@@ -409,6 +424,8 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
         "requests": requests,
         "writes": writes,
         "status": status,
+        "resume": (status != "finished" && opts.commit)
+            .then(|| format!("patron-etl resume {} --commit", run.id)),
     });
     if let Ok(f) = report::create_private(&run.file("summary.json")) {
         let _ = serde_json::to_writer_pretty(f, &json);
@@ -420,6 +437,7 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
         requests,
         writes,
         status,
+        halt,
     })
 }
 
@@ -441,6 +459,12 @@ async fn pump(
     let max_errors = opts.max_errors;
     let mut chunk: Vec<Pending> = Vec::new();
     let files: Vec<PathBuf> = inputs.iter().map(|i| i.path.clone()).collect();
+    // Libib is paced at one request every 2 s and written one row at a time: a chunk of one row
+    // reports (and shows progress) as each row is done, and batches nothing worth keeping.
+    let batch = match backend {
+        Backend::Libib { .. } => 1,
+        _ => BATCH,
+    };
     'inputs: for (index, inp) in inputs.iter_mut().enumerate() {
         let file: Arc<str> = Arc::from(inp.path.display().to_string());
         for item in inp.reader.by_ref() {
@@ -519,7 +543,7 @@ async fn pump(
                 .iter()
                 .filter(|p| matches!(p.kind, PendingKind::Candidate(_)))
                 .count();
-            if candidates >= BATCH || chunk.len() >= BATCH * 4 {
+            if candidates >= batch || chunk.len() >= BATCH * 4 {
                 failed +=
                     flush(opts, mapping, backend, &mut chunk, sinks, stopped, journal).await?;
                 if max_errors.is_some_and(|m| failed > m) && !stopped {
@@ -563,10 +587,14 @@ async fn flush(
             }
         }
     }
-    let planned: Vec<Planned> = if candidates.is_empty() {
-        Vec::new()
+    let planned: anyhow::Result<Vec<Planned>> = if candidates.is_empty() {
+        Ok(Vec::new())
     } else {
-        match backend {
+        let keep: Vec<Outcome> = candidates
+            .iter()
+            .map(|c| c.outcome(OutcomeKind::Skipped))
+            .collect();
+        let planned = match backend {
             Backend::Folio { client, refdata } => {
                 let planner = FolioPlanner {
                     client,
@@ -577,7 +605,7 @@ async fn flush(
                 planner
                     .plan(candidates)
                     .await
-                    .map_err(TargetError::into_run_error)?
+                    .map_err(TargetError::into_run_error)
             }
             Backend::Illiad { client, nvtgc } => {
                 let planner = IlliadPlanner {
@@ -589,7 +617,7 @@ async fn flush(
                         .get("external_user_id_field")
                         .map(String::as_str),
                 };
-                planner.plan(candidates).await.map_err(target_failed)?
+                planner.plan(candidates).await.map_err(target_failed)
             }
             Backend::Libib { client, snapshot } => {
                 let planner = LibibPlanner {
@@ -598,10 +626,31 @@ async fn flush(
                     protect: &mapping.protect,
                     snapshot: snapshot.as_ref(),
                 };
-                planner.plan(candidates).await.map_err(target_failed)?
+                planner.plan(candidates).await.map_err(target_failed)
             }
+        };
+        match planned {
+            Ok(p) => Ok(p),
+            Err(e) if crate::journal::interrupt::stopped() || is_unreachable(&e) => {
+                // The lookups were cut short (Ctrl-C) or the target is gone: the chunk's rows
+                // are `skipped` like every row after them, and the run's accounting goes on.
+                if let Some(stop) = crate::journal::interrupt::Stop::current() {
+                    stop.set_unreachable(e.to_string());
+                }
+                let reason = journal.halt_reason().unwrap_or_else(|| e.to_string());
+                for mut o in keep {
+                    let (fi, cells) = cells_by_line
+                        .remove(&(Arc::from(o.file.as_str()), o.line))
+                        .unwrap_or((0, Vec::new()));
+                    o.reason = Some(reason.clone());
+                    done.push((fi, o, cells));
+                }
+                Ok(Vec::new())
+            }
+            Err(e) => Err(e),
         }
     };
+    let planned = planned?;
     // journal hook: rows interrupted mid-write in an earlier attempt, confirmed by this lookup
     let (planned, resolved) = journal.reconcile(planned);
     let outcomes: Vec<Outcome> = if opts.commit && !stopped {

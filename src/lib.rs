@@ -20,6 +20,7 @@ pub mod journal;
 pub mod mapping;
 pub mod migrate;
 pub mod outcome;
+pub mod output;
 pub mod plan;
 pub mod progress;
 pub mod read;

@@ -14,7 +14,7 @@
 //! now matches was applied (`updated`); otherwise the old intent is superseded and the write is
 //! sent again under a new intent. No extra requests, no duplicates.
 
-use super::interrupt::Stop;
+use super::interrupt::{Halt, Stop};
 use super::store::{AtPath, IntentRow, Journal, RunRow};
 use super::writer::JournalWriter;
 use super::JournalError;
@@ -324,14 +324,16 @@ impl RunJournal {
         &self.stop
     }
 
-    /// Why rows are no longer attempted, if the run was interrupted.
+    /// Why rows are no longer attempted, if the run was interrupted or lost its target.
     pub fn halt_reason(&self) -> Option<String> {
-        self.stop.is_set().then(|| {
-            format!(
-                "not attempted: the run was interrupted; continue with `patron-etl resume {} --commit`",
-                self.run_id
-            )
-        })
+        let why = match self.stop.halt()? {
+            Halt::Interrupted => "the run was interrupted".to_string(),
+            Halt::Unreachable(why) => why,
+        };
+        Some(format!(
+            "not attempted: {why}; continue with `patron-etl resume {} --commit`",
+            self.run_id
+        ))
     }
 
     /// The outcome an earlier attempt recorded for this row (then the row is not processed again).
@@ -561,11 +563,13 @@ impl RunJournal {
     }
 
     /// Marks the attempt's end and flushes the journal. Returns the status recorded: `finished`,
-    /// or a resumable `interrupted` (Ctrl-C), `stopped` (rows skipped after `--max-errors`) or
+    /// or a resumable `interrupted` (Ctrl-C), `unreachable` (the target was lost mid-run), `stopped` (rows skipped after `--max-errors`) or
     /// `failed` (a run-fatal error).
     pub async fn finish(self, ok: bool) -> Result<&'static str, JournalError> {
         let status = if !ok {
             "failed"
+        } else if let Some(Halt::Unreachable(_)) = self.stop.halt() {
+            "unreachable"
         } else if self.stop.is_set() {
             "interrupted"
         } else if self.skipped.load(Ordering::Relaxed) > 0 {

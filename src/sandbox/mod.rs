@@ -339,30 +339,30 @@ pub fn run(args: &SandboxArgs) -> anyhow::Result<()> {
     rt.block_on(async move {
         let h = start(config).await?;
         let c = h.credentials().clone();
-        println!("patron-etl sandbox listening on {}", h.base_url());
-        println!(
+        crate::outln!("patron-etl sandbox listening on {}", h.base_url());
+        crate::outln!(
             "  FOLIO   {}   tenant {}  user {}  password {}",
             h.folio_url(),
             c.folio_tenant,
             c.folio_username,
             c.folio_password
         );
-        println!("  ILLiad  {}   ApiKey {}", h.illiad_url(), c.illiad_api_key);
-        println!(
+        crate::outln!("  ILLiad  {}   ApiKey {}", h.illiad_url(), c.illiad_api_key);
+        crate::outln!(
             "  Libib   {}   x-api-key {}  x-api-user {}",
             h.libib_url(),
             c.libib_api_key,
             c.libib_api_user
         );
-        println!(
+        crate::outln!(
             "  stats   {}/_sandbox/stats   reset: POST {}/_sandbox/reset",
             h.base_url(),
             h.base_url()
         );
         if let Some(p) = &h.app.config.state {
-            println!("  state   {}", p.display());
+            crate::outln!("  state   {}", p.display());
         }
-        println!("(sandbox-only credentials; Ctrl-C to stop)");
+        crate::outln!("(sandbox-only credentials; Ctrl-C to stop)");
         wait_for_stop_signal().await?;
         h.shutdown().await
     })

@@ -140,6 +140,18 @@ fn judge_failure(res: Result<Reply, CallFailure>, o: &mut Outcome) -> Attempt {
             why: t.message,
             maybe_applied: t.ambiguous,
         },
+        Err(CallFailure::Fatal(e)) if crate::exit::TargetError::is_connection(&e) => {
+            // Authentication lost mid-run (the re-login was refused or could not be sent): the
+            // run halts, this row and the rest are `skipped` and the run stays resumable.
+            if let Some(stop) = crate::journal::interrupt::Stop::current() {
+                stop.set_unreachable(format!("authentication lost: {e}"));
+            }
+            Attempt::Again {
+                retry_after: None,
+                why: e.to_string(),
+                maybe_applied: false,
+            }
+        }
         Err(CallFailure::Fatal(e)) => {
             o.outcome = OutcomeKind::Failed;
             o.reason = Some(e.to_string());
