@@ -1,5 +1,5 @@
 //! Built-in sandbox targets (`sandbox:folio`, `sandbox:illiad`, `sandbox:libib`): the emulator
-//! started in-process on an ephemeral loopback port, state under `.patron-etl/sandbox/`, so
+//! started in-process on an ephemeral loopback port, state under `<home>/sandbox/` (default `.patron-etl/sandbox/`), so
 //! imports and exports against them need nothing else running.
 //!
 //! `PATRON_ETL_SANDBOX_LIBIB_INTERVAL_MS` shortens the built-in Libib's pacing (real Libib: 2000)
@@ -45,8 +45,8 @@ fn libib_interval_override() -> anyhow::Result<Option<Duration>> {
 }
 
 /// Starts the built-in sandbox and describes it as a target.
-pub async fn start(system: System, workdir: &Path) -> anyhow::Result<(Target, BuiltinSandbox)> {
-    let mut config = SandboxConfig::builtin(workdir);
+pub async fn start(system: System, home: &Path) -> anyhow::Result<(Target, BuiltinSandbox)> {
+    let mut config = SandboxConfig::builtin(home);
     if let Some(i) = libib_interval_override()? {
         config.libib_interval = i;
     }
@@ -109,14 +109,14 @@ impl BuiltinSandbox {
 /// (from the command line) override the target's own.
 pub async fn open(
     tref: crate::target::TargetRef,
-    workdir: &Path,
+    home: &Path,
     rate: Option<f64>,
     concurrency: Option<usize>,
 ) -> anyhow::Result<(Target, Option<BuiltinSandbox>)> {
     let (mut target, sandbox) = match tref {
         crate::target::TargetRef::Configured(t) => (*t, None),
         crate::target::TargetRef::Sandbox(system) => {
-            let (t, h) = start(system, workdir).await?;
+            let (t, h) = start(system, home).await?;
             (t, Some(h))
         }
     };

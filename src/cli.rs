@@ -22,8 +22,11 @@ use std::path::PathBuf;
 /// Writing commands preview by default and change nothing without --commit.
 /// Credentials come from environment variables or a config file, never the command line.
 #[derive(Debug, Parser)]
-#[command(name = "patron-etl", version, about, long_about = None)]
+#[command(name = "patron-etl", version, about, long_about = None, after_help = EXIT_CODES)]
 pub struct Cli {
+    /// Where the journal, run folders and built-in sandbox state live (default: ./.patron-etl).
+    #[arg(long, value_name = "DIR", env = crate::runs::HOME_ENV, global = true)]
+    pub home: Option<PathBuf>,
     /// Log format on stderr.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -34,6 +37,15 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The exit codes, as `--help` lists them (see `exit.rs`).
+const EXIT_CODES: &str = "Exit codes:
+  0  every row ok (or nothing to do)
+  1  some rows were rejected, conflicted, failed or were skipped (including after Ctrl-C)
+  2  usage, configuration, mapping or unreadable input
+  3  target unreachable or authentication failed (a run that lost its target mid-way still
+     writes its report and prints the resume command)
+  130  a second Ctrl-C quit at once";
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -171,8 +183,11 @@ pub struct UndoArgs {
     #[arg(value_name = "RUN_ID")]
     pub run_id: String,
     /// Apply. Without it nothing is written (preview).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "dry_run")]
     pub commit: bool,
+    /// Preview only (the default; accepted as the explicit spelling).
+    #[arg(long)]
+    pub dry_run: bool,
     /// Config file with [targets.NAME] tables (default: the one the run used).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -284,8 +299,11 @@ pub struct WriteArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Apply the changes. Without it nothing is written (preview).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "dry_run")]
     pub commit: bool,
+    /// Preview only (the default; accepted as the explicit spelling).
+    #[arg(long)]
+    pub dry_run: bool,
     /// Also write the report here (.csv, .xlsx or .json); it is always in the run folder too.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -310,7 +328,12 @@ fn parse_rate(s: &str) -> Result<f64, String> {
 
 impl WriteArgs {
     /// Import options for `to` with these flags; the caller fills what is specific to it.
-    fn import_options(self, mapping: PathBuf, to: String) -> anyhow::Result<ImportOptions> {
+    fn import_options(
+        self,
+        mapping: PathBuf,
+        to: String,
+        home: PathBuf,
+    ) -> anyhow::Result<ImportOptions> {
         Ok(ImportOptions {
             files: Vec::new(),
             mapping,
@@ -323,7 +346,7 @@ impl WriteArgs {
             concurrency: self.concurrency,
             max_errors: self.max_errors,
             limit: None,
-            workdir: std::env::current_dir()?,
+            home,
             source: None,
             missing: MissingPolicy::Ignore,
             max_missing: 0.0,
@@ -438,6 +461,7 @@ pub struct ExportArgs {
 
 /// Runs the parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    let home = crate::runs::home(cli.home.as_deref())?;
     match cli.command {
         Command::Check(args) => {
             let opts = CheckOptions {
@@ -462,7 +486,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             })
         }
         Command::Import(args) => {
-            let mut opts = args.write.import_options(args.mapping, args.to)?;
+            let mut opts = args.write.import_options(args.mapping, args.to, home)?;
             opts.read = args.input.read_options()?;
             opts.files = args.input.files;
             opts.limit = args.limit;
@@ -514,7 +538,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 excel: args.excel,
                 rate: args.rate,
                 concurrency: args.concurrency,
-                workdir: std::env::current_dir()?,
+                home,
             };
             let res = export::run(&opts)?;
             crate::out!("{}", res.render(&opts));
@@ -529,7 +553,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 Some(p) => Some(export::read_ids(p)?),
                 None => None,
             };
-            let mut opts = args.write.import_options(args.mapping, args.to)?;
+            let mut opts = args.write.import_options(args.mapping, args.to, home)?;
             opts.limit = args.limit;
             opts.source = Some(MigrateSource {
                 from: args.from,
@@ -542,7 +566,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Command::Runs(args) => {
-            let dir = std::env::current_dir()?;
+            let dir = home;
             match &args.run_id {
                 Some(id) => crate::out!("{}", runs_cmd::show(&dir, id)?),
                 None => crate::out!("{}", runs_cmd::list(&dir, args.limit)?),
@@ -550,7 +574,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Command::Resume(args) => {
-            let dir = std::env::current_dir()?;
+            let dir = home;
             if !args.commit {
                 crate::out!("{}", runs_cmd::show(&dir, &args.run_id)?);
                 crate::outln!("nothing written; add --commit to continue the run");
@@ -566,7 +590,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 run_id: args.run_id,
                 commit: args.commit,
                 config: args.config,
-                workdir: std::env::current_dir()?,
+                home,
             };
             let res = undo::run(&opts)?;
             let title = if opts.commit {

@@ -66,7 +66,7 @@ pub struct ImportOptions {
     /// Process at most this many data rows.
     pub limit: Option<u64>,
     /// Working directory (run folders, built-in sandbox state).
-    pub workdir: PathBuf,
+    pub home: PathBuf,
     /// What happens to in-scope patrons absent from the roster.
     pub missing: MissingPolicy,
     /// Largest share (0–1) of the in-scope patrons `--missing` may change without `force`.
@@ -300,7 +300,7 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
     let (run, journal) =
         crate::journal::session::begin(opts, mapping.system, &mapping.match_field)?;
     let (target, sandbox) =
-        crate::builtin::open(tref, &opts.workdir, opts.rate, opts.concurrency).await?;
+        crate::builtin::open(tref, &opts.home, opts.rate, opts.concurrency).await?;
     // Two built-in systems share one sandbox (one state file).
     let mut source_sandbox = None;
     let source_target = match source_ref {
@@ -309,7 +309,7 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
         Some(TargetRef::Sandbox(system)) => match &sandbox {
             Some(h) => Some(h.target(system)?),
             None => {
-                let (t, h) = crate::builtin::start(system, &opts.workdir).await?;
+                let (t, h) = crate::builtin::start(system, &opts.home).await?;
                 source_sandbox = Some(h);
                 Some(t)
             }
@@ -330,80 +330,81 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
     );
     // Every paced wait of the run (governor, backoff, scans) ends when this flag is set.
     let stop = journal.stop().clone();
-    let result = stop.scope(async {
-        if let (Some(src), Some(t)) = (&opts.source, source_target) {
-            let reader = crate::migrate::open(t, src.ids.clone()).await?;
-            let header = reader.headers().to_vec();
-            let bound = mapping.bind(&header).with_context(|| {
-                format!(
-                    "the mapping does not fit the columns exported from {}",
-                    src.from
-                )
-            })?;
-            inputs.push(Input {
-                path: PathBuf::from(&src.from),
-                reader: Box::new(reader),
-                bound,
-                header,
-            });
-        }
-        let backend = connect(&target, total, opts.missing != MissingPolicy::Ignore).await?;
-        // Absent patrons are found (and the threshold checked) before any row is written.
-        let missing = plan_missing(opts, &mapping, &backend).await?;
-        let mut reports: Vec<Box<dyn ReportSink>> =
-            vec![report::open(&run.file("report.csv"), Column::IMPORT)?];
-        if let Some(p) = &opts.report {
-            reports.push(report::open(p, Column::IMPORT)?);
-        }
-        let many = inputs.len() > 1;
-        let mut rejects = Vec::new();
-        for (i, inp) in inputs.iter().enumerate() {
-            let stem = if many {
-                format!("rejects-{}", i + 1)
-            } else {
-                "rejects".to_string()
-            };
-            rejects.push(Some(RejectsFile::create(
-                &run.path,
-                &stem,
-                inp.reader.format(),
-                &inp.header,
-            )?));
-        }
-        let mut sinks = Sinks {
-            summary: Summary::default(),
-            reports,
-            rejects,
-            progress: Progress::new(if opts.commit { "import" } else { "preview" }, total),
-        };
-        if target.system == System::Libib {
-            sinks
-                .progress
-                .pace(target.rate, backend.http().counters.clone());
-        }
-        pump(opts, &mapping, &backend, &mut inputs, &mut sinks, &journal).await?;
-        if let Some(plan) = missing {
-            apply_missing(opts, &backend, plan, &mut sinks, &journal).await?;
-        }
-        sinks.progress.finish();
-        for r in sinks.reports {
-            r.finish()?;
-        }
-        for rj in sinks.rejects.into_iter().flatten() {
-            let rows = rj.rows;
-            let p = rj.finish()?;
-            if rows == 0 {
-                let _ = std::fs::remove_file(p);
+    let result = stop
+        .scope(async {
+            if let (Some(src), Some(t)) = (&opts.source, source_target) {
+                let reader = crate::migrate::open(t, src.ids.clone()).await?;
+                let header = reader.headers().to_vec();
+                let bound = mapping.bind(&header).with_context(|| {
+                    format!(
+                        "the mapping does not fit the columns exported from {}",
+                        src.from
+                    )
+                })?;
+                inputs.push(Input {
+                    path: PathBuf::from(&src.from),
+                    reader: Box::new(reader),
+                    bound,
+                    header,
+                });
             }
-        }
-        let c = &backend.http().counters;
-        Ok::<_, anyhow::Error>((
-            sinks.summary,
-            c.requests.load(Ordering::Relaxed),
-            c.writes.load(Ordering::Relaxed),
-        ))
-    })
-    .await;
+            let backend = connect(&target, total, opts.missing != MissingPolicy::Ignore).await?;
+            // Absent patrons are found (and the threshold checked) before any row is written.
+            let missing = plan_missing(opts, &mapping, &backend).await?;
+            let mut reports: Vec<Box<dyn ReportSink>> =
+                vec![report::open(&run.file("report.csv"), Column::IMPORT)?];
+            if let Some(p) = &opts.report {
+                reports.push(report::open(p, Column::IMPORT)?);
+            }
+            let many = inputs.len() > 1;
+            let mut rejects = Vec::new();
+            for (i, inp) in inputs.iter().enumerate() {
+                let stem = if many {
+                    format!("rejects-{}", i + 1)
+                } else {
+                    "rejects".to_string()
+                };
+                rejects.push(Some(RejectsFile::create(
+                    &run.path,
+                    &stem,
+                    inp.reader.format(),
+                    &inp.header,
+                )?));
+            }
+            let mut sinks = Sinks {
+                summary: Summary::default(),
+                reports,
+                rejects,
+                progress: Progress::new(if opts.commit { "import" } else { "preview" }, total),
+            };
+            if target.system == System::Libib {
+                sinks
+                    .progress
+                    .pace(target.rate, backend.http().counters.clone());
+            }
+            pump(opts, &mapping, &backend, &mut inputs, &mut sinks, &journal).await?;
+            if let Some(plan) = missing {
+                apply_missing(opts, &backend, plan, &mut sinks, &journal).await?;
+            }
+            sinks.progress.finish();
+            for r in sinks.reports {
+                r.finish()?;
+            }
+            for rj in sinks.rejects.into_iter().flatten() {
+                let rows = rj.rows;
+                let p = rj.finish()?;
+                if rows == 0 {
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+            let c = &backend.http().counters;
+            Ok::<_, anyhow::Error>((
+                sinks.summary,
+                c.requests.load(Ordering::Relaxed),
+                c.writes.load(Ordering::Relaxed),
+            ))
+        })
+        .await;
     if let Some(h) = sandbox {
         h.shutdown().await;
     }

@@ -1,7 +1,21 @@
-//! Run folders: every run leaves `.patron-etl/runs/<run-id>/` (owner-only) with its report,
-//! rejects file, log and summary.
+//! Run folders: every run leaves `<home>/runs/<run-id>/` (owner-only) with its report,
+//! rejects file, log and summary. The home directory — journal, run folders, built-in sandbox
+//! state — is `--home DIR`, else `PATRON_ETL_HOME`, else `./.patron-etl` ([`home`]).
 
 use std::path::{Path, PathBuf};
+
+/// The environment variable naming the home directory.
+pub const HOME_ENV: &str = "PATRON_ETL_HOME";
+
+/// The home directory: `flag` (`--home`, which clap also fills from `PATRON_ETL_HOME`), else
+/// `./.patron-etl`; made absolute so a run recorded from one directory is found from another.
+pub fn home(flag: Option<&Path>) -> std::io::Result<PathBuf> {
+    let dir = match flag {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from(".patron-etl"),
+    };
+    std::path::absolute(dir)
+}
 
 /// A run's identity and folder.
 #[derive(Debug, Clone)]
@@ -25,14 +39,13 @@ pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
 }
 
 impl RunDir {
-    /// Creates a new run folder under `<base>/.patron-etl/runs/`.
+    /// Creates a new run folder under `<base>/runs/` (`base`: the home directory).
     pub fn create(base: &Path) -> std::io::Result<RunDir> {
         let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
         let suffix: u16 = rand::random();
         let id = format!("{stamp}-{suffix:04x}");
-        let root = base.join(".patron-etl");
-        create_private_dir(&root)?;
-        let path = root.join("runs").join(&id);
+        create_private_dir(base)?;
+        let path = base.join("runs").join(&id);
         create_private_dir(&path)?;
         Ok(RunDir { id, path })
     }

@@ -11,11 +11,11 @@ use serde_json::Value;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-fn open(workdir: &Path) -> anyhow::Result<Journal> {
-    Journal::open_existing(workdir)?.ok_or_else(|| {
+fn open(home: &Path) -> anyhow::Result<Journal> {
+    Journal::open_existing(home)?.ok_or_else(|| {
         UsageError(format!(
-            "no runs recorded in {} yet (.patron-etl/journal.sqlite)",
-            workdir.display()
+            "no runs recorded in {} yet (see --home / PATRON_ETL_HOME)",
+            crate::journal::path_in(home).display()
         ))
         .into()
     })
@@ -39,8 +39,8 @@ fn short_time(t: &str) -> &str {
 }
 
 /// The run list, newest first, one line per run.
-pub fn list(workdir: &Path, limit: usize) -> anyhow::Result<String> {
-    let j = open(workdir)?;
+pub fn list(home: &Path, limit: usize) -> anyhow::Result<String> {
+    let j = open(home)?;
     let runs = j.runs(limit)?;
     let mut s = String::new();
     let _ = writeln!(
@@ -75,8 +75,8 @@ pub fn list(workdir: &Path, limit: usize) -> anyhow::Result<String> {
 }
 
 /// Everything the journal knows about one run.
-pub fn show(workdir: &Path, id: &str) -> anyhow::Result<String> {
-    let j = open(workdir)?;
+pub fn show(home: &Path, id: &str) -> anyhow::Result<String> {
+    let j = open(home)?;
     let r = run_or_usage(&j, id)?;
     let mut s = String::new();
     let _ = writeln!(s, "run {}", r.id);
@@ -140,7 +140,7 @@ pub fn show(workdir: &Path, id: &str) -> anyhow::Result<String> {
             let _ = writeln!(s, "    {k:<18} {n:>8}");
         }
     }
-    let folder = workdir.join(".patron-etl").join("runs").join(&r.id);
+    let folder = home.join("runs").join(&r.id);
     field(&mut s, "run folder", &folder.display().to_string());
     if r.command == "import" && r.commit {
         if r.status != "finished" {
@@ -159,13 +159,13 @@ pub fn show(workdir: &Path, id: &str) -> anyhow::Result<String> {
 
 /// Rebuilds the import options of run `id` for `patron-etl resume`.
 pub fn resume_options(
-    workdir: &Path,
+    home: &Path,
     id: &str,
     commit: bool,
     force: bool,
     config: Option<PathBuf>,
 ) -> anyhow::Result<ImportOptions> {
-    let j = open(workdir)?;
+    let j = open(home)?;
     let r = run_or_usage(&j, id)?;
     if r.command != "import" {
         return Err(UsageError(format!("run {id} is an {}, not an import", r.command)).into());
@@ -241,7 +241,7 @@ pub fn resume_options(
             .map(|c| c as usize),
         max_errors: o.get("max_errors").and_then(Value::as_u64),
         limit: o.get("limit").and_then(Value::as_u64),
-        workdir: workdir.to_path_buf(),
+        home: home.to_path_buf(),
         journal: JournalOptions {
             resume: Some(ResumeFrom::Run(r.id.clone())),
             force,

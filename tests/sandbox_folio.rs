@@ -752,7 +752,7 @@ async fn reference_data_and_peer_endpoints() {
 #[tokio::test]
 async fn stats_count_routes_and_state_persists_across_restarts() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = SandboxConfig::builtin(dir.path());
+    let config = SandboxConfig::builtin(&dir.path().join(".patron-etl"));
     let path = config.state.clone().expect("state path");
     assert!(path.ends_with(".patron-etl/sandbox/state.json"));
     let h = sandbox(config.clone()).await;

@@ -45,7 +45,7 @@ pub struct ExportOptions {
     /// In-flight override.
     pub concurrency: Option<usize>,
     /// Working directory (run folders, built-in sandbox state).
-    pub workdir: PathBuf,
+    pub home: PathBuf,
 }
 
 /// What an export did.
@@ -162,13 +162,9 @@ async fn run_async(opts: &ExportOptions) -> anyhow::Result<ExportResult> {
     let ids = opts.ids.as_deref().map(read_ids).transpose()?;
     let tref = target::resolve(&opts.from, opts.config.as_deref())?;
     let (target, sandbox) =
-        crate::builtin::open(tref, &opts.workdir, opts.rate, opts.concurrency).await?;
-    let run = RunDir::create(&opts.workdir).with_context(|| {
-        format!(
-            "cannot create the run folder under {}",
-            opts.workdir.display()
-        )
-    })?;
+        crate::builtin::open(tref, &opts.home, opts.rate, opts.concurrency).await?;
+    let run = RunDir::create(&opts.home)
+        .with_context(|| format!("cannot create the run folder under {}", opts.home.display()))?;
     if let Err(e) = crate::runlog::attach(&run.file("run.log")) {
         tracing::warn!("cannot write the run log: {e}");
     }

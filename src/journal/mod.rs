@@ -1,4 +1,4 @@
-//! The run journal: `.patron-etl/journal.sqlite` (owner-only, SQLite in WAL mode) records every
+//! The run journal: `<home>/journal.sqlite` (home: `--home`, `PATRON_ETL_HOME`, `./.patron-etl`) (owner-only, SQLite in WAL mode) records every
 //! run, one outcome per input row, a write intent committed *before* each write is sent (with the
 //! before-image of an updated record), and the intent's result after. It is what makes runs
 //! resumable after a crash or Ctrl-C and undoable afterwards.
@@ -46,16 +46,16 @@ pub enum JournalError {
         source: std::io::Error,
     },
     /// No such run.
-    #[error("no run {0} in the journal (see `patron-etl runs`)")]
-    NoRun(String),
+    #[error("no run {0} in {path} (see `patron-etl runs`, and --home / PATRON_ETL_HOME)", path = .1.display())]
+    NoRun(String, PathBuf),
     /// The writer thread is gone (an earlier journal write failed).
     #[error("the journal writer stopped: {0}")]
     Closed(String),
 }
 
-/// The journal file under a working directory.
-pub fn path_in(workdir: &Path) -> PathBuf {
-    workdir.join(".patron-etl").join("journal.sqlite")
+/// The journal file in the patron-etl home directory (see [`crate::runs::home`]).
+pub fn path_in(home: &Path) -> PathBuf {
+    home.join("journal.sqlite")
 }
 
 /// Now, as RFC 3339 in local time (what `runs` shows).

@@ -131,18 +131,15 @@ pub fn begin(
     let mapping_hash = super::hash_file(&opts.mapping)
         .with_context(|| format!("cannot read {}", opts.mapping.display()))?;
     let input_hash = super::hash_files(&opts.files).context("cannot read the input")?;
-    let journal = Journal::open(&opts.workdir)?;
+    let journal = Journal::open(&opts.home)?;
     let now = super::now();
     let pid = std::process::id() as i64;
     let mut done = HashMap::new();
     let mut pending: HashMap<(usize, u64), Vec<IntentRow>> = HashMap::new();
     let (run, attempt) = match &opts.journal.resume {
         None => {
-            let run = RunDir::create(&opts.workdir).with_context(|| {
-                format!(
-                    "cannot create the run folder under {}",
-                    opts.workdir.display()
-                )
+            let run = RunDir::create(&opts.home).with_context(|| {
+                format!("cannot create the run folder under {}", opts.home.display())
             })?;
             journal.insert_run(&RunRow {
                 id: run.id.clone(),
@@ -178,7 +175,7 @@ pub fn begin(
                         ))
                     })?,
                 ResumeFrom::Run(id) => journal.run(id).map_err(|e| match e {
-                    JournalError::NoRun(_) => anyhow::Error::new(UsageError(e.to_string())),
+                    JournalError::NoRun(..) => anyhow::Error::new(UsageError(e.to_string())),
                     other => other.into(),
                 })?,
             };
@@ -203,7 +200,7 @@ pub fn begin(
                     pending.entry((i.file_index, i.line)).or_default().push(i);
                 }
             }
-            let path = opts.workdir.join(".patron-etl").join("runs").join(&prev.id);
+            let path = opts.home.join("runs").join(&prev.id);
             crate::runs::create_private_dir(&path)?;
             let log = path.join("run.log");
             if log.exists() {

@@ -186,9 +186,9 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, JournalError> {
 }
 
 impl Journal {
-    /// Opens (creating it owner-only if needed) the journal under `workdir`.
-    pub fn open(workdir: &Path) -> Result<Journal, JournalError> {
-        let path = super::path_in(workdir);
+    /// Opens (creating it owner-only if needed) the journal in the home directory `home`.
+    pub fn open(home: &Path) -> Result<Journal, JournalError> {
+        let path = super::path_in(home);
         let io = |source| JournalError::Io {
             path: path.display().to_string(),
             source,
@@ -219,9 +219,9 @@ impl Journal {
     }
 
     /// Opens the journal only if it exists (read-only commands).
-    pub fn open_existing(workdir: &Path) -> Result<Option<Journal>, JournalError> {
-        if super::path_in(workdir).exists() {
-            Journal::open(workdir).map(Some)
+    pub fn open_existing(home: &Path) -> Result<Option<Journal>, JournalError> {
+        if super::path_in(home).exists() {
+            Journal::open(home).map(Some)
         } else {
             Ok(None)
         }
@@ -285,7 +285,7 @@ impl Journal {
             )
             .optional()
             .at(&self.path)?
-            .ok_or_else(|| JournalError::NoRun(id.to_string()))
+            .ok_or_else(|| JournalError::NoRun(id.to_string(), self.path.clone()))
     }
 
     /// The most recent runs, newest first.

@@ -170,20 +170,18 @@ impl Default for SandboxConfig {
     }
 }
 
-/// Where built-in `sandbox:*` targets keep state: `<workdir>/.patron-etl/sandbox/state.json`.
-pub fn builtin_state_path(workdir: &Path) -> PathBuf {
-    workdir
-        .join(".patron-etl")
-        .join("sandbox")
-        .join("state.json")
+/// Where built-in `sandbox:*` targets keep state: `<home>/sandbox/state.json` (home: see
+/// [`crate::runs::home`]).
+pub fn builtin_state_path(home: &Path) -> PathBuf {
+    home.join("sandbox").join("state.json")
 }
 
 impl SandboxConfig {
     /// The configuration of built-in `sandbox:folio|illiad|libib` targets: loopback, ephemeral
     /// port, state in [`builtin_state_path`], real Libib pacing, no faults.
-    pub fn builtin(workdir: &Path) -> SandboxConfig {
+    pub fn builtin(home: &Path) -> SandboxConfig {
         SandboxConfig {
-            state: Some(builtin_state_path(workdir)),
+            state: Some(builtin_state_path(home)),
             ..SandboxConfig::default()
         }
     }

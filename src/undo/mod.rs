@@ -37,7 +37,7 @@ pub struct UndoOptions {
     /// Config file (default: the one the run used, else ./patron-etl.toml).
     pub config: Option<PathBuf>,
     /// Working directory (journal, run folders).
-    pub workdir: PathBuf,
+    pub home: PathBuf,
 }
 
 /// What undo did (or would do) to one record.
@@ -242,10 +242,10 @@ pub fn run(opts: &UndoOptions) -> anyhow::Result<UndoResult> {
 }
 
 async fn run_async(opts: &UndoOptions) -> anyhow::Result<UndoResult> {
-    let journal = Journal::open_existing(&opts.workdir)?.ok_or_else(|| {
+    let journal = Journal::open_existing(&opts.home)?.ok_or_else(|| {
         UsageError(format!(
-            "no journal in {} (runs are recorded in .patron-etl/journal.sqlite)",
-            opts.workdir.display()
+            "no runs recorded in {} (see --home / PATRON_ETL_HOME)",
+            crate::journal::path_in(&opts.home).display()
         ))
     })?;
     let run = journal
@@ -287,8 +287,8 @@ async fn run_async(opts: &UndoOptions) -> anyhow::Result<UndoResult> {
             .map(PathBuf::from)
     });
     let tref = target::resolve(&run.target, config.as_deref())?;
-    let (target, sandbox) = crate::builtin::open(tref, &opts.workdir, None, None).await?;
-    let undo_run = RunDir::create(&opts.workdir).context("cannot create the run folder")?;
+    let (target, sandbox) = crate::builtin::open(tref, &opts.home, None, None).await?;
+    let undo_run = RunDir::create(&opts.home).context("cannot create the run folder")?;
     let now = crate::journal::now();
     journal.insert_run(&RunRow {
         id: undo_run.id.clone(),

@@ -8,7 +8,10 @@ use std::process::{Child, Command, Output, Stdio};
 
 /// The binary under test.
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_patron-etl"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_patron-etl"));
+    // Runs live in each test's own directory unless a test says otherwise.
+    c.env_remove("PATRON_ETL_HOME");
+    c
 }
 
 /// The repository root.
