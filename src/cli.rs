@@ -651,7 +651,14 @@ fn run_import(opts: &ImportOptions) -> anyhow::Result<u8> {
     if let Some(Halt::Unreachable(why)) = &res.halt {
         crate::outln!("  stopped early: {why}");
     }
-    if res.status != "finished" && opts.commit {
+    if res.status != "finished" && opts.commit && opts.source.is_some() {
+        crate::outln!(
+            "  run {} is {}; continue it by running the same migrate command again \
+             (patrons already written are found and reported unchanged)",
+            res.run.id,
+            res.status
+        );
+    } else if res.status != "finished" && opts.commit {
         crate::outln!(
             "  run {} is {}; continue it with: patron-etl resume {} --commit",
             res.run.id,

@@ -289,7 +289,7 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
             header,
         });
     }
-    let total: Option<u64> = opts
+    let mut total: Option<u64> = opts
         .files
         .iter()
         .map(|p| count_rows(p, &opts.read))
@@ -334,6 +334,7 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
         .scope(async {
             if let (Some(src), Some(t)) = (&opts.source, source_target) {
                 let reader = crate::migrate::open(t, src.ids.clone()).await?;
+                total = reader.expected.map(|t| opts.limit.map_or(t, |l| t.min(l)));
                 let header = reader.headers().to_vec();
                 let bound = mapping.bind(&header).with_context(|| {
                     format!(
@@ -413,7 +414,22 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
     }
     let halt = stop.halt();
     let status = journal.finish(result.is_ok()).await; // journal hook: final status, flush
-    let (summary, requests, writes) = result?;
+    let (summary, requests, writes) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            crate::runlog::detach();
+            // A usage mistake found after the run began (e.g. --missing without a [scope])
+            // leaves no `failed` run behind; a resumed run keeps its record.
+            if opts.journal.resume.is_none() && crate::exit::code_for(&e) == crate::exit::USAGE {
+                if let Ok(j) = crate::journal::store::Journal::open(&opts.home) {
+                    if j.forget_empty_run(&run.id).unwrap_or(false) {
+                        let _ = std::fs::remove_dir_all(&run.path);
+                    }
+                }
+            }
+            return Err(e);
+        }
+    };
     let status = status?;
     tracing::info!(requests, writes, rows = summary.rows, "import finished");
     let json = serde_json::json!({
@@ -473,7 +489,12 @@ async fn pump(
                 break 'inputs;
             }
             seen += 1;
-            let pending = match item? {
+            let item = match item {
+                // A migration source cut short by Ctrl-C: the rows it read are accounted for.
+                Err(_) if opts.source.is_some() && journal.stop().is_set() => break 'inputs,
+                other => other?,
+            };
+            let pending = match item {
                 Record::Bad(bad) => {
                     let mut o = Outcome::new(&file, bad.line, None, OutcomeKind::Rejected);
                     o.reason = Some(bad.reason);

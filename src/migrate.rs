@@ -26,6 +26,9 @@ pub struct MigrateSource {
 /// The source's rows as an input file for the import pipeline.
 pub struct SourceReader {
     header: Vec<String>,
+    /// How many patrons the source says it holds (FOLIO `totalRecords`, Libib `total`), if it
+    /// reports it: the migration's progress total.
+    pub expected: Option<u64>,
     rx: Receiver<Result<Record, ReadError>>,
 }
 
@@ -49,7 +52,10 @@ impl RowReader for SourceReader {
 /// Connects to the source on a thread of its own and returns its rows once the header is known.
 /// Connection problems (unreachable, refused credentials) come back here, before any row.
 pub async fn open(target: Target, ids: Option<Vec<String>>) -> anyhow::Result<SourceReader> {
-    let (header_tx, header_rx) = tokio::sync::oneshot::channel::<anyhow::Result<Vec<String>>>();
+    type Opened = anyhow::Result<(Vec<String>, Option<u64>)>;
+    let (header_tx, header_rx) = tokio::sync::oneshot::channel::<Opened>();
+    // The source's paced waits end with the import's (Ctrl-C): its flag goes along.
+    let stop = crate::journal::interrupt::Stop::current().unwrap_or_default();
     let (tx, rx) = sync_channel::<Result<Record, ReadError>>(CHANNEL_ROWS);
     let label = PathBuf::from(target.name.clone());
     std::thread::Builder::new()
@@ -65,7 +71,7 @@ pub async fn open(target: Target, ids: Option<Vec<String>>) -> anyhow::Result<So
                     return;
                 }
             };
-            rt.block_on(async move {
+            rt.block_on(stop.scope(async move {
                 let mut rows = match PatronRows::connect(&target, ids).await {
                     Ok(r) => r,
                     Err(e) => {
@@ -73,11 +79,18 @@ pub async fn open(target: Target, ids: Option<Vec<String>>) -> anyhow::Result<So
                         return;
                     }
                 };
-                if header_tx.send(Ok(rows.header())).is_err() {
+                // The first page comes before the header is handed over: it tells the total.
+                let mut first = Some(rows.next_page().await);
+                let expected = rows.stats().expected;
+                if header_tx.send(Ok((rows.header(), expected))).is_err() {
                     return;
                 }
                 loop {
-                    match rows.next_page().await {
+                    let next = match first.take() {
+                        Some(page) => page,
+                        None => rows.next_page().await,
+                    };
+                    match next {
                         Ok(Some(page)) => {
                             for row in page {
                                 if tx.send(Ok(Record::Row(row))).is_err() {
@@ -101,10 +114,14 @@ pub async fn open(target: Target, ids: Option<Vec<String>>) -> anyhow::Result<So
                         }
                     }
                 }
-            });
+            }));
         })?;
-    let header = header_rx
+    let (header, expected) = header_rx
         .await
         .map_err(|_| anyhow::anyhow!("the migration source stopped before connecting"))??;
-    Ok(SourceReader { header, rx })
+    Ok(SourceReader {
+        header,
+        expected,
+        rx,
+    })
 }

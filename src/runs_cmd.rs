@@ -167,6 +167,13 @@ pub fn resume_options(
 ) -> anyhow::Result<ImportOptions> {
     let j = open(home)?;
     let r = run_or_usage(&j, id)?;
+    if r.command == "migrate" {
+        return Err(UsageError(format!(
+            "run {id} is a migration; run the same `patron-etl migrate … --commit` again — \
+             patrons it already wrote are found and reported unchanged"
+        ))
+        .into());
+    }
     if r.command != "import" {
         return Err(UsageError(format!("run {id} is an {}, not an import", r.command)).into());
     }

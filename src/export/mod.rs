@@ -10,6 +10,9 @@
 //! Invariants: CSV and JSONL in constant memory (one page at a time); nothing is written to the
 //! target; the run folder holds the log, `summary.json` and (ILLiad) `not-found.txt`.
 
+use crate::journal::interrupt::{self, Stop};
+use crate::journal::store::{Journal, RunRow};
+
 pub mod columns;
 pub mod sink;
 pub mod source;
@@ -67,6 +70,11 @@ pub struct ExportResult {
     pub seconds: f64,
     /// The run folder.
     pub run: RunDir,
+    /// Stopped by Ctrl-C: the rows read so far are in [`ExportResult::partial`], not under
+    /// the requested name.
+    pub interrupted: bool,
+    /// Where the rows of an interrupted export are.
+    pub partial: PathBuf,
 }
 
 impl ExportResult {
@@ -109,14 +117,22 @@ impl ExportResult {
             s +=
                 &format!("  not exported: {field} (in {n} records; add it to an export mapping)\n");
         }
-        s += &format!("  output: {}\n", opts.out.display());
+        if self.interrupted {
+            s += &format!(
+                "  interrupted: the {} rows read so far are in {} (incomplete); run the export again for a complete file\n",
+                self.rows,
+                self.partial.display()
+            );
+        } else {
+            s += &format!("  output: {}\n", opts.out.display());
+        }
         s += &format!("  run folder: {}\n", self.run.path.display());
         s
     }
 
     /// Whether every requested record was exported.
     pub fn complete(&self) -> bool {
-        self.not_found.is_empty() && self.ambiguous.is_empty()
+        !self.interrupted && self.not_found.is_empty() && self.ambiguous.is_empty()
     }
 }
 
@@ -170,9 +186,14 @@ async fn run_async(opts: &ExportOptions) -> anyhow::Result<ExportResult> {
     }
     tracing::info!(run = %run.id, source = %target.name, system = %target.system,
         rate = target.rate, concurrency = target.concurrency, "export started");
+    let journal = record_run(opts, &run, &target)?;
     let started = Instant::now();
     let partial = partial_path(&opts.out);
-    let result = pump(opts, &target, ids, mapping.as_ref(), format, &partial).await;
+    // Ctrl-C ends the paced page requests at once; the rows read so far stay in `partial`.
+    let stop = Stop::install();
+    let result = stop
+        .scope(pump(opts, &target, ids, mapping.as_ref(), format, &partial))
+        .await;
     if let Some(h) = sandbox {
         h.shutdown().await;
     }
@@ -180,16 +201,28 @@ async fn run_async(opts: &ExportOptions) -> anyhow::Result<ExportResult> {
         Ok(r) => r,
         Err(e) => {
             let _ = std::fs::remove_file(&partial);
+            let _ = journal.set_status(&run.id, "failed");
             crate::runlog::detach();
             return Err(e);
         }
     };
-    std::fs::rename(&partial, &opts.out).with_context(|| {
-        format!(
-            "cannot move the export into place at {}",
-            opts.out.display()
-        )
-    })?;
+    let interrupted = stop.is_set();
+    if !interrupted {
+        std::fs::rename(&partial, &opts.out).with_context(|| {
+            format!(
+                "cannot move the export into place at {}",
+                opts.out.display()
+            )
+        })?;
+    }
+    journal.set_status(
+        &run.id,
+        if interrupted {
+            "interrupted"
+        } else {
+            "finished"
+        },
+    )?;
     let mut uncovered: Vec<(String, u64)> = stats.uncovered.0.into_iter().collect();
     uncovered.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     for (field, n) in &uncovered {
@@ -204,6 +237,8 @@ async fn run_async(opts: &ExportOptions) -> anyhow::Result<ExportResult> {
         uncovered,
         seconds: started.elapsed().as_secs_f64(),
         run,
+        interrupted,
+        partial,
     };
     if !res.not_found.is_empty() || !res.ambiguous.is_empty() {
         let mut text = String::new();
@@ -222,6 +257,7 @@ async fn run_async(opts: &ExportOptions) -> anyhow::Result<ExportResult> {
         "run": res.run.id, "source": target.name, "out": opts.out.display().to_string(),
         "rows": res.rows, "duplicates": res.duplicates, "not_found": res.not_found.len(),
         "not_unique": res.ambiguous.len(), "requests": res.requests, "seconds": res.seconds,
+        "status": if res.interrupted { "interrupted" } else { "finished" },
     });
     if let Ok(f) = crate::report::create_private(&res.run.file("summary.json")) {
         let _ = serde_json::to_writer_pretty(f, &json);
@@ -229,6 +265,41 @@ async fn run_async(opts: &ExportOptions) -> anyhow::Result<ExportResult> {
     tracing::info!(rows = res.rows, requests = res.requests, "export finished");
     crate::runlog::detach();
     Ok(res)
+}
+
+/// Records the export in the journal (kind `export`, no per-row outcomes), so `runs` lists it.
+fn record_run(
+    opts: &ExportOptions,
+    run: &RunDir,
+    target: &crate::target::Target,
+) -> anyhow::Result<Journal> {
+    let journal = Journal::open(&opts.home)?;
+    let now = crate::journal::now();
+    journal.insert_run(&RunRow {
+        id: run.id.clone(),
+        command: "export".into(),
+        started_at: now.clone(),
+        updated_at: now,
+        finished_at: None,
+        status: "running".into(),
+        target: opts.from.clone(),
+        system: target.system.name().into(),
+        commit: false,
+        mapping: opts
+            .mapping
+            .as_deref()
+            .map(|m| std::path::absolute(m).unwrap_or_else(|_| m.to_path_buf()))
+            .map(|m| m.display().to_string()),
+        mapping_hash: None,
+        inputs: Vec::new(),
+        input_hash: None,
+        options: serde_json::json!({ "out": opts.out.display().to_string() }),
+        attempts: 1,
+        pid: Some(i64::from(std::process::id())),
+        parent: None,
+        undone_by: None,
+    })?;
+    Ok(journal)
 }
 
 /// Connects, then moves pages from the source to the sink. Returns (rows, stats, requests).
@@ -248,7 +319,14 @@ async fn pump(
     let mut sink = sink::open(partial, format, &rows.header(), &rows.kinds(), opts.excel)?;
     let mut progress: Option<Progress> = None;
     let mut written = 0u64;
-    while let Some(page) = rows.next_page().await? {
+    loop {
+        let page = match rows.next_page().await {
+            Ok(Some(page)) => page,
+            Ok(None) => break,
+            // Interrupted: the request was never sent or its wait was cut short.
+            Err(_) if interrupt::stopped() => break,
+            Err(e) => return Err(e),
+        };
         let p = progress
             .get_or_insert_with(|| Progress::new("export", id_count.or(rows.stats().expected)));
         for r in &page {
@@ -256,6 +334,9 @@ async fn pump(
         }
         written += page.len() as u64;
         p.inc(page.len() as u64);
+        if interrupt::stopped() {
+            break;
+        }
     }
     if let Some(p) = progress {
         p.finish();

@@ -77,6 +77,7 @@ fn options_json(opts: &ImportOptions, files: &[String], mapping: &str) -> Value 
         "files": files,
         "mapping": mapping,
         "to": opts.to,
+        "from": opts.source.as_ref().map(|s| s.from.clone()),
         "config": opts.config.as_deref().map(|c| absolute(c).display().to_string()),
         "rate": opts.rate,
         "concurrency": opts.concurrency,
@@ -143,7 +144,12 @@ pub fn begin(
             })?;
             journal.insert_run(&RunRow {
                 id: run.id.clone(),
-                command: "import".into(),
+                // A migration reads no file: recorded as `migrate`, with no input hash.
+                command: if opts.source.is_some() {
+                    "migrate".into()
+                } else {
+                    "import".into()
+                },
                 started_at: now.clone(),
                 updated_at: now,
                 finished_at: None,
@@ -154,7 +160,7 @@ pub fn begin(
                 mapping: Some(mapping.clone()),
                 mapping_hash: Some(mapping_hash),
                 inputs: inputs.clone(),
-                input_hash: Some(input_hash),
+                input_hash: opts.source.is_none().then(|| input_hash.clone()),
                 options: options_json(opts, &inputs, &mapping),
                 attempts: 1,
                 pid: Some(pid),

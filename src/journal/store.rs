@@ -275,6 +275,35 @@ impl Journal {
         Ok(())
     }
 
+    /// Deletes run `id` if it recorded no row and no intent (a run that ended on a usage
+    /// error before doing anything: it is not worth a `failed` line in `runs`). True if deleted.
+    pub fn forget_empty_run(&self, id: &str) -> Result<bool, JournalError> {
+        let n = self
+            .conn
+            .execute(
+                "DELETE FROM runs WHERE id = ?1 \
+                 AND NOT EXISTS (SELECT 1 FROM row_outcomes WHERE run_id = ?1) \
+                 AND NOT EXISTS (SELECT 1 FROM intents WHERE run_id = ?1)",
+                params![id],
+            )
+            .at(&self.path)?;
+        Ok(n > 0)
+    }
+
+    /// Records the end of a run that keeps no per-row journal (export, undo): its status, and
+    /// `finished_at` when it is `finished`.
+    pub fn set_status(&self, id: &str, status: &str) -> Result<(), JournalError> {
+        let now = super::now();
+        self.conn
+            .execute(
+                "UPDATE runs SET status = ?2, updated_at = ?3, \
+                 finished_at = CASE WHEN ?2 = 'finished' THEN ?3 ELSE NULL END WHERE id = ?1",
+                params![id, status, now],
+            )
+            .at(&self.path)?;
+        Ok(())
+    }
+
     /// One run.
     pub fn run(&self, id: &str) -> Result<RunRow, JournalError> {
         self.conn

@@ -310,22 +310,30 @@ async fn run_async(opts: &UndoOptions) -> anyhow::Result<UndoResult> {
         parent: Some(run.id.clone()),
         undone_by: None,
     })?;
-    let result = async {
-        match system {
-            System::Folio => {
-                let t = folio::FolioUndo::connect(&target).await?;
-                undo_items(&t, &journal, &undo_run.id, &items, opts.commit).await
+    // Ctrl-C ends the paced waits; records not yet undone are reported with the reason.
+    let stop = crate::journal::interrupt::Stop::install();
+    let result = stop
+        .scope(async {
+            match system {
+                System::Folio => {
+                    let t = folio::FolioUndo::connect(&target).await?;
+                    undo_items(&t, &journal, &undo_run.id, &items, opts.commit).await
+                }
+                System::Libib => {
+                    let t = libib::LibibUndo::connect(&target).await?;
+                    undo_items(&t, &journal, &undo_run.id, &items, opts.commit).await
+                }
+                other => {
+                    Err(UsageError(format!("undo for {other} runs is not supported yet")).into())
+                }
             }
-            System::Libib => {
-                let t = libib::LibibUndo::connect(&target).await?;
-                undo_items(&t, &journal, &undo_run.id, &items, opts.commit).await
-            }
-            other => Err(UsageError(format!("undo for {other} runs is not supported yet")).into()),
-        }
-    }
-    .await;
+        })
+        .await;
     if let Some(h) = sandbox {
         h.shutdown().await;
+    }
+    if result.is_err() {
+        let _ = journal.set_status(&undo_run.id, "failed");
     }
     let outcomes = result?;
     finish(&journal, &run, &undo_run, &outcomes, opts.commit)?;
