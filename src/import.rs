@@ -378,11 +378,10 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
                 rejects,
                 progress: Progress::new(if opts.commit { "import" } else { "preview" }, total),
             };
-            if target.system == System::Libib {
-                sinks
-                    .progress
-                    .pace(target.rate, backend.http().counters.clone());
-            }
+            // Every target is paced by its governor: the ETA starts from the pacing.
+            sinks
+                .progress
+                .pace(target.rate, backend.http().counters.clone());
             pump(opts, &mapping, &backend, &mut inputs, &mut sinks, &journal).await?;
             if let Some(plan) = missing {
                 apply_missing(opts, &backend, plan, &mut sinks, &journal).await?;

@@ -4,6 +4,7 @@ use clap::Parser;
 use patron_etl::cli::{self, Cli, LogFormat};
 use patron_etl::exit;
 use patron_etl::runlog::RunLogWriter;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -23,6 +24,8 @@ fn init_logging(format: LogFormat, verbose: u8) {
         .with_ansi(false)
         .with_target(false)
         .with_filter(tracing_subscriber::filter::LevelFilter::INFO);
+    // Colour only for a person at a terminal: never in piped or cron logs, nor with NO_COLOR.
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let registry = tracing_subscriber::registry().with(file);
     match format {
         LogFormat::Json => registry
@@ -38,6 +41,7 @@ fn init_logging(format: LogFormat, verbose: u8) {
             .with(
                 tracing_subscriber::fmt::layer()
                     .with_writer(std::io::stderr)
+                    .with_ansi(ansi)
                     .with_target(false)
                     .with_filter(filter),
             )

@@ -1,6 +1,11 @@
-//! Progress: a bar with rate and ETA on a terminal; plain lines every few seconds otherwise.
-//! For a paced target (Libib: one request per 2.5 s) the ETA comes from the pacing — remaining
-//! rows × requests per row so far ÷ the allowed rate — rather than from early, fast rows.
+//! Progress: a bar with rate and ETA on a terminal; plain lines every few seconds otherwise
+//! (every `PATRON_ETL_PROGRESS_SECS` seconds, default 5).
+//!
+//! The ETA of a paced run comes from the governor's pacing and the planned requests — remaining
+//! rows × requests per row (one before any row is done; the requests sent for rows so far after,
+//! not counting the connection check and scan) ÷ the allowed rate — so early, fast rows cannot
+//! make it lie. After a warm-up (10 rows and 5 s) the measured row rate refines it: the run can
+//! be slower than its pacing (a slow server), never faster.
 
 use crate::http::Counters;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -17,7 +22,30 @@ pub struct Progress {
     started: Instant,
     last_line: Instant,
     label: &'static str,
-    pace: Option<(f64, Arc<Counters>)>,
+    pace: Option<Pace>,
+    every: Duration,
+}
+
+/// The pacing an ETA is computed from.
+struct Pace {
+    rate: f64,
+    counters: Arc<Counters>,
+    /// Requests sent before the first row (login, reference data, a snapshot scan).
+    before: u64,
+    since: Instant,
+}
+
+/// Rows and seconds after which the measured rate refines the paced ETA.
+const WARM_ROWS: u64 = 10;
+const WARM_SECS: f64 = 5.0;
+
+/// The plain-line interval: `PATRON_ETL_PROGRESS_SECS`, default 5 s.
+fn line_interval() -> Duration {
+    std::env::var("PATRON_ETL_PROGRESS_SECS")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map_or(Duration::from_secs(5), Duration::from_secs_f64)
 }
 
 /// `1h 02m`, `3m 05s`, `42s`.
@@ -57,6 +85,7 @@ impl Progress {
             last_line: now,
             label,
             pace: None,
+            every: line_interval(),
         }
     }
 
@@ -72,10 +101,11 @@ impl Progress {
             } else {
                 format!("{:.1} s", 1.0 / rate)
             };
+            let left = t.saturating_sub(self.done);
             eprintln!(
-                "{}: {t} rows at one request every {every}: about {} if every row needs one request (rows that need no write are faster)",
+                "{}: {left} rows at one request every {every}: about {} if every row needs one request (rows that need no write are faster)",
                 self.label,
-                human_duration(t as f64 / rate)
+                human_duration(left as f64 / rate)
             );
         }
         if let Some(b) = &self.bar {
@@ -83,21 +113,34 @@ impl Progress {
                 b.set_style(style.progress_chars("=> "));
             }
         }
-        self.pace = Some((rate, counters));
+        let before = counters.requests.load(Ordering::Relaxed);
+        self.pace = Some(Pace {
+            rate,
+            counters,
+            before,
+            since: Instant::now(),
+        });
     }
 
-    /// Seconds left, from the pacing when set, else from the observed row rate.
+    /// Seconds left: from the pacing when set (refined by the measured rate once warm), else
+    /// from the observed row rate.
     fn eta(&self) -> Option<f64> {
         let t = self.total?;
         let left = t.saturating_sub(self.done) as f64;
-        if let Some((rate, c)) = &self.pace {
-            let requests = c.requests.load(Ordering::Relaxed) as f64;
+        if let Some(p) = &self.pace {
+            let requests = p.counters.requests.load(Ordering::Relaxed);
             let per_row = if self.done > 0 {
-                requests / self.done as f64
+                requests.saturating_sub(p.before) as f64 / self.done as f64
             } else {
                 1.0
             };
-            return Some(left * per_row / rate);
+            let paced = left * per_row / p.rate;
+            let secs = p.since.elapsed().as_secs_f64();
+            if self.done >= WARM_ROWS && secs >= WARM_SECS {
+                let measured = left * secs / self.done as f64;
+                return Some(paced.max(measured));
+            }
+            return Some(paced);
         }
         let secs = self.started.elapsed().as_secs_f64().max(0.001);
         let rate = self.done as f64 / secs;
@@ -115,7 +158,7 @@ impl Progress {
             }
             return;
         }
-        if self.last_line.elapsed() >= Duration::from_secs(5) {
+        if self.last_line.elapsed() >= self.every {
             self.last_line = Instant::now();
             let secs = self.started.elapsed().as_secs_f64().max(0.001);
             let rate = self.done as f64 / secs;
@@ -155,6 +198,17 @@ mod tests {
         p.done = 10;
         // 90 rows left × 2 requests a row ÷ 0.4 requests/s = 450 s.
         assert_eq!(p.eta().map(|e| e.round()), Some(450.0));
+        // Before any row: one request a row, whatever the connection check cost.
+        let c = Arc::new(Counters::default());
+        c.requests.store(600, Ordering::Relaxed);
+        let mut p = Progress::new("t", Some(100));
+        p.bar = None;
+        p.pace(0.5, c.clone());
+        assert_eq!(p.eta().map(|e| e.round()), Some(200.0));
+        // The scan's 600 requests do not count against the rows.
+        c.requests.store(610, Ordering::Relaxed);
+        p.done = 10;
+        assert_eq!(p.eta().map(|e| e.round()), Some(180.0));
         assert_eq!(human_duration(450.0), "7m 30s");
         assert_eq!(human_duration(3725.0), "1h 02m");
     }
