@@ -22,6 +22,9 @@ pub struct FaultConfig {
     pub apply_then_drop_rate: f64,
     /// Requests per second across the whole server; beyond it, 429.
     pub rate_limit: Option<u32>,
+    /// The first N requests have their connection closed, not applied — deterministic, so a
+    /// test can drop exactly the login (issue 20: a dropped connection at login is retried).
+    pub drop_first: u32,
 }
 
 impl FaultConfig {
@@ -53,6 +56,7 @@ pub struct Faults {
     rng: StdRng,
     window_start: Instant,
     window_count: u32,
+    dropped_first: u32,
 }
 
 impl Faults {
@@ -63,6 +67,7 @@ impl Faults {
             rng: StdRng::seed_from_u64(seed),
             window_start: Instant::now(),
             window_count: 0,
+            dropped_first: 0,
         }
     }
 
@@ -73,6 +78,10 @@ impl Faults {
 
     /// Decides the fate of one request; `is_write` enables apply-then-drop.
     pub fn decide(&mut self, is_write: bool) -> Decision {
+        if self.dropped_first < self.config.drop_first {
+            self.dropped_first += 1;
+            return Decision::Drop;
+        }
         if let Some(limit) = self.config.rate_limit {
             let now = Instant::now();
             if now.duration_since(self.window_start) >= Duration::from_secs(1) {
@@ -126,6 +135,27 @@ mod tests {
             da.contains(&Decision::Fail)
                 && da.contains(&Decision::Drop)
                 && da.contains(&Decision::Pass)
+        );
+    }
+
+    #[test]
+    fn the_first_requests_are_dropped_then_all_pass() {
+        let mut f = Faults::new(
+            FaultConfig {
+                drop_first: 2,
+                ..FaultConfig::default()
+            },
+            1,
+        );
+        let d: Vec<_> = (0..4).map(|_| f.decide(true)).collect();
+        assert_eq!(
+            d,
+            [
+                Decision::Drop,
+                Decision::Drop,
+                Decision::Pass,
+                Decision::Pass
+            ]
         );
     }
 

@@ -64,6 +64,9 @@ pub struct SandboxArgs {
     /// Requests per second across the server; 429 beyond.
     #[arg(long)]
     pub rate_limit: Option<u32>,
+    /// Close the connection of the first N API requests without answering (e.g. the login).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub drop_first: u32,
     /// Minimum interval between Libib requests per account, in milliseconds (real Libib: 2000).
     #[arg(long, default_value_t = 2000)]
     pub libib_interval_ms: u64,
@@ -214,6 +217,7 @@ impl SandboxConfig {
                 drop_rate: args.drop_rate,
                 apply_then_drop_rate: args.apply_then_drop_rate,
                 rate_limit: args.rate_limit,
+                drop_first: args.drop_first,
             },
             libib_interval: Duration::from_millis(args.libib_interval_ms),
             credentials: Credentials {
