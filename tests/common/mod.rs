@@ -205,6 +205,17 @@ impl Sandbox {
     }
 }
 
+impl Sandbox {
+    /// Stops the sandbox as `kill PID` would (SIGTERM: it persists its state and exits), and
+    /// waits for it to be gone.
+    pub fn terminate(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Sandbox {
     fn drop(&mut self) {
         let _ = self.child.kill();
