@@ -463,3 +463,59 @@ fn the_eta_after_10_rows_of_a_paced_libib_run_is_within_25_percent() {
         "ETA {eta} s, actually {actual:.1} s: {line}"
     );
 }
+
+#[path = "common/export.rs"]
+mod export_common;
+
+#[test]
+fn a_migration_is_recorded_as_migrate_with_the_sources_total_and_a_usage_error_records_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = Sandbox::start(d, &["--libib-interval-ms", "2"]);
+    export_common::load_folio_users(&sb, &export_common::sample_users());
+    export_common::write_config(&sb, d);
+    let o = export_common::cmd_in(
+        d,
+        &[
+            "migrate",
+            "--from",
+            "sb",
+            "--to",
+            "lib",
+            "--mapping",
+            root().join("mappings/folio-to-libib.toml").to_str().unwrap(),
+            "--rate",
+            "400",
+            "--dry-run",
+        ],
+    )
+    .env("PATRON_ETL_PROGRESS_SECS", "0")
+    .output()
+    .unwrap();
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
+    assert!(text(&o).contains("/303 rows"), "the source's total: {}", text(&o));
+    assert!(text(&o).contains("(0 writes)"), "{}", text(&o));
+    let runs = || text(&export_common::run(d, &["runs"]));
+    let listing = runs();
+    assert_eq!(listing.lines().count(), 2, "{listing}");
+    assert!(listing.contains(" migrate "), "{listing}");
+
+    // --missing without a [scope] in the mapping is found after the run began: no run is left.
+    std::fs::copy(root().join("samples/roster.csv"), d.join("roster.csv")).unwrap();
+    let o = export_common::run(
+        d,
+        &[
+            "import",
+            "roster.csv",
+            "--mapping",
+            root().join("mappings/folio.toml").to_str().unwrap(),
+            "--to",
+            "sb",
+            "--missing",
+            "deactivate",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("[scope]"), "{}", text(&o));
+    assert_eq!(runs(), listing, "nothing recorded for a usage error");
+}
