@@ -164,7 +164,10 @@ fn ctrl_c_during_a_paced_libib_import_stops_within_3_s_and_resume_finishes_witho
     let sent = Instant::now();
     let (code, out, err) = run.finish(Duration::from_secs(10));
     let took = sent.elapsed();
-    assert!(took < Duration::from_secs(3), "stopped after {took:?}: {err}");
+    assert!(
+        took < Duration::from_secs(3),
+        "stopped after {took:?}: {err}"
+    );
     assert_eq!(code, Some(1), "{out}{err}");
     let id = run_id(&out);
     assert!(
@@ -206,10 +209,12 @@ fn ctrl_c_during_a_paced_libib_export_stops_within_3_s_with_the_rows_read_so_far
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 
     let mut cmd = bin();
-    cmd.args(["export", "--from", "lib", "--out", "all.csv", "--rate", "0.5"])
-        .current_dir(d)
-        .env("SB_LIBIB_KEY", "sandbox-libib-key")
-        .env("PATRON_ETL_PROGRESS_SECS", "0");
+    cmd.args([
+        "export", "--from", "lib", "--out", "all.csv", "--rate", "0.5",
+    ])
+    .current_dir(d)
+    .env("SB_LIBIB_KEY", "sandbox-libib-key")
+    .env("PATRON_ETL_PROGRESS_SECS", "0");
     let mut run = Running::spawn(cmd);
     // Page 1 comes with the connection check; page 2 two seconds later; then Ctrl-C while the
     // governor holds page 3.
@@ -220,11 +225,17 @@ fn ctrl_c_during_a_paced_libib_export_stops_within_3_s_with_the_rows_read_so_far
     let (code, out, err) = run.finish(Duration::from_secs(10));
     assert!(sent.elapsed() < Duration::from_secs(3), "{err}");
     assert_eq!(code, Some(1), "an incomplete export: {out}{err}");
-    assert!(!d.join("all.csv").exists(), "no incomplete file under the name asked for");
+    assert!(
+        !d.join("all.csv").exists(),
+        "no incomplete file under the name asked for"
+    );
     let partial = d.join(".all.csv.partial");
     let rows = csv::Reader::from_path(&partial).unwrap().records().count();
     assert_eq!(rows, 100, "every row read is in the partial file");
-    assert!(out.contains("interrupted: the 100 rows read so far"), "{out}");
+    assert!(
+        out.contains("interrupted: the 100 rows read so far"),
+        "{out}"
+    );
     let o = bin().args(["runs"]).current_dir(d).output().unwrap();
     let listing = text(&o);
     let line = listing
@@ -277,7 +288,10 @@ fn a_target_killed_mid_import_leaves_a_full_account_and_resume_completes_it_exac
             .unwrap();
     assert_eq!(summary["rows"], 600);
     assert_eq!(summary["status"], "unreachable");
-    assert_eq!(summary["resume"], format!("patron-etl resume {id} --commit"));
+    assert_eq!(
+        summary["resume"],
+        format!("patron-etl resume {id} --commit")
+    );
 
     // The sandbox comes back on its state file (on a new port: the config follows it).
     let sb = Sandbox::start(d, &[]);
@@ -311,7 +325,10 @@ fn with_closed_stdout(mut cmd: Command) -> (Option<i32>, String) {
         .unwrap();
     drop(child.stdout.take());
     let o = child.wait_with_output().unwrap();
-    (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -327,7 +344,11 @@ fn a_closed_stdout_ends_runs_and_import_quietly_and_the_run_still_writes_its_fil
         .current_dir(d);
     let (code, err) = with_closed_stdout(import);
     assert!(!err.contains("panicked"), "{err}");
-    assert_eq!(code, Some(1), "the preview's usual code (some rows rejected): {err}");
+    assert_eq!(
+        code,
+        Some(1),
+        "the preview's usual code (some rows rejected): {err}"
+    );
     let runs: Vec<PathBuf> = std::fs::read_dir(d.join(".patron-etl/runs"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -384,7 +405,10 @@ fn patron_etl_home_finds_runs_and_undo_from_another_directory() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let id = run_id(&String::from_utf8_lossy(&o.stdout));
     assert!(home.join("journal.sqlite").exists());
-    assert!(!a.join(".patron-etl").exists(), "nothing in the working directory");
+    assert!(
+        !a.join(".patron-etl").exists(),
+        "nothing in the working directory"
+    );
 
     let o = bin()
         .arg("runs")
@@ -429,7 +453,12 @@ fn a_dropped_connection_at_login_is_retried_and_a_preview_counts_no_writes() {
     sb.folio_config(d, "");
     std::fs::copy(root().join("samples/roster.csv"), d.join("roster.csv")).unwrap();
     let o = common::import_folio(d, "roster.csv", &[]);
-    assert_eq!(o.status.code(), Some(1), "rows rejected, not exit 3: {}", text(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "rows rejected, not exit 3: {}",
+        text(&o)
+    );
     let stats = sb.get("/_sandbox/stats");
     assert_eq!(
         stats["requests"]["POST /folio/authn/login-with-expiry"], 2,
@@ -483,7 +512,10 @@ fn a_migration_is_recorded_as_migrate_with_the_sources_total_and_a_usage_error_r
             "--to",
             "lib",
             "--mapping",
-            root().join("mappings/folio-to-libib.toml").to_str().unwrap(),
+            root()
+                .join("mappings/folio-to-libib.toml")
+                .to_str()
+                .unwrap(),
             "--rate",
             "400",
             "--dry-run",
@@ -493,7 +525,11 @@ fn a_migration_is_recorded_as_migrate_with_the_sources_total_and_a_usage_error_r
     .output()
     .unwrap();
     assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
-    assert!(text(&o).contains("/303 rows"), "the source's total: {}", text(&o));
+    assert!(
+        text(&o).contains("/303 rows"),
+        "the source's total: {}",
+        text(&o)
+    );
     assert!(text(&o).contains("(0 writes)"), "{}", text(&o));
     let runs = || text(&export_common::run(d, &["runs"]));
     let listing = runs();

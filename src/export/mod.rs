@@ -10,7 +10,8 @@
 //! Invariants: CSV and JSONL in constant memory (one page at a time); nothing is written to the
 //! target; the run folder holds the log, `summary.json` and (ILLiad) `not-found.txt`.
 
-use crate::journal::interrupt::{self, Stop};
+use crate::exit::UnreachableError;
+use crate::journal::interrupt::{Halt, Stop};
 use crate::journal::store::{Journal, RunRow};
 
 pub mod columns;
@@ -201,12 +202,19 @@ async fn run_async(opts: &ExportOptions) -> anyhow::Result<ExportResult> {
         Ok(r) => r,
         Err(e) => {
             let _ = std::fs::remove_file(&partial);
-            let _ = journal.set_status(&run.id, "failed");
+            // A usage mistake (ILLiad without --ids) is not worth a `failed` line in `runs`.
+            if crate::exit::code_for(&e) == crate::exit::USAGE
+                && journal.forget_empty_run(&run.id).unwrap_or(false)
+            {
+                let _ = std::fs::remove_dir_all(&run.path);
+            } else {
+                let _ = journal.set_status(&run.id, "failed");
+            }
             crate::runlog::detach();
             return Err(e);
         }
     };
-    let interrupted = stop.is_set();
+    let interrupted = stop.halt() == Some(Halt::Interrupted);
     if !interrupted {
         std::fs::rename(&partial, &opts.out).with_context(|| {
             format!(
@@ -324,8 +332,12 @@ async fn pump(
             Ok(Some(page)) => page,
             Ok(None) => break,
             // Interrupted: the request was never sent or its wait was cut short.
-            Err(_) if interrupt::stopped() => break,
-            Err(e) => return Err(e),
+            Err(e) => match Stop::current().and_then(|s| s.halt()) {
+                Some(Halt::Interrupted) => break,
+                // The governor gave the source up: exit 3 with what it saw.
+                Some(Halt::Unreachable(why)) => return Err(UnreachableError(why).into()),
+                None => return Err(e),
+            },
         };
         let p = progress
             .get_or_insert_with(|| Progress::new("export", id_count.or(rows.stats().expected)));
@@ -334,7 +346,7 @@ async fn pump(
         }
         written += page.len() as u64;
         p.inc(page.len() as u64);
-        if interrupt::stopped() {
+        if Stop::current().and_then(|s| s.halt()) == Some(Halt::Interrupted) {
             break;
         }
     }

@@ -332,8 +332,15 @@ async fn run_async(opts: &UndoOptions) -> anyhow::Result<UndoResult> {
     if let Some(h) = sandbox {
         h.shutdown().await;
     }
-    if result.is_err() {
-        let _ = journal.set_status(&undo_run.id, "failed");
+    if let Err(e) = &result {
+        // A usage mistake (an ILLiad run) is not worth a `failed` line in `runs`.
+        if crate::exit::code_for(e) == crate::exit::USAGE
+            && journal.forget_empty_run(&undo_run.id).unwrap_or(false)
+        {
+            let _ = std::fs::remove_dir_all(&undo_run.path);
+        } else {
+            let _ = journal.set_status(&undo_run.id, "failed");
+        }
     }
     let outcomes = result?;
     finish(&journal, &run, &undo_run, &outcomes, opts.commit)?;

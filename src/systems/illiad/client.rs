@@ -140,10 +140,9 @@ impl IlliadClient {
             version: String::new(),
         };
         let url = c.url(&["SystemInfo", "SecurePlatformVersion"]);
-        let policy = RetryPolicy {
-            max_retries: 2,
-            ..RetryPolicy::default()
-        };
+        // The shared retry policy, as for FOLIO's and Libib's logins; a refused connection
+        // (nothing listening) is not retried.
+        let policy = RetryPolicy::default();
         let mut attempt = 0;
         let reply = loop {
             let res = c.send(reqwest::Method::GET, url.clone(), None).await;
