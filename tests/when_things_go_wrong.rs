@@ -555,3 +555,58 @@ fn a_migration_is_recorded_as_migrate_with_the_sources_total_and_a_usage_error_r
     assert!(text(&o).contains("[scope]"), "{}", text(&o));
     assert_eq!(runs(), listing, "nothing recorded for a usage error");
 }
+
+#[test]
+fn ctrl_c_during_a_paced_migration_stops_within_3_s_with_every_patron_accounted_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Libib at its real pace (the sandbox refuses a second request within 2 s).
+    let sb = Sandbox::start(d, &[]);
+    let users: Vec<serde_json::Value> = export_common::sample_users()
+        .into_iter()
+        .filter(|u| {
+            u["personal"]["email"]
+                .as_str()
+                .is_some_and(|e| e.contains('@'))
+        })
+        .take(6)
+        .collect();
+    export_common::load_folio_users(&sb, &users);
+    export_common::write_config(&sb, d);
+    let mut cmd = export_common::cmd_in(
+        d,
+        &[
+            "migrate",
+            "--from",
+            "sb",
+            "--to",
+            "lib",
+            "--mapping",
+            root()
+                .join("mappings/folio-to-libib.toml")
+                .to_str()
+                .unwrap(),
+            "--rate",
+            "0.5",
+            "--commit",
+        ],
+    );
+    cmd.env("PATRON_ETL_PROGRESS_SECS", "0");
+    let mut run = Running::spawn(cmd);
+    run.wait_for("rows at one request every 2.0 s", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(3000));
+    signal(run.child.id(), "INT");
+    let sent = Instant::now();
+    let (code, out, err) = run.finish(Duration::from_secs(10));
+    assert!(sent.elapsed() < Duration::from_secs(3), "{err}");
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        out.contains("running the same migrate command again"),
+        "{out}"
+    );
+    let id = run_id(&out);
+    let report = read_report(&d.join(".patron-etl/runs").join(&id).join("report.csv"));
+    assert_eq!(report.len(), 6, "every patron accounted for: {report:?}");
+    let c = counts(&report);
+    assert!(c.get("skipped").copied().unwrap_or(0) >= 1, "{c:?}");
+}
