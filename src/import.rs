@@ -330,81 +330,80 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
     );
     // Every paced wait of the run (governor, backoff, scans) ends when this flag is set.
     let stop = journal.stop().clone();
-    let result = stop
-        .scope(async {
-            if let (Some(src), Some(t)) = (&opts.source, source_target) {
-                let reader = crate::migrate::open(t, src.ids.clone()).await?;
-                total = reader.expected.map(|t| opts.limit.map_or(t, |l| t.min(l)));
-                let header = reader.headers().to_vec();
-                let bound = mapping.bind(&header).with_context(|| {
-                    format!(
-                        "the mapping does not fit the columns exported from {}",
-                        src.from
-                    )
-                })?;
-                inputs.push(Input {
-                    path: PathBuf::from(&src.from),
-                    reader: Box::new(reader),
-                    bound,
-                    header,
-                });
-            }
-            let backend = connect(&target, total, opts.missing != MissingPolicy::Ignore).await?;
-            // Absent patrons are found (and the threshold checked) before any row is written.
-            let missing = plan_missing(opts, &mapping, &backend).await?;
-            let mut reports: Vec<Box<dyn ReportSink>> =
-                vec![report::open(&run.file("report.csv"), Column::IMPORT)?];
-            if let Some(p) = &opts.report {
-                reports.push(report::open(p, Column::IMPORT)?);
-            }
-            let many = inputs.len() > 1;
-            let mut rejects = Vec::new();
-            for (i, inp) in inputs.iter().enumerate() {
-                let stem = if many {
-                    format!("rejects-{}", i + 1)
-                } else {
-                    "rejects".to_string()
-                };
-                rejects.push(Some(RejectsFile::create(
-                    &run.path,
-                    &stem,
-                    inp.reader.format(),
-                    &inp.header,
-                )?));
-            }
-            let mut sinks = Sinks {
-                summary: Summary::default(),
-                reports,
-                rejects,
-                progress: Progress::new(if opts.commit { "import" } else { "preview" }, total),
+    let work = async {
+        if let (Some(src), Some(t)) = (&opts.source, source_target) {
+            let reader = crate::migrate::open(t, src.ids.clone()).await?;
+            total = reader.expected.map(|t| opts.limit.map_or(t, |l| t.min(l)));
+            let header = reader.headers().to_vec();
+            let bound = mapping.bind(&header).with_context(|| {
+                format!(
+                    "the mapping does not fit the columns exported from {}",
+                    src.from
+                )
+            })?;
+            inputs.push(Input {
+                path: PathBuf::from(&src.from),
+                reader: Box::new(reader),
+                bound,
+                header,
+            });
+        }
+        let backend = connect(&target, total, opts.missing != MissingPolicy::Ignore).await?;
+        // Absent patrons are found (and the threshold checked) before any row is written.
+        let missing = plan_missing(opts, &mapping, &backend).await?;
+        let mut reports: Vec<Box<dyn ReportSink>> =
+            vec![report::open(&run.file("report.csv"), Column::IMPORT)?];
+        if let Some(p) = &opts.report {
+            reports.push(report::open(p, Column::IMPORT)?);
+        }
+        let many = inputs.len() > 1;
+        let mut rejects = Vec::new();
+        for (i, inp) in inputs.iter().enumerate() {
+            let stem = if many {
+                format!("rejects-{}", i + 1)
+            } else {
+                "rejects".to_string()
             };
-            // Every target is paced by its governor: the ETA starts from the pacing.
-            sinks
-                .progress
-                .pace(target.rate, backend.http().counters.clone());
-            pump(opts, &mapping, &backend, &mut inputs, &mut sinks, &journal).await?;
-            if let Some(plan) = missing {
-                apply_missing(opts, &backend, plan, &mut sinks, &journal).await?;
+            rejects.push(Some(RejectsFile::create(
+                &run.path,
+                &stem,
+                inp.reader.format(),
+                &inp.header,
+            )?));
+        }
+        let mut sinks = Sinks {
+            summary: Summary::default(),
+            reports,
+            rejects,
+            progress: Progress::new(if opts.commit { "import" } else { "preview" }, total),
+        };
+        // Every target is paced by its governor: the ETA starts from the pacing.
+        sinks
+            .progress
+            .pace(target.rate, backend.http().counters.clone());
+        pump(opts, &mapping, &backend, &mut inputs, &mut sinks, &journal).await?;
+        if let Some(plan) = missing {
+            apply_missing(opts, &backend, plan, &mut sinks, &journal).await?;
+        }
+        sinks.progress.finish();
+        for r in sinks.reports {
+            r.finish()?;
+        }
+        for rj in sinks.rejects.into_iter().flatten() {
+            let rows = rj.rows;
+            let p = rj.finish()?;
+            if rows == 0 {
+                let _ = std::fs::remove_file(p);
             }
-            sinks.progress.finish();
-            for r in sinks.reports {
-                r.finish()?;
-            }
-            for rj in sinks.rejects.into_iter().flatten() {
-                let rows = rj.rows;
-                let p = rj.finish()?;
-                if rows == 0 {
-                    let _ = std::fs::remove_file(p);
-                }
-            }
-            let c = &backend.http().counters;
-            Ok::<_, anyhow::Error>((
-                sinks.summary,
-                c.requests.load(Ordering::Relaxed),
-                c.writes.load(Ordering::Relaxed),
-            ))
-        })
-        .await;
+        }
+        let c = &backend.http().counters;
+        Ok::<_, anyhow::Error>((
+            sinks.summary,
+            c.requests.load(Ordering::Relaxed),
+            c.writes.load(Ordering::Relaxed),
+        ))
+    };
+    let result = stop.scope(work).await;
     if let Some(h) = sandbox {
         h.shutdown().await;
     }
