@@ -610,3 +610,54 @@ fn ctrl_c_during_a_paced_migration_stops_within_3_s_with_every_patron_accounted_
     let c = counts(&report);
     assert!(c.get("skipped").copied().unwrap_or(0) >= 1, "{c:?}");
 }
+
+#[test]
+fn a_second_ctrl_c_quits_at_once_and_the_journal_still_resumes_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = Sandbox::start(d, &[]);
+    sb.folio_config(d, "rate = 60\nconcurrency = 4\n");
+    write_roster(&d.join("big.csv"), (0..300).map(|i| (i, None)));
+    let mut cmd = bin();
+    cmd.args(["import", "big.csv", "--mapping"])
+        .arg(root().join("mappings/folio.toml"))
+        .args(["--to", "sb", "--commit"])
+        .current_dir(d)
+        .env("SB_FOLIO_PASSWORD", "admin")
+        .env("PATRON_ETL_PROGRESS_SECS", "0");
+    let mut run = Running::spawn(cmd);
+    run.wait_for("import: 50/300", Duration::from_secs(30));
+    signal(run.child.id(), "INT");
+    run.wait_for("interrupted:", Duration::from_secs(5));
+    signal(run.child.id(), "INT");
+    let sent = Instant::now();
+    let (code, _, err) = run.finish(Duration::from_secs(10));
+    assert!(sent.elapsed() < Duration::from_secs(3), "{err}");
+    assert_eq!(code, Some(130), "{err}");
+
+    let o = bin().arg("runs").current_dir(d).output().unwrap();
+    let listing = text(&o);
+    let id = listing
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the run is listed: {listing}"))
+        .to_string();
+    let o = bin()
+        .args(["resume", &id, "--commit"])
+        .current_dir(d)
+        .env("SB_FOLIO_PASSWORD", "admin")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let mut names: Vec<String> = sb
+        .folio_users()
+        .iter()
+        .filter_map(|u| u["username"].as_str().map(str::to_string))
+        .filter(|n| n.starts_with("gen"))
+        .collect();
+    names.sort();
+    let all = names.len();
+    names.dedup();
+    assert_eq!((all, names.len()), (300, 300), "every row once");
+}
