@@ -11,31 +11,7 @@ use std::collections::HashMap;
 
 /// Every Libib patron in the sandbox, by e-mail (waiting out the sandbox's pacing).
 fn libib_patrons(sb: &Sandbox) -> HashMap<String, serde_json::Value> {
-    let c = client();
-    let mut out = HashMap::new();
-    let mut page = 1;
-    loop {
-        let v: serde_json::Value = loop {
-            let r = c
-                .get(format!("{}/libib/patrons?page={page}", sb.base))
-                .header("x-api-key", "sandbox-libib-key")
-                .header("x-api-user", "sandbox-user")
-                .send()
-                .expect("sandbox answers");
-            if r.status().as_u16() == 429 {
-                std::thread::sleep(std::time::Duration::from_millis(5));
-                continue;
-            }
-            break r.json().expect("json");
-        };
-        for p in v["patrons"].as_array().cloned().unwrap_or_default() {
-            out.insert(p["email"].as_str().unwrap_or("").to_string(), p);
-        }
-        if page >= v["pages"].as_u64().unwrap_or(0) {
-            return out;
-        }
-        page += 1;
-    }
+    sb.libib_patrons().into_iter().collect()
 }
 
 #[test]

@@ -67,6 +67,20 @@ impl Running {
         panic!("no line with {needle:?} within {within:?}: {:?}", self.err)
     }
 
+    /// Sends Ctrl-C (SIGINT) and checks the run ends within 3 s; exit code, stdout, stderr.
+    fn interrupt_within_3_s(self) -> (Option<i32>, String, String) {
+        signal(self.child.id(), "INT");
+        let sent = Instant::now();
+        let done = self.finish(Duration::from_secs(10));
+        let took = sent.elapsed();
+        assert!(
+            took < Duration::from_secs(3),
+            "stopped after {took:?}: {}",
+            done.2
+        );
+        done
+    }
+
     /// Waits for the exit (at most `within`); exit code, stdout, stderr.
     fn finish(mut self, within: Duration) -> (Option<i32>, String, String) {
         let end = Instant::now() + within;
@@ -119,33 +133,49 @@ fn libib_import(dir: &Path, extra: &[&str]) -> Command {
     c
 }
 
-/// Every Libib patron's e-mail in the sandbox (the test's own requests wait out its pacing).
-fn libib_emails(sb: &Sandbox) -> Vec<String> {
-    let c = reqwest::blocking::Client::new();
-    let mut out = Vec::new();
-    let mut page = 1;
-    loop {
-        let v: serde_json::Value = loop {
-            let r = c
-                .get(format!("{}/libib/patrons?page={page}", sb.base))
-                .header("x-api-key", "sandbox-libib-key")
-                .header("x-api-user", "sandbox-user")
-                .send()
-                .expect("sandbox answers");
-            if r.status().as_u16() == 429 {
-                std::thread::sleep(Duration::from_millis(200));
-                continue;
-            }
-            break r.json().expect("json");
-        };
-        for p in v["patrons"].as_array().cloned().unwrap_or_default() {
-            out.push(p["email"].as_str().unwrap_or_default().to_string());
-        }
-        if page >= v["pages"].as_u64().unwrap_or(0) {
-            return out;
-        }
-        page += 1;
-    }
+/// `import big.csv --to sb --commit` (FOLIO) with a progress line for every row.
+fn folio_import_with_progress(dir: &Path) -> Command {
+    let mut c = bin();
+    c.args(["import", "big.csv", "--mapping"])
+        .arg(root().join("mappings/folio.toml"))
+        .args(["--to", "sb", "--commit"])
+        .current_dir(dir)
+        .env("SB_FOLIO_PASSWORD", "admin")
+        .env("PATRON_ETL_PROGRESS_SECS", "0");
+    c
+}
+
+/// Checks a run that stopped early printed its resume command and reported each of its `rows`
+/// rows `created` or (some) `skipped`; the run id and how many were created.
+fn accounted(dir: &Path, out: &str, rows: usize) -> (String, usize) {
+    let id = run_id(out);
+    assert!(
+        out.contains(&format!("patron-etl resume {id} --commit")),
+        "{out}"
+    );
+    let report = read_report(&dir.join(".patron-etl/runs").join(&id).join("report.csv"));
+    assert_eq!(report.len(), rows, "one line per input row: {report:?}");
+    let c = counts(&report);
+    let created = c.get("created").copied().unwrap_or(0);
+    let skipped = c.get("skipped").copied().unwrap_or(0);
+    assert!(skipped >= 1, "{c:?}");
+    assert_eq!(created + skipped, rows, "{c:?}");
+    (id, created)
+}
+
+/// Every generated roster row (`gen0` … `gen{n-1}`) is a FOLIO user exactly once.
+fn assert_each_once(sb: &Sandbox, n: usize) {
+    let mut names: Vec<String> = sb
+        .folio_users()
+        .iter()
+        .filter_map(|u| u["username"].as_str().map(str::to_string))
+        .filter(|n| n.starts_with("gen"))
+        .collect();
+    names.sort();
+    let all = names.len();
+    names.dedup();
+    assert_eq!(all, names.len(), "no user twice");
+    assert_eq!(names.len(), n, "every row present");
 }
 
 #[test]
@@ -160,27 +190,10 @@ fn ctrl_c_during_a_paced_libib_import_stops_within_3_s_and_resume_finishes_witho
     let mut run = Running::spawn(libib_import(d, &["--commit"]));
     run.wait_for("rows at one request every 2.0 s", Duration::from_secs(20));
     std::thread::sleep(Duration::from_millis(4500));
-    signal(run.child.id(), "INT");
-    let sent = Instant::now();
-    let (code, out, err) = run.finish(Duration::from_secs(10));
-    let took = sent.elapsed();
-    assert!(
-        took < Duration::from_secs(3),
-        "stopped after {took:?}: {err}"
-    );
+    let (code, out, err) = run.interrupt_within_3_s();
     assert_eq!(code, Some(1), "{out}{err}");
-    let id = run_id(&out);
-    assert!(
-        out.contains(&format!("patron-etl resume {id} --commit")),
-        "{out}"
-    );
-    let report = read_report(&d.join(".patron-etl/runs").join(&id).join("report.csv"));
-    assert_eq!(report.len(), 8, "every row accounted for: {report:?}");
-    let c = counts(&report);
-    let created = c.get("created").copied().unwrap_or(0);
-    let skipped = c.get("skipped").copied().unwrap_or(0);
-    assert!(created >= 1 && skipped >= 1, "{c:?}");
-    assert_eq!(created + skipped, 8, "{c:?}");
+    let (id, created) = accounted(d, &out, 8);
+    assert!(created >= 1, "{out}");
 
     let o = bin()
         .args(["resume", &id, "--commit"])
@@ -189,7 +202,7 @@ fn ctrl_c_during_a_paced_libib_import_stops_within_3_s_and_resume_finishes_witho
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let mut emails = libib_emails(&sb);
+    let mut emails: Vec<String> = sb.libib_patrons().into_iter().map(|(e, _)| e).collect();
     emails.sort();
     let before = emails.len();
     emails.dedup();
@@ -220,10 +233,7 @@ fn ctrl_c_during_a_paced_libib_export_stops_within_3_s_with_the_rows_read_so_far
     // governor holds page 3.
     run.wait_for("export: 100/", Duration::from_secs(20));
     std::thread::sleep(Duration::from_millis(500));
-    signal(run.child.id(), "INT");
-    let sent = Instant::now();
-    let (code, out, err) = run.finish(Duration::from_secs(10));
-    assert!(sent.elapsed() < Duration::from_secs(3), "{err}");
+    let (code, out, err) = run.interrupt_within_3_s();
     assert_eq!(code, Some(1), "an incomplete export: {out}{err}");
     assert!(
         !d.join("all.csv").exists(),
@@ -253,14 +263,8 @@ fn a_target_killed_mid_import_leaves_a_full_account_and_resume_completes_it_exac
     sb.folio_config(d, "rate = 60\nconcurrency = 4\ntimeout_secs = 5\n");
     write_roster(&d.join("big.csv"), (0..600).map(|i| (i, None)));
     // A retry budget of 3 quick retries instead of the default 6 with up to 20 s backoff.
-    let mut cmd = bin();
-    cmd.args(["import", "big.csv", "--mapping"])
-        .arg(root().join("mappings/folio.toml"))
-        .args(["--to", "sb", "--commit"])
-        .current_dir(d)
-        .env("SB_FOLIO_PASSWORD", "admin")
-        .env("PATRON_ETL_RETRY", "3,50,200")
-        .env("PATRON_ETL_PROGRESS_SECS", "0");
+    let mut cmd = folio_import_with_progress(d);
+    cmd.env("PATRON_ETL_RETRY", "3,50,200");
     let mut run = Running::spawn(cmd);
     run.wait_for("import: 100/600", Duration::from_secs(30));
     let mut sb = sb;
@@ -270,19 +274,9 @@ fn a_target_killed_mid_import_leaves_a_full_account_and_resume_completes_it_exac
     assert!(killed.elapsed() < Duration::from_secs(15), "{err}");
     assert_eq!(code, Some(3), "{out}{err}");
     assert!(out.contains("unreachable after 3 retries"), "{out}{err}");
-    let id = run_id(&out);
-    assert!(
-        out.contains(&format!("patron-etl resume {id} --commit")),
-        "{out}"
-    );
+    let (id, created) = accounted(d, &out, 600);
+    assert!(created >= 100, "{out}");
     let folder = d.join(".patron-etl/runs").join(&id);
-    let report = read_report(&folder.join("report.csv"));
-    assert_eq!(report.len(), 600, "one line per input row");
-    let c = counts(&report);
-    let created = c.get("created").copied().unwrap_or(0);
-    let skipped = c.get("skipped").copied().unwrap_or(0);
-    assert!(created >= 100 && skipped >= 1, "{c:?}");
-    assert_eq!(created + skipped, 600, "{c:?}");
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(folder.join("summary.json")).unwrap())
             .unwrap();
@@ -303,17 +297,7 @@ fn a_target_killed_mid_import_leaves_a_full_account_and_resume_completes_it_exac
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let mut names: Vec<String> = sb
-        .folio_users()
-        .iter()
-        .filter_map(|u| u["username"].as_str().map(str::to_string))
-        .filter(|n| n.starts_with("gen"))
-        .collect();
-    names.sort();
-    let all = names.len();
-    names.dedup();
-    assert_eq!(all, names.len(), "no user twice");
-    assert_eq!(names.len(), 600, "every row present");
+    assert_each_once(&sb, 600);
 }
 
 /// Runs the binary with stdout closed before it writes; exit code and stderr.
@@ -496,6 +480,19 @@ fn the_eta_after_10_rows_of_a_paced_libib_run_is_within_25_percent() {
 #[path = "common/export.rs"]
 mod export_common;
 
+/// `migrate --from sb --to lib` (FOLIO to Libib) plus `extra`, a progress line for every row.
+fn migrate_to_libib(dir: &Path, extra: &[&str]) -> Command {
+    let mapping = root().join("mappings/folio-to-libib.toml");
+    let mut c = export_common::cmd_in(
+        dir,
+        &["migrate", "--from", "sb", "--to", "lib", "--mapping"],
+    );
+    c.arg(mapping)
+        .args(extra)
+        .env("PATRON_ETL_PROGRESS_SECS", "0");
+    c
+}
+
 #[test]
 fn a_migration_is_recorded_as_migrate_with_the_sources_total_and_a_usage_error_records_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -503,27 +500,9 @@ fn a_migration_is_recorded_as_migrate_with_the_sources_total_and_a_usage_error_r
     let sb = Sandbox::start(d, &["--libib-interval-ms", "2"]);
     export_common::load_folio_users(&sb, &export_common::sample_users());
     export_common::write_config(&sb, d);
-    let o = export_common::cmd_in(
-        d,
-        &[
-            "migrate",
-            "--from",
-            "sb",
-            "--to",
-            "lib",
-            "--mapping",
-            root()
-                .join("mappings/folio-to-libib.toml")
-                .to_str()
-                .unwrap(),
-            "--rate",
-            "400",
-            "--dry-run",
-        ],
-    )
-    .env("PATRON_ETL_PROGRESS_SECS", "0")
-    .output()
-    .unwrap();
+    let o = migrate_to_libib(d, &["--rate", "400", "--dry-run"])
+        .output()
+        .unwrap();
     assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
     assert!(
         text(&o).contains("/303 rows"),
@@ -573,32 +552,11 @@ fn ctrl_c_during_a_paced_migration_stops_within_3_s_with_every_patron_accounted_
         .collect();
     export_common::load_folio_users(&sb, &users);
     export_common::write_config(&sb, d);
-    let mut cmd = export_common::cmd_in(
-        d,
-        &[
-            "migrate",
-            "--from",
-            "sb",
-            "--to",
-            "lib",
-            "--mapping",
-            root()
-                .join("mappings/folio-to-libib.toml")
-                .to_str()
-                .unwrap(),
-            "--rate",
-            "0.5",
-            "--commit",
-        ],
-    );
-    cmd.env("PATRON_ETL_PROGRESS_SECS", "0");
+    let cmd = migrate_to_libib(d, &["--rate", "0.5", "--commit"]);
     let mut run = Running::spawn(cmd);
     run.wait_for("rows at one request every 2.0 s", Duration::from_secs(20));
     std::thread::sleep(Duration::from_millis(3000));
-    signal(run.child.id(), "INT");
-    let sent = Instant::now();
-    let (code, out, err) = run.finish(Duration::from_secs(10));
-    assert!(sent.elapsed() < Duration::from_secs(3), "{err}");
+    let (code, out, err) = run.interrupt_within_3_s();
     assert_eq!(code, Some(1), "{out}{err}");
     assert!(
         out.contains("running the same migrate command again"),
@@ -618,14 +576,7 @@ fn a_second_ctrl_c_quits_at_once_and_the_journal_still_resumes_exactly_once() {
     let sb = Sandbox::start(d, &[]);
     sb.folio_config(d, "rate = 60\nconcurrency = 4\n");
     write_roster(&d.join("big.csv"), (0..300).map(|i| (i, None)));
-    let mut cmd = bin();
-    cmd.args(["import", "big.csv", "--mapping"])
-        .arg(root().join("mappings/folio.toml"))
-        .args(["--to", "sb", "--commit"])
-        .current_dir(d)
-        .env("SB_FOLIO_PASSWORD", "admin")
-        .env("PATRON_ETL_PROGRESS_SECS", "0");
-    let mut run = Running::spawn(cmd);
+    let mut run = Running::spawn(folio_import_with_progress(d));
     run.wait_for("import: 50/300", Duration::from_secs(30));
     signal(run.child.id(), "INT");
     run.wait_for("interrupted:", Duration::from_secs(5));
@@ -650,14 +601,5 @@ fn a_second_ctrl_c_quits_at_once_and_the_journal_still_resumes_exactly_once() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let mut names: Vec<String> = sb
-        .folio_users()
-        .iter()
-        .filter_map(|u| u["username"].as_str().map(str::to_string))
-        .filter(|n| n.starts_with("gen"))
-        .collect();
-    names.sort();
-    let all = names.len();
-    names.dedup();
-    assert_eq!((all, names.len()), (300, 300), "every row once");
+    assert_each_once(&sb, 300);
 }

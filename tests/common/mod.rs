@@ -206,6 +206,35 @@ impl Sandbox {
 }
 
 impl Sandbox {
+    /// Every Libib patron as (e-mail, patron), page by page, waiting out the sandbox's pacing.
+    pub fn libib_patrons(&self) -> Vec<(String, serde_json::Value)> {
+        let c = reqwest::blocking::Client::new();
+        let mut out = Vec::new();
+        let mut page = 1;
+        loop {
+            let v: serde_json::Value = loop {
+                let r = c
+                    .get(format!("{}/libib/patrons?page={page}", self.base))
+                    .header("x-api-key", "sandbox-libib-key")
+                    .header("x-api-user", "sandbox-user")
+                    .send()
+                    .expect("sandbox answers");
+                if r.status().as_u16() == 429 {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    continue;
+                }
+                break r.json().expect("json");
+            };
+            for p in v["patrons"].as_array().cloned().unwrap_or_default() {
+                out.push((p["email"].as_str().unwrap_or("").to_string(), p));
+            }
+            if page >= v["pages"].as_u64().unwrap_or(0) {
+                return out;
+            }
+            page += 1;
+        }
+    }
+
     /// Stops the sandbox as `kill PID` would (SIGTERM: it persists its state and exits), and
     /// waits for it to be gone.
     pub fn terminate(&mut self) {
