@@ -65,7 +65,7 @@ pub struct ImportOptions {
     pub max_errors: Option<u64>,
     /// Process at most this many data rows.
     pub limit: Option<u64>,
-    /// Working directory (run folders, built-in sandbox state).
+    /// The home directory: journal, run folders, built-in sandbox state ([`crate::runs::home`]).
     pub home: PathBuf,
     /// What happens to in-scope patrons absent from the roster.
     pub missing: MissingPolicy,

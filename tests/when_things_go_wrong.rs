@@ -603,3 +603,22 @@ fn a_second_ctrl_c_quits_at_once_and_the_journal_still_resumes_exactly_once() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_each_once(&sb, 300);
 }
+
+#[test]
+fn help_lists_the_exit_codes_and_the_home_directory() {
+    let o = bin().arg("--help").output().unwrap();
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    for want in [
+        "Exit codes:",
+        "0  every row ok",
+        "2  usage",
+        "3  target unreachable",
+        "--home <DIR>",
+        "PATRON_ETL_HOME",
+    ] {
+        assert!(t.contains(want), "{want:?} in {t}");
+    }
+    let o = bin().args(["import", "--help"]).output().unwrap();
+    assert!(text(&o).contains("--dry-run"), "{}", text(&o));
+}

@@ -48,7 +48,7 @@ pub struct ExportOptions {
     pub rate: Option<f64>,
     /// In-flight override.
     pub concurrency: Option<usize>,
-    /// Working directory (run folders, built-in sandbox state).
+    /// The home directory: journal, run folders, built-in sandbox state ([`crate::runs::home`]).
     pub home: PathBuf,
 }
 

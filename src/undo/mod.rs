@@ -36,7 +36,7 @@ pub struct UndoOptions {
     pub commit: bool,
     /// Config file (default: the one the run used, else ./patron-etl.toml).
     pub config: Option<PathBuf>,
-    /// Working directory (journal, run folders).
+    /// The home directory: journal, run folders, built-in sandbox state ([`crate::runs::home`]).
     pub home: PathBuf,
 }
 
