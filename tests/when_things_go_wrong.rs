@@ -622,3 +622,32 @@ fn help_lists_the_exit_codes_and_the_home_directory() {
     let o = bin().args(["import", "--help"]).output().unwrap();
     assert!(text(&o).contains("--dry-run"), "{}", text(&o));
 }
+
+#[test]
+fn authentication_lost_mid_run_ends_with_exit_3_and_a_full_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = Sandbox::start(d, &[]);
+    sb.folio_config(d, "rate = 60\nconcurrency = 4\n");
+    write_roster(&d.join("big.csv"), (0..300).map(|i| (i, None)));
+    let mut run = Running::spawn(folio_import_with_progress(d));
+    run.wait_for("import: 50/300", Duration::from_secs(30));
+    // The account's password changes and its sessions end, as an administrator might do.
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{}/_sandbox/folio/revoke", sb.base))
+        .send()
+        .unwrap();
+    assert!(r.status().is_success());
+    let (code, out, err) = run.finish(Duration::from_secs(30));
+    assert_eq!(code, Some(3), "{out}{err}");
+    assert!(
+        out.contains("stopped early: FOLIO login as diku_admin (tenant diku) failed"),
+        "{out}"
+    );
+    let (id, created) = accounted(d, &out, 300);
+    assert!(created >= 50, "{out}");
+    let summary = d.join(".patron-etl/runs").join(id).join("summary.json");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(summary).unwrap()).unwrap();
+    assert_eq!(summary["status"], "unreachable");
+}

@@ -243,7 +243,8 @@ fn parse_login(body: &Bytes) -> Result<(String, String), Response> {
 
 fn credentials_ok(app: &App, user: &str, pw: &str) -> bool {
     let c = &app.config.credentials;
-    (user == c.folio_username || user == ADMIN_USER_ID) && pw == c.folio_password
+    let revoked = app.folio_revoked.load(std::sync::atomic::Ordering::SeqCst);
+    !revoked && (user == c.folio_username || user == ADMIN_USER_ID) && pw == c.folio_password
 }
 
 fn wrong_credentials() -> Response {

@@ -309,6 +309,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<SandboxHandle> {
         data: Mutex::new(data),
         dirty: AtomicBool::new(false),
         tokens: Mutex::new(Default::default()),
+        folio_revoked: AtomicBool::new(false),
         libib_last: Mutex::new(Default::default()),
         stats: Mutex::new(Stats::default()),
         faults: Mutex::new(faults),

@@ -49,6 +49,8 @@ pub(crate) struct App {
     pub data: Mutex<Data>,
     pub dirty: AtomicBool,
     pub tokens: Mutex<HashMap<String, Token>>,
+    /// Set by `POST /_sandbox/folio/revoke`: the FOLIO login is refused from then on.
+    pub folio_revoked: AtomicBool,
     pub libib_last: Mutex<HashMap<String, Instant>>,
     pub stats: Mutex<Stats>,
     pub faults: Mutex<Faults>,
@@ -347,6 +349,18 @@ async fn reset(State(app): State<Arc<App>>) -> Response {
     *lock(&app.stats) = Stats::default();
     lock(&app.libib_last).clear();
     lock(&app.tokens).clear();
+    app.folio_revoked
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `POST /_sandbox/folio/revoke`: every FOLIO token stops working and the login is refused from
+/// now on — as when the account's password is changed (or the account disabled) during a run.
+/// A test hook (issue 20: authentication lost mid-run), not part of any emulated API.
+async fn revoke_folio(State(app): State<Arc<App>>) -> Response {
+    app.folio_revoked
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    lock(&app.tokens).clear();
     StatusCode::NO_CONTENT.into_response()
 }
 
@@ -380,6 +394,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/illiad/{*rest}", any(illiad::handle))
         .route("/_sandbox/stats", get(stats))
         .route("/_sandbox/reset", post(reset))
+        .route("/_sandbox/folio/revoke", post(revoke_folio))
         .route("/_sandbox/libib/checkouts/{id}", post(libib::set_checkouts))
         .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(app.clone(), gate))
