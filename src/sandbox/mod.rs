@@ -1,8 +1,9 @@
 //! The built-in sandbox: emulators of the FOLIO (under `/folio`), ILLiad (under
 //! `/illiad/ILLiadWebPlatform`) and Libib (under `/libib`) APIs on loopback, answering with the
 //! real APIs' status codes, error shapes, uniqueness rules, paging, auth and pacing, plus seeded
-//! fault injection, request stats (`GET /_sandbox/stats`), reset (`POST /_sandbox/reset`) and
-//! state persisted atomically to a JSON file.
+//! fault injection, request stats (`GET /_sandbox/stats`), reset (`POST /_sandbox/reset`), an end
+//! to every FOLIO session with the login refused from then on (`POST /_sandbox/folio/revoke`, as a
+//! password changed mid-run) and state persisted atomically to a JSON file.
 //!
 //! Use [`start`] to serve in a background task (tests, built-in `sandbox:*` targets) or [`run`]
 //! for the `patron-etl sandbox` command. Credentials are sandbox-only defaults and are printed.
