@@ -145,7 +145,7 @@ fn halted(o: &mut Outcome, maybe_applied: bool) {
     o.reason = Some(if maybe_applied {
         format!("not confirmed: {why}; the write may have arrived, resume looks it up")
     } else {
-        format!("not attempted: {why}")
+        format!("not written: {why}")
     });
 }
 
@@ -246,7 +246,10 @@ mod tests {
         .await;
         assert_eq!(sent, 1);
         assert_eq!(o.outcome, OutcomeKind::Skipped);
-        assert!(o.reason.as_deref().unwrap_or("").contains("interrupted"));
+        assert_eq!(
+            o.reason.as_deref(),
+            Some("not written: the run was interrupted")
+        );
     }
 
     #[test]
