@@ -45,7 +45,7 @@ const EXIT_CODES: &str = "Exit codes:
   2  usage, configuration, mapping or unreadable input
   3  target unreachable or authentication failed (a run that lost its target mid-way still
      writes its report and prints the resume command)
-  130  a second Ctrl-C quit at once";
+  130  interrupted before any row was processed, or a second Ctrl-C quit at once";
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

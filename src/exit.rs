@@ -1,7 +1,8 @@
 //! Exit codes and the run-fatal error types that choose them.
 //!
 //! 0: every row ok · 1: some rows rejected/conflict/failed/skipped · 2: usage, config, mapping or
-//! unreadable input · 3: target unreachable or authentication failed.
+//! unreadable input · 3: target unreachable or authentication failed · 130: interrupted before
+//! the run could start (or a second Ctrl-C).
 
 use crate::mapping::MappingError;
 use crate::read::ReadError;
@@ -14,6 +15,14 @@ pub const ROWS_FAILED: u8 = 1;
 pub const USAGE: u8 = 2;
 /// Target unreachable or authentication failed.
 pub const UNREACHABLE: u8 = 3;
+
+/// Interrupted (Ctrl-C) before the run could start, or quit by a second Ctrl-C.
+pub const INTERRUPTED: u8 = 130;
+
+/// Ctrl-C arrived while connecting, before any row was processed (exit code 130).
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted before any row was processed; nothing was written")]
+pub struct InterruptedError;
 
 /// A usage or configuration problem found after argument parsing (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +53,9 @@ pub trait TargetError: std::error::Error + Send + Sync + Sized + 'static {
 /// Picks the exit code for a run-fatal error by looking through its cause chain.
 pub fn code_for(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
+        if cause.is::<InterruptedError>() {
+            return INTERRUPTED;
+        }
         if cause.is::<UnreachableError>() {
             return UNREACHABLE;
         }

@@ -9,6 +9,7 @@ use crate::check::{field_text, screen_row};
 use crate::dedupe::{unique_fields, DuplicateTracker};
 use crate::exit::{TargetError, UnreachableError, UsageError};
 use crate::http::Governed;
+use crate::journal::interrupt::Halt;
 use crate::journal::RunJournal;
 use crate::mapping::{BoundMapping, Mapping};
 use crate::outcome::{Outcome, OutcomeKind};
@@ -94,7 +95,7 @@ pub struct ImportResult {
     /// `stopped`.
     pub status: &'static str,
     /// Why the run stopped early (Ctrl-C, or the target lost mid-run), if it did.
-    pub halt: Option<crate::journal::interrupt::Halt>,
+    pub halt: Option<Halt>,
 }
 
 /// A connected target, ready to plan and write.
@@ -330,6 +331,7 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
     );
     // Every paced wait of the run (governor, backoff, scans) ends when this flag is set.
     let stop = journal.stop().clone();
+    let mut connected = false;
     let work = async {
         if let (Some(src), Some(t)) = (&opts.source, source_target) {
             let reader = crate::migrate::open(t, src.ids.clone()).await?;
@@ -377,6 +379,7 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
             rejects,
             progress: Progress::new(if opts.commit { "import" } else { "preview" }, total),
         };
+        connected = true;
         // Every target is paced by its governor: the ETA starts from the pacing.
         sinks
             .progress
@@ -414,6 +417,11 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
     let status = journal.finish(result.is_ok()).await; // journal hook: final status, flush
     let (summary, requests, writes) = match result {
         Ok(r) => r,
+        // Ctrl-C while connecting: the connection's error would only say "not sent".
+        Err(_) if halt == Some(Halt::Interrupted) && !connected => {
+            crate::runlog::detach();
+            return Err(crate::exit::InterruptedError.into());
+        }
         Err(e) => {
             crate::runlog::detach();
             // A usage mistake found after the run began (e.g. --missing without a [scope])

@@ -651,3 +651,26 @@ fn authentication_lost_mid_run_ends_with_exit_3_and_a_full_account() {
         serde_json::from_str(&std::fs::read_to_string(summary).unwrap()).unwrap();
     assert_eq!(summary["status"], "unreachable");
 }
+
+#[test]
+fn ctrl_c_while_connecting_exits_130_saying_nothing_was_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Every request takes 1.5 s: the login is still on its way when Ctrl-C arrives.
+    let sb = Sandbox::start(d, &["--latency-ms", "1500"]);
+    sb.folio_config(d, "");
+    write_roster(&d.join("big.csv"), (0..5).map(|i| (i, None)));
+    let mut cmd = folio_import_with_progress(d);
+    cmd.arg("-v");
+    let mut run = Running::spawn(cmd);
+    run.wait_for("import started", Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, out, err) = run.interrupt_within_3_s();
+    assert_eq!(code, Some(130), "{out}{err}");
+    assert!(
+        err.contains("interrupted before any row was processed; nothing was written"),
+        "{err}"
+    );
+    let (writes, _) = sb.counts("/folio/users");
+    assert_eq!(writes, 0);
+}

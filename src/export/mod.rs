@@ -202,6 +202,12 @@ async fn run_async(opts: &ExportOptions) -> anyhow::Result<ExportResult> {
         Ok(r) => r,
         Err(e) => {
             let _ = std::fs::remove_file(&partial);
+            // Ctrl-C while connecting: the connection's error would only say "not sent".
+            let e = if stop.halt() == Some(Halt::Interrupted) {
+                crate::exit::InterruptedError.into()
+            } else {
+                e
+            };
             // A usage mistake (ILLiad without --ids) is not worth a `failed` line in `runs`.
             if crate::exit::code_for(&e) == crate::exit::USAGE
                 && journal.forget_empty_run(&run.id).unwrap_or(false)
