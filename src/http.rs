@@ -2,7 +2,10 @@
 //! task, and a classification of failures that the retry policy and the writer act on.
 //!
 //! Invariant: every request to a target goes through [`Governed::send`], so the configured rate
-//! (requests per second) and concurrency are never exceeded, whatever the caller does.
+//! (requests per second) and concurrency are never exceeded, whatever the caller does. Inside a
+//! run ([`crate::journal::interrupt::Stop::scope`]) the waits for a slot and for the pacer end as
+//! soon as the run is stopped, and the request is then never sent; a target that answers none of
+//! more requests in a row than the retry policy allows one request is given up on (the run halts).
 
 use crate::journal::interrupt;
 use crate::write::retry::RetryPolicy;
