@@ -238,6 +238,9 @@ struct Sinks {
 }
 
 impl Sinks {
+    /// Writes one outcome to the summary, reports and rejects file. Progress is counted by the
+    /// caller once the requests of every emitted row are sent (a whole chunk), so the ETA's
+    /// requests-per-row never counts a chunk's writes against its first row.
     fn emit(&mut self, o: &Outcome, file_index: usize, cells: &[String]) -> anyhow::Result<()> {
         self.summary.add(o);
         for r in &mut self.reports {
@@ -248,7 +251,6 @@ impl Sinks {
                 rj.write(cells, o.reason.as_deref().unwrap_or(o.outcome.name()))?;
             }
         }
-        self.progress.inc(1);
         Ok(())
     }
 }
@@ -736,6 +738,7 @@ async fn flush(
         }
         sinks.emit(o, *fi, cells)?;
     }
+    sinks.progress.inc(done.len() as u64);
     Ok(failed)
 }
 
@@ -924,6 +927,7 @@ async fn apply_missing(
             journal.record_outcomes([(file_index, &o)])?;
         }
         sinks.emit(&o, usize::MAX, &[])?;
+        sinks.progress.inc(1);
     }
     Ok(())
 }
