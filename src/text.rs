@@ -1,0 +1,106 @@
+//! Char-boundary-safe string helpers shared by the planners, the FOLIO merge and undo.
+//!
+//! Invariant: nothing here slices a string at a byte index without checking that it is a
+//! character boundary; a value a user or a server controls (`2027-06-3é`) never panics, it just
+//! is not a date.
+
+/// `s` split at byte `i`, or `None` when `i` is past the end or inside a character.
+pub fn split_at_boundary(s: &str, i: usize) -> Option<(&str, &str)> {
+    Some((s.get(..i)?, s.get(i..)?))
+}
+
+/// The `YYYY-MM-DD` start of `s` (ASCII digits and dashes only; the calendar is not checked)
+/// and what follows it.
+pub fn iso_date_prefix(s: &str) -> Option<(&str, &str)> {
+    let (date, rest) = split_at_boundary(s, 10)?;
+    let ok = date.bytes().enumerate().all(|(i, b)| {
+        if i == 4 || i == 7 {
+            b == b'-'
+        } else {
+            b.is_ascii_digit()
+        }
+    });
+    ok.then_some((date, rest))
+}
+
+/// Whether `rest` (what follows a date) is nothing or a time of midnight UTC: `T00:00`, then
+/// optionally `:00`, optionally a fraction of zeros, then nothing, `Z`, `+00:00`, `-00:00` or
+/// `+0000`.
+fn is_midnight_utc(rest: &str) -> bool {
+    if rest.is_empty() {
+        return true;
+    }
+    let Some(t) = rest.strip_prefix("T00:00") else {
+        return false;
+    };
+    let t = t.strip_prefix(":00").unwrap_or(t);
+    let t = match t.strip_prefix('.') {
+        Some(frac) => {
+            let zeros = frac.len() - frac.trim_start_matches('0').len();
+            if zeros == 0 {
+                return false;
+            }
+            &frac[zeros..]
+        }
+        None => t,
+    };
+    matches!(t, "" | "Z" | "+00:00" | "-00:00" | "+0000")
+}
+
+/// The date of a date or a date-time at midnight UTC (`2027-06-30`,
+/// `2027-06-30T00:00:00.000+00:00` → `2027-06-30`); `None` for anything else. Servers store
+/// dates as date-times, so this is how a date in a roster is compared with a stored one.
+pub fn midnight_date(s: &str) -> Option<&str> {
+    let (date, rest) = iso_date_prefix(s)?;
+    is_midnight_utc(rest).then_some(date)
+}
+
+/// A JSON value with a midnight-UTC date-time string replaced by its date (see
+/// [`midnight_date`]); anything else as it is.
+pub fn date_normalised(v: &serde_json::Value) -> std::borrow::Cow<'_, serde_json::Value> {
+    match v {
+        serde_json::Value::String(s) => match midnight_date(s) {
+            Some(d) if d.len() != s.len() => {
+                std::borrow::Cow::Owned(serde_json::Value::String(d.to_string()))
+            }
+            _ => std::borrow::Cow::Borrowed(v),
+        },
+        _ => std::borrow::Cow::Borrowed(v),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_midnights() {
+        for s in [
+            "2027-06-30",
+            "2027-06-30T00:00",
+            "2027-06-30T00:00:00",
+            "2027-06-30T00:00:00Z",
+            "2027-06-30T00:00:00.000Z",
+            "2027-06-30T00:00:00+00:00",
+            "2027-06-30T00:00:00.000+00:00",
+        ] {
+            assert_eq!(midnight_date(s), Some("2027-06-30"), "{s}");
+        }
+        for s in [
+            "2027-06-30T04:00:00Z",
+            "2027-06-30T00:00:00+02:00",
+            "2027-06-30 00:00",
+            "2027-06-3é",
+            "2027-06-3éT00:00:00",
+            "é027-06-30",
+            "2027/06/30",
+            "2027-06-",
+            "",
+        ] {
+            assert_eq!(midnight_date(s), None, "{s}");
+        }
+        assert_eq!(split_at_boundary("abé", 3), None);
+        assert_eq!(split_at_boundary("abé", 2), Some(("ab", "é")));
+        assert_eq!(split_at_boundary("ab", 3), None);
+    }
+}
