@@ -69,6 +69,53 @@ pub fn date_normalised(v: &serde_json::Value) -> std::borrow::Cow<'_, serde_json
     }
 }
 
+/// Property-test inputs shared by the modules that take user- or server-controlled text.
+#[cfg(test)]
+pub(crate) mod arb {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    /// Arbitrary Unicode, weighted towards the shapes that have broken helpers before: dates with
+    /// a multi-byte character at byte 10, midnights, formula starts, phones with extensions.
+    pub(crate) fn text() -> BoxedStrategy<String> {
+        prop_oneof![
+            4 => any::<String>(),
+            2 => "[0-9]{4}-[0-9]{2}-[0-9é]{1,2}(T00:00(:00)?(\\.0{1,3})?(Z|[+-]00:00)?)?.{0,3}",
+            1 => "['=+@\t\r-]{0,3}.{0,12}",
+            1 => "[+(]?[0-9 ().-]{5,18}( ?(x|ext\\.?|#) ?[0-9]{1,6})?",
+            1 => "\\PC{0,3}[ ,;\t\n]{0,2}\\PC{0,8}",
+        ]
+        .boxed()
+    }
+
+    /// Arbitrary JSON records whose keys are mostly patron field names.
+    pub(crate) fn json() -> BoxedStrategy<Value> {
+        let key = prop_oneof![
+            3 => prop::sample::select(vec![
+                "id", "personal", "addresses", "addressTypeId", "primaryAddress", "city",
+                "expirationDate", "lastName", "email", "phone", "tags", "tagList", "UserName",
+                "ExpirationDate", "EMailAddress", "barcode", "freeze", "patron_id",
+            ])
+            .prop_map(str::to_string),
+            1 => any::<String>(),
+        ];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            text().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec((key.clone(), inner), 0..6)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+        .boxed()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +149,22 @@ mod tests {
         assert_eq!(split_at_boundary("abé", 3), None);
         assert_eq!(split_at_boundary("abé", 2), Some(("ab", "é")));
         assert_eq!(split_at_boundary("ab", 3), None);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn date_helpers_never_panic(s in arb::text()) {
+            if let Some(d) = midnight_date(&s) {
+                proptest::prop_assert!(s.starts_with(d) && d.len() == 10);
+            }
+            let _ = iso_date_prefix(&s);
+            for i in 0..=s.len() + 1 {
+                if let Some((a, b)) = split_at_boundary(&s, i) {
+                    proptest::prop_assert_eq!(format!("{a}{b}"), s.clone());
+                }
+            }
+        }
     }
 }

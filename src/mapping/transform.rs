@@ -708,4 +708,61 @@ mod tests {
         assert_eq!(parse_iso_date("2026-01-02x"), None);
         assert_eq!(parse_iso_date("01/02/2026"), None);
     }
+
+    fn every_transform(text: String, width: usize, ch: char) -> Vec<Transform> {
+        let mut all = vec![
+            Transform::Trim,
+            Transform::Lower,
+            Transform::Upper,
+            Transform::CollapseSpaces,
+            Transform::Title,
+            Transform::Digits,
+            Transform::PadLeft { width, ch },
+            Transform::Prefix(text.clone()),
+            Transform::Suffix(text.clone()),
+            Transform::SplitName(NamePart::First),
+            Transform::SplitName(NamePart::Middle),
+            Transform::SplitName(NamePart::Last),
+            Transform::Email,
+            Transform::Phone,
+        ];
+        for re in ["^'", "(.)(.)", "é+$", "T.*$", ""] {
+            if let Ok(re) = Regex::new(re) {
+                all.push(Transform::Replace {
+                    re,
+                    with: text.clone(),
+                });
+            }
+        }
+        for system in [System::Folio, System::Illiad, System::Libib] {
+            all.push(Transform::Date {
+                format: DateFormat::from(text.clone()),
+                out: system_date_format(system),
+            });
+            all.push(Transform::Date {
+                format: DateFormat::from("%m/%d/%Y"),
+                out: system_date_format(system),
+            });
+        }
+        all
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn transforms_never_panic_and_blank_stays_blank(
+            s in crate::text::arb::text(),
+            opt in crate::text::arb::text(),
+            width in 0usize..40,
+            ch in proptest::prelude::any::<char>(),
+        ) {
+            for t in every_transform(opt, width, ch) {
+                let out = t.apply(s.clone());
+                if s.trim().is_empty() {
+                    proptest::prop_assert!(out.as_deref().is_ok_and(|o| o.trim().is_empty()), "{t:?}");
+                }
+            }
+        }
+    }
 }

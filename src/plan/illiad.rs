@@ -252,4 +252,17 @@ mod tests {
         assert!(prepare(&clash, None, Some("UserName")).is_err());
         assert!(prepare(&clash, None, Some("UserInfo1")).is_ok());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn illiad_diff_never_panics(
+            a in crate::text::arb::json(),
+            b in crate::text::arb::json(),
+        ) {
+            let _ = differences(&a, &b);
+            proptest::prop_assert!(differences(&a, &a).is_empty());
+        }
+    }
 }

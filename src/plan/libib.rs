@@ -302,4 +302,19 @@ mod tests {
         assert!(s.find("barcode", "2020000000013").is_some());
         assert!(s.find("barcode", "2020000000020").is_none());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn libib_diff_never_panics(
+            a in crate::text::arb::json(),
+            b in crate::text::arb::json(),
+        ) {
+            let _ = update_params(&a, &b, &["phone".to_string()], &["city".to_string()]);
+            let _ = create_params(&a);
+            let (_, changes) = update_params(&a, &a, &[], &[]);
+            proptest::prop_assert!(changes.is_empty());
+        }
+    }
 }

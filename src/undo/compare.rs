@@ -81,4 +81,17 @@ mod tests {
                        "expirationDate": "2027-06-30"});
         assert_eq!(differences(&a, &d, &["metadata"]), vec!["personal.phone"]);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn diff_never_panics_and_a_record_equals_itself(
+            a in crate::text::arb::json(),
+            b in crate::text::arb::json(),
+        ) {
+            let _ = differences(&a, &b, &["metadata"]);
+            proptest::prop_assert!(differences(&a, &a, &[]).is_empty());
+        }
+    }
 }

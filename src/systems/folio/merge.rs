@@ -321,4 +321,21 @@ mod tests {
         assert_eq!(ch.len(), 1);
         assert_eq!(merged["personal"]["email"], "a@b.cd");
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn merge_never_panics_and_a_record_merged_with_itself_is_unchanged(
+            existing in crate::text::arb::json(),
+            desired in crate::text::arb::json(),
+            clear in proptest::collection::vec(crate::text::arb::text(), 0..3),
+        ) {
+            let rd = rd();
+            let protect = vec!["personal.email".to_string()];
+            let m = Merger { protect: &protect, refdata: &rd };
+            let _ = m.merge(&existing, &desired, &clear);
+            proptest::prop_assert!(same(&existing, &existing));
+        }
+    }
 }
