@@ -1,6 +1,7 @@
 //! Integration tests for the spreadsheet reader through `patron_etl::read::open`.
-//! XLSX workbooks are generated with rust_xlsxwriter into a tempdir; the 1904-epoch XLSX and
-//! the ODS file and `formulas.xlsx` (formulas with and without saved values) are committed fixtures (rust_xlsxwriter cannot write the 1904 date system; see
+//! XLSX workbooks are generated with rust_xlsxwriter into a tempdir; the 1904-epoch XLSX, the
+//! ODS file and `formulas.xlsx` (a formula with no saved value) are committed fixtures
+//! (rust_xlsxwriter can write neither the 1904 date system nor a formula without a value; see
 //! `tests/fixtures/read/make_fixtures.py`).
 
 use std::path::{Path, PathBuf};
