@@ -55,6 +55,61 @@ pub fn midnight_date(s: &str) -> Option<&str> {
     is_midnight_utc(rest).then_some(date)
 }
 
+/// List items joined with `join` (which starts with the separator `sep`, e.g. `"; "`), so that
+/// [`split_list`] gives them back exactly: a `\\` or `sep` inside an item is written with a `\\`
+/// before it (`a; b` → `a\\; b`).
+pub fn join_list(items: &[String], sep: char, join: &str) -> String {
+    let mut out = String::new();
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(join);
+        }
+        for c in item.chars() {
+            if c == '\\' || c == sep {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Splits `text` at each `split` that is not escaped by a `\\` (see [`join_list`]); `\\\\` and
+/// `\\` + the separator's first character stand for themselves, any other `\\` is kept as it is.
+/// Items are trimmed; empty items are dropped.
+pub fn split_list(text: &str, split: &str) -> Vec<String> {
+    let Some(sep) = split.chars().next() else {
+        return vec![text.trim().to_string()];
+    };
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if c == '\\' {
+            let after = &rest[1..];
+            match after.chars().next() {
+                Some(n) if n == '\\' || n == sep => {
+                    cur.push(n);
+                    rest = &after[n.len_utf8()..];
+                    continue;
+                }
+                _ => {}
+            }
+        } else if let Some(after) = rest.strip_prefix(split) {
+            out.push(std::mem::take(&mut cur));
+            rest = after;
+            continue;
+        }
+        cur.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out.push(cur);
+    out.into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
 /// A JSON value with a midnight-UTC date-time string replaced by its date (see
 /// [`midnight_date`]); anything else as it is.
 pub fn date_normalised(v: &serde_json::Value) -> std::borrow::Cow<'_, serde_json::Value> {
@@ -149,10 +204,26 @@ mod tests {
         assert_eq!(split_at_boundary("abé", 3), None);
         assert_eq!(split_at_boundary("abé", 2), Some(("ab", "é")));
         assert_eq!(split_at_boundary("ab", 3), None);
+        let items = vec!["a; b".to_string(), "c\\d".to_string(), "e".to_string()];
+        assert_eq!(join_list(&items, ';', "; "), "a\\; b; c\\\\d; e");
+        assert_eq!(split_list("a\\; b; c\\\\d; e", ";"), items);
+        assert_eq!(split_list(" Math ; ;C:\\x;", ";"), ["Math", "C:\\x"]);
     }
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn lists_round_trip(items in proptest::collection::vec("[a-z;\\\\ é,|]{0,6}", 0..5)) {
+            let items: Vec<String> = items
+                .into_iter()
+                .map(|i| i.trim().to_string())
+                .filter(|i| !i.is_empty())
+                .collect();
+            for (sep, join, split) in [(';', "; ", ";"), (',', ", ", ","), ('|', "|", "|")] {
+                proptest::prop_assert_eq!(&split_list(&join_list(&items, sep, join), split), &items);
+            }
+        }
 
         #[test]
         fn date_helpers_never_panic(s in arb::text()) {

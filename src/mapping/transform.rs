@@ -24,6 +24,7 @@ pub(crate) const SIMPLE: &[&str] = &[
     "digits",
     "email",
     "phone",
+    "phone_compact",
     "required",
 ];
 
@@ -93,7 +94,11 @@ pub(crate) enum Transform {
         out: &'static str,
     },
     Email,
+    /// `phone`: `619-645-7533 x5934`.
     Phone,
+    /// `phone_compact`: the same digits with no separators, `6196457533x5934`, for narrow
+    /// fields (ILLiad's 15 characters).
+    PhoneCompact,
 }
 
 /// An input date format, parsed once at mapping compile time.
@@ -338,7 +343,8 @@ impl Transform {
                 }
                 trimmed(s)
             }
-            Transform::Phone => Cow::Owned(normalise_phone(&s)?),
+            Transform::Phone => Cow::Owned(normalise_phone(&s, false)?),
+            Transform::PhoneCompact => Cow::Owned(normalise_phone(&s, true)?),
         })
     }
 }
@@ -426,7 +432,8 @@ const MAX_PHONE_DIGITS: usize = 15;
 /// an extension kept after the number as ` x1234`. Only digits, spaces and `-` `.` `(` `)` may
 /// separate the digits; anything else (letters, a second number after `/`), fewer than 7 or more
 /// than 15 digits is rejected with the value quoted, never merged into another number.
-fn normalise_phone(s: &str) -> Result<String, String> {
+/// `compact` writes the digits with no separators and the extension as `x1234` right after them.
+fn normalise_phone(s: &str, compact: bool) -> Result<String, String> {
     let (number, ext) = match EXTENSION.captures(s) {
         Some(c) => (
             c.get(1).map_or("", |m| m.as_str()),
@@ -464,12 +471,13 @@ fn normalise_phone(s: &str) -> Result<String, String> {
         _ => None,
     };
     let mut out = match nanp.and_then(|d| Some((d.get(..3)?, d.get(3..6)?, d.get(6..)?))) {
+        Some((area, exchange, line)) if compact => format!("{area}{exchange}{line}"),
         Some((area, exchange, line)) => format!("{area}-{exchange}-{line}"),
         None if plus => format!("+{digits}"),
         None => digits,
     };
     if let Some(ext) = ext {
-        let _ = write!(out, " x{ext}");
+        let _ = write!(out, "{}x{ext}", if compact { "" } else { " " });
     }
     Ok(out)
 }
@@ -683,6 +691,11 @@ mod tests {
         ] {
             assert_eq!(ok(&Transform::Phone, raw), want, "{raw}");
         }
+        assert_eq!(
+            ok(&Transform::PhoneCompact, "(619)645-7533 x5934"),
+            "6196457533x5934"
+        );
+        assert_eq!(ok(&Transform::PhoneCompact, "1 555 123 4567"), "5551234567");
         for raw in [
             "555-0101 / 555-0102",
             "555-CALL-NOW",
@@ -725,6 +738,7 @@ mod tests {
             Transform::SplitName(NamePart::Last),
             Transform::Email,
             Transform::Phone,
+            Transform::PhoneCompact,
         ];
         for re in ["^'", "(.)(.)", "é+$", "T.*$", ""] {
             if let Ok(re) = Regex::new(re) {

@@ -168,6 +168,8 @@ pub struct LibibPlanner<'a> {
     pub match_field: &'a str,
     /// Protected fields.
     pub protect: &'a [String],
+    /// List fields merged on update (only `tags` applies).
+    pub merge: &'a [String],
     /// Every patron, when the run took a snapshot; else rows are looked up one by one.
     pub snapshot: Option<&'a Snapshot>,
 }
@@ -236,7 +238,22 @@ impl LibibPlanner<'_> {
                 "the matching Libib patron has no barcode".into(),
             ));
         };
-        let (params, changes) = update_params(record, &current, self.protect, &row.clear);
+        let mut record = record.clone();
+        if self.merge.iter().any(|m| m == "tags") {
+            let items = |v: Option<&Value>| -> Vec<String> {
+                v.and_then(|v| param_text("tags", v))
+                    .map(|t| t.split(',').map(str::to_string).collect())
+                    .unwrap_or_default()
+            };
+            let (stored, mapped) = (items(current.get("tags")), items(record.get("tags")));
+            if !mapped.is_empty() {
+                record["tags"] = Value::Array(super::merged_list(
+                    stored.iter().map(String::as_str),
+                    mapped.iter().map(String::as_str),
+                ));
+            }
+        }
+        let (params, changes) = update_params(&record, &current, self.protect, &row.clear);
         Ok(if changes.is_empty() {
             Action::Unchanged { id: barcode }
         } else {
