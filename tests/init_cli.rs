@@ -163,7 +163,10 @@ fn hr_roster_starters_are_accepted_for_every_system_with_next_steps() {
         assert!(m.contains(&format!("--mapping {name}")), "{m}");
         assert!(!m.contains("THIS_FILE"), "{m}");
         assert!(
-            text(&o).contains(&format!("next: try it offline: patron-etl check {}", f.display())),
+            text(&o).contains(&format!(
+                "next: try it offline: patron-etl check {}",
+                f.display()
+            )),
             "{}",
             text(&o)
         );
@@ -184,7 +187,10 @@ fn hr_roster_starters_are_accepted_for_every_system_with_next_steps() {
                     m.contains("\"personal.email\" = { column = \"Preferred Email\""),
                     "{m}"
                 );
-                assert!(m.contains("\"enrollmentDate\" = { column = \"Hired\""), "{m}");
+                assert!(
+                    m.contains("\"enrollmentDate\" = { column = \"Hired\""),
+                    "{m}"
+                );
                 assert!(
                     m.contains(
                         "patronGroup = { column = \"Class\", transform = [\"trim\"], map = { \
@@ -192,7 +198,10 @@ fn hr_roster_starters_are_accepted_for_every_system_with_next_steps() {
                     ),
                     "{m}"
                 );
-                assert!(m.contains("#   \"Work Email\""), "second e-mail listed unmatched: {m}");
+                assert!(
+                    m.contains("#   \"Work Email\""),
+                    "second e-mail listed unmatched: {m}"
+                );
             }
             "illiad" => {
                 assert!(m.contains("match = \"UserName\""), "{m}");
