@@ -120,6 +120,8 @@ impl Layout {
                         ));
                     }
                 }
+                // The addresses' order (type names), so a restore keeps it.
+                columns.push(Column::plain(system, schema::FOLIO_ADDRESS_ORDER));
             }
             System::Illiad | System::Libib => {
                 for f in schema::field_names(system) {
@@ -238,6 +240,15 @@ impl Layout {
             return texts(addr.get(part)?);
         }
         match field {
+            schema::FOLIO_ADDRESS_ORDER => Some(
+                record
+                    .pointer("/personal/addresses")?
+                    .as_array()?
+                    .iter()
+                    .filter_map(|a| a.get("addressTypeId").and_then(Value::as_str))
+                    .map(|id| names.address_types.name(id).unwrap_or(id).to_string())
+                    .collect(),
+            ),
             "patronGroup" => {
                 let id = record.get("patronGroup")?.as_str()?;
                 Some(vec![names.groups.name(id).unwrap_or(id).to_string()])

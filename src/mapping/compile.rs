@@ -158,6 +158,8 @@ pub(crate) fn compile(
             .map_err(|(l, m)| err(Some(l), m))?;
         fields.push(field);
     }
+    // The address order sorts addresses the other fields built, so it is applied last.
+    fields.sort_by_key(|f| f.path == OutPath::AddressOrder);
 
     // match
     let allowed = schema::match_fields(system);
