@@ -98,7 +98,7 @@ fn user(i: usize) -> impl Strategy<Value = Value> {
                 let mut u = json!({
                     "id": format!("00000000-0000-4000-8000-{i:012}"),
                     "username": format!("{}-{i}", first.trim()),
-                    "barcode": format!("{}{i}", if i % 3 == 0 { "-" } else { "=" }),
+                    "barcode": format!("{}{i}", if i.is_multiple_of(3) { "-" } else { "=" }),
                     "active": active,
                     "type": "patron",
                     "patronGroup": GROUPS[group],

@@ -37,7 +37,7 @@ pub struct SheetReader {
     /// Next relative row to read.
     next_row: usize,
     /// Absolute (row, column) of formula cells whose file holds no saved value.
-    uncached: HashSet<(u32, u32)>,
+    uncached: CellSet,
 }
 
 impl SheetReader {
@@ -262,7 +262,7 @@ fn load<R>(
     path: &Path,
     format: InputFormat,
     opts: &ReadOptions,
-) -> Result<(String, Range<Data>, HashSet<(u32, u32)>), ReadError>
+) -> Result<(String, Range<Data>, CellSet), ReadError>
 where
     R: Reader<BufReader<File>>,
     R::Error: std::fmt::Display,
@@ -289,9 +289,12 @@ where
     Ok((sheet, range, uncached))
 }
 
+/// Absolute (row, column) positions of cells.
+type CellSet = HashSet<(u32, u32)>;
+
 /// Formula cells of `sheet` with no saved value in the file (calamine reads those as empty).
 /// A workbook whose formulas cannot be read has none to report: its values are all there is.
-fn uncached_formulas<R>(workbook: &mut R, sheet: &str, values: &Range<Data>) -> HashSet<(u32, u32)>
+fn uncached_formulas<R>(workbook: &mut R, sheet: &str, values: &Range<Data>) -> CellSet
 where
     R: Reader<BufReader<File>>,
 {
