@@ -111,16 +111,7 @@ fn libib_patron_id_repeats_and_holders_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let sb = Sandbox::start(d, &["--libib-interval-ms", "2"]);
-    write_config(&sb, d);
-    let cfg = std::fs::read_to_string(d.join("patron-etl.toml")).unwrap();
-    std::fs::write(
-        d.join("patron-etl.toml"),
-        cfg.replace(
-            "api_user = \"sandbox-user\"\n",
-            "api_user = \"sandbox-user\"\nrate = 400\n",
-        ),
-    )
-    .unwrap();
+    write_fast_config(&sb, d);
     std::fs::write(
         d.join("m.toml"),
         "system = \"libib\"\nmatch = \"email\"\n[fields]\nemail = \"Email\"\n\

@@ -16,50 +16,6 @@ use std::collections::{BTreeMap, HashMap};
 const HOME: &str = "93d3d88d-499b-45d0-9bc7-ac73c3a19880";
 const WORK: &str = "1c4b225f-f669-4e9b-afcd-ebc0e273a34e";
 
-fn config(sb: &Sandbox, d: &std::path::Path) {
-    write_config(sb, d);
-    let cfg = std::fs::read_to_string(d.join("patron-etl.toml")).unwrap();
-    let cfg = cfg
-        .replace(
-            "api_user = \"sandbox-user\"\n",
-            "api_user = \"sandbox-user\"\nrate = 400\n",
-        )
-        .replace(
-            "api_key_env = \"SB_ILLIAD_KEY\"\n",
-            "api_key_env = \"SB_ILLIAD_KEY\"\nrate = 400\nconcurrency = 4\n",
-        );
-    std::fs::write(d.join("patron-etl.toml"), cfg).unwrap();
-}
-
-/// Every Libib patron in the sandbox, by barcode (waiting out the sandbox's pacing).
-fn libib_patrons(sb: &Sandbox) -> HashMap<String, Value> {
-    let c = client();
-    let mut out = HashMap::new();
-    let mut page = 1;
-    loop {
-        let v: Value = loop {
-            let r = c
-                .get(format!("{}/libib/patrons?page={page}", sb.base))
-                .header("x-api-key", "sandbox-libib-key")
-                .header("x-api-user", "sandbox-user")
-                .send()
-                .expect("sandbox answers");
-            if r.status().as_u16() == 429 {
-                std::thread::sleep(std::time::Duration::from_millis(5));
-                continue;
-            }
-            break r.json().expect("json");
-        };
-        for p in v["patrons"].as_array().cloned().unwrap_or_default() {
-            out.insert(p["barcode"].as_str().unwrap_or("").to_string(), p);
-        }
-        if page >= v["pages"].as_u64().unwrap_or(0) {
-            return out;
-        }
-        page += 1;
-    }
-}
-
 /// The user's only address and whether it is a Work address.
 fn address(u: &Value) -> Option<(&Value, bool)> {
     let a = u["personal"]["addresses"].as_array()?.first()?;
@@ -154,7 +110,7 @@ fn folio_samples_to_libib_and_back_keep_status_addresses_and_user_names() {
     let users = sample_users();
     assert_eq!(users.len(), 303);
     load_folio_users(&sb, &users);
-    config(&sb, d);
+    write_fast_config(&sb, d);
     let by_barcode: HashMap<&str, &Value> = users
         .iter()
         .filter_map(|u| Some((u["barcode"].as_str()?, u)))
@@ -177,7 +133,10 @@ fn folio_samples_to_libib_and_back_keep_status_addresses_and_user_names() {
     let out = text(&o);
     let rows = read_report(&d.join("to-libib.csv"));
     assert_eq!(rows.len(), 303, "{out}");
-    let patrons = libib_patrons(&sb);
+    let patrons: HashMap<String, Value> = libib_patrons(&sb)
+        .into_iter()
+        .map(|p| (p["barcode"].as_str().unwrap_or("").to_string(), p))
+        .collect();
     let created: Vec<&HashMap<String, String>> =
         rows.iter().filter(|r| r["outcome"] == "created").collect();
     assert!(created.len() > 250, "{out}");
@@ -295,7 +254,7 @@ fn folio_samples_to_illiad_keep_status_addresses_and_user_names() {
     let sb = Sandbox::start(d, &[]);
     let users = sample_users();
     load_folio_users(&sb, &users);
-    config(&sb, d);
+    write_fast_config(&sb, d);
     let m = root().join("mappings/folio-to-illiad.toml");
     let args = [
         "migrate",
