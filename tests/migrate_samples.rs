@@ -188,6 +188,16 @@ fn folio_samples_to_libib_and_back_keep_status_addresses_and_user_names() {
         "{out}"
     );
     assert_eq!(summary.get("username"), Some(&303), "{out}");
+    // Every user has one address, and Libib holds one: no address is left out.
+    assert!(
+        !summary
+            .keys()
+            .any(
+                |k| k.starts_with("personal.addresses.Home") && !k.ends_with("primaryAddress")
+                    || k == "personal.addresses"
+            ),
+        "{out}"
+    );
 
     // Libib → FOLIO: the same users come back onto themselves (matched by barcode).
     let export = run(d, &["export", "--from", "lib", "--out", "libib.csv"]);

@@ -24,7 +24,7 @@ use toml::Spanned;
 pub(crate) enum Source {
     /// A column, by header name as written in the mapping.
     Column(String),
-    /// Columns tried in order: the first non-blank cell is the value (`first_of = [...]`).
+    /// Columns tried in order: the first non-blank cell is the value (`columns = [...]`).
     FirstOf(Vec<String>),
     /// A template of literal text and `{Column}` placeholders.
     Template(Vec<Part>),
@@ -336,7 +336,7 @@ fn compile_field(
     }
     let FieldTable {
         column,
-        first_of,
+        columns,
         template,
         value,
         transform,
@@ -352,7 +352,7 @@ fn compile_field(
 
     let given: Vec<&str> = [
         column.as_ref().map(|_| "column"),
-        first_of.as_ref().map(|_| "first_of"),
+        columns.as_ref().map(|_| "columns"),
         template.as_ref().map(|_| "template"),
         value.as_ref().map(|_| "value"),
     ]
@@ -361,10 +361,10 @@ fn compile_field(
     .collect();
     if given.len() != 1 {
         let msg = if given.is_empty() {
-            format!("field `{name}` has no source: give exactly one of column, first_of, template or value")
+            format!("field `{name}` has no source: give exactly one of column, columns, template or value")
         } else {
             format!(
-                "field `{name}` has more than one source ({}): give exactly one of column, first_of, template or value",
+                "field `{name}` has more than one source ({}): give exactly one of column, columns, template or value",
                 given.join(", ")
             )
         };
@@ -375,13 +375,13 @@ fn compile_field(
             return Err((line, format!("field `{name}` names an empty column")));
         }
         Source::Column(c.into_inner())
-    } else if let Some(cols) = first_of {
+    } else if let Some(cols) = columns {
         let l = at(cols.span());
         let cols = cols.into_inner();
         if cols.is_empty() || cols.iter().any(|c| c.trim().is_empty()) {
             return Err((
                 l,
-                format!("field `{name}`: first_of needs one or more non-empty column names"),
+                format!("field `{name}`: columns needs one or more non-empty column names"),
             ));
         }
         Source::FirstOf(cols)

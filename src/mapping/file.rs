@@ -93,7 +93,7 @@ fn flatten(key: Spanned<String>, entry: FieldEntry, out: &mut Vec<(Spanned<Strin
 /// Keys of the full form of a field entry.
 pub(crate) const FIELD_KEYS: &[&str] = &[
     "column",
-    "first_of",
+    "columns",
     "template",
     "value",
     "transform",
@@ -167,7 +167,7 @@ impl<'de> Deserialize<'de> for FieldEntry {
                     seen_table_key = true;
                     match k {
                         "column" => t.column = Some(map.next_value()?),
-                        "first_of" => t.first_of = Some(map.next_value()?),
+                        "columns" => t.columns = Some(map.next_value()?),
                         "template" => t.template = Some(map.next_value()?),
                         "value" => t.value = Some(map.next_value()?),
                         "transform" => t.transform = map.next_value()?,
@@ -195,7 +195,7 @@ impl<'de> Deserialize<'de> for FieldEntry {
 pub(crate) struct FieldTable {
     pub column: Option<Spanned<String>>,
     /// Columns tried in order; the first non-blank one is the field's value.
-    pub first_of: Option<Spanned<Vec<String>>>,
+    pub columns: Option<Spanned<Vec<String>>>,
     pub template: Option<Spanned<String>>,
     pub value: Option<Spanned<toml::Value>>,
     pub transform: Vec<Spanned<toml::Value>>,

@@ -266,7 +266,7 @@ impl BoundMapping {
     }
 
     /// What the row has that the mapping does not send: one (field, reason) per left-out field
-    /// with a non-blank value — a column no field reads, or a `first_of` alternative that lost
+    /// with a non-blank value — a column no field reads, or a `columns` alternative that lost
     /// to an earlier column. FOLIO address columns count under their address type
     /// (`personal.addresses.Work`).
     pub fn left_out<S: AsRef<str>>(&self, cells: &[S]) -> Vec<(&str, &str)> {

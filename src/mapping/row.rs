@@ -19,7 +19,7 @@ use std::borrow::Cow;
 pub(crate) enum BoundSource {
     /// Cell index, and the header name (for issues).
     Column(usize, String),
-    /// `first_of`: cell indices with their header names, tried in order, and why the ones not
+    /// `columns`: cell indices with their header names, tried in order, and why the ones not
     /// taken are left out (for the summary).
     FirstOf(Vec<(usize, String)>, String),
     /// Template parts with column indices; label lists the columns (for issues).
@@ -58,8 +58,8 @@ fn left_out_key(column: &str) -> String {
     column.to_string()
 }
 
-/// Why the `first_of` columns not taken are left out.
-fn first_of_reason(system: System, field: &str, cols: &[(usize, String)]) -> String {
+/// Why the `columns` alternatives not taken are left out.
+fn columns_reason(system: System, field: &str, cols: &[(usize, String)]) -> String {
     let types: Option<Vec<&str>> = cols
         .iter()
         .map(|(_, c)| {
@@ -127,7 +127,7 @@ pub(crate) fn bind(mapping: &Mapping, headers: &[String]) -> Result<BoundMapping
                     let i = find(c, f)?;
                     cols.push((i, headers[i].clone()));
                 }
-                let reason = first_of_reason(mapping.system, &f.name, &cols);
+                let reason = columns_reason(mapping.system, &f.name, &cols);
                 BoundSource::FirstOf(cols, reason)
             }
             Source::Template(parts) => {
@@ -176,7 +176,10 @@ pub(crate) fn bind(mapping: &Mapping, headers: &[String]) -> Result<BoundMapping
         .zip(read)
         .map(|(h, read)| LeftOutColumn {
             key: left_out_key(h),
-            unread: (!read).then(|| format!("no field of the {} mapping reads it", mapping.system)),
+            // A FOLIO export's address order is not data of its own: the addresses it orders
+            // are counted by type.
+            unread: (!read && h != schema::FOLIO_ADDRESS_ORDER)
+                .then(|| format!("no field of the {} mapping reads it", mapping.system)),
         })
         .collect();
     Ok(BoundMapping {
@@ -514,5 +517,35 @@ patronGroup = { column = "Class", map = { UG = "undergrad" }, default = "staff" 
         assert_eq!(m.issues.len(), 1);
         assert_eq!(m.issues[0].column.as_deref(), Some("Expires"));
         assert!(m.issues[0].reason.contains("\"31/31/2027\""));
+    }
+
+    #[test]
+    fn columns_take_the_first_filled_and_the_rest_is_left_out() {
+        let src = "system = \"folio\"\nmatch = \"username\"\n[fields]\nusername = \"U\"\n\"personal.lastName\" = \"L\"\n\"personal.phone\" = { columns = [\"Phone\", \"Cell\"] }\n";
+        let b = bound(
+            src,
+            &[
+                "U",
+                "L",
+                "Phone",
+                "Cell",
+                "personal.addresses.Work.city",
+                "Note",
+            ],
+        );
+        let m = b.map_row(&row(&["jd", "Doe", " ", "555-0101", "Madison", ""]));
+        assert_eq!(m.record["personal"]["phone"], json!("555-0101"));
+        let left = b.left_out(&["jd", "Doe", " ", "555-0101", "Madison", ""]);
+        assert_eq!(left.len(), 1, "{left:?}");
+        assert_eq!(left[0].0, "personal.addresses.Work");
+        assert!(left[0].1.contains("no field"), "{left:?}");
+        let m = b.map_row(&row(&["jd", "Doe", "555-0100", "555-0101", "", "n"]));
+        assert_eq!(m.record["personal"]["phone"], json!("555-0100"));
+        let left: Vec<&str> = b
+            .left_out(&["jd", "Doe", "555-0100", "555-0101", "", "n"])
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(left, ["Note", "Cell"]);
     }
 }
