@@ -387,6 +387,11 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
             .progress
             .pace(target.rate, backend.http().counters.clone());
         pump(opts, &mapping, &backend, &mut inputs, &mut sinks, &journal).await?;
+        for inp in &inputs {
+            for (field, n, why) in inp.reader.left_out() {
+                sinks.summary.add_left_out_n(&field, n, &why);
+            }
+        }
         if let Some(plan) = missing {
             apply_missing(opts, &backend, plan, &mut sinks, &journal).await?;
         }

@@ -262,7 +262,9 @@ fn folio_samples_to_illiad_keep_status_addresses_and_user_names() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
-    let users = sample_users();
+    let mut users = sample_users();
+    // A custom field: the export's default columns do not carry it, and the summary says so.
+    users[0]["customFields"] = serde_json::json!({"level": "gold"});
     load_folio_users(&sb, &users);
     write_fast_config(&sb, d);
     let m = root().join("mappings/folio-to-illiad.toml");
@@ -345,4 +347,10 @@ fn folio_samples_to_illiad_keep_status_addresses_and_user_names() {
     let summary = left_out(&out);
     assert_left_out_folio(&summary, &users, &out, &["expirationDate"]);
     assert!(!summary.contains_key("personal.mobilePhone"), "{out}");
+    assert!(
+        out.contains(
+            "left out: customFields.level (1 user) — the export of sb has no column for it"
+        ),
+        "{out}"
+    );
 }

@@ -76,11 +76,16 @@ impl Summary {
     /// Counts one row with a value in `field` that the destination is not sent (the first reason
     /// given for a field is kept).
     pub fn add_left_out(&mut self, field: &str, reason: &str) {
+        self.add_left_out_n(field, 1, reason);
+    }
+
+    /// Counts `n` rows with a value in `field` that the destination is not sent.
+    pub fn add_left_out_n(&mut self, field: &str, n: u64, reason: &str) {
         match self.left_out.get_mut(field) {
-            Some((n, _)) => *n += 1,
+            Some((count, _)) => *count += n,
             None => {
                 self.left_out
-                    .insert(field.to_string(), (1, reason.to_string()));
+                    .insert(field.to_string(), (n, reason.to_string()));
             }
         }
     }
