@@ -1,7 +1,8 @@
 //! Values from issue 14 that used to change or crash without a word, each with its documented
 //! outcome: a stored record holding `2027-06-3é` (a byte-10 cut panicked the planner), phones
-//! with extensions (merged into the number), a phone too wide for ILLiad, and a Libib
-//! `patron_id` repeated in the file or already held by another patron.
+//! with extensions (merged into the number), a phone too wide for ILLiad, a Libib `patron_id`
+//! repeated in the file or already held by another patron, and an XLSX formula with no saved
+//! value or a 17-digit number (read as blank / altered).
 
 mod common;
 #[path = "common/export.rs"]
@@ -163,6 +164,49 @@ fn libib_patron_id_repeats_and_holders_are_reported() {
     assert_eq!(rows[0]["outcome"], "conflict", "{rows:?}");
     assert!(
         rows[0]["reason"].contains("patron_id \"9002\" already belongs to another Libib patron"),
+        "{rows:?}"
+    );
+}
+
+#[test]
+fn uncached_formula_and_17_digit_number_reject_their_rows_in_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("m.toml"),
+        "system = \"folio\"\nmatch = \"externalSystemId\"\n[fields]\n\
+         externalSystemId = \"Student ID\"\n\"personal.lastName\" = \"Last Name\"\n\
+         expirationDate = \"Expires\"\n",
+    )
+    .unwrap();
+    let fixture = root().join("tests/fixtures/read/formulas.xlsx");
+    let o = run(
+        d,
+        &[
+            "check",
+            fixture.to_str().unwrap(),
+            "--mapping",
+            "m.toml",
+            "--report",
+            "r.csv",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let rows = read_report(&d.join("r.csv"));
+    let outcome = |line: &str| rows.iter().find(|r| r["line"] == line).unwrap();
+    assert_eq!(outcome("2")["outcome"], "ok");
+    assert_eq!(outcome("5")["outcome"], "ok");
+    // Not created without an expiry date: rejected, naming the cell and what to do.
+    assert_eq!(outcome("3")["outcome"], "rejected");
+    assert!(
+        outcome("3")["reason"]
+            .contains("cell C3 (column 'Expires') is a formula with no saved value"),
+        "{rows:?}"
+    );
+    // Not altered to 12345678901234568: rejected like scientific notation.
+    assert_eq!(outcome("4")["outcome"], "rejected");
+    assert!(
+        outcome("4")["reason"].contains("more than 15 significant digits"),
         "{rows:?}"
     );
 }
