@@ -133,9 +133,10 @@ fn folio_samples_to_libib_and_back_keep_status_addresses_and_user_names() {
     let out = text(&o);
     let rows = read_report(&d.join("to-libib.csv"));
     assert_eq!(rows.len(), 303, "{out}");
-    let patrons: HashMap<String, Value> = libib_patrons(&sb)
+    let patrons: HashMap<String, Value> = sb
+        .libib_patrons()
         .into_iter()
-        .map(|p| (p["barcode"].as_str().unwrap_or("").to_string(), p))
+        .map(|(_, p)| (p["barcode"].as_str().unwrap_or("").to_string(), p))
         .collect();
     let created: Vec<&HashMap<String, String>> =
         rows.iter().filter(|r| r["outcome"] == "created").collect();
