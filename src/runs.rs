@@ -87,10 +87,19 @@ pub fn tighten_all(home: &Path) {
     }
 }
 
-/// The run folders under `home`'s `runs/`.
+/// Run folders this process created (a command may create its folder before it opens the
+/// journal); they are not history the journal should hold yet.
+static CREATED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// The run folders under `home`'s `runs/` left by earlier processes.
 pub fn existing_runs(home: &Path) -> usize {
+    let ours = CREATED.lock().map(|c| c.clone()).unwrap_or_default();
     std::fs::read_dir(home.join("runs"))
-        .map(|d| d.flatten().filter(|e| e.path().is_dir()).count())
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().is_dir() && !ours.contains(&e.path()))
+                .count()
+        })
         .unwrap_or(0)
 }
 
@@ -103,6 +112,9 @@ impl RunDir {
         create_private_dir(base)?;
         let path = base.join("runs").join(&id);
         create_private_dir(&path)?;
+        if let Ok(mut c) = CREATED.lock() {
+            c.push(path.clone());
+        }
         Ok(RunDir { id, path })
     }
 
