@@ -124,13 +124,14 @@ fn a_giant_csv_cell_stops_the_read_and_a_large_one_rejects_its_row() {
     let header = roster_header().join(",");
     let sample = std::fs::read_to_string(root().join("samples/roster.csv")).unwrap();
     let row = sample.lines().nth(1).unwrap().to_string();
-    // 64 MiB in one quoted cell (1,000 × the default 64 KiB cell limit), generated and deleted.
+    // 1 GiB in one quoted cell (the issue's case; 16,384 × the default 64 KiB cell limit),
+    // generated and deleted. The reader stops at the record bound, long before the end.
     {
         let mut f = std::io::BufWriter::new(std::fs::File::create(d.join("giant.csv")).unwrap());
         writeln!(f, "{header}\n{row}").unwrap();
         write!(f, "900100299,big,\"").unwrap();
         let chunk = vec![b'x'; 1 << 20];
-        for _ in 0..64 {
+        for _ in 0..1024 {
             f.write_all(&chunk).unwrap();
         }
         writeln!(f, "\",rest").unwrap();
