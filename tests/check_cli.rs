@@ -465,3 +465,31 @@ fn a_full_disk_names_the_file_and_stops_the_run() {
         assert!(t.contains(name) && t.contains("No space left"), "{t}");
     }
 }
+
+/// The XLSX report writes text cells exactly (a string cell is never evaluated), while the CSV
+/// report guards a cell a spreadsheet would evaluate (issue 14: "XLSX text cells are text").
+#[test]
+fn xlsx_report_cells_are_exact_and_csv_report_cells_are_guarded() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sample = std::fs::read_to_string(root().join("samples/roster.csv")).unwrap();
+    let mut lines = sample.lines();
+    let header = lines.next().unwrap();
+    let row = lines.next().unwrap().replacen(",Pepe,", ",=1+2,", 1);
+    assert!(row.contains(",=1+2,"), "{row}");
+    std::fs::write(d.join("r.csv"), format!("{header}\n{row}\n")).unwrap();
+    for report in ["out.xlsx", "out.csv"] {
+        let o = run(
+            &["check", "r.csv", "-m", &mapping_path(), "--report", report],
+            d,
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    }
+    use calamine::Reader;
+    let mut wb = calamine::open_workbook_auto(d.join("out.xlsx")).unwrap();
+    let range = wb.worksheet_range("Rows").unwrap();
+    assert_eq!(range.get((0, 3)).unwrap().to_string(), "name");
+    assert_eq!(range.get((1, 3)).unwrap().to_string(), "=1+2 Núñez");
+    let rows = report_rows(&d.join("out.csv"));
+    assert_eq!(&rows[0][3], "'=1+2 Núñez");
+}

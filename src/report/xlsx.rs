@@ -4,7 +4,7 @@
 //! process (the small Summary sheet is filled in memory at the end).
 
 use super::summary::{lines_text, Summary};
-use super::{cell::neutralise, Column, ReportError, ReportSink};
+use super::{Column, ReportError, ReportSink};
 use crate::outcome::{Outcome, OutcomeKind};
 use rust_xlsxwriter::{Color, Format, Workbook};
 use std::path::{Path, PathBuf};
@@ -89,12 +89,8 @@ fn write_summary(
             r += 1;
             ws.write_string(r, 0, code)?;
             ws.write_number(r, 1, m.rows as f64)?;
-            ws.write_string(r, 2, neutralise(&m.text).as_ref())?;
-            ws.write_string(
-                r,
-                3,
-                neutralise(&lines_text(&m.lines, m.rows, many)).as_ref(),
-            )?;
+            ws.write_string(r, 2, &m.text)?;
+            ws.write_string(r, 3, lines_text(&m.lines, m.rows, many))?;
         }
         if g.other_rows > 0 {
             r += 1;
@@ -204,13 +200,14 @@ impl ReportSink for XlsxReport {
                     }
                 }
                 (_, f) => {
+                    // A string cell is never evaluated as a formula, so it is written exactly:
+                    // no `'` guard (that is for CSV, see `report::cell`).
                     let text = c.value(outcome);
-                    let text = neutralise(&text);
                     match f {
                         Some(f) => ws
-                            .write_string_with_format(self.row, col, text.as_ref(), f)
+                            .write_string_with_format(self.row, col, &*text, f)
                             .map(|_| ()),
-                        None => ws.write_string(self.row, col, text.as_ref()).map(|_| ()),
+                        None => ws.write_string(self.row, col, &*text).map(|_| ()),
                     }
                 }
             };
