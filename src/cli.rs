@@ -98,6 +98,11 @@ pub enum Command {
     ///   patron-etl export --from sandbox:folio --out patrons.xlsx
     ///   patron-etl export --from campus --out patrons.csv --excel
     ///   patron-etl export --from illiad-prod --ids netids.txt --out illiad.csv
+    ///   patron-etl export --from campus --out backup.jsonl      # native backup
+    ///
+    /// A .jsonl export is a native backup: a header line (source, time, tool and format
+    /// version), then each patron record exactly as the API returned it, passwords left out;
+    /// `patron-etl restore` puts it back. An existing --out file is replaced only with --force.
     #[command(verbatim_doc_comment)]
     Export(ExportArgs),
     /// Move patrons from one system to another: an export streamed into an import, no file between.
@@ -457,6 +462,13 @@ pub struct ExportArgs {
     /// Requests in flight (default: FOLIO 4, ILLiad 2, Libib 1).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
+    /// native: each record as the system holds it, after a header line (a backup for
+    /// `restore`; the default for .jsonl without --mapping); columns: the export's columns.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<export::ExportFormat>,
+    /// Replace the output file if it exists (otherwise exit 2 and the file is left as it is).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Runs the parsed command line; returns the exit code.
@@ -539,6 +551,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 rate: args.rate,
                 concurrency: args.concurrency,
                 home,
+                format: args.format,
+                force: args.force,
             };
             let res = export::run(&opts)?;
             crate::out!("{}", res.render(&opts));

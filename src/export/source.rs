@@ -201,27 +201,35 @@ impl PatronRows {
     /// The next page of rows; `None` when there are no more. Run-fatal problems (auth,
     /// unreachable, an answer that is not a page) are `Err`.
     pub async fn next_page(&mut self) -> anyhow::Result<Option<Vec<SourceRow>>> {
+        let Some(records) = self.next_records().await? else {
+            return Ok(None);
+        };
+        let mut rows = Vec::with_capacity(records.len());
+        for r in &records {
+            self.stats.uncovered.add(self.layout.uncovered(r));
+            self.line += 1;
+            rows.push(SourceRow {
+                file: self.label.clone(),
+                sheet: None,
+                line: self.line,
+                cells: self.layout.row(r),
+            });
+        }
+        self.stats.rows += rows.len() as u64;
+        Ok(Some(rows))
+    }
+
+    /// The next page of records exactly as the system returned them (the native backup's
+    /// source); `None` when there are no more. Not counted in [`SourceStats::rows`].
+    pub async fn next_records(&mut self) -> anyhow::Result<Option<Vec<Value>>> {
         loop {
             if self.done {
                 return Ok(None);
             }
             let records = self.fetch().await?;
-            if records.is_empty() {
-                continue;
+            if !records.is_empty() {
+                return Ok(Some(records));
             }
-            let mut rows = Vec::with_capacity(records.len());
-            for r in &records {
-                self.stats.uncovered.add(self.layout.uncovered(r));
-                self.line += 1;
-                rows.push(SourceRow {
-                    file: self.label.clone(),
-                    sheet: None,
-                    line: self.line,
-                    cells: self.layout.row(r),
-                });
-            }
-            self.stats.rows += rows.len() as u64;
-            return Ok(Some(rows));
         }
     }
 
