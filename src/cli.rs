@@ -148,6 +148,52 @@ pub enum Command {
     ///   patron-etl undo 20261122-101500-3f2a --commit
     #[command(verbatim_doc_comment)]
     Undo(UndoArgs),
+    /// Put a native backup (a .jsonl export) back: preview by default, apply with --commit.
+    ///
+    /// Creates the patrons that are missing, puts back the ones that differ (each changed field
+    /// in the report, old → new) and leaves the equal ones alone; journaled like an import, so
+    /// `patron-etl undo RUN_ID` reverses it. A backup from another system is refused (exit 2).
+    /// ILLiad's API cannot update users: only missing ILLiad users are restored.
+    ///
+    /// Examples:
+    ///   patron-etl restore backup.jsonl --to campus              # preview
+    ///   patron-etl restore backup.jsonl --to campus --commit
+    ///   patron-etl restore backup.jsonl --to campus --only-missing --commit
+    #[command(verbatim_doc_comment)]
+    Restore(RestoreArgs),
+}
+
+/// `restore` options.
+#[derive(Debug, Clone, Args)]
+pub struct RestoreArgs {
+    /// The native backup (`patron-etl export --out FILE.jsonl`).
+    #[arg(value_name = "BACKUP")]
+    pub backup: PathBuf,
+    /// Target: sandbox:folio, sandbox:illiad, sandbox:libib, or a name from patron-etl.toml.
+    #[arg(long, value_name = "TARGET")]
+    pub to: String,
+    /// Apply. Without it nothing is written (preview).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub commit: bool,
+    /// Preview only (the default; accepted as the explicit spelling).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only recreate missing patrons; patrons that exist are left as they are (differences
+    /// listed as `exists`).
+    #[arg(long)]
+    pub only_missing: bool,
+    /// Also write the report here (.csv, .xlsx or .json).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Config file with [targets.NAME] tables (default: ./patron-etl.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Requests per second (default per system: FOLIO 10, ILLiad 5, Libib 0.4).
+    #[arg(long, value_name = "N", value_parser = parse_rate)]
+    pub rate: Option<f64>,
+    /// Requests in flight (default: FOLIO 4, ILLiad 2, Libib 1).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
 }
 
 /// `runs` options.
@@ -598,6 +644,57 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 runs_cmd::resume_options(&dir, &args.run_id, true, args.force, args.config)?;
             opts.report = args.report;
             run_import(&opts)
+        }
+        Command::Restore(args) => {
+            let opts = crate::restore::RestoreOptions {
+                backup: args.backup,
+                to: args.to,
+                config: args.config,
+                commit: args.commit,
+                only_missing: args.only_missing,
+                report: args.report,
+                rate: args.rate,
+                concurrency: args.concurrency,
+                home,
+            };
+            let res = crate::restore::run(&opts)?;
+            let title = if opts.commit {
+                format!(
+                    "restore of {} into {} — run {}",
+                    opts.backup.display(),
+                    opts.to,
+                    res.run.id
+                )
+            } else {
+                format!(
+                    "PREVIEW (nothing written; add --commit to apply) restore of {} into {} — run {}",
+                    opts.backup.display(),
+                    opts.to,
+                    res.run.id
+                )
+            };
+            crate::out!("{}", res.summary.render(&title));
+            crate::outln!(
+                "  requests sent  {:>10} ({} writes)",
+                res.requests,
+                res.writes
+            );
+            crate::outln!("  run folder: {}", res.run.path.display());
+            if let Some(r) = &opts.report {
+                crate::outln!("  report: {}", r.display());
+            }
+            if opts.commit {
+                crate::outln!("  undo it with: patron-etl undo {} --commit", res.run.id);
+            }
+            Ok(match &res.halt {
+                Some(Halt::Unreachable(why)) => {
+                    crate::outln!("  stopped early: {why}");
+                    exit::UNREACHABLE
+                }
+                Some(Halt::Interrupted) => exit::ROWS_FAILED,
+                None if res.summary.any_failed() => exit::ROWS_FAILED,
+                None => exit::OK,
+            })
         }
         Command::Undo(args) => {
             let opts = UndoOptions {

@@ -25,6 +25,7 @@ pub mod plan;
 pub mod progress;
 pub mod read;
 pub mod report;
+pub mod restore;
 pub mod runlog;
 pub mod runs;
 pub mod runs_cmd;

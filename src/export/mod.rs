@@ -441,10 +441,7 @@ async fn pump_native(
     let secrets = out.secrets_dropped;
     out.finish()?;
     if secrets > 0 {
-        tracing::info!(
-            fields = secrets,
-            "password fields left out of the backup"
-        );
+        tracing::info!(fields = secrets, "password fields left out of the backup");
     }
     Ok((written, rows.stats().clone(), rows.requests(), secrets))
 }
