@@ -683,7 +683,13 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             if let Some(r) = &opts.report {
                 crate::outln!("  report: {}", r.display());
             }
-            if opts.commit {
+            for (field, n) in &res.not_restorable {
+                crate::outln!(
+                    "  not restored: {field} (in {n} records; {}'s API cannot set it)",
+                    opts.to
+                );
+            }
+            if opts.commit && res.undoable {
                 crate::outln!("  undo it with: patron-etl undo {} --commit", res.run.id);
             }
             Ok(match &res.halt {

@@ -41,7 +41,7 @@ use crate::write::illiad::IlliadWriter;
 use crate::write::libib::LibibWriter;
 use crate::write::retry::RetryPolicy;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -84,6 +84,11 @@ pub struct RestoreResult {
     pub status: &'static str,
     /// Why the run stopped early, if it did.
     pub halt: Option<Halt>,
+    /// Fields with a value in the backup that the target's API cannot set, with how many
+    /// records had them (ILLiad: fields its GET returns but Create User does not take).
+    pub not_restorable: Vec<(String, u64)>,
+    /// Whether `undo` can reverse it (not ILLiad: its API cannot update or delete users).
+    pub undoable: bool,
 }
 
 enum Backend {
@@ -222,6 +227,7 @@ async fn run_async(opts: &RestoreOptions) -> anyhow::Result<RestoreResult> {
         let mut progress = Progress::new(if opts.commit { "restore" } else { "preview" }, total);
         progress.pace(target.rate, backend.http().counters.clone());
         let file: Arc<str> = Arc::from(opts.backup.display().to_string());
+        let mut dropped = BTreeMap::new();
         loop {
             let mut chunk = Vec::with_capacity(BATCH);
             let mut done = Vec::new();
@@ -230,6 +236,7 @@ async fn run_async(opts: &RestoreOptions) -> anyhow::Result<RestoreResult> {
                     break;
                 };
                 let (line, record) = item?;
+                let record = restorable(system, record, &mut dropped);
                 candidate(&file, line, record, system, &mut chunk, &mut done);
             }
             if chunk.is_empty() && done.is_empty() {
@@ -268,6 +275,7 @@ async fn run_async(opts: &RestoreOptions) -> anyhow::Result<RestoreResult> {
             summary,
             c.requests.load(Ordering::Relaxed),
             c.writes.load(Ordering::Relaxed),
+            dropped,
         ))
     };
     let result = stop.scope(work).await;
@@ -277,7 +285,10 @@ async fn run_async(opts: &RestoreOptions) -> anyhow::Result<RestoreResult> {
     let halt = stop.halt();
     let status = journal.finish(result.is_ok()).await;
     crate::runlog::detach();
-    let (summary, requests, writes) = result?;
+    let (summary, requests, writes, dropped) = result?;
+    for (field, n) in &dropped {
+        tracing::warn!(field = %field, records = n, "not restored: the target's API cannot set this field");
+    }
     let status = status?;
     let json = serde_json::json!({
         "run": run.id, "target": target.name, "commit": opts.commit,
@@ -286,6 +297,7 @@ async fn run_async(opts: &RestoreOptions) -> anyhow::Result<RestoreResult> {
         "rows": summary.rows,
         "outcomes": summary.by_outcome.iter().map(|(k, v)| (k.name().to_string(), Value::from(*v))).collect::<serde_json::Map<_, _>>(),
         "requests": requests, "writes": writes, "status": status,
+        "not_restorable": dropped,
     });
     if let Ok(f) = report::create_private(&run.file("summary.json")) {
         let _ = serde_json::to_writer_pretty(f, &json);
@@ -297,7 +309,31 @@ async fn run_async(opts: &RestoreOptions) -> anyhow::Result<RestoreResult> {
         writes,
         status,
         halt,
+        not_restorable: dropped.into_iter().collect(),
+        undoable: system != System::Illiad,
     })
+}
+
+/// The record without the fields the target's API cannot set, counting those that had a value
+/// (nothing silent). ILLiad's `GET Users` returns fields (e.g. `RSSID`, `LastChangedDate`) that
+/// its Create User parameter table does not list (seeds/illiad-webplatform-users-api.txt, the
+/// catalogue in [`crate::systems::schema`]); the other systems take back what they return.
+fn restorable(system: System, record: Value, dropped: &mut BTreeMap<String, u64>) -> Value {
+    let (System::Illiad, Value::Object(obj)) = (system, &record) else {
+        return record;
+    };
+    let server_set = native::server_set(system);
+    let mut kept = serde_json::Map::new();
+    for (k, v) in obj {
+        if crate::systems::schema::lookup_field(system, k).is_some() {
+            kept.insert(k.clone(), v.clone());
+        } else if !server_set.contains(&k.as_str())
+            && !(v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty()))
+        {
+            *dropped.entry(k.clone()).or_default() += 1;
+        }
+    }
+    Value::Object(kept)
 }
 
 /// Records in the backup (lines after the header that are not blank), for progress.

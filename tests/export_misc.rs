@@ -249,3 +249,169 @@ fn usage_and_unreachable_exit_codes() {
         text(&o)
     );
 }
+
+/// A native backup's records after its header line.
+fn backup_records(path: &std::path::Path) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header = serde_json::from_str(lines.next().unwrap()).unwrap();
+    (
+        header,
+        lines.map(|l| serde_json::from_str(l).unwrap()).collect(),
+    )
+}
+
+#[test]
+fn libib_and_illiad_native_backups_restore_exactly_and_only_into_their_system() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let source = Sandbox::start(d, &["--libib-interval-ms", "0"]);
+    write_config(&source, d);
+    for i in 0..60 {
+        let mut q =
+            format!("/patrons?first_name=P%C3%A9{i}&last_name=Lib&email=p{i}%40example.edu");
+        if i % 3 == 0 {
+            q += "&tags=staff,grad&phone=555-01&city=Madison&state=WI&zip=53703";
+        }
+        if i % 7 == 0 {
+            q += "&freeze=1";
+        }
+        libib(&source, reqwest::Method::POST, &q);
+    }
+    for (user, ext) in [("alice", "E100"), ("bob", "E200"), ("carol", "E300")] {
+        let r = client()
+            .post(format!("{}/illiad/ILLiadWebPlatform/Users", source.base))
+            .header("ApiKey", "sandbox-illiad-key")
+            .header("Accept", "application/json; version=1")
+            .json(&json!({"UserName": user, "ExternalUserId": ext, "NVTGC": "ILL", "LastName": "Ñandú", "Department": "Maths", "EMailAddress": format!("{user}@example.edu")}))
+            .send()
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().unwrap_or_default());
+    }
+    std::fs::write(d.join("ids.txt"), "alice\nbob\ncarol\n").unwrap();
+    let o = run(
+        d,
+        &[
+            "export",
+            "--from",
+            "lib",
+            "--out",
+            "lib.jsonl",
+            "--rate",
+            "1000",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(
+        d,
+        &[
+            "export",
+            "--from",
+            "ill",
+            "--ids",
+            "ids.txt",
+            "--out",
+            "ill.jsonl",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (header, lib) = backup_records(&d.join("lib.jsonl"));
+    assert_eq!(header["system"], "libib");
+    assert_eq!(lib.len(), 60);
+    let (header, ill) = backup_records(&d.join("ill.jsonl"));
+    assert_eq!(header["system"], "illiad");
+    assert_eq!(ill.len(), 3);
+    assert!(ill.iter().all(|u| u.get("Password").is_none()));
+
+    let tdir = tempfile::tempdir().unwrap();
+    let t = tdir.path();
+    let target = Sandbox::start(t, &["--libib-interval-ms", "0"]);
+    write_config(&target, t);
+    let lib_file = d.join("lib.jsonl");
+    let ill_file = d.join("ill.jsonl");
+    let (lib_file, ill_file) = (lib_file.to_str().unwrap(), ill_file.to_str().unwrap());
+    // A backup restores only into its own system: exit 2, nothing sent, no run left.
+    let o = run(t, &["restore", lib_file, "--to", "sb", "--commit"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("libib backup"), "{}", text(&o));
+    let o = run(t, &["restore", "ids.txt", "--to", "lib"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(target.counts("/").0, 0, "nothing written");
+
+    let o = run(
+        t,
+        &[
+            "restore", lib_file, "--to", "lib", "--commit", "--rate", "1000",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(
+        t,
+        &[
+            "export",
+            "--from",
+            "lib",
+            "--out",
+            "lib.jsonl",
+            "--rate",
+            "1000",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (_, lib_again) = backup_records(&t.join("lib.jsonl"));
+    assert_eq!(lib_again, lib, "Libib patrons come back exactly");
+
+    let o = run(t, &["restore", ill_file, "--to", "ill", "--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    std::fs::write(t.join("ids.txt"), "alice\nbob\ncarol\n").unwrap();
+    let o = run(
+        t,
+        &[
+            "export",
+            "--from",
+            "ill",
+            "--ids",
+            "ids.txt",
+            "--out",
+            "ill.jsonl",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (_, ill_again) = backup_records(&t.join("ill.jsonl"));
+    let unstamped = |v: &[serde_json::Value]| -> Vec<serde_json::Value> {
+        v.iter()
+            .map(|u| {
+                let mut u = u.clone();
+                u.as_object_mut().unwrap().remove("LastChangedDate");
+                u
+            })
+            .collect()
+    };
+    assert_eq!(
+        unstamped(&ill_again),
+        unstamped(&ill),
+        "ILLiad users come back"
+    );
+    // ILLiad's API cannot update: a second restore finds them all and writes nothing.
+    let (before, _) = target.counts("/illiad");
+    let o = run(t, &["restore", ill_file, "--to", "ill", "--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(target.counts("/illiad").0, before);
+}
+
+#[test]
+fn an_existing_export_file_is_replaced_only_with_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = Sandbox::start(d, &[]);
+    write_config(&sb, d);
+    load_folio_users(&sb, &sample_users()[..5]);
+    std::fs::write(d.join("x.xlsx"), b"keep me").unwrap();
+    let o = run(d, &["export", "--from", "sb", "--out", "x.xlsx"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--force"), "{}", text(&o));
+    assert_eq!(std::fs::read(d.join("x.xlsx")).unwrap(), b"keep me");
+    let o = run(d, &["export", "--from", "sb", "--out", "x.xlsx", "--force"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_ne!(std::fs::read(d.join("x.xlsx")).unwrap(), b"keep me");
+}
