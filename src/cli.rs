@@ -515,6 +515,14 @@ pub struct ExportArgs {
     /// Replace the output file if it exists (otherwise exit 2 and the file is left as it is).
     #[arg(long)]
     pub force: bool,
+    /// CSV/XLSX header text: labels ("Last name", "Home address — city") or fields
+    /// (`personal.lastName`, what mappings name). Default: labels for .xlsx, fields for .csv.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub headers: Option<export::human::Headers>,
+    /// CSV/XLSX: keep every column of the layout, even those empty in every row (by default
+    /// they are left out). Use it (and --headers fields for XLSX) to import the file back.
+    #[arg(long)]
+    pub all_columns: bool,
 }
 
 /// Runs the parsed command line; returns the exit code.
@@ -599,6 +607,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 home,
                 format: args.format,
                 force: args.force,
+                headers: args.headers,
+                all_columns: args.all_columns,
             };
             let res = export::run(&opts)?;
             crate::out!("{}", res.render(&opts));

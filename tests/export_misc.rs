@@ -28,7 +28,19 @@ fn formulas_neutralised_and_barcodes_kept_as_text_in_csv_and_xlsx() {
         ],
     );
     for out in ["p.csv", "p.xlsx"] {
-        let o = run(d, &["export", "--from", "sb", "--out", out, "--excel"]);
+        let o = run(
+            d,
+            &[
+                "export",
+                "--from",
+                "sb",
+                "--out",
+                out,
+                "--excel",
+                "--headers",
+                "fields",
+            ],
+        );
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     }
 
@@ -400,17 +412,74 @@ fn libib_and_illiad_native_backups_restore_exactly_and_only_into_their_system() 
 }
 
 #[test]
-fn an_existing_export_file_is_replaced_only_with_force() {
+fn xlsx_export_is_readable_and_an_existing_file_is_replaced_only_with_force() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     write_config(&sb, d);
-    load_folio_users(&sb, &sample_users()[..5]);
-    std::fs::write(d.join("x.xlsx"), b"keep me").unwrap();
+    load_folio_users(&sb, &sample_users());
+    let o = run(d, &["export", "--from", "sb", "--out", "x.xlsx"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("order          by name"), "{}", text(&o));
+    let mut wb: Xlsx<_> = calamine::open_workbook(d.join("x.xlsx")).unwrap();
+    let range = wb.worksheet_range_at(0).unwrap().unwrap();
+    let rows: Vec<Vec<String>> = range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    let header = &rows[0];
+    assert_eq!(rows.len(), 304, "303 users and the header");
+    for (i, h) in header.iter().enumerate() {
+        assert!(
+            rows[1..].iter().any(|r| !r[i].trim().is_empty()),
+            "column {h} is empty"
+        );
+        assert!(!h.contains('.'), "readable header, not a field path: {h}");
+    }
+    for want in [
+        "Last name",
+        "First name",
+        "Patron group",
+        "Home address — city",
+    ] {
+        assert!(header.iter().any(|h| h == want), "{want} in {header:?}");
+    }
+    let last = header.iter().position(|h| h == "Last name").unwrap();
+    let names: Vec<String> = rows[1..].iter().map(|r| r[last].to_lowercase()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "rows sorted by last name");
+    // The full layout keeps the empty columns.
+    let o = run(
+        d,
+        &[
+            "export",
+            "--from",
+            "sb",
+            "--out",
+            "all.csv",
+            "--all-columns",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (all, _) = read_csv(&d.join("all.csv"));
+    assert!(
+        all.len() > header.len(),
+        "{} vs {}",
+        all.len(),
+        header.len()
+    );
+
+    let before = std::fs::read(d.join("x.xlsx")).unwrap();
     let o = run(d, &["export", "--from", "sb", "--out", "x.xlsx"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--force"), "{}", text(&o));
-    assert_eq!(std::fs::read(d.join("x.xlsx")).unwrap(), b"keep me");
+    assert_eq!(
+        std::fs::read(d.join("x.xlsx")).unwrap(),
+        before,
+        "left untouched"
+    );
+    std::fs::write(d.join("x.xlsx"), b"keep me").unwrap();
     let o = run(d, &["export", "--from", "sb", "--out", "x.xlsx", "--force"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_ne!(std::fs::read(d.join("x.xlsx")).unwrap(), b"keep me");

@@ -15,6 +15,7 @@ use crate::journal::interrupt::{Halt, Stop};
 use crate::journal::store::{Journal, RunRow};
 
 pub mod columns;
+pub mod human;
 pub mod native;
 pub mod sink;
 pub mod source;
@@ -56,6 +57,10 @@ pub struct ExportOptions {
     pub format: Option<ExportFormat>,
     /// Replace an existing output file (otherwise an existing file is a usage error, untouched).
     pub force: bool,
+    /// Header text of CSV and XLSX; `None`: labels for XLSX, field names for CSV.
+    pub headers: Option<human::Headers>,
+    /// Keep every column of the layout, even the ones empty in every row (CSV, XLSX).
+    pub all_columns: bool,
 }
 
 /// What an export writes.
@@ -96,6 +101,8 @@ pub struct ExportResult {
     pub native: bool,
     /// Secret fields (passwords) removed from the records, never exported.
     pub secrets_dropped: u64,
+    /// CSV and XLSX: columns dropped as empty, and whether rows are sorted by name.
+    pub human: Option<human::HumanStats>,
 }
 
 impl ExportResult {
@@ -113,6 +120,19 @@ impl ExportResult {
                 "  secrets        {:>10} password fields left out (never exported)\n",
                 self.secrets_dropped
             );
+        }
+        if let Some(h) = &self.human {
+            if h.dropped_columns > 0 {
+                s += &format!(
+                    "  empty columns  {:>10} left out (--all-columns keeps them)\n",
+                    h.dropped_columns
+                );
+            }
+            s += if h.sorted {
+                "  order          by name\n"
+            } else {
+                "  order          the system's (more rows than are sorted in memory; PATRON_ETL_SORT_ROWS)\n"
+            };
         }
         if self.duplicates > 0 {
             s += &format!(
@@ -257,7 +277,7 @@ async fn run_async(opts: &ExportOptions) -> anyhow::Result<ExportResult> {
     if let Some(h) = sandbox {
         h.shutdown().await;
     }
-    let (rows, stats, requests, secrets_dropped) = match result {
+    let (rows, stats, requests, secrets_dropped, human) = match result {
         Ok(r) => r,
         Err(e) => {
             let _ = std::fs::remove_file(&partial);
@@ -314,6 +334,7 @@ async fn run_async(opts: &ExportOptions) -> anyhow::Result<ExportResult> {
         partial,
         native,
         secrets_dropped,
+        human,
     };
     if !res.not_found.is_empty() || !res.ambiguous.is_empty() {
         let mut text = String::new();
@@ -400,7 +421,7 @@ async fn pump_native(
     target: &crate::target::Target,
     ids: Option<Vec<String>>,
     partial: &Path,
-) -> anyhow::Result<(u64, source::SourceStats, u64, u64)> {
+) -> anyhow::Result<Pumped> {
     let id_count = ids.as_ref().map(|i| i.len() as u64);
     let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut rows = PatronRows::connect(target, ids).await?;
@@ -443,10 +464,31 @@ async fn pump_native(
     if secrets > 0 {
         tracing::info!(fields = secrets, "password fields left out of the backup");
     }
-    Ok((written, rows.stats().clone(), rows.requests(), secrets))
+    Ok((
+        written,
+        rows.stats().clone(),
+        rows.requests(),
+        secrets,
+        None,
+    ))
 }
 
-/// Connects, then moves pages from the source to the sink. Returns (rows, stats, requests, 0).
+/// What a pump returns: (rows, source stats, requests, secret fields dropped, human-export stats).
+type Pumped = (
+    u64,
+    source::SourceStats,
+    u64,
+    u64,
+    Option<human::HumanStats>,
+);
+
+/// Where a human export keeps rows past the in-memory bound.
+fn spill_path(partial: &Path) -> PathBuf {
+    partial.with_extension("spill")
+}
+
+/// Connects, then moves pages from the source to the sink: JSONL row by row; CSV and XLSX
+/// through a [`human::Collector`] (empty columns dropped, sorted by name).
 async fn pump(
     opts: &ExportOptions,
     target: &crate::target::Target,
@@ -454,13 +496,24 @@ async fn pump(
     mapping: Option<&Mapping>,
     format: OutFormat,
     partial: &Path,
-) -> anyhow::Result<(u64, source::SourceStats, u64, u64)> {
+) -> anyhow::Result<Pumped> {
     let id_count = ids.as_ref().map(|i| i.len() as u64);
     let mut rows = PatronRows::connect(target, ids).await?;
     if let Some(m) = mapping {
         rows.use_mapping(m)?;
     }
-    let mut sink = sink::open(partial, format, &rows.header(), &rows.kinds(), opts.excel)?;
+    let mut collector = (format != OutFormat::Jsonl)
+        .then(|| human::Collector::new(rows.system(), rows.fields(), spill_path(partial)));
+    let mut sink = match collector {
+        Some(_) => None,
+        None => Some(sink::open(
+            partial,
+            format,
+            &rows.header(),
+            &rows.kinds(),
+            opts.excel,
+        )?),
+    };
     let mut progress: Option<Progress> = None;
     let mut written = 0u64;
     loop {
@@ -475,7 +528,11 @@ async fn pump(
         let p = progress
             .get_or_insert_with(|| Progress::new("export", id_count.or(rows.stats().expected)));
         for r in &page {
-            sink.write_row(&r.cells)?;
+            match (&mut sink, &mut collector) {
+                (Some(s), _) => s.write_row(&r.cells)?,
+                (None, Some(c)) => c.push(&r.cells)?,
+                (None, None) => {}
+            }
         }
         written += page.len() as u64;
         p.inc(page.len() as u64);
@@ -486,6 +543,30 @@ async fn pump(
     if let Some(p) = progress {
         p.finish();
     }
-    sink.finish()?;
-    Ok((written, rows.stats().clone(), rows.requests(), 0))
+    let mut human_stats = None;
+    if let Some(s) = sink {
+        s.finish()?;
+    }
+    if let Some(c) = collector {
+        let headers = opts.headers.unwrap_or(match format {
+            OutFormat::Xlsx => human::Headers::Labels,
+            _ => human::Headers::Fields,
+        });
+        human_stats = Some(c.finish(
+            partial,
+            format,
+            &rows.header(),
+            &rows.kinds(),
+            headers,
+            opts.all_columns,
+            opts.excel,
+        )?);
+    }
+    Ok((
+        written,
+        rows.stats().clone(),
+        rows.requests(),
+        0,
+        human_stats,
+    ))
 }

@@ -176,6 +176,15 @@ impl PatronRows {
         self.layout.header()
     }
 
+    /// The system field of each column, parallel to [`PatronRows::header`].
+    pub fn fields(&self) -> Vec<String> {
+        self.layout
+            .columns
+            .iter()
+            .map(|c| c.field.clone())
+            .collect()
+    }
+
     /// Column kinds, parallel to [`PatronRows::header`].
     pub fn kinds(&self) -> Vec<ColumnKind> {
         self.layout.kinds()
