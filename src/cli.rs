@@ -523,6 +523,21 @@ pub struct ExportArgs {
     /// they are left out). Use it (and --headers fields for XLSX) to import the file back.
     #[arg(long)]
     pub all_columns: bool,
+    /// Export at most N patrons (a sample).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+    /// Active patrons only (FOLIO `active`, Libib: not frozen).
+    #[arg(long)]
+    pub active_only: bool,
+    /// FOLIO: patrons of this patron group (by name).
+    #[arg(long, value_name = "NAME")]
+    pub group: Option<String>,
+    /// FOLIO: patrons matching this CQL query, e.g. 'personal.lastName=="Smith*"'.
+    #[arg(long, value_name = "CQL")]
+    pub query: Option<String>,
+    /// Patrons carrying this tag (FOLIO `tags.tagList`, Libib `tags`).
+    #[arg(long, value_name = "NAME")]
+    pub tag: Option<String>,
 }
 
 /// Runs the parsed command line; returns the exit code.
@@ -609,6 +624,13 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 force: args.force,
                 headers: args.headers,
                 all_columns: args.all_columns,
+                filter: export::filter::Filter {
+                    limit: args.limit,
+                    active_only: args.active_only,
+                    group: args.group,
+                    query: args.query,
+                    tag: args.tag,
+                },
             };
             let res = export::run(&opts)?;
             crate::out!("{}", res.render(&opts));

@@ -330,6 +330,41 @@ fn libib_and_illiad_native_backups_restore_exactly_and_only_into_their_system() 
     let (header, lib) = backup_records(&d.join("lib.jsonl"));
     assert_eq!(header["system"], "libib");
     assert_eq!(lib.len(), 60);
+    // Filters: Libib pages are filtered as they arrive; the summary states the filter.
+    let o = run(
+        d,
+        &[
+            "export",
+            "--from",
+            "lib",
+            "--out",
+            "staff.jsonl",
+            "--rate",
+            "1000",
+            "--tag",
+            "STAFF",
+            "--active-only",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("filter         active only; tag STAFF"),
+        "{}",
+        text(&o)
+    );
+    let (_, staff) = backup_records(&d.join("staff.jsonl"));
+    assert_eq!(
+        staff.len(),
+        17,
+        "tagged staff (every 3rd) and not frozen (every 7th)"
+    );
+    let o = run(
+        d,
+        &[
+            "export", "--from", "lib", "--out", "g.jsonl", "--group", "staff",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "--group is FOLIO's: {}", text(&o));
     let (header, ill) = backup_records(&d.join("ill.jsonl"));
     assert_eq!(header["system"], "illiad");
     assert_eq!(ill.len(), 3);
@@ -409,6 +444,107 @@ fn libib_and_illiad_native_backups_restore_exactly_and_only_into_their_system() 
     let o = run(t, &["restore", ill_file, "--to", "ill", "--commit"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(target.counts("/illiad").0, before);
+}
+
+#[test]
+fn folio_exports_filter_by_activity_group_query_tag_and_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = Sandbox::start(d, &[]);
+    write_config(&sb, d);
+    let mut users = sample_users();
+    for u in users.iter_mut().take(9) {
+        u["tags"] = json!({"tagList": ["fall-load"]});
+    }
+    load_folio_users(&sb, &users);
+    let all = sb.folio_users();
+    let token = sb.folio_token();
+    let g: serde_json::Value = client()
+        .get(format!("{}/folio/groups?limit=100", sb.base))
+        .header("X-Okapi-Tenant", "diku")
+        .header("X-Okapi-Token", token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let staff_id = g["usergroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["group"] == "staff")
+        .map(|x| x["id"].as_str().unwrap().to_string())
+        .unwrap();
+    let want = all
+        .iter()
+        .filter(|u| u["active"] == true && u["patronGroup"] == staff_id.as_str())
+        .count();
+    assert!(want > 0 && want < all.len());
+    let o = run(
+        d,
+        &[
+            "export",
+            "--from",
+            "sb",
+            "--out",
+            "s.jsonl",
+            "--active-only",
+            "--group",
+            "staff",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("filter         active only; group staff"),
+        "{}",
+        text(&o)
+    );
+    let (_, got) = backup_records(&d.join("s.jsonl"));
+    assert_eq!(got.len(), want);
+    assert!(got
+        .iter()
+        .all(|u| u["active"] == true && u["patronGroup"] == staff_id.as_str()));
+    let o = run(
+        d,
+        &[
+            "export",
+            "--from",
+            "sb",
+            "--out",
+            "t.jsonl",
+            "--tag",
+            "fall-load",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(backup_records(&d.join("t.jsonl")).1.len(), 9);
+    let o = run(
+        d,
+        &[
+            "export",
+            "--from",
+            "sb",
+            "--out",
+            "q.csv",
+            "--query",
+            "username==\"janae\"",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(read_csv(&d.join("q.csv")).1.len(), 1);
+    let o = run(
+        d,
+        &["export", "--from", "sb", "--out", "l.jsonl", "--limit", "7"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("at most 7"), "{}", text(&o));
+    assert_eq!(backup_records(&d.join("l.jsonl")).1.len(), 7);
+    let o = run(
+        d,
+        &[
+            "export", "--from", "sb", "--out", "x.csv", "--group", "nope",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
 
 #[test]

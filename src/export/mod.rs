@@ -15,6 +15,7 @@ use crate::journal::interrupt::{Halt, Stop};
 use crate::journal::store::{Journal, RunRow};
 
 pub mod columns;
+pub mod filter;
 pub mod human;
 pub mod native;
 pub mod sink;
@@ -61,6 +62,8 @@ pub struct ExportOptions {
     pub headers: Option<human::Headers>,
     /// Keep every column of the layout, even the ones empty in every row (CSV, XLSX).
     pub all_columns: bool,
+    /// Which patrons to export.
+    pub filter: filter::Filter,
 }
 
 /// What an export writes.
@@ -112,6 +115,9 @@ impl ExportResult {
             "export from {} — run {}\n  rows written   {:>10}\n  requests sent  {:>10}\n  time           {:>9.1}s\n",
             opts.from, self.run.id, self.rows, self.requests, self.seconds
         );
+        if let Some(f) = opts.filter.describe() {
+            s += &format!("  filter         {f}\n");
+        }
         if self.native {
             s += "  format         native (each record as the system returned it; restore with `patron-etl restore`)\n";
         }
@@ -269,7 +275,8 @@ async fn run_async(opts: &ExportOptions) -> anyhow::Result<ExportResult> {
     // Ctrl-C ends the paced page requests at once; the rows read so far stay in `partial`.
     let stop = Stop::install();
     let result = if native {
-        stop.scope(pump_native(&target, ids, &partial)).await
+        stop.scope(pump_native(&target, ids, &opts.filter, &partial))
+            .await
     } else {
         stop.scope(pump(opts, &target, ids, mapping.as_ref(), format, &partial))
             .await
@@ -354,6 +361,7 @@ async fn run_async(opts: &ExportOptions) -> anyhow::Result<ExportResult> {
         "rows": res.rows, "duplicates": res.duplicates, "not_found": res.not_found.len(),
         "not_unique": res.ambiguous.len(), "requests": res.requests, "seconds": res.seconds,
         "format": if res.native { "native" } else { "columns" }, "secrets_dropped": res.secrets_dropped,
+        "filter": opts.filter.describe(),
         "status": if res.interrupted { "interrupted" } else { "finished" },
     });
     if let Ok(f) = crate::report::create_private(&res.run.file("summary.json")) {
@@ -394,6 +402,7 @@ fn record_run(
         options: serde_json::json!({
             "out": opts.out.display().to_string(),
             "format": if native { "native" } else { "columns" },
+            "filter": opts.filter.describe(),
         }),
         attempts: 1,
         pid: Some(i64::from(std::process::id())),
@@ -420,11 +429,13 @@ fn page_failed(e: anyhow::Error) -> anyhow::Result<()> {
 async fn pump_native(
     target: &crate::target::Target,
     ids: Option<Vec<String>>,
+    filter: &filter::Filter,
     partial: &Path,
 ) -> anyhow::Result<Pumped> {
     let id_count = ids.as_ref().map(|i| i.len() as u64);
+    let filter_limit = filter.limit;
     let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let mut rows = PatronRows::connect(target, ids).await?;
+    let mut rows = PatronRows::connect_with(target, ids, filter.clone()).await?;
     let header = native::BackupHeader {
         patron_etl_backup: native::FORMAT_VERSION,
         system: target.system.name().into(),
@@ -444,8 +455,12 @@ async fn pump_native(
                 break;
             }
         };
-        let p = progress
-            .get_or_insert_with(|| Progress::new("export", id_count.or(rows.stats().expected)));
+        let p = progress.get_or_insert_with(|| {
+            Progress::new(
+                "export",
+                expected(id_count.or(rows.stats().expected), filter_limit),
+            )
+        });
         let n = page.len() as u64;
         for r in page {
             out.write(r)?;
@@ -482,6 +497,15 @@ type Pumped = (
     Option<human::HumanStats>,
 );
 
+/// The progress total: what the source announced, capped by `--limit`.
+fn expected(announced: Option<u64>, limit: Option<u64>) -> Option<u64> {
+    match (announced, limit) {
+        (Some(a), Some(l)) => Some(a.min(l)),
+        (a, None) => a,
+        (None, l) => l,
+    }
+}
+
 /// Where a human export keeps rows past the in-memory bound.
 fn spill_path(partial: &Path) -> PathBuf {
     partial.with_extension("spill")
@@ -498,7 +522,8 @@ async fn pump(
     partial: &Path,
 ) -> anyhow::Result<Pumped> {
     let id_count = ids.as_ref().map(|i| i.len() as u64);
-    let mut rows = PatronRows::connect(target, ids).await?;
+    let filter_limit = opts.filter.limit;
+    let mut rows = PatronRows::connect_with(target, ids, opts.filter.clone()).await?;
     if let Some(m) = mapping {
         rows.use_mapping(m)?;
     }
@@ -525,8 +550,12 @@ async fn pump(
                 break;
             }
         };
-        let p = progress
-            .get_or_insert_with(|| Progress::new("export", id_count.or(rows.stats().expected)));
+        let p = progress.get_or_insert_with(|| {
+            Progress::new(
+                "export",
+                expected(id_count.or(rows.stats().expected), filter_limit),
+            )
+        });
         for r in &page {
             match (&mut sink, &mut collector) {
                 (Some(s), _) => s.write_row(&r.cells)?,

@@ -16,6 +16,7 @@
 //! URLs never appear in errors.
 
 use super::columns::{ColumnKind, Layout, Uncovered};
+use super::filter::Filter;
 use crate::exit::{TargetError, UsageError};
 use crate::http::Governed;
 use crate::mapping::Mapping;
@@ -59,6 +60,8 @@ enum Backend {
     Folio {
         client: Box<FolioClient>,
         last_id: Option<String>,
+        /// The CQL the export pages through (`cql.allRecords=1`, or the filter's).
+        query: String,
     },
     Libib {
         client: LibibClient,
@@ -82,21 +85,36 @@ pub struct PatronRows {
     line: u64,
     done: bool,
     stats: SourceStats,
+    filter: Filter,
+    /// Records still to hand out under `--limit`.
+    remaining: Option<u64>,
 }
 
 impl PatronRows {
     /// Connects to `target` (logs in, loads FOLIO reference data, checks the ILLiad key).
     /// ILLiad needs `ids` (user names or external ids); the other systems ignore them.
     pub async fn connect(target: &Target, ids: Option<Vec<String>>) -> anyhow::Result<PatronRows> {
+        PatronRows::connect_with(target, ids, Filter::default()).await
+    }
+
+    /// [`PatronRows::connect`] with a filter (checked against the system before connecting).
+    pub async fn connect_with(
+        target: &Target,
+        ids: Option<Vec<String>>,
+        filter: Filter,
+    ) -> anyhow::Result<PatronRows> {
+        filter.check(target.system)?;
         let http = Governed::new(target.rate, target.concurrency, target.timeout)?;
         let (backend, names) = match target.system {
             System::Folio => {
                 let (client, names) = crate::connect::folio_with_names(target, http).await?;
                 let client = Box::new(client);
+                let query = filter.folio_query(&names)?;
                 (
                     Backend::Folio {
                         client,
                         last_id: None,
+                        query,
                     },
                     names,
                 )
@@ -141,6 +159,8 @@ impl PatronRows {
             line: 1,
             done: false,
             stats: SourceStats::default(),
+            remaining: filter.limit,
+            filter,
         })
     }
 
@@ -235,7 +255,18 @@ impl PatronRows {
             if self.done {
                 return Ok(None);
             }
-            let records = self.fetch().await?;
+            if self.remaining == Some(0) {
+                self.done = true;
+                return Ok(None);
+            }
+            let mut records = self.fetch().await?;
+            if matches!(self.backend, Backend::Libib { .. }) {
+                records.retain(|p| self.filter.keeps_libib(p));
+            }
+            if let Some(left) = &mut self.remaining {
+                records.truncate(usize::try_from(*left).unwrap_or(usize::MAX));
+                *left -= records.len() as u64;
+            }
             if !records.is_empty() {
                 return Ok(Some(records));
             }
@@ -245,14 +276,13 @@ impl PatronRows {
     /// Fetches the next batch of records (possibly empty while not done).
     async fn fetch(&mut self) -> anyhow::Result<Vec<Value>> {
         match &mut self.backend {
-            Backend::Folio { client, last_id } => {
+            Backend::Folio {
+                client,
+                last_id,
+                query,
+            } => {
                 let page = client
-                    .users_after(
-                        "cql.allRecords=1",
-                        last_id.as_deref(),
-                        FOLIO_PAGE,
-                        "user export",
-                    )
+                    .users_after(query, last_id.as_deref(), FOLIO_PAGE, "user export")
                     .await
                     .map_err(TargetError::into_run_error)?;
                 if last_id.is_none() {
