@@ -334,7 +334,21 @@ fn native_backup_restores_exactly_and_undo_returns_to_the_edited_state() {
 
     // The restore is listed in `runs` and undone like an import: back to the edited state.
     let o = run(t, &["runs"]);
-    assert!(text(&o).contains("restore"), "{}", text(&o));
+    let listed = text(&o);
+    assert!(
+        listed.lines().any(|l| l.starts_with(&restore_run)
+            && l.contains(" restore ")
+            && l.contains("created 5")
+            && l.contains("updated 3")
+            && l.contains("unchanged 295")),
+        "{listed}"
+    );
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.contains(" export ") && l.contains("exported 303")),
+        "{listed}"
+    );
     let o = run(t, &["undo", &restore_run, "--commit"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let now: BTreeMap<String, Value> = target

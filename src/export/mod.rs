@@ -27,6 +27,7 @@ use crate::progress::Progress;
 use crate::runs::RunDir;
 use crate::target;
 use anyhow::Context;
+use serde_json::Value;
 use sink::OutFormat;
 use source::PatronRows;
 use std::path::{Path, PathBuf};
@@ -364,6 +365,19 @@ async fn run_async(opts: &ExportOptions) -> anyhow::Result<ExportResult> {
         "filter": opts.filter.describe(),
         "status": if res.interrupted { "interrupted" } else { "finished" },
     });
+    // `runs` lists an export's counts from its options (an export records no row outcomes).
+    if let Ok(mut run_row) = journal.run(&res.run.id) {
+        if let Value::Object(o) = &mut run_row.options {
+            o.insert("rows".into(), res.rows.into());
+            o.insert("secrets_dropped".into(), res.secrets_dropped.into());
+            if !res.not_found.is_empty() {
+                o.insert("not_found".into(), (res.not_found.len() as u64).into());
+            }
+        }
+        if let Err(e) = journal.set_options(&res.run.id, &run_row.options) {
+            tracing::warn!("cannot record the export's counts in the journal: {e}");
+        }
+    }
     if let Ok(f) = crate::report::create_private(&res.run.file("summary.json")) {
         let _ = serde_json::to_writer_pretty(f, &json);
     }
