@@ -327,9 +327,11 @@ fn restorable(system: System, record: Value, dropped: &mut BTreeMap<String, u64>
     for (k, v) in obj {
         if crate::systems::schema::lookup_field(system, k).is_some() {
             kept.insert(k.clone(), v.clone());
-        } else if !server_set.contains(&k.as_str())
-            && !(v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty()))
-        {
+        } else {
+            let blank = v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty());
+            if blank || server_set.contains(&k.as_str()) {
+                continue;
+            }
             *dropped.entry(k.clone()).or_default() += 1;
         }
     }
@@ -564,6 +566,23 @@ async fn apply(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn illiad_fields_create_cannot_take_are_counted_when_they_hold_a_value() {
+        let mut dropped = BTreeMap::new();
+        let rec = json!({"UserName": "a", "RSSID": "r1", "Organization": null,
+            "LastChangedDate": "2026-01-01T00:00:00", "SomethingNew": ""});
+        let kept = restorable(System::Illiad, rec, &mut dropped);
+        assert_eq!(kept, json!({"UserName": "a", "Organization": null}));
+        assert_eq!(
+            dropped.into_iter().collect::<Vec<_>>(),
+            [("RSSID".to_string(), 1)]
+        );
+        let folio = json!({"id": "x", "customFields": {"a": 1}});
+        let mut none = BTreeMap::new();
+        assert_eq!(restorable(System::Folio, folio.clone(), &mut none), folio);
+        assert!(none.is_empty());
+    }
 
     #[test]
     fn differences_name_nested_fields() {
