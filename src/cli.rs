@@ -591,8 +591,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 read: args.reader.read_options()?,
                 file: args.file,
                 system,
+                out: args.out.clone(),
             };
-            let text = init::run(&opts)?;
+            let init::Starter { text, next } = init::run(&opts)?;
             match &args.out {
                 None => crate::out!("{text}"),
                 Some(path) => {
@@ -606,6 +607,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                     std::io::Write::write_all(&mut f, text.as_bytes())?;
                     eprintln!("wrote {}", path.display());
                 }
+            }
+            for step in next {
+                eprintln!("next: {step}");
             }
             Ok(exit::OK)
         }

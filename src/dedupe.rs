@@ -37,7 +37,10 @@ pub fn unique_fields(system: System) -> &'static [&'static str] {
     match system {
         System::Folio => &["externalSystemId", "username", "barcode"],
         System::Illiad => &["UserName"],
-        System::Libib => &["email", "barcode"],
+        // Libib's unique-ish keys: e-mail and barcode (its lookups) and patron_id, which "does
+        // not need to be unique" to Libib (../shared/reference/illiad-libib-api.md:67), so a
+        // repeat in the file would silently make a second patron with the same id.
+        System::Libib => &["email", "barcode", "patron_id"],
     }
 }
 

@@ -387,6 +387,11 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
             .progress
             .pace(target.rate, backend.http().counters.clone());
         pump(opts, &mapping, &backend, &mut inputs, &mut sinks, &journal).await?;
+        for inp in &inputs {
+            for (field, n, why) in inp.reader.left_out() {
+                sinks.summary.add_left_out_n(&field, n, &why);
+            }
+        }
         if let Some(plan) = missing {
             apply_missing(opts, &backend, plan, &mut sinks, &journal).await?;
         }
@@ -446,6 +451,7 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
         "commit": opts.commit,
         "rows": summary.rows,
         "outcomes": summary.by_outcome.iter().map(|(k, v)| (k.name().to_string(), serde_json::Value::from(*v))).collect::<serde_json::Map<_, _>>(),
+        "left_out": summary.left_out.iter().map(|(k, (n, why))| (k.clone(), serde_json::json!({"users": n, "reason": why}))).collect::<serde_json::Map<_, _>>(),
         "requests": requests,
         "writes": writes,
         "status": status,
@@ -513,6 +519,9 @@ async fn pump(
                     }
                 }
                 Record::Row(row) => {
+                    for (field, why) in inp.bound.left_out(&row.cells) {
+                        sinks.summary.add_left_out(field, why);
+                    }
                     let mapped = inp.bound.map_row(&row);
                     let halt = journal.halt_reason(); // journal hook: Ctrl-C stops new work
                     let kind = if let Some(o) = journal.recorded(index, row.line) {
@@ -631,6 +640,7 @@ async fn flush(
                     refdata,
                     match_field: &mapping.match_field,
                     protect: &mapping.protect,
+                    merge: &mapping.merge,
                 };
                 planner
                     .plan(candidates)
@@ -654,6 +664,7 @@ async fn flush(
                     client,
                     match_field: &mapping.match_field,
                     protect: &mapping.protect,
+                    merge: &mapping.merge,
                     snapshot: snapshot.as_ref(),
                 };
                 planner.plan(candidates).await.map_err(target_failed)

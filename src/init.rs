@@ -3,8 +3,10 @@
 //! Each column is matched to a patron concept (last name, external id, e-mail, …) by its normalised
 //! name and common synonyms; the concept then becomes the field of the chosen system with the
 //! transforms the shipped mappings use. Sample values from the first rows are shown in comments,
-//! the date format of an expiry column is inferred from its values, and columns nothing matched are
-//! listed at the end as comments.
+//! the date format of an expiry (or enrolment/hire) column is inferred from its values, and columns
+//! nothing matched are listed at the end as comments. Invariant: the starter is one `check`
+//! accepts as written (ILLiad always gets a `UserName`; FOLIO patron groups are mapped from the
+//! codes found, to names staff are told to confirm).
 
 use crate::read::{self, ReadOptions, Record};
 use crate::systems::System;
@@ -26,6 +28,17 @@ pub struct InitOptions {
     pub read: ReadOptions,
     /// The system the mapping is for.
     pub system: System,
+    /// Where the mapping will be written (named in its comments), if not stdout.
+    pub out: Option<PathBuf>,
+}
+
+/// A starter mapping and what to do with it next.
+#[derive(Debug, Clone)]
+pub struct Starter {
+    /// The mapping file's text.
+    pub text: String,
+    /// Next steps to print for the user (one line each).
+    pub next: Vec<String>,
 }
 
 /// A patron attribute a roster column can hold.
@@ -71,6 +84,8 @@ pub enum Concept {
     Country,
     /// Expiry date.
     Expires,
+    /// Enrolment, hire or start date.
+    Enrolled,
 }
 
 /// Normalised column names (lower-case letters and digits only) for each concept.
@@ -162,6 +177,19 @@ const SYNONYMS: &[(Concept, &[&str])] = &[
             "mail",
             "campusemail",
             "universityemail",
+            "preferredemail",
+            "primaryemail",
+            "workemail",
+            "personalemail",
+            "schoolemail",
+            "studentemail",
+            "officialemail",
+            "institutionalemail",
+            "emailid",
+            "email1",
+            "emailprimary",
+            "emailpreferred",
+            "mailaddress",
         ],
     ),
     (
@@ -236,6 +264,25 @@ const SYNONYMS: &[(Concept, &[&str])] = &[
             "expire",
         ],
     ),
+    (
+        Concept::Enrolled,
+        &[
+            "hired",
+            "hiredate",
+            "datehired",
+            "hiredon",
+            "startdate",
+            "start",
+            "started",
+            "enrollmentdate",
+            "enrolmentdate",
+            "enrolled",
+            "enrollment",
+            "matriculationdate",
+            "joined",
+            "joindate",
+        ],
+    ),
 ];
 
 /// The concept a column name stands for, if any.
@@ -284,7 +331,7 @@ struct Column {
 }
 
 /// Reads the header and the first rows, and writes the starter mapping.
-pub fn run(opts: &InitOptions) -> Result<String, read::ReadError> {
+pub fn run(opts: &InitOptions) -> Result<Starter, read::ReadError> {
     let mut reader = read::open(&opts.file, &opts.read)?;
     let headers = reader.headers().to_vec();
     let mut taken = HashSet::new();
@@ -409,20 +456,22 @@ fn field_lines(system: System, concept: Concept, col: &Column) -> Option<Vec<Str
             ", transform = [\"trim\", \"upper\"]",
         )],
         (System::Folio, K::Expires) => vec![with("expirationDate", &date())],
+        (System::Folio, K::Enrolled) => vec![with("enrollmentDate", &date())],
         (System::Folio, K::Group) => {
-            // Group names must be the tenant's; a map from the codes seen is left for staff to fill.
-            let mut codes: Vec<&String> = Vec::new();
-            for v in &col.values {
-                if !codes.contains(&v) && codes.len() < 12 {
-                    codes.push(v);
-                }
-            }
-            let map: Vec<String> = codes.iter().map(|v| format!("{} = \"?\"", q(v))).collect();
+            // Group names are the tenant's: each code found is mapped to a likely FOLIO group
+            // name (FOLIO's reference groups for the common codes), for staff to check.
+            let map: Vec<String> = group_codes(col)
+                .iter()
+                .map(|v| format!("{} = {}", q(v), q(&guess_group(v))))
+                .collect();
             vec![
-                "# Patron group: map the roster's codes to your FOLIO group names, then uncomment."
+                "# Patron group: the roster's codes → FOLIO group names. Check every name against"
                     .into(),
+                "# your tenant's groups (Settings → Users → Patron groups); a code not listed here"
+                    .into(),
+                "# rejects its row, naming the code.".into(),
                 format!(
-                    "# patronGroup = {{ column = {c}, map = {{ {} }} }}",
+                    "patronGroup = {{ column = {c}, transform = [\"trim\"], map = {{ {} }} }}",
                     map.join(", ")
                 ),
             ]
@@ -469,7 +518,7 @@ fn field_lines(system: System, concept: Concept, col: &Column) -> Option<Vec<Str
             vec![with("Country", ", transform = [\"trim\", \"upper\"]")]
         }
         (System::Illiad, K::Expires) => vec![with("ExpirationDate", &date())],
-        (System::Illiad, K::MiddleName | K::PreferredName) => return None,
+        (System::Illiad, K::MiddleName | K::PreferredName | K::Enrolled) => return None,
         (System::Libib, K::ExternalId) => vec![with("patron_id", ", transform = [\"trim\"]")],
         (System::Libib, K::Barcode) => vec![with("barcode", ", transform = [\"trim\"]")],
         (System::Libib, K::LastName) => vec![with(
@@ -509,6 +558,38 @@ fn field_lines(system: System, concept: Concept, col: &Column) -> Option<Vec<Str
     Some(lines)
 }
 
+/// The distinct non-blank values of a column (at most 12), in first-seen order.
+fn group_codes(col: &Column) -> Vec<&String> {
+    let mut codes: Vec<&String> = Vec::new();
+    for v in &col.values {
+        if !codes.contains(&v) && codes.len() < 12 {
+            codes.push(v);
+        }
+    }
+    codes
+}
+
+/// A likely FOLIO patron-group name for a roster code: FOLIO's reference groups (undergrad,
+/// graduate, faculty, staff: folio-org/mod-users `reference-data/groups`) for their common
+/// codes, else the code itself.
+fn guess_group(code: &str) -> String {
+    let norm: String = code
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    match norm.as_str() {
+        "ug" | "u" | "undergrad" | "undergraduate" | "undergraduates" | "ugrad" => "undergrad",
+        "gr" | "g" | "grad" | "graduate" | "graduates" | "pg" | "postgrad" | "postgraduate" => {
+            "graduate"
+        }
+        "fac" | "f" | "faculty" | "prof" | "professor" | "ac" | "academic" => "faculty",
+        "staff" | "stf" | "st" | "s" | "employee" | "emp" => "staff",
+        _ => return code.trim().to_string(),
+    }
+    .to_string()
+}
+
 /// The match field: the most stable identifier the roster has, in the system's terms.
 fn match_field(system: System, have: &HashSet<Concept>) -> Option<&'static str> {
     let prefs: &[(Concept, &str)] = match system {
@@ -517,9 +598,12 @@ fn match_field(system: System, have: &HashSet<Concept>) -> Option<&'static str> 
             (Concept::Username, "username"),
             (Concept::Barcode, "barcode"),
         ],
+        // ILLiad needs a UserName on every user: without a login column it is filled from the
+        // e-mail or the external id (see `render`), so the match is always UserName.
         System::Illiad => &[
             (Concept::Username, "UserName"),
-            (Concept::ExternalId, "ExternalUserId"),
+            (Concept::Email, "UserName"),
+            (Concept::ExternalId, "UserName"),
         ],
         System::Libib => &[(Concept::Email, "email"), (Concept::Barcode, "barcode")],
     };
@@ -529,20 +613,23 @@ fn match_field(system: System, have: &HashSet<Concept>) -> Option<&'static str> 
         .map(|(_, f)| *f)
 }
 
-fn render(opts: &InitOptions, columns: &[Column]) -> String {
+fn render(opts: &InitOptions, columns: &[Column]) -> Starter {
     let system = opts.system;
     let have: HashSet<Concept> = columns.iter().filter_map(|c| c.concept).collect();
     let mut out = String::new();
+    let mut next = Vec::new();
     let file = opts.file.display();
+    let out_name = opts
+        .out
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "THIS_FILE.toml".into());
     let _ = writeln!(
         out,
         "# Starter mapping for {file} → {system}, written by `patron-etl init`."
     );
     let _ = writeln!(out, "# Review every line, then try it offline:");
-    let _ = writeln!(
-        out,
-        "#   patron-etl check {file} --mapping THIS_FILE.toml\n"
-    );
+    let _ = writeln!(out, "#   patron-etl check {file} --mapping {out_name}\n");
     let _ = writeln!(out, "system = {}", q(system.name()));
     match match_field(system, &have) {
         Some(f) => {
@@ -571,6 +658,29 @@ fn render(opts: &InitOptions, columns: &[Column]) -> String {
         );
     }
     let _ = writeln!(out, "\n[fields]");
+    if system == System::Illiad && !have.contains(&Concept::Username) {
+        let source = [Concept::Email, Concept::ExternalId]
+            .into_iter()
+            .find_map(|k| columns.iter().find(|c| c.concept == Some(k)));
+        if let Some(col) = source {
+            let _ = writeln!(
+                out,
+                "# ILLiad needs a user name and the roster has no login column: this uses {}.\n\
+                 # If users sign in to ILLiad with another name, map that column here instead.",
+                q(&col.name)
+            );
+            let _ = writeln!(
+                out,
+                "\"UserName\" = {{ column = {}, transform = [\"trim\", \"lower\"], required = true }}{}",
+                q(&col.name),
+                samples_comment(col)
+            );
+            next.push(format!(
+                "ILLiad user names come from the column {}: change the UserName line in {out_name} if users sign in with another name",
+                q(&col.name)
+            ));
+        }
+    }
     let mut unmatched = Vec::new();
     let match_prefix = match_field(system, &have).map(|f| format!("{} = {{", q(f)));
     for col in columns {
@@ -637,7 +747,19 @@ fn render(opts: &InitOptions, columns: &[Column]) -> String {
             let _ = writeln!(out, "#   {}{}", q(&col.name), samples_comment(col));
         }
     }
-    out
+    if system == System::Folio {
+        if let Some(col) = columns.iter().find(|c| c.concept == Some(Concept::Group)) {
+            let names: Vec<String> = group_codes(col).iter().map(|v| guess_group(v)).collect();
+            next.push(format!(
+                "check the patron-group names in {out_name} ({}) against your FOLIO tenant's groups",
+                names.join(", ")
+            ));
+        }
+    }
+    next.push(format!(
+        "try it offline: patron-etl check {file} --mapping {out_name}"
+    ));
+    Starter { text: out, next }
 }
 
 #[cfg(test)]

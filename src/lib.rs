@@ -34,5 +34,6 @@ pub mod secret;
 pub mod sync;
 pub mod systems;
 pub mod target;
+pub mod text;
 pub mod undo;
 pub mod write;

@@ -10,6 +10,7 @@ use crate::read::{InputFormat, ReadError, Record, RowReader};
 use crate::target::Target;
 use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::{Arc, Mutex};
 
 /// Rows buffered between the source and the import.
 pub const CHANNEL_ROWS: usize = 2_000;
@@ -30,6 +31,10 @@ pub struct SourceReader {
     /// reports it: the migration's progress total.
     pub expected: Option<u64>,
     rx: Receiver<Result<Record, ReadError>>,
+    /// Source name, for reasons.
+    from: String,
+    /// Fields the export layout has no column for, with counts (filled when the source ends).
+    uncovered: Arc<Mutex<Vec<(String, u64)>>>,
 }
 
 impl Iterator for SourceReader {
@@ -47,6 +52,17 @@ impl RowReader for SourceReader {
     fn format(&self) -> InputFormat {
         InputFormat::Csv
     }
+    fn left_out(&self) -> Vec<(String, u64, String)> {
+        let why = format!("the export of {} has no column for it", self.from);
+        self.uncovered
+            .lock()
+            .map(|u| {
+                u.iter()
+                    .map(|(f, n)| (f.clone(), *n, why.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// Connects to the source on a thread of its own and returns its rows once the header is known.
@@ -58,6 +74,9 @@ pub async fn open(target: Target, ids: Option<Vec<String>>) -> anyhow::Result<So
     let stop = crate::journal::interrupt::Stop::current().unwrap_or_default();
     let (tx, rx) = sync_channel::<Result<Record, ReadError>>(CHANNEL_ROWS);
     let label = PathBuf::from(target.name.clone());
+    let from = target.name.clone();
+    let uncovered = Arc::new(Mutex::new(Vec::new()));
+    let uncovered_in_source = Arc::clone(&uncovered);
     std::thread::Builder::new()
         .name("migrate-source".into())
         .spawn(move || {
@@ -99,6 +118,9 @@ pub async fn open(target: Target, ids: Option<Vec<String>>) -> anyhow::Result<So
                             }
                         }
                         Ok(None) => {
+                            if let Ok(mut u) = uncovered_in_source.lock() {
+                                *u = rows.stats().uncovered.0.clone().into_iter().collect();
+                            }
                             tracing::info!(
                                 requests = rows.requests(),
                                 "migration source exhausted"
@@ -123,5 +145,7 @@ pub async fn open(target: Target, ids: Option<Vec<String>>) -> anyhow::Result<So
         header,
         expected,
         rx,
+        from,
+        uncovered,
     })
 }

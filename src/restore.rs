@@ -437,6 +437,8 @@ async fn plan(
             client,
             match_field: "barcode",
             protect: &[],
+            // A restore puts the backup's tags back as they were, not merged.
+            merge: &[],
             snapshot: Some(snapshot),
         }
         .plan(chunk)

@@ -80,7 +80,8 @@ fn formulas_neutralised_and_barcodes_kept_as_text_in_csv_and_xlsx() {
         &Data::String("000123".into()),
         "barcode is a text cell"
     );
-    assert_eq!(at("personal.lastName"), &Data::String(format!("'{evil}")));
+    // A string cell is never evaluated: the text is written exactly, with no guard.
+    assert_eq!(at("personal.lastName"), &Data::String(evil.into()));
     assert!(
         matches!(at("expirationDate"), Data::DateTime(dt) if dt.as_datetime().map(|t| t.to_string()).as_deref() == Some("2027-06-30 00:00:00")),
         "dates are date cells: {:?}",

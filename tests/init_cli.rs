@@ -132,3 +132,86 @@ fn bad_system_missing_file_and_existing_out_exit_2() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert_eq!(std::fs::read_to_string(&existing).unwrap(), "mine");
 }
+
+/// An HR export with no login column, e-mail and hire-date headers the registrar rosters do not
+/// use, and class codes: every system's starter is accepted by `check` as written.
+#[test]
+fn hr_roster_starters_are_accepted_for_every_system_with_next_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("hr.csv");
+    std::fs::write(
+        &f,
+        "Employee ID,Surname,Given Name,Preferred Email,Work Email,Hired,Card,Class\n\
+         100231,Lee,Ann,ann@example.edu,alee@work.example.edu,2020-01-15,2100000012345,STAFF\n\
+         100232,Kim,Bo,bo@example.edu,bkim@work.example.edu,2021-03-01,2100000012352,FAC\n\
+         100233,Diaz,Cy,cy@example.edu,,2022-09-01,2100000012369,UG\n",
+    )
+    .unwrap();
+    for system in ["folio", "illiad", "libib"] {
+        let out = dir.path().join(format!("staff-{system}.toml"));
+        let o = bin()
+            .arg("init")
+            .arg(&f)
+            .args(["--system", system, "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let m = std::fs::read_to_string(&out).unwrap();
+        // The comments name the file that was written, not a placeholder.
+        let name = out.display().to_string();
+        assert!(m.contains(&format!("--mapping {name}")), "{m}");
+        assert!(!m.contains("THIS_FILE"), "{m}");
+        assert!(
+            text(&o).contains(&format!(
+                "next: try it offline: patron-etl check {}",
+                f.display()
+            )),
+            "{}",
+            text(&o)
+        );
+        let report = dir.path().join(format!("{system}.csv"));
+        let o = bin()
+            .arg("check")
+            .arg(&f)
+            .arg("--mapping")
+            .arg(&out)
+            .arg("--report")
+            .arg(&report)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{system}: {m}\n{}", text(&o));
+        match system {
+            "folio" => {
+                assert!(
+                    m.contains("\"personal.email\" = { column = \"Preferred Email\""),
+                    "{m}"
+                );
+                assert!(
+                    m.contains("\"enrollmentDate\" = { column = \"Hired\""),
+                    "{m}"
+                );
+                assert!(
+                    m.contains(
+                        "patronGroup = { column = \"Class\", transform = [\"trim\"], map = { \
+                         \"STAFF\" = \"staff\", \"FAC\" = \"faculty\", \"UG\" = \"undergrad\" } }"
+                    ),
+                    "{m}"
+                );
+                assert!(
+                    m.contains("#   \"Work Email\""),
+                    "second e-mail listed unmatched: {m}"
+                );
+            }
+            "illiad" => {
+                assert!(m.contains("match = \"UserName\""), "{m}");
+                assert!(
+                    m.contains("\"UserName\" = { column = \"Preferred Email\""),
+                    "{m}"
+                );
+                assert!(text(&o).contains("ok"), "{}", text(&o));
+            }
+            _ => assert!(m.contains("match = \"email\""), "{m}"),
+        }
+    }
+}

@@ -22,17 +22,7 @@ fn folio_sample_users_migrate_to_libib_none_lost() {
     let users = sample_users();
     assert_eq!(users.len(), 303);
     load_folio_users(&sb, &users);
-    write_config(&sb, d);
-    // The Libib pacer at the shortened pace (the sandbox answers 429 faster than every 2 ms).
-    let cfg = std::fs::read_to_string(d.join("patron-etl.toml")).unwrap();
-    std::fs::write(
-        d.join("patron-etl.toml"),
-        cfg.replace(
-            "api_user = \"sandbox-user\"\n",
-            "api_user = \"sandbox-user\"\nrate = 400\n",
-        ),
-    )
-    .unwrap();
+    write_fast_config(&sb, d);
     let mapping = root().join("mappings/folio-to-libib.toml");
     let m = mapping.to_str().unwrap();
 

@@ -1,6 +1,7 @@
 //! Integration tests for the spreadsheet reader through `patron_etl::read::open`.
-//! XLSX workbooks are generated with rust_xlsxwriter into a tempdir; the 1904-epoch XLSX and
-//! the ODS file are committed fixtures (rust_xlsxwriter cannot write the 1904 date system; see
+//! XLSX workbooks are generated with rust_xlsxwriter into a tempdir; the 1904-epoch XLSX, the
+//! ODS file and `formulas.xlsx` (a formula with no saved value) are committed fixtures
+//! (rust_xlsxwriter can write neither the 1904 date system nor a formula without a value; see
 //! `tests/fixtures/read/make_fixtures.py`).
 
 use std::path::{Path, PathBuf};
@@ -268,4 +269,37 @@ fn ods_cells() {
     assert_eq!(r.line, 2);
     assert_eq!(r.sheet.as_deref(), Some("Roster"));
     assert_eq!(r.cells, ["21000012345", "Zoë", "2025-06-30", "true"]);
+}
+
+#[test]
+fn formulas_without_saved_values_and_17_digit_numbers_reject_the_row_naming_the_cell() {
+    let (_, headers, records) = read_all(&fixture("formulas.xlsx"), &ReadOptions::default());
+    assert_eq!(headers, ["Student ID", "Last Name", "Expires", "Label"]);
+    assert_eq!(records.len(), 4);
+    // A formula with a saved value is read as that value (a date, a string).
+    assert_eq!(
+        row(&records[0]).cells,
+        ["900100231", "Núñez", "2027-05-31", "ab"]
+    );
+    // Not read as blank (which would create the patron with no expiry): rejected, naming C3.
+    let b = bad(&records[1]);
+    assert_eq!(b.line, 3);
+    assert!(
+        b.reason
+            .contains("cell C3 (column 'Expires') is a formula with no saved value")
+            && b.reason.contains("export it as CSV"),
+        "{}",
+        b.reason
+    );
+    // 12345678901234567 cannot be held by a spreadsheet number: rejected, not altered.
+    let b = bad(&records[2]);
+    assert_eq!(b.line, 4);
+    assert!(
+        b.reason.contains("cell A4 (column 'Student ID')")
+            && b.reason.contains("more than 15 significant digits"),
+        "{}",
+        b.reason
+    );
+    // 13 digits are exact.
+    assert_eq!(row(&records[3]).cells[0], "2100000012345");
 }

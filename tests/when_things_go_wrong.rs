@@ -650,8 +650,14 @@ fn authentication_lost_mid_run_ends_with_exit_3_and_a_full_account() {
     assert!(r.status().is_success());
     let (code, out, err) = run.finish(Duration::from_secs(30));
     assert_eq!(code, Some(3), "{out}{err}");
+    // The halt is noticed by a lookup ("stopped early: FOLIO login …") or by a write
+    // ("stopped early: authentication lost: FOLIO login …"), whichever meets it first.
+    let stopped = out
+        .lines()
+        .find(|l| l.contains("stopped early:"))
+        .unwrap_or_else(|| panic!("a stopped-early line in {out}"));
     assert!(
-        out.contains("stopped early: FOLIO login as diku_admin (tenant diku) failed"),
+        stopped.contains("FOLIO login as diku_admin (tenant diku) failed"),
         "{out}"
     );
     let (id, created) = accounted(d, &out, 300);

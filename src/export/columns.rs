@@ -6,7 +6,7 @@
 //! through a mapping whose columns are those names (`mappings/folio-reimport.toml`). FOLIO ids of
 //! reference data are written as names (patron groups, departments, address types); dates as
 //! `YYYY-MM-DD` (or a full UTC timestamp when the time of day is not midnight); lists joined
-//! with `; `. An export mapping ([`Layout::from_mapping`]) instead writes the mapping's own
+//! with `; `, a `;` or `\\` inside an item escaped with `\\` so the import splits it back exactly. An export mapping ([`Layout::from_mapping`]) instead writes the mapping's own
 //! columns, its `map` and `date` applied in reverse.
 //!
 //! Invariant: the header is fixed before the first record, so CSV and JSONL stream.
@@ -46,6 +46,8 @@ pub struct Column {
     date_format: Option<String>,
     /// List separator.
     join: String,
+    /// The field is a list: items are joined with [`crate::text::join_list`].
+    list: bool,
     /// Literal text around the value in a one-column template.
     prefix: String,
     suffix: String,
@@ -60,10 +62,15 @@ impl Column {
             map_back: Vec::new(),
             date_format: None,
             join: "; ".into(),
+            list: is_list(system, field),
             prefix: String::new(),
             suffix: String::new(),
         }
     }
+}
+
+fn is_list(system: System, field: &str) -> bool {
+    schema::lookup_field(system, field).is_some_and(|s| s.kind == FieldKind::List)
 }
 
 fn kind_of(system: System, field: &str) -> ColumnKind {
@@ -113,6 +120,8 @@ impl Layout {
                         ));
                     }
                 }
+                // The addresses' order (type names), so a restore keeps it.
+                columns.push(Column::plain(system, schema::FOLIO_ADDRESS_ORDER));
             }
             System::Illiad | System::Libib => {
                 for f in schema::field_names(system) {
@@ -135,6 +144,7 @@ impl Layout {
             .into_iter()
             .map(|c: ExportColumn| Column {
                 kind: kind_of(system, &c.field),
+                list: is_list(system, &c.field) || c.split != ";",
                 name: c.column,
                 field: c.field,
                 map_back: c.map_back,
@@ -193,7 +203,10 @@ impl Layout {
                 }
             })
             .collect();
-        let text = items.join(&c.join);
+        let text = match c.join.chars().next() {
+            Some(sep) if c.list => crate::text::join_list(&items, sep, &c.join),
+            _ => items.join(&c.join),
+        };
         if c.prefix.is_empty() && c.suffix.is_empty() {
             text
         } else {
@@ -227,6 +240,15 @@ impl Layout {
             return texts(addr.get(part)?);
         }
         match field {
+            schema::FOLIO_ADDRESS_ORDER => Some(
+                record
+                    .pointer("/personal/addresses")?
+                    .as_array()?
+                    .iter()
+                    .filter_map(|a| a.get("addressTypeId").and_then(Value::as_str))
+                    .map(|id| names.address_types.name(id).unwrap_or(id).to_string())
+                    .collect(),
+            ),
             "patronGroup" => {
                 let id = record.get("patronGroup")?.as_str()?;
                 Some(vec![names.groups.name(id).unwrap_or(id).to_string()])

@@ -3,8 +3,10 @@
 //!
 //! - CSV and JSONL stream row by row (constant memory); XLSX uses rust_xlsxwriter's
 //!   constant-memory mode and the report's sheet style (bold frozen header, autofilter).
-//! - Spreadsheet cells (CSV, XLSX) that start with `=`, `+`, `-`, `@`, tab or CR are neutralised
-//!   ([`neutralise`]). JSONL is data for programs and is written as is.
+//! - CSV cells a spreadsheet would evaluate as a formula get a leading `'` ([`neutralise`]; the
+//!   rule is in [`crate::report::cell`]), which the CSV reader takes off again, so export →
+//!   import is the identity. XLSX text cells are string cells, which are never evaluated, so they
+//!   are written exactly. JSONL is data for programs and is written as is.
 //! - XLSX: ids, barcodes and all other text are string cells (leading zeros stay); date columns
 //!   are date cells (date-time when the time of day is not midnight); a sheet that fills up
 //!   continues on another sheet with the same header.
@@ -308,7 +310,8 @@ impl ExportSink for XlsxSink {
                 (ColumnKind::Date, Some((dt, true))) => {
                     ws.write_datetime_with_format(row, col, &dt, &self.datetime)
                 }
-                _ => ws.write_string(row, col, neutralise(text).as_ref()),
+                // A string cell is never evaluated: the text goes in exactly, no guard.
+                _ => ws.write_string(row, col, text),
             };
             res.map_err(|e| SinkError::new(&self.path, e))?;
         }

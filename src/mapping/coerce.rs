@@ -39,10 +39,9 @@ pub(crate) fn coerce(
             .map(|n| Value::Number(n.into()))
             .map_err(|_| format!("not a whole number: \"{text}\"")),
         FieldKind::List => Ok(Value::Array(
-            text.split(split)
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| Value::String(s.to_string()))
+            crate::text::split_list(&text, split)
+                .into_iter()
+                .map(Value::String)
                 .collect(),
         )),
     }

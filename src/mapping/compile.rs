@@ -24,6 +24,8 @@ use toml::Spanned;
 pub(crate) enum Source {
     /// A column, by header name as written in the mapping.
     Column(String),
+    /// Columns tried in order: the first non-blank cell is the value (`columns = [...]`).
+    FirstOf(Vec<String>),
     /// A template of literal text and `{Column}` placeholders.
     Template(Vec<Part>),
     /// A constant.
@@ -156,6 +158,8 @@ pub(crate) fn compile(
             .map_err(|(l, m)| err(Some(l), m))?;
         fields.push(field);
     }
+    // The address order sorts addresses the other fields built, so it is applied last.
+    fields.sort_by_key(|f| f.path == OutPath::AddressOrder);
 
     // match
     let allowed = schema::match_fields(system);
@@ -200,6 +204,30 @@ pub(crate) fn compile(
             ));
         }
         protect.push(p.into_inner());
+    }
+
+    // merge: list fields whose stored items are kept, the mapped ones added
+    let mut merge = Vec::with_capacity(doc.merge.len());
+    for p in doc.merge {
+        match fields.iter().find(|f| f.name == *p.get_ref()) {
+            Some(f) if f.kind == FieldKind::List => merge.push(p.into_inner()),
+            Some(_) => {
+                return Err(err(
+                    at(p.span()),
+                    format!(
+                        "merge names `{}`, which is not a list field (merge keeps the stored \
+                         items of a list and adds the mapped ones)",
+                        p.get_ref()
+                    ),
+                ))
+            }
+            None => {
+                return Err(err(
+                    at(p.span()),
+                    format!("merge names `{}`, which is not a mapped field", p.get_ref()),
+                ))
+            }
+        }
     }
 
     // defaults
@@ -256,6 +284,7 @@ pub(crate) fn compile(
         system,
         match_field,
         protect,
+        merge,
         on_blank: file_on_blank,
         fields,
         defaults,
@@ -307,6 +336,7 @@ fn compile_field(
     }
     let FieldTable {
         column,
+        columns,
         template,
         value,
         transform,
@@ -322,6 +352,7 @@ fn compile_field(
 
     let given: Vec<&str> = [
         column.as_ref().map(|_| "column"),
+        columns.as_ref().map(|_| "columns"),
         template.as_ref().map(|_| "template"),
         value.as_ref().map(|_| "value"),
     ]
@@ -330,10 +361,10 @@ fn compile_field(
     .collect();
     if given.len() != 1 {
         let msg = if given.is_empty() {
-            format!("field `{name}` has no source: give exactly one of column, template or value")
+            format!("field `{name}` has no source: give exactly one of column, columns, template or value")
         } else {
             format!(
-                "field `{name}` has more than one source ({}): give exactly one of column, template or value",
+                "field `{name}` has more than one source ({}): give exactly one of column, columns, template or value",
                 given.join(", ")
             )
         };
@@ -344,6 +375,16 @@ fn compile_field(
             return Err((line, format!("field `{name}` names an empty column")));
         }
         Source::Column(c.into_inner())
+    } else if let Some(cols) = columns {
+        let l = at(cols.span());
+        let cols = cols.into_inner();
+        if cols.is_empty() || cols.iter().any(|c| c.trim().is_empty()) {
+            return Err((
+                l,
+                format!("field `{name}`: columns needs one or more non-empty column names"),
+            ));
+        }
+        Source::FirstOf(cols)
     } else if let Some(t) = template {
         let l = at(t.span());
         Source::Template(parse_template(t.get_ref()).map_err(|m| {
@@ -520,6 +561,7 @@ fn compile_transform(system: System, v: &toml::Value) -> Result<Option<Transform
             "digits" => Transform::Digits,
             "email" => Transform::Email,
             "phone" => Transform::Phone,
+            "phone_compact" => Transform::PhoneCompact,
             "required" => return Ok(None),
             n if transform::WITH_OPTIONS.iter().any(|(o, _)| *o == n) => {
                 return Err(format!(

@@ -32,6 +32,8 @@ pub(crate) struct FileDoc {
     pub match_field: Option<Spanned<String>>,
     #[serde(default)]
     pub protect: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub merge: Vec<Spanned<String>>,
     pub on_blank: Option<OnBlank>,
     pub defaults: Option<Spanned<toml::Table>>,
     pub scope: Option<Spanned<ScopeDoc>>,
@@ -91,6 +93,7 @@ fn flatten(key: Spanned<String>, entry: FieldEntry, out: &mut Vec<(Spanned<Strin
 /// Keys of the full form of a field entry.
 pub(crate) const FIELD_KEYS: &[&str] = &[
     "column",
+    "columns",
     "template",
     "value",
     "transform",
@@ -164,6 +167,7 @@ impl<'de> Deserialize<'de> for FieldEntry {
                     seen_table_key = true;
                     match k {
                         "column" => t.column = Some(map.next_value()?),
+                        "columns" => t.columns = Some(map.next_value()?),
                         "template" => t.template = Some(map.next_value()?),
                         "value" => t.value = Some(map.next_value()?),
                         "transform" => t.transform = map.next_value()?,
@@ -190,6 +194,8 @@ impl<'de> Deserialize<'de> for FieldEntry {
 #[derive(Debug, Default)]
 pub(crate) struct FieldTable {
     pub column: Option<Spanned<String>>,
+    /// Columns tried in order; the first non-blank one is the field's value.
+    pub columns: Option<Spanned<Vec<String>>>,
     pub template: Option<Spanned<String>>,
     pub value: Option<Spanned<toml::Value>>,
     pub transform: Vec<Spanned<toml::Value>>,

@@ -94,6 +94,8 @@ pub struct Mapping {
     pub match_field: String,
     /// Fields never overwritten on update.
     pub protect: Vec<String>,
+    /// List fields (`tags`) whose stored items are kept on update, the mapped items added.
+    pub merge: Vec<String>,
     /// File-level blank policy.
     on_blank: OnBlank,
     /// Compiled fields, in file order.
@@ -150,6 +152,7 @@ impl Mapping {
         for f in &self.fields {
             let cols: Vec<&str> = match &f.source {
                 Source::Column(c) => vec![c.as_str()],
+                Source::FirstOf(cs) => cs.iter().map(String::as_str).collect(),
                 Source::Template(parts) => parts
                     .iter()
                     .filter_map(|p| match p {
@@ -198,6 +201,11 @@ impl Mapping {
                     };
                     (c.clone(), lit(&parts[..*i]), lit(&parts[*i + 1..]))
                 }
+                // An export fills the first column; the others stay empty.
+                Source::FirstOf(cs) => match cs.first() {
+                    Some(c) => (c.clone(), String::new(), String::new()),
+                    None => continue,
+                },
                 Source::Value(_) => continue,
             };
             if out.iter().any(|c| c.column == column) {
@@ -244,6 +252,9 @@ pub struct BoundMapping {
     pub mapping: Mapping,
     /// Per field (parallel to `mapping.fields`): resolved source.
     sources: Vec<row::BoundSource>,
+    /// Per input column: what a non-blank value there is counted under, and why, when the
+    /// mapping does not send it ([`BoundMapping::left_out`]).
+    left_out: Vec<row::LeftOutColumn>,
     /// Number of distinct top-level record keys (to size each record once).
     top_level_keys: usize,
 }
@@ -252,6 +263,14 @@ impl BoundMapping {
     /// Maps one row: sources, transforms, coercion, then per-system validation.
     pub fn map_row(&self, row: &SourceRow) -> Mapped {
         row::map_cells(self, row.line, &row.cells)
+    }
+
+    /// What the row has that the mapping does not send: one (field, reason) per left-out field
+    /// with a non-blank value — a column no field reads, or a `columns` alternative that lost
+    /// to an earlier column. FOLIO address columns count under their address type
+    /// (`personal.addresses.Work`).
+    pub fn left_out<S: AsRef<str>>(&self, cells: &[S]) -> Vec<(&str, &str)> {
+        row::left_out(self, cells)
     }
 
     /// Maps the cells of the row at `line` (as [`BoundMapping::map_row`], for cells held

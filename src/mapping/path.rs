@@ -19,6 +19,9 @@ pub(crate) enum OutPath {
     Address { type_name: String, part: String },
     /// FOLIO `tags` → `{"tags": {"tagList": [...]}}`.
     Tags,
+    /// FOLIO `personal.addresses` (a list of address-type names): the order of the addresses
+    /// array. Compiled mappings apply it after every address field.
+    AddressOrder,
 }
 
 impl OutPath {
@@ -29,6 +32,9 @@ impl OutPath {
                 return OutPath::Tags;
             }
             return OutPath::Flat(name.to_string());
+        }
+        if name == crate::systems::schema::FOLIO_ADDRESS_ORDER {
+            return OutPath::AddressOrder;
         }
         let parts: Vec<&str> = name.split('.').collect();
         if let ["personal", "addresses", type_name, part] = parts.as_slice() {
@@ -45,7 +51,7 @@ impl OutPath {
         match self {
             OutPath::Flat(k) => k,
             OutPath::Nested(parts) => parts.first().map(String::as_str).unwrap_or(""),
-            OutPath::Address { .. } => "personal",
+            OutPath::Address { .. } | OutPath::AddressOrder => "personal",
             OutPath::Tags => "tags",
         }
     }
@@ -90,6 +96,24 @@ impl OutPath {
                 if let Some(Value::Object(a)) = items.get_mut(idx) {
                     a.insert(part.clone(), value);
                 }
+            }
+            OutPath::AddressOrder => {
+                let order: Vec<&str> = match &value {
+                    Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+                    Value::String(s) => vec![s.as_str()],
+                    _ => Vec::new(),
+                };
+                let Some(Value::Array(items)) = record
+                    .get_mut("personal")
+                    .and_then(|p| p.get_mut("addresses"))
+                else {
+                    return;
+                };
+                // Listed types in the listed order, then any others as they were (stable).
+                items.sort_by_key(|a| {
+                    let ty = a.get("addressTypeId").and_then(Value::as_str).unwrap_or("");
+                    order.iter().position(|o| *o == ty).unwrap_or(order.len())
+                });
             }
             OutPath::Tags => {
                 let list = match value {
@@ -168,6 +192,31 @@ mod tests {
         assert_eq!(
             OutPath::for_field(System::Libib, "first_name"),
             OutPath::Flat("first_name".into())
+        );
+    }
+
+    #[test]
+    fn address_order_sorts_the_addresses_it_names() {
+        let rec = build(
+            System::Folio,
+            &[
+                ("personal.addresses.Claim.city", json!("C")),
+                ("personal.addresses.Home.city", json!("H")),
+                ("personal.addresses.Work.city", json!("W")),
+                ("personal.addresses", json!(["Work", "Home"])),
+            ],
+        );
+        let types: Vec<&str> = rec["personal"]["addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["addressTypeId"].as_str().unwrap())
+            .collect();
+        assert_eq!(types, ["Work", "Home", "Claim"]);
+        // Nothing to order: nothing happens.
+        assert_eq!(
+            build(System::Folio, &[("personal.addresses", json!(["Work"]))]),
+            json!({})
         );
     }
 

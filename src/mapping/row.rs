@@ -19,6 +19,9 @@ use std::borrow::Cow;
 pub(crate) enum BoundSource {
     /// Cell index, and the header name (for issues).
     Column(usize, String),
+    /// `columns`: cell indices with their header names, tried in order, and why the ones not
+    /// taken are left out (for the summary).
+    FirstOf(Vec<(usize, String)>, String),
     /// Template parts with column indices; label lists the columns (for issues).
     Template(Vec<BoundPart>, Option<String>),
     /// The field's constant.
@@ -30,6 +33,54 @@ pub(crate) enum BoundSource {
 pub(crate) enum BoundPart {
     Lit(String),
     Col(usize),
+}
+
+/// What a non-blank cell of one input column counts under when the mapping does not send it.
+#[derive(Debug, Clone)]
+pub(crate) struct LeftOutColumn {
+    /// The field it is counted under: the column, or for FOLIO address columns their address
+    /// type (`personal.addresses.Work`).
+    key: String,
+    /// Why, when no field reads the column at all.
+    unread: Option<String>,
+}
+
+/// The summary key of an input column (see [`LeftOutColumn::key`]).
+fn left_out_key(column: &str) -> String {
+    if let Some((ty, part)) = column
+        .strip_prefix("personal.addresses.")
+        .and_then(|rest| rest.split_once('.'))
+    {
+        if part != "primaryAddress" && !ty.is_empty() {
+            return format!("personal.addresses.{ty}");
+        }
+    }
+    column.to_string()
+}
+
+/// Why the `columns` alternatives not taken are left out.
+fn columns_reason(system: System, field: &str, cols: &[(usize, String)]) -> String {
+    let types: Option<Vec<&str>> = cols
+        .iter()
+        .map(|(_, c)| {
+            c.strip_prefix("personal.addresses.")
+                .and_then(|r| r.split_once('.'))
+                .map(|(t, _)| t)
+        })
+        .collect();
+    match types {
+        Some(types) => format!(
+            "{system} holds one address: the first of {} that the user has is sent",
+            types.join(", ")
+        ),
+        None => format!(
+            "{system} `{field}` holds one value: the first filled of {} is sent",
+            cols.iter()
+                .map(|(_, c)| c.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 /// Resolves every referenced column in `headers`.
@@ -70,6 +121,15 @@ pub(crate) fn bind(mapping: &Mapping, headers: &[String]) -> Result<BoundMapping
                 let i = find(c, f)?;
                 BoundSource::Column(i, headers[i].clone())
             }
+            Source::FirstOf(cs) => {
+                let mut cols = Vec::with_capacity(cs.len());
+                for c in cs {
+                    let i = find(c, f)?;
+                    cols.push((i, headers[i].clone()));
+                }
+                let reason = columns_reason(mapping.system, &f.name, &cols);
+                BoundSource::FirstOf(cols, reason)
+            }
             Source::Template(parts) => {
                 let mut bound = Vec::with_capacity(parts.len());
                 let mut cols = Vec::new();
@@ -96,11 +156,69 @@ pub(crate) fn bind(mapping: &Mapping, headers: &[String]) -> Result<BoundMapping
             top.push(k);
         }
     }
+    let mut read = vec![false; headers.len()];
+    for src in &sources {
+        match src {
+            BoundSource::Column(i, _) => read[*i] = true,
+            BoundSource::FirstOf(cols, _) => cols.iter().for_each(|(i, _)| read[*i] = true),
+            BoundSource::Template(parts, _) => {
+                for p in parts {
+                    if let BoundPart::Col(i) = p {
+                        read[*i] = true;
+                    }
+                }
+            }
+            BoundSource::Value => {}
+        }
+    }
+    let left_out = headers
+        .iter()
+        .zip(read)
+        .map(|(h, read)| LeftOutColumn {
+            key: left_out_key(h),
+            // A FOLIO export's address order is not data of its own: the addresses it orders
+            // are counted by type.
+            unread: (!read && h != schema::FOLIO_ADDRESS_ORDER)
+                .then(|| format!("no field of the {} mapping reads it", mapping.system)),
+        })
+        .collect();
     Ok(BoundMapping {
         mapping: mapping.clone(),
         sources,
+        left_out,
         top_level_keys: top.len(),
     })
+}
+
+/// See [`BoundMapping::left_out`].
+pub(crate) fn left_out<'a, S: AsRef<str>>(
+    bound: &'a BoundMapping,
+    cells: &[S],
+) -> Vec<(&'a str, &'a str)> {
+    let mut out: Vec<(&str, &str)> = Vec::new();
+    let mut push = |key: &'a str, reason: &'a str| {
+        if !out.iter().any(|(k, _)| *k == key) {
+            out.push((key, reason));
+        }
+    };
+    for (i, col) in bound.left_out.iter().enumerate() {
+        if let Some(why) = &col.unread {
+            if !is_blank(cell(cells, i)) {
+                push(&col.key, why);
+            }
+        }
+    }
+    for src in &bound.sources {
+        if let BoundSource::FirstOf(cols, why) = src {
+            let filled = cols.iter().filter(|(i, _)| !is_blank(cell(cells, *i)));
+            for (i, _) in filled.skip(1) {
+                if let Some(col) = bound.left_out.get(*i) {
+                    push(&col.key, why);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The text of cell `i` ("" when the row is short).
@@ -123,6 +241,12 @@ pub(crate) fn map_cells<S: AsRef<str>>(bound: &BoundMapping, line: u64, cells: &
     for (f, src) in m.fields.iter().zip(&bound.sources) {
         let (raw, column): (Cow<str>, Option<&str>) = match (src, &f.source) {
             (BoundSource::Column(i, name), _) => (Cow::Borrowed(cell(cells, *i)), Some(name)),
+            (BoundSource::FirstOf(cols, _), _) => {
+                match cols.iter().find(|(i, _)| !is_blank(cell(cells, *i))) {
+                    Some((i, name)) => (Cow::Borrowed(cell(cells, *i)), Some(name.as_str())),
+                    None => (Cow::Borrowed(""), cols.first().map(|(_, n)| n.as_str())),
+                }
+            }
             (BoundSource::Template(parts, label), _) => {
                 let all_blank = parts
                     .iter()
@@ -202,6 +326,12 @@ pub(crate) fn map_cells<S: AsRef<str>>(bound: &BoundMapping, line: u64, cells: &
                 .position(|f| f.name == name)
                 .and_then(|i| match &bound.sources[i] {
                     BoundSource::Column(_, c) => Some(c.clone()),
+                    BoundSource::FirstOf(cols, _) => Some(
+                        cols.iter()
+                            .map(|(_, c)| c.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" | "),
+                    ),
                     BoundSource::Template(_, l) => l.clone(),
                     BoundSource::Value => None,
                 })
@@ -387,5 +517,35 @@ patronGroup = { column = "Class", map = { UG = "undergrad" }, default = "staff" 
         assert_eq!(m.issues.len(), 1);
         assert_eq!(m.issues[0].column.as_deref(), Some("Expires"));
         assert!(m.issues[0].reason.contains("\"31/31/2027\""));
+    }
+
+    #[test]
+    fn columns_take_the_first_filled_and_the_rest_is_left_out() {
+        let src = "system = \"folio\"\nmatch = \"username\"\n[fields]\nusername = \"U\"\n\"personal.lastName\" = \"L\"\n\"personal.phone\" = { columns = [\"Phone\", \"Cell\"] }\n";
+        let b = bound(
+            src,
+            &[
+                "U",
+                "L",
+                "Phone",
+                "Cell",
+                "personal.addresses.Work.city",
+                "Note",
+            ],
+        );
+        let m = b.map_row(&row(&["jd", "Doe", " ", "555-0101", "Madison", ""]));
+        assert_eq!(m.record["personal"]["phone"], json!("555-0101"));
+        let left = b.left_out(&["jd", "Doe", " ", "555-0101", "Madison", ""]);
+        assert_eq!(left.len(), 1, "{left:?}");
+        assert_eq!(left[0].0, "personal.addresses.Work");
+        assert!(left[0].1.contains("no field"), "{left:?}");
+        let m = b.map_row(&row(&["jd", "Doe", "555-0100", "555-0101", "", "n"]));
+        assert_eq!(m.record["personal"]["phone"], json!("555-0100"));
+        let left: Vec<&str> = b
+            .left_out(&["jd", "Doe", "555-0100", "555-0101", "", "n"])
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(left, ["Note", "Cell"]);
     }
 }

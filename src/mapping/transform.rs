@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 use regex::Regex;
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::sync::LazyLock;
 
 /// Transforms written as a bare string.
 pub(crate) const SIMPLE: &[&str] = &[
@@ -23,6 +24,7 @@ pub(crate) const SIMPLE: &[&str] = &[
     "digits",
     "email",
     "phone",
+    "phone_compact",
     "required",
 ];
 
@@ -92,7 +94,11 @@ pub(crate) enum Transform {
         out: &'static str,
     },
     Email,
+    /// `phone`: `619-645-7533 x5934`.
     Phone,
+    /// `phone_compact`: the same digits with no separators, `6196457533x5934`, for narrow
+    /// fields (ILLiad's 15 characters).
+    PhoneCompact,
 }
 
 /// An input date format, parsed once at mapping compile time.
@@ -337,7 +343,8 @@ impl Transform {
                 }
                 trimmed(s)
             }
-            Transform::Phone => Cow::Owned(normalise_phone(&s)?),
+            Transform::Phone => Cow::Owned(normalise_phone(&s, false)?),
+            Transform::PhoneCompact => Cow::Owned(normalise_phone(&s, true)?),
         })
     }
 }
@@ -409,25 +416,70 @@ fn split_name(s: &str, part: NamePart) -> String {
     }
 }
 
-/// Keeps digits (and a leading `+`); NANP numbers become `NNN-NNN-NNNN`.
-fn normalise_phone(s: &str) -> Result<String, String> {
-    let plus = s.trim_start().starts_with('+');
-    let digits: String = s.chars().filter(|c| c.is_ascii_digit()).collect();
+/// A trailing extension: `x5934`, `ext. 12`, `Ext 12`, `extension 12`, `#12`, `;ext=12`
+/// (RFC 3966), after the number.
+static EXTENSION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(.*?[0-9)])[\s,]*(?:;\s*ext\s*=|extension|ext\.?|x|#)\s*[.:]?\s*([0-9]{1,10})\s*$",
+    )
+    .unwrap_or_else(|e| unreachable!("constant regex: {e}"))
+});
+
+/// The most digits a phone number has (ITU-T E.164).
+const MAX_PHONE_DIGITS: usize = 15;
+
+/// Reads a phone number: digits (and a leading `+`) kept, NANP numbers written `NNN-NNN-NNNN`,
+/// an extension kept after the number as ` x1234`. Only digits, spaces and `-` `.` `(` `)` may
+/// separate the digits; anything else (letters, a second number after `/`), fewer than 7 or more
+/// than 15 digits is rejected with the value quoted, never merged into another number.
+/// `compact` writes the digits with no separators and the extension as `x1234` right after them.
+fn normalise_phone(s: &str, compact: bool) -> Result<String, String> {
+    let (number, ext) = match EXTENSION.captures(s) {
+        Some(c) => (
+            c.get(1).map_or("", |m| m.as_str()),
+            c.get(2).map(|m| m.as_str()),
+        ),
+        None => (s, None),
+    };
+    let number = number.trim();
+    let plus = number.starts_with('+');
+    let body = number.strip_prefix('+').unwrap_or(number);
+    if let Some(c) = body
+        .chars()
+        .find(|c| !(c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')')))
+    {
+        return Err(format!(
+            "not a phone number: \"{s}\" ('{c}' is neither a digit nor a separator; \
+             map the column without \"phone\" to keep it as written)"
+        ));
+    }
+    let digits: String = body.chars().filter(char::is_ascii_digit).collect();
     if digits.len() < 7 {
         return Err(format!("not a phone number: \"{s}\" (fewer than 7 digits)"));
     }
-    if plus {
-        return Ok(format!("+{digits}"));
+    if digits.len() > MAX_PHONE_DIGITS {
+        return Err(format!(
+            "not a phone number: \"{s}\" ({} digits; a phone number has at most \
+             {MAX_PHONE_DIGITS} — two numbers in one cell?)",
+            digits.len()
+        ));
     }
     let nanp = match digits.len() {
-        10 => Some(&digits[..]),
-        11 if digits.starts_with('1') => Some(&digits[1..]),
+        _ if plus => None,
+        10 => digits.get(..),
+        11 if digits.starts_with('1') => digits.get(1..),
         _ => None,
     };
-    Ok(match nanp {
-        Some(d) => format!("{}-{}-{}", &d[..3], &d[3..6], &d[6..]),
+    let mut out = match nanp.and_then(|d| Some((d.get(..3)?, d.get(3..6)?, d.get(6..)?))) {
+        Some((area, exchange, line)) if compact => format!("{area}{exchange}{line}"),
+        Some((area, exchange, line)) => format!("{area}-{exchange}-{line}"),
+        None if plus => format!("+{digits}"),
         None => digits,
-    })
+    };
+    if let Some(ext) = ext {
+        let _ = write!(out, "{}x{ext}", if compact { "" } else { " " });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -627,6 +679,35 @@ mod tests {
     }
 
     #[test]
+    fn phone_keeps_extensions_and_never_merges() {
+        for (raw, want) in [
+            ("(619)645-7533 x5934", "619-645-7533 x5934"),
+            ("555-010-1001 ext. 12", "555-010-1001 x12"),
+            ("555-010-1001 Ext 12", "555-010-1001 x12"),
+            ("555.010.1001 extension 7", "555-010-1001 x7"),
+            ("555-010-1001 #44", "555-010-1001 x44"),
+            ("+1-555-010-1001;ext=9", "+15550101001 x9"),
+            ("(499)102-5994 x03456", "499-102-5994 x03456"),
+        ] {
+            assert_eq!(ok(&Transform::Phone, raw), want, "{raw}");
+        }
+        assert_eq!(
+            ok(&Transform::PhoneCompact, "(619)645-7533 x5934"),
+            "6196457533x5934"
+        );
+        assert_eq!(ok(&Transform::PhoneCompact, "1 555 123 4567"), "5551234567");
+        for raw in [
+            "555-0101 / 555-0102",
+            "555-CALL-NOW",
+            "call 555 0101",
+            "5550101 5550102 55501",
+        ] {
+            let e = ap(&Transform::Phone, raw).expect_err(raw);
+            assert!(e.contains(raw), "{e}");
+        }
+    }
+
+    #[test]
     fn iso_date_parse() {
         assert_eq!(
             parse_iso_date("2026-01-02"),
@@ -639,5 +720,63 @@ mod tests {
         assert_eq!(parse_iso_date("2026-02-30"), None);
         assert_eq!(parse_iso_date("2026-01-02x"), None);
         assert_eq!(parse_iso_date("01/02/2026"), None);
+    }
+
+    fn every_transform(text: String, width: usize, ch: char) -> Vec<Transform> {
+        let mut all = vec![
+            Transform::Trim,
+            Transform::Lower,
+            Transform::Upper,
+            Transform::CollapseSpaces,
+            Transform::Title,
+            Transform::Digits,
+            Transform::PadLeft { width, ch },
+            Transform::Prefix(text.clone()),
+            Transform::Suffix(text.clone()),
+            Transform::SplitName(NamePart::First),
+            Transform::SplitName(NamePart::Middle),
+            Transform::SplitName(NamePart::Last),
+            Transform::Email,
+            Transform::Phone,
+            Transform::PhoneCompact,
+        ];
+        for re in ["^'", "(.)(.)", "é+$", "T.*$", ""] {
+            if let Ok(re) = Regex::new(re) {
+                all.push(Transform::Replace {
+                    re,
+                    with: text.clone(),
+                });
+            }
+        }
+        for system in [System::Folio, System::Illiad, System::Libib] {
+            all.push(Transform::Date {
+                format: DateFormat::from(text.clone()),
+                out: system_date_format(system),
+            });
+            all.push(Transform::Date {
+                format: DateFormat::from("%m/%d/%Y"),
+                out: system_date_format(system),
+            });
+        }
+        all
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn transforms_never_panic_and_blank_stays_blank(
+            s in crate::text::arb::text(),
+            opt in crate::text::arb::text(),
+            width in 0usize..40,
+            ch in proptest::prelude::any::<char>(),
+        ) {
+            for t in every_transform(opt, width, ch) {
+                let out = t.apply(s.clone());
+                if s.trim().is_empty() {
+                    proptest::prop_assert!(out.as_deref().is_ok_and(|o| o.trim().is_empty()), "{t:?}");
+                }
+            }
+        }
     }
 }

@@ -26,6 +26,8 @@ pub struct FolioPlanner<'a> {
     pub match_field: &'a str,
     /// Protected fields.
     pub protect: &'a [String],
+    /// List fields merged on update (only `tags` applies).
+    pub merge: &'a [String],
 }
 
 fn text<'v>(record: &'v Value, field: &str) -> Option<&'v str> {
@@ -149,7 +151,28 @@ impl FolioPlanner<'_> {
         match (current, current_id) {
             (None, _) => Action::Create(record.clone()),
             (Some(u), Some(id)) => {
-                let (merged, changes) = merger.merge(u, record, &row.clear);
+                let mut record = record.clone();
+                if self.merge.iter().any(|m| m == "tags") {
+                    let items = |v: &Value| -> Vec<String> {
+                        v.pointer("/tags/tagList")
+                            .and_then(Value::as_array)
+                            .map(|a| {
+                                a.iter()
+                                    .filter_map(|t| t.as_str().map(str::to_string))
+                                    .collect()
+                            })
+                            .unwrap_or_default()
+                    };
+                    let (stored, mapped) = (items(u), items(&record));
+                    if !mapped.is_empty() {
+                        let list = super::merged_list(
+                            stored.iter().map(String::as_str),
+                            mapped.iter().map(String::as_str),
+                        );
+                        record["tags"] = serde_json::json!({ "tagList": list });
+                    }
+                }
+                let (merged, changes) = merger.merge(u, &record, &row.clear);
                 if changes.is_empty() {
                     Action::Unchanged { id: id.to_string() }
                 } else {

@@ -12,6 +12,7 @@ use crate::systems::folio::merge::Change;
 use crate::systems::illiad::client::{get_ci, IlliadClient, IlliadError, Lookup};
 use crate::systems::schema;
 use crate::systems::System;
+use crate::text;
 use futures::StreamExt;
 use serde_json::Value;
 
@@ -60,12 +61,8 @@ fn comparable(field: &str, v: &Value) -> Option<String> {
     if s.is_empty() {
         return None;
     }
-    let b = s.as_bytes();
-    if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' && schema::parse_iso_date(&s[..10]).is_some() {
-        let rest = s[10..].trim_start_matches('T');
-        if rest.is_empty() || rest.trim_end_matches(['0', ':', '.', 'Z']).is_empty() {
-            return Some(s[..10].to_string());
-        }
+    if let Some(date) = text::midnight_date(&s).filter(|d| schema::parse_iso_date(d).is_some()) {
+        return Some(date.to_string());
     }
     if CASELESS.iter().any(|c| c.eq_ignore_ascii_case(field)) {
         Some(s.to_lowercase())
@@ -254,5 +251,18 @@ mod tests {
         // ExternalUserId would overwrite UserName under the vendor-default mapping.
         assert!(prepare(&clash, None, Some("UserName")).is_err());
         assert!(prepare(&clash, None, Some("UserInfo1")).is_ok());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn illiad_diff_never_panics(
+            a in crate::text::arb::json(),
+            b in crate::text::arb::json(),
+        ) {
+            let _ = differences(&a, &b);
+            proptest::prop_assert!(differences(&a, &a).is_empty());
+        }
     }
 }

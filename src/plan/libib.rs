@@ -2,7 +2,8 @@
 //! when paging through them all costs fewer requests than one lookup per row (Libib allows one
 //! request per 2 s), else with `GET /patrons/{id}` — then decides create, update (only the
 //! changed fields, addressed by barcode so a changed e-mail can be updated), unchanged, or
-//! conflict (the e-mail or barcode belongs to another patron).
+//! conflict (the e-mail, barcode or — with a snapshot — `patron_id` belongs to another patron;
+//! Libib does not keep `patron_id` unique itself, so a repeat would make a second patron).
 
 use super::{Action, Candidate, Planned};
 use crate::systems::folio::merge::Change;
@@ -13,12 +14,13 @@ use std::collections::HashMap;
 /// Fields Libib refuses to blank.
 const NEVER_EMPTY: [&str; 4] = ["first_name", "last_name", "country", "barcode"];
 
-/// Every patron, indexed by folded e-mail and by barcode.
+/// Every patron, indexed by folded e-mail, by barcode and by `patron_id`.
 #[derive(Debug, Default)]
 pub struct Snapshot {
     patrons: Vec<Value>,
     by_email: HashMap<String, usize>,
     by_barcode: HashMap<String, usize>,
+    by_patron_id: HashMap<String, usize>,
 }
 
 impl Snapshot {
@@ -31,6 +33,9 @@ impl Snapshot {
             }
             if let Some(b) = field(p, "barcode") {
                 s.by_barcode.entry(b.to_string()).or_insert(i);
+            }
+            if let Some(id) = field(p, "patron_id") {
+                s.by_patron_id.entry(id.trim().to_string()).or_insert(i);
             }
         }
         s.patrons = patrons;
@@ -52,10 +57,11 @@ impl Snapshot {
         self.patrons.is_empty()
     }
 
-    /// The patron whose `field` (`email` or `barcode`) is `value`.
+    /// The patron whose `field` (`email`, `barcode` or `patron_id`) is `value`.
     pub fn find(&self, field: &str, value: &str) -> Option<&Value> {
         let i = match field {
             "email" => self.by_email.get(&value.trim().to_lowercase()),
+            "patron_id" => self.by_patron_id.get(value.trim()),
             _ => self.by_barcode.get(value.trim()),
         }?;
         self.patrons.get(*i)
@@ -168,6 +174,8 @@ pub struct LibibPlanner<'a> {
     pub match_field: &'a str,
     /// Protected fields.
     pub protect: &'a [String],
+    /// List fields merged on update (only `tags` applies).
+    pub merge: &'a [String],
     /// Every patron, when the run took a snapshot; else rows are looked up one by one.
     pub snapshot: Option<&'a Snapshot>,
 }
@@ -176,6 +184,10 @@ impl LibibPlanner<'_> {
     async fn find(&self, name: &str, value: &str) -> Result<Option<Value>, LibibError> {
         match self.snapshot {
             Some(s) => Ok(s.find(name, value).cloned()),
+            // `GET /patrons/{id}` takes a barcode or an e-mail, never a patron_id: "Looking up
+            // by patron_id is not supported" (../shared/reference/illiad-libib-api.md:59); it
+            // "can only be a secondary match, found by scanning a full list" (line 403).
+            None if name == "patron_id" => Ok(None),
             None => self.client.get(value).await,
         }
     }
@@ -207,7 +219,7 @@ impl LibibPlanner<'_> {
             .as_ref()
             .and_then(|p| field(p, "barcode"))
             .map(str::to_string);
-        for other in ["email", "barcode"] {
+        for other in ["email", "barcode", "patron_id"] {
             if other == self.match_field {
                 continue;
             }
@@ -236,7 +248,22 @@ impl LibibPlanner<'_> {
                 "the matching Libib patron has no barcode".into(),
             ));
         };
-        let (params, changes) = update_params(record, &current, self.protect, &row.clear);
+        let mut record = record.clone();
+        if self.merge.iter().any(|m| m == "tags") {
+            let items = |v: Option<&Value>| -> Vec<String> {
+                v.and_then(|v| param_text("tags", v))
+                    .map(|t| t.split(',').map(str::to_string).collect())
+                    .unwrap_or_default()
+            };
+            let (stored, mapped) = (items(current.get("tags")), items(record.get("tags")));
+            if !mapped.is_empty() {
+                record["tags"] = Value::Array(super::merged_list(
+                    stored.iter().map(String::as_str),
+                    mapped.iter().map(String::as_str),
+                ));
+            }
+        }
+        let (params, changes) = update_params(&record, &current, self.protect, &row.clear);
         Ok(if changes.is_empty() {
             Action::Unchanged { id: barcode }
         } else {
@@ -301,5 +328,25 @@ mod tests {
         assert!(s.find("email", "a@X.edu").is_some());
         assert!(s.find("barcode", "2020000000013").is_some());
         assert!(s.find("barcode", "2020000000020").is_none());
+        let s = Snapshot::new(vec![
+            json!({"barcode": "2020000000013", "email": "a@x.edu", "patron_id": "900100231"}),
+        ]);
+        assert!(s.find("patron_id", " 900100231").is_some());
+        assert!(s.find("patron_id", "900100232").is_none());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn libib_diff_never_panics(
+            a in crate::text::arb::json(),
+            b in crate::text::arb::json(),
+        ) {
+            let _ = update_params(&a, &b, &["phone".to_string()], &["city".to_string()]);
+            let _ = create_params(&a);
+            let (_, changes) = update_params(&a, &a, &[], &[]);
+            proptest::prop_assert!(changes.is_empty());
+        }
     }
 }

@@ -65,6 +65,24 @@ pub enum Action {
     Reject(String),
 }
 
+/// A `merge`d list field on update: the stored items, then the mapped items not already among
+/// them (compared trimmed and ignoring case), so a migration adds its tags and removes none.
+pub fn merged_list<'a>(
+    stored: impl IntoIterator<Item = &'a str>,
+    mapped: impl IntoIterator<Item = &'a str>,
+) -> Vec<Value> {
+    let mut out: Vec<&str> = Vec::new();
+    for item in stored.into_iter().chain(mapped) {
+        let item = item.trim();
+        if !item.is_empty() && !out.iter().any(|o| o.to_lowercase() == item.to_lowercase()) {
+            out.push(item);
+        }
+    }
+    out.into_iter()
+        .map(|s| Value::String(s.to_string()))
+        .collect()
+}
+
 /// A candidate with its action.
 #[derive(Debug, Clone)]
 pub struct Planned {

@@ -8,6 +8,8 @@
 //!   LF, CRLF and a lone CR (classic Mac) each count as one line break, inside quotes too.
 //! - Header names are trimmed (BOM stripped) and must be non-empty and unique; cells are not
 //!   trimmed.
+//! - A cell that is a spreadsheet formula behind the `'` guard exports and reports write
+//!   ([`crate::report::cell::neutralise`]) is read without that `'`; any other `'` is data.
 //! - Records whose fields are all blank are skipped; records with the wrong field count or
 //!   invalid UTF-8 are [`Record::Bad`], and reading goes on.
 
@@ -281,12 +283,14 @@ impl CsvReader {
                     String::from_utf8_lossy(field)
                 }
             };
+            // A cell an export guarded against formula evaluation comes back as it was.
+            let text = crate::report::cell::unguard(&text);
             match cells.get_mut(i) {
                 Some(c) => {
                     c.clear();
-                    c.push_str(&text);
+                    c.push_str(text);
                 }
-                None => cells.push(text.into_owned()),
+                None => cells.push(text.to_string()),
             }
         }
         if let Some(col) = bad_utf8 {
@@ -401,7 +405,7 @@ fn parse_headers(path: &Path, record: &ByteRecord) -> Result<Vec<String>, ReadEr
                 "header column {pos} is not valid UTF-8; set the encoding"
             ))
         })?;
-        let name = text.trim_start_matches('\u{feff}').trim();
+        let name = crate::report::cell::unguard(text.trim_start_matches('\u{feff}')).trim();
         if name.is_empty() {
             return Err(invalid(format!("header column {pos} has an empty name")));
         }

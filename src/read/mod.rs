@@ -117,6 +117,12 @@ pub trait RowReader: Iterator<Item = Result<Record, ReadError>> + Send {
     fn recycle(&mut self, cells: Vec<String>) {
         drop(cells);
     }
+    /// Fields the source held that this reader's columns do not carry, with how many records
+    /// had them and why (a migration source's export layout; empty for files). Complete once
+    /// the reader is exhausted.
+    fn left_out(&self) -> Vec<(String, u64, String)> {
+        Vec::new()
+    }
 }
 
 /// Opens `path`, choosing the reader by extension (`.csv`, `.tsv`, `.txt`, `.psv` → CSV; `.xlsx`,

@@ -6,11 +6,14 @@
 //! - `line` is the spreadsheet row number as Excel shows it (1-based); `sheet` is the sheet name.
 //! - Cell text: dates → `YYYY-MM-DD` (with `THH:MM:SS` when there is a time part, either epoch),
 //!   whole-number floats without `.0`, other floats in shortest form, bools `true`/`false`,
-//!   formulas → their cached value. Error cells (`#N/A`) and values right of the last header
-//!   column make the row a [`BadRow`]; blank rows are skipped; short rows are padded with `""`.
+//!   formulas → their cached value. Error cells (`#N/A`), values right of the last header
+//!   column, formulas with no cached value and whole numbers beyond 15 significant digits (which
+//!   a spreadsheet cannot hold exactly) make the row a [`BadRow`] naming the cell; blank rows
+//!   are skipped; short rows are padded with `""`.
 //! - A corrupt workbook is a [`ReadError`], never a panic (calamine is additionally guarded
 //!   with `catch_unwind`).
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::BufReader;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -33,6 +36,8 @@ pub struct SheetReader {
     origin: (u32, u32),
     /// Next relative row to read.
     next_row: usize,
+    /// Absolute (row, column) of formula cells whose file holds no saved value.
+    uncached: CellSet,
 }
 
 impl SheetReader {
@@ -49,7 +54,7 @@ impl SheetReader {
             InputFormat::Ods => load::<Ods<BufReader<File>>>(path, format, opts),
             _ => load::<Xlsx<BufReader<File>>>(path, format, opts),
         }));
-        let (sheet, range) = match loaded {
+        let (sheet, range, uncached) = match loaded {
             Ok(result) => result?,
             Err(_) => {
                 return Err(ReadError::Invalid {
@@ -58,7 +63,9 @@ impl SheetReader {
                 })
             }
         };
-        Self::from_range(path, format, sheet, range, opts.header_row)
+        let mut reader = Self::from_range(path, format, sheet, range, opts.header_row)?;
+        reader.uncached = uncached;
+        Ok(reader)
     }
 
     /// Builds a reader over an already loaded sheet (`header_row` as in [`ReadOptions`]).
@@ -140,6 +147,7 @@ impl SheetReader {
             range,
             origin,
             next_row: header_rel + 1,
+            uncached: HashSet::new(),
         })
     }
 
@@ -171,7 +179,21 @@ impl SheetReader {
             let text = cell_text(data);
             let blank = text.trim().is_empty();
             any_value |= !blank;
-            if c < self.headers.len() {
+            if let Some(h) = self.headers.get(c) {
+                let abs = (self.origin.0 + r as u32, self.origin.1 + c as u32);
+                if blank && self.uncached.contains(&abs) {
+                    any_value = true;
+                    problems.push(format!(
+                        "cell {col}{line} (column '{h}') is a formula with no saved value: open \
+                         and save the file in a spreadsheet, or export it as CSV"
+                    ));
+                } else if let Some(n) = inexact_number(data) {
+                    problems.push(format!(
+                        "cell {col}{line} (column '{h}') holds the number {n}, which has more than \
+                         {EXACT_DIGITS} significant digits: a spreadsheet does not keep it exactly; \
+                         format the column as text and re-enter the value, or export as CSV"
+                    ));
+                }
                 cells.push(text);
             } else if !blank {
                 problems.push(format!(
@@ -240,7 +262,7 @@ fn load<R>(
     path: &Path,
     format: InputFormat,
     opts: &ReadOptions,
-) -> Result<(String, Range<Data>), ReadError>
+) -> Result<(String, Range<Data>, CellSet), ReadError>
 where
     R: Reader<BufReader<File>>,
     R::Error: std::fmt::Display,
@@ -263,7 +285,47 @@ where
     let range = workbook
         .worksheet_range(&sheet)
         .map_err(|e| invalid(format!("cannot read sheet '{sheet}': {e}")))?;
-    Ok((sheet, range))
+    let uncached = uncached_formulas(&mut workbook, &sheet, &range);
+    Ok((sheet, range, uncached))
+}
+
+/// Absolute (row, column) positions of cells.
+type CellSet = HashSet<(u32, u32)>;
+
+/// Formula cells of `sheet` with no saved value in the file (calamine reads those as empty).
+/// A workbook whose formulas cannot be read has none to report: its values are all there is.
+fn uncached_formulas<R>(workbook: &mut R, sheet: &str, values: &Range<Data>) -> CellSet
+where
+    R: Reader<BufReader<File>>,
+{
+    let Ok(formulas) = workbook.worksheet_formula(sheet) else {
+        return HashSet::new();
+    };
+    formulas
+        .used_cells()
+        .filter(|(_, _, f)| !f.trim().is_empty())
+        .filter_map(|(r, c, _)| {
+            let start = formulas.start()?;
+            let abs = (start.0 + r as u32, start.1 + c as u32);
+            matches!(values.get_value(abs), None | Some(Data::Empty)).then_some(abs)
+        })
+        .collect()
+}
+
+/// Significant digits a spreadsheet number holds exactly (IEEE 754 double, as Excel documents:
+/// "Number precision: 15 digits", support.microsoft.com "Excel specifications and limits").
+const EXACT_DIGITS: usize = 15;
+
+/// The text of a whole number with more than [`EXACT_DIGITS`] significant digits
+/// (`12345678901234567` is stored as `12345678901234568`): it cannot be read exactly.
+fn inexact_number(data: &Data) -> Option<String> {
+    let Data::Float(f) = data else { return None };
+    if !f.is_finite() || f.fract() != 0.0 || f.abs() < 1e15 {
+        return None;
+    }
+    let text = format!("{f}");
+    let digits = text.trim_start_matches('-').trim_end_matches('0').len();
+    (digits > EXACT_DIGITS).then_some(text)
 }
 
 /// Resolves the requested sheet: exact name, then case-insensitive name, then 1-based index;

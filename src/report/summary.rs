@@ -1,4 +1,5 @@
-//! The end-of-run summary: counts by outcome and the commonest rejection reasons.
+//! The end-of-run summary: counts by outcome, the commonest rejection reasons, and the input
+//! fields the destination is not sent ("left out: FIELD (N users) — reason").
 
 use crate::outcome::{Outcome, OutcomeKind};
 use std::collections::BTreeMap;
@@ -13,6 +14,8 @@ pub struct Summary {
     pub by_outcome: BTreeMap<OutcomeKind, u64>,
     /// Non-ok rows per reason category.
     pub by_reason: BTreeMap<String, u64>,
+    /// Input fields the mapping does not send: rows with a value there, and why.
+    pub left_out: BTreeMap<String, (u64, String)>,
 }
 
 /// A reason with its specifics (quoted values, numbers) removed, so similar reasons group together.
@@ -70,6 +73,23 @@ impl Summary {
         }
     }
 
+    /// Counts one row with a value in `field` that the destination is not sent (the first reason
+    /// given for a field is kept).
+    pub fn add_left_out(&mut self, field: &str, reason: &str) {
+        self.add_left_out_n(field, 1, reason);
+    }
+
+    /// Counts `n` rows with a value in `field` that the destination is not sent.
+    pub fn add_left_out_n(&mut self, field: &str, n: u64, reason: &str) {
+        match self.left_out.get_mut(field) {
+            Some((count, _)) => *count += n,
+            None => {
+                self.left_out
+                    .insert(field.to_string(), (n, reason.to_string()));
+            }
+        }
+    }
+
     /// Rows with the given outcome.
     pub fn count(&self, kind: OutcomeKind) -> u64 {
         self.by_outcome.get(&kind).copied().unwrap_or(0)
@@ -105,6 +125,16 @@ impl Summary {
                 );
             }
         }
+        if !self.left_out.is_empty() {
+            let _ = writeln!(
+                s,
+                "  not sent (in the input, not in what the destination gets):"
+            );
+            for (field, (n, why)) in &self.left_out {
+                let users = if *n == 1 { "user" } else { "users" };
+                let _ = writeln!(s, "    left out: {field} ({n} {users}) — {why}");
+            }
+        }
         s
     }
 }
@@ -137,5 +167,10 @@ mod tests {
         assert_eq!(s.count(OutcomeKind::Ok), 1);
         assert_eq!(s.rows, 2);
         assert!(s.render("check").contains("rejected"));
+        s.add_left_out("personal.addresses.Work", "LIBIB holds one address");
+        s.add_left_out("personal.addresses.Work", "ignored: the first reason stays");
+        assert!(s.render("migrate").contains(
+            "    left out: personal.addresses.Work (2 users) — LIBIB holds one address\n"
+        ));
     }
 }

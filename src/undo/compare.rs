@@ -3,28 +3,6 @@
 
 use serde_json::Value;
 
-/// A date-time at midnight UTC compares equal to its date (servers store dates as date-times).
-fn normalise(v: &Value) -> Value {
-    if let Value::String(s) = v {
-        let b = s.as_bytes();
-        if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
-            let rest = &s[10..];
-            if rest.is_empty()
-                || rest.starts_with("T00:00:00")
-                    && rest
-                        .trim_start_matches("T00:00:00")
-                        .trim_start_matches(".000")
-                        .trim_start_matches('Z')
-                        .trim_start_matches("+00:00")
-                        .is_empty()
-            {
-                return Value::String(s[..10].to_string());
-            }
-        }
-    }
-    v.clone()
-}
-
 fn walk(path: &str, expected: Option<&Value>, current: Option<&Value>, out: &mut Vec<String>) {
     match (expected, current) {
         (None, None) => {}
@@ -48,7 +26,8 @@ fn walk(path: &str, expected: Option<&Value>, current: Option<&Value>, out: &mut
                 walk(&format!("{path}[{i}]"), Some(x), Some(y), out);
             }
         }
-        (Some(a), Some(b)) if normalise(a) == normalise(b) => {}
+        (Some(a), Some(b))
+            if crate::text::date_normalised(a) == crate::text::date_normalised(b) => {}
         _ => out.push(path.to_string()),
     }
 }
@@ -101,5 +80,18 @@ mod tests {
         let d = json!({"id": "1", "personal": {"lastName": "A", "phone": "5"},
                        "expirationDate": "2027-06-30"});
         assert_eq!(differences(&a, &d, &["metadata"]), vec!["personal.phone"]);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn diff_never_panics_and_a_record_equals_itself(
+            a in crate::text::arb::json(),
+            b in crate::text::arb::json(),
+        ) {
+            let _ = differences(&a, &b, &["metadata"]);
+            proptest::prop_assert!(differences(&a, &a, &[]).is_empty());
+        }
     }
 }

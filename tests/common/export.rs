@@ -98,6 +98,24 @@ pub fn write_config(sb: &Sandbox, dir: &Path) -> PathBuf {
     p
 }
 
+/// [`write_config`] with the Libib pacer at the sandbox's shortened pace (start the sandbox with
+/// `--libib-interval-ms 2`) and ILLiad at 400 requests a second, 4 at a time.
+pub fn write_fast_config(sb: &Sandbox, dir: &Path) -> PathBuf {
+    let p = write_config(sb, dir);
+    let cfg = std::fs::read_to_string(&p).expect("config");
+    let cfg = cfg
+        .replace(
+            "api_user = \"sandbox-user\"\n",
+            "api_user = \"sandbox-user\"\nrate = 400\n",
+        )
+        .replace(
+            "api_key_env = \"SB_ILLIAD_KEY\"\n",
+            "api_key_env = \"SB_ILLIAD_KEY\"\nrate = 400\nconcurrency = 4\n",
+        );
+    std::fs::write(&p, cfg).expect("config");
+    p
+}
+
 /// A command for the binary in `dir` with every sandbox secret in the environment.
 pub fn cmd_in(dir: &Path, args: &[&str]) -> std::process::Command {
     let mut c = super::bin();

@@ -35,34 +35,10 @@ impl std::fmt::Display for Change {
     }
 }
 
-/// A date-time that is midnight UTC compares equal to its date (`2027-06-30` vs
-/// `2027-06-30T00:00:00.000+00:00`).
-fn normalise(v: &Value) -> Value {
-    if let Value::String(s) = v {
-        let b = s.as_bytes();
-        if b.len() >= 10
-            && b[4] == b'-'
-            && b[7] == b'-'
-            && s[..10].bytes().filter(u8::is_ascii_digit).count() == 8
-        {
-            let rest = &s[10..];
-            if rest.is_empty()
-                || rest == "T00:00:00"
-                || rest == "T00:00:00Z"
-                || rest == "T00:00:00.000Z"
-                || rest == "T00:00:00+00:00"
-                || rest == "T00:00:00.000+00:00"
-            {
-                return Value::String(s[..10].to_string());
-            }
-        }
-    }
-    v.clone()
-}
-
-/// Whether two values are the same for FOLIO's purposes.
+/// Whether two values are the same for FOLIO's purposes (a date-time at midnight UTC equals its
+/// date: FOLIO stores dates as date-times).
 pub fn same(a: &Value, b: &Value) -> bool {
-    normalise(a) == normalise(b)
+    crate::text::date_normalised(a) == crate::text::date_normalised(b)
 }
 
 /// Merge context.
@@ -344,5 +320,22 @@ mod tests {
         );
         assert_eq!(ch.len(), 1);
         assert_eq!(merged["personal"]["email"], "a@b.cd");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn merge_never_panics_and_a_record_merged_with_itself_is_unchanged(
+            existing in crate::text::arb::json(),
+            desired in crate::text::arb::json(),
+            clear in proptest::collection::vec(crate::text::arb::text(), 0..3),
+        ) {
+            let rd = rd();
+            let protect = vec!["personal.email".to_string()];
+            let m = Merger { protect: &protect, refdata: &rd };
+            let _ = m.merge(&existing, &desired, &clear);
+            proptest::prop_assert!(same(&existing, &existing));
+        }
     }
 }

@@ -139,10 +139,18 @@ fn custom_ref_id(name: &str) -> Option<&str> {
     (!id.is_empty() && !id.contains('.') && !id.chars().any(char::is_whitespace)).then_some(id)
 }
 
+/// The order of a user's addresses, as their type names (`Work; Home`): not a mod-users
+/// property but the order of the `personal.addresses` array, written by exports and read back
+/// so a restored user's addresses keep their order.
+pub const ADDRESS_ORDER: &str = "personal.addresses";
+
 /// Looks up a fixed or pattern field.
 pub(super) fn lookup(name: &str) -> Option<FieldSpec> {
     if let Some(d) = def(name) {
         return Some(d.spec(d.name));
+    }
+    if name == ADDRESS_ORDER {
+        return Some(FieldDef::of(ADDRESS_ORDER, FieldKind::List).spec(name));
     }
     if let Some((_, part)) = folio_address_field(name) {
         return address_part_def(part).map(|d| d.spec(name));

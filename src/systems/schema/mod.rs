@@ -28,8 +28,8 @@ use serde_json::Value;
 use std::sync::LazyLock;
 
 pub use folio::{
-    folio_address_field, FOLIO_ADDRESS_PARTS, FOLIO_CONTACT_TYPES, FOLIO_DEFAULT_ADDRESS_TYPES,
-    FOLIO_DEFAULT_PATRON_GROUPS,
+    folio_address_field, ADDRESS_ORDER as FOLIO_ADDRESS_ORDER, FOLIO_ADDRESS_PARTS,
+    FOLIO_CONTACT_TYPES, FOLIO_DEFAULT_ADDRESS_TYPES, FOLIO_DEFAULT_PATRON_GROUPS,
 };
 
 /// The kind of value a field holds; drives coercion of mapped cell text.
