@@ -310,6 +310,26 @@ fn native_backup_restores_exactly_and_undo_returns_to_the_edited_state() {
             && upd["changed_fields"].contains("active: false → true"),
         "{upd:?}"
     );
+    // --only-missing recreates the 5 and leaves the 3 edited users alone, listing how they differ.
+    let o = run(
+        t,
+        &[
+            "restore",
+            b,
+            "--to",
+            "sb",
+            "--only-missing",
+            "--report",
+            "only.csv",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let only = read_report(&t.join("only.csv"));
+    let n = |k: &str| only.iter().filter(|r| r["outcome"] == k).count();
+    assert_eq!(
+        (n("would_create"), n("exists"), n("would_update")),
+        (5, 3, 0)
+    );
     let (writes_before, _) = target.counts("/folio/users");
     let o = run(
         t,
