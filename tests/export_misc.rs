@@ -249,6 +249,22 @@ fn usage_and_unreachable_exit_codes() {
     assert!(!d.join("x.csv").exists(), "no file for a failed export");
     let o = run(d, &["export", "--from", "gone", "--out", "x.txt"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    // A native backup is JSON Lines, and holds records, not a mapping's columns.
+    let o = run(
+        d,
+        &[
+            "export", "--from", "gone", "--out", "x.csv", "--format", "native",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let m = root().join("mappings/folio.toml");
+    let m = m.to_str().unwrap();
+    let args = [
+        "export", "--from", "gone", "--out", "x.jsonl", "--format", "native", "-m", m,
+    ];
+    let o = run(d, &args);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--format columns"), "{}", text(&o));
     let sb = Sandbox::start(d, &[]);
     write_config(&sb, d);
     let o = cmd_in(d, &["export", "--from", "sb", "--out", "x.csv"])
