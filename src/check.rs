@@ -5,7 +5,7 @@
 
 use crate::dedupe::{unique_fields, DuplicateTracker, FirstSeen};
 use crate::mapping::{Issue, Mapped, Mapping};
-use crate::outcome::{Outcome, OutcomeKind};
+use crate::outcome::{Outcome, OutcomeKind, ReasonCode};
 use crate::read::{self, ReadOptions};
 use crate::report::{self, summary::Summary, Column, ReportSink};
 mod parallel;
@@ -53,6 +53,23 @@ pub fn issues_reason(issues: &[Issue]) -> String {
         .join("; ")
 }
 
+/// The code of a row's issues: its first issue's (a row is grouped by what went wrong first).
+pub fn issues_code(issues: &[Issue]) -> ReasonCode {
+    issues
+        .first()
+        .map(|i| i.code)
+        .unwrap_or(ReasonCode::InvalidRecord)
+}
+
+/// The code of a duplicate in `field`: `duplicate_key` for the match key.
+pub fn duplicate_code(field: &str, match_field: &str) -> ReasonCode {
+    if field == match_field {
+        ReasonCode::DuplicateKey
+    } else {
+        ReasonCode::DuplicateValue
+    }
+}
+
 /// Runs the mapping, validation and duplicate checks shared by `check` and the importers over one
 /// mapped row; returns the row's outcome when it is rejected.
 pub fn screen_row(
@@ -65,21 +82,19 @@ pub fn screen_row(
 ) -> Option<Outcome> {
     if !mapped.issues.is_empty() {
         let mut o = Outcome::new(file, mapped.line, mapped.key.clone(), OutcomeKind::Rejected);
-        o.reason = Some(issues_reason(&mapped.issues));
+        o.name = crate::outcome::display_name(&mapped.record);
+        o.set_reason(issues_code(&mapped.issues), issues_reason(&mapped.issues));
         return Some(o);
     }
     let hit = dupes.check(file_index, mapped.line, |f| field_text(&mapped.record, f));
     let (field, first) = hit?;
     let value = field_text(&mapped.record, &field).unwrap_or_default();
     let mut o = Outcome::new(file, mapped.line, mapped.key.clone(), OutcomeKind::Rejected);
-    o.reason = Some(duplicate_reason(
-        &field,
-        value,
-        first,
-        file_index,
-        files,
-        match_field,
-    ));
+    o.name = crate::outcome::display_name(&mapped.record);
+    o.set_reason(
+        duplicate_code(&field, match_field),
+        duplicate_reason(&field, value, first, file_index, files, match_field),
+    );
     Some(o)
 }
 

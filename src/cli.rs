@@ -8,6 +8,7 @@ use crate::init::{self, InitOptions};
 use crate::journal::interrupt::Halt;
 use crate::journal::{JournalOptions, ResumeFrom};
 use crate::migrate::MigrateSource;
+use crate::notify::Notify;
 use crate::read::ReadOptions;
 use crate::runs_cmd;
 use crate::sandbox::{self, SandboxArgs};
@@ -182,6 +183,10 @@ pub struct RestoreArgs {
     /// listed as `exists`).
     #[arg(long)]
     pub only_missing: bool,
+    /// When the run ends, run CMD (through the shell) with the summary JSON on stdin
+    /// (default: [notify] command in the config).
+    #[arg(long, value_name = "CMD")]
+    pub notify_command: Option<String>,
     /// Also write the report here (.csv, .xlsx or .json).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -222,9 +227,13 @@ pub struct ResumeArgs {
     /// Config file with [targets.NAME] tables (default: the one the run used).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Also write the report here (.csv, .xlsx or .json).
+    /// Also write the report here (.csv, .xlsx, .json or .html).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// When the run ends, run CMD (through the shell) with the summary JSON on stdin, e.g.
+    /// 'mail -s "patron-etl run" staff@example.edu' (default: [notify] command in the config).
+    #[arg(long, value_name = "CMD")]
+    pub notify_command: Option<String>,
 }
 
 /// `undo` options.
@@ -242,6 +251,10 @@ pub struct UndoArgs {
     /// Config file with [targets.NAME] tables (default: the one the run used).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// When the run ends, run CMD (through the shell) with the summary JSON on stdin, e.g.
+    /// 'mail -s "patron-etl run" staff@example.edu' (default: [notify] command in the config).
+    #[arg(long, value_name = "CMD")]
+    pub notify_command: Option<String>,
 }
 
 /// Options shared by every command that reads roster files.
@@ -321,7 +334,7 @@ pub struct CheckArgs {
     /// Write one JSON payload per valid row (JSON Lines).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Write a report with one line per data row (.csv, .xlsx or .json).
+    /// Write a report with one line per data row (.csv, .xlsx, .json or .html).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 }
@@ -355,7 +368,8 @@ pub struct WriteArgs {
     /// Preview only (the default; accepted as the explicit spelling).
     #[arg(long)]
     pub dry_run: bool,
-    /// Also write the report here (.csv, .xlsx or .json); it is always in the run folder too.
+    /// Also write the report here (.csv, .xlsx, .json or .html); report.csv and report.html are
+    /// always in the run folder too.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// Requests per second (default per system: FOLIO 10, ILLiad 5, Libib 0.4).
@@ -367,6 +381,10 @@ pub struct WriteArgs {
     /// Stop writing after this many failed rows; the rest are reported as skipped.
     #[arg(long, value_name = "N")]
     pub max_errors: Option<u64>,
+    /// When the run ends, run CMD (through the shell) with the summary JSON on stdin, e.g.
+    /// 'mail -s "patron-etl run" staff@example.edu' (default: [notify] command in the config).
+    #[arg(long, value_name = "CMD")]
+    pub notify_command: Option<String>,
 }
 
 /// Parses `--rate`: a positive, finite number of requests per second.
@@ -538,10 +556,47 @@ pub struct ExportArgs {
     /// Patrons carrying this tag (FOLIO `tags.tagList`, Libib `tags`).
     #[arg(long, value_name = "NAME")]
     pub tag: Option<String>,
+    /// When the run ends, run CMD (through the shell) with the summary JSON on stdin, e.g.
+    /// 'mail -s "patron-etl run" staff@example.edu' (default: [notify] command in the config).
+    #[arg(long, value_name = "CMD")]
+    pub notify_command: Option<String>,
 }
 
-/// Runs the parsed command line; returns the exit code.
+/// The notify command of a run command (`--notify-command`, else `[notify]` in the config), with
+/// the command's name; `None` for commands that are not runs.
+fn notify_for(command: &Command) -> anyhow::Result<Option<(&'static str, Notify)>> {
+    let (name, flag, config) = match command {
+        Command::Import(a) => ("import", &a.write.notify_command, &a.write.config),
+        Command::Migrate(a) => ("migrate", &a.write.notify_command, &a.write.config),
+        Command::Export(a) => ("export", &a.notify_command, &a.config),
+        Command::Restore(a) => ("restore", &a.notify_command, &a.config),
+        Command::Undo(a) => ("undo", &a.notify_command, &a.config),
+        Command::Resume(a) if a.commit => ("resume", &a.notify_command, &a.config),
+        _ => return Ok(None),
+    };
+    Ok(Notify::resolve(flag.clone(), config.as_deref())?.map(|n| (name, n)))
+}
+
+/// Runs the parsed command line; returns the exit code. A run command with a notify command
+/// sends its summary (or its error) there when it ends.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    let notify = notify_for(&cli.command)?;
+    let result = dispatch(cli);
+    if let Some((name, n)) = notify {
+        let json = match &result {
+            Ok((code, Some(folder))) => Notify::run_summary(name, folder, *code),
+            Ok((code, None)) => serde_json::json!({ "command": name, "exit_code": code }),
+            Err(e) => Notify::error_summary(name, e),
+        };
+        if let Err(e) = n.send(&json) {
+            eprintln!("warning: {e}");
+        }
+    }
+    result.map(|(code, _)| code)
+}
+
+/// Runs one command; returns the exit code and the run folder, if the command made one.
+fn dispatch(cli: Cli) -> anyhow::Result<(u8, Option<PathBuf>)> {
     let home = crate::runs::home(cli.home.as_deref())?;
     match cli.command {
         Command::Check(args) => {
@@ -560,11 +615,12 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             if let Some(o) = &opts.out {
                 crate::outln!("  payloads: {}", o.display());
             }
-            Ok(if summary.any_failed() {
+            let code = if summary.any_failed() {
                 exit::ROWS_FAILED
             } else {
                 exit::OK
-            })
+            };
+            Ok((code, None))
         }
         Command::Import(args) => {
             let mut opts = args.write.import_options(args.mapping, args.to, home)?;
@@ -611,7 +667,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             for step in next {
                 eprintln!("next: {step}");
             }
-            Ok(exit::OK)
+            Ok((exit::OK, None))
         }
         Command::Export(args) => {
             let opts = ExportOptions {
@@ -638,11 +694,16 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             };
             let res = export::run(&opts)?;
             crate::out!("{}", res.render(&opts));
-            Ok(if res.complete() {
+            crate::outln!(
+                "  html report: {}",
+                res.run.file(import::REPORT_HTML).display()
+            );
+            let code = if res.complete() {
                 exit::OK
             } else {
                 exit::ROWS_FAILED
-            })
+            };
+            Ok((code, Some(res.run.path)))
         }
         Command::Migrate(args) => {
             let ids = match &args.ids {
@@ -659,7 +720,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Sandbox(args) => {
             sandbox::run(&args)?;
-            Ok(exit::OK)
+            Ok((exit::OK, None))
         }
         Command::Runs(args) => {
             let dir = home;
@@ -667,14 +728,14 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 Some(id) => crate::out!("{}", runs_cmd::show(&dir, id)?),
                 None => crate::out!("{}", runs_cmd::list(&dir, args.limit)?),
             }
-            Ok(exit::OK)
+            Ok((exit::OK, None))
         }
         Command::Resume(args) => {
             let dir = home;
             if !args.commit {
                 crate::out!("{}", runs_cmd::show(&dir, &args.run_id)?);
                 crate::outln!("nothing written; add --commit to continue the run");
-                return Ok(exit::OK);
+                return Ok((exit::OK, None));
             }
             let mut opts =
                 runs_cmd::resume_options(&dir, &args.run_id, true, args.force, args.config)?;
@@ -728,7 +789,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             if opts.commit && res.undoable {
                 crate::outln!("  undo it with: patron-etl undo {} --commit", res.run.id);
             }
-            Ok(match &res.halt {
+            let code = match &res.halt {
                 Some(Halt::Unreachable(why)) => {
                     crate::outln!("  stopped early: {why}");
                     exit::UNREACHABLE
@@ -736,7 +797,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 Some(Halt::Interrupted) => exit::ROWS_FAILED,
                 None if res.summary.any_failed() => exit::ROWS_FAILED,
                 None => exit::OK,
-            })
+            };
+            Ok((code, Some(res.run.path)))
         }
         Command::Undo(args) => {
             let opts = UndoOptions {
@@ -770,18 +832,24 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 );
             }
             crate::outln!("  run folder: {}", res.run.path.display());
-            Ok(if res.any_failed() {
+            crate::outln!(
+                "  html report: {}",
+                res.run.file(import::REPORT_HTML).display()
+            );
+            let code = if res.any_failed() {
                 exit::ROWS_FAILED
             } else {
                 exit::OK
-            })
+            };
+            Ok((code, Some(res.run.path)))
         }
     }
 }
 
-/// Runs an import (new or resumed) and prints its summary; returns the exit code: 3 when the
-/// target was lost mid-run (after the report, summary and resume hint are written).
-fn run_import(opts: &ImportOptions) -> anyhow::Result<u8> {
+/// Runs an import (new or resumed) and prints its summary; returns the exit code (3 when the
+/// target was lost mid-run, after the report, summary and resume hint are written) and the run
+/// folder.
+fn run_import(opts: &ImportOptions) -> anyhow::Result<(u8, Option<PathBuf>)> {
     let res = import::run(opts)?;
     let title = if opts.commit {
         format!("import into {} — run {}", opts.to, res.run.id)
@@ -798,6 +866,10 @@ fn run_import(opts: &ImportOptions) -> anyhow::Result<u8> {
         res.writes
     );
     crate::outln!("  run folder: {}", res.run.path.display());
+    crate::outln!(
+        "  html report: {}",
+        res.run.file(import::REPORT_HTML).display()
+    );
     if let Some(r) = &opts.report {
         crate::outln!("  report: {}", r.display());
     }
@@ -819,11 +891,12 @@ fn run_import(opts: &ImportOptions) -> anyhow::Result<u8> {
             res.run.id
         );
     }
-    Ok(if matches!(res.halt, Some(Halt::Unreachable(_))) {
+    let code = if matches!(res.halt, Some(Halt::Unreachable(_))) {
         exit::UNREACHABLE
     } else if res.summary.any_failed() {
         exit::ROWS_FAILED
     } else {
         exit::OK
-    })
+    };
+    Ok((code, Some(res.run.path)))
 }

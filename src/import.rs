@@ -12,7 +12,7 @@ use crate::http::Governed;
 use crate::journal::interrupt::Halt;
 use crate::journal::RunJournal;
 use crate::mapping::{BoundMapping, Mapping};
-use crate::outcome::{Outcome, OutcomeKind};
+use crate::outcome::{Outcome, OutcomeKind, ReasonCode};
 use crate::plan::folio::{FolioPlanner, BATCH};
 use crate::plan::illiad::IlliadPlanner;
 use crate::plan::libib::{LibibPlanner, Snapshot};
@@ -40,6 +40,9 @@ use futures::StreamExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+
+/// The HTML report in every run folder.
+pub const REPORT_HTML: &str = "report.html";
 
 /// What an import needs.
 #[derive(Debug, Clone)]
@@ -248,7 +251,11 @@ impl Sinks {
         }
         if o.outcome.is_failure() {
             if let Some(Some(rj)) = self.rejects.get_mut(file_index) {
-                rj.write(cells, o.reason.as_deref().unwrap_or(o.outcome.name()))?;
+                rj.write(
+                    o.line,
+                    cells,
+                    o.reason.as_deref().unwrap_or(o.outcome.name()),
+                )?;
             }
         }
         Ok(())
@@ -355,8 +362,28 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
         let backend = connect(&target, total, opts.missing != MissingPolicy::Ignore).await?;
         // Absent patrons are found (and the threshold checked) before any row is written.
         let missing = plan_missing(opts, &mapping, &backend).await?;
-        let mut reports: Vec<Box<dyn ReportSink>> =
-            vec![report::open(&run.file("report.csv"), Column::IMPORT)?];
+        let mut info = report::html::RunInfo::now(
+            if opts.source.is_some() {
+                "migrate"
+            } else {
+                "import"
+            },
+            &run.id,
+            &target.name,
+        );
+        info.mapping = Some(opts.mapping.display().to_string());
+        info.files = inputs
+            .iter()
+            .map(|i| i.path.display().to_string())
+            .collect();
+        info.commit = Some(opts.commit);
+        let mut reports: Vec<Box<dyn ReportSink>> = vec![
+            report::open(&run.file("report.csv"), Column::IMPORT)?,
+            Box::new(report::html::HtmlReport::create(
+                &run.file(REPORT_HTML),
+                info,
+            )?),
+        ];
         if let Some(p) = &opts.report {
             reports.push(report::open(p, Column::IMPORT)?);
         }
@@ -452,6 +479,7 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
         "rows": summary.rows,
         "outcomes": summary.by_outcome.iter().map(|(k, v)| (k.name().to_string(), serde_json::Value::from(*v))).collect::<serde_json::Map<_, _>>(),
         "left_out": summary.left_out.iter().map(|(k, (n, why))| (k.clone(), serde_json::json!({"users": n, "reason": why}))).collect::<serde_json::Map<_, _>>(),
+        "reasons": summary.reasons().into_iter().map(|(code, g)| (code.to_string(), serde_json::Value::from(g.rows))).collect::<serde_json::Map<_, _>>(),
         "requests": requests,
         "writes": writes,
         "status": status,
@@ -511,7 +539,7 @@ async fn pump(
             let pending = match item {
                 Record::Bad(bad) => {
                     let mut o = Outcome::new(&file, bad.line, None, OutcomeKind::Rejected);
-                    o.reason = Some(bad.reason);
+                    o.set_reason(ReasonCode::MalformedRow, bad.reason);
                     Pending {
                         cells: bad.cells,
                         file_index: index,
@@ -539,10 +567,17 @@ async fn pump(
                     } else if stopped || halt.is_some() {
                         let mut o =
                             Outcome::new(&file, row.line, mapped.key.clone(), OutcomeKind::Skipped);
-                        o.reason = Some(halt.unwrap_or_else(|| {
-                            "not attempted: the run stopped after too many failures (--max-errors)"
-                                .into()
-                        }));
+                        o.name = crate::outcome::display_name(&mapped.record);
+                        match halt {
+                            Some(h) => o.set_reason(
+                                journal.halt_code().unwrap_or(ReasonCode::Interrupted),
+                                h,
+                            ),
+                            None => o.set_reason(
+                                ReasonCode::MaxErrors,
+                                "not attempted: the run stopped after too many failures (--max-errors)",
+                            ),
+                        }
                         PendingKind::Done(o)
                     } else {
                         match screen_row(
@@ -679,11 +714,12 @@ async fn flush(
                     stop.set_unreachable(e.to_string());
                 }
                 let reason = journal.halt_reason().unwrap_or_else(|| e.to_string());
+                let code = journal.halt_code().unwrap_or(ReasonCode::TargetUnreachable);
                 for mut o in keep {
                     let (fi, cells) = cells_by_line
                         .remove(&(Arc::from(o.file.as_str()), o.line))
                         .unwrap_or((0, Vec::new()));
-                    o.reason = Some(reason.clone());
+                    o.set_reason(code, reason.clone());
                     done.push((fi, o, cells));
                 }
                 Ok(Vec::new())
@@ -929,6 +965,14 @@ async fn apply_missing(
                 Backend::Illiad { .. } => continue,
             }
         };
+        o.name = crate::outcome::display_name(&record);
+        o.absent = Some(absent_patron(backend, &record));
+        if o.reason.is_none() {
+            o.set_reason(
+                ReasonCode::AbsentFromRoster,
+                "in scope in the target but absent from the roster",
+            );
+        }
         o.outcome = match o.outcome {
             OutcomeKind::Updated => OutcomeKind::Deactivated,
             OutcomeKind::WouldUpdate => OutcomeKind::WouldDeactivate,
@@ -941,6 +985,42 @@ async fn apply_missing(
         sinks.progress.inc(1);
     }
     Ok(())
+}
+
+/// How the report describes a patron absent from the roster: FOLIO's `username`, patron group
+/// (by name) and `expirationDate` (its date); Libib has no user name or group, so its `tags`
+/// stand for the group.
+fn absent_patron(backend: &Backend, record: &serde_json::Value) -> crate::outcome::AbsentPatron {
+    let text = |f: &str| {
+        record
+            .get(f)
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    match backend {
+        Backend::Folio { refdata, .. } => crate::outcome::AbsentPatron {
+            username: text("username"),
+            group: text("patronGroup")
+                .map(|id| refdata.groups.name(&id).map(str::to_string).unwrap_or(id)),
+            expires: text("expirationDate").map(|d| d.chars().take(10).collect()),
+        },
+        _ => crate::outcome::AbsentPatron {
+            username: None,
+            // Libib's tags are one comma-separated text (see sync::libib_missing).
+            group: match record.get("tags") {
+                Some(serde_json::Value::Array(a)) => Some(
+                    a.iter()
+                        .filter_map(|t| t.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+                _ => text("tags"),
+            }
+            .filter(|s| !s.is_empty()),
+            expires: None,
+        },
+    }
 }
 
 /// The top-level fields that differ between two FOLIO records (for the report).

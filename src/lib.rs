@@ -19,6 +19,7 @@ pub mod init;
 pub mod journal;
 pub mod mapping;
 pub mod migrate;
+pub mod notify;
 pub mod outcome;
 pub mod output;
 pub mod plan;

@@ -48,6 +48,35 @@ pub struct TargetEntry {
 struct ConfigFile {
     #[serde(default)]
     targets: BTreeMap<String, TargetEntry>,
+    /// `[notify]`: the command that receives each run's summary (see `notify.rs`).
+    #[serde(default)]
+    notify: Option<crate::notify::NotifyTable>,
+}
+
+/// Parses a config file's text (errors name the file and line).
+fn parse_config(path: &Path, text: &str) -> Result<ConfigFile, UsageError> {
+    toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+        UsageError(format!(
+            "{}{}: {}",
+            path.display(),
+            line.map(|l| format!(":{l}")).unwrap_or_default(),
+            e.message()
+        ))
+    })
+}
+
+/// The `[notify]` table of the config file at `path`, if it has one.
+pub fn notify_table(path: &Path) -> Result<Option<crate::notify::NotifyTable>, UsageError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        UsageError(format!(
+            "{}: cannot read the config file: {e}",
+            path.display()
+        ))
+    })?;
+    Ok(parse_config(path, &text)?.notify)
 }
 
 /// A resolved, ready-to-use target.
@@ -160,17 +189,7 @@ pub fn resolve(name: &str, config: Option<&Path>) -> Result<TargetRef, UsageErro
             path.display()
         ))
     })?;
-    let file: ConfigFile = toml::from_str(&text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-        UsageError(format!(
-            "{}{}: {}",
-            path.display(),
-            line.map(|l| format!(":{l}")).unwrap_or_default(),
-            e.message()
-        ))
-    })?;
+    let file = parse_config(&path, &text)?;
     let entry = file.targets.get(name).ok_or_else(|| {
         let names: Vec<&str> = file.targets.keys().map(String::as_str).collect();
         UsageError(format!(

@@ -73,16 +73,16 @@ fn samples_check_with_each_mapping_exits_1_with_one_report_line_per_row() {
             expected,
             "{system}: one report line per data row"
         );
-        let ok = rows.iter().filter(|r| &r[3] == "ok").count();
-        let rejected = rows.iter().filter(|r| &r[3] == "rejected").count();
+        let ok = rows.iter().filter(|r| &r[4] == "ok").count();
+        let rejected = rows.iter().filter(|r| &r[4] == "rejected").count();
         assert_eq!(ok + rejected, expected);
         assert!(
             ok > rejected,
             "{system}: most sample rows are valid ({ok} ok, {rejected} rejected)"
         );
-        for r in rows.iter().filter(|r| &r[3] == "rejected") {
+        for r in rows.iter().filter(|r| &r[4] == "rejected") {
             assert!(
-                !r[4].is_empty(),
+                !r[5].is_empty(),
                 "{system}: rejected row has a reason: {r:?}"
             );
         }
@@ -166,7 +166,7 @@ fn out_has_one_payload_per_ok_row_and_xlsx_report_opens() {
     assert_eq!(o2.status.code(), Some(1));
     let ok = report_rows(&csv_report)
         .iter()
-        .filter(|r| &r[3] == "ok")
+        .filter(|r| &r[4] == "ok")
         .count();
     let payloads: Vec<serde_json::Value> = std::fs::read_to_string(&out_path)
         .unwrap()
@@ -184,9 +184,9 @@ fn out_has_one_payload_per_ok_row_and_xlsx_report_opens() {
     }
     use calamine::Reader;
     let mut wb = calamine::open_workbook_auto(&report).expect("xlsx report opens");
-    let range = wb.worksheet_range("report").unwrap();
+    let range = wb.worksheet_range("Rows").unwrap();
     assert_eq!(range.rows().count(), csv_rows(&roster) + 1);
-    assert_eq!(range.get((0, 3)).unwrap().to_string(), "outcome");
+    assert_eq!(range.get((0, 4)).unwrap().to_string(), "outcome");
 }
 
 fn mapping_path() -> String {
@@ -328,11 +328,11 @@ fn duplicate_key_rejects_the_later_row_naming_the_earlier_line() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let rows = report_rows(&d.join("r.csv"));
     assert_eq!(rows.len(), 3);
-    assert_eq!(&rows[0][3], "ok");
-    assert_eq!(&rows[1][3], "ok");
-    assert_eq!(&rows[2][3], "rejected");
+    assert_eq!(&rows[0][4], "ok");
+    assert_eq!(&rows[1][4], "ok");
+    assert_eq!(&rows[2][4], "rejected");
     assert_eq!(&rows[2][1], "4");
-    assert!(rows[2][4].contains("line 2"), "{:?}", rows[2]);
+    assert!(rows[2][5].contains("line 2"), "{:?}", rows[2]);
 }
 
 /// A roster of `n` rows where some rows repeat an earlier row's id, card or e-mail, a few are
@@ -397,7 +397,7 @@ fn parallel_check_gives_every_row_the_same_outcome_as_one_thread() {
         let rows = report_rows(&report);
         assert_eq!(rows.len(), n, "one report row per input row");
         let payloads = std::fs::read_to_string(&out).unwrap();
-        let ok = rows.iter().filter(|r| &r[3] == "ok").count();
+        let ok = rows.iter().filter(|r| &r[4] == "ok").count();
         assert_eq!(payloads.lines().count(), ok, "one payload per ok row");
         reports.push((
             rows.iter()

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 fn check(system: System, record: Value) -> Vec<(String, String)> {
     validate(system, &record)
         .into_iter()
-        .map(|Violation { field, reason }| (field.unwrap_or_default(), reason))
+        .map(|Violation { field, reason, .. }| (field.unwrap_or_default(), reason))
         .collect()
 }
 

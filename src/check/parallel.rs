@@ -8,10 +8,10 @@
 //! stays flat however large the input. When the calling thread stops (a write error), the
 //! workers and the reader see their queues close and stop too.
 
-use super::{duplicate_reason, field_text, issues_reason};
+use super::{duplicate_code, duplicate_reason, field_text, issues_code, issues_reason};
 use crate::dedupe::{DuplicateTracker, KeyHash, KeyHasher};
 use crate::mapping::BoundMapping;
-use crate::outcome::{Outcome, OutcomeKind};
+use crate::outcome::{display_name, Outcome, OutcomeKind, ReasonCode};
 use crate::read::{ReadError, Record, RowReader};
 use crate::report::{summary::Summary, ReportSink};
 use anyhow::Context;
@@ -80,10 +80,16 @@ pub(super) struct Outputs<'a> {
 /// What the workers found for one row.
 enum Verdict {
     /// Rejected while reading, mapping or validating.
-    Rejected { key: Option<String>, reason: String },
+    Rejected {
+        key: Option<String>,
+        name: Option<String>,
+        code: ReasonCode,
+        reason: String,
+    },
     /// Valid so far; duplicates are judged in order. Ranges index the chunk's buffers.
     Valid {
         key: Option<String>,
+        name: Option<String>,
         keys: Range<usize>,
         json: Range<usize>,
     },
@@ -132,6 +138,7 @@ pub(super) fn screen_file(
 ) -> anyhow::Result<()> {
     let workers = worker_count();
     let want_json = outputs.out.is_some();
+    let want_name = outputs.sink.is_some();
     let mut hasher = outputs.dupes.hasher();
     if workers == 0 {
         return screen_inline(job, reader, &mut hasher, outputs);
@@ -146,7 +153,15 @@ pub(super) fn screen_file(
             let work_rx = Arc::clone(&work_rx);
             let done_tx = done_tx.clone();
             let mut hasher = hasher.clone();
-            s.spawn(move || screen_chunks(job.bound, &mut hasher, want_json, &work_rx, &done_tx));
+            s.spawn(move || {
+                screen_chunks(
+                    job.bound,
+                    &mut hasher,
+                    (want_json, want_name),
+                    &work_rx,
+                    &done_tx,
+                )
+            });
         }
         // Only the workers hold these now: when they stop, the channels close.
         drop((work_rx, done_tx));
@@ -166,16 +181,12 @@ fn screen_inline(
     hasher: &mut KeyHasher,
     outputs: &mut Outputs<'_>,
 ) -> anyhow::Result<()> {
-    let want_json = outputs.out.is_some();
+    let want = (outputs.out.is_some(), outputs.sink.is_some());
     let mut seq = 0;
     loop {
         let (chunk, error) = fill_chunk(reader.as_mut(), seq);
         let last = chunk.rows.len() < CHUNK_ROWS;
-        judge_chunk(
-            job,
-            screen_chunk(job.bound, hasher, want_json, chunk),
-            outputs,
-        )?;
+        judge_chunk(job, screen_chunk(job.bound, hasher, want, chunk), outputs)?;
         if let Some(e) = error {
             return Err(e.into());
         }
@@ -241,7 +252,7 @@ fn read_chunks(
 fn screen_chunks(
     bound: &BoundMapping,
     hasher: &mut KeyHasher,
-    want_json: bool,
+    want: (bool, bool),
     work: &Mutex<Receiver<PackedChunk>>,
     done: &SyncSender<ScreenedChunk>,
 ) {
@@ -252,7 +263,7 @@ fn screen_chunks(
         };
         let Ok(packed) = next else { return };
         if done
-            .send(screen_chunk(bound, hasher, want_json, packed))
+            .send(screen_chunk(bound, hasher, want, packed))
             .is_err()
         {
             return;
@@ -260,11 +271,12 @@ fn screen_chunks(
     }
 }
 
-/// Maps, validates and hashes the rows of one chunk (and renders `--out` JSON).
+/// Maps, validates and hashes the rows of one chunk (and renders `--out` JSON); `want` is
+/// (`--out` JSON, display names for a report).
 fn screen_chunk(
     bound: &BoundMapping,
     hasher: &mut KeyHasher,
-    want_json: bool,
+    (want_json, want_name): (bool, bool),
     packed: PackedChunk,
 ) -> ScreenedChunk {
     let mut out = ScreenedChunk {
@@ -278,7 +290,12 @@ fn screen_chunk(
             PackedRow::Bad(line, reason) => {
                 out.rows.push(Screened {
                     line,
-                    verdict: Verdict::Rejected { key: None, reason },
+                    verdict: Verdict::Rejected {
+                        key: None,
+                        name: None,
+                        code: ReasonCode::MalformedRow,
+                        reason,
+                    },
                 });
                 continue;
             }
@@ -294,9 +311,12 @@ fn screen_chunk(
             start = end;
         }
         let mapped = bound.map_cells(line, &cells);
+        let name = want_name.then(|| display_name(&mapped.record)).flatten();
         let verdict = if !mapped.issues.is_empty() {
             Verdict::Rejected {
                 key: mapped.key,
+                name,
+                code: issues_code(&mapped.issues),
                 reason: issues_reason(&mapped.issues),
             }
         } else {
@@ -318,6 +338,7 @@ fn screen_chunk(
             if rendered {
                 Verdict::Valid {
                     key: mapped.key,
+                    name,
                     keys: first_key..out.keys.len(),
                     json: json_start..out.json.len(),
                 }
@@ -327,6 +348,8 @@ fn screen_chunk(
                 out.key_text.truncate(first_key);
                 Verdict::Rejected {
                     key: mapped.key,
+                    name,
+                    code: ReasonCode::InvalidRecord,
                     reason: "the record could not be written as JSON".into(),
                 }
             }
@@ -372,9 +395,23 @@ fn judge_chunk(
         let ahead = valid_keys(rows.get(i + PREFETCH_AHEAD));
         outputs.dupes.prefetch(&chunk.keys[ahead]);
         let line = rows[i].line;
-        let (key, reason) = match &mut rows[i].verdict {
-            Verdict::Rejected { key, reason } => (key.take(), Some(std::mem::take(reason))),
-            Verdict::Valid { key, keys, json } => {
+        let (key, name, reason) = match &mut rows[i].verdict {
+            Verdict::Rejected {
+                key,
+                name,
+                code,
+                reason,
+            } => (
+                key.take(),
+                name.take(),
+                Some((*code, std::mem::take(reason))),
+            ),
+            Verdict::Valid {
+                key,
+                name,
+                keys,
+                json,
+            } => {
                 let hit = outputs
                     .dupes
                     .check_hashed(job.index, line, &chunk.keys[keys.clone()]);
@@ -394,7 +431,8 @@ fn judge_chunk(
                             job.files,
                             job.match_field,
                         );
-                        (key.take(), Some(reason))
+                        let code = duplicate_code(field, job.match_field);
+                        (key.take(), name.take(), Some((code, reason)))
                     }
                     None => {
                         if let Some(w) = outputs.out.as_mut() {
@@ -403,7 +441,7 @@ fn judge_chunk(
                                 format!("{}: cannot write", path.display())
                             })?;
                         }
-                        (key.take(), None)
+                        (key.take(), name.take(), None)
                     }
                 }
             }
@@ -414,10 +452,18 @@ fn judge_chunk(
             OutcomeKind::Ok
         };
         match outputs.sink.as_mut() {
-            None => outputs.summary.add_kind(kind, reason.as_deref()),
+            None => outputs.summary.add_kind(
+                kind,
+                reason.as_ref().map(|(c, r)| (Some(*c), r.as_str())),
+                job.file,
+                line,
+            ),
             Some(sink) => {
                 let mut o = Outcome::new(job.file, line, key, kind);
-                o.reason = reason;
+                o.name = name;
+                if let Some((code, reason)) = reason {
+                    o.set_reason(code, reason);
+                }
                 outputs.summary.add(&o);
                 sink.write(&o)?;
             }

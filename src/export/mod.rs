@@ -357,6 +357,9 @@ async fn run_async(opts: &ExportOptions) -> anyhow::Result<ExportResult> {
             let _ = f.write_all(text.as_bytes());
         }
     }
+    if let Err(e) = write_html(&res, &target.name, opts) {
+        tracing::warn!("cannot write the HTML report: {e}");
+    }
     let json = serde_json::json!({
         "run": res.run.id, "source": target.name, "out": opts.out.display().to_string(),
         "rows": res.rows, "duplicates": res.duplicates, "not_found": res.not_found.len(),
@@ -424,6 +427,84 @@ fn record_run(
         undone_by: None,
     })?;
     Ok(journal)
+}
+
+/// Writes `report.html` in the export's run folder: the records written, the ids that matched
+/// no user or several, and the fields the columns left out.
+fn write_html(
+    res: &ExportResult,
+    source: &str,
+    opts: &ExportOptions,
+) -> Result<(), crate::report::ReportError> {
+    use crate::outcome::ReasonCode;
+    use crate::report::html::{HtmlReport, Row, RunInfo};
+    use crate::report::ReportSink;
+    let mut info = RunInfo::now("export", &res.run.id, source);
+    info.notes = vec![
+        ("output".into(), opts.out.display().to_string()),
+        ("requests sent".into(), res.requests.to_string()),
+        ("time".into(), format!("{:.1} s", res.seconds)),
+    ];
+    if res.interrupted {
+        info.notes.push((
+            "status".into(),
+            format!(
+                "interrupted: the records read before the stop are in {}, not under the requested name",
+                res.partial.display()
+            ),
+        ));
+    }
+    if res.duplicates > 0 {
+        info.notes.push((
+            "duplicates".into(),
+            format!(
+                "{} (same barcode seen again while paging; kept once)",
+                res.duplicates
+            ),
+        ));
+    }
+    for (field, n) in &res.uncovered {
+        info.notes.push((
+            "not exported".into(),
+            format!("{field} (in {n} records; add it to an export mapping)"),
+        ));
+    }
+    let mut page = Box::new(HtmlReport::create(
+        &res.run.file(crate::import::REPORT_HTML),
+        info,
+    )?);
+    page.count_only("exported", 0, "good", res.rows);
+    let ids = opts
+        .ids
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let missing = res
+        .not_found
+        .iter()
+        .map(|id| (id, "not_found", "no user has this id"))
+        .chain(
+            res.ambiguous
+                .iter()
+                .map(|id| (id, "not_unique", "more than one user has this external id")),
+        );
+    for (id, kind, why) in missing {
+        page.write_row(&Row {
+            file: &ids,
+            line: None,
+            key: Some(id),
+            name: None,
+            kind,
+            order: if kind == "not_found" { 1 } else { 2 },
+            tone: "bad",
+            failure: true,
+            code: Some(ReasonCode::NotFound),
+            reason: Some(why),
+            changes: &[],
+            target_id: None,
+        })?;
+    }
+    page.finish()
 }
 
 /// A page that failed: `Ok` to stop reading and keep what was read (Ctrl-C), `Err` to end the

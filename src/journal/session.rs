@@ -351,6 +351,13 @@ impl RunJournal {
         ))
     }
 
+    /// The reason code of [`RunJournal::halt_reason`].
+    pub fn halt_code(&self) -> Option<crate::outcome::ReasonCode> {
+        self.stop
+            .halt()
+            .map(|h| crate::outcome::ReasonCode::of_halt(&h))
+    }
+
     /// The outcome an earlier attempt recorded for this row (then the row is not processed again).
     pub fn recorded(&self, file_index: usize, line: u64) -> Option<Outcome> {
         self.done.get(&(file_index, line)).cloned()
@@ -413,7 +420,10 @@ impl RunJournal {
                     let mut o = p.row.outcome(kind);
                     o.target_id = Some(id);
                     o.changed_fields = last.changes.clone();
-                    o.reason = Some("confirmed by lookup after an interrupted run".into());
+                    o.set_reason(
+                        crate::outcome::ReasonCode::ConfirmedByLookup,
+                        "confirmed by lookup after an interrupted run",
+                    );
                     resolved.push(o);
                 }
                 None => keep.push(p),
@@ -498,7 +508,10 @@ impl RunJournal {
             None => write(p).await,
             Some(reason) => {
                 let mut o = p.row.outcome(OutcomeKind::Skipped);
-                o.reason = Some(reason);
+                let code = self
+                    .halt_code()
+                    .unwrap_or(crate::outcome::ReasonCode::Interrupted);
+                o.set_reason(code, reason);
                 if let Action::Update { id, .. } = p.action {
                     o.target_id = Some(id);
                 }

@@ -33,6 +33,8 @@ pub struct Issue {
     pub column: Option<String>,
     /// Human-readable reason, e.g. `not a valid e-mail address: "x@"`.
     pub reason: String,
+    /// The reason's stable code.
+    pub code: crate::outcome::ReasonCode,
 }
 
 /// A row turned into a record of the target system.

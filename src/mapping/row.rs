@@ -10,6 +10,8 @@ use super::coerce::{coerce, looks_scientific};
 use super::compile::{CompiledField, Part, Source};
 use super::suggest::nearest;
 use super::{BoundMapping, Issue, Mapped, Mapping, MappingError, OnBlank};
+use crate::outcome::ReasonCode;
+use crate::systems::schema::FieldKind;
 use crate::systems::{schema, System};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -265,14 +267,21 @@ pub(crate) fn map_cells<S: AsRef<str>>(bound: &BoundMapping, line: u64, cells: &
             (BoundSource::Value, Source::Value(v)) => (Cow::Borrowed(v.as_str()), None),
             (BoundSource::Value, _) => (Cow::Borrowed(""), None),
         };
-        let issue = |reason: String| Issue {
+        let issue = |code: ReasonCode, reason: String| Issue {
             field: Some(f.name.clone()),
             column: column.map(str::to_string),
             reason,
+            code,
+        };
+        // A value the type conversion cannot read: a date field's is a bad date.
+        let unreadable = if f.kind == FieldKind::Date {
+            ReasonCode::BadDate
+        } else {
+            ReasonCode::BadValue
         };
 
         if f.spec.id_like && looks_scientific(&raw) {
-            issues.push(issue(format!(
+            issues.push(issue(ReasonCode::ScientificNotation, format!(
                 "\"{raw}\" looks like a number a spreadsheet converted to scientific notation; re-export the column as text"
             )));
             continue;
@@ -282,8 +291,8 @@ pub(crate) fn map_cells<S: AsRef<str>>(bound: &BoundMapping, line: u64, cells: &
             (Some(d), true) => Cow::Borrowed(d.as_str()),
             _ => match finish(f, raw) {
                 Ok(t) => t,
-                Err(reason) => {
-                    issues.push(issue(reason));
+                Err((code, reason)) => {
+                    issues.push(issue(code, reason));
                     continue;
                 }
             },
@@ -291,9 +300,15 @@ pub(crate) fn map_cells<S: AsRef<str>>(bound: &BoundMapping, line: u64, cells: &
 
         if is_blank(&text) {
             if f.is_match {
-                issues.push(issue(format!("match key {} is blank", f.name)));
+                issues.push(issue(
+                    ReasonCode::MatchKeyBlank,
+                    format!("match key {} is blank", f.name),
+                ));
             } else if f.required {
-                issues.push(issue(format!("required field {} is blank", f.name)));
+                issues.push(issue(
+                    ReasonCode::RequiredBlank,
+                    format!("required field {} is blank", f.name),
+                ));
             } else if f.on_blank == OnBlank::Clear {
                 clear.push(f.name.clone());
             }
@@ -304,7 +319,7 @@ pub(crate) fn map_cells<S: AsRef<str>>(bound: &BoundMapping, line: u64, cells: &
         }
         match coerce(f.kind, text, &f.split, m.system) {
             Ok(v) => f.path.insert(&mut record, v),
-            Err(reason) => issues.push(issue(reason)),
+            Err(reason) => issues.push(issue(unreadable, reason)),
         }
     }
 
@@ -340,6 +355,7 @@ pub(crate) fn map_cells<S: AsRef<str>>(bound: &BoundMapping, line: u64, cells: &
             field: v.field,
             column,
             reason: v.reason,
+            code: v.code,
         });
     }
 
@@ -352,14 +368,18 @@ pub(crate) fn map_cells<S: AsRef<str>>(bound: &BoundMapping, line: u64, cells: &
     }
 }
 
-/// Transforms then `map` (skipped for a blank value).
-fn finish<'a>(f: &CompiledField, raw: Cow<'a, str>) -> Result<Cow<'a, str>, String> {
+/// Transforms then `map` (skipped for a blank value). A `map` miss is an `unknown_value`; a
+/// transform's error carries the transform's code.
+fn finish<'a>(f: &CompiledField, raw: Cow<'a, str>) -> Result<Cow<'a, str>, (ReasonCode, String)> {
     let mut s = raw;
     for t in &f.transforms {
-        s = t.apply_cow(s)?;
+        s = t.apply_cow(s).map_err(|r| (t.code(), r))?;
     }
     match &f.map {
-        Some(map) if !is_blank(&s) => map.apply(&s).map(Cow::Owned),
+        Some(map) if !is_blank(&s) => map
+            .apply(&s)
+            .map(Cow::Owned)
+            .map_err(|r| (ReasonCode::UnknownValue, r)),
         _ => Ok(s),
     }
 }

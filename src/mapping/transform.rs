@@ -257,6 +257,16 @@ pub(crate) fn parse_iso_date(s: &str) -> Option<NaiveDate> {
 }
 
 impl Transform {
+    /// The reason code of this transform's errors.
+    pub(crate) fn code(&self) -> crate::outcome::ReasonCode {
+        use crate::outcome::ReasonCode;
+        match self {
+            Transform::Email => ReasonCode::BadEmail,
+            Transform::Date { .. } => ReasonCode::BadDate,
+            _ => ReasonCode::BadValue,
+        }
+    }
+
     /// Applies the transform to `s`; `Err` is a row-issue reason quoting the value.
     #[cfg(test)]
     pub(crate) fn apply(&self, s: String) -> Result<String, String> {

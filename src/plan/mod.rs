@@ -25,9 +25,12 @@ pub struct Candidate {
 }
 
 impl Candidate {
-    /// An outcome for this row (file, line and key filled in) of the given kind.
+    /// An outcome for this row (file, line, key and name filled in) of the given kind.
     pub fn outcome(&self, kind: crate::outcome::OutcomeKind) -> crate::outcome::Outcome {
-        crate::outcome::Outcome::new(&self.file, self.line, Some(self.key.clone()), kind)
+        let mut o =
+            crate::outcome::Outcome::new(&self.file, self.line, Some(self.key.clone()), kind);
+        o.name = crate::outcome::display_name(&self.record);
+        o
     }
 }
 

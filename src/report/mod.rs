@@ -1,5 +1,6 @@
-//! Report stage: one line per input row, written as CSV, XLSX or JSON (by the path's extension),
-//! plus the summary printed at the end of a run.
+//! Report stage: one line per input row, written as CSV, XLSX, JSON or HTML (by the path's
+//! extension), plus the summary printed at the end of a run. Every run folder gets a
+//! self-contained `report.html` ([`html`]).
 //!
 //! Sinks stream: CSV and JSON write as rows arrive; XLSX uses rust_xlsxwriter's constant-memory
 //! mode. Reports hold personal data, so files are created owner-only (0600). Text cells that a
@@ -7,6 +8,7 @@
 
 pub mod cell;
 pub mod csv;
+pub mod html;
 pub mod json;
 pub mod rejects;
 pub mod summary;
@@ -24,6 +26,8 @@ pub enum Column {
     Line,
     /// Match key.
     Key,
+    /// Display name from the record.
+    Name,
     /// Outcome name.
     Outcome,
     /// Reason.
@@ -45,6 +49,7 @@ impl Column {
             Column::File => "file",
             Column::Line => "line",
             Column::Key => "key",
+            Column::Name => "name",
             Column::Outcome => "outcome",
             Column::Reason => "reason",
             Column::HttpStatus => "http_status",
@@ -59,6 +64,7 @@ impl Column {
         Column::File,
         Column::Line,
         Column::Key,
+        Column::Name,
         Column::Outcome,
         Column::Reason,
     ];
@@ -68,6 +74,7 @@ impl Column {
         Column::File,
         Column::Line,
         Column::Key,
+        Column::Name,
         Column::Outcome,
         Column::Reason,
         Column::HttpStatus,
@@ -80,8 +87,9 @@ impl Column {
     pub fn value(self, o: &Outcome) -> String {
         match self {
             Column::File => o.file.clone(),
-            Column::Line => o.line.to_string(),
+            Column::Line => o.line_text(),
             Column::Key => o.key.clone().unwrap_or_default(),
+            Column::Name => o.name.clone().unwrap_or_default(),
             Column::Outcome => o.outcome.name().to_string(),
             Column::Reason => o.reason.clone().unwrap_or_default(),
             Column::HttpStatus => o.http_status.map(|s| s.to_string()).unwrap_or_default(),
@@ -119,7 +127,8 @@ pub trait ReportSink {
     fn finish(self: Box<Self>) -> Result<(), ReportError>;
 }
 
-/// Opens a report at `path`, choosing the format by extension (`.csv`, `.xlsx`, `.json`).
+/// Opens a report at `path`, choosing the format by extension (`.csv`, `.xlsx`, `.json`,
+/// `.html`).
 pub fn open(path: &Path, columns: &[Column]) -> Result<Box<dyn ReportSink>, ReportError> {
     let ext = path
         .extension()
@@ -130,9 +139,13 @@ pub fn open(path: &Path, columns: &[Column]) -> Result<Box<dyn ReportSink>, Repo
         "csv" => Ok(Box::new(csv::CsvReport::create(path, columns)?)),
         "xlsx" => Ok(Box::new(xlsx::XlsxReport::create(path, columns)?)),
         "json" => Ok(Box::new(json::JsonReport::create(path)?)),
+        "html" | "htm" => Ok(Box::new(html::HtmlReport::create(
+            path,
+            html::RunInfo::default(),
+        )?)),
         _ => Err(ReportError::new(
             path,
-            "unknown report format (use a .csv, .xlsx or .json file name)",
+            "unknown report format (use a .csv, .xlsx, .json or .html file name)",
         )),
     }
 }

@@ -1,5 +1,7 @@
-//! The rejects file: every row that did not go through, in the input's own format (its original
-//! columns plus `reason`), ready to fix and re-run.
+//! The rejects file: every row that did not go through, in the input's own format — `line`,
+//! `reason`, then every original cell in order (a malformed row's extra cells too, after the
+//! header's columns) — ready to fix and re-run. `rejects.xlsx` looks like the XLSX report: bold
+//! frozen header, autofilter, column widths.
 
 use super::{cell::neutralise, create_private, ReportError};
 use crate::read::InputFormat;
@@ -8,7 +10,12 @@ use std::path::{Path, PathBuf};
 
 enum Inner {
     Csv(Box<::csv::Writer<std::io::BufWriter<std::fs::File>>>),
-    Xlsx { workbook: Box<Workbook>, row: u32 },
+    Xlsx {
+        workbook: Box<Workbook>,
+        row: u32,
+        /// The widest row written (cells), for the header of extra cells and the autofilter.
+        widest: usize,
+    },
 }
 
 /// Writes rejected rows of one input file.
@@ -33,25 +40,37 @@ impl RejectsFile {
             "{stem}.{}",
             if spreadsheet { "xlsx" } else { "csv" }
         ));
-        let mut cols: Vec<String> = header.to_vec();
-        cols.push("reason".into());
+        let mut cols: Vec<String> = vec!["line".into(), "reason".into()];
+        cols.extend(header.iter().cloned());
         let inner = if spreadsheet {
             let mut workbook = Workbook::new();
             let bold = Format::new().set_bold();
             let ws = workbook.add_worksheet();
-            ws.set_name("rejects")
-                .map_err(|e| ReportError::new(&path, e))?;
+            let ok = ws
+                .set_name("rejects")
+                .and_then(|ws| ws.set_freeze_panes(1, 0));
+            ok.map_err(|e| ReportError::new(&path, e))?;
             for (i, c) in cols.iter().enumerate() {
-                ws.write_string_with_format(0, i as u16, c, &bold)
+                let width = match i {
+                    0 => 9.0,
+                    1 => 70.0,
+                    _ => 16.0,
+                };
+                ws.set_column_width(i as u16, width)
+                    .and_then(|ws| ws.write_string_with_format(0, i as u16, c, &bold))
                     .map_err(|e| ReportError::new(&path, e))?;
             }
             Inner::Xlsx {
                 workbook: Box::new(workbook),
                 row: 0,
+                widest: cols.len(),
             }
         } else {
             let f = create_private(&path).map_err(|e| ReportError::new(&path, e))?;
-            let mut w = ::csv::Writer::from_writer(std::io::BufWriter::new(f));
+            // Flexible: a malformed row keeps its extra cells after the header's columns.
+            let mut w = ::csv::WriterBuilder::new()
+                .flexible(true)
+                .from_writer(std::io::BufWriter::new(f));
             w.write_record(&cols)
                 .map_err(|e| ReportError::new(&path, e))?;
             Inner::Csv(Box::new(w))
@@ -69,12 +88,14 @@ impl RejectsFile {
         &self.path
     }
 
-    /// Writes one rejected row (cells padded or cut to the header's width) and its reason.
-    pub fn write(&mut self, cells: &[String], reason: &str) -> Result<(), ReportError> {
-        let mut row: Vec<String> = (0..self.width)
-            .map(|i| cells.get(i).cloned().unwrap_or_default())
-            .collect();
+    /// Writes one rejected row: its line, its reason, then its cells (padded to the header's
+    /// width; cells beyond it are kept too).
+    pub fn write(&mut self, line: u64, cells: &[String], reason: &str) -> Result<(), ReportError> {
+        let mut row: Vec<String> = Vec::with_capacity(cells.len().max(self.width) + 2);
+        row.push(line.to_string());
         row.push(reason.to_string());
+        row.extend(cells.iter().cloned());
+        row.resize(row.len().max(self.width + 2), String::new());
         self.rows += 1;
         match &mut self.inner {
             Inner::Csv(w) => {
@@ -82,12 +103,19 @@ impl RejectsFile {
                 w.write_record(&safe)
                     .map_err(|e| ReportError::new(&self.path, e))
             }
-            Inner::Xlsx { workbook, row: r } => {
+            Inner::Xlsx {
+                workbook,
+                row: r,
+                widest,
+            } => {
                 *r += 1;
+                *widest = (*widest).max(row.len());
                 let ws = workbook
                     .worksheet_from_index(0)
                     .map_err(|e| ReportError::new(&self.path, e))?;
-                for (i, c) in row.iter().enumerate() {
+                ws.write_number(*r, 0, line as f64)
+                    .map_err(|e| ReportError::new(&self.path, e))?;
+                for (i, c) in row.iter().enumerate().skip(1) {
                     ws.write_string(*r, i as u16, c.as_str())
                         .map_err(|e| ReportError::new(&self.path, e))?;
                 }
@@ -100,7 +128,23 @@ impl RejectsFile {
     pub fn finish(self) -> Result<PathBuf, ReportError> {
         match self.inner {
             Inner::Csv(mut w) => w.flush().map_err(|e| ReportError::new(&self.path, e))?,
-            Inner::Xlsx { mut workbook, .. } => {
+            Inner::Xlsx {
+                mut workbook,
+                row,
+                widest,
+            } => {
+                let ws = workbook
+                    .worksheet_from_index(0)
+                    .map_err(|e| ReportError::new(&self.path, e))?;
+                let bold = Format::new().set_bold();
+                // Cells past the header (malformed rows) get a header of their own.
+                for i in self.width + 2..widest {
+                    let name = format!("extra {}", i - self.width - 1);
+                    ws.write_string_with_format(0, i as u16, &name, &bold)
+                        .map_err(|e| ReportError::new(&self.path, e))?;
+                }
+                ws.autofilter(0, 0, row, widest.saturating_sub(1) as u16)
+                    .map_err(|e| ReportError::new(&self.path, e))?;
                 workbook
                     .save(&self.path)
                     .map_err(|e| ReportError::new(&self.path, e))?;
@@ -115,5 +159,38 @@ impl RejectsFile {
             }
         }
         Ok(self.path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calamine::Reader;
+
+    #[test]
+    fn xlsx_keeps_line_reason_every_cell_and_names_extra_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let header = vec!["ID".to_string(), "Last".to_string()];
+        let mut r = RejectsFile::create(dir.path(), "rejects", InputFormat::Xlsx, &header).unwrap();
+        r.write(3, &["1".into(), "Doe".into()], "bad").unwrap();
+        r.write(
+            7,
+            &["2".into(), "Roe".into(), "x".into(), "y".into()],
+            "too many",
+        )
+        .unwrap();
+        let path = r.finish().unwrap();
+        let mut wb = calamine::open_workbook_auto(&path).unwrap();
+        let range = wb.worksheet_range("rejects").unwrap();
+        let rows: Vec<Vec<String>> = range
+            .rows()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect();
+        assert_eq!(
+            rows[0],
+            ["line", "reason", "ID", "Last", "extra 1", "extra 2"]
+        );
+        assert_eq!(rows[1][..4], ["3", "bad", "1", "Doe"]);
+        assert_eq!(rows[2], ["7", "too many", "2", "Roe", "x", "y"]);
     }
 }

@@ -1,6 +1,9 @@
-//! XLSX report sink: bold frozen header, autofilter, a fill colour per outcome, written in
-//! rust_xlsxwriter's constant-memory mode so million-row reports don't grow the process.
+//! XLSX report sink: a "Summary" sheet first (counts per outcome, reasons by code with their
+//! messages and lines), then "Rows": bold frozen header, autofilter, a fill colour per outcome,
+//! written in rust_xlsxwriter's constant-memory mode so million-row reports don't grow the
+//! process (the small Summary sheet is filled in memory at the end).
 
+use super::summary::{lines_text, Summary};
 use super::{cell::neutralise, Column, ReportError, ReportSink};
 use crate::outcome::{Outcome, OutcomeKind};
 use rust_xlsxwriter::{Color, Format, Workbook};
@@ -41,6 +44,68 @@ pub(crate) fn save_private(
     Ok(())
 }
 
+/// Fills the Summary sheet: rows per outcome (coloured like the rows), then one line per reason
+/// message with its code, rows and lines.
+fn write_summary(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    summary: &Summary,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
+    let bold = Format::new().set_bold();
+    ws.set_column_width(0, 22.0)?;
+    ws.set_column_width(1, 10.0)?;
+    ws.set_column_width(2, 90.0)?;
+    ws.set_column_width(3, 50.0)?;
+    ws.write_string_with_format(0, 0, "outcome", &bold)?;
+    ws.write_string_with_format(0, 1, "rows", &bold)?;
+    let mut r = 1;
+    for (kind, n) in &summary.by_outcome {
+        match fill(*kind) {
+            Some(c) => ws.write_string_with_format(
+                r,
+                0,
+                kind.name(),
+                &Format::new().set_background_color(c),
+            )?,
+            None => ws.write_string(r, 0, kind.name())?,
+        };
+        ws.write_number(r, 1, *n as f64)?;
+        r += 1;
+    }
+    ws.write_string_with_format(r, 0, "rows read", &bold)?;
+    ws.write_number_with_format(r, 1, summary.rows as f64, &bold)?;
+    r += 2;
+    if summary.by_reason.is_empty() {
+        return Ok(());
+    }
+    for (i, h) in ["reason code", "rows", "message", "lines"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string_with_format(r, i as u16, *h, &bold)?;
+    }
+    let many = summary.many_files();
+    for (code, g) in summary.reasons() {
+        for m in &g.messages {
+            r += 1;
+            ws.write_string(r, 0, code)?;
+            ws.write_number(r, 1, m.rows as f64)?;
+            ws.write_string(r, 2, neutralise(&m.text).as_ref())?;
+            ws.write_string(
+                r,
+                3,
+                neutralise(&lines_text(&m.lines, m.rows, many)).as_ref(),
+            )?;
+        }
+        if g.other_rows > 0 {
+            r += 1;
+            ws.write_string(r, 0, code)?;
+            ws.write_number(r, 1, g.other_rows as f64)?;
+            ws.write_string(r, 2, "(other messages: see the Rows sheet)")?;
+        }
+    }
+    Ok(())
+}
+
 /// Streams outcomes to an XLSX workbook.
 pub struct XlsxReport {
     path: PathBuf,
@@ -48,10 +113,14 @@ pub struct XlsxReport {
     workbook: Workbook,
     row: u32,
     overflow: u64,
+    summary: Summary,
 }
 
+/// The sheet the rows go to (after "Summary").
+const ROWS_SHEET: usize = 1;
+
 /// The fill colour for an outcome (None = no fill).
-fn fill(kind: OutcomeKind) -> Option<Color> {
+pub(crate) fn fill(kind: OutcomeKind) -> Option<Color> {
     match kind {
         OutcomeKind::Ok | OutcomeKind::Created => Some(Color::RGB(0xC6EFCE)),
         OutcomeKind::WouldCreate | OutcomeKind::WouldUpdate | OutcomeKind::WouldDeactivate => {
@@ -67,7 +136,8 @@ fn fill(kind: OutcomeKind) -> Option<Color> {
 }
 
 impl XlsxReport {
-    /// Starts a workbook with one sheet "report" and its header row.
+    /// Starts a workbook with a "Summary" sheet (filled by `finish`) and a "Rows" sheet with its
+    /// header row.
     pub fn create(path: &Path, columns: &[Column]) -> Result<XlsxReport, ReportError> {
         // Fail early if the destination is not writable.
         super::create_private(path).map_err(|e| ReportError::new(path, e))?;
@@ -79,25 +149,32 @@ impl XlsxReport {
                     Column::File => 22.0,
                     Column::Line | Column::HttpStatus | Column::Retries => 9.0,
                     Column::Key | Column::TargetId => 38.0,
+                    Column::Name => 28.0,
                     Column::Outcome => 14.0,
                     Column::Reason | Column::ChangedFields => 70.0,
                 };
                 (c.header(), width)
             })
             .collect();
-        add_sheet(&mut workbook, "report", &header).map_err(|e| ReportError::new(path, e))?;
+        workbook
+            .add_worksheet()
+            .set_name("Summary")
+            .map_err(|e| ReportError::new(path, e))?;
+        add_sheet(&mut workbook, "Rows", &header).map_err(|e| ReportError::new(path, e))?;
         Ok(XlsxReport {
             path: path.to_path_buf(),
             columns: columns.to_vec(),
             workbook,
             row: 0,
             overflow: 0,
+            summary: Summary::default(),
         })
     }
 }
 
 impl ReportSink for XlsxReport {
     fn write(&mut self, outcome: &Outcome) -> Result<(), ReportError> {
+        self.summary.add(outcome);
         if self.row >= MAX_ROWS {
             self.overflow += 1;
             return Ok(());
@@ -106,11 +183,16 @@ impl ReportSink for XlsxReport {
         let format = fill(outcome.outcome).map(|c| Format::new().set_background_color(c));
         let ws = self
             .workbook
-            .worksheet_from_index(0)
+            .worksheet_from_index(ROWS_SHEET)
             .map_err(|e| ReportError::new(&self.path, e))?;
         for (i, c) in self.columns.iter().enumerate() {
             let col = i as u16;
             let res = match (c, &format) {
+                // A patron absent from the roster has no input line: the cell stays empty.
+                (Column::Line, f) if outcome.absent.is_some() => match f {
+                    Some(f) => ws.write_blank(self.row, col, f).map(|_| ()),
+                    None => Ok(()),
+                },
                 (Column::Line | Column::Retries, f) => {
                     let n = match c {
                         Column::Line => outcome.line as f64,
@@ -143,10 +225,16 @@ impl ReportSink for XlsxReport {
         let overflow = self.overflow;
         let ws = self
             .workbook
-            .worksheet_from_index(0)
+            .worksheet_from_index(ROWS_SHEET)
             .map_err(|e| ReportError::new(&self.path, e))?;
         ws.autofilter(0, 0, row, last_col)
             .map_err(|e| ReportError::new(&self.path, e))?;
+        let summary = std::mem::take(&mut self.summary);
+        let ws = self
+            .workbook
+            .worksheet_from_index(0)
+            .map_err(|e| ReportError::new(&self.path, e))?;
+        write_summary(ws, &summary).map_err(|e| ReportError::new(&self.path, e))?;
         if overflow > 0 {
             tracing::warn!(
                 rows = overflow,

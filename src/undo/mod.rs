@@ -344,6 +344,8 @@ async fn run_async(opts: &UndoOptions) -> anyhow::Result<UndoResult> {
     }
     let outcomes = result?;
     finish(&journal, &run, &undo_run, &outcomes, opts.commit)?;
+    write_html(&run, &undo_run, &outcomes, opts.commit)?;
+    write_summary(&run, &undo_run, &outcomes, opts.commit);
     Ok(UndoResult {
         run: undo_run,
         undone: run,
@@ -406,6 +408,85 @@ fn finish(
     }
     w.flush()?;
     Ok(())
+}
+
+/// The colour class and count order of an undo result on the HTML page.
+fn tone(kind: UndoKind) -> (&'static str, u8) {
+    match kind {
+        UndoKind::WouldDelete => ("plan", 0),
+        UndoKind::WouldRestore => ("plan", 1),
+        UndoKind::Deleted => ("deact", 2),
+        UndoKind::Restored => ("updated", 3),
+        UndoKind::AlreadyUndone => ("quiet", 4),
+        UndoKind::Conflict => ("conflict", 5),
+        UndoKind::Failed => ("bad", 6),
+    }
+}
+
+/// Writes `report.html` in the undo's run folder: one row per record, lines of the run undone.
+fn write_html(
+    run: &RunRow,
+    undo_run: &RunDir,
+    outcomes: &[UndoOutcome],
+    commit: bool,
+) -> anyhow::Result<()> {
+    use crate::report::html::{HtmlReport, Row, RunInfo};
+    use crate::report::ReportSink;
+    let mut info = RunInfo::now("undo", &undo_run.id, &run.target);
+    info.commit = Some(commit);
+    info.notes.push(("undoes run".into(), run.id.clone()));
+    let file = format!("run {}", run.id);
+    let mut page = Box::new(HtmlReport::create(
+        &undo_run.file(crate::import::REPORT_HTML),
+        info,
+    )?);
+    for o in outcomes {
+        let (tone, order) = tone(o.kind);
+        let code = match o.kind {
+            UndoKind::Conflict => Some(crate::outcome::ReasonCode::Conflict),
+            UndoKind::Failed => Some(crate::outcome::ReasonCode::UndoFailed),
+            _ => None,
+        };
+        page.write_row(&Row {
+            file: &file,
+            line: Some(o.line),
+            key: o.key.as_deref(),
+            name: None,
+            kind: o.kind.name(),
+            order,
+            tone,
+            failure: o.kind.is_failure(),
+            code,
+            reason: o.reason.as_deref(),
+            changes: &[],
+            target_id: o.target_id.as_deref(),
+        })?;
+    }
+    page.finish()?;
+    Ok(())
+}
+
+/// Writes `summary.json` in the undo's run folder (what `--notify-command` receives).
+fn write_summary(run: &RunRow, undo_run: &RunDir, outcomes: &[UndoOutcome], commit: bool) {
+    let mut counts = serde_json::Map::new();
+    for o in outcomes {
+        let n = counts
+            .get(o.kind.name())
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        counts.insert(o.kind.name().to_string(), Value::from(n + 1));
+    }
+    let json = serde_json::json!({
+        "run": undo_run.id,
+        "undoes": run.id,
+        "target": run.target,
+        "commit": commit,
+        "rows": outcomes.len(),
+        "outcomes": counts,
+    });
+    if let Ok(f) = crate::report::create_private(&undo_run.file("summary.json")) {
+        let _ = serde_json::to_writer_pretty(f, &json);
+    }
 }
 
 /// Records an intent for one undo write (committed before the write is sent).

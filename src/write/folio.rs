@@ -4,7 +4,7 @@
 
 use super::retry::{send_with_retries, Attempt, RetryPolicy};
 use crate::http::Reply;
-use crate::outcome::{Outcome, OutcomeKind};
+use crate::outcome::{Outcome, OutcomeKind, ReasonCode};
 use crate::plan::{Action, Planned};
 use crate::systems::folio::client::{error_message, CallFailure, FolioClient};
 use crate::systems::folio::cql;
@@ -78,7 +78,7 @@ impl FolioWriter<'_> {
                                 .and_then(|l| l.to_str().ok())
                                 .map(|l| l.rsplit('/').next().unwrap_or(l).to_string())
                         });
-                    o.reason = None;
+                    o.clear_reason();
                     Attempt::Done
                 }
                 other => judge_failure(other, o),
@@ -101,7 +101,7 @@ impl FolioWriter<'_> {
                 Ok(r) if r.ok() => {
                     o.outcome = OutcomeKind::Updated;
                     o.http_status = Some(r.status);
-                    o.reason = None;
+                    o.clear_reason();
                     Attempt::Done
                 }
                 other => judge_failure(other, o),
@@ -132,7 +132,12 @@ fn judge_failure(res: Result<Reply, CallFailure>, o: &mut Outcome) -> Attempt {
             } else {
                 OutcomeKind::Failed
             };
-            o.reason = Some(msg);
+            let code = if o.outcome == OutcomeKind::Conflict {
+                ReasonCode::Conflict
+            } else {
+                ReasonCode::ServerRejected
+            };
+            o.set_reason(code, msg);
             Attempt::Done
         }
         Err(CallFailure::Transport(t)) => Attempt::Again {
@@ -154,7 +159,7 @@ fn judge_failure(res: Result<Reply, CallFailure>, o: &mut Outcome) -> Attempt {
         }
         Err(CallFailure::Fatal(e)) => {
             o.outcome = OutcomeKind::Failed;
-            o.reason = Some(e.to_string());
+            o.set_reason(ReasonCode::ServerRejected, e.to_string());
             Attempt::Done
         }
     }
@@ -188,16 +193,19 @@ pub fn preview_outcome(mut o: Outcome, action: Action, preview: bool) -> Outcome
             o.target_id = Some(id);
             o.changed_fields = changes.iter().map(ToString::to_string).collect();
             if !changes.is_empty() {
-                o.reason = Some("exists; the API cannot update users, differences listed".into());
+                o.set_reason(
+                    ReasonCode::ExistsNoUpdate,
+                    "exists; the API cannot update users, differences listed",
+                );
             }
         }
         Action::Conflict(r) => {
             o.outcome = OutcomeKind::Conflict;
-            o.reason = Some(r);
+            o.set_reason(ReasonCode::Conflict, r);
         }
         Action::Reject(r) => {
             o.outcome = OutcomeKind::Rejected;
-            o.reason = Some(r);
+            o.set_reason(ReasonCode::UnknownReference, r);
         }
     }
     o

@@ -5,7 +5,7 @@
 
 use super::folio::preview_outcome;
 use super::retry::{confirmed, judge_failure, send_with_retries, Attempt, RetryPolicy};
-use crate::outcome::{Outcome, OutcomeKind};
+use crate::outcome::{Outcome, OutcomeKind, ReasonCode};
 use crate::plan::{Action, Planned};
 use crate::systems::illiad::client::{
     error_message, get_ci, is_already_exists, IlliadClient, Lookup,
@@ -52,7 +52,7 @@ impl IlliadWriter<'_> {
     async fn create(&self, record: &Value, o: &mut Outcome) {
         let Some(name) = username(record) else {
             o.outcome = OutcomeKind::Rejected;
-            o.reason = Some("UserName is missing".into());
+            o.set_reason(ReasonCode::RequiredBlank, "UserName is missing");
             return;
         };
         let attempt = async |o: &mut Outcome, maybe_applied: bool| match self
@@ -67,7 +67,7 @@ impl IlliadWriter<'_> {
                     .json()
                     .and_then(|v| username(&v))
                     .or_else(|| Some(name.clone()));
-                o.reason = None;
+                o.clear_reason();
                 Attempt::Done
             }
             Ok(r) if is_already_exists(&r) => {
@@ -78,10 +78,13 @@ impl IlliadWriter<'_> {
                 } else {
                     o.outcome = OutcomeKind::Exists;
                     o.target_id = Some(name.clone());
-                    o.reason = Some(format!(
-                        "created by someone else after the lookup ({}); the API cannot update users",
-                        error_message(&r)
-                    ));
+                    o.set_reason(
+                        ReasonCode::ExistsNoUpdate,
+                        format!(
+                            "created by someone else after the lookup ({}); the API cannot update users",
+                            error_message(&r)
+                        ),
+                    );
                 }
                 Attempt::Done
             }

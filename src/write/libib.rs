@@ -7,7 +7,7 @@
 use super::folio::preview_outcome;
 use super::retry::{confirmed, judge_failure, send_with_retries, Attempt, RetryPolicy};
 use crate::http::Reply;
-use crate::outcome::{Outcome, OutcomeKind};
+use crate::outcome::{Outcome, OutcomeKind, ReasonCode};
 use crate::plan::{Action, Planned};
 use crate::systems::libib::client::{error_message, field, is_taken, LibibClient};
 use serde_json::{Map, Value};
@@ -80,15 +80,17 @@ impl LibibWriter<'_> {
                 Ok(r) if r.ok() => {
                     o.http_status = Some(r.status);
                     o.outcome = OutcomeKind::Created;
-                    o.reason = None;
+                    o.clear_reason();
                     let body = r.json().map(|v| v.get("patron").cloned().unwrap_or(v));
                     o.target_id = match body.as_ref().and_then(|v| field(v, "barcode")) {
                         Some(b) => Some(b.to_string()),
                         None => self.find_created(params).await,
                     };
                     if o.target_id.is_none() {
-                        o.reason =
-                            Some("created, but Libib did not say which barcode it assigned".into());
+                        o.set_reason(
+                            ReasonCode::IdNotReturned,
+                            "created, but Libib did not say which barcode it assigned",
+                        );
                     }
                     Attempt::Done
                 }
@@ -124,7 +126,7 @@ impl LibibWriter<'_> {
                 Ok(r) if r.ok() => {
                     o.outcome = OutcomeKind::Updated;
                     o.http_status = Some(r.status);
-                    o.reason = None;
+                    o.clear_reason();
                     Attempt::Done
                 }
                 Ok(r) if is_taken(&r) => {
@@ -143,5 +145,5 @@ impl LibibWriter<'_> {
 /// A barcode or e-mail another patron already has: `conflict`.
 fn taken(o: &mut Outcome, r: &Reply) {
     o.outcome = OutcomeKind::Conflict;
-    o.reason = Some(error_message(r));
+    o.set_reason(ReasonCode::Conflict, error_message(r));
 }

@@ -3,7 +3,7 @@
 //! ([`send_with_retries`]), which never creates a record twice.
 
 use crate::http::{Reply, TransportError};
-use crate::outcome::{Outcome, OutcomeKind};
+use crate::outcome::{Outcome, OutcomeKind, ReasonCode};
 use rand::Rng;
 use std::time::Duration;
 
@@ -115,7 +115,7 @@ pub fn judge_failure(
         Ok(r) => {
             o.http_status = Some(r.status);
             o.outcome = OutcomeKind::Failed;
-            o.reason = Some(message(&r));
+            o.set_reason(ReasonCode::ServerRejected, message(&r));
             Attempt::Done
         }
         Err(t) => Attempt::Again {
@@ -130,23 +130,32 @@ pub fn judge_failure(
 pub fn confirmed(o: &mut Outcome, id: String) {
     o.outcome = OutcomeKind::Created;
     o.target_id = Some(id);
-    o.reason = Some("confirmed by lookup after an interrupted create".into());
+    o.set_reason(
+        ReasonCode::ConfirmedByLookup,
+        "confirmed by lookup after an interrupted create",
+    );
 }
 
 /// Marks `o` skipped because the run stopped (Ctrl-C, or the target was given up on) before its
 /// write was known to be applied; `maybe_applied` says an attempt may have reached the server.
 /// A skipped row is planned again by `resume`, whose lookup finds a record that did arrive.
 fn halted(o: &mut Outcome, maybe_applied: bool) {
-    let why = match crate::journal::interrupt::Stop::current().and_then(|s| s.halt()) {
-        Some(crate::journal::interrupt::Halt::Unreachable(why)) => why,
-        _ => "the run was interrupted".to_string(),
+    let (code, why) = match crate::journal::interrupt::Stop::current().and_then(|s| s.halt()) {
+        Some(crate::journal::interrupt::Halt::Unreachable(why)) => {
+            (ReasonCode::TargetUnreachable, why)
+        }
+        _ => (
+            ReasonCode::Interrupted,
+            "the run was interrupted".to_string(),
+        ),
     };
     o.outcome = OutcomeKind::Skipped;
-    o.reason = Some(if maybe_applied {
+    let reason = if maybe_applied {
         format!("not confirmed: {why}; the write may have arrived, resume looks it up")
     } else {
         format!("not written: {why}")
-    });
+    };
+    o.set_reason(code, reason);
 }
 
 /// Sends a write until it is done or `policy` gives up (the row then fails with `gave up after N
@@ -192,7 +201,10 @@ pub async fn send_with_retries<A, L>(
         }
         if o.retries >= policy.max_retries {
             o.outcome = OutcomeKind::Failed;
-            o.reason = Some(format!("gave up after {} retries: {why}", o.retries));
+            o.set_reason(
+                ReasonCode::GaveUp,
+                format!("gave up after {} retries: {why}", o.retries),
+            );
             if maybe_applied {
                 if let Some(id) = applied().await {
                     confirmed(o, id);

@@ -19,6 +19,7 @@
 //!   which its sample users carry) is, so that exports of such users import back.
 
 use super::{check_email, check_value, is_blank, show, FieldDef, FieldKind, FieldSpec, Violation};
+use crate::outcome::ReasonCode;
 use regex::Regex;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
@@ -168,20 +169,26 @@ pub(super) fn validate(obj: &Map<String, Value>) -> Vec<Violation> {
             "tags" => validate_tags(v, &mut out),
             _ => match def(key) {
                 Some(d) => check_value(SYSTEM, d, key, v, &mut out),
-                None => out.push(Violation::field(
-                    key.as_str(),
-                    "not a FOLIO user field (mod-users rejects unknown properties)",
-                )),
+                None => out.push(
+                    Violation::field(
+                        key.as_str(),
+                        "not a FOLIO user field (mod-users rejects unknown properties)",
+                    )
+                    .code(ReasonCode::UnknownField),
+                ),
             },
         }
     }
     // personal.lastName: always required (mod-users requires it whenever `personal` is sent).
     let last = obj.get("personal").and_then(|p| p.get("lastName"));
     if is_blank(last) {
-        out.push(Violation::field(
-            "personal.lastName",
-            "FOLIO requires a last name (personal.lastName), and it is blank or missing",
-        ));
+        out.push(
+            Violation::field(
+                "personal.lastName",
+                "FOLIO requires a last name (personal.lastName), and it is blank or missing",
+            )
+            .code(ReasonCode::RequiredBlank),
+        );
     }
     if let Some(Value::String(id)) = obj.get("id") {
         if !UUID.as_ref().is_some_and(|re| re.is_match(id)) {
@@ -226,13 +233,16 @@ fn check_unique(field: &str, v: Option<&Value>, exact: bool, out: &mut Vec<Viola
             item.to_lowercase()
         };
         if !seen.insert(k) {
-            out.push(Violation::field(
-                field,
-                format!(
-                    "lists {} more than once; FOLIO requires unique values",
-                    show(&Value::String(item.to_string()))
-                ),
-            ));
+            out.push(
+                Violation::field(
+                    field,
+                    format!(
+                        "lists {} more than once; FOLIO requires unique values",
+                        show(&Value::String(item.to_string()))
+                    ),
+                )
+                .code(ReasonCode::InvalidRecord),
+            );
         }
     }
 }
@@ -257,10 +267,13 @@ fn validate_personal(v: &Value, out: &mut Vec<Violation>) {
         path.push_str(key);
         match def(&path) {
             Some(d) => check_value(SYSTEM, d, &path, value, out),
-            None => out.push(Violation::field(
-                path.clone(),
-                "not a FOLIO personal field (mod-users rejects unknown properties)",
-            )),
+            None => out.push(
+                Violation::field(
+                    path.clone(),
+                    "not a FOLIO personal field (mod-users rejects unknown properties)",
+                )
+                .code(ReasonCode::UnknownField),
+            ),
         }
     }
     check_email("personal.email", personal.get("email"), out);
@@ -312,13 +325,16 @@ fn validate_addresses(v: &Value, out: &mut Vec<Violation>) {
             let path = format!("{base}.{key}");
             match address_part_def(key) {
                 Some(d) => check_value(SYSTEM, &d, &path, value, out),
-                None => out.push(Violation::field(
-                    path,
-                    format!(
-                        "not a FOLIO address field; use one of: {}",
-                        FOLIO_ADDRESS_PARTS.join(", ")
-                    ),
-                )),
+                None => out.push(
+                    Violation::field(
+                        path,
+                        format!(
+                            "not a FOLIO address field; use one of: {}",
+                            FOLIO_ADDRESS_PARTS.join(", ")
+                        ),
+                    )
+                    .code(ReasonCode::UnknownField),
+                ),
             }
         }
         if addr.get("primaryAddress") == Some(&Value::Bool(true)) {

@@ -17,6 +17,7 @@
 //!   not used; `Web` is a boolean in the API.
 
 use super::{check_email, check_value, require, FieldDef, FieldKind, Violation};
+use crate::outcome::ReasonCode;
 use serde_json::{Map, Value};
 
 const SYSTEM: &str = "ILLiad";
@@ -83,10 +84,13 @@ pub(super) fn validate(obj: &Map<String, Value>) -> Vec<Violation> {
     let mut canon: Map<String, Value> = Map::new();
     for (key, v) in obj {
         let Some(d) = def(key) else {
-            out.push(Violation::field(
-                key.as_str(),
-                "not an ILLiad user field that can be written through the Web Platform API",
-            ));
+            out.push(
+                Violation::field(
+                    key.as_str(),
+                    "not an ILLiad user field that can be written through the Web Platform API",
+                )
+                .code(ReasonCode::UnknownField),
+            );
             continue;
         };
         if canon.contains_key(d.name) {
@@ -104,7 +108,7 @@ pub(super) fn validate(obj: &Map<String, Value>) -> Vec<Violation> {
         out.push(Violation::field(
             "NVTGC",
             "ILLiad requires NVTGC (the site code), and it is blank or missing; set [defaults] nvtgc in the mapping or map a column to NVTGC",
-        ));
+        ).code(ReasonCode::RequiredBlank));
     }
     check_email("EMailAddress", canon.get("EMailAddress"), &mut out);
     out

@@ -16,6 +16,7 @@
 //! - `password` is not in the catalogue (a secret; never mapped from a roster).
 
 use super::{check_email, check_value, require, show, FieldDef, FieldKind, Violation};
+use crate::outcome::ReasonCode;
 use serde_json::{Map, Value};
 
 const SYSTEM: &str = "Libib";
@@ -64,7 +65,10 @@ pub(super) fn validate(obj: &Map<String, Value>) -> Vec<Violation> {
     for (key, v) in obj {
         match def(key) {
             Some(d) => check_value(SYSTEM, d, key, v, &mut out),
-            None => out.push(Violation::field(key.as_str(), "not a Libib patron field")),
+            None => out.push(
+                Violation::field(key.as_str(), "not a Libib patron field")
+                    .code(ReasonCode::UnknownField),
+            ),
         }
     }
     require(SYSTEM, obj, "first_name", &mut out);
@@ -74,13 +78,16 @@ pub(super) fn validate(obj: &Map<String, Value>) -> Vec<Violation> {
     let country = text(obj, "country");
     if let Some(c) = country {
         if !(c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())) {
-            out.push(Violation::field(
-                "country",
-                format!(
-                    "Libib needs a 2-letter upper-case country code (e.g. US, CA, GB), got {}",
-                    show(&Value::String(c.to_string()))
-                ),
-            ));
+            out.push(
+                Violation::field(
+                    "country",
+                    format!(
+                        "Libib needs a 2-letter upper-case country code (e.g. US, CA, GB), got {}",
+                        show(&Value::String(c.to_string()))
+                    ),
+                )
+                .code(ReasonCode::UnknownValue),
+            );
         }
     }
     if let Some(state) = text(obj, "state") {
@@ -96,7 +103,7 @@ pub(super) fn validate(obj: &Map<String, Value>) -> Vec<Violation> {
                     "{why} Libib needs the 2-letter upper-case USPS state code (e.g. MA, TX), got {}",
                     show(&Value::String(state.to_string()))
                 ),
-            ));
+            ).code(ReasonCode::UnknownValue));
         }
     }
 
@@ -132,13 +139,16 @@ pub(super) fn validate(obj: &Map<String, Value>) -> Vec<Violation> {
     }
     if let Some(b) = text(obj, "barcode") {
         if !(5..=15).contains(&b.len()) || !b.bytes().all(|c| c.is_ascii_digit()) {
-            out.push(Violation::field(
-                "barcode",
-                format!(
-                    "Libib barcodes are 5 to 15 digits, got {}",
-                    show(&Value::String(b.to_string()))
-                ),
-            ));
+            out.push(
+                Violation::field(
+                    "barcode",
+                    format!(
+                        "Libib barcodes are 5 to 15 digits, got {}",
+                        show(&Value::String(b.to_string()))
+                    ),
+                )
+                .code(ReasonCode::BadValue),
+            );
         }
     }
     out

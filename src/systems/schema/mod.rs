@@ -22,6 +22,7 @@ mod illiad;
 mod libib;
 
 use super::System;
+use crate::outcome::ReasonCode;
 use chrono::{Datelike, NaiveDate};
 use regex::Regex;
 use serde_json::Value;
@@ -188,15 +189,24 @@ pub struct Violation {
     pub field: Option<String>,
     /// Human-readable reason.
     pub reason: String,
+    /// The reason's stable code (`invalid_record` unless a more precise one applies).
+    pub code: ReasonCode,
 }
 
 impl Violation {
-    /// A violation concerning `field`.
+    /// A violation concerning `field` (code `invalid_record`; see [`Violation::code`]).
     pub(crate) fn field(field: impl Into<String>, reason: impl Into<String>) -> Violation {
         Violation {
             field: Some(field.into()),
             reason: reason.into(),
+            code: ReasonCode::InvalidRecord,
         }
+    }
+
+    /// The same violation with a more precise code.
+    pub(crate) fn code(mut self, code: ReasonCode) -> Violation {
+        self.code = code;
+        self
     }
 }
 
@@ -232,6 +242,7 @@ pub fn validate(system: System, record: &Value) -> Vec<Violation> {
         return vec![Violation {
             field: None,
             reason: format!("the record is not a JSON object: {}", show(record)),
+            code: ReasonCode::WrongType,
         }];
     };
     match system {
@@ -346,28 +357,28 @@ pub(crate) fn check_value(
                 return;
             }
             None => {
-                out.push(Violation::field(
-                    path,
-                    format!("expected text, got {}", show(v)),
-                ));
+                out.push(
+                    Violation::field(path, format!("expected text, got {}", show(v)))
+                        .code(ReasonCode::WrongType),
+                );
                 return;
             }
         },
         FieldKind::Bool => {
             if !v.is_boolean() {
-                out.push(Violation::field(
-                    path,
-                    format!("expected true or false, got {}", show(v)),
-                ));
+                out.push(
+                    Violation::field(path, format!("expected true or false, got {}", show(v)))
+                        .code(ReasonCode::WrongType),
+                );
             }
             return;
         }
         FieldKind::Integer => {
             if !(v.is_i64() || v.is_u64()) {
-                out.push(Violation::field(
-                    path,
-                    format!("expected a whole number, got {}", show(v)),
-                ));
+                out.push(
+                    Violation::field(path, format!("expected a whole number, got {}", show(v)))
+                        .code(ReasonCode::WrongType),
+                );
             }
             return;
         }
@@ -386,10 +397,14 @@ pub(crate) fn check_value(
         }
         FieldKind::List => {
             let Some(arr) = v.as_array() else {
-                out.push(Violation::field(
-                    path,
-                    format!("expected a list of text values, got {}", show(v)),
-                ));
+                out.push(
+                    Violation::field(
+                        path,
+                        format!("expected a list of text values, got {}", show(v)),
+                    )
+                    .code(ReasonCode::WrongType)
+                    .code(ReasonCode::BadDate),
+                );
                 return;
             };
             let mut items = Vec::with_capacity(arr.len());
@@ -397,10 +412,13 @@ pub(crate) fn check_value(
                 match item.as_str() {
                     Some(s) => items.push(s),
                     None => {
-                        out.push(Violation::field(
-                            path,
-                            format!("list items must be text, got {}", show(item)),
-                        ));
+                        out.push(
+                            Violation::field(
+                                path,
+                                format!("list items must be text, got {}", show(item)),
+                            )
+                            .code(ReasonCode::WrongType),
+                        );
                         return;
                     }
                 }
@@ -422,25 +440,31 @@ fn check_text(system: &str, def: &FieldDef, path: &str, s: &str, out: &mut Vec<V
             .find(|a| a.eq_ignore_ascii_case(s.trim()))
             .map(|a| format!(" (did you mean \"{a}\"? values are case-sensitive)"))
             .unwrap_or_default();
-        out.push(Violation::field(
-            path,
-            format!(
-                "{} is not an allowed value; {system} accepts: {}{hint}",
-                show(&Value::String(s.to_string())),
-                def.allowed.join(", ")
-            ),
-        ));
+        out.push(
+            Violation::field(
+                path,
+                format!(
+                    "{} is not an allowed value; {system} accepts: {}{hint}",
+                    show(&Value::String(s.to_string())),
+                    def.allowed.join(", ")
+                ),
+            )
+            .code(ReasonCode::UnknownValue),
+        );
     }
     if let Some(max) = def.max_len {
         let n = s.chars().count();
         if n > max {
-            out.push(Violation::field(
-                path,
-                format!(
-                    "is {n} characters long; {system} stores at most {max}: {}",
-                    show(&Value::String(s.to_string()))
-                ),
-            ));
+            out.push(
+                Violation::field(
+                    path,
+                    format!(
+                        "is {n} characters long; {system} stores at most {max}: {}",
+                        show(&Value::String(s.to_string()))
+                    ),
+                )
+                .code(ReasonCode::TooLong),
+            );
         }
     }
 }
@@ -453,10 +477,13 @@ pub(crate) fn require(
     out: &mut Vec<Violation>,
 ) {
     if is_blank(obj.get(field)) {
-        out.push(Violation::field(
-            field,
-            format!("{system} requires {field}, and it is blank or missing"),
-        ));
+        out.push(
+            Violation::field(
+                field,
+                format!("{system} requires {field}, and it is blank or missing"),
+            )
+            .code(ReasonCode::RequiredBlank),
+        );
     }
 }
 
@@ -464,13 +491,16 @@ pub(crate) fn require(
 pub(crate) fn check_email(field: &str, v: Option<&Value>, out: &mut Vec<Violation>) {
     if let Some(Value::String(s)) = v {
         if !s.is_empty() && !is_valid_email(s) {
-            out.push(Violation::field(
-                field,
-                format!(
-                    "not a valid e-mail address: {}",
-                    show(&Value::String(s.clone()))
-                ),
-            ));
+            out.push(
+                Violation::field(
+                    field,
+                    format!(
+                        "not a valid e-mail address: {}",
+                        show(&Value::String(s.clone()))
+                    ),
+                )
+                .code(ReasonCode::BadEmail),
+            );
         }
     }
 }
