@@ -43,9 +43,11 @@ pub struct Cli {
 const EXIT_CODES: &str = "Exit codes:
   0  every row ok (or nothing to do)
   1  some rows were rejected, conflicted, failed or were skipped (including after Ctrl-C)
-  2  usage, configuration, mapping or unreadable input
+  2  usage, configuration, mapping or unreadable input; another run writing to the target;
+     a damaged journal
   3  target unreachable or authentication failed (a run that lost its target mid-way still
-     writes its report and prints the resume command)
+     writes its report and prints the resume command), or a call that must succeed answered
+     with garbage or kept failing until the retries ran out
   130  interrupted before any row was processed, or a second Ctrl-C quit at once";
 
 /// Log output format.
@@ -420,6 +422,7 @@ impl WriteArgs {
             missing: MissingPolicy::Ignore,
             max_missing: 0.0,
             force: false,
+            allow_incomplete_roster: false,
             journal: JournalOptions {
                 resume: None,
                 force: false,
@@ -457,6 +460,10 @@ pub struct ImportArgs {
     /// the input or the mapping changed.
     #[arg(long)]
     pub force: bool,
+    /// Apply --missing although the roster may be incomplete (an unreadable row, or a quote
+    /// left open that may have swallowed lines); without it such a run is refused.
+    #[arg(long)]
+    pub allow_incomplete_roster: bool,
     /// Continue the latest interrupted run of this import (same files, mapping and target).
     #[arg(long)]
     pub resume: bool,
@@ -630,6 +637,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<(u8, Option<PathBuf>)> {
             opts.missing = args.missing;
             opts.max_missing = args.max_missing;
             opts.force = args.force;
+            opts.allow_incomplete_roster = args.allow_incomplete_roster;
             opts.journal = JournalOptions {
                 resume: args.resume.then_some(ResumeFrom::Latest),
                 force: args.force,
@@ -653,13 +661,17 @@ fn dispatch(cli: Cli) -> anyhow::Result<(u8, Option<PathBuf>)> {
             match &args.out {
                 None => crate::out!("{text}"),
                 Some(path) => {
-                    let mut f = std::fs::OpenOptions::new()
-                        .write(true)
-                        .create_new(true)
-                        .open(path)
-                        .map_err(|e| {
-                            exit::UsageError(format!("{}: cannot create: {e}", path.display()))
-                        })?;
+                    // Owner-only: the comments quote sample values of the roster (personal data).
+                    let mut o = std::fs::OpenOptions::new();
+                    o.write(true).create_new(true);
+                    #[cfg(unix)]
+                    {
+                        use std::os::unix::fs::OpenOptionsExt;
+                        o.mode(0o600);
+                    }
+                    let mut f = o.open(path).map_err(|e| {
+                        exit::UsageError(format!("{}: cannot create: {e}", path.display()))
+                    })?;
                     std::io::Write::write_all(&mut f, text.as_bytes())?;
                     eprintln!("wrote {}", path.display());
                 }

@@ -1,8 +1,9 @@
 //! Exit codes and the run-fatal error types that choose them.
 //!
 //! 0: every row ok · 1: some rows rejected/conflict/failed/skipped · 2: usage, config, mapping or
-//! unreadable input · 3: target unreachable or authentication failed · 130: interrupted before
-//! the run could start (or a second Ctrl-C).
+//! unreadable input · 3: target unreachable, authentication failed, or the target answered a call
+//! that must succeed with garbage or kept failing until the retries ran out · 130: interrupted
+//! before the run could start (or a second Ctrl-C).
 
 use crate::mapping::MappingError;
 use crate::read::ReadError;
@@ -13,7 +14,7 @@ pub const OK: u8 = 0;
 pub const ROWS_FAILED: u8 = 1;
 /// Usage, configuration, mapping or unreadable input.
 pub const USAGE: u8 = 2;
-/// Target unreachable or authentication failed.
+/// Target unreachable, authentication failed, server garbage or retries exhausted.
 pub const UNREACHABLE: u8 = 3;
 
 /// Interrupted (Ctrl-C) before the run could start, or quit by a second Ctrl-C.
@@ -34,19 +35,16 @@ pub struct UsageError(pub String);
 #[error("{0}")]
 pub struct UnreachableError(pub String);
 
-/// A client error that may mean the target could not be reached or refused the credentials.
+/// A run-fatal client error: the target could not be reached, refused the credentials, or
+/// answered garbage / kept failing a call that must succeed. All are target problems (exit 3).
 pub trait TargetError: std::error::Error + Send + Sync + Sized + 'static {
     /// True when the target could not be reached or refused the credentials.
     fn is_connection(&self) -> bool;
 
-    /// The error for the run: an [`UnreachableError`] (exit 3) when [`Self::is_connection`],
-    /// else the error itself.
+    /// The error for the run: an [`UnreachableError`] (exit 3), whatever the cause — a server
+    /// answering garbage or exhausting the retries is a problem of the target, not of usage.
     fn into_run_error(self) -> anyhow::Error {
-        if self.is_connection() {
-            anyhow::Error::new(UnreachableError(self.to_string()))
-        } else {
-            anyhow::Error::new(self)
-        }
+        anyhow::Error::new(UnreachableError(self.to_string()))
     }
 }
 

@@ -6,6 +6,16 @@
 //! run ([`crate::journal::interrupt::Stop::scope`]) the waits for a slot and for the pacer end as
 //! soon as the run is stopped, and the request is then never sent; a target that answers none of
 //! more requests in a row than the retry policy allows one request is given up on (the run halts).
+//!
+//! Also here, because every answer passes through `send`:
+//! - a 429 pauses the whole target (every task's next request) for its `Retry-After` — seconds or
+//!   an HTTP date (RFC 9110 §10.2.3: `Retry-After = HTTP-date / delay-seconds`) — or 1 s when
+//!   the server gives none, not only the request that got it;
+//! - a response body is read up to [`max_response_bytes`] (default 64 MiB, environment variable
+//!   `PATRON_ETL_MAX_RESPONSE_BYTES`); a longer one is a [`TransportError`] marked `permanent`;
+//! - every reply carries the secrets of its request (the target's registered secrets, credential
+//!   headers, query-string values), so [`Reply::server_text`] can pass any text taken from it
+//!   through [`crate::redact::clean`].
 
 use crate::journal::interrupt;
 use crate::write::retry::RetryPolicy;
@@ -13,9 +23,37 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::header::HeaderMap;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
+
+/// The default bound on a response body (bytes).
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The bound on a response body: `PATRON_ETL_MAX_RESPONSE_BYTES` if set to a positive number,
+/// else [`DEFAULT_MAX_RESPONSE_BYTES`].
+pub fn max_response_bytes() -> u64 {
+    std::env::var("PATRON_ETL_MAX_RESPONSE_BYTES")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES)
+}
+
+/// How long the whole target pauses after a 429 that gives no `Retry-After`.
+const DEFAULT_THROTTLE_PAUSE: Duration = Duration::from_secs(1);
+
+/// Headers whose values are credentials, never shown even when a server echoes them: Libib
+/// `x-api-key`, `x-api-ultimate` (shared/reference/illiad-libib-api.md §1.1), ILLiad `ApiKey`
+/// (same file, §2.1), FOLIO `X-Okapi-Token` and the token cookies (folio-api.md §2).
+const SECRET_HEADERS: [&str; 6] = [
+    "apikey",
+    "x-api-key",
+    "x-api-ultimate",
+    "x-okapi-token",
+    "cookie",
+    "authorization",
+];
 
 /// A response, fully read.
 #[derive(Debug, Clone)]
@@ -26,6 +64,8 @@ pub struct Reply {
     pub headers: HeaderMap,
     /// Body text (lossy UTF-8).
     pub body: String,
+    /// What must never be shown of this exchange (see [`Reply::server_text`]).
+    pub secrets: Arc<Vec<String>>,
 }
 
 impl Reply {
@@ -34,14 +74,35 @@ impl Reply {
         (200..300).contains(&self.status)
     }
 
-    /// `Retry-After` in seconds, if the server sent one.
+    /// A reply with no secrets attached (tests, synthetic answers).
+    pub fn new(status: u16, headers: HeaderMap, body: String) -> Reply {
+        Reply {
+            status,
+            headers,
+            body,
+            secrets: Arc::default(),
+        }
+    }
+
+    /// `Retry-After`, if the server sent one: delay-seconds or an HTTP date (RFC 9110 §10.2.3),
+    /// as a wait from now (a date in the past is no wait); more than an hour is ignored.
     pub fn retry_after(&self) -> Option<Duration> {
-        let v = self.headers.get("retry-after")?.to_str().ok()?;
-        v.trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|s| *s >= 0.0 && *s < 3600.0)
-            .map(Duration::from_secs_f64)
+        let v = self.headers.get("retry-after")?.to_str().ok()?.trim();
+        if let Ok(s) = v.parse::<f64>() {
+            return (0.0..3600.0)
+                .contains(&s)
+                .then(|| Duration::from_secs_f64(s));
+        }
+        // IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") is an RFC 2822 date with zone GMT.
+        let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+        let wait = at.signed_duration_since(chrono::Utc::now());
+        let wait = wait.to_std().unwrap_or(Duration::ZERO);
+        (wait < Duration::from_secs(3600)).then_some(wait)
+    }
+
+    /// `text` (taken from this reply) as it may be shown: see [`crate::redact::clean`].
+    pub fn server_text(&self, text: &str) -> String {
+        crate::redact::clean(text, &self.secrets)
     }
 
     /// The body as JSON, if it is JSON.
@@ -61,6 +122,8 @@ pub struct TransportError {
     pub connect: bool,
     /// What happened, without URLs (Libib puts fields in query strings).
     pub message: String,
+    /// Sending again will not help (the answer was too large).
+    pub permanent: bool,
 }
 
 /// Classifies a reqwest error without ever including the URL.
@@ -81,6 +144,7 @@ pub fn classify(err: &reqwest::Error) -> TransportError {
         ambiguous: !connect,
         connect,
         message,
+        permanent: false,
     }
 }
 
@@ -106,6 +170,10 @@ pub struct Governed {
     concurrency: usize,
     /// What has been sent so far.
     pub counters: Arc<Counters>,
+    /// No request leaves before this instant (set by a 429).
+    paused_until: Arc<Mutex<Option<Instant>>>,
+    /// The target's secrets (passwords, keys), never shown.
+    secrets: Arc<RwLock<Vec<String>>>,
 }
 
 impl Governed {
@@ -133,7 +201,58 @@ impl Governed {
             inflight: Arc::new(Semaphore::new(concurrency.max(1))),
             concurrency: concurrency.max(1),
             counters: Arc::new(Counters::default()),
+            paused_until: Arc::default(),
+            secrets: Arc::default(),
         })
+    }
+
+    /// Registers a secret of the target (a password, an API key): removed from every text taken
+    /// from a reply ([`Reply::server_text`]).
+    pub fn keep_secret(&self, secret: &crate::secret::Secret) {
+        if let Ok(mut s) = self.secrets.write() {
+            s.push(secret.expose().to_string());
+        }
+    }
+
+    /// When the target's pause (after a 429) ends, if it is paused.
+    fn pause_left(&self) -> Option<Duration> {
+        let until = (*self.paused_until.lock().ok()?)?;
+        let left = until.saturating_duration_since(Instant::now());
+        (!left.is_zero()).then_some(left)
+    }
+
+    /// Pauses every request to the target for `wait` (extending, never shortening, a pause).
+    fn pause_for(&self, wait: Duration) {
+        if let Ok(mut p) = self.paused_until.lock() {
+            let until = Instant::now() + wait;
+            if p.is_none_or(|old| old < until) {
+                *p = Some(until);
+            }
+        }
+    }
+
+    /// The secrets of one request: the target's, the credential headers' values and the query
+    /// string's values.
+    fn secrets_of(&self, req: &reqwest::Request) -> Arc<Vec<String>> {
+        let mut out: Vec<String> = self.secrets.read().map(|s| s.clone()).unwrap_or_default();
+        for (name, value) in req.headers() {
+            if SECRET_HEADERS.contains(&name.as_str()) {
+                if let Ok(v) = value.to_str() {
+                    out.push(v.to_string());
+                    // A cookie header's values one by one.
+                    out.extend(
+                        v.split(';')
+                            .filter_map(|kv| kv.split_once('='))
+                            .map(|(_, v)| v.trim().to_string()),
+                    );
+                }
+            }
+        }
+        out.extend(req.url().query_pairs().map(|(_, v)| v.into_owned()));
+        if let Some(q) = req.url().query() {
+            out.push(q.to_string());
+        }
+        Arc::new(out)
     }
 
     /// Counts a request that got no response; once more of them in a row than the retry policy
@@ -189,6 +308,7 @@ impl Governed {
             ambiguous: false,
             connect: false,
             message: "not sent: the run was stopped".into(),
+            permanent: false,
         };
         let _permit = interrupt::unless_stopped(self.inflight.acquire())
             .await
@@ -197,19 +317,32 @@ impl Governed {
                 ambiguous: false,
                 connect: false,
                 message: "client shut down".into(),
+                permanent: false,
             })?;
-        interrupt::unless_stopped(self.limiter.until_ready())
-            .await
-            .ok_or_else(stopped)?;
+        loop {
+            // A 429 pauses every request to the target (see the module docs).
+            while let Some(left) = self.pause_left() {
+                if !interrupt::sleep(left).await {
+                    return Err(stopped());
+                }
+            }
+            interrupt::unless_stopped(self.limiter.until_ready())
+                .await
+                .ok_or_else(stopped)?;
+            if self.pause_left().is_none() {
+                break;
+            }
+        }
         if interrupt::stopped() {
             return Err(stopped());
         }
         let req = req.build().map_err(|e| classify(&e))?;
+        let secrets = self.secrets_of(&req);
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
         if may_write && !matches!(*req.method(), reqwest::Method::GET | reqwest::Method::HEAD) {
             self.counters.writes.fetch_add(1, Ordering::Relaxed);
         }
-        let resp = match self.client.execute(req).await {
+        let mut resp = match self.client.execute(req).await {
             Ok(r) => {
                 self.counters.failures_in_a_row.store(0, Ordering::Relaxed);
                 r
@@ -221,15 +354,68 @@ impl Governed {
             }
         };
         let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
         if status == 429 {
             self.counters.throttled.fetch_add(1, Ordering::Relaxed);
+            let probe = Reply::new(status, headers.clone(), String::new());
+            self.pause_for(probe.retry_after().unwrap_or(DEFAULT_THROTTLE_PAUSE));
         }
-        let headers = resp.headers().clone();
-        let bytes = resp.bytes().await.map_err(|e| classify(&e))?;
+        let limit = max_response_bytes();
+        let too_large = || TransportError {
+            ambiguous: true,
+            connect: false,
+            message: format!(
+                "the response was larger than {limit} bytes (the limit, set by \
+                 PATRON_ETL_MAX_RESPONSE_BYTES); it was not read"
+            ),
+            permanent: true,
+        };
+        if resp.content_length().is_some_and(|n| n > limit) {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| classify(&e))? {
+            if bytes.len() as u64 + chunk.len() as u64 > limit {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let body = String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         Ok(Reply {
             status,
             headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
+            body,
+            secrets,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_retry_after(v: &str) -> Reply {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", v.parse().expect("header value"));
+        Reply::new(429, h, String::new())
+    }
+
+    #[test]
+    fn retry_after_in_seconds_and_as_an_http_date() {
+        assert_eq!(
+            with_retry_after("5").retry_after(),
+            Some(Duration::from_secs(5))
+        );
+        let at = chrono::Utc::now() + chrono::Duration::seconds(5);
+        let date = at.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        let wait = with_retry_after(&date).retry_after().unwrap_or_default();
+        assert!(
+            wait > Duration::from_secs(3) && wait <= Duration::from_secs(5),
+            "{wait:?}"
+        );
+        let past = "Sun, 06 Nov 1994 08:49:37 GMT";
+        assert_eq!(with_retry_after(past).retry_after(), Some(Duration::ZERO));
+        assert_eq!(with_retry_after("soon").retry_after(), None);
     }
 }

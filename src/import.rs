@@ -77,6 +77,9 @@ pub struct ImportOptions {
     pub max_missing: f64,
     /// Apply `--missing` even above `max_missing`.
     pub force: bool,
+    /// Apply `--missing` even when the roster may be incomplete (unreadable rows, a quote left
+    /// open that may have swallowed lines).
+    pub allow_incomplete_roster: bool,
     /// Migration: read from this source target instead of `files`.
     pub source: Option<crate::migrate::MigrateSource>,
     /// Resume an earlier run (journal).
@@ -306,9 +309,24 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
         .sum::<Option<u64>>()
         .map(|t| opts.limit.map_or(t, |l| t.min(l)));
 
+    // One writing run per target: the lease is taken before the run is recorded, so a refused
+    // run leaves nothing behind.
+    let lease = if opts.commit {
+        let key = crate::journal::lease::key_of(&tref, &opts.to);
+        Some(crate::journal::lease::Lease::acquire(
+            &opts.home,
+            &key,
+            "(starting)",
+        )?)
+    } else {
+        None
+    };
     // journal hook: record a new run or reopen the one being resumed (checks input/mapping hashes)
     let (run, journal) =
         crate::journal::session::begin(opts, mapping.system, &mapping.match_field)?;
+    if let Some(l) = &lease {
+        l.name_run(&run.id)?;
+    }
     let (target, sandbox) =
         crate::builtin::open(tref, &opts.home, opts.rate, opts.concurrency).await?;
     // Two built-in systems share one sandbox (one state file).
@@ -449,6 +467,9 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
     }
     let halt = stop.halt();
     let status = journal.finish(result.is_ok()).await; // journal hook: final status, flush
+    if let Some(l) = lease {
+        l.release();
+    }
     let (summary, requests, writes) = match result {
         Ok(r) => r,
         // Ctrl-C while connecting: the connection's error would only say "not sent".
@@ -807,17 +828,19 @@ where
         .await
 }
 
-/// The roster's match keys (folded), for `--missing`. Every cell of an unreadable row counts as
-/// a key too, so a patron whose row is merely malformed is never taken for absent.
+/// The roster's match keys (folded, after the key's transforms), for `--missing`, and why the
+/// roster may be incomplete. The cells of an unreadable row count as keys too (each put through
+/// the key's transforms), so a patron whose row is merely malformed is never taken for absent.
 fn roster_keys(
     opts: &ImportOptions,
     mapping: &Mapping,
-) -> anyhow::Result<std::collections::HashSet<String>> {
+) -> anyhow::Result<(std::collections::HashSet<String>, Vec<String>)> {
     let mut keys = std::collections::HashSet::new();
+    let mut incomplete = Vec::new();
     for path in &opts.files {
-        let reader = read::open(path, &opts.read)?;
+        let mut reader = read::open(path, &opts.read)?;
         let bound = mapping.bind(reader.headers())?;
-        for rec in reader {
+        for rec in reader.by_ref() {
             match rec? {
                 Record::Row(row) => {
                     if let Some(k) = bound.map_row(&row).key {
@@ -825,13 +848,30 @@ fn roster_keys(
                     }
                 }
                 Record::Bad(bad) => {
-                    keys.extend(bad.cells.iter().map(|c| crate::dedupe::fold(c)));
+                    if incomplete.len() < 5 {
+                        incomplete.push(format!(
+                            "{}: line {} could not be read ({})",
+                            path.display(),
+                            bad.line,
+                            bad.reason
+                        ));
+                    }
+                    keys.extend(
+                        bound
+                            .key_candidates(&bad.cells)
+                            .iter()
+                            .chain(&bad.cells)
+                            .map(|c| crate::dedupe::fold(c)),
+                    );
                 }
             }
         }
+        if let Some(why) = reader.swallowed() {
+            incomplete.push(why);
+        }
     }
     keys.remove("");
-    Ok(keys)
+    Ok((keys, incomplete))
 }
 
 /// Finds the in-scope patrons absent from the roster and checks the `--max-missing` threshold;
@@ -861,7 +901,22 @@ async fn plan_missing(
         ))
         .into());
     };
-    let keys = roster_keys(opts, mapping)?;
+    let (keys, incomplete) = roster_keys(opts, mapping)?;
+    if !incomplete.is_empty() {
+        if !opts.allow_incomplete_roster {
+            return Err(UsageError(format!(
+                "--missing needs the whole roster, and this one may be incomplete, so no one is \
+                 deactivated and nothing is written: {}. Fix the file, or add \
+                 --allow-incomplete-roster to go ahead anyway",
+                incomplete.join("; ")
+            ))
+            .into());
+        }
+        tracing::warn!(
+            reasons = %incomplete.join("; "),
+            "the roster may be incomplete; --missing goes ahead (--allow-incomplete-roster)"
+        );
+    }
     let plan = match backend {
         Backend::Folio { client, refdata } => {
             let query = sync::folio_scope_query(scope, refdata).map_err(UsageError)?;

@@ -25,6 +25,7 @@ pub mod output;
 pub mod plan;
 pub mod progress;
 pub mod read;
+pub mod redact;
 pub mod report;
 pub mod restore;
 pub mod runlog;

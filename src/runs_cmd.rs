@@ -230,6 +230,10 @@ pub fn resume_options(
             .and_then(Value::as_f64)
             .unwrap_or(DEFAULT_MAX_MISSING),
         force,
+        allow_incomplete_roster: o
+            .get("allow_incomplete_roster")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         files,
         mapping: PathBuf::from(mapping),
         read: ReadOptions {

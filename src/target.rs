@@ -211,6 +211,21 @@ pub fn resolve(name: &str, config: Option<&Path>) -> Result<TargetRef, UsageErro
     })?;
     let url = url::Url::parse(&entry.url)
         .map_err(|e| UsageError(format!("{}: targets.{name}.url: {e}", path.display())))?;
+    // Never echo the URL here: it is the thing that may hold a credential.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(UsageError(format!(
+            "{}: targets.{name}.url carries a user name or password; remove it from the URL and \
+             use password_env/password_file or api_key_env/api_key_file",
+            path.display()
+        )));
+    }
+    if url.query().is_some() {
+        return Err(UsageError(format!(
+            "{}: targets.{name}.url has a query string (it could carry a key); give the API root \
+             only",
+            path.display()
+        )));
+    }
     if insecure(&url) {
         return Err(UsageError(format!(
             "{}: targets.{name}.url uses plain http to a non-loopback host; use https",
@@ -290,5 +305,27 @@ mod tests {
         assert!(err.contains("plain http"), "{err}");
         let err = resolve("nope", Some(&cfg)).unwrap_err().0;
         assert!(err.contains("campus"), "{err}");
+    }
+
+    #[test]
+    fn credentials_in_a_url_are_refused_without_being_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("c.toml");
+        std::fs::write(
+            &cfg,
+            "[targets.a]\nsystem = \"folio\"\nurl = \"https://etl:pa55word@okapi.example.edu\"\n\
+             [targets.b]\nsystem = \"libib\"\nurl = \"https://api.libib.com/?key=s3cr3tkey\"\n",
+        )
+        .unwrap();
+        let err = resolve("a", Some(&cfg)).unwrap_err().0;
+        assert!(
+            err.contains("user name or password") && !err.contains("pa55word"),
+            "{err}"
+        );
+        let err = resolve("b", Some(&cfg)).unwrap_err().0;
+        assert!(
+            err.contains("query string") && !err.contains("s3cr3tkey"),
+            "{err}"
+        );
     }
 }

@@ -157,6 +157,10 @@ fn faults_never_duplicate_or_lose_a_row() {
             "0.02",
             "--apply-then-drop-rate",
             "0.02",
+            // A 429 pauses the whole target for its Retry-After: with ~100 of them, 1 s each
+            // would make this test about waiting, not about duplicates.
+            "--throttle-retry-after",
+            "0",
         ],
     );
     sb.folio_config(d, "rate = 400\nconcurrency = 8\ntimeout_secs = 5\n");

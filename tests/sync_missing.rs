@@ -370,3 +370,108 @@ fn roster_sync_killed_among_the_deactivations_resumes_without_losing_any() {
         .unwrap();
     assert_eq!(rows, 5);
 }
+
+/// A mapping whose key needs `pad_left`: rosters give `ID` without its leading zeros.
+const PADDED: &str = r#"system = "folio"
+match = "externalSystemId"
+[scope]
+patron_groups = ["undergrad"]
+[fields]
+externalSystemId = { column = "ID", required = true, transform = ["trim", { pad_left = 6, char = "0" }] }
+username = { column = "User" }
+patronGroup = { column = "Group", map = { UG = "undergrad" } }
+active = { value = true }
+"personal.lastName" = { column = "Last", required = true }
+"#;
+
+fn padded_roster(path: &Path, n: usize, edit: impl Fn(usize, String) -> String) {
+    let mut text = String::from("ID,User,Group,Last\n");
+    for i in 0..n {
+        text.push_str(&edit(i, format!("{i},stu{i},UG,Student{i}\n")));
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn a_quote_left_open_at_line_1901_deactivates_no_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = Sandbox::start(d, &[]);
+    sb.folio_config(d, "rate = 1000\nconcurrency = 4\n");
+    std::fs::write(d.join("m.toml"), PADDED).unwrap();
+    padded_roster(&d.join("all.csv"), 2000, |_, l| l);
+    let o = import(d, "all.csv", &["--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(active_by_key(&sb).values().filter(|a| **a).count(), 2000);
+
+    // Line 1,901 (row 1,899) opens a quote it never closes: the last 100 rows become one field.
+    padded_roster(&d.join("open.csv"), 2000, |i, l| {
+        if i == 1899 {
+            l.replacen(",Student", ",\"Student", 1)
+        } else {
+            l
+        }
+    });
+    let (w0, _) = sb.counts("/folio/users");
+    let o = import(d, "open.csv", &["--missing", "deactivate", "--commit"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("may be incomplete") && t.contains("ends inside a quoted field"),
+        "{t}"
+    );
+    assert!(t.contains("--allow-incomplete-roster"), "{t}");
+    let (w1, _) = sb.counts("/folio/users");
+    assert_eq!(w1, w0, "nothing written");
+    assert_eq!(active_by_key(&sb).values().filter(|a| **a).count(), 2000);
+}
+
+#[test]
+fn a_malformed_row_whose_key_needs_pad_left_keeps_its_patron() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = Sandbox::start(d, &[]);
+    sb.folio_config(d, "rate = 1000\nconcurrency = 4\n");
+    std::fs::write(d.join("m.toml"), PADDED).unwrap();
+    padded_roster(&d.join("all.csv"), 20, |_, l| l);
+    let o = import(d, "all.csv", &["--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // Row 7 has an extra field (unreadable as a row); row 12 is really gone.
+    padded_roster(&d.join("bad.csv"), 20, |i, l| match i {
+        7 => l.replace("Student7", "Student7,extra"),
+        12 => String::new(),
+        _ => l,
+    });
+    let o = import(d, "bad.csv", &["--missing", "deactivate", "--commit"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "refused without the flag: {}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("line 9 could not be read"),
+        "{}",
+        text(&o)
+    );
+    let o = import(
+        d,
+        "bad.csv",
+        &[
+            "--missing",
+            "deactivate",
+            "--commit",
+            "--allow-incomplete-roster",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let active = active_by_key(&sb);
+    assert_eq!(
+        active.get("000007"),
+        Some(&true),
+        "the malformed row's patron stays"
+    );
+    assert_eq!(active.get("000012"), Some(&false), "the absent one goes");
+    assert_eq!(active.values().filter(|a| !**a).count(), 1);
+}

@@ -14,6 +14,7 @@
 //! - no secrets: targets are stored by name, never with URLs carrying keys, tokens or passwords.
 
 pub mod interrupt;
+pub mod lease;
 pub mod schema;
 pub mod session;
 pub mod store;
@@ -48,6 +49,32 @@ pub enum JournalError {
     /// No such run.
     #[error("no run {0} in {path} (see `patron-etl runs`, and --home / PATRON_ETL_HOME)", path = .1.display())]
     NoRun(String, PathBuf),
+    /// The journal is missing or empty although run folders exist.
+    #[error(
+        "journal {path} is {state} but {runs} run folder(s) exist beside it: their history \
+         would be lost, so it is not started afresh. Restore journal.sqlite from a backup, or \
+         move the runs folder beside it aside to start a new history"
+    )]
+    Lost {
+        /// The journal file.
+        path: String,
+        /// `missing` or `empty`.
+        state: &'static str,
+        /// Run folders found.
+        runs: usize,
+    },
+    /// The journal failed its integrity check.
+    #[error(
+        "journal {path} is damaged (PRAGMA quick_check: {found}); nothing was written. Keep a \
+         copy, restore journal.sqlite from a backup (or move it aside to start a new history), \
+         and run again"
+    )]
+    Damaged {
+        /// The journal file.
+        path: String,
+        /// What the check found.
+        found: String,
+    },
     /// The writer thread is gone (an earlier journal write failed).
     #[error("the journal writer stopped: {0}")]
     Closed(String),

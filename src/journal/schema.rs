@@ -76,4 +76,11 @@ CREATE TABLE IF NOT EXISTS intents (
   resolved_at TEXT
 );
 CREATE INDEX IF NOT EXISTS intents_by_row ON intents (run_id, file_index, line);
+-- The one writing run per target (see lease.rs); the lock file's OS lock is what excludes.
+CREATE TABLE IF NOT EXISTS leases (
+  target      TEXT PRIMARY KEY,
+  run_id      TEXT NOT NULL,
+  pid         INTEGER NOT NULL,
+  acquired_at TEXT NOT NULL
+);
 ";

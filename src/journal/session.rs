@@ -85,6 +85,7 @@ fn options_json(opts: &ImportOptions, files: &[String], mapping: &str) -> Value 
         "limit": opts.limit,
         "missing": opts.missing.to_possible_value().map(|v| v.get_name().to_string()),
         "max_missing": opts.max_missing,
+        "allow_incomplete_roster": opts.allow_incomplete_roster,
         "read": {
             "delimiter": opts.read.delimiter,
             "encoding": opts.read.encoding,
@@ -100,20 +101,7 @@ fn running_elsewhere(run: &RunRow) -> bool {
     if run.status != "running" || pid == std::process::id() as i64 {
         return false;
     }
-    #[cfg(target_os = "linux")]
-    {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        // state after the ")" of the command name: Z (zombie) / X (dead) are not running.
-        let state = stat
-            .rsplit(')')
-            .next()
-            .and_then(|s| s.split_whitespace().next());
-        matches!(state, Some(s) if s != "Z" && s != "X")
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        false
-    }
+    cfg!(target_os = "linux") && super::store::process_alive(pid)
 }
 
 /// Starts the journal for an import: a new run, or the run being resumed. Returns the run folder
@@ -150,6 +138,15 @@ pub fn begin_as(
         .with_context(|| format!("cannot read {}", opts.mapping.display()))?;
     let input_hash = super::hash_files(&opts.files).context("cannot read the input")?;
     let journal = Journal::open(&opts.home)?;
+    if opts.commit {
+        // A damaged journal cannot promise resume or undo: refuse before anything is written.
+        journal
+            .quick_check()
+            .map_err(|found| JournalError::Damaged {
+                path: journal.path().display().to_string(),
+                found,
+            })?;
+    }
     let now = super::now();
     let pid = std::process::id() as i64;
     let mut done = HashMap::new();

@@ -114,14 +114,40 @@ fn strings(s: &str) -> Vec<String> {
     serde_json::from_str(s).unwrap_or_default()
 }
 
+/// Whether process `pid` is alive (Linux: it exists and is no zombie); elsewhere assumed alive.
+pub fn process_alive(pid: i64) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // state after the ")" of the command name: Z (zombie) / X (dead) are not running.
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|s| s.split_whitespace().next());
+        matches!(state, Some(s) if s != "Z" && s != "X")
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        true
+    }
+}
+
 fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
+    let status: String = r.get(5)?;
+    let pid: Option<i64> = r.get(15)?;
+    // A run recorded as running whose process is gone was killed: it is interrupted.
+    let status = match pid {
+        Some(p) if status == "running" && !process_alive(p) => "interrupted".to_string(),
+        _ => status,
+    };
     Ok(RunRow {
         id: r.get(0)?,
         command: r.get(1)?,
         started_at: r.get(2)?,
         updated_at: r.get(3)?,
         finished_at: r.get(4)?,
-        status: r.get(5)?,
+        status,
         target: r.get(6)?,
         system: r.get(7)?,
         commit: r.get::<_, i64>(8)? != 0,
@@ -131,7 +157,7 @@ fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
         input_hash: r.get(12)?,
         options: json_col(r.get(13)?).unwrap_or(Value::Null),
         attempts: r.get(14)?,
-        pid: r.get(15)?,
+        pid,
         parent: r.get(16)?,
         undone_by: r.get(17)?,
     })
@@ -186,7 +212,10 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, JournalError> {
 }
 
 impl Journal {
-    /// Opens (creating it owner-only if needed) the journal in the home directory `home`.
+    /// Opens (creating it owner-only if needed) the journal in the home directory `home`,
+    /// tightening loose permissions of what holds personal data. A missing or empty journal
+    /// beside existing run folders is refused, not replaced: the history of those runs would be
+    /// lost.
     pub fn open(home: &Path) -> Result<Journal, JournalError> {
         let path = super::path_in(home);
         let io = |source| JournalError::Io {
@@ -195,6 +224,16 @@ impl Journal {
         };
         if let Some(dir) = path.parent() {
             crate::runs::create_private_dir(dir).map_err(io)?;
+        }
+        crate::runs::tighten_all(home);
+        let empty = std::fs::metadata(&path).map_or(true, |m| m.len() == 0);
+        let runs = crate::runs::existing_runs(home);
+        if empty && runs > 0 {
+            return Err(JournalError::Lost {
+                path: path.display().to_string(),
+                state: if path.exists() { "empty" } else { "missing" },
+                runs,
+            });
         }
         if !path.exists() {
             // Create the file owner-only before SQLite opens it; SQLite gives the WAL and
@@ -224,6 +263,28 @@ impl Journal {
             Journal::open(home).map(Some)
         } else {
             Ok(None)
+        }
+    }
+
+    /// `PRAGMA quick_check`: `Err` with SQLite's findings when the file is damaged.
+    pub fn quick_check(&self) -> Result<(), String> {
+        let mut stmt = self
+            .conn
+            .prepare("PRAGMA quick_check")
+            .map_err(|e| e.to_string())?;
+        let rows: Vec<String> = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| e.to_string())?
+            .filter_map(Result::ok)
+            .collect();
+        if rows.len() == 1 && rows[0] == "ok" {
+            Ok(())
+        } else {
+            let mut found: Vec<String> = rows.into_iter().take(3).collect();
+            if found.is_empty() {
+                found.push("no answer".into());
+            }
+            Err(found.join("; "))
         }
     }
 

@@ -280,4 +280,10 @@ impl BoundMapping {
     pub fn map_cells<S: AsRef<str>>(&self, line: u64, cells: &[S]) -> Mapped {
         row::map_cells(self, line, cells)
     }
+
+    /// Every value the match key could have in a row that could not be read as a row (its cells
+    /// may be shifted): each cell put through the key's transforms and `map`, non-blank ones.
+    pub fn key_candidates<S: AsRef<str>>(&self, cells: &[S]) -> Vec<String> {
+        row::key_candidates(self, cells)
+    }
 }

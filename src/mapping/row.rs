@@ -368,6 +368,19 @@ pub(crate) fn map_cells<S: AsRef<str>>(bound: &BoundMapping, line: u64, cells: &
     }
 }
 
+/// See [`BoundMapping::key_candidates`].
+pub(crate) fn key_candidates<S: AsRef<str>>(bound: &BoundMapping, cells: &[S]) -> Vec<String> {
+    let Some(f) = bound.mapping.fields.iter().find(|f| f.is_match) else {
+        return Vec::new();
+    };
+    cells
+        .iter()
+        .filter_map(|c| finish(f, Cow::Borrowed(c.as_ref())).ok())
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
 /// Transforms then `map` (skipped for a blank value). A `map` miss is an `unknown_value`; a
 /// transform's error carries the transform's code.
 fn finish<'a>(f: &CompiledField, raw: Cow<'a, str>) -> Result<Cow<'a, str>, (ReasonCode, String)> {

@@ -12,6 +12,9 @@
 //!   ([`crate::report::cell::neutralise`]) is read without that `'`; any other `'` is data.
 //! - Records whose fields are all blank are skipped; records with the wrong field count or
 //!   invalid UTF-8 are [`Record::Bad`], and reading goes on.
+//! - A quote left open swallows the lines after it into one field; the reader says so
+//!   ([`RowReader::swallowed`]) when the file ends inside quotes (odd count of `"`, and the last
+//!   record holds a line break) or a field spans more than [`SWALLOW_BREAKS`] line breaks.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -29,6 +32,9 @@ use super::{BadRow, InputFormat, ReadError, ReadOptions, Record, RowReader, Sour
 const DELIMITER_SNIFF_LEN: usize = 16 * 1024;
 /// At most this many records are inspected to detect the delimiter.
 const DELIMITER_SNIFF_LINES: usize = 20;
+/// A field holding more line breaks than this may have swallowed lines (a quote left open);
+/// real multi-line cells (addresses, notes) hold a few.
+pub const SWALLOW_BREAKS: usize = 4;
 /// Candidate delimiters, in order of preference on a tie.
 const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
 
@@ -59,6 +65,12 @@ struct LineTracker<R> {
     runs: VecDeque<Run>,
     /// Newlines before the end of the last run dropped from `runs`.
     base_newlines: u64,
+    /// `"` bytes seen (odd at the end: a quote was left open).
+    quotes: u64,
+    /// Where the record being parsed starts (the parser's position).
+    record_start: u64,
+    /// The most bytes one record may take; reading further is an error (memory stays bounded).
+    record_limit: u64,
 }
 
 impl<R> LineTracker<R> {
@@ -71,6 +83,9 @@ impl<R> LineTracker<R> {
             run_start: None,
             runs: VecDeque::new(),
             base_newlines: 0,
+            quotes: 0,
+            record_start: 0,
+            record_limit: u64::MAX,
         }
     }
 
@@ -108,7 +123,8 @@ impl<R: Read> Read for LineTracker<R> {
                 while i + 8 <= n {
                     let mut word = [0u8; 8];
                     word.copy_from_slice(&buf[i..i + 8]);
-                    if has_line_break(u64::from_ne_bytes(word)) {
+                    let word = u64::from_ne_bytes(word);
+                    if has_line_break(word) || has_byte(word, b'"') {
                         break;
                     }
                     i += 8;
@@ -120,6 +136,7 @@ impl<R: Read> Read for LineTracker<R> {
             }
             let b = buf[i];
             i += 1;
+            self.quotes += u64::from(b == b'"');
             // Count each LF, and each CR not followed by LF (classic Mac line end), once.
             self.newlines += u64::from(b == b'\n' || self.prev_cr);
             self.prev_cr = b == b'\r';
@@ -136,17 +153,42 @@ impl<R: Read> Read for LineTracker<R> {
             }
             self.offset += 1;
         }
+        let taken = self.offset.saturating_sub(self.record_start);
+        if taken > self.record_limit {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "a record longer than {} (a quote left open, or a cell far over the cell \
+                     limit of {}, set by PATRON_ETL_MAX_CELL_BYTES); reading stopped",
+                    super::limits::size_text(self.record_limit),
+                    super::limits::size_text(super::limits::max_cell_bytes())
+                ),
+            ));
+        }
         Ok(n)
     }
+}
+
+/// The most bytes a record of `columns` fields may take: each at the cell limit, plus slack for
+/// the parser's read-ahead.
+fn record_limit(columns: usize) -> u64 {
+    super::limits::max_cell_bytes()
+        .saturating_mul(columns as u64 + 1)
+        .saturating_add(128 * 1024)
 }
 
 /// True when some byte of `word` is CR or LF (the classic "has a zero byte" bit trick, applied to
 /// the word XOR-ed with each).
 fn has_line_break(word: u64) -> bool {
+    has_byte(word, b'\n') || has_byte(word, b'\r')
+}
+
+/// True when some byte of `word` is `b`.
+fn has_byte(word: u64, b: u8) -> bool {
     const LOW: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero_byte = |x: u64| x.wrapping_sub(LOW) & !x & HIGH != 0;
-    zero_byte(word ^ (LOW * u64::from(b'\n'))) || zero_byte(word ^ (LOW * u64::from(b'\r')))
+    let x = word ^ (LOW * u64::from(b));
+    x.wrapping_sub(LOW) & !x & HIGH != 0
 }
 
 /// A streaming reader over one delimited text file.
@@ -161,6 +203,10 @@ pub struct CsvReader {
     done: bool,
     /// Cells handed back by [`RowReader::recycle`], reused for the next row.
     spare: Vec<String>,
+    /// The record with the most line breaks in one field beyond [`SWALLOW_BREAKS`]: (line, breaks).
+    widest: Option<(u64, usize)>,
+    /// Whether the last record read holds a line break in a field.
+    last_has_break: bool,
 }
 
 impl std::fmt::Debug for CsvReader {
@@ -225,7 +271,8 @@ impl CsvReader {
             None => detect_delimiter(&text_prefix, text_complete),
         };
 
-        let source: Source = LineTracker::new(Cursor::new(text_prefix).chain(decoded));
+        let mut source: Source = LineTracker::new(Cursor::new(text_prefix).chain(decoded));
+        source.record_limit = record_limit(1024);
         let mut rdr = ReaderBuilder::new()
             .delimiter(delimiter)
             .has_headers(false)
@@ -245,6 +292,7 @@ impl CsvReader {
                 break parse_headers(path, &record)?;
             }
         };
+        rdr.get_mut().record_limit = record_limit(headers.len());
 
         Ok(CsvReader {
             path: path.to_path_buf(),
@@ -256,6 +304,8 @@ impl CsvReader {
             encoding: enc,
             done: false,
             spare: Vec::new(),
+            widest: None,
+            last_has_break: false,
         })
     }
 
@@ -271,6 +321,22 @@ impl CsvReader {
     }
 
     fn take_record(&mut self, line: u64) -> Record {
+        let breaks = self
+            .record
+            .iter()
+            .map(|f| {
+                f.iter().filter(|b| **b == b'\n').count()
+                    + f.windows(2)
+                        .filter(|w| w[0] == b'\r' && w[1] != b'\n')
+                        .count()
+                    + usize::from(f.last() == Some(&b'\r'))
+            })
+            .max()
+            .unwrap_or(0);
+        self.last_has_break = breaks > 0;
+        if breaks > SWALLOW_BREAKS && self.widest.is_none_or(|(_, b)| breaks > b) {
+            self.widest = Some((line, breaks));
+        }
         // Reuse the buffers of a recycled row: no allocation per cell once they are large enough.
         let mut cells = std::mem::take(&mut self.spare);
         cells.truncate(self.record.len());
@@ -292,6 +358,25 @@ impl CsvReader {
                 }
                 None => cells.push(text.to_string()),
             }
+        }
+        let max_cell = super::limits::max_cell_bytes();
+        if let Some((i, big)) = cells
+            .iter_mut()
+            .enumerate()
+            .find(|(_, c)| c.len() as u64 > max_cell)
+        {
+            let size = big.len() as u64;
+            big.clear();
+            return Record::Bad(BadRow {
+                line,
+                reason: format!(
+                    "field {} holds {}, over the cell limit of {} (PATRON_ETL_MAX_CELL_BYTES)",
+                    i + 1,
+                    super::limits::size_text(size),
+                    super::limits::size_text(max_cell)
+                ),
+                cells,
+            });
         }
         if let Some(col) = bad_utf8 {
             return Record::Bad(BadRow {
@@ -329,6 +414,7 @@ impl Iterator for CsvReader {
     fn next(&mut self) -> Option<Self::Item> {
         while !self.done {
             let resume_at = self.rdr.position().byte();
+            self.rdr.get_mut().record_start = resume_at;
             match self.rdr.read_byte_record(&mut self.record) {
                 Ok(false) => self.done = true,
                 Err(e) => {
@@ -360,6 +446,24 @@ impl RowReader for CsvReader {
 
     fn recycle(&mut self, cells: Vec<String>) {
         self.spare = cells;
+    }
+
+    fn swallowed(&self) -> Option<String> {
+        let open = self.rdr.get_ref().quotes % 2 == 1;
+        if self.done && open && self.last_has_break {
+            return Some(format!(
+                "{}: the file ends inside a quoted field (a quote was left open); the lines after \
+                 it were read as part of one field",
+                self.path.display()
+            ));
+        }
+        self.widest.map(|(line, breaks)| {
+            format!(
+                "{}: line {line}: one field holds {breaks} line breaks; a quote left open may \
+                 have swallowed the lines after it",
+                self.path.display()
+            )
+        })
     }
 }
 
@@ -587,6 +691,36 @@ mod tests {
         assert_eq!(t.line_at(2), 2);
         assert_eq!(t.line_at(4), 4);
         assert_eq!(t.line_at(7), 5);
+    }
+
+    fn swallowed(text: &str) -> (usize, Option<String>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("r.csv");
+        std::fs::write(&p, text).expect("write");
+        let mut r = CsvReader::open(&p, &ReadOptions::default(), None).expect("open");
+        let n = r.by_ref().count();
+        (n, r.swallowed())
+    }
+
+    #[test]
+    fn an_open_quote_is_reported_as_possibly_swallowed_lines() {
+        let mut rows = String::from("id,name\n");
+        for i in 0..20 {
+            rows.push_str(&format!("{i},n{i}\n"));
+        }
+        assert_eq!(swallowed(&rows), (20, None));
+        let multi = format!("{rows}21,\"two\nlines\"\n");
+        assert_eq!(swallowed(&multi), (21, None), "a real multi-line cell");
+        let open = rows.replacen("5,n5", "5,\"n5", 1);
+        let (n, why) = swallowed(&open);
+        assert_eq!(n, 6);
+        assert!(why.is_some_and(|w| w.contains("ends inside a quoted field")));
+        let closed_late = format!("{}\"\n", open.trim_end());
+        let (_, why) = swallowed(&closed_late);
+        assert!(
+            why.is_some_and(|w| w.contains("line 7: one field holds 14 line breaks")),
+            "{closed_late}"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 pub mod csv;
 pub mod encoding;
+pub mod limits;
 pub mod sheet;
 
 use std::io::Read;
@@ -122,6 +123,12 @@ pub trait RowReader: Iterator<Item = Result<Record, ReadError>> + Send {
     /// the reader is exhausted.
     fn left_out(&self) -> Vec<(String, u64, String)> {
         Vec::new()
+    }
+    /// Why lines of the file may have been read into another row's field (a quote left open),
+    /// if they may have been: the rows read are then not the whole file. Meaningful once the
+    /// reader is exhausted; `None` for readers where it cannot happen.
+    fn swallowed(&self) -> Option<String> {
+        None
     }
 }
 

@@ -12,6 +12,10 @@
 //!   are skipped; short rows are padded with `""`.
 //! - A corrupt workbook is a [`ReadError`], never a panic (calamine is additionally guarded
 //!   with `catch_unwind`).
+//! - Bounded memory ([`super::limits`]): part sizes are checked before the workbook is opened, an
+//!   XLSX sheet's used range is measured by streaming its cells before the sheet is loaded (a
+//!   stray cell at `XFD1048576` would otherwise allocate the whole grid), and a cell over the
+//!   cell limit makes its row a [`BadRow`].
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -49,6 +53,10 @@ impl SheetReader {
         format: InputFormat,
         opts: &ReadOptions,
     ) -> Result<SheetReader, ReadError> {
+        super::limits::check_workbook(path, format)?;
+        if format == InputFormat::Ods {
+            super::limits::check_ods(path)?;
+        }
         let loaded = catch_unwind(AssertUnwindSafe(|| match format {
             InputFormat::Xls => load::<Xls<BufReader<File>>>(path, format, opts),
             InputFormat::Ods => load::<Ods<BufReader<File>>>(path, format, opts),
@@ -158,6 +166,7 @@ impl SheetReader {
 
     fn row_record(&self, r: usize) -> Option<Record> {
         let width = self.range.width();
+        let max_cell = super::limits::max_cell_bytes();
         let line = self.origin.0 as u64 + r as u64 + 1;
         let mut cells = Vec::with_capacity(self.headers.len());
         let mut problems = Vec::new();
@@ -179,6 +188,18 @@ impl SheetReader {
             let text = cell_text(data);
             let blank = text.trim().is_empty();
             any_value |= !blank;
+            if text.len() as u64 > max_cell {
+                problems.push(format!(
+                    "cell {col}{line} holds {}, over the cell limit of {} \
+                     (PATRON_ETL_MAX_CELL_BYTES)",
+                    super::limits::size_text(text.len() as u64),
+                    super::limits::size_text(max_cell)
+                ));
+                if c < self.headers.len() {
+                    cells.push(String::new());
+                }
+                continue;
+            }
             if let Some(h) = self.headers.get(c) {
                 let abs = (self.origin.0 + r as u32, self.origin.1 + c as u32);
                 if blank && self.uncached.contains(&abs) {
@@ -257,14 +278,74 @@ fn format_name(format: InputFormat) -> &'static str {
     }
 }
 
-/// Opens the workbook with reader `R`, picks the sheet and loads its cached values.
+/// A workbook reader whose sheet's used range can be measured before the sheet is loaded.
+trait Measured {
+    /// `Err` with the reason when sheet `name`'s used range exceeds `max_cells`.
+    fn check_used_range(&mut self, _name: &str, _max_cells: u64) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// XLS and ODS load every sheet when the workbook is opened; their size is bounded up front
+/// ([`super::limits::check_workbook`]).
+impl Measured for Xls<BufReader<File>> {}
+impl Measured for Ods<BufReader<File>> {}
+
+impl Measured for Xlsx<BufReader<File>> {
+    /// Streams the sheet's cells (one at a time) to find the bounding box of the non-empty
+    /// ones, which is what calamine allocates densely.
+    fn check_used_range(&mut self, name: &str, max_cells: u64) -> Result<(), String> {
+        let mut cells = match self.worksheet_cells_reader(name) {
+            Ok(c) => c,
+            Err(_) => return Ok(()), // not a worksheet, or unreadable: worksheet_range says why
+        };
+        let mut bounds: Option<((u32, u32), (u32, u32))> = None;
+        loop {
+            match cells.next_cell() {
+                Ok(Some(cell)) => {
+                    if matches!(cell.get_value(), calamine::DataRef::Empty) {
+                        continue;
+                    }
+                    let (r, c) = cell.get_position();
+                    bounds = Some(match bounds {
+                        None => ((r, c), (r, c)),
+                        Some(((r0, c0), (r1, c1))) => {
+                            ((r0.min(r), c0.min(c)), (r1.max(r), c1.max(c)))
+                        }
+                    });
+                }
+                Ok(None) => break,
+                Err(_) => return Ok(()),
+            }
+        }
+        let Some(((r0, c0), (r1, c1))) = bounds else {
+            return Ok(());
+        };
+        let rows = u64::from(r1 - r0) + 1;
+        let cols = u64::from(c1 - c0) + 1;
+        if rows.saturating_mul(cols) > max_cells {
+            return Err(format!(
+                "sheet '{name}': its used range {}{}:{}{} is {rows} rows × {cols} columns, over \
+                 the limit of {max_cells} cells (PATRON_ETL_MAX_SHEET_CELLS); a stray value far \
+                 from the data? Delete it (or copy the data to a new sheet) and save again",
+                column_label(c0),
+                r0 + 1,
+                column_label(c1),
+                r1 + 1
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Opens the workbook with reader `R`, picks the sheet, measures it and loads its cached values.
 fn load<R>(
     path: &Path,
     format: InputFormat,
     opts: &ReadOptions,
 ) -> Result<(String, Range<Data>, CellSet), ReadError>
 where
-    R: Reader<BufReader<File>>,
+    R: Reader<BufReader<File>> + Measured,
     R::Error: std::fmt::Display,
 {
     let invalid = |reason: String| ReadError::Invalid {
@@ -282,6 +363,9 @@ where
         ))
     })?;
     let sheet = choose_sheet(&workbook, opts.sheet.as_deref()).map_err(invalid)?;
+    workbook
+        .check_used_range(&sheet, super::limits::max_sheet_cells())
+        .map_err(invalid)?;
     let range = workbook
         .worksheet_range(&sheet)
         .map_err(|e| invalid(format!("cannot read sheet '{sheet}': {e}")))?;

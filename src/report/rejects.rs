@@ -71,7 +71,9 @@ impl RejectsFile {
             let mut w = ::csv::WriterBuilder::new()
                 .flexible(true)
                 .from_writer(std::io::BufWriter::new(f));
-            w.write_record(&cols)
+            // The header's cells come from the input too (`=HDR()+1`): neutralised like any cell.
+            let safe: Vec<String> = cols.iter().map(|c| neutralise(c).into_owned()).collect();
+            w.write_record(&safe)
                 .map_err(|e| ReportError::new(&path, e))?;
             Inner::Csv(Box::new(w))
         };
@@ -192,5 +194,20 @@ mod tests {
         );
         assert_eq!(rows[1][..4], ["3", "bad", "1", "Doe"]);
         assert_eq!(rows[2], ["7", "too many", "2", "Roe", "x", "y"]);
+    }
+
+    #[test]
+    fn header_cells_are_neutralised_like_the_rows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let header = vec!["=HDR()+1".to_string(), "Name".to_string()];
+        let mut r =
+            RejectsFile::create(dir.path(), "rejects", InputFormat::Csv, &header).expect("create");
+        r.write(4, &["@cmd".into(), "x".into()], "bad")
+            .expect("write");
+        let p = r.finish().expect("finish");
+        let text = std::fs::read_to_string(p).expect("read");
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("line,reason,'=HDR()+1,Name"));
+        assert_eq!(lines.next(), Some("4,bad,'@cmd,x"));
     }
 }

@@ -25,6 +25,8 @@ pub struct FaultConfig {
     /// The first N requests have their connection closed, not applied — deterministic, so a
     /// test can drop exactly the login (issue 20: a dropped connection at login is retried).
     pub drop_first: u32,
+    /// `Retry-After` seconds of a 429 (`None`: 1).
+    pub throttle_retry_after: Option<u64>,
 }
 
 impl FaultConfig {
@@ -89,7 +91,7 @@ impl Faults {
                 self.window_count = 0;
             }
             if self.window_count >= limit {
-                return Decision::Throttle(1);
+                return Decision::Throttle(self.config.throttle_retry_after.unwrap_or(1));
             }
             self.window_count += 1;
         }
@@ -106,7 +108,7 @@ impl Faults {
         } else if draws[1] < self.config.fail_rate {
             Decision::Fail
         } else if draws[2] < self.config.throttle_rate {
-            Decision::Throttle(1)
+            Decision::Throttle(self.config.throttle_retry_after.unwrap_or(1))
         } else if is_write && draws[3] < self.config.apply_then_drop_rate {
             Decision::ApplyThenDrop
         } else {

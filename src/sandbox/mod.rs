@@ -68,6 +68,9 @@ pub struct SandboxArgs {
     /// Close the connection of the first N API requests without answering (e.g. the login).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub drop_first: u32,
+    /// The `Retry-After` (seconds) of an injected or rate-limit 429 (default 1).
+    #[arg(long, value_name = "SECS")]
+    pub throttle_retry_after: Option<u64>,
     /// Minimum interval between Libib requests per account, in milliseconds (real Libib: 2000).
     #[arg(long, default_value_t = 2000)]
     pub libib_interval_ms: u64,
@@ -154,6 +157,8 @@ pub struct SandboxConfig {
     pub max_body_bytes: usize,
     /// Seed for fault decisions.
     pub seed: u64,
+    /// Save the state before answering each write (the built-in sandbox), not only every 500 ms.
+    pub persist_each_write: bool,
 }
 
 impl Default for SandboxConfig {
@@ -170,6 +175,7 @@ impl Default for SandboxConfig {
             illiad_external_id_field: "SSN".into(),
             max_body_bytes: 8 * 1024 * 1024,
             seed: 0,
+            persist_each_write: false,
         }
     }
 }
@@ -186,6 +192,9 @@ impl SandboxConfig {
     pub fn builtin(home: &Path) -> SandboxConfig {
         SandboxConfig {
             state: Some(builtin_state_path(home)),
+            // The run journal records a write as done once it is answered; a resume after a
+            // crash is truthful only if the answered write is in the state file.
+            persist_each_write: true,
             ..SandboxConfig::default()
         }
     }
@@ -219,6 +228,7 @@ impl SandboxConfig {
                 apply_then_drop_rate: args.apply_then_drop_rate,
                 rate_limit: args.rate_limit,
                 drop_first: args.drop_first,
+                throttle_retry_after: args.throttle_retry_after,
             },
             libib_interval: Duration::from_millis(args.libib_interval_ms),
             credentials: Credentials {
@@ -288,8 +298,12 @@ impl SandboxHandle {
             server.abort();
         }
         let _ = self.flusher.await;
-        let app = self.app.clone();
-        tokio::task::spawn_blocking(move || app.persist()).await??;
+        // Only a sandbox that was written saves: a preview sharing the built-in state file with
+        // a committing run must not put back the older state it loaded.
+        if self.app.dirty.load(std::sync::atomic::Ordering::SeqCst) {
+            let app = self.app.clone();
+            tokio::task::spawn_blocking(move || app.persist()).await??;
+        }
         Ok(())
     }
 }
@@ -309,13 +323,16 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<SandboxHandle> {
         config,
         data: Mutex::new(data),
         dirty: AtomicBool::new(false),
+        write_gen: Default::default(),
+        saved_gen: Default::default(),
+        persist_gate: Default::default(),
         tokens: Mutex::new(Default::default()),
         folio_revoked: AtomicBool::new(false),
         libib_last: Mutex::new(Default::default()),
         stats: Mutex::new(Stats::default()),
         faults: Mutex::new(faults),
     });
-    if app.config.state.is_some() {
+    if app.config.state.as_ref().is_some_and(|p| !p.exists()) {
         app.persist()?;
     }
     let (stop, rx) = tokio::sync::watch::channel(false);

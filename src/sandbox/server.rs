@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -48,6 +48,12 @@ pub(crate) struct App {
     pub config: SandboxConfig,
     pub data: Mutex<Data>,
     pub dirty: AtomicBool,
+    /// Writes applied so far (numbered).
+    pub write_gen: AtomicU64,
+    /// The last write in the saved state file.
+    pub saved_gen: AtomicU64,
+    /// One save at a time (writes waiting behind it are covered by the next one).
+    pub persist_gate: tokio::sync::Mutex<()>,
     pub tokens: Mutex<HashMap<String, Token>>,
     /// Set by `POST /_sandbox/folio/revoke`: the FOLIO login is refused from then on.
     pub folio_revoked: AtomicBool,
@@ -62,7 +68,40 @@ impl App {
         let mut d = lock(&self.data);
         let r = f(&mut d);
         self.dirty.store(true, Ordering::SeqCst);
+        self.write_gen.fetch_add(1, Ordering::SeqCst);
         r
+    }
+
+    /// With `persist_each_write`, returns once the state file holds every write applied so far:
+    /// one save covers all the writes that queued behind it (group commit). Written without
+    /// fsync — the file survives the process being killed, which is what a rehearsal's resume
+    /// needs; `persist` (on shutdown) syncs.
+    pub async fn persist_writes(self: &Arc<Self>) {
+        if !self.config.persist_each_write || self.config.state.is_none() {
+            return;
+        }
+        let wanted = self.write_gen.load(Ordering::SeqCst);
+        let _gate = self.persist_gate.lock().await;
+        if self.saved_gen.load(Ordering::SeqCst) >= wanted {
+            return;
+        }
+        let app = self.clone();
+        let saved = tokio::task::spawn_blocking(move || {
+            let Some(path) = &app.config.state else {
+                return Ok(0);
+            };
+            let (gen, snapshot) = {
+                let d = lock(&app.data);
+                (app.write_gen.load(Ordering::SeqCst), d.clone())
+            };
+            snapshot.save_unsynced(path).map(|()| gen)
+        })
+        .await;
+        match saved {
+            Ok(Ok(gen)) => self.saved_gen.store(gen, Ordering::SeqCst),
+            Ok(Err(e)) => tracing::warn!("sandbox: {e}"),
+            Err(e) => tracing::warn!("sandbox: saving the state failed: {e}"),
+        }
     }
 
     /// Runs `f` on the data, read-only.
@@ -320,9 +359,16 @@ async fn gate(State(app): State<Arc<App>>, req: Request, next: Next) -> Response
         }
         Decision::Fail | Decision::Drop => fault_500(&path),
         Decision::Throttle(s) => fault_429(&path, s),
-        Decision::Pass => next.run(req).await,
+        Decision::Pass => {
+            let resp = next.run(req).await;
+            if is_write {
+                app.persist_writes().await;
+            }
+            resp
+        }
         Decision::ApplyThenDrop => {
             let resp = next.run(req).await;
+            app.persist_writes().await;
             if drop_now(&kill) {
                 lock(&app.stats).record(&template(Some(&resp)), "dropped");
             }

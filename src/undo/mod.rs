@@ -287,8 +287,22 @@ async fn run_async(opts: &UndoOptions) -> anyhow::Result<UndoResult> {
             .map(PathBuf::from)
     });
     let tref = target::resolve(&run.target, config.as_deref())?;
+    // One writing run per target, as for imports (journal/lease.rs).
+    let lease = if opts.commit {
+        let key = crate::journal::lease::key_of(&tref, &run.target);
+        Some(crate::journal::lease::Lease::acquire(
+            &opts.home,
+            &key,
+            "(undo starting)",
+        )?)
+    } else {
+        None
+    };
     let (target, sandbox) = crate::builtin::open(tref, &opts.home, None, None).await?;
     let undo_run = RunDir::create(&opts.home).context("cannot create the run folder")?;
+    if let Some(l) = &lease {
+        l.name_run(&undo_run.id)?;
+    }
     let now = crate::journal::now();
     journal.insert_run(&RunRow {
         id: undo_run.id.clone(),
@@ -331,6 +345,9 @@ async fn run_async(opts: &UndoOptions) -> anyhow::Result<UndoResult> {
         .await;
     if let Some(h) = sandbox {
         h.shutdown().await;
+    }
+    if let Some(l) = lease {
+        l.release();
     }
     if let Err(e) = &result {
         // A usage mistake (an ILLiad run) is not worth a `failed` line in `runs`.

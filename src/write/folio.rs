@@ -1,8 +1,16 @@
 //! FOLIO writer: `POST /users` for creates, `PUT /users/{id}` for updates, retried on 429, 5xx,
 //! timeouts and dropped connections. After an ambiguous failure on a create (the request may have
 //! been applied), the key is looked up before creating again: no duplicates, ever.
+//!
+//! Success shapes (shared/reference/folio-api.md §1.1; mod-users `ramls/users.raml`, `post`
+//! `201` and `put` `204`, shared/reference/folio/mod-users/users.raml lines 94 and 149): a create
+//! is `created` only on 201 with a JSON user carrying its `id`, an update `updated` only on 204.
+//! Any other 2xx is unclear: the record is looked up and adopted only if it is the one sent.
 
-use super::retry::{send_with_retries, Attempt, RetryPolicy};
+use super::retry::{
+    judge_found, send_with_retries, transport, unexpected_answer, Attempt, Found, RetryPolicy,
+    Write,
+};
 use crate::http::Reply;
 use crate::outcome::{Outcome, OutcomeKind, ReasonCode};
 use crate::plan::{Action, Planned};
@@ -27,16 +35,39 @@ fn is_uniqueness(message: &str) -> bool {
 }
 
 impl FolioWriter<'_> {
-    async fn find_by_key(&self, key: &str) -> Option<String> {
+    /// The user with this row's key, judged against what the row sent.
+    async fn find_by_key(&self, key: &str, sent: &Value) -> Found {
         let q = format!("{}=={}", self.match_field, cql::quote(key));
-        let found = self.client.find_users(&q, 2).await.ok()?;
-        if found.len() == 1 {
-            found[0]
-                .get("id")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        } else {
-            None
+        let found = match self.client.find_users(&q, 2).await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!("lookup after an unclear create failed: {e}");
+                return Found::Unknown;
+            }
+        };
+        match found.as_slice() {
+            [] => Found::Absent,
+            [u] => match u.get("id").and_then(Value::as_str) {
+                Some(id) => judge_found(sent, u, id.to_string()),
+                None => Found::Unknown,
+            },
+            _ => Found::Other(format!(
+                "{} users have this {}",
+                found.len(),
+                self.match_field
+            )),
+        }
+    }
+
+    /// The user `id`, judged against the update sent.
+    async fn find_by_id(&self, id: &str, sent: &Value) -> Found {
+        let path = format!("/users/{id}");
+        match self.client.get_json(&path, &[], "user lookup").await {
+            Ok(u) => judge_found(sent, &u, id.to_string()),
+            Err(e) => {
+                tracing::warn!("lookup after an unclear update failed: {e}");
+                Found::Unknown
+            }
         }
     }
 
@@ -67,25 +98,27 @@ impl FolioWriter<'_> {
                 .await;
             match res {
                 Ok(r) if r.ok() => {
-                    o.outcome = OutcomeKind::Created;
                     o.http_status = Some(r.status);
-                    o.target_id = r
-                        .json()
+                    let id = (r.status == 201)
+                        .then(|| r.json())
+                        .flatten()
                         .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_string))
-                        .or_else(|| {
-                            r.headers
-                                .get("location")
-                                .and_then(|l| l.to_str().ok())
-                                .map(|l| l.rsplit('/').next().unwrap_or(l).to_string())
-                        });
-                    o.clear_reason();
-                    Attempt::Done
+                        .filter(|id| !id.trim().is_empty());
+                    match id {
+                        Some(id) => {
+                            o.outcome = OutcomeKind::Created;
+                            o.target_id = Some(id);
+                            o.clear_reason();
+                            Attempt::Done
+                        }
+                        None => unexpected_answer(&r, "201 with the user it created"),
+                    }
                 }
                 other => judge_failure(other, o),
             }
         };
-        send_with_retries(&self.policy, o, "create", attempt, async || {
-            self.find_by_key(key).await
+        send_with_retries(&self.policy, o, Write::CREATE, attempt, async || {
+            self.find_by_key(key, record).await
         })
         .await;
     }
@@ -98,17 +131,24 @@ impl FolioWriter<'_> {
                 .call(reqwest::Method::PUT, &path, &[], Some(record))
                 .await;
             match res {
-                Ok(r) if r.ok() => {
+                Ok(r) if r.status == 204 => {
                     o.outcome = OutcomeKind::Updated;
                     o.http_status = Some(r.status);
                     o.clear_reason();
                     Attempt::Done
                 }
+                Ok(r) if r.ok() => {
+                    o.http_status = Some(r.status);
+                    unexpected_answer(&r, "204")
+                }
                 other => judge_failure(other, o),
             }
         };
         // A PUT of the whole record is idempotent: sending it again is safe.
-        send_with_retries(&self.policy, o, "update", attempt, async || None).await;
+        send_with_retries(&self.policy, o, Write::UPDATE, attempt, async || {
+            self.find_by_id(id, record).await
+        })
+        .await;
     }
 }
 
@@ -140,11 +180,7 @@ fn judge_failure(res: Result<Reply, CallFailure>, o: &mut Outcome) -> Attempt {
             o.set_reason(code, msg);
             Attempt::Done
         }
-        Err(CallFailure::Transport(t)) => Attempt::Again {
-            retry_after: None,
-            why: t.message,
-            maybe_applied: t.ambiguous,
-        },
+        Err(CallFailure::Transport(t)) => transport(t),
         Err(CallFailure::Fatal(e)) if crate::exit::TargetError::is_connection(&e) => {
             // Authentication lost mid-run (the re-login was refused or could not be sent): the
             // run halts, this row and the rest are `skipped` and the run stays resumable.

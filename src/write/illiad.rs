@@ -2,9 +2,16 @@
 //! timeouts and dropped connections. After an ambiguous failure the user is looked up by
 //! `UserName` before creating again, so a patron is never created twice; a create that races
 //! into "Username … already exists" is reported as `exists`.
+//!
+//! Success shape: "Success is 200 with the full user record. Callers check `UserName` in the
+//! body" (shared/reference/illiad-libib-api.md §2.3). Any other 2xx is unclear: the user is
+//! looked up and adopted only if it is the one this row sent.
 
 use super::folio::preview_outcome;
-use super::retry::{confirmed, judge_failure, send_with_retries, Attempt, RetryPolicy};
+use super::retry::{
+    judge_failure, judge_found, send_with_retries, unexpected_answer, Attempt, Found, RetryPolicy,
+    Write,
+};
 use crate::outcome::{Outcome, OutcomeKind, ReasonCode};
 use crate::plan::{Action, Planned};
 use crate::systems::illiad::client::{
@@ -37,14 +44,15 @@ impl IlliadWriter<'_> {
         o
     }
 
-    /// Whether the user now exists (after an ambiguous failure); `None` if the lookup failed.
-    async fn exists(&self, name: &str) -> Option<bool> {
+    /// The user `name` as it now exists (after an ambiguous answer), judged against `sent`.
+    async fn find(&self, name: &str, sent: &Value) -> Found {
         match self.client.by_username(name).await {
-            Ok(Lookup::Found(_)) => Some(true),
-            Ok(_) => Some(false),
+            Ok(Lookup::Found(u)) => judge_found(sent, &u, name.to_string()),
+            Ok(Lookup::NotFound) => Found::Absent,
+            Ok(Lookup::NotUnique(why)) => Found::Other(why),
             Err(e) => {
                 tracing::warn!("lookup after an interrupted create failed: {e}");
-                None
+                Found::Unknown
             }
         }
     }
@@ -61,20 +69,39 @@ impl IlliadWriter<'_> {
             .await
         {
             Ok(r) if r.ok() => {
-                o.outcome = OutcomeKind::Created;
                 o.http_status = Some(r.status);
-                o.target_id = r
-                    .json()
-                    .and_then(|v| username(&v))
-                    .or_else(|| Some(name.clone()));
-                o.clear_reason();
-                Attempt::Done
+                let returned = (r.status == 200).then(|| r.json()).flatten();
+                match returned.as_ref().and_then(username) {
+                    Some(u) if u.eq_ignore_ascii_case(&name) => {
+                        o.outcome = OutcomeKind::Created;
+                        o.target_id = Some(u);
+                        o.clear_reason();
+                        Attempt::Done
+                    }
+                    _ => unexpected_answer(&r, "200 with the user it created"),
+                }
             }
             Ok(r) if is_already_exists(&r) => {
                 o.http_status = Some(r.status);
                 if maybe_applied {
-                    // Our own earlier attempt created it.
-                    confirmed(o, name.clone());
+                    // Perhaps our own earlier attempt created it: adopted only if it is ours.
+                    match self.find(&name, record).await {
+                        Found::Ours(id) => super::retry::confirmed(o, id),
+                        Found::Other(why) => {
+                            o.outcome = OutcomeKind::Conflict;
+                            o.set_reason(ReasonCode::Conflict, format!("{why}: left alone"));
+                        }
+                        Found::Absent | Found::Unknown => {
+                            o.outcome = OutcomeKind::Failed;
+                            o.set_reason(
+                                ReasonCode::GaveUp,
+                                format!(
+                                    "ILLiad says the user exists ({}) but a lookup did not find it",
+                                    error_message(&r)
+                                ),
+                            );
+                        }
+                    }
                 } else {
                     o.outcome = OutcomeKind::Exists;
                     o.target_id = Some(name.clone());
@@ -90,7 +117,7 @@ impl IlliadWriter<'_> {
             }
             other => judge_failure(other, o, error_message),
         };
-        let applied = async || (self.exists(&name).await == Some(true)).then(|| name.clone());
-        send_with_retries(&self.policy, o, "create", attempt, applied).await;
+        let lookup = async || self.find(&name, record).await;
+        send_with_retries(&self.policy, o, Write::CREATE, attempt, lookup).await;
     }
 }

@@ -3,9 +3,17 @@
 //! updates, one request at a time under the shared pacer. A 429 is waited out and the row kept;
 //! 5xx, timeouts and dropped connections are retried, and after an ambiguous failure on a create
 //! the patron is looked up (by e-mail or barcode) before creating again: no duplicates, ever.
+//!
+//! Success shape: create and update return "the patron object, including the newly assigned
+//! `barcode`" ("Valid responses are always in JSON"; shared/reference/illiad-libib-api.md §1.1,
+//! §1.2). A 2xx without a JSON patron carrying a barcode is unclear: the patron is looked up and
+//! adopted only if it is the one this row sent.
 
 use super::folio::preview_outcome;
-use super::retry::{confirmed, judge_failure, send_with_retries, Attempt, RetryPolicy};
+use super::retry::{
+    judge_failure, judge_found, send_with_retries, unexpected_answer, Attempt, Found, RetryPolicy,
+    Write,
+};
 use crate::http::Reply;
 use crate::outcome::{Outcome, OutcomeKind, ReasonCode};
 use crate::plan::{Action, Planned};
@@ -51,22 +59,44 @@ impl LibibWriter<'_> {
         o
     }
 
-    /// The barcode of the patron a create would have made, if it exists now.
-    async fn find_created(&self, params: &Value) -> Option<String> {
+    /// The patron a create would have made (by e-mail, else barcode), judged against what the
+    /// row sent. Without either, a created patron cannot be found: [`Found::Unknown`].
+    async fn find_created(&self, params: &Value) -> Found {
+        let mut looked = false;
         for f in ["email", "barcode"] {
             let Some(v) = field(params, f) else { continue };
+            looked = true;
             match self.client.get(v).await {
                 Ok(Some(p)) => {
-                    let same = field(&p, f).is_some_and(|x| x.eq_ignore_ascii_case(v));
-                    if same {
-                        return field(&p, "barcode").map(str::to_string);
+                    if field(&p, f).is_some_and(|x| x.eq_ignore_ascii_case(v)) {
+                        let barcode = field(&p, "barcode").unwrap_or_default().to_string();
+                        return judge_found(params, &p, barcode);
                     }
                 }
                 Ok(None) => {}
-                Err(e) => tracing::warn!("lookup after an interrupted create failed: {e}"),
+                Err(e) => {
+                    tracing::warn!("lookup after an interrupted create failed: {e}");
+                    return Found::Unknown;
+                }
             }
         }
-        None
+        if looked {
+            Found::Absent
+        } else {
+            Found::Unknown
+        }
+    }
+
+    /// The patron `barcode` as it is now, judged against the update sent.
+    async fn find_updated(&self, barcode: &str, params: &Value) -> Found {
+        match self.client.get(barcode).await {
+            Ok(Some(p)) => judge_found(params, &p, barcode.to_string()),
+            Ok(None) => Found::Absent,
+            Err(e) => {
+                tracing::warn!("lookup after an unclear update failed: {e}");
+                Found::Unknown
+            }
+        }
     }
 
     async fn create(&self, params: &Value, o: &mut Outcome) {
@@ -79,40 +109,37 @@ impl LibibWriter<'_> {
             match res {
                 Ok(r) if r.ok() => {
                     o.http_status = Some(r.status);
-                    o.outcome = OutcomeKind::Created;
-                    o.clear_reason();
-                    let body = r.json().map(|v| v.get("patron").cloned().unwrap_or(v));
-                    o.target_id = match body.as_ref().and_then(|v| field(v, "barcode")) {
-                        Some(b) => Some(b.to_string()),
-                        None => self.find_created(params).await,
-                    };
-                    if o.target_id.is_none() {
-                        o.set_reason(
-                            ReasonCode::IdNotReturned,
-                            "created, but Libib did not say which barcode it assigned",
-                        );
+                    match patron_barcode(&r) {
+                        Some(b) => {
+                            o.outcome = OutcomeKind::Created;
+                            o.clear_reason();
+                            o.target_id = Some(b);
+                            Attempt::Done
+                        }
+                        None => {
+                            unexpected_answer(&r, "the patron it created (JSON with a barcode)")
+                        }
                     }
-                    Attempt::Done
                 }
                 Ok(r) if is_taken(&r) => {
                     o.http_status = Some(r.status);
-                    // Our own earlier attempt may be what took it.
-                    let ours = if maybe_applied {
+                    // Our own earlier attempt may be what took it: adopted only if it is ours.
+                    let found = if maybe_applied {
                         self.find_created(params).await
                     } else {
-                        None
+                        Found::Absent
                     };
-                    match ours {
-                        Some(b) => confirmed(o, b),
-                        None => taken(o, &r),
+                    match found {
+                        Found::Ours(b) => super::retry::confirmed(o, b),
+                        _ => taken(o, &r),
                     }
                     Attempt::Done
                 }
                 other => judge_failure(other, o, error_message),
             }
         };
-        let applied = async || self.find_created(params).await;
-        send_with_retries(&self.policy, o, "create", attempt, applied).await;
+        let lookup = async || self.find_created(params).await;
+        send_with_retries(&self.policy, o, Write::CREATE, attempt, lookup).await;
     }
 
     async fn update(&self, barcode: &str, params: &Value, o: &mut Outcome) {
@@ -124,8 +151,14 @@ impl LibibWriter<'_> {
                 .await;
             match res {
                 Ok(r) if r.ok() => {
-                    o.outcome = OutcomeKind::Updated;
                     o.http_status = Some(r.status);
+                    if patron_barcode(&r).is_none() {
+                        return unexpected_answer(
+                            &r,
+                            "the patron it updated (JSON with a barcode)",
+                        );
+                    }
+                    o.outcome = OutcomeKind::Updated;
                     o.clear_reason();
                     Attempt::Done
                 }
@@ -138,8 +171,18 @@ impl LibibWriter<'_> {
             }
         };
         // An update sends only the changed fields' new values: sending it again is safe.
-        send_with_retries(&self.policy, o, "update", attempt, async || None).await;
+        send_with_retries(&self.policy, o, Write::UPDATE, attempt, async || {
+            self.find_updated(barcode, params).await
+        })
+        .await;
     }
+}
+
+/// The barcode of the patron a 2xx answer returns (a bare patron object, or one under `patron`).
+fn patron_barcode(r: &Reply) -> Option<String> {
+    let v = r.json()?;
+    let p = v.get("patron").cloned().unwrap_or(v);
+    field(&p, "barcode").map(str::to_string)
 }
 
 /// A barcode or e-mail another patron already has: `conflict`.

@@ -1,10 +1,18 @@
 //! Retry policy: which failures are worth retrying and how long to wait (exponential backoff with
 //! full jitter, honouring `Retry-After`); and the loop every writer sends a write through
 //! ([`send_with_retries`]), which never creates a record twice.
+//!
+//! Trust nothing it is told: a write counts as applied only on the system's own success shape
+//! (each writer cites it) or when a lookup finds the very record this row sent ([`Found::Ours`]:
+//! its match key and every field sent agree, see [`disagreement`]). Any other answer — a 2xx
+//! maintenance page, a body that is not the record — is [`Attempt::Unclear`]: looked up once,
+//! never sent again, and `failed` (confirmed absent) or `conflict` (someone else's record) with
+//! the reason.
 
 use crate::http::{Reply, TransportError};
 use crate::outcome::{Outcome, OutcomeKind, ReasonCode};
 use rand::Rng;
+use serde_json::Value;
 use std::time::Duration;
 
 /// How often and how patiently to retry.
@@ -77,11 +85,120 @@ impl RetryPolicy {
     }
 }
 
+/// What a lookup after a write that may have been applied found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// The record this row sent (its key and every field sent agree): its id.
+    Ours(String),
+    /// A record with this row's key that is not what the row sent: why.
+    Other(String),
+    /// No record with this row's key.
+    Absent,
+    /// The lookup itself failed.
+    Unknown,
+}
+
+/// Where `sent` and `found` disagree (the first field path), or `None` when every field sent is
+/// in `found` with the same value. Texts compare trimmed and case-insensitively, a date matches
+/// the same date with a time (`2026-08-31` and `2026-08-31T00:00:00.000+00:00`), a scalar
+/// matches its text (`true` and `"true"`); a blank value sent matches a missing one; arrays
+/// compare element by element. Keys match case-insensitively (ILLiad's casing varies).
+pub fn disagreement(sent: &Value, found: &Value) -> Option<String> {
+    fn blank(v: &Value) -> bool {
+        match v {
+            Value::Null => true,
+            Value::String(s) => s.trim().is_empty(),
+            Value::Array(a) => a.is_empty(),
+            Value::Object(o) => o.is_empty(),
+            _ => false,
+        }
+    }
+    fn same_text(a: &str, b: &str) -> bool {
+        let (a, b) = (a.trim(), b.trim());
+        let date = |x: &str, y: &str| {
+            x.len() == 10 && y.starts_with(x) && y.get(10..).is_some_and(|r| r.starts_with('T'))
+        };
+        a.eq_ignore_ascii_case(b)
+            || a.to_lowercase() == b.to_lowercase()
+            || date(a, b)
+            || date(b, a)
+    }
+    fn walk(sent: &Value, found: &Value, path: &str) -> Option<String> {
+        match (sent, found) {
+            (Value::Object(s), Value::Object(f)) => {
+                for (k, v) in s {
+                    // Write-only: Libib's `password` "is never returned in result set"
+                    // (shared/reference/illiad-libib-api.md §1.2); ILLiad's likewise.
+                    if k.eq_ignore_ascii_case("password") {
+                        continue;
+                    }
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    let fv = f.get(k).or_else(|| {
+                        f.iter()
+                            .find(|(fk, _)| fk.eq_ignore_ascii_case(k))
+                            .map(|(_, v)| v)
+                    });
+                    match fv {
+                        None if blank(v) => {}
+                        None => return Some(p),
+                        Some(fv) => {
+                            if let Some(d) = walk(v, fv, &p) {
+                                return Some(d);
+                            }
+                        }
+                    }
+                }
+                None
+            }
+            (Value::Array(s), Value::Array(f)) => {
+                if s.len() != f.len() {
+                    return Some(path.to_string());
+                }
+                s.iter()
+                    .zip(f)
+                    .enumerate()
+                    .find_map(|(i, (a, b))| walk(a, b, &format!("{path}[{i}]")))
+            }
+            (Value::String(a), Value::String(b)) => (!same_text(a, b)).then(|| path.to_string()),
+            (a, b) if a == b => None,
+            (Value::String(a), b @ (Value::Bool(_) | Value::Number(_)))
+            | (b @ (Value::Bool(_) | Value::Number(_)), Value::String(a)) => {
+                (!same_text(a, &b.to_string())).then(|| path.to_string())
+            }
+            (a, Value::Null) if blank(a) => None,
+            _ => Some(path.to_string()),
+        }
+    }
+    walk(sent, found, "")
+}
+
+/// Judges a record found by a lookup against what the row sent: [`Found::Ours`] with `id`, or
+/// [`Found::Other`] naming the first field that differs.
+pub fn judge_found(sent: &Value, found: &Value, id: String) -> Found {
+    match disagreement(sent, found) {
+        None => Found::Ours(id),
+        Some(field) => Found::Other(format!(
+            "the record found ({id}) is not what this row sent ({field} differs)"
+        )),
+    }
+}
+
 /// How one attempt at a write ended, as the writer judged the answer.
 #[derive(Debug)]
 pub enum Attempt {
     /// The row's outcome is decided, and set on the outcome.
     Done,
+    /// An answer that is neither the system's success shape nor a refusal (a 2xx page that is
+    /// not the record, a body over the size limit): the write may or may not have been applied.
+    /// It is looked up once and not sent again.
+    Unclear {
+        /// What the answer was, for the reason.
+        why: String,
+    },
     /// A transient failure, worth another try.
     Again {
         /// The server's `Retry-After`, if it sent one.
@@ -118,11 +235,37 @@ pub fn judge_failure(
             o.set_reason(ReasonCode::ServerRejected, message(&r));
             Attempt::Done
         }
-        Err(t) => Attempt::Again {
-            retry_after: None,
-            why: t.message,
-            maybe_applied: t.ambiguous,
-        },
+        Err(t) => transport(t),
+    }
+}
+
+/// A request that got no usable answer: retried, unless retrying cannot help (then unclear).
+pub fn transport(t: TransportError) -> Attempt {
+    if t.permanent {
+        return Attempt::Unclear { why: t.message };
+    }
+    Attempt::Again {
+        retry_after: None,
+        why: t.message,
+        maybe_applied: t.ambiguous,
+    }
+}
+
+/// A 2xx answer that is not the system's success shape, described for the reason.
+pub fn unexpected_answer(r: &Reply, expected: &str) -> Attempt {
+    let kind = r
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or(v).trim().to_string())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "no content type".into());
+    Attempt::Unclear {
+        why: format!(
+            "the server answered HTTP {} ({kind}, {} bytes), not {expected}",
+            r.status,
+            r.body.len()
+        ),
     }
 }
 
@@ -158,34 +301,113 @@ fn halted(o: &mut Outcome, maybe_applied: bool) {
     o.set_reason(code, reason);
 }
 
+/// What a write is, for judging lookups.
+#[derive(Debug, Clone, Copy)]
+pub struct Write {
+    /// `create` or `update`, for the log.
+    pub what: &'static str,
+    /// The outcome when a lookup finds the record sent (`created` or `updated`).
+    pub applied: OutcomeKind,
+    /// Sending again is safe (updates): no lookup before a resend or when giving up.
+    pub idempotent: bool,
+}
+
+impl Write {
+    /// A create: looked up before it is sent again.
+    pub const CREATE: Write = Write {
+        what: "create",
+        applied: OutcomeKind::Created,
+        idempotent: false,
+    };
+    /// An update: sent again freely.
+    pub const UPDATE: Write = Write {
+        what: "update",
+        applied: OutcomeKind::Updated,
+        idempotent: true,
+    };
+}
+
+/// Sets the outcome a lookup decides; `false` when it decides nothing (absent or unknown).
+fn settle(o: &mut Outcome, w: Write, found: Found, context: &str) -> bool {
+    match found {
+        Found::Ours(id) => {
+            o.outcome = w.applied;
+            o.target_id = Some(id);
+            o.set_reason(
+                ReasonCode::ConfirmedByLookup,
+                format!("confirmed by lookup after {context}"),
+            );
+            true
+        }
+        // A create whose key another record holds: someone else's record, left alone.
+        Found::Other(why) if w.applied == OutcomeKind::Created => {
+            o.outcome = OutcomeKind::Conflict;
+            o.set_reason(
+                ReasonCode::Conflict,
+                format!("{context}; {why}: left alone"),
+            );
+            true
+        }
+        // An update whose record does not hold the values sent was not applied.
+        Found::Other(why) => {
+            o.outcome = OutcomeKind::Failed;
+            o.set_reason(ReasonCode::GaveUp, format!("{context}; {why}: not updated"));
+            true
+        }
+        Found::Absent | Found::Unknown => false,
+    }
+}
+
 /// Sends a write until it is done or `policy` gives up (the row then fails with `gave up after N
 /// retries: <last reason>`), counting retries on `o`. When the run is stopped (Ctrl-C, or the
 /// target was given up on) no further attempt is made and the row is `skipped`.
 ///
 /// `attempt` sends once and judges the answer; it is told whether an earlier attempt may have been
-/// applied. After such an attempt `applied` looks the record up — before sending again, and when
-/// giving up — and returns its id if it exists: the row is then `created` ([`confirmed`]) and
-/// nothing is sent again. Updates, which are idempotent, pass a lookup that finds nothing.
+/// applied. After such an attempt (of a create) `lookup` looks the record up — before sending
+/// again, and when giving up: the record this row sent is adopted ([`Found::Ours`]: the row is
+/// `created`, nothing is sent again); a different record with the key is a `conflict`. After an
+/// [`Attempt::Unclear`] answer the lookup decides the row, and nothing is sent again.
 pub async fn send_with_retries<A, L>(
     policy: &RetryPolicy,
     o: &mut Outcome,
-    what: &str,
+    w: Write,
     mut attempt: A,
-    mut applied: L,
+    mut lookup: L,
 ) where
     A: AsyncFnMut(&mut Outcome, bool) -> Attempt,
-    L: AsyncFnMut() -> Option<String>,
+    L: AsyncFnMut() -> Found,
 {
+    let what = w.what;
     let mut maybe_applied = false;
     loop {
-        if maybe_applied {
-            if let Some(id) = applied().await {
-                confirmed(o, id);
+        if maybe_applied && !w.idempotent {
+            let found = lookup().await;
+            if settle(o, w, found, &format!("an interrupted {what}")) {
                 return;
             }
         }
         let (retry_after, why) = match attempt(o, maybe_applied).await {
             Attempt::Done => return,
+            Attempt::Unclear { why } => {
+                let found = lookup().await;
+                if !settle(o, w, found.clone(), &why) {
+                    o.outcome = OutcomeKind::Failed;
+                    // Never answered usefully: the code of a write that did not go through.
+                    o.set_reason(
+                        ReasonCode::GaveUp,
+                        match found {
+                            Found::Absent => format!(
+                                "{why}; a lookup found no such record: not {}",
+                                w.applied.name()
+                            ),
+                            _ => format!(
+                            "{why}; the lookup failed too: check the target before running again"
+                        ),
+                        },
+                    );
+                }
+                return;
+            }
             Attempt::Again {
                 retry_after,
                 why,
@@ -205,10 +427,9 @@ pub async fn send_with_retries<A, L>(
                 ReasonCode::GaveUp,
                 format!("gave up after {} retries: {why}", o.retries),
             );
-            if maybe_applied {
-                if let Some(id) = applied().await {
-                    confirmed(o, id);
-                }
+            if maybe_applied && !w.idempotent {
+                let found = lookup().await;
+                settle(o, w, found, &format!("an interrupted {what}"));
             }
             return;
         }
@@ -251,9 +472,9 @@ mod tests {
         stop.scope(send_with_retries(
             &quick(),
             &mut o,
-            "create",
+            Write::CREATE,
             attempt,
-            async || None,
+            async || Found::Absent,
         ))
         .await;
         assert_eq!(sent, 1);
@@ -315,9 +536,9 @@ mod tests {
         };
         let applied = async || {
             lookups += 1;
-            Some("id-1".to_string())
+            Found::Ours("id-1".to_string())
         };
-        send_with_retries(&quick(), &mut o, "create", attempt, applied).await;
+        send_with_retries(&quick(), &mut o, Write::CREATE, attempt, applied).await;
         assert_eq!((sent, lookups), (1, 1), "sent once, then found");
         assert_eq!(o.outcome, OutcomeKind::Created);
         assert_eq!(o.target_id.as_deref(), Some("id-1"));
@@ -336,9 +557,9 @@ mod tests {
         };
         let applied = async || {
             lookups += 1;
-            None
+            Found::Absent
         };
-        send_with_retries(&quick(), &mut o, "create", attempt, applied).await;
+        send_with_retries(&quick(), &mut o, Write::CREATE, attempt, applied).await;
         assert_eq!((sent, lookups), (4, 0));
         assert_eq!(o.outcome, OutcomeKind::Failed);
         assert_eq!(
@@ -359,8 +580,85 @@ mod tests {
             o.outcome = OutcomeKind::Updated;
             Attempt::Done
         };
-        send_with_retries(&quick(), &mut o, "update", attempt, async || None).await;
+        send_with_retries(&quick(), &mut o, Write::UPDATE, attempt, async || {
+            Found::Unknown
+        })
+        .await;
         assert_eq!(o.outcome, OutcomeKind::Updated);
         assert_eq!(o.retries, 1);
+    }
+
+    #[tokio::test]
+    async fn an_unclear_answer_is_looked_up_once_and_never_sent_again() {
+        for (found, kind, says) in [
+            (Found::Absent, OutcomeKind::Failed, "not created"),
+            (Found::Ours("u1".into()), OutcomeKind::Created, "confirmed"),
+            (
+                Found::Other("someone else's".into()),
+                OutcomeKind::Conflict,
+                "someone else's",
+            ),
+            (Found::Unknown, OutcomeKind::Failed, "lookup failed"),
+        ] {
+            let (mut sent, mut lookups) = (0, 0);
+            let mut o = outcome();
+            let attempt = async |_: &mut Outcome, _: bool| {
+                sent += 1;
+                Attempt::Unclear {
+                    why: "HTML 200".into(),
+                }
+            };
+            let lookup = async || {
+                lookups += 1;
+                found.clone()
+            };
+            send_with_retries(&quick(), &mut o, Write::CREATE, attempt, lookup).await;
+            assert_eq!((sent, lookups), (1, 1));
+            assert_eq!(o.outcome, kind);
+            let reason = o.reason.unwrap_or_default();
+            assert!(
+                reason.contains(says) && reason.contains("HTML 200"),
+                "{reason}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unclear_update_whose_record_lacks_the_values_sent_is_failed_not_conflict() {
+        let mut o = outcome();
+        let attempt = async |_: &mut Outcome, _: bool| Attempt::Unclear {
+            why: "HTML 200".into(),
+        };
+        let lookup =
+            async || Found::Other("the record found (u1) is not what this row sent".into());
+        send_with_retries(&quick(), &mut o, Write::UPDATE, attempt, lookup).await;
+        assert_eq!(o.outcome, OutcomeKind::Failed);
+        assert!(o.reason.unwrap_or_default().ends_with("not updated"));
+    }
+
+    #[test]
+    fn only_the_record_sent_is_ours() {
+        let sent = serde_json::json!({"username": "jdoe", "active": true,
+            "personal": {"lastName": "Doe", "email": "J@X.org"}, "expirationDate": "2026-08-31",
+            "addresses": [{"city": "Ames"}]});
+        let same = serde_json::json!({"id": "u1", "username": "jdoe", "active": "true",
+            "personal": {"lastName": "Doe", "email": "j@x.org", "phone": "1"},
+            "expirationDate": "2026-08-31T00:00:00.000+00:00",
+            "addresses": [{"city": "Ames", "id": "a"}], "metadata": {}});
+        assert_eq!(disagreement(&sent, &same), None);
+        let other = serde_json::json!({"username": "jdoe", "active": true,
+            "personal": {"lastName": "Dough", "email": "j@x.org"},
+            "expirationDate": "2026-08-31", "addresses": [{"city": "Ames"}]});
+        assert_eq!(
+            disagreement(&sent, &other).as_deref(),
+            Some("personal.lastName")
+        );
+        let fewer = serde_json::json!({"username": "jdoe", "active": true,
+            "personal": {"lastName": "Doe", "email": "j@x.org"}, "expirationDate": "2026-08-31",
+            "addresses": []});
+        assert_eq!(disagreement(&sent, &fewer).as_deref(), Some("addresses"));
+        assert!(
+            matches!(judge_found(&sent, &other, "u2".into()), Found::Other(r) if r.contains("u2"))
+        );
     }
 }

@@ -262,6 +262,26 @@ pub fn run_in(dir: &Path, args: &[&str]) -> Output {
         .expect("binary runs")
 }
 
+/// Starts the binary in `dir` with the sandbox password in the environment, without waiting;
+/// its output is captured (for `wait_with_output`) or discarded.
+pub fn spawn_in(dir: &Path, args: &[&str], capture: bool) -> Child {
+    let out = || {
+        if capture {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        }
+    };
+    bin()
+        .args(args)
+        .current_dir(dir)
+        .env("SB_FOLIO_PASSWORD", "admin")
+        .stdout(out())
+        .stderr(out())
+        .spawn()
+        .expect("binary starts")
+}
+
 /// Reads a CSV report into rows of (header → value) maps.
 pub fn read_report(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
     let mut r = csv::Reader::from_path(path).expect("report");

@@ -91,8 +91,13 @@ fn cookie(reply: &Reply, name: &str) -> Option<String> {
         .map(|(_, v)| v.trim().to_string())
 }
 
-/// The human message of a FOLIO error body: `{"errors":[{"message":…}]}` or plain text.
+/// The human message of a FOLIO error body: `{"errors":[{"message":…}]}` or plain text, redacted
+/// ([`Reply::server_text`]).
 pub fn error_message(reply: &Reply) -> String {
+    reply.server_text(&raw_message(reply))
+}
+
+fn raw_message(reply: &Reply) -> String {
     if let Some(v) = reply.json() {
         if let Some(errs) = v.get("errors").and_then(Value::as_array) {
             let msgs: Vec<String> = errs
@@ -169,6 +174,7 @@ impl FolioClient {
         username: &str,
         password: Secret,
     ) -> Result<FolioClient, FolioError> {
+        http.keep_secret(&password);
         let session = Self::authenticate(&http, base, tenant, username, &password).await?;
         Ok(FolioClient {
             http,
@@ -395,6 +401,13 @@ impl FolioClient {
                         what: what.into(),
                         status: r.status,
                         message: error_message(r),
+                    })
+                }
+                Err(CallFailure::Transport(t)) if t.permanent => {
+                    return Err(FolioError::Unexpected {
+                        what: what.into(),
+                        status: 200,
+                        message: t.message.clone(),
                     })
                 }
                 Err(CallFailure::Fatal(_)) => None,

@@ -76,6 +76,10 @@ pub fn get_ci<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
 /// The human message of an ILLiad error: `Message` plus every `ModelState` entry flattened
 /// (`field: message`), or the text of a non-JSON body, or `HTTP 400 with an empty body`.
 pub fn error_message(reply: &Reply) -> String {
+    reply.server_text(&raw_message(reply))
+}
+
+fn raw_message(reply: &Reply) -> String {
     let body = reply.body.trim();
     if body.is_empty() {
         return format!("HTTP {} with an empty body", reply.status);
@@ -133,6 +137,7 @@ pub struct IlliadClient {
 impl IlliadClient {
     /// Checks the URL and key with `GET SystemInfo/SecurePlatformVersion` and returns a client.
     pub async fn connect(http: Governed, base: &str, key: Secret) -> Result<Self, IlliadError> {
+        http.keep_secret(&key);
         let mut c = IlliadClient {
             http,
             base: base.trim_end_matches('/').to_string(),
@@ -154,7 +159,7 @@ impl IlliadClient {
                     crate::journal::interrupt::sleep(policy.delay(attempt, r.retry_after())).await;
                 }
                 Ok(r) => break r,
-                Err(e) if !e.connect && attempt < policy.max_retries => {
+                Err(e) if !e.connect && !e.permanent && attempt < policy.max_retries => {
                     attempt += 1;
                     crate::journal::interrupt::sleep(policy.delay(attempt, None)).await;
                 }
@@ -183,7 +188,11 @@ impl IlliadClient {
         c.version = match reply.json() {
             Some(Value::String(s)) => s,
             Some(other) => other.to_string(),
-            None => reply.body.trim().chars().take(40).collect(),
+            None => reply
+                .server_text(reply.body.trim())
+                .chars()
+                .take(40)
+                .collect(),
         };
         Ok(c)
     }
@@ -285,6 +294,12 @@ impl IlliadClient {
                         message: error_message(&r),
                     })
                 }
+                Err(t) if t.permanent => {
+                    return Err(IlliadError::Unexpected {
+                        what: what.into(),
+                        message: t.message,
+                    })
+                }
                 Err(t) => (None, t.message),
             };
             attempt += 1;
@@ -305,11 +320,7 @@ mod tests {
     use reqwest::header::HeaderMap;
 
     fn reply(status: u16, body: &str) -> Reply {
-        Reply {
-            status,
-            headers: HeaderMap::new(),
-            body: body.into(),
-        }
+        Reply::new(status, HeaderMap::new(), body.into())
     }
 
     #[test]

@@ -70,6 +70,10 @@ pub struct Page {
 /// The human message of a Libib error body (`{"message":…}`, `{"error":…}` or text), with the
 /// status; never the URL.
 pub fn error_message(reply: &Reply) -> String {
+    reply.server_text(&raw_message(reply))
+}
+
+fn raw_message(reply: &Reply) -> String {
     let body = reply.body.trim();
     if body.is_empty() {
         return format!("HTTP {} with an empty body", reply.status);
@@ -121,6 +125,10 @@ impl LibibClient {
         user: String,
         ultimate: Option<Secret>,
     ) -> Result<(Self, Page), LibibError> {
+        http.keep_secret(&key);
+        if let Some(u) = &ultimate {
+            http.keep_secret(u);
+        }
         let c = LibibClient {
             http,
             base: base.trim_end_matches('/').to_string(),
@@ -265,6 +273,12 @@ impl LibibClient {
                         return Err(LibibError::Unexpected {
                             what: what.into(),
                             message: error_message(&r),
+                        })
+                    }
+                    Err(t) if t.permanent => {
+                        return Err(LibibError::Unexpected {
+                            what: what.into(),
+                            message: t.message,
                         })
                     }
                     Err(t) => (None, t.message),
