@@ -153,6 +153,7 @@ fn import_options(opts: &RestoreOptions) -> ImportOptions {
         missing: MissingPolicy::Ignore,
         max_missing: 0.0,
         force: false,
+        allow_incomplete_roster: false,
         source: None,
         journal: JournalOptions::default(),
     }
@@ -205,8 +206,23 @@ async fn run_async(opts: &RestoreOptions) -> anyhow::Result<RestoreResult> {
     let total = count_records(&opts.backup);
     let iopts = import_options(opts);
     let system = backup.system;
+    // One writing run per target, as for imports (journal/lease.rs): taken before the run is
+    // recorded, so a refused restore leaves nothing behind.
+    let lease = if opts.commit {
+        let key = crate::journal::lease::key_of(&tref, &opts.to);
+        Some(crate::journal::lease::Lease::acquire(
+            &opts.home,
+            &key,
+            "(restore starting)",
+        )?)
+    } else {
+        None
+    };
     let (run, journal) =
         crate::journal::session::begin_as(&iopts, system, key_field(system), "restore")?;
+    if let Some(l) = &lease {
+        l.name_run(&run.id)?;
+    }
     let (target, sandbox) =
         crate::builtin::open(tref, &opts.home, opts.rate, opts.concurrency).await?;
     if let Err(e) = crate::runlog::attach(&run.file("run.log")) {
@@ -284,6 +300,9 @@ async fn run_async(opts: &RestoreOptions) -> anyhow::Result<RestoreResult> {
     }
     let halt = stop.halt();
     let status = journal.finish(result.is_ok()).await;
+    if let Some(l) = lease {
+        l.release();
+    }
     crate::runlog::detach();
     let (summary, requests, writes, dropped) = result?;
     for (field, n) in &dropped {
