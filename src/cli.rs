@@ -101,6 +101,11 @@ pub enum Command {
     ///   patron-etl export --from sandbox:folio --out patrons.xlsx
     ///   patron-etl export --from campus --out patrons.csv --excel
     ///   patron-etl export --from illiad-prod --ids netids.txt --out illiad.csv
+    ///   patron-etl export --from campus --out backup.jsonl      # native backup
+    ///
+    /// A .jsonl export is a native backup: a header line (source, time, tool and format
+    /// version), then each patron record exactly as the API returned it, passwords left out;
+    /// `patron-etl restore` puts it back. An existing --out file is replaced only with --force.
     #[command(verbatim_doc_comment)]
     Export(ExportArgs),
     /// Move patrons from one system to another: an export streamed into an import, no file between.
@@ -136,7 +141,7 @@ pub enum Command {
     ///   patron-etl resume 20261122-101500-3f2a --commit
     #[command(verbatim_doc_comment)]
     Resume(ResumeArgs),
-    /// Undo an import: delete the records it created, restore the ones it updated.
+    /// Undo an import or a restore: delete the records it created, put back the ones it updated.
     ///
     /// Preview by default; --commit applies. Records changed since the run are reported as
     /// conflict and left alone. ILLiad runs cannot be undone (its API has no update or delete).
@@ -146,6 +151,56 @@ pub enum Command {
     ///   patron-etl undo 20261122-101500-3f2a --commit
     #[command(verbatim_doc_comment)]
     Undo(UndoArgs),
+    /// Put a native backup (a .jsonl export) back: preview by default, apply with --commit.
+    ///
+    /// Creates the patrons that are missing, puts back the ones that differ (each changed field
+    /// in the report, old → new) and leaves the equal ones alone; journaled like an import, so
+    /// `patron-etl undo RUN_ID` reverses it. A backup from another system is refused (exit 2).
+    /// ILLiad's API cannot update users: only missing ILLiad users are restored.
+    ///
+    /// Examples:
+    ///   patron-etl restore backup.jsonl --to campus              # preview
+    ///   patron-etl restore backup.jsonl --to campus --commit
+    ///   patron-etl restore backup.jsonl --to campus --only-missing --commit
+    #[command(verbatim_doc_comment)]
+    Restore(RestoreArgs),
+}
+
+/// `restore` options.
+#[derive(Debug, Clone, Args)]
+pub struct RestoreArgs {
+    /// The native backup (`patron-etl export --out FILE.jsonl`).
+    #[arg(value_name = "BACKUP")]
+    pub backup: PathBuf,
+    /// Target: sandbox:folio, sandbox:illiad, sandbox:libib, or a name from patron-etl.toml.
+    #[arg(long, value_name = "TARGET")]
+    pub to: String,
+    /// Apply. Without it nothing is written (preview).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub commit: bool,
+    /// Preview only (the default; accepted as the explicit spelling).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only recreate missing patrons; patrons that exist are left as they are (differences
+    /// listed as `exists`).
+    #[arg(long)]
+    pub only_missing: bool,
+    /// When the run ends, run CMD (through the shell) with the summary JSON on stdin
+    /// (default: [notify] command in the config).
+    #[arg(long, value_name = "CMD")]
+    pub notify_command: Option<String>,
+    /// Also write the report here (.csv, .xlsx or .json).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Config file with [targets.NAME] tables (default: ./patron-etl.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Requests per second (default per system: FOLIO 10, ILLiad 5, Libib 0.4).
+    #[arg(long, value_name = "N", value_parser = parse_rate)]
+    pub rate: Option<f64>,
+    /// Requests in flight (default: FOLIO 4, ILLiad 2, Libib 1).
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
 }
 
 /// `runs` options.
@@ -478,6 +533,36 @@ pub struct ExportArgs {
     /// Requests in flight (default: FOLIO 4, ILLiad 2, Libib 1).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
+    /// native: each record as the system holds it, after a header line (a backup for
+    /// `restore`; the default for .jsonl without --mapping); columns: the export's columns.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<export::ExportFormat>,
+    /// Replace the output file if it exists (otherwise exit 2 and the file is left as it is).
+    #[arg(long)]
+    pub force: bool,
+    /// CSV/XLSX header text: labels ("Last name", "Home address — city") or fields
+    /// (`personal.lastName`, what mappings name). Default: labels for .xlsx, fields for .csv.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub headers: Option<export::human::Headers>,
+    /// CSV/XLSX: keep every column of the layout, even those empty in every row (by default
+    /// they are left out). Use it (and --headers fields for XLSX) to import the file back.
+    #[arg(long)]
+    pub all_columns: bool,
+    /// Export at most N patrons (a sample).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+    /// Active patrons only (FOLIO `active`, Libib: not frozen).
+    #[arg(long)]
+    pub active_only: bool,
+    /// FOLIO: patrons of this patron group (by name).
+    #[arg(long, value_name = "NAME")]
+    pub group: Option<String>,
+    /// FOLIO: patrons matching this CQL query, e.g. 'personal.lastName=="Smith*"'.
+    #[arg(long, value_name = "CQL")]
+    pub query: Option<String>,
+    /// Patrons carrying this tag (FOLIO `tags.tagList`, Libib `tags`).
+    #[arg(long, value_name = "NAME")]
+    pub tag: Option<String>,
     /// When the run ends, run CMD (through the shell) with the summary JSON on stdin, e.g.
     /// 'mail -s "patron-etl run" staff@example.edu' (default: [notify] command in the config).
     #[arg(long, value_name = "CMD")]
@@ -491,6 +576,7 @@ fn notify_for(command: &Command) -> anyhow::Result<Option<(&'static str, Notify)
         Command::Import(a) => ("import", &a.write.notify_command, &a.write.config),
         Command::Migrate(a) => ("migrate", &a.write.notify_command, &a.write.config),
         Command::Export(a) => ("export", &a.notify_command, &a.config),
+        Command::Restore(a) => ("restore", &a.notify_command, &a.config),
         Command::Undo(a) => ("undo", &a.notify_command, &a.config),
         Command::Resume(a) if a.commit => ("resume", &a.notify_command, &a.config),
         _ => return Ok(None),
@@ -606,6 +692,17 @@ fn dispatch(cli: Cli) -> anyhow::Result<(u8, Option<PathBuf>)> {
                 rate: args.rate,
                 concurrency: args.concurrency,
                 home,
+                format: args.format,
+                force: args.force,
+                headers: args.headers,
+                all_columns: args.all_columns,
+                filter: export::filter::Filter {
+                    limit: args.limit,
+                    active_only: args.active_only,
+                    group: args.group,
+                    query: args.query,
+                    tag: args.tag,
+                },
             };
             let res = export::run(&opts)?;
             crate::out!("{}", res.render(&opts));
@@ -656,6 +753,64 @@ fn dispatch(cli: Cli) -> anyhow::Result<(u8, Option<PathBuf>)> {
                 runs_cmd::resume_options(&dir, &args.run_id, true, args.force, args.config)?;
             opts.report = args.report;
             run_import(&opts)
+        }
+        Command::Restore(args) => {
+            let opts = crate::restore::RestoreOptions {
+                backup: args.backup,
+                to: args.to,
+                config: args.config,
+                commit: args.commit,
+                only_missing: args.only_missing,
+                report: args.report,
+                rate: args.rate,
+                concurrency: args.concurrency,
+                home,
+            };
+            let res = crate::restore::run(&opts)?;
+            let title = if opts.commit {
+                format!(
+                    "restore of {} into {} — run {}",
+                    opts.backup.display(),
+                    opts.to,
+                    res.run.id
+                )
+            } else {
+                format!(
+                    "PREVIEW (nothing written; add --commit to apply) restore of {} into {} — run {}",
+                    opts.backup.display(),
+                    opts.to,
+                    res.run.id
+                )
+            };
+            crate::out!("{}", res.summary.render(&title));
+            crate::outln!(
+                "  requests sent  {:>10} ({} writes)",
+                res.requests,
+                res.writes
+            );
+            crate::outln!("  run folder: {}", res.run.path.display());
+            if let Some(r) = &opts.report {
+                crate::outln!("  report: {}", r.display());
+            }
+            for (field, n) in &res.not_restorable {
+                crate::outln!(
+                    "  not restored: {field} (in {n} records; {}'s API cannot set it)",
+                    opts.to
+                );
+            }
+            if opts.commit && res.undoable {
+                crate::outln!("  undo it with: patron-etl undo {} --commit", res.run.id);
+            }
+            let code = match &res.halt {
+                Some(Halt::Unreachable(why)) => {
+                    crate::outln!("  stopped early: {why}");
+                    exit::UNREACHABLE
+                }
+                Some(Halt::Interrupted) => exit::ROWS_FAILED,
+                None if res.summary.any_failed() => exit::ROWS_FAILED,
+                None => exit::OK,
+            };
+            Ok((code, Some(res.run.path)))
         }
         Command::Undo(args) => {
             let opts = UndoOptions {

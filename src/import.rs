@@ -812,7 +812,7 @@ async fn flush(
 
 /// Sends the planned writes, `concurrency` at a time, each through the journal's guard (after
 /// Ctrl-C, writes not yet started are skipped); outcomes in completion order.
-async fn write_all<F, Fut>(
+pub(crate) async fn write_all<F, Fut>(
     journal: &crate::journal::session::RunJournal,
     planned: Vec<Planned>,
     concurrency: usize,

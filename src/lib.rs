@@ -27,6 +27,7 @@ pub mod progress;
 pub mod read;
 pub mod redact;
 pub mod report;
+pub mod restore;
 pub mod runlog;
 pub mod runs;
 pub mod runs_cmd;

@@ -49,7 +49,13 @@ pub fn list(home: &Path, limit: usize) -> anyhow::Result<String> {
         "RUN", "STARTED", "COMMAND", "TARGET", "MODE", "STATUS", "ROWS"
     );
     for r in &runs {
-        let counts = j.outcome_counts(&r.id)?;
+        let mut counts = j.outcome_counts(&r.id)?;
+        // An export records no row outcomes: its count is in its options.
+        if r.command == "export" && counts.is_empty() {
+            if let Some(n) = r.options.get("rows").and_then(serde_json::Value::as_u64) {
+                counts.push(("exported".into(), n));
+            }
+        }
         let rows: u64 = counts.iter().map(|(_, n)| n).sum();
         let mut status = r.status.clone();
         if r.undone_by.is_some() {
@@ -142,6 +148,13 @@ pub fn show(home: &Path, id: &str) -> anyhow::Result<String> {
     }
     let folder = home.join("runs").join(&r.id);
     field(&mut s, "run folder", &folder.display().to_string());
+    if r.command == "restore" && r.commit && r.undone_by.is_none() && r.system != "illiad" {
+        let _ = writeln!(
+            s,
+            "  undo with:     patron-etl undo {} (preview; add --commit)",
+            r.id
+        );
+    }
     if r.command == "import" && r.commit {
         if r.status != "finished" {
             let _ = writeln!(s, "  resume with:   patron-etl resume {} --commit", r.id);

@@ -74,8 +74,21 @@ fn sample_users_round_trip_through_csv_and_xlsx() {
         "{sample}"
     );
 
+    // The fixed layout with field names imports back (folio-reimport.toml names every column).
     for out in ["patrons.csv", "patrons.xlsx"] {
-        let o = run(d, &["export", "--from", "sb", "--out", out]);
+        let o = run(
+            d,
+            &[
+                "export",
+                "--from",
+                "sb",
+                "--out",
+                out,
+                "--all-columns",
+                "--headers",
+                "fields",
+            ],
+        );
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
         assert!(
             text(&o).contains("rows written          303"),
@@ -156,4 +169,223 @@ fn export_mapping_chooses_columns_and_jsonl_streams_objects() {
     assert_eq!(janae["Last Name"], "Hilll");
     assert_eq!(janae["Card"], "344058867767195");
     assert!(janae.get("patronGroup").is_none());
+}
+
+/// The run id in a command's summary ("… — run ID").
+fn run_id(out: &str) -> String {
+    out.split("— run ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no run id in {out}"))
+        .to_string()
+}
+
+/// A native backup: its header, and its records by id.
+fn read_backup(path: &std::path::Path) -> (Value, BTreeMap<String, Value>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    let records = lines
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|u| (u["id"].as_str().unwrap().to_string(), u))
+        .collect();
+    (header, records)
+}
+
+/// A record without FOLIO's server-set fields.
+fn unstamped(u: &Value) -> Value {
+    let mut u = u.clone();
+    for f in ["metadata", "createdDate", "updatedDate"] {
+        u.as_object_mut().unwrap().remove(f);
+    }
+    u
+}
+
+fn folio_write(sb: &Sandbox, method: reqwest::Method, path: &str, body: Option<&Value>) {
+    let mut r = client()
+        .request(method, format!("{}/folio{path}", sb.base))
+        .header("X-Okapi-Tenant", "diku")
+        .header("X-Okapi-Token", sb.folio_token());
+    if let Some(b) = body {
+        r = r.json(b);
+    }
+    let r = r.send().unwrap();
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+}
+
+#[test]
+fn native_backup_restores_exactly_and_undo_returns_to_the_edited_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let source = Sandbox::start(d, &[]);
+    write_config(&source, d);
+    let mut users = sample_users();
+    assert_eq!(users.len(), 303);
+    // Custom fields (FOLIO's `customFields` object) travel in the record itself.
+    for (i, u) in users.iter_mut().enumerate().take(20) {
+        u["customFields"] =
+            serde_json::json!({"sierraCode": format!("ç-{i}"), "tags2": ["a", "b"]});
+    }
+    load_folio_users(&source, &users);
+    let held: BTreeMap<String, Value> = source
+        .folio_users()
+        .into_iter()
+        .map(|u| (u["id"].as_str().unwrap().to_string(), u))
+        .collect();
+
+    let o = run(d, &["export", "--from", "sb", "--out", "backup.jsonl"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("format         native"), "{}", text(&o));
+    let (header, backup) = read_backup(&d.join("backup.jsonl"));
+    assert_eq!(header["system"], "folio");
+    assert_eq!(header["source"], "sb");
+    assert_eq!(header["patron_etl_backup"], 1);
+    assert_eq!(header["tool_version"], env!("CARGO_PKG_VERSION"));
+    assert!(header["exported_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(backup, held, "each record exactly as the API returned it");
+    assert!(backup
+        .values()
+        .any(|u| u["customFields"]["sierraCode"] == "ç-3"));
+
+    // Restore into an empty FOLIO: preview writes nothing, --commit creates all 303.
+    let tdir = tempfile::tempdir().unwrap();
+    let t = tdir.path();
+    let target = Sandbox::start(t, &[]);
+    write_config(&target, t);
+    let b = d.join("backup.jsonl");
+    let b = b.to_str().unwrap();
+    let o = run(t, &["restore", b, "--to", "sb"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("would_create"), "{}", text(&o));
+    assert!(target.folio_users().is_empty(), "a preview writes nothing");
+    let fast = ["--rate", "1000", "--concurrency", "8"];
+    let o = run(
+        t,
+        &[&["restore", b, "--to", "sb", "--commit"][..], &fast].concat(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(t, &["export", "--from", "sb", "--out", "again.jsonl"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (_, again) = read_backup(&t.join("again.jsonl"));
+    assert_eq!(again.len(), 303);
+    for (id, u) in &backup {
+        assert_eq!(unstamped(&again[id]), unstamped(u), "user {id}");
+    }
+
+    // Delete 5 and edit 3; a restore recreates the 5 and puts back the 3, nothing else.
+    let ids: Vec<&String> = backup.keys().collect();
+    for id in &ids[..5] {
+        folio_write(
+            &target,
+            reqwest::Method::DELETE,
+            &format!("/users/{id}"),
+            None,
+        );
+    }
+    let mut edited = BTreeMap::new();
+    for id in &ids[5..8] {
+        let mut u = unstamped(&again[*id]);
+        u["personal"]["lastName"] = Value::from("Edited");
+        u["active"] = Value::from(false);
+        folio_write(
+            &target,
+            reqwest::Method::PUT,
+            &format!("/users/{id}"),
+            Some(&u),
+        );
+        edited.insert(id.to_string(), u);
+    }
+    let o = run(t, &["restore", b, "--to", "sb", "--report", "preview.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let report = read_report(&t.join("preview.csv"));
+    let count = |k: &str| report.iter().filter(|r| r["outcome"] == k).count();
+    assert_eq!((count("would_create"), count("would_update")), (5, 3));
+    assert_eq!(count("unchanged"), 295);
+    let upd = report
+        .iter()
+        .find(|r| r["outcome"] == "would_update")
+        .unwrap();
+    assert!(
+        upd["changed_fields"].contains("personal.lastName: \"Edited\" → ")
+            && upd["changed_fields"].contains("active: false → true"),
+        "{upd:?}"
+    );
+    // --only-missing recreates the 5 and leaves the 3 edited users alone, listing how they differ.
+    let o = run(
+        t,
+        &[
+            "restore",
+            b,
+            "--to",
+            "sb",
+            "--only-missing",
+            "--report",
+            "only.csv",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let only = read_report(&t.join("only.csv"));
+    let n = |k: &str| only.iter().filter(|r| r["outcome"] == k).count();
+    assert_eq!(
+        (n("would_create"), n("exists"), n("would_update")),
+        (5, 3, 0)
+    );
+    let (writes_before, _) = target.counts("/folio/users");
+    let o = run(
+        t,
+        &[&["restore", b, "--to", "sb", "--commit"][..], &fast].concat(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let restore_run = run_id(&text(&o));
+    let (writes_after, _) = target.counts("/folio/users");
+    assert_eq!(
+        writes_after - writes_before,
+        8,
+        "5 creates and 3 updates, nothing else"
+    );
+    let now: BTreeMap<String, Value> = target
+        .folio_users()
+        .into_iter()
+        .map(|u| (u["id"].as_str().unwrap().to_string(), u))
+        .collect();
+    assert_eq!(now.len(), 303);
+    for (id, u) in &backup {
+        assert_eq!(
+            unstamped(&now[id]),
+            unstamped(u),
+            "user {id} after the restore"
+        );
+    }
+
+    // The restore is listed in `runs` and undone like an import: back to the edited state.
+    let o = run(t, &["runs"]);
+    let listed = text(&o);
+    assert!(
+        listed.lines().any(|l| l.starts_with(&restore_run)
+            && l.contains(" restore ")
+            && l.contains("created 5")
+            && l.contains("updated 3")
+            && l.contains("unchanged 295")),
+        "{listed}"
+    );
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.contains(" export ") && l.contains("exported 303")),
+        "{listed}"
+    );
+    let o = run(t, &["undo", &restore_run, "--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let now: BTreeMap<String, Value> = target
+        .folio_users()
+        .into_iter()
+        .map(|u| (u["id"].as_str().unwrap().to_string(), u))
+        .collect();
+    assert_eq!(now.len(), 298, "the 5 recreated are deleted again");
+    for id in &ids[..5] {
+        assert!(!now.contains_key(*id));
+    }
+    for (id, u) in &edited {
+        assert_eq!(&unstamped(&now[id]), u, "user {id} back to its edit");
+    }
 }

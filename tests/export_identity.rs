@@ -163,7 +163,20 @@ fn generated_users_survive_export_and_reimport_exactly() {
     assert_eq!(original.len(), users.len());
     let mapping = root().join("mappings/folio-reimport.toml");
     for out in ["patrons.csv", "patrons.xlsx"] {
-        let o = run(d, &["export", "--from", "sb", "--out", out]);
+        // The fixed layout with field names is what folio-reimport.toml reads.
+        let o = run(
+            d,
+            &[
+                "export",
+                "--from",
+                "sb",
+                "--out",
+                out,
+                "--all-columns",
+                "--headers",
+                "fields",
+            ],
+        );
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
         let tdir = tempfile::tempdir().unwrap();
         let t = tdir.path();

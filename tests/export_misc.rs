@@ -28,7 +28,19 @@ fn formulas_neutralised_and_barcodes_kept_as_text_in_csv_and_xlsx() {
         ],
     );
     for out in ["p.csv", "p.xlsx"] {
-        let o = run(d, &["export", "--from", "sb", "--out", out, "--excel"]);
+        let o = run(
+            d,
+            &[
+                "export",
+                "--from",
+                "sb",
+                "--out",
+                out,
+                "--excel",
+                "--headers",
+                "fields",
+            ],
+        );
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     }
 
@@ -237,6 +249,22 @@ fn usage_and_unreachable_exit_codes() {
     assert!(!d.join("x.csv").exists(), "no file for a failed export");
     let o = run(d, &["export", "--from", "gone", "--out", "x.txt"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    // A native backup is JSON Lines, and holds records, not a mapping's columns.
+    let o = run(
+        d,
+        &[
+            "export", "--from", "gone", "--out", "x.csv", "--format", "native",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let m = root().join("mappings/folio.toml");
+    let m = m.to_str().unwrap();
+    let args = [
+        "export", "--from", "gone", "--out", "x.jsonl", "--format", "native", "-m", m,
+    ];
+    let o = run(d, &args);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--format columns"), "{}", text(&o));
     let sb = Sandbox::start(d, &[]);
     write_config(&sb, d);
     let o = cmd_in(d, &["export", "--from", "sb", "--out", "x.csv"])
@@ -249,4 +277,363 @@ fn usage_and_unreachable_exit_codes() {
         "no secret in the message: {}",
         text(&o)
     );
+}
+
+/// A native backup's records after its header line.
+fn backup_records(path: &std::path::Path) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header = serde_json::from_str(lines.next().unwrap()).unwrap();
+    (
+        header,
+        lines.map(|l| serde_json::from_str(l).unwrap()).collect(),
+    )
+}
+
+#[test]
+fn libib_and_illiad_native_backups_restore_exactly_and_only_into_their_system() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let source = Sandbox::start(d, &["--libib-interval-ms", "0"]);
+    write_config(&source, d);
+    for i in 0..60 {
+        let mut q =
+            format!("/patrons?first_name=P%C3%A9{i}&last_name=Lib&email=p{i}%40example.edu");
+        if i % 3 == 0 {
+            q += "&tags=staff,grad&phone=555-01&city=Madison&state=WI&zip=53703";
+        }
+        if i % 7 == 0 {
+            q += "&freeze=1";
+        }
+        libib(&source, reqwest::Method::POST, &q);
+    }
+    for (user, ext) in [("alice", "E100"), ("bob", "E200"), ("carol", "E300")] {
+        let r = client()
+            .post(format!("{}/illiad/ILLiadWebPlatform/Users", source.base))
+            .header("ApiKey", "sandbox-illiad-key")
+            .header("Accept", "application/json; version=1")
+            .json(&json!({"UserName": user, "ExternalUserId": ext, "NVTGC": "ILL", "LastName": "Ñandú", "Department": "Maths", "EMailAddress": format!("{user}@example.edu")}))
+            .send()
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.text().unwrap_or_default());
+    }
+    std::fs::write(d.join("ids.txt"), "alice\nbob\ncarol\n").unwrap();
+    let o = run(
+        d,
+        &[
+            "export",
+            "--from",
+            "lib",
+            "--out",
+            "lib.jsonl",
+            "--rate",
+            "1000",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(
+        d,
+        &[
+            "export",
+            "--from",
+            "ill",
+            "--ids",
+            "ids.txt",
+            "--out",
+            "ill.jsonl",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (header, lib) = backup_records(&d.join("lib.jsonl"));
+    assert_eq!(header["system"], "libib");
+    assert_eq!(lib.len(), 60);
+    // Filters: Libib pages are filtered as they arrive; the summary states the filter.
+    let o = run(
+        d,
+        &[
+            "export",
+            "--from",
+            "lib",
+            "--out",
+            "staff.jsonl",
+            "--rate",
+            "1000",
+            "--tag",
+            "STAFF",
+            "--active-only",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("filter         active only; tag STAFF"),
+        "{}",
+        text(&o)
+    );
+    let (_, staff) = backup_records(&d.join("staff.jsonl"));
+    assert_eq!(
+        staff.len(),
+        17,
+        "tagged staff (every 3rd) and not frozen (every 7th)"
+    );
+    let o = run(
+        d,
+        &[
+            "export", "--from", "lib", "--out", "g.jsonl", "--group", "staff",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "--group is FOLIO's: {}", text(&o));
+    let (header, ill) = backup_records(&d.join("ill.jsonl"));
+    assert_eq!(header["system"], "illiad");
+    assert_eq!(ill.len(), 3);
+    assert!(ill.iter().all(|u| u.get("Password").is_none()));
+
+    let tdir = tempfile::tempdir().unwrap();
+    let t = tdir.path();
+    let target = Sandbox::start(t, &["--libib-interval-ms", "0"]);
+    write_config(&target, t);
+    let lib_file = d.join("lib.jsonl");
+    let ill_file = d.join("ill.jsonl");
+    let (lib_file, ill_file) = (lib_file.to_str().unwrap(), ill_file.to_str().unwrap());
+    // A backup restores only into its own system: exit 2, nothing sent, no run left.
+    let o = run(t, &["restore", lib_file, "--to", "sb", "--commit"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("libib backup"), "{}", text(&o));
+    let o = run(t, &["restore", "ids.txt", "--to", "lib"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(target.counts("/").0, 0, "nothing written");
+
+    let o = run(
+        t,
+        &[
+            "restore", lib_file, "--to", "lib", "--commit", "--rate", "1000",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run(
+        t,
+        &[
+            "export",
+            "--from",
+            "lib",
+            "--out",
+            "lib.jsonl",
+            "--rate",
+            "1000",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (_, lib_again) = backup_records(&t.join("lib.jsonl"));
+    assert_eq!(lib_again, lib, "Libib patrons come back exactly");
+
+    let o = run(t, &["restore", ill_file, "--to", "ill", "--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    std::fs::write(t.join("ids.txt"), "alice\nbob\ncarol\n").unwrap();
+    let o = run(
+        t,
+        &[
+            "export",
+            "--from",
+            "ill",
+            "--ids",
+            "ids.txt",
+            "--out",
+            "ill.jsonl",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (_, ill_again) = backup_records(&t.join("ill.jsonl"));
+    let unstamped = |v: &[serde_json::Value]| -> Vec<serde_json::Value> {
+        v.iter()
+            .map(|u| {
+                let mut u = u.clone();
+                u.as_object_mut().unwrap().remove("LastChangedDate");
+                u
+            })
+            .collect()
+    };
+    assert_eq!(
+        unstamped(&ill_again),
+        unstamped(&ill),
+        "ILLiad users come back"
+    );
+    // ILLiad's API cannot update: a second restore finds them all and writes nothing.
+    let (before, _) = target.counts("/illiad");
+    let o = run(t, &["restore", ill_file, "--to", "ill", "--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(target.counts("/illiad").0, before);
+}
+
+#[test]
+fn folio_exports_filter_by_activity_group_query_tag_and_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = Sandbox::start(d, &[]);
+    write_config(&sb, d);
+    let mut users = sample_users();
+    for u in users.iter_mut().take(9) {
+        u["tags"] = json!({"tagList": ["fall-load"]});
+    }
+    load_folio_users(&sb, &users);
+    let all = sb.folio_users();
+    let token = sb.folio_token();
+    let g: serde_json::Value = client()
+        .get(format!("{}/folio/groups?limit=100", sb.base))
+        .header("X-Okapi-Tenant", "diku")
+        .header("X-Okapi-Token", token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let staff_id = g["usergroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["group"] == "staff")
+        .map(|x| x["id"].as_str().unwrap().to_string())
+        .unwrap();
+    let want = all
+        .iter()
+        .filter(|u| u["active"] == true && u["patronGroup"] == staff_id.as_str())
+        .count();
+    assert!(want > 0 && want < all.len());
+    let o = run(
+        d,
+        &[
+            "export",
+            "--from",
+            "sb",
+            "--out",
+            "s.jsonl",
+            "--active-only",
+            "--group",
+            "staff",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("filter         active only; group staff"),
+        "{}",
+        text(&o)
+    );
+    let (_, got) = backup_records(&d.join("s.jsonl"));
+    assert_eq!(got.len(), want);
+    assert!(got
+        .iter()
+        .all(|u| u["active"] == true && u["patronGroup"] == staff_id.as_str()));
+    let o = run(
+        d,
+        &[
+            "export",
+            "--from",
+            "sb",
+            "--out",
+            "t.jsonl",
+            "--tag",
+            "fall-load",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(backup_records(&d.join("t.jsonl")).1.len(), 9);
+    let o = run(
+        d,
+        &[
+            "export",
+            "--from",
+            "sb",
+            "--out",
+            "q.csv",
+            "--query",
+            "username==\"janae\"",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(read_csv(&d.join("q.csv")).1.len(), 1);
+    let o = run(
+        d,
+        &["export", "--from", "sb", "--out", "l.jsonl", "--limit", "7"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("at most 7"), "{}", text(&o));
+    assert_eq!(backup_records(&d.join("l.jsonl")).1.len(), 7);
+    let o = run(
+        d,
+        &[
+            "export", "--from", "sb", "--out", "x.csv", "--group", "nope",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+#[test]
+fn xlsx_export_is_readable_and_an_existing_file_is_replaced_only_with_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = Sandbox::start(d, &[]);
+    write_config(&sb, d);
+    load_folio_users(&sb, &sample_users());
+    let o = run(d, &["export", "--from", "sb", "--out", "x.xlsx"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("order          by name"), "{}", text(&o));
+    let mut wb: Xlsx<_> = calamine::open_workbook(d.join("x.xlsx")).unwrap();
+    let range = wb.worksheet_range_at(0).unwrap().unwrap();
+    let rows: Vec<Vec<String>> = range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    let header = &rows[0];
+    assert_eq!(rows.len(), 304, "303 users and the header");
+    for (i, h) in header.iter().enumerate() {
+        assert!(
+            rows[1..].iter().any(|r| !r[i].trim().is_empty()),
+            "column {h} is empty"
+        );
+        assert!(!h.contains('.'), "readable header, not a field path: {h}");
+    }
+    for want in [
+        "Last name",
+        "First name",
+        "Patron group",
+        "Home address — city",
+    ] {
+        assert!(header.iter().any(|h| h == want), "{want} in {header:?}");
+    }
+    let last = header.iter().position(|h| h == "Last name").unwrap();
+    let names: Vec<String> = rows[1..].iter().map(|r| r[last].to_lowercase()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "rows sorted by last name");
+    // The full layout keeps the empty columns.
+    let o = run(
+        d,
+        &[
+            "export",
+            "--from",
+            "sb",
+            "--out",
+            "all.csv",
+            "--all-columns",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (all, _) = read_csv(&d.join("all.csv"));
+    assert!(
+        all.len() > header.len(),
+        "{} vs {}",
+        all.len(),
+        header.len()
+    );
+
+    let before = std::fs::read(d.join("x.xlsx")).unwrap();
+    let o = run(d, &["export", "--from", "sb", "--out", "x.xlsx"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--force"), "{}", text(&o));
+    assert_eq!(
+        std::fs::read(d.join("x.xlsx")).unwrap(),
+        before,
+        "left untouched"
+    );
+    std::fs::write(d.join("x.xlsx"), b"keep me").unwrap();
+    let o = run(d, &["export", "--from", "sb", "--out", "x.xlsx", "--force"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_ne!(std::fs::read(d.join("x.xlsx")).unwrap(), b"keep me");
 }

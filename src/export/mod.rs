@@ -15,6 +15,9 @@ use crate::journal::interrupt::{Halt, Stop};
 use crate::journal::store::{Journal, RunRow};
 
 pub mod columns;
+pub mod filter;
+pub mod human;
+pub mod native;
 pub mod sink;
 pub mod source;
 
@@ -24,6 +27,7 @@ use crate::progress::Progress;
 use crate::runs::RunDir;
 use crate::target;
 use anyhow::Context;
+use serde_json::Value;
 use sink::OutFormat;
 use source::PatronRows;
 use std::path::{Path, PathBuf};
@@ -50,6 +54,27 @@ pub struct ExportOptions {
     pub concurrency: Option<usize>,
     /// The home directory: journal, run folders, built-in sandbox state ([`crate::runs::home`]).
     pub home: PathBuf,
+    /// Records as the system holds them, or columns; `None`: native for `.jsonl` without
+    /// `--mapping`, columns otherwise.
+    pub format: Option<ExportFormat>,
+    /// Replace an existing output file (otherwise an existing file is a usage error, untouched).
+    pub force: bool,
+    /// Header text of CSV and XLSX; `None`: labels for XLSX, field names for CSV.
+    pub headers: Option<human::Headers>,
+    /// Keep every column of the layout, even the ones empty in every row (CSV, XLSX).
+    pub all_columns: bool,
+    /// Which patrons to export.
+    pub filter: filter::Filter,
+}
+
+/// What an export writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// The system's own records, one JSON object a line after a header line (a backup that
+    /// `restore` puts back); `.jsonl` only.
+    Native,
+    /// A fixed set of columns (the default ones, or an export mapping's).
+    Columns,
 }
 
 /// What an export did.
@@ -76,6 +101,12 @@ pub struct ExportResult {
     pub interrupted: bool,
     /// Where the rows of an interrupted export are.
     pub partial: PathBuf,
+    /// A native backup (the records as the system returned them).
+    pub native: bool,
+    /// Secret fields (passwords) removed from the records, never exported.
+    pub secrets_dropped: u64,
+    /// CSV and XLSX: columns dropped as empty, and whether rows are sorted by name.
+    pub human: Option<human::HumanStats>,
 }
 
 impl ExportResult {
@@ -85,6 +116,31 @@ impl ExportResult {
             "export from {} — run {}\n  rows written   {:>10}\n  requests sent  {:>10}\n  time           {:>9.1}s\n",
             opts.from, self.run.id, self.rows, self.requests, self.seconds
         );
+        if let Some(f) = opts.filter.describe() {
+            s += &format!("  filter         {f}\n");
+        }
+        if self.native {
+            s += "  format         native (each record as the system returned it; restore with `patron-etl restore`)\n";
+        }
+        if self.secrets_dropped > 0 {
+            s += &format!(
+                "  secrets        {:>10} password fields left out (never exported)\n",
+                self.secrets_dropped
+            );
+        }
+        if let Some(h) = &self.human {
+            if h.dropped_columns > 0 {
+                s += &format!(
+                    "  empty columns  {:>10} left out (--all-columns keeps them)\n",
+                    h.dropped_columns
+                );
+            }
+            s += if h.sorted {
+                "  order          by name\n"
+            } else {
+                "  order          the system's (more rows than are sorted in memory; PATRON_ETL_SORT_ROWS)\n"
+            };
+        }
         if self.duplicates > 0 {
             s += &format!(
                 "  duplicates     {:>10} (same barcode seen again while paging; kept once)\n",
@@ -175,6 +231,33 @@ async fn run_async(opts: &ExportOptions) -> anyhow::Result<ExportResult> {
             opts.out.display()
         ))
     })?;
+    let native = match (opts.format, format, &opts.mapping) {
+        (Some(ExportFormat::Columns), ..) => false,
+        (_, OutFormat::Jsonl, None) => true,
+        (None, ..) => false,
+        (Some(ExportFormat::Native), OutFormat::Jsonl, Some(_)) => {
+            return Err(UsageError(
+                "--format native writes each record as the system holds it; --mapping chooses \
+                 columns (add --format columns)"
+                    .into(),
+            )
+            .into())
+        }
+        (Some(ExportFormat::Native), ..) => {
+            return Err(UsageError(format!(
+                "--out {}: --format native writes JSON Lines (a .jsonl file)",
+                opts.out.display()
+            ))
+            .into())
+        }
+    };
+    if opts.out.exists() && !opts.force {
+        return Err(UsageError(format!(
+            "--out {}: the file exists and was left as it is; add --force to replace it",
+            opts.out.display()
+        ))
+        .into());
+    }
     let mapping = opts.mapping.as_deref().map(Mapping::load).transpose()?;
     let ids = opts.ids.as_deref().map(read_ids).transpose()?;
     let tref = target::resolve(&opts.from, opts.config.as_deref())?;
@@ -187,18 +270,22 @@ async fn run_async(opts: &ExportOptions) -> anyhow::Result<ExportResult> {
     }
     tracing::info!(run = %run.id, source = %target.name, system = %target.system,
         rate = target.rate, concurrency = target.concurrency, "export started");
-    let journal = record_run(opts, &run, &target)?;
+    let journal = record_run(opts, &run, &target, native)?;
     let started = Instant::now();
     let partial = partial_path(&opts.out);
     // Ctrl-C ends the paced page requests at once; the rows read so far stay in `partial`.
     let stop = Stop::install();
-    let result = stop
-        .scope(pump(opts, &target, ids, mapping.as_ref(), format, &partial))
-        .await;
+    let result = if native {
+        stop.scope(pump_native(&target, ids, &opts.filter, &partial))
+            .await
+    } else {
+        stop.scope(pump(opts, &target, ids, mapping.as_ref(), format, &partial))
+            .await
+    };
     if let Some(h) = sandbox {
         h.shutdown().await;
     }
-    let (rows, stats, requests) = match result {
+    let (rows, stats, requests, secrets_dropped, human) = match result {
         Ok(r) => r,
         Err(e) => {
             let _ = std::fs::remove_file(&partial);
@@ -253,6 +340,9 @@ async fn run_async(opts: &ExportOptions) -> anyhow::Result<ExportResult> {
         run,
         interrupted,
         partial,
+        native,
+        secrets_dropped,
+        human,
     };
     if !res.not_found.is_empty() || !res.ambiguous.is_empty() {
         let mut text = String::new();
@@ -274,8 +364,23 @@ async fn run_async(opts: &ExportOptions) -> anyhow::Result<ExportResult> {
         "run": res.run.id, "source": target.name, "out": opts.out.display().to_string(),
         "rows": res.rows, "duplicates": res.duplicates, "not_found": res.not_found.len(),
         "not_unique": res.ambiguous.len(), "requests": res.requests, "seconds": res.seconds,
+        "format": if res.native { "native" } else { "columns" }, "secrets_dropped": res.secrets_dropped,
+        "filter": opts.filter.describe(),
         "status": if res.interrupted { "interrupted" } else { "finished" },
     });
+    // `runs` lists an export's counts from its options (an export records no row outcomes).
+    if let Ok(mut run_row) = journal.run(&res.run.id) {
+        if let Value::Object(o) = &mut run_row.options {
+            o.insert("rows".into(), res.rows.into());
+            o.insert("secrets_dropped".into(), res.secrets_dropped.into());
+            if !res.not_found.is_empty() {
+                o.insert("not_found".into(), (res.not_found.len() as u64).into());
+            }
+        }
+        if let Err(e) = journal.set_options(&res.run.id, &run_row.options) {
+            tracing::warn!("cannot record the export's counts in the journal: {e}");
+        }
+    }
     if let Ok(f) = crate::report::create_private(&res.run.file("summary.json")) {
         let _ = serde_json::to_writer_pretty(f, &json);
     }
@@ -289,6 +394,7 @@ fn record_run(
     opts: &ExportOptions,
     run: &RunDir,
     target: &crate::target::Target,
+    native: bool,
 ) -> anyhow::Result<Journal> {
     let journal = Journal::open(&opts.home)?;
     let now = crate::journal::now();
@@ -310,7 +416,11 @@ fn record_run(
         mapping_hash: None,
         inputs: Vec::new(),
         input_hash: None,
-        options: serde_json::json!({ "out": opts.out.display().to_string() }),
+        options: serde_json::json!({
+            "out": opts.out.display().to_string(),
+            "format": if native { "native" } else { "columns" },
+            "filter": opts.filter.describe(),
+        }),
         attempts: 1,
         pid: Some(i64::from(std::process::id())),
         parent: None,
@@ -397,7 +507,107 @@ fn write_html(
     page.finish()
 }
 
-/// Connects, then moves pages from the source to the sink. Returns (rows, stats, requests).
+/// A page that failed: `Ok` to stop reading and keep what was read (Ctrl-C), `Err` to end the
+/// export.
+fn page_failed(e: anyhow::Error) -> anyhow::Result<()> {
+    match Stop::current().and_then(|s| s.halt()) {
+        // Interrupted: the request was never sent or its wait was cut short.
+        Some(Halt::Interrupted) => Ok(()),
+        // The governor gave the source up: exit 3 with what it saw.
+        Some(Halt::Unreachable(why)) => Err(UnreachableError(why).into()),
+        None => Err(e),
+    }
+}
+
+/// Connects, then writes each record as the system returned it to a native backup, a page at a
+/// time. Returns (records, stats, requests, secret fields dropped).
+async fn pump_native(
+    target: &crate::target::Target,
+    ids: Option<Vec<String>>,
+    filter: &filter::Filter,
+    partial: &Path,
+) -> anyhow::Result<Pumped> {
+    let id_count = ids.as_ref().map(|i| i.len() as u64);
+    let filter_limit = filter.limit;
+    let started = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut rows = PatronRows::connect_with(target, ids, filter.clone()).await?;
+    let header = native::BackupHeader {
+        patron_etl_backup: native::FORMAT_VERSION,
+        system: target.system.name().into(),
+        source: target.name.clone(),
+        exported_at: started,
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let mut out = native::NativeWriter::create(partial, &header)?;
+    let mut progress: Option<Progress> = None;
+    let mut written = 0u64;
+    loop {
+        let page = match rows.next_records().await {
+            Ok(Some(page)) => page,
+            Ok(None) => break,
+            Err(e) => {
+                page_failed(e)?;
+                break;
+            }
+        };
+        let p = progress.get_or_insert_with(|| {
+            Progress::new(
+                "export",
+                expected(id_count.or(rows.stats().expected), filter_limit),
+            )
+        });
+        let n = page.len() as u64;
+        for r in page {
+            out.write(r)?;
+        }
+        written += n;
+        p.inc(n);
+        if Stop::current().and_then(|s| s.halt()) == Some(Halt::Interrupted) {
+            break;
+        }
+    }
+    if let Some(p) = progress {
+        p.finish();
+    }
+    let secrets = out.secrets_dropped;
+    out.finish()?;
+    if secrets > 0 {
+        tracing::info!(fields = secrets, "password fields left out of the backup");
+    }
+    Ok((
+        written,
+        rows.stats().clone(),
+        rows.requests(),
+        secrets,
+        None,
+    ))
+}
+
+/// What a pump returns: (rows, source stats, requests, secret fields dropped, human-export stats).
+type Pumped = (
+    u64,
+    source::SourceStats,
+    u64,
+    u64,
+    Option<human::HumanStats>,
+);
+
+/// The progress total: what the source announced, capped by `--limit`.
+fn expected(announced: Option<u64>, limit: Option<u64>) -> Option<u64> {
+    match (announced, limit) {
+        (Some(a), Some(l)) => Some(a.min(l)),
+        (a, None) => a,
+        (None, l) => l,
+    }
+}
+
+/// Where a human export keeps rows past the in-memory bound.
+fn spill_path(partial: &Path) -> PathBuf {
+    partial.with_extension("spill")
+}
+
+/// Connects, then moves pages from the source to the sink: JSONL row by row; CSV and XLSX
+/// through a [`human::Collector`] (empty columns dropped, sorted by name).
 async fn pump(
     opts: &ExportOptions,
     target: &crate::target::Target,
@@ -405,31 +615,48 @@ async fn pump(
     mapping: Option<&Mapping>,
     format: OutFormat,
     partial: &Path,
-) -> anyhow::Result<(u64, source::SourceStats, u64)> {
+) -> anyhow::Result<Pumped> {
     let id_count = ids.as_ref().map(|i| i.len() as u64);
-    let mut rows = PatronRows::connect(target, ids).await?;
+    let filter_limit = opts.filter.limit;
+    let mut rows = PatronRows::connect_with(target, ids, opts.filter.clone()).await?;
     if let Some(m) = mapping {
         rows.use_mapping(m)?;
     }
-    let mut sink = sink::open(partial, format, &rows.header(), &rows.kinds(), opts.excel)?;
+    let mut collector = (format != OutFormat::Jsonl)
+        .then(|| human::Collector::new(rows.system(), rows.fields(), spill_path(partial)));
+    let mut sink = match collector {
+        Some(_) => None,
+        None => Some(sink::open(
+            partial,
+            format,
+            &rows.header(),
+            &rows.kinds(),
+            opts.excel,
+        )?),
+    };
     let mut progress: Option<Progress> = None;
     let mut written = 0u64;
     loop {
         let page = match rows.next_page().await {
             Ok(Some(page)) => page,
             Ok(None) => break,
-            // Interrupted: the request was never sent or its wait was cut short.
-            Err(e) => match Stop::current().and_then(|s| s.halt()) {
-                Some(Halt::Interrupted) => break,
-                // The governor gave the source up: exit 3 with what it saw.
-                Some(Halt::Unreachable(why)) => return Err(UnreachableError(why).into()),
-                None => return Err(e),
-            },
+            Err(e) => {
+                page_failed(e)?;
+                break;
+            }
         };
-        let p = progress
-            .get_or_insert_with(|| Progress::new("export", id_count.or(rows.stats().expected)));
+        let p = progress.get_or_insert_with(|| {
+            Progress::new(
+                "export",
+                expected(id_count.or(rows.stats().expected), filter_limit),
+            )
+        });
         for r in &page {
-            sink.write_row(&r.cells)?;
+            match (&mut sink, &mut collector) {
+                (Some(s), _) => s.write_row(&r.cells)?,
+                (None, Some(c)) => c.push(&r.cells)?,
+                (None, None) => {}
+            }
         }
         written += page.len() as u64;
         p.inc(page.len() as u64);
@@ -440,6 +667,30 @@ async fn pump(
     if let Some(p) = progress {
         p.finish();
     }
-    sink.finish()?;
-    Ok((written, rows.stats().clone(), rows.requests()))
+    let mut human_stats = None;
+    if let Some(s) = sink {
+        s.finish()?;
+    }
+    if let Some(c) = collector {
+        let headers = opts.headers.unwrap_or(match format {
+            OutFormat::Xlsx => human::Headers::Labels,
+            _ => human::Headers::Fields,
+        });
+        human_stats = Some(c.finish(
+            partial,
+            format,
+            &rows.header(),
+            &rows.kinds(),
+            headers,
+            opts.all_columns,
+            opts.excel,
+        )?);
+    }
+    Ok((
+        written,
+        rows.stats().clone(),
+        rows.requests(),
+        0,
+        human_stats,
+    ))
 }

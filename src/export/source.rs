@@ -16,6 +16,7 @@
 //! URLs never appear in errors.
 
 use super::columns::{ColumnKind, Layout, Uncovered};
+use super::filter::Filter;
 use crate::exit::{TargetError, UsageError};
 use crate::http::Governed;
 use crate::mapping::Mapping;
@@ -59,6 +60,8 @@ enum Backend {
     Folio {
         client: Box<FolioClient>,
         last_id: Option<String>,
+        /// The CQL the export pages through (`cql.allRecords=1`, or the filter's).
+        query: String,
     },
     Libib {
         client: LibibClient,
@@ -82,21 +85,36 @@ pub struct PatronRows {
     line: u64,
     done: bool,
     stats: SourceStats,
+    filter: Filter,
+    /// Records still to hand out under `--limit`.
+    remaining: Option<u64>,
 }
 
 impl PatronRows {
     /// Connects to `target` (logs in, loads FOLIO reference data, checks the ILLiad key).
     /// ILLiad needs `ids` (user names or external ids); the other systems ignore them.
     pub async fn connect(target: &Target, ids: Option<Vec<String>>) -> anyhow::Result<PatronRows> {
+        PatronRows::connect_with(target, ids, Filter::default()).await
+    }
+
+    /// [`PatronRows::connect`] with a filter (checked against the system before connecting).
+    pub async fn connect_with(
+        target: &Target,
+        ids: Option<Vec<String>>,
+        filter: Filter,
+    ) -> anyhow::Result<PatronRows> {
+        filter.check(target.system)?;
         let http = Governed::new(target.rate, target.concurrency, target.timeout)?;
         let (backend, names) = match target.system {
             System::Folio => {
                 let (client, names) = crate::connect::folio_with_names(target, http).await?;
                 let client = Box::new(client);
+                let query = filter.folio_query(&names)?;
                 (
                     Backend::Folio {
                         client,
                         last_id: None,
+                        query,
                     },
                     names,
                 )
@@ -141,6 +159,8 @@ impl PatronRows {
             line: 1,
             done: false,
             stats: SourceStats::default(),
+            remaining: filter.limit,
+            filter,
         })
     }
 
@@ -176,6 +196,15 @@ impl PatronRows {
         self.layout.header()
     }
 
+    /// The system field of each column, parallel to [`PatronRows::header`].
+    pub fn fields(&self) -> Vec<String> {
+        self.layout
+            .columns
+            .iter()
+            .map(|c| c.field.clone())
+            .collect()
+    }
+
     /// Column kinds, parallel to [`PatronRows::header`].
     pub fn kinds(&self) -> Vec<ColumnKind> {
         self.layout.kinds()
@@ -201,41 +230,59 @@ impl PatronRows {
     /// The next page of rows; `None` when there are no more. Run-fatal problems (auth,
     /// unreachable, an answer that is not a page) are `Err`.
     pub async fn next_page(&mut self) -> anyhow::Result<Option<Vec<SourceRow>>> {
+        let Some(records) = self.next_records().await? else {
+            return Ok(None);
+        };
+        let mut rows = Vec::with_capacity(records.len());
+        for r in &records {
+            self.stats.uncovered.add(self.layout.uncovered(r));
+            self.line += 1;
+            rows.push(SourceRow {
+                file: self.label.clone(),
+                sheet: None,
+                line: self.line,
+                cells: self.layout.row(r),
+            });
+        }
+        self.stats.rows += rows.len() as u64;
+        Ok(Some(rows))
+    }
+
+    /// The next page of records exactly as the system returned them (the native backup's
+    /// source); `None` when there are no more. Not counted in [`SourceStats::rows`].
+    pub async fn next_records(&mut self) -> anyhow::Result<Option<Vec<Value>>> {
         loop {
             if self.done {
                 return Ok(None);
             }
-            let records = self.fetch().await?;
-            if records.is_empty() {
-                continue;
+            if self.remaining == Some(0) {
+                self.done = true;
+                return Ok(None);
             }
-            let mut rows = Vec::with_capacity(records.len());
-            for r in &records {
-                self.stats.uncovered.add(self.layout.uncovered(r));
-                self.line += 1;
-                rows.push(SourceRow {
-                    file: self.label.clone(),
-                    sheet: None,
-                    line: self.line,
-                    cells: self.layout.row(r),
-                });
+            let mut records = self.fetch().await?;
+            if matches!(self.backend, Backend::Libib { .. }) {
+                records.retain(|p| self.filter.keeps_libib(p));
             }
-            self.stats.rows += rows.len() as u64;
-            return Ok(Some(rows));
+            if let Some(left) = &mut self.remaining {
+                records.truncate(usize::try_from(*left).unwrap_or(usize::MAX));
+                *left -= records.len() as u64;
+            }
+            if !records.is_empty() {
+                return Ok(Some(records));
+            }
         }
     }
 
     /// Fetches the next batch of records (possibly empty while not done).
     async fn fetch(&mut self) -> anyhow::Result<Vec<Value>> {
         match &mut self.backend {
-            Backend::Folio { client, last_id } => {
+            Backend::Folio {
+                client,
+                last_id,
+                query,
+            } => {
                 let page = client
-                    .users_after(
-                        "cql.allRecords=1",
-                        last_id.as_deref(),
-                        FOLIO_PAGE,
-                        "user export",
-                    )
+                    .users_after(query, last_id.as_deref(), FOLIO_PAGE, "user export")
                     .await
                     .map_err(TargetError::into_run_error)?;
                 if last_id.is_none() {

@@ -111,6 +111,23 @@ pub fn begin(
     system: System,
     match_field: &str,
 ) -> anyhow::Result<(RunDir, RunJournal)> {
+    // A migration reads no file: recorded as `migrate`, with no input hash.
+    let command = if opts.source.is_some() {
+        "migrate"
+    } else {
+        "import"
+    };
+    begin_as(opts, system, match_field, command)
+}
+
+/// [`begin`] for a run recorded under another command (`restore`: its backup file is both the
+/// input and, standing for the mapping, what decides the records sent).
+pub fn begin_as(
+    opts: &ImportOptions,
+    system: System,
+    match_field: &str,
+    command: &str,
+) -> anyhow::Result<(RunDir, RunJournal)> {
     let inputs: Vec<String> = opts
         .files
         .iter()
@@ -141,12 +158,7 @@ pub fn begin(
             })?;
             journal.insert_run(&RunRow {
                 id: run.id.clone(),
-                // A migration reads no file: recorded as `migrate`, with no input hash.
-                command: if opts.source.is_some() {
-                    "migrate".into()
-                } else {
-                    "import".into()
-                },
+                command: command.into(),
                 started_at: now.clone(),
                 updated_at: now,
                 finished_at: None,

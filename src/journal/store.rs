@@ -365,6 +365,17 @@ impl Journal {
         Ok(())
     }
 
+    /// Replaces a run's options (an export records its counts there: it has no row outcomes).
+    pub fn set_options(&self, id: &str, options: &Value) -> Result<(), JournalError> {
+        self.conn
+            .execute(
+                "UPDATE runs SET options = ?2 WHERE id = ?1",
+                params![id, options.to_string()],
+            )
+            .at(&self.path)?;
+        Ok(())
+    }
+
     /// One run.
     pub fn run(&self, id: &str) -> Result<RunRow, JournalError> {
         self.conn

@@ -251,9 +251,9 @@ async fn run_async(opts: &UndoOptions) -> anyhow::Result<UndoResult> {
     let run = journal
         .run(&opts.run_id)
         .map_err(|e| UsageError(e.to_string()))?;
-    if run.command != "import" {
+    if run.command != "import" && run.command != "restore" {
         return Err(UsageError(format!(
-            "run {} is an {}; only imports can be undone",
+            "run {} is an {}; only imports and restores can be undone",
             run.id, run.command
         ))
         .into());
