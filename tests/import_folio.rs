@@ -326,3 +326,104 @@ fn builtin_sandbox_target_runs_the_readme_command() {
     assert!(t.contains("unchanged"), "state persisted between runs: {t}");
     assert!(!t.contains(" created "), "{t}");
 }
+
+/// A roster whose NetIDs (and so user names) are 60-character e-mail addresses.
+fn long_username_roster(path: &Path, n: usize) {
+    write_roster(path, (0..n).map(|i| (i, None)));
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut out = String::new();
+    for (k, line) in text.lines().enumerate() {
+        if k == 0 {
+            out.push_str(line);
+        } else {
+            // 60 characters: "gen{i}." padded with x, then "@campus-mail.example.edu".
+            let tail = "@campus-mail.example.edu";
+            let i = k - 1;
+            let mut local = format!("gen{i}.");
+            while local.len() + tail.len() < 60 {
+                local.push('x');
+            }
+            let name = format!("{local}{tail}");
+            assert_eq!(name.len(), 60);
+            out.push_str(&line.replacen(&format!(",gen{i},"), &format!(",{name},"), 1));
+        }
+        out.push('\n');
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+fn status_count(sb: &Sandbox, status: &str) -> u64 {
+    sb.get("/_sandbox/stats")["statuses"][status]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// Source of the limit: Vert.x `HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH` (4096) and
+/// `Http1xServerConnection.handleError` (414); the sandbox enforces it by default. 50 such
+/// keys make a 5,000-byte lookup, so the planner must batch by request-line length.
+#[test]
+fn long_usernames_are_looked_up_under_the_4096_byte_request_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = Sandbox::start(d, &[]);
+    sb.folio_config(d, "rate = 1000\nconcurrency = 8\n");
+    long_username_roster(&d.join("long.csv"), 2000);
+    let o = import_folio(d, "long.csv", &["--commit", "--report", "r.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let rows = read_report(&d.join("r.csv"));
+    assert_eq!(rows.len(), 2000);
+    assert_eq!(
+        outcomes(&rows).get("created"),
+        Some(&2000),
+        "{:?}",
+        outcomes(&rows)
+    );
+    assert_eq!(
+        status_count(&sb, "414"),
+        0,
+        "no lookup went over 4096 bytes"
+    );
+    let users = sb.folio_users();
+    assert_eq!(
+        users
+            .iter()
+            .filter(|u| u["username"]
+                .as_str()
+                .is_some_and(|n| n.len() == 60 && n.ends_with("@campus-mail.example.edu")))
+            .count(),
+        2000
+    );
+}
+
+/// A server whose limit is below patron-etl's budget answers 414; the lookup is split in two
+/// until it fits, and every row still goes through.
+#[test]
+fn a_414_splits_the_lookup_and_every_row_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = Sandbox::start(d, &["--folio-max-request-line", "1200"]);
+    sb.folio_config(d, "rate = 1000\nconcurrency = 8\n");
+    long_username_roster(&d.join("long.csv"), 150);
+    let o = import_folio(d, "long.csv", &["--commit", "--report", "r.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let rows = read_report(&d.join("r.csv"));
+    assert_eq!(
+        outcomes(&rows).get("created"),
+        Some(&150),
+        "{:?}",
+        outcomes(&rows)
+    );
+    assert!(
+        status_count(&sb, "414") > 0,
+        "the limit was hit and answered"
+    );
+    let o = import_folio(d, "long.csv", &["--report", "again.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let again = read_report(&d.join("again.csv"));
+    assert_eq!(
+        outcomes(&again).get("unchanged"),
+        Some(&150),
+        "{:?}",
+        outcomes(&again)
+    );
+}

@@ -866,3 +866,52 @@ async fn ids_come_back_lower_case_and_keyset_paging_matches_a_full_scan() {
     assert_eq!(walked, scanned);
     assert!(walked.len() >= 26, "{}", walked.len());
 }
+
+/// Contract: a request line over 4096 bytes is answered 414 with an empty body (Vert.x
+/// `HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH` = 4096; eclipse-vertx/vert.x
+/// `Http1xServerConnection.handleError`: "An HTTP line is larger than" → `REQUEST_URI_TOO_LONG`);
+/// 4096 exactly is read. The limit is configurable.
+#[tokio::test]
+async fn request_lines_over_4096_bytes_get_414() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    // "GET /users?query=username==x… HTTP/1.1": pad the term to an exact line length.
+    let line_for = |n: usize| {
+        let fixed = "GET /users?query=username==".len() + " HTTP/1.1".len();
+        format!("/users?query=username=={}", "x".repeat(n - fixed))
+    };
+    let r = f
+        .req(reqwest::Method::GET, &line_for(4096))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = f
+        .req(reqwest::Method::GET, &line_for(4097))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::URI_TOO_LONG);
+    assert_eq!(r.text().await.unwrap_or_default(), "", "empty body");
+    let _ = h.shutdown().await;
+
+    let h = sandbox(SandboxConfig {
+        folio_max_request_line: 100,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let f = Folio::login(&h).await;
+    let r = f
+        .req(reqwest::Method::GET, &line_for(101))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::URI_TOO_LONG);
+    let r = f
+        .req(reqwest::Method::GET, &line_for(100))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::OK);
+    let _ = h.shutdown().await;
+}

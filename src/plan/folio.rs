@@ -1,9 +1,12 @@
-//! FOLIO planner: one batched CQL lookup per chunk of up to 50 rows (match key, username and
+//! FOLIO planner: batched CQL lookups per chunk of up to 50 rows (match key, username and
 //! barcode OR-lists), collision detection ignoring case and accents, then a merge/diff per row.
+//! A chunk is split into as few lookups as keep each request line under
+//! [`LOOKUP_LINE_BUDGET`] (long e-mail user names make 50 keys too long for FOLIO's 4096-byte
+//! limit), and a lookup FOLIO still answers 414 is split in two and retried.
 
 use super::{Action, Candidate, Planned};
 use crate::dedupe::fold;
-use crate::systems::folio::client::{FolioClient, FolioError};
+use crate::systems::folio::client::{FolioClient, FolioError, LOOKUP_LINE_BUDGET};
 use crate::systems::folio::cql;
 use crate::systems::folio::merge::Merger;
 use crate::systems::folio::refdata::RefData;
@@ -15,6 +18,16 @@ pub const BATCH: usize = 50;
 
 /// Fields that must not collide with another record.
 const UNIQUE: [&str; 3] = ["externalSystemId", "username", "barcode"];
+
+/// Where [`FolioPlanner::lookup`] puts what it learns.
+struct Lookup<'a> {
+    /// Users FOLIO returned.
+    found: &'a mut Vec<Value>,
+    /// Rows whose lookup alone is answered 414.
+    too_long: &'a mut Vec<Candidate>,
+    /// Rows looked up.
+    done: &'a mut Vec<(Candidate, Value)>,
+}
 
 /// What the planner needs besides the rows.
 pub struct FolioPlanner<'a> {
@@ -70,7 +83,68 @@ impl FolioPlanner<'_> {
         }
     }
 
-    /// Plans one chunk (at most [`BATCH`] rows) with a single lookup.
+    /// Splits rows into groups, in order, each as large as keeps its lookup's request line
+    /// within [`LOOKUP_LINE_BUDGET`] (a row too long on its own is a group of one).
+    fn line_groups(&self, rows: Vec<(Candidate, Value)>) -> Vec<Vec<(Candidate, Value)>> {
+        let mut groups = Vec::new();
+        let mut current: Vec<(Candidate, Value)> = Vec::new();
+        for row in rows {
+            current.push(row);
+            let fits = self
+                .lookup_query(&current)
+                .is_none_or(|q| self.client.lookup_line_len(&q) <= LOOKUP_LINE_BUDGET);
+            if !fits && current.len() > 1 {
+                if let Some(last) = current.pop() {
+                    groups.push(std::mem::take(&mut current));
+                    current.push(last);
+                }
+            }
+        }
+        if !current.is_empty() {
+            groups.push(current);
+        }
+        groups
+    }
+
+    /// Looks one group up; a 414 (the server's request-line limit is lower than the budget)
+    /// splits the group in two and looks up each half, down to single rows.
+    fn lookup<'s>(
+        &'s self,
+        group: Vec<(Candidate, Value)>,
+        out: &'s mut Lookup<'_>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), FolioError>> + Send + 's>>
+    {
+        Box::pin(async move {
+            let Some(q) = self.lookup_query(&group) else {
+                out.done.extend(group);
+                return Ok(());
+            };
+            match self.client.find_users(&q, group.len() * 3).await {
+                Ok(users) => {
+                    out.found.extend(users);
+                    out.done.extend(group);
+                    Ok(())
+                }
+                Err(FolioError::Unexpected { status: 414, .. }) if group.len() > 1 => {
+                    tracing::info!(
+                        "FOLIO answered 414 to a lookup of {} rows; splitting it",
+                        group.len()
+                    );
+                    let mut first = group;
+                    let second = first.split_off(first.len() / 2);
+                    self.lookup(first, out).await?;
+                    self.lookup(second, out).await
+                }
+                Err(FolioError::Unexpected { status: 414, .. }) => {
+                    out.too_long.extend(group.into_iter().map(|(row, _)| row));
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    /// Plans one chunk (at most [`BATCH`] rows) with as few lookups as fit FOLIO's request line.
     pub async fn plan(&self, chunk: Vec<Candidate>) -> Result<Vec<Planned>, FolioError> {
         let mut out = Vec::with_capacity(chunk.len());
         let mut ready = Vec::with_capacity(chunk.len());
@@ -86,10 +160,35 @@ impl FolioPlanner<'_> {
                 });
             }
         }
-        let existing = match self.lookup_query(&ready) {
-            Some(q) => self.client.find_users(&q, ready.len() * 3).await?,
-            None => Vec::new(),
-        };
+        let mut existing = Vec::new();
+        let mut too_long = Vec::new();
+        let mut looked_up = Vec::with_capacity(ready.len());
+        for group in self.line_groups(ready) {
+            let mut lookup = Lookup {
+                found: &mut existing,
+                too_long: &mut too_long,
+                done: &mut looked_up,
+            };
+            self.lookup(group, &mut lookup).await?;
+        }
+        let ready = looked_up;
+        for row in too_long {
+            out.push(Planned {
+                row,
+                action: Action::Reject(
+                    "FOLIO answered 414 (request line too long) to the lookup of this row alone: \
+                     its username, barcode or match key is too long"
+                        .into(),
+                ),
+            });
+        }
+        // Rows looked up in different groups may hit the same record.
+        let mut seen = std::collections::HashSet::new();
+        existing.retain(|u: &Value| {
+            u.get("id")
+                .and_then(Value::as_str)
+                .is_none_or(|id| seen.insert(id.to_string()))
+        });
         // index: (field, folded value) -> records
         let mut index: HashMap<(&str, String), Vec<&Value>> = HashMap::new();
         for u in &existing {

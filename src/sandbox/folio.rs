@@ -103,6 +103,38 @@ fn param<'a>(p: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Request line
+
+/// The request line the real gateway would read for `req` (`GET /users?query=… HTTP/1.1`, the
+/// sandbox's `/folio` prefix taken off), in bytes, without the CRLF.
+fn request_line_len(req: &Request) -> usize {
+    let path = req.uri().path();
+    let path = path.strip_prefix("/folio").unwrap_or(path);
+    let query = req.uri().query().map_or(0, |q| q.len() + 1);
+    req.method().as_str().len() + 1 + path.len() + query + " HTTP/1.1".len()
+}
+
+/// 414 with an empty body, connection closed, when a FOLIO request line is longer than
+/// `folio_max_request_line`: Netty's `HttpObjectDecoder` fails a line over
+/// `maxInitialLineLength` (Vert.x default 4096, `HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH`)
+/// with "An HTTP line is larger than …", and eclipse-vertx/vert.x
+/// `src/main/java/io/vertx/core/http/impl/Http1xServerConnection.java` `handleError` answers that
+/// with a bare `REQUEST_URI_TOO_LONG` and closes the connection. Okapi and mod-users are both
+/// Vert.x servers with the default.
+pub(crate) fn request_line_too_long(app: &App, req: &Request) -> Option<Response> {
+    if !req.uri().path().starts_with("/folio") {
+        return None;
+    }
+    if request_line_len(req) <= app.config.folio_max_request_line {
+        return None;
+    }
+    let mut r = empty(StatusCode::URI_TOO_LONG);
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    Some(r)
+}
+
+// ---------------------------------------------------------------------------------------------
 // Auth
 
 fn b64url(bytes: &[u8]) -> String {

@@ -115,8 +115,11 @@ fn canonical(key: &str) -> Option<&'static str> {
         .find(|f| f.to_ascii_lowercase() == k)
 }
 
+/// The field `ExternalUserId` stands for: the API key's ExternalUserIDMapping, "The default
+/// mapping is set to the Username field" (seeds/illiad-webplatform-users-api.txt line 137;
+/// illiad-libib-api.md §2.2, `Users/ExternalUserId/{externalUserId}`).
 fn mapped_field(app: &App) -> &'static str {
-    canonical(&app.config.illiad_external_id_field).unwrap_or("SSN")
+    canonical(&app.config.illiad_external_id_field).unwrap_or("UserName")
 }
 
 fn public(app: &App, u: &Value) -> Value {

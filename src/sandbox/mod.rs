@@ -11,7 +11,7 @@
 //! Where the public sources are silent the sandbox picks one documented-in-code answer: Libib
 //! error bodies are `{"status":"error","message":…}`, its 429 carries `Retry-After`, an unknown
 //! Libib id answers 200 with null fields (as observed by users of the real API); ILLiad's
-//! `ExternalUserId` maps to `SSN` (configurable); a duplicate `username` containing "id" gets
+//! `ExternalUserId` maps to `UserName` (the vendor's default; configurable); a duplicate `username` containing "id" gets
 //! mod-users' "User with this id already exists" (a real classification quirk).
 
 // Handlers return `Result<_, Response>` so an early error answer is a plain `?`/`return`.
@@ -98,7 +98,20 @@ pub struct SandboxArgs {
     /// Libib `x-api-user`.
     #[arg(long, default_value = "sandbox-user")]
     pub libib_api_user: String,
+    /// Longest FOLIO request line (`GET /users?query=… HTTP/1.1`) in bytes; longer ones get 414
+    /// (real: Vert.x `maxInitialLineLength`, 4096 by default).
+    #[arg(long, default_value_t = DEFAULT_MAX_REQUEST_LINE)]
+    pub folio_max_request_line: usize,
+    /// The ILLiad field `ExternalUserId` maps to (the API key's ExternalUserIDMapping; the
+    /// vendor's default is `UserName`).
+    #[arg(long, default_value = "UserName")]
+    pub illiad_external_id_field: String,
 }
+
+/// Vert.x `HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH` (eclipse-vertx/vert.x
+/// `src/main/java/io/vertx/core/http/HttpServerOptions.java`): the longest request line Okapi and
+/// mod-users accept before answering 414.
+pub const DEFAULT_MAX_REQUEST_LINE: usize = 4096;
 
 /// Credentials the emulators accept (sandbox-only defaults).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,9 +163,11 @@ pub struct SandboxConfig {
     pub folio_legacy_login: bool,
     /// NVTGC values ILLiad accepts.
     pub illiad_nvtgcs: Vec<String>,
-    /// The ILLiad field `ExternalUserId` maps to for this API key (`"SSN"` by default; the
-    /// vendor default is `"UserName"`).
+    /// The ILLiad field `ExternalUserId` maps to for this API key (the vendor's default,
+    /// `"UserName"`, unless set; illiad-libib-api.md, "ExternalUserId").
     pub illiad_external_id_field: String,
+    /// Longest FOLIO request line accepted ([`DEFAULT_MAX_REQUEST_LINE`]); longer: 414.
+    pub folio_max_request_line: usize,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
     /// Seed for fault decisions.
@@ -172,7 +187,8 @@ impl Default for SandboxConfig {
             folio_token_ttl: Duration::from_secs(600),
             folio_legacy_login: true,
             illiad_nvtgcs: vec!["ILL".into()],
-            illiad_external_id_field: "SSN".into(),
+            illiad_external_id_field: "UserName".into(),
+            folio_max_request_line: DEFAULT_MAX_REQUEST_LINE,
             max_body_bytes: 8 * 1024 * 1024,
             seed: 0,
             persist_each_write: false,
@@ -241,6 +257,8 @@ impl SandboxConfig {
             },
             folio_token_ttl: Duration::from_secs(args.folio_token_ttl_secs),
             illiad_nvtgcs: args.illiad_nvtgcs.clone(),
+            illiad_external_id_field: args.illiad_external_id_field.clone(),
+            folio_max_request_line: args.folio_max_request_line,
             seed: args.seed,
             ..SandboxConfig::default()
         })

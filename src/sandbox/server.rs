@@ -317,6 +317,10 @@ async fn gate(State(app): State<Arc<App>>, req: Request, next: Next) -> Response
         return next.run(req).await;
     }
     let method = req.method().clone();
+    if let Some(r) = folio::request_line_too_long(&app, &req) {
+        lock(&app.stats).record(&format!("{method} <request line too long>"), "414");
+        return r;
+    }
     let matched = req
         .extensions()
         .get::<MatchedPath>()

@@ -20,6 +20,12 @@ pub struct UserPage {
     pub total: Option<u64>,
 }
 
+/// The longest request line a lookup is built to (bytes, `GET /users?query=… HTTP/1.1`): well
+/// under the 4096 bytes FOLIO's Vert.x servers (Okapi, mod-users) accept by default
+/// (`HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH`; a longer line is answered 414), leaving
+/// room for a gateway in front that adds to the path.
+pub const LOOKUP_LINE_BUDGET: usize = 3072;
+
 /// A run-fatal FOLIO problem.
 #[derive(Debug, thiserror::Error)]
 pub enum FolioError {
@@ -477,6 +483,19 @@ impl FolioClient {
                 message: "the answer is not a JSON object".into(),
             }),
         }
+    }
+
+    /// The length in bytes of the request line [`find_users`](Self::find_users) sends for `cql`
+    /// (percent-encoded as the HTTP layer encodes it, the widest `limit` and an `offset` of up
+    /// to six digits counted), to keep lookups under [`LOOKUP_LINE_BUDGET`].
+    pub fn lookup_line_len(&self, cql: &str) -> usize {
+        let path = url::Url::parse(&self.base)
+            .map(|u| u.path().trim_end_matches('/').len())
+            .unwrap_or(self.base.len());
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([("query", cql), ("limit", "1000"), ("offset", "100000")])
+            .finish();
+        "GET ".len() + path + "/users?".len() + query.len() + " HTTP/1.1".len()
     }
 
     /// Fetches all users matching a CQL query (paging by offset; lookups are small).
