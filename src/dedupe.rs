@@ -9,8 +9,6 @@
 use crate::systems::System;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
-use unicode_normalization::char::is_combining_mark;
-use unicode_normalization::UnicodeNormalization;
 
 /// Where a value was first seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,14 +19,11 @@ pub struct FirstSeen {
     pub line: u64,
 }
 
-/// Folds a value for uniqueness comparisons: trimmed, lowercase, accents removed.
+/// Folds a value for uniqueness comparisons: trimmed, then `lower(f_unaccent(…))` as FOLIO's
+/// unique indexes fold it ([`crate::unaccent`]: ø→o, ß→ss, æ→ae, ł→l as well as accents), so a
+/// value FOLIO would refuse as taken is a duplicate here too.
 pub fn fold(value: &str) -> String {
-    value
-        .trim()
-        .nfd()
-        .filter(|c| !is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .collect()
+    crate::unaccent::fold(value.trim()).into_owned()
 }
 
 /// The fields that must be unique across records of `system` (the match key is always included

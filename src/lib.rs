@@ -37,5 +37,6 @@ pub mod sync;
 pub mod systems;
 pub mod target;
 pub mod text;
+pub mod unaccent;
 pub mod undo;
 pub mod write;

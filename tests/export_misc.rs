@@ -181,7 +181,8 @@ fn libib_export_pages_and_drops_repeated_barcodes() {
 fn illiad_export_needs_ids_and_lists_the_ones_not_found() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    // A key whose ExternalUserIDMapping is SSN, so user names and external ids differ.
+    let sb = Sandbox::start(d, &["--illiad-external-id-field", "SSN"]);
     write_config(&sb, d);
     for (user, ext) in [("alice", "E100"), ("bob", "E200"), ("carol", "E300")] {
         let r = client()
