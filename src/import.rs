@@ -920,7 +920,7 @@ async fn plan_missing(
     let plan = match backend {
         Backend::Folio { client, refdata } => {
             let query = sync::folio_scope_query(scope, refdata).map_err(UsageError)?;
-            sync::folio_missing(client, &query, &mapping.match_field, &keys)
+            sync::folio_missing(client, &query, scope, &mapping.match_field, &keys)
                 .await
                 .map_err(TargetError::into_run_error)?
         }

@@ -110,16 +110,32 @@ pub fn folio_scope_query(scope: &Scope, refdata: &RefData) -> Result<String, Str
         parts.push(format!("externalSystemId==\"{}*\"", &q[1..q.len() - 1]));
     }
     if let Some(t) = &scope.tag {
-        parts.push(format!("tags.tagList=={}", cql::quote(t)));
+        // `tags.tagList` is an array: CQL2PgJSON compares `==` with the array's JSON text
+        // (`jsonb->'tags'->>'tagList'`, dbschema SqlUtil.cqlNameAsSqlText), which matches no
+        // one; `=` is a full-text phrase query over that text (CQL2PgJSON.queryByFt), which finds
+        // the tag, and also longer tags containing its words: [`folio_missing`] keeps only the
+        // patrons holding the tag itself.
+        parts.push(format!("tags.tagList={}", cql::quote(t)));
     }
     Ok(parts.join(" and "))
 }
 
+/// Whether a FOLIO user holds `tag` in `tags.tagList` (compared folded, as FOLIO's query does).
+fn has_tag(u: &Value, tag: &str) -> bool {
+    let want = fold(tag);
+    u.pointer("/tags/tagList")
+        .and_then(Value::as_array)
+        .is_some_and(|l| l.iter().filter_map(Value::as_str).any(|t| fold(t) == want))
+}
+
 /// Pages through the active in-scope FOLIO users (by id, so paging is stable) and returns those
-/// whose `match_field` value is not in `roster_keys` (folded with [`fold`]).
+/// whose `match_field` value is not in `roster_keys` (folded with [`fold`]). With a `[scope]`
+/// tag, only users holding exactly that tag are in scope (the query's `=` also finds longer
+/// tags).
 pub async fn folio_missing(
     client: &FolioClient,
     query: &str,
+    scope: &Scope,
     match_field: &str,
     roster_keys: &HashSet<String>,
 ) -> Result<MissingPlan, FolioError> {
@@ -137,6 +153,9 @@ pub async fn folio_missing(
                 continue;
             };
             last = Some(id.clone());
+            if scope.tag.as_deref().is_some_and(|t| !has_tag(&u, t)) {
+                continue;
+            }
             plan.in_scope += 1;
             let key = at_path(&u, match_field)
                 .and_then(Value::as_str)

@@ -475,3 +475,72 @@ fn a_malformed_row_whose_key_needs_pad_left_keeps_its_patron() {
     assert_eq!(active.get("000012"), Some(&false), "the absent one goes");
     assert_eq!(active.values().filter(|a| !**a).count(), 1);
 }
+
+const TAG_MAPPING: &str = r#"system = "folio"
+match = "externalSystemId"
+[scope]
+tag = "registrar-roster"
+[fields]
+externalSystemId = { column = "ID", required = true }
+username = { column = "User" }
+patronGroup = { value = "undergrad" }
+active = { value = true }
+tags = { column = "Tags" }
+"personal.lastName" = { column = "Last", required = true }
+"#;
+
+/// `(id, tag)` rows: 50 tagged `registrar-roster` (in scope), 5 tagged `registrar-roster-2025`
+/// (a longer tag FOLIO's `=` also finds, out of scope) and 5 untagged, minus `skip`; only the
+/// tagged ones when `all` is false.
+fn tag_roster(path: &Path, skip: &[usize], all: bool) {
+    let mut w = csv::Writer::from_path(path).unwrap();
+    w.write_record(["ID", "User", "Last", "Tags"]).unwrap();
+    for i in 0..60 {
+        if skip.contains(&i) || (!all && i >= 50) {
+            continue;
+        }
+        let tag = match i {
+            0..=49 => "registrar-roster",
+            50..=54 => "registrar-roster-2025",
+            _ => "",
+        };
+        w.write_record([
+            format!("G{i:04}"),
+            format!("tag{i}"),
+            format!("Tagged{i}"),
+            tag.into(),
+        ])
+        .unwrap();
+    }
+    w.flush().unwrap();
+}
+
+/// Real FOLIO compares `tags.tagList=="x"` with the array's JSON text and finds no one
+/// (CQL2PgJSON `queryByLike` on `jsonb->'tags'->>'tagList'`); the sandbox does the same, so this
+/// passes only with the scope query in the form FOLIO matches (`=`, phrase over the text) and
+/// the exact-tag filter after it.
+#[test]
+fn tag_scope_deactivates_exactly_the_absent_tagged_patrons() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = Sandbox::start(d, &[]);
+    sb.folio_config(d, "rate = 1000\nconcurrency = 4\n");
+    std::fs::write(d.join("m.toml"), TAG_MAPPING).unwrap();
+    tag_roster(&d.join("full.csv"), &[], true);
+    let o = import(d, "full.csv", &["--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(active_by_key(&sb).values().filter(|a| **a).count(), 60);
+
+    tag_roster(&d.join("spring.csv"), &[4, 26, 49], false);
+    let o = import(d, "spring.csv", &["--missing", "deactivate", "--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let active = active_by_key(&sb);
+    let mut inactive: Vec<&str> = active
+        .iter()
+        .filter(|(_, a)| !**a)
+        .map(|(k, _)| k.as_str())
+        .collect();
+    inactive.sort();
+    assert_eq!(inactive, ["G0004", "G0026", "G0049"]);
+    assert_eq!(active.values().filter(|a| **a).count(), 57);
+}

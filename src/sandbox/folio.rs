@@ -438,12 +438,16 @@ fn int_param(p: &[(String, String)], name: &str, default: usize) -> Result<usize
     }
 }
 
+/// A query FOLIO refuses is a 400 text: a syntax error as mod-users words it (`UsersAPI.java`
+/// `response`, "CQL Parsing Error for '…': …"), a translation error as RMB `PgUtil.streamGet`
+/// does (`message + ": " + query`, PgUtil.java lines 744-755).
 fn parse_query(q: &str) -> Result<cql::Query, Response> {
-    cql::parse(q).map_err(|e| {
-        text(
+    cql::parse(q).map_err(|e| match e {
+        cql::CqlError::Parse(m) => text(
             StatusCode::BAD_REQUEST,
-            format!("CQL Parsing Error for '{q}': {e}"),
-        )
+            format!("CQL Parsing Error for '{q}': {m}"),
+        ),
+        cql::CqlError::Validation(m) => text(StatusCode::BAD_REQUEST, format!("{m}: {q}")),
     })
 }
 
