@@ -66,6 +66,16 @@ impl Folio {
             .expect("post");
         (r.status(), r.text().await.unwrap_or_default())
     }
+    async fn define_custom_field(&self, def: Value) {
+        let r = self
+            .req(reqwest::Method::POST, "/custom-fields")
+            .header("x-okapi-module-id", "mod-users-19.6.0")
+            .json(&def)
+            .send()
+            .await
+            .expect("post custom field");
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
     async fn get_json(&self, path_and_query: &str) -> (StatusCode, Value) {
         let r = self
             .req(reqwest::Method::GET, path_and_query)
@@ -266,6 +276,9 @@ async fn login_sets_cookies_only_and_tokens_gate_access() {
 async fn users_crud_with_location_and_full_replacement() {
     let h = sandbox(SandboxConfig::default()).await;
     let f = Folio::login(&h).await;
+    f.define_custom_field(json!({"name": "B", "refId": "b", "type": "TEXTBOX_SHORT",
+        "entityType": "user", "textField": {"fieldFormat": "TEXT"}}))
+        .await;
     let (s, body) = f
         .post_user(
             json!({"username": "  jdoe ", "barcode": "123", "active": true, "patronGroup": STAFF,
@@ -913,5 +926,89 @@ async fn request_lines_over_4096_bytes_get_414() {
         .await
         .expect("get");
     assert_eq!(r.status(), StatusCode::OK);
+    let _ = h.shutdown().await;
+}
+
+/// Contract: custom-field values are validated against the definitions as mod-users does
+/// (`UsersAPI.java` lines 296-319, folio-custom-fields `ValidationServiceImpl` and the
+/// `validate/value/` validators): 422 for an unknown refId, a select given its label instead of
+/// the option id, a checkbox given the string "true", a short text over 150 characters.
+#[tokio::test]
+async fn custom_field_values_are_validated_against_their_definitions() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    f.define_custom_field(json!({"name": "Class level", "refId": "classLevel",
+        "type": "SINGLE_SELECT_DROPDOWN", "entityType": "user",
+        "selectField": {"multiSelect": false, "options": {"values": [
+            {"id": "opt_0", "value": "Freshman"}, {"id": "opt_1", "value": "Senior"}]}}}))
+        .await;
+    f.define_custom_field(json!({"name": "Alumni", "refId": "alumni",
+        "type": "SINGLE_CHECKBOX", "entityType": "user"}))
+        .await;
+    f.define_custom_field(
+        json!({"name": "Note", "refId": "note", "type": "TEXTBOX_SHORT",
+        "entityType": "user", "textField": {"fieldFormat": "TEXT"}}),
+    )
+    .await;
+    let post = |n: u32, cf: Value| {
+        json!({"username": format!("cf{n}"), "active": true, "personal": {"lastName": "X"},
+            "customFields": cf})
+    };
+    let error = |body: &str| {
+        let v = parse(body);
+        (
+            v["errors"][0]["message"].as_str().unwrap_or("").to_string(),
+            v["errors"][0]["parameters"][0]["key"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+            v["errors"][0]["parameters"][0]["value"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+        )
+    };
+    let (s, b) = f.post_user(post(1, json!({"nosuch": "x"}))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_eq!(
+        error(&b),
+        (
+            "Custom field with refId nosuch is not found".into(),
+            "customFields".into(),
+            "nosuch".into()
+        )
+    );
+    let (s, b) = f.post_user(post(2, json!({"classLevel": "Senior"}))).await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a label, not the option id: {b}"
+    );
+    let (m, k, v) = error(&b);
+    assert!(
+        m.starts_with("Field classLevel can only have following values: "),
+        "{m}"
+    );
+    assert_eq!((k.as_str(), v.as_str()), ("classLevel", "\"Senior\""));
+    let (s, b) = f.post_user(post(3, json!({"alumni": "true"}))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_eq!(
+        error(&b).0,
+        "Field with type SINGLE_CHECKBOX must be a boolean"
+    );
+    let (s, b) = f.post_user(post(4, json!({"note": "x".repeat(151)}))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_eq!(error(&b).0, "Maximum length of the value is 150");
+    let (s, b) = f
+        .post_user(post(
+            5,
+            json!({"classLevel": "opt_1", "alumni": true, "note": "ok", "x": ""}),
+        ))
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::CREATED,
+        "valid values, empty ones dropped first: {b}"
+    );
     let _ = h.shutdown().await;
 }

@@ -832,6 +832,226 @@ fn validate_user(u: &mut Map<String, Value>) -> Result<(), Response> {
     Ok(())
 }
 
+// ---------------------------------------------------------------------------------------------
+// Custom-field values (folio-org/folio-custom-fields `src/main/java/org/folio/validate/`)
+
+/// `ValidationUtil.createError(value, fieldName, message)`: code "-1", type "1", one parameter.
+fn cf_error(key: &str, value: &str, message: &str) -> Value {
+    json!({"message": message, "type": "1", "code": "-1", "parameters": [{"key": key, "value": value}]})
+}
+
+/// One value of a field against its definition: `Err(message)` as the value validators throw
+/// it (`CustomFieldValueValidatorConstants`: "Field with type %s must be a string|boolean|an
+/// array", "Field %s can only have following values: %s", "Maximum length of the value is %s").
+fn cf_check_value(def: &Value, v: &Value) -> Result<(), String> {
+    let ty = def.get("type").and_then(Value::as_str).unwrap_or("");
+    let repeatable = def
+        .get("isRepeatable")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let string = |v: &Value| -> Result<String, String> {
+        v.as_str()
+            .map(str::to_string)
+            .ok_or_else(|| format!("Field with type {ty} must be a string"))
+    };
+    let list_or_one = |v: &Value| -> Vec<Value> {
+        match v {
+            Value::Array(a) => a.clone(),
+            other => vec![other.clone()],
+        }
+    };
+    match ty {
+        // CheckboxFieldValueValidator.java line 19: `isInstanceOf(Boolean.class, …)`.
+        "SINGLE_CHECKBOX" => {
+            if v.is_boolean() {
+                Ok(())
+            } else {
+                Err(format!("Field with type {ty} must be a boolean"))
+            }
+        }
+        // TextBoxFieldValueValidator.java lines 45-76; limits from
+        // custom-fields-application.properties (short 150, long 1500).
+        "TEXTBOX_SHORT" | "TEXTBOX_LONG" => {
+            let format = def
+                .pointer("/textField/fieldFormat")
+                .and_then(Value::as_str)
+                .unwrap_or("TEXT");
+            let items = if repeatable {
+                list_or_one(v)
+            } else {
+                vec![v.clone()]
+            };
+            for item in items {
+                let s = string(&item)?;
+                cf_check_format(format, &s)?;
+                let max = if ty == "TEXTBOX_LONG" { 1500 } else { 150 };
+                if s.encode_utf16().count() > max {
+                    return Err(format!("Maximum length of the value is {max}"));
+                }
+            }
+            Ok(())
+        }
+        // SelectFieldValueValidator.java lines 22-53: option *ids*, not labels.
+        "SINGLE_SELECT_DROPDOWN" | "MULTI_SELECT_DROPDOWN" | "RADIO_BUTTON" => {
+            let items = if repeatable {
+                match v {
+                    Value::Array(a) => a.clone(),
+                    _ => return Err(format!("Field with type {ty} must be an array")),
+                }
+            } else if ty == "MULTI_SELECT_DROPDOWN" {
+                list_or_one(v)
+            } else {
+                vec![v.clone()]
+            };
+            let options: Vec<&Value> = def
+                .pointer("/selectField/options/values")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().collect())
+                .unwrap_or_default();
+            for item in items {
+                let s = string(&item)?;
+                if !options
+                    .iter()
+                    .any(|o| o.get("id").and_then(Value::as_str) == Some(&s))
+                {
+                    // Java prints the option list with jsonschema2pojo's toString; shown here
+                    // as id=…,value=… without the object hash.
+                    let shown: Vec<String> = options
+                        .iter()
+                        .map(|o| {
+                            format!(
+                                "[id={},value={}]",
+                                o.get("id").and_then(Value::as_str).unwrap_or(""),
+                                o.get("value").and_then(Value::as_str).unwrap_or("")
+                            )
+                        })
+                        .collect();
+                    let ref_id = def.get("refId").and_then(Value::as_str).unwrap_or("");
+                    return Err(format!(
+                        "Field {ref_id} can only have following values: [{}]",
+                        shown.join(", ")
+                    ));
+                }
+            }
+            Ok(())
+        }
+        // DatePickerValueValidator.java lines 18-21, DateFormatValidator (ISO_LOCAL_DATE).
+        "DATE_PICKER" => {
+            let s = string(v)?;
+            if chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d").is_ok() && s.len() == 10 {
+                Ok(())
+            } else {
+                Err(format!("Invalid date format: {s}"))
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The `format/` validators of a text field (TextFormatValidator: not blank; EmailFormatValidator
+/// and URLFormatValidator use Apache commons-validator, approximated here by `local@domain.tld`
+/// and `http(s)://host`; NumberFormatValidator's four patterns).
+fn cf_check_format(format: &str, s: &str) -> Result<(), String> {
+    match format {
+        "EMAIL" => {
+            let ok = s.split_once('@').is_some_and(|(l, d)| {
+                !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
+            }) && !s.contains(char::is_whitespace);
+            if ok {
+                Ok(())
+            } else {
+                Err(format!("Invalid Email format: {s}"))
+            }
+        }
+        "URL" => {
+            let ok = url::Url::parse(s)
+                .ok()
+                .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+            if ok {
+                Ok(())
+            } else {
+                Err(format!("Invalid URL: {s}"))
+            }
+        }
+        "NUMBER" => {
+            let rest = s.strip_prefix('-').unwrap_or(s);
+            let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+            let plain = digits(rest);
+            let decimal = rest
+                .split_once(['.', ',', '|'])
+                .is_some_and(|(a, b)| a.bytes().all(|c| c.is_ascii_digit()) && digits(b));
+            if plain || decimal || grouped_number(rest) {
+                Ok(())
+            } else {
+                Err(format!("Invalid Number format: {s}"))
+            }
+        }
+        _ => {
+            if s.trim().is_empty() {
+                Err("Invalid Text format".into())
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+/// NumberFormatValidator's grouped patterns `-?\d{1,3}(\s\d{3})+([,|.]\d+)?` and
+/// `-?\d{1,3}(,\d{3})+(\.\d+)?` (the sign already taken off).
+fn grouped_number(s: &str) -> bool {
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let groups_ok = |int: &str, sep: char| {
+        let g: Vec<&str> = int.split(sep).collect();
+        g.len() > 1
+            && g.first().is_some_and(|f| (1..=3).contains(&f.len()))
+            && g.iter().all(|x| digits(x))
+            && g.iter().skip(1).all(|x| x.len() == 3)
+    };
+    let (int, frac) = s
+        .split_once([',', '|', '.'])
+        .map_or((s, None), |(a, b)| (a, Some(b)));
+    if groups_ok(int, ' ') && frac.is_none_or(digits) {
+        return true;
+    }
+    let (int, frac) = s.split_once('.').map_or((s, None), |(a, b)| (a, Some(b)));
+    groups_ok(int, ',') && frac.is_none_or(digits)
+}
+
+/// mod-users `UsersAPI.java` lines 296-319 (POST) and 572-615 (PUT): custom-field values are
+/// validated against the tenant's definitions (`ValidationServiceImpl.validateCustomFields`) and
+/// refused with 422 `{"errors": […]}`; an unknown refId is "Custom field with refId X is not
+/// found" (parameter key `customFields`), a bad value names the refId and its JSON value.
+fn check_custom_fields(d: &Data, u: &Map<String, Value>) -> Result<(), Response> {
+    let Some(Value::Object(cf)) = u.get("customFields") else {
+        return Ok(());
+    };
+    let mut errs = Vec::new();
+    for (key, v) in cf {
+        let def = d
+            .folio
+            .custom_fields
+            .values()
+            .find(|f| f.get("refId").and_then(Value::as_str) == Some(key.as_str()));
+        match def {
+            None => errs.push(cf_error(
+                "customFields",
+                key,
+                &format!("Custom field with refId {key} is not found"),
+            )),
+            Some(def) => {
+                if let Err(m) = cf_check_value(def, v) {
+                    errs.push(cf_error(key, &v.to_string(), &m));
+                }
+            }
+        }
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(errors_422(errs))
+    }
+}
+
 fn str_field<'a>(v: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
     v.get(k).and_then(Value::as_str)
 }
@@ -1043,6 +1263,9 @@ async fn users_post(State(app): State<Arc<App>>, body: Bytes) -> Response {
     u.insert("updatedDate".into(), json!(now));
     set_metadata(&mut u, None);
     app.write(|d| {
+        if let Err(r) = check_custom_fields(d, &u) {
+            return r;
+        }
         if let Err(r) = check_refs(d, &u, false) {
             return r;
         }
@@ -1120,6 +1343,9 @@ async fn user_put(State(app): State<Arc<App>>, Path(id): Path<String>, body: Byt
             .and_then(Value::as_str)
             .map(str::to_string);
         let created_top = existing.get("createdDate").cloned();
+        if let Err(r) = check_custom_fields(d, &u) {
+            return r;
+        }
         if let Err(r) = check_refs(d, &u, true) {
             return r;
         }
