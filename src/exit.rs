@@ -1,7 +1,7 @@
 //! Exit codes and the run-fatal error types that choose them.
 //!
 //! 0: every row ok · 1: some rows rejected/conflict/failed/skipped · 2: usage, config, mapping or
-//! unreadable input · 3: target unreachable, authentication failed, or the target answered a call
+//! unreadable input · 3: target unreachable, authentication failed, a permission refused, or the target answered a call
 //! that must succeed with garbage or kept failing until the retries ran out · 130: interrupted
 //! before the run could start (or a second Ctrl-C).
 

@@ -762,7 +762,13 @@ async fn flush(
                     match_field: &mapping.match_field,
                 };
                 let n = client.http().concurrency();
-                write_all(journal, planned, n, |p| writer.apply(p)).await
+                let outcomes = write_all(journal, planned, n, |p| writer.apply(p)).await;
+                // A missing permission stops the run once, with exit 3, instead of failing
+                // every row after it.
+                if let Some(e) = client.forbidden() {
+                    return Err(e.into_run_error());
+                }
+                outcomes
             }
             Backend::Illiad { client, .. } => {
                 let writer = IlliadWriter {

@@ -427,3 +427,44 @@ fn a_414_splits_the_lookup_and_every_row_is_created() {
         outcomes(&again)
     );
 }
+
+/// A service account without `users.item.post`: mod-authtoken answers 403 "Access for user …
+/// requires permission: users.item.post" (`FilterApi.java` lines 321-341). The run stops with
+/// exit 3 and says so once, instead of one failed row per patron.
+#[test]
+fn a_missing_permission_stops_the_run_with_exit_3_and_one_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = Sandbox::start(d, &["--folio-deny-permission", "users.item.post"]);
+    sb.folio_config(d, "rate = 1000\nconcurrency = 8\n");
+    generated_roster(&d.join("r.csv"), 120, 0);
+    let before = sb.folio_users().len();
+    let o = import_folio(d, "r.csv", &["--commit", "--report", "rep.csv"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let out = text(&o);
+    assert_eq!(
+        out.matches("requires permission: users.item.post").count(),
+        1,
+        "{out}"
+    );
+    assert!(
+        out.contains("lacks the permission users.item.post"),
+        "{out}"
+    );
+    assert_eq!(sb.folio_users().len(), before, "nothing created");
+    let posts = sb.get("/_sandbox/stats")["requests"]["POST /folio/users"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(
+        posts <= 8,
+        "no more than one round of in-flight creates: {posts}"
+    );
+
+    // Without users.collection.get even the preview's lookups stop it.
+    drop(sb);
+    let sb = Sandbox::start(d, &["--folio-deny-permission", "users.collection.get"]);
+    sb.folio_config(d, "rate = 1000\nconcurrency = 8\n");
+    let o = import_folio(d, "r.csv", &["--report", "rep.csv"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("users.collection.get"), "{}", text(&o));
+}

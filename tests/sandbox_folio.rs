@@ -1012,3 +1012,44 @@ async fn custom_field_values_are_validated_against_their_definitions() {
     );
     let _ = h.shutdown().await;
 }
+
+/// Contract: mod-authtoken `FilterApi.java` lines 321-341: a user lacking a required permission
+/// gets 403 text "Access for user 'U' (ID) requires permission: X"; with no token, 400 "Token
+/// missing, access requires permission: X". Permission names from mod-users'
+/// `ModuleDescriptor-template.json`.
+#[tokio::test]
+async fn a_missing_permission_is_403_naming_it() {
+    let h = sandbox(SandboxConfig {
+        folio_denied_permissions: vec!["users.item.post".into()],
+        ..SandboxConfig::default()
+    })
+    .await;
+    let f = Folio::login(&h).await;
+    let r = f
+        .req(reqwest::Method::POST, "/users")
+        .json(&json!({"username": "x"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let body = r.text().await.unwrap_or_default();
+    assert!(
+        body.starts_with("Access for user 'diku_admin' (")
+            && body.ends_with(") requires permission: users.item.post"),
+        "{body}"
+    );
+    let (s, _) = f.get_json("/users").await;
+    assert_eq!(s, StatusCode::OK, "other permissions are granted");
+    let r =
+        f.c.get(format!("{}/users", f.base))
+            .header("x-okapi-tenant", "diku")
+            .send()
+            .await
+            .expect("get");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        r.text().await.unwrap_or_default(),
+        "Token missing, access requires permission: users.collection.get"
+    );
+    let _ = h.shutdown().await;
+}

@@ -189,6 +189,10 @@ fn check_tenant(app: &App, h: &HeaderMap) -> Result<(), Response> {
     }
 }
 
+/// The permission a route needs (mod-users `descriptors/ModuleDescriptor-template.json`
+/// `permissionsRequired`: `GET /users` users.collection.get (line 18), `POST /users`
+/// users.item.post (line 36), `PUT /users/{id}` users.item.put (line 71); the other modules'
+/// descriptors name theirs the same way).
 fn permission(method: &Method, route: &str) -> String {
     let r = route.trim_start_matches("/folio");
     let item = r.ends_with("{id}");
@@ -232,6 +236,9 @@ async fn gate(State(app): State<Arc<App>>, req: Request, next: Next) -> Response
     let token = header_str(req.headers(), "x-okapi-token")
         .map(str::to_string)
         .or_else(|| cookie(req.headers(), "folioAccessToken"));
+    // mod-authtoken `FilterApi.java` lines 321-341: a request without a token is 400 "Token
+    // missing, access requires permission: X"; a user lacking X gets 403 "Access for user 'U'
+    // (ID) requires permission: X".
     let Some(token) = token else {
         let perm = permission(req.method(), &route);
         return text(
@@ -250,6 +257,16 @@ async fn gate(State(app): State<Arc<App>>, req: Request, next: Next) -> Response
             }
         }
         _ => return text(StatusCode::UNAUTHORIZED, "Invalid token"),
+    }
+    let perm = permission(req.method(), &route);
+    if app.config.folio_denied_permissions.contains(&perm) {
+        return text(
+            StatusCode::FORBIDDEN,
+            format!(
+                "Access for user '{}' ({ADMIN_USER_ID}) requires permission: {perm}",
+                app.config.credentials.folio_username
+            ),
+        );
     }
     next.run(req).await
 }

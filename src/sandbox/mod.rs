@@ -106,6 +106,10 @@ pub struct SandboxArgs {
     /// vendor's default is `UserName`).
     #[arg(long, default_value = "UserName")]
     pub illiad_external_id_field: String,
+    /// A permission the FOLIO login user lacks (repeatable; e.g. `users.item.post`): requests
+    /// that need it get 403, to rehearse a first run with a half-configured service account.
+    #[arg(long = "folio-deny-permission")]
+    pub folio_denied_permissions: Vec<String>,
 }
 
 /// Vert.x `HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH` (eclipse-vertx/vert.x
@@ -168,6 +172,8 @@ pub struct SandboxConfig {
     pub illiad_external_id_field: String,
     /// Longest FOLIO request line accepted ([`DEFAULT_MAX_REQUEST_LINE`]); longer: 414.
     pub folio_max_request_line: usize,
+    /// Permissions the FOLIO login user lacks (requests needing one get 403).
+    pub folio_denied_permissions: Vec<String>,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
     /// Seed for fault decisions.
@@ -189,6 +195,7 @@ impl Default for SandboxConfig {
             illiad_nvtgcs: vec!["ILL".into()],
             illiad_external_id_field: "UserName".into(),
             folio_max_request_line: DEFAULT_MAX_REQUEST_LINE,
+            folio_denied_permissions: Vec::new(),
             max_body_bytes: 8 * 1024 * 1024,
             seed: 0,
             persist_each_write: false,
@@ -259,6 +266,7 @@ impl SandboxConfig {
             illiad_nvtgcs: args.illiad_nvtgcs.clone(),
             illiad_external_id_field: args.illiad_external_id_field.clone(),
             folio_max_request_line: args.folio_max_request_line,
+            folio_denied_permissions: args.folio_denied_permissions.clone(),
             seed: args.seed,
             ..SandboxConfig::default()
         })

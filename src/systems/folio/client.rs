@@ -47,6 +47,21 @@ pub enum FolioError {
         /// Server's reason.
         reason: String,
     },
+    /// The login user lacks a permission (403): fatal, since every later request needing it
+    /// would be refused the same way.
+    #[error(
+        "FOLIO refused {what} with 403: {message}. The FOLIO user patron-etl logs in as lacks {}; \
+         grant it (Settings > Users > Permission sets, or the user's permissions) and run again",
+        permission.as_deref().map_or("a permission".to_string(), |p| format!("the permission {p}"))
+    )]
+    Forbidden {
+        /// The request (`POST /users`).
+        what: String,
+        /// The permission FOLIO named, when it did.
+        permission: Option<String>,
+        /// FOLIO's message.
+        message: String,
+    },
     /// An unexpected answer to a call that must succeed (reference data, lookups).
     #[error("FOLIO {what}: HTTP {status}: {message}")]
     Unexpected {
@@ -59,11 +74,33 @@ pub enum FolioError {
     },
 }
 
+impl FolioError {
+    /// A copy of a [`FolioError::Forbidden`] (the only kind kept to be returned again).
+    fn clone_forbidden(&self) -> FolioError {
+        match self {
+            FolioError::Forbidden {
+                what,
+                permission,
+                message,
+            } => FolioError::Forbidden {
+                what: what.clone(),
+                permission: permission.clone(),
+                message: message.clone(),
+            },
+            other => FolioError::Unexpected {
+                what: "FOLIO".into(),
+                status: 0,
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
 impl crate::exit::TargetError for FolioError {
     fn is_connection(&self) -> bool {
         matches!(
             self,
-            FolioError::Unreachable { .. } | FolioError::Auth { .. }
+            FolioError::Unreachable { .. } | FolioError::Auth { .. } | FolioError::Forbidden { .. }
         )
     }
 }
@@ -82,6 +119,8 @@ pub struct FolioClient {
     username: String,
     password: Secret,
     session: Mutex<Session>,
+    /// The first 403: once FOLIO has refused a permission, no further request is sent.
+    forbidden: std::sync::OnceLock<FolioError>,
 }
 
 /// Finds a cookie's value among `Set-Cookie` headers.
@@ -189,6 +228,7 @@ impl FolioClient {
             username: username.to_string(),
             password,
             session: Mutex::new(session),
+            forbidden: std::sync::OnceLock::new(),
         })
     }
 
@@ -343,7 +383,15 @@ impl FolioClient {
         Ok(())
     }
 
+    /// The 403 that stopped this client, if one did (the run must stop: exit 3).
+    pub fn forbidden(&self) -> Option<FolioError> {
+        self.forbidden.get().map(FolioError::clone_forbidden)
+    }
+
     /// Sends one request (authenticated, governed). On a 401, logs in again once and replays.
+    /// A 403 (a missing permission, mod-authtoken `FilterApi.java` lines 321-341: "Access for
+    /// user 'U' (ID) requires permission: X") is fatal: it is remembered, returned as
+    /// [`FolioError::Forbidden`], and every later call fails the same way without being sent.
     /// Transport failures come back as `Err(Ok(TransportError))`; fatal auth problems as
     /// `Err(Err(FolioError))`.
     pub async fn call(
@@ -355,6 +403,9 @@ impl FolioClient {
     ) -> Result<Reply, CallFailure> {
         let mut replayed = false;
         loop {
+            if let Some(f) = self.forbidden() {
+                return Err(CallFailure::Fatal(f));
+            }
             let token = self.token().await.map_err(CallFailure::Fatal)?;
             let mut req = self
                 .http
@@ -370,6 +421,22 @@ impl FolioClient {
                 req = req.json(b);
             }
             let reply = self.http.send(req).await.map_err(CallFailure::Transport)?;
+            if reply.status == 403 {
+                let message = error_message(&reply);
+                let permission = message
+                    .rsplit_once("requires permission:")
+                    .map(|(_, p)| p.trim().to_string())
+                    .filter(|p| !p.is_empty());
+                let e = FolioError::Forbidden {
+                    what: format!("{method} {path}"),
+                    permission,
+                    message,
+                };
+                let _ = self.forbidden.set(e);
+                if let Some(f) = self.forbidden() {
+                    return Err(CallFailure::Fatal(f));
+                }
+            }
             if reply.status == 401 && !replayed {
                 replayed = true;
                 tracing::info!("FOLIO answered 401; logging in again and replaying once");
