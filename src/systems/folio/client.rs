@@ -120,7 +120,7 @@ pub struct FolioClient {
     password: Secret,
     session: Mutex<Session>,
     /// The first 403: once FOLIO has refused a permission, no further request is sent.
-    forbidden: std::sync::OnceLock<FolioError>,
+    forbidden: std::sync::OnceLock<Box<FolioError>>,
 }
 
 /// Finds a cookie's value among `Set-Cookie` headers.
@@ -385,7 +385,7 @@ impl FolioClient {
 
     /// The 403 that stopped this client, if one did (the run must stop: exit 3).
     pub fn forbidden(&self) -> Option<FolioError> {
-        self.forbidden.get().map(FolioError::clone_forbidden)
+        self.forbidden.get().map(|e| e.clone_forbidden())
     }
 
     /// Sends one request (authenticated, governed). On a 401, logs in again once and replays.
@@ -432,7 +432,7 @@ impl FolioClient {
                     permission,
                     message,
                 };
-                let _ = self.forbidden.set(e);
+                let _ = self.forbidden.set(Box::new(e));
                 if let Some(f) = self.forbidden() {
                     return Err(CallFailure::Fatal(f));
                 }
