@@ -468,3 +468,63 @@ fn a_missing_permission_stops_the_run_with_exit_3_and_one_message() {
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(text(&o).contains("users.collection.get"), "{}", text(&o));
 }
+
+/// FOLIO folds with `lower(f_unaccent(…))` (PostgreSQL unaccent.rules: Ø → O), so `Ørsted` is
+/// the stored `orsted`: the planner matches it (no create FOLIO would refuse) and the in-file
+/// duplicate check treats `ØRSTED` on a later line as the same patron.
+#[test]
+fn orsted_in_the_roster_matches_the_stored_orsted() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = Sandbox::start(d, &[]);
+    sb.folio_config(d, "rate = 1000\n");
+    let token = sb.folio_token();
+    let r = reqwest::blocking::Client::new()
+        .post(format!("{}/folio/users", sb.base))
+        .header("X-Okapi-Tenant", "diku")
+        .header("X-Okapi-Token", &token)
+        .json(&serde_json::json!({"username": "orsted", "active": true,
+            "personal": {"lastName": "Orsted"}}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    std::fs::write(
+        d.join("m.toml"),
+        "system = \"folio\"\nmatch = \"username\"\n[fields]\nusername = { column = \"User\" }\n\
+         \"personal.lastName\" = { column = \"Last\", required = true }\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("o.csv"), "User,Last\nØrsted,Orsted\nØRSTED,Orsted\n").unwrap();
+    let o = run_in(
+        d,
+        &[
+            "import",
+            "o.csv",
+            "--mapping",
+            "m.toml",
+            "--to",
+            "sb",
+            "--commit",
+            "--report",
+            "r.csv",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let rows = read_report(&d.join("r.csv"));
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        matches!(rows[0]["outcome"].as_str(), "updated" | "unchanged"),
+        "Ørsted is the stored orsted: {rows:?}"
+    );
+    assert_eq!(rows[1]["outcome"], "rejected", "{rows:?}");
+    let orsteds = sb
+        .folio_users()
+        .iter()
+        .filter(|u| crate_fold(u["username"].as_str().unwrap_or("")) == "orsted")
+        .count();
+    assert_eq!(orsteds, 1, "no second user created");
+}
+
+fn crate_fold(s: &str) -> String {
+    patron_etl::unaccent::fold(s).into_owned()
+}
