@@ -66,11 +66,14 @@ fn posts(sb: &Sandbox) -> u64 {
 
 const KEY: &str = "sandbox-illiad-key";
 
+/// The sample mapping is written for an API key mapping ExternalUserId to SSN.
+const SSN_KEY: &[&str] = &["--illiad-external-id-field", "SSN"];
+
 #[test]
 fn first_import_creates_every_valid_row_and_a_rerun_is_all_exists_without_posts() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = Sandbox::start(d, SSN_KEY);
     illiad_config(&sb, d, "/illiad/ILLiadWebPlatform");
     std::fs::copy(root().join("samples/roster.csv"), d.join("roster.csv")).unwrap();
     let mapping = root().join("mappings/illiad.toml");
@@ -164,7 +167,7 @@ fn first_import_creates_every_valid_row_and_a_rerun_is_all_exists_without_posts(
 fn bad_key_or_url_exits_3_before_any_row() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = Sandbox::start(d, SSN_KEY);
     std::fs::copy(root().join("samples/roster.csv"), d.join("roster.csv")).unwrap();
     let mapping = root().join("mappings/illiad.toml");
 
@@ -193,6 +196,8 @@ fn interrupted_creates_never_duplicate_or_misreport() {
     let sb = Sandbox::start(
         d,
         &[
+            "--illiad-external-id-field",
+            "SSN",
             "--apply-then-drop-rate",
             "0.3",
             "--fail-rate",

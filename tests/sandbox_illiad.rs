@@ -49,7 +49,13 @@ async fn api_key_is_required() {
 
 #[tokio::test]
 async fn create_then_lookup() {
-    let h = sandbox().await;
+    // A key whose ExternalUserIDMapping is SSN (the seed's example user has both).
+    let h = start(SandboxConfig {
+        illiad_external_id_field: "SSN".into(),
+        ..SandboxConfig::default()
+    })
+    .await
+    .expect("sandbox starts");
     let c = Client::new();
     let users = format!("{}/Users", h.illiad_url());
     // Atlas's own example casing: "Username", "EmailAddress".
@@ -69,7 +75,7 @@ async fn create_then_lookup() {
     assert_eq!(u["DeliveryMethod"], "Hold for Pickup");
     assert_eq!(u["LoanDeliveryMethod"], "Mail to Address");
     assert_eq!(u["ExternalUserId"], "Z20181116");
-    assert_eq!(u["Web"], true);
+    assert_eq!(u["Web"], "Yes", "the response shape shows Web as Yes/No");
     assert!(u.get("PlainTextPassword").is_none());
     assert!(u["LastChangedDate"]
         .as_str()
@@ -191,5 +197,53 @@ async fn create_errors() {
         .await
         .expect("req");
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let _ = h.shutdown().await;
+}
+
+/// Contract: the GET shape of seeds/illiad-webplatform-users-api.txt lines 41-91 ("Users"
+/// response): `"Web": "Yes"` as a string, a `Password` hash (never the password),
+/// `PasswordHint`, and its field order; and line 137: "The default mapping is set to the
+/// Username field", so `ExternalUserId` is the user name unless the key maps it elsewhere.
+#[tokio::test]
+async fn get_has_the_vendor_shape_and_external_id_defaults_to_username() {
+    let h = sandbox().await;
+    let c = Client::new();
+    let users = format!("{}/Users", h.illiad_url());
+    let r = req(&c, reqwest::Method::POST, users.clone())
+        .json(&json!({"UserName": "vshape", "NVTGC": "ILL", "Web": true,
+            "PlainTextPassword": "S3cret!pw"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = req(&c, reqwest::Method::GET, format!("{users}/vshape"))
+        .send()
+        .await
+        .expect("get");
+    let text = r.text().await.unwrap_or_default();
+    assert!(!text.contains("S3cret!pw"), "the password never comes back");
+    let u: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(u["Web"], "Yes");
+    assert!(u["Password"]
+        .as_str()
+        .is_some_and(|p| p.len() == 20 && p.bytes().all(|b| b.is_ascii_digit())));
+    assert!(u
+        .as_object()
+        .is_some_and(|m| m.contains_key("PasswordHint")));
+    let keys: Vec<&str> = u.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(&keys[..3], ["UserName", "ExternalUserId", "LastName"]);
+    let pos = |k: &str| keys.iter().position(|x| *x == k).unwrap();
+    assert!(pos("Phone") + 1 == pos("MobilePhone") && pos("NVTGC") + 1 == pos("Password"));
+    assert!(pos("SZip") + 1 == pos("PasswordHint"));
+    assert_eq!(u["ExternalUserId"], "vshape", "default mapping: UserName");
+    let r = req(
+        &c,
+        reqwest::Method::GET,
+        format!("{users}/ExternalUserId/vshape"),
+    )
+    .send()
+    .await
+    .expect("get");
+    assert_eq!(r.status(), StatusCode::OK);
     let _ = h.shutdown().await;
 }

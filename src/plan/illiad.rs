@@ -64,12 +64,25 @@ fn comparable(field: &str, v: &Value) -> Option<String> {
     if let Some(date) = text::midnight_date(&s).filter(|d| schema::parse_iso_date(d).is_some()) {
         return Some(date.to_string());
     }
+    // The create body takes `Web` as a boolean, GET answers `"Web":"Yes"`
+    // (seeds/illiad-webplatform-users-api.txt lines 60 and 276): the same value.
+    if field.eq_ignore_ascii_case("Web") {
+        match s.to_ascii_lowercase().as_str() {
+            "yes" | "true" => return Some("true".into()),
+            "no" | "false" => return Some("false".into()),
+            _ => {}
+        }
+    }
     if CASELESS.iter().any(|c| c.eq_ignore_ascii_case(field)) {
         Some(s.to_lowercase())
     } else {
         Some(s)
     }
 }
+
+/// Fields a create takes that GET never returns (the seed's "Create User" body vs its "Users"
+/// response): nothing to compare them with, so they are not reported as differences.
+const WRITE_ONLY: [&str; 2] = ["PlainTextPassword", "NotificationPreferences"];
 
 /// The differences between what the roster says and what ILLiad holds.
 pub fn differences(record: &Value, current: &Value) -> Vec<Change> {
@@ -78,6 +91,9 @@ pub fn differences(record: &Value, current: &Value) -> Vec<Change> {
     };
     let mut out = Vec::new();
     for (k, v) in obj {
+        if WRITE_ONLY.iter().any(|w| w.eq_ignore_ascii_case(k)) {
+            continue;
+        }
         let old = get_ci(current, k);
         let same = match old {
             Some(o) => comparable(k, o) == comparable(k, v),
@@ -131,6 +147,17 @@ pub fn prepare(
         }
         Some(_) => {}
         None => {
+            // The vendor's default ExternalUserIDMapping is UserName ("The default mapping is
+            // set to the Username field", seeds/illiad-webplatform-users-api.txt line 137), and
+            // ExternalUserId wins over the mapped field: a different ExternalUserId would become
+            // the user's UserName.
+            if let (Some(e), Some(u)) = (ext.as_deref(), text(record, "UserName")) {
+                if !e.eq_ignore_ascii_case(u) {
+                    return Err(format!(
+                        "ExternalUserId \"{e}\" differs from UserName \"{u}\": on an API key with ILLiad's default ExternalUserIDMapping (UserName) ILLiad would store \"{e}\" as the user name; set [defaults] external_user_id_field in the mapping to the field your key maps (e.g. \"SSN\")"
+                    ));
+                }
+            }
             if text(record, "SSN").is_some() && ext.is_none() {
                 return Err("SSN is mapped without ExternalUserId: when the API key maps ExternalUserId to SSN (a common setup), ILLiad erases SSN on create; set [defaults] external_user_id_field in the mapping to the field your key maps (e.g. \"SSN\" or \"UserName\")".into());
             }
@@ -251,6 +278,31 @@ mod tests {
         // ExternalUserId would overwrite UserName under the vendor-default mapping.
         assert!(prepare(&clash, None, Some("UserName")).is_err());
         assert!(prepare(&clash, None, Some("UserInfo1")).is_ok());
+        // Unsaid mapping: the vendor default (UserName) would take a different ExternalUserId.
+        let other = json!({"UserName": "jdoe", "NVTGC": "ILL", "ExternalUserId": "9"});
+        assert!(prepare(&other, None, None)
+            .unwrap_err()
+            .contains("default ExternalUserIDMapping"));
+        let same = json!({"UserName": "jdoe", "NVTGC": "ILL", "ExternalUserId": "JDOE"});
+        assert!(prepare(&same, None, None).is_ok());
+    }
+
+    /// The vendor's GET shape (seeds/illiad-webplatform-users-api.txt lines 41-91): `"Web":
+    /// "Yes"`, `Password`, `PasswordHint`; the roster's `Web = true` and a write-only
+    /// `PlainTextPassword` are no differences.
+    #[test]
+    fn vendor_shaped_get_is_no_spurious_change() {
+        let rec = json!({"UserName": "msmith", "Web": true, "PlainTextPassword": "pw",
+            "NotificationPreferences": [], "SSN": "987654321"});
+        let cur = json!({"UserName": "msmith", "Web": "Yes", "Password": "10471281899082626783",
+            "PasswordHint": null, "SSN": 987654321});
+        assert!(
+            differences(&rec, &cur).is_empty(),
+            "{:?}",
+            differences(&rec, &cur)
+        );
+        let d = differences(&json!({"Web": false}), &cur);
+        assert_eq!(d.len(), 1, "No is a real change");
     }
 
     proptest::proptest! {

@@ -3,7 +3,7 @@
 //! `GET Users/ExternalUserId/{id}`, `POST Users` (create only; JSON keys matched
 //! case-insensitively; documented defaults; ModelState errors; an empty 400 when NVTGC is missing)
 //! and `SystemInfo/*`. There is no update, delete or list route, as on the real platform.
-//! Invariant: passwords are stored but never returned.
+//! Invariant: passwords are stored but never returned (only a hash, as the real GET shows).
 
 use std::sync::Arc;
 
@@ -122,13 +122,87 @@ fn mapped_field(app: &App) -> &'static str {
     canonical(&app.config.illiad_external_id_field).unwrap_or("UserName")
 }
 
+/// The fields of a user as `GET Users/{username}` returns them, in its order
+/// (seeds/illiad-webplatform-users-api.txt lines 41-91, the "Users" response example).
+const OUTPUT: [&str; 48] = [
+    "UserName",
+    "ExternalUserId",
+    "LastName",
+    "FirstName",
+    "SSN",
+    "Status",
+    "EMailAddress",
+    "Phone",
+    "MobilePhone",
+    "Department",
+    "NVTGC",
+    "Password",
+    "NotificationMethod",
+    "DeliveryMethod",
+    "LoanDeliveryMethod",
+    "LastChangedDate",
+    "AuthorizedUsers",
+    "Cleared",
+    "Web",
+    "Address",
+    "Address2",
+    "City",
+    "State",
+    "Zip",
+    "Site",
+    "ExpirationDate",
+    "Number",
+    "UserRequestLimit",
+    "Organization",
+    "Fax",
+    "ShippingAcctNo",
+    "ArticleBillingCategory",
+    "LoanBillingCategory",
+    "Country",
+    "SAddress",
+    "SAddress2",
+    "SCity",
+    "SState",
+    "SZip",
+    "PasswordHint",
+    "SCountry",
+    "RSSID",
+    "AuthType",
+    "UserInfo1",
+    "UserInfo2",
+    "UserInfo3",
+    "UserInfo4",
+    "UserInfo5",
+];
+
+/// A stand-in for the stored password hash the real GET returns (`"Password":
+/// "10471281899082626783"` in the seed): digits derived from the password, never the password.
+fn password_hash(pw: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    pw.hash(&mut h);
+    format!("{:020}", h.finish())
+}
+
+/// A user as the API returns it (GET and the POST answer): the seed's shape, with `Web` as the
+/// string `"Yes"`/`"No"` (the create body takes a boolean; the response shows `"Web":"Yes"`),
+/// `Password` a hash and `PasswordHint` null; `ExternalUserId` is the mapped field's value.
 fn public(app: &App, u: &Value) -> Value {
     let mut m = Map::new();
-    for f in FIELDS {
-        let v = if f == "ExternalUserId" {
-            u.get(mapped_field(app)).cloned().unwrap_or(Value::Null)
-        } else {
-            u.get(f).cloned().unwrap_or(Value::Null)
+    for f in OUTPUT {
+        let v = match f {
+            "ExternalUserId" => u.get(mapped_field(app)).cloned().unwrap_or(Value::Null),
+            "Web" => match u.get("Web") {
+                Some(Value::Bool(b)) => json!(if *b { "Yes" } else { "No" }),
+                Some(other) => other.clone(),
+                None => Value::Null,
+            },
+            "Password" => u
+                .get("PlainTextPassword")
+                .and_then(Value::as_str)
+                .map_or(Value::Null, |p| json!(password_hash(p))),
+            "PasswordHint" => Value::Null,
+            _ => u.get(f).cloned().unwrap_or(Value::Null),
         };
         m.insert(f.into(), v);
     }

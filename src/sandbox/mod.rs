@@ -212,12 +212,16 @@ pub fn builtin_state_path(home: &Path) -> PathBuf {
 impl SandboxConfig {
     /// The configuration of built-in `sandbox:folio|illiad|libib` targets: loopback, ephemeral
     /// port, state in [`builtin_state_path`], real Libib pacing, no faults.
+    /// ILLiad's key maps `ExternalUserId` to `SSN` here, the setup the sample mappings declare
+    /// (`[defaults] external_user_id_field = "SSN"`); `patron-etl sandbox` keeps the vendor's
+    /// default, `UserName`.
     pub fn builtin(home: &Path) -> SandboxConfig {
         SandboxConfig {
             state: Some(builtin_state_path(home)),
             // The run journal records a write as done once it is answered; a resume after a
             // crash is truthful only if the answered write is in the state file.
             persist_each_write: true,
+            illiad_external_id_field: "SSN".into(),
             ..SandboxConfig::default()
         }
     }
