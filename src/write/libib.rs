@@ -17,7 +17,7 @@ use super::retry::{
 use crate::http::Reply;
 use crate::outcome::{Outcome, OutcomeKind, ReasonCode};
 use crate::plan::{Action, Planned};
-use crate::systems::libib::client::{error_message, field, is_taken, LibibClient};
+use crate::systems::libib::client::{error_message, field, LibibClient};
 use serde_json::{Map, Value};
 
 /// Applies planned Libib actions.
@@ -99,6 +99,28 @@ impl LibibWriter<'_> {
         }
     }
 
+    /// Who else holds the e-mail or barcode of `params`, found by lookup (`GET /patrons/{id}`
+    /// takes either): Libib documents only that e-mail "must be unique" (illiad-libib-api.md,
+    /// "Duplicate email on create": status and message [SILENT]), so a refusal is not
+    /// recognised by its wording. `own`: the barcode being updated (not a clash with itself).
+    async fn holder(&self, params: &Value, own: Option<&str>) -> Option<String> {
+        for f in ["email", "barcode"] {
+            let Some(v) = field(params, f) else { continue };
+            if let Ok(Some(p)) = self.client.get(v).await {
+                let Some(b) = field(&p, "barcode") else {
+                    continue;
+                };
+                let same_value = field(&p, f).is_some_and(|x| x.eq_ignore_ascii_case(v));
+                if same_value && Some(b) != own {
+                    return Some(format!(
+                        "{f} \"{v}\" already belongs to the patron with barcode {b}"
+                    ));
+                }
+            }
+        }
+        None
+    }
+
     async fn create(&self, params: &Value, o: &mut Outcome) {
         let query = pairs(params);
         let attempt = async |o: &mut Outcome, maybe_applied: bool| {
@@ -121,19 +143,26 @@ impl LibibWriter<'_> {
                         }
                     }
                 }
-                Ok(r) if is_taken(&r) => {
-                    o.http_status = Some(r.status);
+                Ok(r) if is_refusal(&r) => {
                     // Our own earlier attempt may be what took it: adopted only if it is ours.
                     let found = if maybe_applied {
                         self.find_created(params).await
                     } else {
                         Found::Absent
                     };
-                    match found {
-                        Found::Ours(b) => super::retry::confirmed(o, b),
-                        _ => taken(o, &r),
+                    if let Found::Ours(b) = found {
+                        o.http_status = Some(r.status);
+                        super::retry::confirmed(o, b);
+                        return Attempt::Done;
                     }
-                    Attempt::Done
+                    match self.holder(params, None).await {
+                        Some(who) => {
+                            o.http_status = Some(r.status);
+                            taken(o, &r, &who);
+                            Attempt::Done
+                        }
+                        None => judge_failure(Ok(r), o, error_message),
+                    }
                 }
                 other => judge_failure(other, o, error_message),
             }
@@ -162,11 +191,14 @@ impl LibibWriter<'_> {
                     o.clear_reason();
                     Attempt::Done
                 }
-                Ok(r) if is_taken(&r) => {
-                    o.http_status = Some(r.status);
-                    taken(o, &r);
-                    Attempt::Done
-                }
+                Ok(r) if is_refusal(&r) => match self.holder(params, Some(barcode)).await {
+                    Some(who) => {
+                        o.http_status = Some(r.status);
+                        taken(o, &r, &who);
+                        Attempt::Done
+                    }
+                    None => judge_failure(Ok(r), o, error_message),
+                },
                 other => judge_failure(other, o, error_message),
             }
         };
@@ -185,8 +217,17 @@ fn patron_barcode(r: &Reply) -> Option<String> {
     field(&p, "barcode").map(str::to_string)
 }
 
-/// A barcode or e-mail another patron already has: `conflict`.
-fn taken(o: &mut Outcome, r: &Reply) {
+/// A refusal that is the request's fault (4xx other than 429 and the auth answers): the
+/// moment to check, by lookup, whether the e-mail or barcode belongs to someone else.
+fn is_refusal(r: &Reply) -> bool {
+    (400..500).contains(&r.status) && !matches!(r.status, 401 | 403 | 429)
+}
+
+/// A barcode or e-mail another patron already has (found by lookup): `conflict`.
+fn taken(o: &mut Outcome, r: &Reply, who: &str) {
     o.outcome = OutcomeKind::Conflict;
-    o.set_reason(ReasonCode::Conflict, error_message(r));
+    o.set_reason(
+        ReasonCode::Conflict,
+        format!("{who} (Libib: {})", error_message(r)),
+    );
 }

@@ -89,14 +89,6 @@ fn raw_message(reply: &Reply) -> String {
     format!("HTTP {}: {msg}", reply.status)
 }
 
-/// Whether a refusal says the e-mail or barcode is taken.
-pub fn is_taken(reply: &Reply) -> bool {
-    reply.status == 400
-        && error_message(reply)
-            .to_lowercase()
-            .contains("already exists")
-}
-
 /// A field of a patron as non-blank text.
 pub fn field<'v>(patron: &'v Value, name: &str) -> Option<&'v str> {
     patron
