@@ -1053,3 +1053,39 @@ async fn a_missing_permission_is_403_naming_it() {
     );
     let _ = h.shutdown().await;
 }
+
+/// Contract: `GET /users` answers `totalRecords` even when asked `totalRecords=none` (mod-users
+/// `UsersAPI.getUsers` ignores the parameter: `UsersAPI.java` lines 190-236, RMB `CQLWrapper`
+/// default "auto"); a query CQL2PgJSON cannot translate is 400 text `"{message}: {query}"`
+/// (RMB `PgUtil.streamGet`, PgUtil.java lines 744-755): a bare term (no serverChoiceIndexes,
+/// CQL2PgJSON.java lines 522-525) and `id>"not-a-uuid"` (CQL2PgJSON.pgId).
+#[tokio::test]
+async fn total_records_always_and_translation_errors_are_400_text() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let (s, b) = f
+        .get_json("/users?query=cql.allRecords%3D1&totalRecords=none")
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(b["totalRecords"].is_u64(), "{b}");
+    for (q, msg) in [
+        (
+            "jnunez",
+            "cql.serverChoice requested, but no serverChoiceIndexes defined.: jnunez",
+        ),
+        (
+            r#"id>"not-a-uuid""#,
+            r#"CQL: Invalid UUID after 'id>': not-a-uuid: id>"not-a-uuid""#,
+        ),
+    ] {
+        let enc: String = url::form_urlencoded::byte_serialize(q.as_bytes()).collect();
+        let r = f
+            .req(reqwest::Method::GET, &format!("/users?query={enc}"))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{q}");
+        assert_eq!(r.text().await.unwrap_or_default(), msg);
+    }
+    let _ = h.shutdown().await;
+}

@@ -469,21 +469,32 @@ fn parse_query(q: &str) -> Result<cql::Query, Response> {
 }
 
 fn list(coll: &Coll, p: &[(String, String)]) -> Result<Page, Response> {
-    list_in(coll, p, false)
+    list_in(coll, p, false, false)
 }
 
 /// [`list`]; `folded_ids` when every key of `coll` is already folded (users: canonical
 /// lower-case UUIDs), so keyset paging without a total walks the collection from the given id
 /// instead of scanning all of it, as FOLIO's primary-key index does.
-fn list_in(coll: &Coll, p: &[(String, String)], folded_ids: bool) -> Result<Page, Response> {
+///
+/// `always_total`: the collection answers `totalRecords` whatever `totalRecords=` says (mod-users
+/// `UsersAPI.java` lines 190-201 and 227-236: `getUsers` builds its `CQLWrapper` without the
+/// parameter, so RMB's default `"auto"` applies, `CQLWrapper.java` line 22). Its keyset pages
+/// give the collection's size as the figure (an estimate, as "auto" gives one).
+fn list_in(
+    coll: &Coll,
+    p: &[(String, String)],
+    folded_ids: bool,
+    always_total: bool,
+) -> Result<Page, Response> {
     let limit = int_param(p, "limit", 10)?;
     let offset = int_param(p, "offset", 0)?;
     let query = match param(p, "query").map(str::trim) {
         None | Some("") => None,
         Some(q) => Some(parse_query(q)?),
     };
-    let with_total = param(p, "totalRecords") != Some("none");
-    if let Some(q) = query.as_ref().filter(|_| folded_ids && !with_total) {
+    let asked_none = param(p, "totalRecords") == Some("none");
+    let with_total = always_total || !asked_none;
+    if let Some(q) = query.as_ref().filter(|_| folded_ids && asked_none) {
         if let Some(after) = q.keyset_after() {
             use std::ops::Bound::{Excluded, Unbounded};
             let items = coll
@@ -494,7 +505,11 @@ fn list_in(coll: &Coll, p: &[(String, String)], folded_ids: bool) -> Result<Page
                 .map(|(_, v)| v.clone())
                 .collect::<Vec<_>>();
             return Ok(Page {
-                total: items.len(),
+                total: if always_total {
+                    coll.len()
+                } else {
+                    items.len()
+                },
                 items,
                 with_total,
             });
@@ -1234,7 +1249,7 @@ fn set_metadata(rec: &mut Map<String, Value>, created: Option<String>) {
 
 async fn users_list(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Response {
     let p = params(&q);
-    match app.read(|d| list_in(&d.folio.users, &p, true)) {
+    match app.read(|d| list_in(&d.folio.users, &p, true, true)) {
         Ok(page) => json_resp(StatusCode::OK, &page_body("users", page, true)),
         Err(r) => r,
     }

@@ -534,7 +534,12 @@ impl FolioClient {
                 what,
             )
             .await?;
-        let total = v.get("totalRecords").and_then(Value::as_u64);
+        // mod-users answers totalRecords on every page whatever is asked (an estimate); only
+        // the first page's counts.
+        let total = v
+            .get("totalRecords")
+            .and_then(Value::as_u64)
+            .filter(|_| after.is_none());
         match v {
             Value::Object(mut m) => match m.remove("users") {
                 Some(Value::Array(users)) => Ok(UserPage { users, total }),
