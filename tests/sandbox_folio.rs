@@ -1089,3 +1089,34 @@ async fn total_records_always_and_translation_errors_are_400_text() {
     }
     let _ = h.shutdown().await;
 }
+
+/// Contract: mod-login `LoginAPI.java`: a refused refresh is one 422 "Authorization server
+/// unable to process token refresh request" (lines 437-449, constants 127-128); logout without
+/// a cookie is logout-all and answers 204 with both cookies expired (lines 346-354, 363-401).
+#[tokio::test]
+async fn refresh_422_message_and_logout_without_cookie_is_204() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let c = Client::new();
+    let base = h.folio_url();
+    let r = c
+        .post(format!("{base}/authn/refresh"))
+        .header("x-okapi-tenant", "diku")
+        .header("cookie", "folioRefreshToken=not-a-token")
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        r.json::<Value>().await.expect("json")["errors"][0]["message"],
+        "Authorization server unable to process token refresh request"
+    );
+    let r = c
+        .post(format!("{base}/authn/logout"))
+        .header("x-okapi-tenant", "diku")
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert!(cookie_value(&r, "folioAccessToken").is_some_and(|v| v.is_empty()));
+    let _ = h.shutdown().await;
+}

@@ -394,31 +394,33 @@ async fn refresh(State(app): State<Arc<App>>, h: HeaderMap) -> Response {
                     lock(&app.tokens).insert(rt, t);
                 }
             }
+            // mod-login `LoginAPI.java` lines 437-449 (constants lines 127-128): every 4xx of
+            // the authorization server becomes this one 422.
             login_error(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "Invalid token",
+                "Authorization server unable to process token refresh request",
                 "token.refresh.unprocessable",
             )
         }
     }
 }
 
+/// mod-login `LoginAPI.java` lines 363-401: with no `Cookie` header, logout is logout-all; the
+/// answer is 204 with both cookies expired (`logoutResponse`, lines 346-354).
 async fn logout(State(app): State<Arc<App>>, h: HeaderMap) -> Response {
     if let Err(r) = check_tenant(&app, &h) {
         return r;
     }
-    let Some(rt) = cookie(&h, "folioRefreshToken") else {
-        return login_error(
-            StatusCode::BAD_REQUEST,
-            "Bad request",
-            "token.parse.failure",
-        );
-    };
-    lock(&app.tokens).remove(&rt);
+    match cookie(&h, "folioRefreshToken") {
+        Some(rt) => {
+            lock(&app.tokens).remove(&rt);
+        }
+        None => lock(&app.tokens).retain(|_, t| !t.refresh),
+    }
     let mut r = empty(StatusCode::NO_CONTENT);
     for c in [
-        "folioAccessToken=; Max-Age=0; Path=/; Secure; HttpOnly; SameSite=Lax",
-        "folioRefreshToken=; Max-Age=0; Path=/authn; Secure; HttpOnly; SameSite=Lax",
+        "folioAccessToken=; SameSite=None; Secure; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+        "folioRefreshToken=; SameSite=None; Secure; Path=/authn; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
     ] {
         r.headers_mut()
             .append(header::SET_COOKIE, HeaderValue::from_static(c));
