@@ -335,3 +335,40 @@ async fn update_delete_and_restore() {
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let _ = l.h.shutdown().await;
 }
+
+/// Contract: illiad-libib-api.md §1.1 (`GET /` "test the connection and confirm access",
+/// `GET /accounts` `{"accounts":[{organization, api_id, email, first_name, last_name,
+/// manager_seats, url, authorized}]}`) and §1.5 (`GET /managers` `{"total", "managers":[…]}`),
+/// all behind the same headers and pacing.
+#[tokio::test]
+async fn root_accounts_and_managers() {
+    let l = Libib::new().await;
+    let (s, _) = l.call(Method::GET, "/", &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, b) = l.call(Method::GET, "/accounts", &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    let a = &parse(&b)["accounts"][0];
+    for k in [
+        "organization",
+        "api_id",
+        "email",
+        "first_name",
+        "last_name",
+        "manager_seats",
+        "url",
+        "authorized",
+    ] {
+        assert!(a.get(k).is_some(), "{k} in {b}");
+    }
+    let (s, b) = l.call(Method::GET, "/managers", &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    let m = parse(&b);
+    assert_eq!(m["total"], 1);
+    assert!(m["managers"][0]["role"].is_string());
+    let r =
+        l.c.get(format!("{}/accounts", l.h.libib_url()))
+            .send()
+            .await
+            .expect("req");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "headers required");
+}

@@ -1312,7 +1312,10 @@ async fn users_post(State(app): State<Arc<App>>, body: Bytes) -> Response {
             )]);
         }
         if let Some((field, value, detail)) = user_unique_violation(&mut d.folio, &u, "") {
-            // mod-users classifies the Postgres detail with these regexes, in this order.
+            // mod-users classifies the Postgres error with these regexes, in this order
+            // (`UsersAPI.java` lines 356-378 and 401-418: `.*id.*already exists.*`, then
+            // username, then barcode); anything else, e.g. a duplicate externalSystemId, is
+            // RMB's generic uniqueness 422 (`ValidationHelper.handleError`).
             let re_id = detail.contains("id") && detail.contains("already exists");
             return if re_id {
                 errors_422(vec![err(
@@ -1384,6 +1387,7 @@ async fn user_put(State(app): State<Arc<App>>, Path(id): Path<String>, body: Byt
             return r;
         }
         if let Some((field, _, detail)) = user_unique_violation(&mut d.folio, &u, &id) {
+            // PUT: `UsersAPI.handleUpdateUserFailures` (lines 983-998) answers 400 text.
             let msg = match field.as_str() {
                 "username" => "User with this username already exists".to_string(),
                 "barcode" => "This barcode has already been taken".to_string(),

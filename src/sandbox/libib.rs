@@ -403,9 +403,51 @@ pub(crate) async fn set_checkouts(
     })
 }
 
+/// `GET /` (illiad-libib-api.md §1.1, "Connectivity probe": "it will allow you to test the
+/// connection and confirm access"; the body is undocumented, so the sandbox answers `{}`).
+async fn root(State(app): State<Arc<App>>, h: HeaderMap) -> Response {
+    if let Err(r) = gate(&app, &h) {
+        return r;
+    }
+    json_resp(StatusCode::OK, &json!({}))
+}
+
+/// `GET /accounts`: `{"accounts":[{organization, api_id, email, first_name, last_name,
+/// manager_seats, url, authorized}]}` (illiad-libib-api.md §1.1, Libib docs accounts.html).
+async fn accounts(State(app): State<Arc<App>>, h: HeaderMap) -> Response {
+    if let Err(r) = gate(&app, &h) {
+        return r;
+    }
+    let user = &app.config.credentials.libib_api_user;
+    json_resp(
+        StatusCode::OK,
+        &json!({"accounts": [{"organization": "Sandbox Library", "api_id": user,
+            "email": format!("{user}@sandbox.invalid"), "first_name": "Sandbox",
+            "last_name": "Owner", "manager_seats": 1, "url": "sandbox", "authorized": true}]}),
+    )
+}
+
+/// `GET /managers`: `{"total", "managers":[{first_name, last_name, email, role}]}`
+/// (illiad-libib-api.md §1.5); the sandbox has one manager, the owner.
+async fn managers(State(app): State<Arc<App>>, h: HeaderMap) -> Response {
+    if let Err(r) = gate(&app, &h) {
+        return r;
+    }
+    let user = &app.config.credentials.libib_api_user;
+    json_resp(
+        StatusCode::OK,
+        &json!({"total": 1, "managers": [{"first_name": "Sandbox", "last_name": "Owner",
+            "email": format!("{user}@sandbox.invalid"), "role": "owner"}]}),
+    )
+}
+
 /// The Libib routes.
 pub(crate) fn routes() -> Router<Arc<App>> {
     Router::new()
+        .route("/libib", get(root))
+        .route("/libib/", get(root))
+        .route("/libib/accounts", get(accounts))
+        .route("/libib/managers", get(managers))
         .route("/libib/patrons", get(list).post(create))
         .route(
             "/libib/patrons/{id}",
