@@ -156,6 +156,9 @@ fn apply(
             "email" if email_taken(d, v, idx) => {
                 return Err(error(StatusCode::BAD_REQUEST, "email must be unique"));
             }
+            // illiad-libib-api.md §1.2, parameters: `barcode` "must be 5–15 digits" (the
+            // reference's reading of the Libib patrons docs; the refusal's wording is the
+            // sandbox's own).
             "barcode" => {
                 if !(5..=15).contains(&v.len()) || !v.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(error(
