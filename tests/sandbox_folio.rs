@@ -343,6 +343,21 @@ async fn users_crud_with_location_and_full_replacement() {
         r.text().await.unwrap_or_default(),
         "You cannot change the value of the id field"
     );
+    // UsersAPI.java line 588 compares the path id and the body id exactly: case matters.
+    let r = f
+        .req(
+            reqwest::Method::PUT,
+            &format!("/users/{}", id.to_uppercase()),
+        )
+        .json(&json!({"id": id, "username": "z"}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "path id upper case, body lower"
+    );
     let other = "11111111-1111-4111-8111-111111111111";
     let r = f
         .req(reqwest::Method::PUT, &format!("/users/{other}"))

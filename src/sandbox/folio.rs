@@ -1363,13 +1363,15 @@ async fn user_put(State(app): State<Arc<App>>, Path(id): Path<String>, body: Byt
     if let Err(r) = validate_user(&mut u) {
         return r;
     }
-    let id = canonical_id(&id);
-    if str_field(&u, "id").map(canonical_id).as_deref() != Some(id.as_str()) {
+    // `UsersAPI.java` line 588: `!userId.equals(entity.getId())`, an exact, case-sensitive
+    // comparison (a body without an id fails it too).
+    if str_field(&u, "id") != Some(id.as_str()) {
         return text(
             StatusCode::BAD_REQUEST,
             "You cannot change the value of the id field",
         );
     }
+    let id = canonical_id(&id);
     u.insert("id".into(), json!(id));
     app.write(|d| {
         let Some(existing) = d.folio.users.get(&id) else {
