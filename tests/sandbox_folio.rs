@@ -1135,3 +1135,41 @@ async fn refresh_422_message_and_logout_without_cookie_is_204() {
     assert!(cookie_value(&r, "folioAccessToken").is_some_and(|v| v.is_empty()));
     let _ = h.shutdown().await;
 }
+
+/// Contract: RMB `PgUtil.getById` (PgUtil.java lines 1059-1073, 73-76): `GET /users/{id}` of an
+/// unknown id is 404 "Not found", of a malformed id 404 "Invalid UUID format of id, …";
+/// mod-users `deleteUsersByUserId` (UsersAPI.java lines 475, 487) answers 404 with the id.
+#[tokio::test]
+async fn not_found_bodies() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let unknown = "22222222-2222-4222-8222-222222222222";
+    let body =
+        |r: reqwest::Response| async move { (r.status(), r.text().await.unwrap_or_default()) };
+    let (s, b) = body(
+        f.req(reqwest::Method::GET, &format!("/users/{unknown}"))
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert_eq!((s, b.as_str()), (StatusCode::NOT_FOUND, "Not found"));
+    let (s, b) = body(
+        f.req(reqwest::Method::GET, "/users/not-a-uuid")
+            .send()
+            .await
+            .expect("get"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(b.starts_with("Invalid UUID format of id, should be"), "{b}");
+    let (s, b) = body(
+        f.req(reqwest::Method::DELETE, &format!("/users/{unknown}"))
+            .send()
+            .await
+            .expect("del"),
+    )
+    .await;
+    assert_eq!((s, b.as_str()), (StatusCode::NOT_FOUND, unknown));
+    let _ = h.shutdown().await;
+}

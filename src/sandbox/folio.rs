@@ -1257,11 +1257,19 @@ async fn users_list(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Respo
     }
 }
 
+/// RMB `PgUtil.getById` (PgUtil.java lines 1059-1073, messages lines 73-76): a malformed id is
+/// 404 "Invalid UUID format of id, …", an unknown one 404 "Not found".
 async fn user_get(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    if uuid::Uuid::parse_str(&id).is_err() || id.len() != 36 {
+        return text(
+            StatusCode::NOT_FOUND,
+            "Invalid UUID format of id, should be xxxxxxxx-xxxx-Mxxx-Nxxx-xxxxxxxxxxxx where M is 1-5 and N is 8, 9, a, b, A or B and x is 0-9, a-f or A-F.",
+        );
+    }
     let id = canonical_id(&id);
     match app.read(|d| d.folio.users.get(&id).cloned()) {
         Some(u) => json_resp(StatusCode::OK, &u),
-        None => text(StatusCode::NOT_FOUND, "User not found"),
+        None => text(StatusCode::NOT_FOUND, "Not found"),
     }
 }
 
@@ -1409,12 +1417,14 @@ async fn user_put(State(app): State<Arc<App>>, Path(id): Path<String>, body: Byt
     })
 }
 
-async fn user_delete(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    let id = canonical_id(&id);
+/// mod-users `UsersAPI.deleteUsersByUserId` (lines 475 and 487): an unknown id is 404 with the
+/// id as the body.
+async fn user_delete(State(app): State<Arc<App>>, Path(raw): Path<String>) -> Response {
+    let id = canonical_id(&raw);
     if app.write(|d| d.folio.users.remove(&id)).is_some() {
         empty(StatusCode::NO_CONTENT)
     } else {
-        text(StatusCode::NOT_FOUND, "User not found")
+        text(StatusCode::NOT_FOUND, raw)
     }
 }
 
