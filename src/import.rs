@@ -762,11 +762,23 @@ async fn flush(
                     match_field: &mapping.match_field,
                 };
                 let n = client.http().concurrency();
-                let outcomes = write_all(journal, planned, n, |p| writer.apply(p)).await;
-                // A missing permission stops the run once, with exit 3, instead of failing
-                // every row after it.
+                // A missing permission (FOLIO's 403) halts the run like a lost target: the
+                // writes in flight end, every later row is `skipped` with the one message, and
+                // the run ends with exit 3 — instead of one failed row per patron.
+                let outcomes = write_all(journal, planned, n, |p| async {
+                    let o = writer.apply(p).await;
+                    if let Some(e) = client.forbidden() {
+                        if let Some(stop) = crate::journal::interrupt::Stop::current() {
+                            stop.set_unreachable(e.to_string());
+                        }
+                    }
+                    o
+                })
+                .await;
                 if let Some(e) = client.forbidden() {
-                    return Err(e.into_run_error());
+                    if crate::journal::interrupt::Stop::current().is_none() {
+                        return Err(e.into_run_error());
+                    }
                 }
                 outcomes
             }

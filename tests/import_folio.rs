@@ -442,14 +442,24 @@ fn a_missing_permission_stops_the_run_with_exit_3_and_one_message() {
     let o = import_folio(d, "r.csv", &["--commit", "--report", "rep.csv"]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     let out = text(&o);
-    assert_eq!(
-        out.matches("requires permission: users.item.post").count(),
-        1,
+    // One message (the summary also counts the skipped rows by that reason).
+    let stops: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("stopped early:"))
+        .collect();
+    assert_eq!(stops.len(), 1, "{out}");
+    assert!(
+        stops[0].contains("requires permission: users.item.post")
+            && stops[0].contains("lacks the permission users.item.post"),
         "{out}"
     );
-    assert!(
-        out.contains("lacks the permission users.item.post"),
-        "{out}"
+    let rows = read_report(&d.join("rep.csv"));
+    assert_eq!(rows.len(), 120);
+    assert_eq!(
+        outcomes(&rows).get("failed"),
+        None,
+        "not one failed row per patron: {:?}",
+        outcomes(&rows)
     );
     assert_eq!(sb.folio_users().len(), before, "nothing created");
     let posts = sb.get("/_sandbox/stats")["requests"]["POST /folio/users"]
