@@ -860,6 +860,7 @@ fn validate_user(u: &mut Map<String, Value>) -> Result<(), Response> {
     if !errs.is_empty() {
         return Err(errors_422(errs));
     }
+    // `UsersAPI.removeCustomFieldIfEmpty` (lines 247-256): empty string values are dropped.
     if let Some(Value::Object(cf)) = u.get_mut("customFields") {
         cf.retain(|_, v| v.as_str() != Some(""));
     }
@@ -1090,7 +1091,9 @@ fn str_field<'a>(v: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
     v.get(k).and_then(Value::as_str)
 }
 
-/// The referential checks mod-users makes before saving: `Err` is a 400 text.
+/// The referential checks mod-users makes before saving: `Err` is a 400 text (`UsersAPI.java`:
+/// one address per type lines 281-286 and 583-586, unknown address types lines 303-308 (POST)
+/// and 597-602 (PUT), unknown patron group line 1079).
 fn check_refs(d: &Data, u: &Map<String, Value>, is_put: bool) -> Result<(), Response> {
     if let Some(g) = str_field(u, "patronGroup") {
         if !d.folio.groups.contains_key(g) {
@@ -1281,6 +1284,7 @@ async fn users_post(State(app): State<Arc<App>>, body: Bytes) -> Response {
     if let Err(r) = validate_user(&mut u) {
         return r;
     }
+    // `UsersAPI.trimWhiteSpaceInUsername` (lines 289-291, 1088).
     if let Some(Value::String(name)) = u.get_mut("username") {
         *name = name.trim().to_string();
     }

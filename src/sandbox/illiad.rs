@@ -312,7 +312,8 @@ fn create(app: &App, body: &Bytes) -> Response {
     }
     let nvtgc = u.get("NVTGC").and_then(Value::as_str).map(str::to_string);
     let Some(nvtgc) = nvtgc.filter(|s| !s.trim().is_empty()) else {
-        // Documented as optional, but the real platform answers an empty 400.
+        // Documented as optional, but the real platform answers an empty 400 (illiad-libib-api.md
+        // §2.3, UPenn's three codebases).
         return empty(StatusCode::BAD_REQUEST);
     };
     if !app
@@ -321,9 +322,13 @@ fn create(app: &App, body: &Bytes) -> Response {
         .iter()
         .any(|n| n.eq_ignore_ascii_case(&nvtgc))
     {
+        // seeds/illiad-webplatform-users-api.txt lines 483-492.
         return model_state("model.NVTGC", "The NVTGC is invalid.");
     }
     u.insert("UserName".into(), json!(username));
+    // "An ExternalUserId will always override the a value supplied for the mapped field"
+    // (seeds/illiad-webplatform-users-api.txt line 294); erased when absent (illiad-libib-api.md
+    // §2.3, the Relais integration doc).
     let mapped = mapped_field(app);
     match u.remove("ExternalUserId") {
         Some(ext) if !ext.is_null() => {
@@ -335,6 +340,8 @@ fn create(app: &App, body: &Bytes) -> Response {
         }
         _ => {}
     }
+    // Defaults when a field is omitted: seeds/illiad-webplatform-users-api.txt lines 286 on
+    // ("Default if not provided"; illiad-libib-api.md §2.3).
     let defaults = [
         ("NotificationMethod", json!("Electronic")),
         ("DeliveryMethod", json!("Hold for Pickup")),

@@ -26,7 +26,9 @@ fn error(status: StatusCode, message: &str) -> Response {
     json_resp(status, &json!({"status": "error", "message": message}))
 }
 
-/// Auth and pacing for every Libib request: `Err` is the response to send.
+/// Auth and pacing for every Libib request: `Err` is the response to send. "Currently you may hit
+/// the API once every 2 seconds" (illiad-libib-api.md §1.1, Libib docs introduction.html); the
+/// 429's body and `Retry-After` are the sandbox's own (undocumented, [SILENT]).
 fn gate(app: &App, h: &HeaderMap) -> Result<(), Response> {
     let key = h.get("x-api-key").and_then(|v| v.to_str().ok());
     let user = h.get("x-api-user").and_then(|v| v.to_str().ok());
