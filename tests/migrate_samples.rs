@@ -266,6 +266,20 @@ fn folio_samples_to_illiad_keep_status_addresses_and_user_names() {
     let mut users = sample_users();
     // A custom field: the export's default columns do not carry it, and the summary says so.
     users[0]["customFields"] = serde_json::json!({"level": "gold"});
+    // FOLIO takes a custom-field value only when the field is defined (mod-users validates
+    // values against /custom-fields).
+    let r = client()
+        .post(format!("{}/folio/custom-fields", sb.base))
+        .header("X-Okapi-Tenant", "diku")
+        .header("X-Okapi-Token", sb.folio_token())
+        .header("X-Okapi-Module-Id", "mod-users-19.6.0")
+        .json(
+            &serde_json::json!({"name": "Level", "refId": "level", "type": "TEXTBOX_SHORT",
+            "entityType": "user", "textField": {"fieldFormat": "TEXT"}}),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
     load_folio_users(&sb, &users);
     write_fast_config(&sb, d);
     let m = root().join("mappings/folio-to-illiad.toml");
