@@ -47,7 +47,26 @@ impl IlliadWriter<'_> {
     /// The user `name` as it now exists (after an ambiguous answer), judged against `sent`.
     async fn find(&self, name: &str, sent: &Value) -> Found {
         match self.client.by_username(name).await {
-            Ok(Lookup::Found(u)) => judge_found(sent, &u, name.to_string()),
+            Ok(Lookup::Found(u)) => {
+                // GET shows `"Web": "Yes"` for the boolean sent and never returns the write-only
+                // fields (seeds/illiad-webplatform-users-api.txt lines 41-91 and 276).
+                let mut u = u;
+                if let Some(w) = u.get_mut("Web") {
+                    match w.as_str().map(str::to_ascii_lowercase).as_deref() {
+                        Some("yes") => *w = Value::Bool(true),
+                        Some("no") => *w = Value::Bool(false),
+                        _ => {}
+                    }
+                }
+                let mut sent = sent.clone();
+                if let Some(m) = sent.as_object_mut() {
+                    m.retain(|k, _| {
+                        !k.eq_ignore_ascii_case("PlainTextPassword")
+                            && !k.eq_ignore_ascii_case("NotificationPreferences")
+                    });
+                }
+                judge_found(&sent, &u, name.to_string())
+            }
             Ok(Lookup::NotFound) => Found::Absent,
             Ok(Lookup::NotUnique(why)) => Found::Other(why),
             Err(e) => {
