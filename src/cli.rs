@@ -185,6 +185,11 @@ pub struct RestoreArgs {
     /// listed as `exists`).
     #[arg(long)]
     pub only_missing: bool,
+    /// ILLiad: the field the target API key's ExternalUserIDMapping names (e.g. SSN), as a
+    /// mapping's `[defaults] external_user_id_field` says for an import (default: the vendor's
+    /// UserName).
+    #[arg(long, value_name = "FIELD")]
+    pub external_user_id_field: Option<String>,
     /// When the run ends, run CMD (through the shell) with the summary JSON on stdin
     /// (default: [notify] command in the config).
     #[arg(long, value_name = "CMD")]
@@ -761,6 +766,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<(u8, Option<PathBuf>)> {
                 config: args.config,
                 commit: args.commit,
                 only_missing: args.only_missing,
+                external_user_id_field: args.external_user_id_field,
                 report: args.report,
                 rate: args.rate,
                 concurrency: args.concurrency,

@@ -59,6 +59,8 @@ pub struct RestoreOptions {
     pub commit: bool,
     /// Only recreate missing patrons; existing ones are left as they are.
     pub only_missing: bool,
+    /// ILLiad: the field the target key's ExternalUserIDMapping names (None: UserName).
+    pub external_user_id_field: Option<String>,
     /// Extra report path.
     pub report: Option<PathBuf>,
     /// Requests per second override.
@@ -268,7 +270,13 @@ async fn run_async(opts: &RestoreOptions) -> anyhow::Result<RestoreResult> {
                     })
                     .collect()
             } else {
-                let planned = plan(&backend, chunk, opts.only_missing).await?;
+                let planned = plan(
+                    &backend,
+                    chunk,
+                    opts.only_missing,
+                    opts.external_user_id_field.as_deref(),
+                )
+                .await?;
                 apply(opts, &backend, &journal, planned).await?
             };
             done.extend(outcomes);
@@ -345,7 +353,14 @@ fn restorable(system: System, record: Value, dropped: &mut BTreeMap<String, u64>
     let mut kept = serde_json::Map::new();
     for (k, v) in obj {
         if crate::systems::schema::lookup_field(system, k).is_some() {
-            kept.insert(k.clone(), v.clone());
+            // The create body takes `Web` as a boolean, GET answers `"Web":"Yes"`
+            // (seeds/illiad-webplatform-users-api.txt lines 60 and 276): the same value.
+            let v = match (k.eq_ignore_ascii_case("Web"), v.as_str()) {
+                (true, Some(w)) if w.eq_ignore_ascii_case("yes") => Value::Bool(true),
+                (true, Some(w)) if w.eq_ignore_ascii_case("no") => Value::Bool(false),
+                _ => v.clone(),
+            };
+            kept.insert(k.clone(), v);
         } else {
             let blank = v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty());
             if blank || server_set.contains(&k.as_str()) {
@@ -446,6 +461,7 @@ async fn plan(
     backend: &Backend,
     chunk: Vec<Candidate>,
     only_missing: bool,
+    external_field: Option<&str>,
 ) -> anyhow::Result<Vec<Planned>> {
     if chunk.is_empty() {
         return Ok(Vec::new());
@@ -467,7 +483,7 @@ async fn plan(
             client,
             match_field: "UserName",
             nvtgc: None,
-            external_field: None,
+            external_field,
         }
         .plan(chunk)
         .await

@@ -121,7 +121,7 @@ pub fn folio_scope_query(scope: &Scope, refdata: &RefData) -> Result<String, Str
 }
 
 /// Whether a FOLIO user holds `tag` in `tags.tagList` (compared folded, as FOLIO's query does).
-fn has_tag(u: &Value, tag: &str) -> bool {
+pub(crate) fn has_tag(u: &Value, tag: &str) -> bool {
     let want = fold(tag);
     u.pointer("/tags/tagList")
         .and_then(Value::as_array)

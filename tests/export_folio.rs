@@ -224,8 +224,11 @@ fn native_backup_restores_exactly_and_undo_returns_to_the_edited_state() {
     // Custom fields (FOLIO's `customFields` object) travel in the record itself.
     for (i, u) in users.iter_mut().enumerate().take(20) {
         u["customFields"] =
-            serde_json::json!({"sierraCode": format!("ç-{i}"), "tags2": ["a", "b"]});
+            serde_json::json!({"sierraCode": format!("ç-{i}"), "tags2": ["opt_0", "opt_1"]});
     }
+    // FOLIO takes a custom-field value only when the field is defined (mod-users validates
+    // values against /custom-fields): the source tenant and the restore's target both have them.
+    define_custom_fields(&source);
     load_folio_users(&source, &users);
     let held: BTreeMap<String, Value> = source
         .folio_users()
@@ -252,6 +255,7 @@ fn native_backup_restores_exactly_and_undo_returns_to_the_edited_state() {
     let t = tdir.path();
     let target = Sandbox::start(t, &[]);
     write_config(&target, t);
+    define_custom_fields(&target);
     let b = d.join("backup.jsonl");
     let b = b.to_str().unwrap();
     let o = run(t, &["restore", b, "--to", "sb"]);
@@ -387,5 +391,28 @@ fn native_backup_restores_exactly_and_undo_returns_to_the_edited_state() {
     }
     for (id, u) in &edited {
         assert_eq!(&unstamped(&now[id]), u, "user {id} back to its edit");
+    }
+}
+
+/// Defines the two custom fields the backup test's users carry (a text field and a
+/// multi-select), as a tenant administrator would before loading them.
+fn define_custom_fields(sb: &Sandbox) {
+    let defs = [
+        serde_json::json!({"name": "Sierra code", "refId": "sierraCode", "type": "TEXTBOX_SHORT",
+            "entityType": "user", "textField": {"fieldFormat": "TEXT"}}),
+        serde_json::json!({"name": "Tags 2", "refId": "tags2", "type": "MULTI_SELECT_DROPDOWN",
+            "entityType": "user", "selectField": {"multiSelect": true, "options": {"values": [
+                {"id": "opt_0", "value": "a"}, {"id": "opt_1", "value": "b"}]}}}),
+    ];
+    for def in defs {
+        let r = reqwest::blocking::Client::new()
+            .post(format!("{}/folio/custom-fields", sb.base))
+            .header("X-Okapi-Tenant", "diku")
+            .header("X-Okapi-Token", sb.folio_token())
+            .header("X-Okapi-Module-Id", "mod-users-19.6.0")
+            .json(&def)
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201, "{}", r.text().unwrap_or_default());
     }
 }

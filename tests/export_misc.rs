@@ -295,7 +295,15 @@ fn backup_records(path: &std::path::Path) -> (serde_json::Value, Vec<serde_json:
 fn libib_and_illiad_native_backups_restore_exactly_and_only_into_their_system() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let source = Sandbox::start(d, &["--libib-interval-ms", "0"]);
+    let source = Sandbox::start(
+        d,
+        &[
+            "--libib-interval-ms",
+            "0",
+            "--illiad-external-id-field",
+            "SSN",
+        ],
+    );
     write_config(&source, d);
     for i in 0..60 {
         let mut q =
@@ -390,7 +398,15 @@ fn libib_and_illiad_native_backups_restore_exactly_and_only_into_their_system() 
 
     let tdir = tempfile::tempdir().unwrap();
     let t = tdir.path();
-    let target = Sandbox::start(t, &["--libib-interval-ms", "0"]);
+    let target = Sandbox::start(
+        t,
+        &[
+            "--libib-interval-ms",
+            "0",
+            "--illiad-external-id-field",
+            "SSN",
+        ],
+    );
     write_config(&target, t);
     let lib_file = d.join("lib.jsonl");
     let ill_file = d.join("ill.jsonl");
@@ -426,7 +442,19 @@ fn libib_and_illiad_native_backups_restore_exactly_and_only_into_their_system() 
     let (_, lib_again) = backup_records(&t.join("lib.jsonl"));
     assert_eq!(lib_again, lib, "Libib patrons come back exactly");
 
-    let o = run(t, &["restore", ill_file, "--to", "ill", "--commit"]);
+    // The target key maps ExternalUserId to SSN (as the sandbox here), so the restore says so.
+    let o = run(
+        t,
+        &[
+            "restore",
+            ill_file,
+            "--to",
+            "ill",
+            "--commit",
+            "--external-user-id-field",
+            "SSN",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     std::fs::write(t.join("ids.txt"), "alice\nbob\ncarol\n").unwrap();
     let o = run(
@@ -459,7 +487,19 @@ fn libib_and_illiad_native_backups_restore_exactly_and_only_into_their_system() 
     );
     // ILLiad's API cannot update: a second restore finds them all and writes nothing.
     let (before, _) = target.counts("/illiad");
-    let o = run(t, &["restore", ill_file, "--to", "ill", "--commit"]);
+    // The target key maps ExternalUserId to SSN (as the sandbox here), so the restore says so.
+    let o = run(
+        t,
+        &[
+            "restore",
+            ill_file,
+            "--to",
+            "ill",
+            "--commit",
+            "--external-user-id-field",
+            "SSN",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(target.counts("/illiad").0, before);
 }

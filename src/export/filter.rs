@@ -100,13 +100,22 @@ impl Filter {
             parts.push(cql::any_of("patronGroup", &[id]));
         }
         if let Some(t) = &self.tag {
-            parts.push(format!("tags.tagList=={}", cql::quote(t)));
+            // `==` on an array compares its JSON text in real FOLIO and finds no one
+            // (raml-module-builder CQL2PgJSON, as for roster sync's scope); `=` finds the tag
+            // among the list's words, and [`Filter::keeps_folio`] keeps exactly that tag.
+            parts.push(format!("tags.tagList={}", cql::quote(t)));
         }
         Ok(if parts.is_empty() {
             "cql.allRecords=1".into()
         } else {
             parts.join(" and ")
         })
+    }
+
+    /// Whether a FOLIO user passes what the query cannot say exactly: with `--tag`, the user
+    /// holds that tag itself (the query's `=` also finds longer tags holding its words).
+    pub fn keeps_folio(&self, u: &Value) -> bool {
+        self.tag.as_ref().is_none_or(|t| crate::sync::has_tag(u, t))
     }
 
     /// Whether a Libib patron passes: not frozen with `--active-only` (Libib's `freeze` field,

@@ -260,8 +260,10 @@ impl PatronRows {
                 return Ok(None);
             }
             let mut records = self.fetch().await?;
-            if matches!(self.backend, Backend::Libib { .. }) {
-                records.retain(|p| self.filter.keeps_libib(p));
+            match self.backend {
+                Backend::Libib { .. } => records.retain(|p| self.filter.keeps_libib(p)),
+                Backend::Folio { .. } => records.retain(|u| self.filter.keeps_folio(u)),
+                _ => {}
             }
             if let Some(left) = &mut self.remaining {
                 records.truncate(usize::try_from(*left).unwrap_or(usize::MAX));
