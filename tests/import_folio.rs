@@ -453,6 +453,8 @@ fn a_missing_permission_stops_the_run_with_exit_3_and_one_message() {
             && stops[0].contains("lacks the permission users.item.post"),
         "{out}"
     );
+    // A missing permission is not a lost login.
+    assert!(!stops[0].contains("authentication lost"), "{out}");
     let rows = read_report(&d.join("rep.csv"));
     assert_eq!(rows.len(), 120);
     assert_eq!(

@@ -185,7 +185,17 @@ fn judge_failure(res: Result<Reply, CallFailure>, o: &mut Outcome) -> Attempt {
             // Authentication lost mid-run (the re-login was refused or could not be sent): the
             // run halts, this row and the rest are `skipped` and the run stays resumable.
             if let Some(stop) = crate::journal::interrupt::Stop::current() {
-                stop.set_unreachable(format!("authentication lost: {e}"));
+                // A 403 names the missing permission itself; anything else here is a login
+                // that no longer works.
+                let why = if matches!(
+                    e,
+                    crate::systems::folio::client::FolioError::Forbidden { .. }
+                ) {
+                    e.to_string()
+                } else {
+                    format!("authentication lost: {e}")
+                };
+                stop.set_unreachable(why);
             }
             Attempt::Again {
                 retry_after: None,
