@@ -36,11 +36,11 @@ fn is_midnight_utc(rest: &str) -> bool {
     let t = t.strip_prefix(":00").unwrap_or(t);
     let t = match t.strip_prefix('.') {
         Some(frac) => {
-            let zeros = frac.len() - frac.trim_start_matches('0').len();
-            if zeros == 0 {
+            let after = frac.trim_start_matches('0');
+            if after.len() == frac.len() {
                 return false;
             }
-            &frac[zeros..]
+            after
         }
         None => t,
     };
@@ -85,8 +85,7 @@ pub fn split_list(text: &str, split: &str) -> Vec<String> {
     let mut cur = String::new();
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
-        if c == '\\' {
-            let after = &rest[1..];
+        if let Some(after) = rest.strip_prefix('\\') {
             match after.chars().next() {
                 Some(n) if n == '\\' || n == sep => {
                     cur.push(n);
