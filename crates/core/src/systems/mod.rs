@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod connector;
+pub mod registry;
 pub mod schema;
 
 /// A target system.

@@ -2,6 +2,9 @@
 //! and the conversion of mapped records to Libib's query parameters.
 
 pub mod client;
+mod connector;
+
+pub use connector::LibibConnector;
 
 /// The fields of a Libib patron as the API returns them, in its order; `barcode` first, since it
 /// addresses the patron (`POST /patrons/{barcode}`). Source: `reference/seeds/libib-patrons-client-docs.txt`.

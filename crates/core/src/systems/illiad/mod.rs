@@ -2,3 +2,6 @@
 //! The API cannot update, delete or list users.
 
 pub mod client;
+mod connector;
+
+pub use connector::IlliadConnector;
