@@ -1,7 +1,10 @@
 //! The `patron-etl` binary: parse arguments, set up logging, run, map errors to exit codes.
 
 use clap::Parser;
-use patron_etl::cli::{self, Cli, LogFormat};
+mod cli;
+mod cmd;
+
+use cli::{Cli, LogFormat};
 use patron_etl::exit;
 use patron_etl::runlog::RunLogWriter;
 use std::io::IsTerminal;

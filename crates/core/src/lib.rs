@@ -8,7 +8,6 @@
 
 pub mod builtin;
 pub mod check;
-pub mod cli;
 pub mod connect;
 pub mod dedupe;
 pub mod exit;
