@@ -7,16 +7,12 @@
 
 use crate::check::{field_text, screen_row};
 use crate::dedupe::{unique_fields, DuplicateTracker};
-use crate::exit::{TargetError, UnreachableError, UsageError};
-use crate::http::Governed;
+use crate::exit::{UnreachableError, UsageError};
 use crate::journal::interrupt::Halt;
 use crate::journal::RunJournal;
 use crate::mapping::{BoundMapping, Mapping};
 use crate::outcome::{Outcome, OutcomeKind, ReasonCode};
-use crate::plan::folio::{FolioPlanner, BATCH};
-use crate::plan::illiad::IlliadPlanner;
-use crate::plan::libib::{LibibPlanner, Snapshot};
-use crate::plan::{Candidate, Planned};
+use crate::plan::{Candidate, Planned, CHUNK};
 use crate::progress::Progress;
 use crate::read::{self, ReadOptions, Record, RowReader};
 use crate::report::rejects::RejectsFile;
@@ -24,17 +20,10 @@ use crate::report::summary::Summary;
 use crate::report::{self, Column, ReportSink};
 use crate::runs::RunDir;
 use crate::sync::{self, Absent, MissingPlan, MissingPolicy};
-use crate::systems::folio::client::FolioClient;
-use crate::systems::folio::merge::Change;
-use crate::systems::folio::refdata::RefData;
-use crate::systems::illiad::client::IlliadClient;
-use crate::systems::libib::client::LibibClient;
-use crate::systems::System;
-use crate::target::{self, Target, TargetRef};
-use crate::write::folio::{preview_outcome, FolioWriter};
-use crate::write::illiad::IlliadWriter;
-use crate::write::libib::LibibWriter;
-use crate::write::retry::RetryPolicy;
+use crate::systems::connector::{PlanRules, Purpose, TargetSession};
+use crate::systems::registry;
+use crate::target::{self, TargetRef};
+use crate::write::preview_outcome;
 use anyhow::Context;
 use futures::StreamExt;
 use std::path::{Path, PathBuf};
@@ -102,99 +91,6 @@ pub struct ImportResult {
     pub status: &'static str,
     /// Why the run stopped early (Ctrl-C, or the target lost mid-run), if it did.
     pub halt: Option<Halt>,
-}
-
-/// A connected target, ready to plan and write.
-enum Backend {
-    Folio {
-        client: FolioClient,
-        refdata: RefData,
-    },
-    Illiad {
-        client: IlliadClient,
-        nvtgc: Option<String>,
-    },
-    Libib {
-        client: LibibClient,
-        snapshot: Option<Snapshot>,
-    },
-}
-
-impl Backend {
-    fn http(&self) -> &Governed {
-        match self {
-            Backend::Folio { client, .. } => client.http(),
-            Backend::Illiad { client, .. } => client.http(),
-            Backend::Libib { client, .. } => client.http(),
-        }
-    }
-}
-
-/// ILLiad and Libib problems that stop a run are about the target (exit 3).
-fn target_failed(e: impl std::fmt::Display) -> anyhow::Error {
-    anyhow::Error::new(UnreachableError(e.to_string()))
-}
-
-/// Connects and checks the credentials; `expected_rows` (rows to process, if known) decides
-/// whether a Libib run pages through every patron once or looks rows up one by one.
-async fn connect(
-    target: &Target,
-    expected_rows: Option<u64>,
-    force_snapshot: bool,
-) -> anyhow::Result<Backend> {
-    // Libib: one global pacer, never concurrent.
-    let concurrency = if target.system == System::Libib {
-        1
-    } else {
-        target.concurrency
-    };
-    let http = Governed::new(target.rate, concurrency, target.timeout)?;
-    match target.system {
-        System::Folio => {
-            let (client, refdata) = crate::connect::folio_with_names(target, http).await?;
-            tracing::info!(
-                groups = refdata.groups.names().len(),
-                address_types = refdata.address_types.names().len(),
-                "FOLIO reference data loaded"
-            );
-            Ok(Backend::Folio { client, refdata })
-        }
-        System::Illiad => {
-            let client = crate::connect::illiad(target, http).await?;
-            tracing::info!(version = %client.version, "ILLiad Web Platform reached");
-            Ok(Backend::Illiad {
-                client,
-                nvtgc: target.nvtgc.clone(),
-            })
-        }
-        System::Libib => {
-            let (client, first) = crate::connect::libib(target, http).await?;
-            // Paging costs (pages - 1) more requests; per-row lookups cost one per row.
-            let more_pages = first.pages.saturating_sub(1);
-            let snapshot = force_snapshot
-                || match expected_rows {
-                    Some(rows) => more_pages <= rows,
-                    None => more_pages <= 20,
-                };
-            tracing::info!(
-                patrons = first.total,
-                pages = first.pages,
-                snapshot,
-                "Libib reached"
-            );
-            let snapshot = if snapshot {
-                match client.all_patrons(first).await {
-                    Ok(all) => Some(Snapshot::new(all)),
-                    // Interrupted during the scan: no row will be planned, each is `skipped`.
-                    Err(_) if crate::journal::interrupt::stopped() => None,
-                    Err(e) => return Err(target_failed(e)),
-                }
-            } else {
-                None
-            };
-            Ok(Backend::Libib { client, snapshot })
-        }
-    }
 }
 
 /// Whether a run-fatal error says the target cannot be reached (exit 3).
@@ -377,9 +273,17 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
                 header,
             });
         }
-        let backend = connect(&target, total, opts.missing != MissingPolicy::Ignore).await?;
+        let purpose = Purpose::Import {
+            expected_rows: total,
+            full_listing: opts.missing != MissingPolicy::Ignore,
+        };
+        let backend = registry::connector(target.system)
+            .writes()
+            .connect(&target, purpose)
+            .await?;
+        let backend = backend.as_ref();
         // Absent patrons are found (and the threshold checked) before any row is written.
-        let missing = plan_missing(opts, &mapping, &backend).await?;
+        let missing = plan_missing(opts, &mapping, backend).await?;
         let mut info = report::html::RunInfo::now(
             if opts.source.is_some() {
                 "migrate"
@@ -431,14 +335,14 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
         sinks
             .progress
             .pace(target.rate, backend.http().counters.clone());
-        pump(opts, &mapping, &backend, &mut inputs, &mut sinks, &journal).await?;
+        pump(opts, &mapping, backend, &mut inputs, &mut sinks, &journal).await?;
         for inp in &inputs {
             for (field, n, why) in inp.reader.left_out() {
                 sinks.summary.add_left_out_n(&field, n, &why);
             }
         }
         if let Some(plan) = missing {
-            apply_missing(opts, &backend, plan, &mut sinks, &journal).await?;
+            apply_missing(opts, backend, plan, &mut sinks, &journal).await?;
         }
         sinks.progress.finish();
         for r in sinks.reports {
@@ -521,11 +425,11 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
     })
 }
 
-/// Streams every input through chunks of up to [`BATCH`] candidates.
+/// Streams every input through chunks of up to [`CHUNK`] candidates.
 async fn pump(
     opts: &ImportOptions,
     mapping: &Mapping,
-    backend: &Backend,
+    backend: &dyn TargetSession,
     inputs: &mut [Input],
     sinks: &mut Sinks,
     journal: &RunJournal,
@@ -539,12 +443,9 @@ async fn pump(
     let max_errors = opts.max_errors;
     let mut chunk: Vec<Pending> = Vec::new();
     let files: Vec<PathBuf> = inputs.iter().map(|i| i.path.clone()).collect();
-    // Libib is paced at one request every 2 s and written one row at a time: a chunk of one row
-    // reports (and shows progress) as each row is done, and batches nothing worth keeping.
-    let batch = match backend {
-        Backend::Libib { .. } => 1,
-        _ => BATCH,
-    };
+    // A system that gains nothing from batching (Libib) plans a chunk of one row, so each row
+    // reports (and shows progress) as it is done.
+    let batch = backend.chunk_rows();
     'inputs: for (index, inp) in inputs.iter_mut().enumerate() {
         let file: Arc<str> = Arc::from(inp.path.display().to_string());
         for item in inp.reader.by_ref() {
@@ -638,7 +539,7 @@ async fn pump(
                 .iter()
                 .filter(|p| matches!(p.kind, PendingKind::Candidate(_)))
                 .count();
-            if candidates >= batch || chunk.len() >= BATCH * 4 {
+            if candidates >= batch || chunk.len() >= CHUNK * 4 {
                 failed +=
                     flush(opts, mapping, backend, &mut chunk, sinks, stopped, journal).await?;
                 if max_errors.is_some_and(|m| failed > m) && !stopped {
@@ -660,7 +561,7 @@ async fn pump(
 async fn flush(
     opts: &ImportOptions,
     mapping: &Mapping,
-    backend: &Backend,
+    backend: &dyn TargetSession,
     chunk: &mut Vec<Pending>,
     sinks: &mut Sinks,
     stopped: bool,
@@ -689,43 +590,16 @@ async fn flush(
             .iter()
             .map(|c| c.outcome(OutcomeKind::Skipped))
             .collect();
-        let planned = match backend {
-            Backend::Folio { client, refdata } => {
-                let planner = FolioPlanner {
-                    client,
-                    refdata,
-                    match_field: &mapping.match_field,
-                    protect: &mapping.protect,
-                    merge: &mapping.merge,
-                };
-                planner
-                    .plan(candidates)
-                    .await
-                    .map_err(TargetError::into_run_error)
-            }
-            Backend::Illiad { client, nvtgc } => {
-                let planner = IlliadPlanner {
-                    client,
-                    match_field: &mapping.match_field,
-                    nvtgc: nvtgc.as_deref(),
-                    external_field: mapping
-                        .defaults()
-                        .get("external_user_id_field")
-                        .map(String::as_str),
-                };
-                planner.plan(candidates).await.map_err(target_failed)
-            }
-            Backend::Libib { client, snapshot } => {
-                let planner = LibibPlanner {
-                    client,
-                    match_field: &mapping.match_field,
-                    protect: &mapping.protect,
-                    merge: &mapping.merge,
-                    snapshot: snapshot.as_ref(),
-                };
-                planner.plan(candidates).await.map_err(target_failed)
-            }
+        let rules = PlanRules {
+            match_field: &mapping.match_field,
+            protect: &mapping.protect,
+            merge: &mapping.merge,
+            external_field: mapping
+                .defaults()
+                .get("external_user_id_field")
+                .map(String::as_str),
         };
+        let planned = backend.plan(candidates, &rules).await;
         match planned {
             Ok(p) => Ok(p),
             Err(e) if crate::journal::interrupt::stopped() || is_unreachable(&e) => {
@@ -754,51 +628,26 @@ async fn flush(
     let outcomes: Vec<Outcome> = if opts.commit && !stopped {
         // journal hook: every intent (with before-images) is durable before any write is sent
         journal.record_intents(&planned).await?;
-        match backend {
-            Backend::Folio { client, .. } => {
-                let writer = FolioWriter {
-                    client,
-                    policy: RetryPolicy::default(),
-                    match_field: &mapping.match_field,
-                };
-                let n = client.http().concurrency();
-                // A missing permission (FOLIO's 403) halts the run like a lost target: the
-                // writes in flight end, every later row is `skipped` with the one message, and
-                // the run ends with exit 3 — instead of one failed row per patron.
-                let outcomes = write_all(journal, planned, n, |p| async {
-                    let o = writer.apply(p).await;
-                    if let Some(e) = client.forbidden() {
-                        if let Some(stop) = crate::journal::interrupt::Stop::current() {
-                            stop.set_unreachable(e.to_string());
-                        }
-                    }
-                    o
-                })
-                .await;
-                if let Some(e) = client.forbidden() {
-                    if crate::journal::interrupt::Stop::current().is_none() {
-                        return Err(e.into_run_error());
-                    }
+        let n = backend.write_concurrency();
+        // A problem that halts the run (FOLIO's 403, a missing permission) ends the writes in
+        // flight, every later row is `skipped` with the one message, and the run ends with exit
+        // 3 — instead of one failed row per patron.
+        let outcomes = write_all(journal, planned, n, |p| async {
+            let o = backend.write(p, &mapping.match_field).await;
+            if let Some(e) = backend.halt_error() {
+                if let Some(stop) = crate::journal::interrupt::Stop::current() {
+                    stop.set_unreachable(e.to_string());
                 }
-                outcomes
             }
-            Backend::Illiad { client, .. } => {
-                let writer = IlliadWriter {
-                    client,
-                    policy: RetryPolicy::default(),
-                };
-                let n = client.http().concurrency();
-                write_all(journal, planned, n, |p| writer.apply(p)).await
-            }
-            Backend::Libib { client, .. } => {
-                // One at a time: Libib is paced per account and never written concurrently.
-                let writer = LibibWriter {
-                    client,
-                    policy: RetryPolicy::default(),
-                };
-                write_all(journal, planned, 1, |p| writer.apply(p)).await
+            o
+        })
+        .await;
+        if let Some(e) = backend.halt_error() {
+            if crate::journal::interrupt::Stop::current().is_none() {
+                return Err(e);
             }
         }
+        outcomes
     } else {
         planned
             .into_iter()
@@ -897,7 +746,7 @@ fn roster_keys(
 async fn plan_missing(
     opts: &ImportOptions,
     mapping: &Mapping,
-    backend: &Backend,
+    backend: &dyn TargetSession,
 ) -> anyhow::Result<Option<MissingPlan>> {
     if opts.missing == MissingPolicy::Ignore {
         return Ok(None);
@@ -935,24 +784,15 @@ async fn plan_missing(
             "the roster may be incomplete; --missing goes ahead (--allow-incomplete-roster)"
         );
     }
-    let plan = match backend {
-        Backend::Folio { client, refdata } => {
-            let query = sync::folio_scope_query(scope, refdata).map_err(UsageError)?;
-            sync::folio_missing(client, &query, scope, &mapping.match_field, &keys)
-                .await
-                .map_err(TargetError::into_run_error)?
-        }
-        Backend::Libib { snapshot, .. } => {
-            let all = snapshot.as_ref().map(|s| s.patrons()).unwrap_or_default();
-            sync::libib_missing(all, scope, &mapping.match_field, &keys)
-        }
-        Backend::Illiad { .. } => {
-            return Err(UsageError(
-                "--missing is not available for ILLiad: its API cannot list users".into(),
-            )
-            .into())
-        }
-    };
+    let connector = registry::connector(mapping.system);
+    if !connector.capabilities().list {
+        return Err(UsageError(format!(
+            "--missing is not available for {}: its API cannot list users",
+            connector.writes().product_name()
+        ))
+        .into());
+    }
+    let plan = backend.missing(scope, &mapping.match_field, &keys).await?;
     tracing::info!(
         in_scope = plan.in_scope,
         absent = plan.absent.len(),
@@ -967,7 +807,7 @@ async fn plan_missing(
 /// name `(absent from roster)`.
 async fn apply_missing(
     opts: &ImportOptions,
-    backend: &Backend,
+    backend: &dyn TargetSession,
     plan: MissingPlan,
     sinks: &mut Sinks,
     journal: &crate::journal::session::RunJournal,
@@ -980,20 +820,7 @@ async fn apply_missing(
     let before = journal.last_line(file_index);
     for (n, Absent { key, id, record }) in plan.absent.into_iter().enumerate() {
         let line = before + n as u64 + 1;
-        let (new_record, changes) = match backend {
-            Backend::Folio { .. } => {
-                let new = sync::folio_deactivated(&record, opts.missing, &today);
-                (new.clone(), folio_changes(&record, &new))
-            }
-            _ => (
-                serde_json::json!({"freeze": "1"}),
-                vec![Change {
-                    field: "freeze".into(),
-                    old: record.get("freeze").cloned(),
-                    new: Some(serde_json::Value::from("1")),
-                }],
-            ),
-        };
+        let (new_record, changes) = backend.deactivated(&record, opts.missing, &today);
         let planned = Planned {
             row: Candidate {
                 file: file.clone(),
@@ -1017,29 +844,11 @@ async fn apply_missing(
             journal
                 .record_intents(std::slice::from_ref(&planned))
                 .await?;
-            match backend {
-                Backend::Folio { client, .. } => {
-                    FolioWriter {
-                        client,
-                        policy: RetryPolicy::default(),
-                        match_field: "id",
-                    }
-                    .apply(planned)
-                    .await
-                }
-                Backend::Libib { client, .. } => {
-                    LibibWriter {
-                        client,
-                        policy: RetryPolicy::default(),
-                    }
-                    .apply(planned)
-                    .await
-                }
-                Backend::Illiad { .. } => continue,
-            }
+            // An absent patron is addressed by its id.
+            backend.write(planned, "id").await
         };
         o.name = crate::outcome::display_name(&record);
-        o.absent = Some(absent_patron(backend, &record));
+        o.absent = Some(backend.absent_patron(&record));
         if o.reason.is_none() {
             o.set_reason(
                 ReasonCode::AbsentFromRoster,
@@ -1058,53 +867,4 @@ async fn apply_missing(
         sinks.progress.inc(1);
     }
     Ok(())
-}
-
-/// How the report describes a patron absent from the roster: FOLIO's `username`, patron group
-/// (by name) and `expirationDate` (its date); Libib has no user name or group, so its `tags`
-/// stand for the group.
-fn absent_patron(backend: &Backend, record: &serde_json::Value) -> crate::outcome::AbsentPatron {
-    let text = |f: &str| {
-        record
-            .get(f)
-            .and_then(|v| v.as_str())
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
-    match backend {
-        Backend::Folio { refdata, .. } => crate::outcome::AbsentPatron {
-            username: text("username"),
-            group: text("patronGroup")
-                .map(|id| refdata.groups.name(&id).map(str::to_string).unwrap_or(id)),
-            expires: text("expirationDate").map(|d| d.chars().take(10).collect()),
-        },
-        _ => crate::outcome::AbsentPatron {
-            username: None,
-            // Libib's tags are one comma-separated text (see sync::libib_missing).
-            group: match record.get("tags") {
-                Some(serde_json::Value::Array(a)) => Some(
-                    a.iter()
-                        .filter_map(|t| t.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                ),
-                _ => text("tags"),
-            }
-            .filter(|s| !s.is_empty()),
-            expires: None,
-        },
-    }
-}
-
-/// The top-level fields that differ between two FOLIO records (for the report).
-fn folio_changes(old: &serde_json::Value, new: &serde_json::Value) -> Vec<Change> {
-    ["active", "expirationDate"]
-        .iter()
-        .filter(|f| old.get(**f) != new.get(**f))
-        .map(|f| Change {
-            field: f.to_string(),
-            old: old.get(*f).cloned(),
-            new: new.get(*f).cloned(),
-        })
-        .collect()
 }

@@ -2,9 +2,10 @@
 //! back — creates the patrons that are missing, puts back the ones that differ (each changed
 //! field in the report, old → new), leaves the equal ones alone. Preview unless `--commit`.
 //!
-//! Flow: backup reader (chunks of [`BATCH`] records) → plan (FOLIO: one `id==(…)` lookup a
-//! chunk and a field-level diff here; Libib and ILLiad: import's own planners, keyed on barcode
-//! and UserName) → import's journal session (intents with before-images, so `undo` reverses a
+//! Flow: backup reader (chunks of [`CHUNK`] records) → the session's `plan_restore`
+//! (`systems/<system>/session.rs`; FOLIO: one `id==(…)` lookup a chunk and a field-level diff,
+//! [`crate::plan::differences`]; Libib and ILLiad: import's own planners, keyed on barcode and
+//! UserName) → import's journal session (intents with before-images, so `undo` reverses a
 //! restore) → import's writers and retry loop → report, one outcome per backup record.
 //!
 //! Invariants: a backup from another system is refused before anything is sent (exit 2);
@@ -12,36 +13,26 @@
 //! and ILLiad (whose API cannot update users) never change an existing patron — its
 //! differences are listed as `exists`; without `--commit` no writer is built.
 
-use crate::exit::{TargetError, UsageError};
+use crate::exit::UsageError;
 use crate::export::native;
-use crate::http::Governed;
 use crate::import::{write_all, ImportOptions};
 use crate::journal::interrupt::Halt;
 use crate::journal::{JournalOptions, RunJournal};
 use crate::outcome::{Outcome, OutcomeKind};
-use crate::plan::folio::BATCH;
-use crate::plan::illiad::IlliadPlanner;
-use crate::plan::libib::{LibibPlanner, Snapshot};
-use crate::plan::{Action, Candidate, Planned};
+use crate::plan::{Action, Candidate, Planned, CHUNK};
 use crate::progress::Progress;
 use crate::read::ReadOptions;
 use crate::report::summary::Summary;
 use crate::report::{self, Column, ReportSink};
 use crate::runs::RunDir;
 use crate::sync::MissingPolicy;
-use crate::systems::folio::client::FolioClient;
-use crate::systems::folio::cql;
-use crate::systems::folio::merge::Change;
-use crate::systems::illiad::client::IlliadClient;
-use crate::systems::libib::client::LibibClient;
+use crate::systems::connector::{Purpose, TargetSession, WriteSide};
+use crate::systems::registry;
 use crate::systems::System;
-use crate::target::{self, Target, TargetRef};
-use crate::write::folio::{preview_outcome, FolioWriter};
-use crate::write::illiad::IlliadWriter;
-use crate::write::libib::LibibWriter;
-use crate::write::retry::RetryPolicy;
+use crate::target::{self, TargetRef};
+use crate::write::preview_outcome;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -93,42 +84,6 @@ pub struct RestoreResult {
     pub undoable: bool,
 }
 
-enum Backend {
-    Folio(FolioClient),
-    Libib {
-        client: LibibClient,
-        snapshot: Snapshot,
-    },
-    Illiad(IlliadClient),
-}
-
-impl Backend {
-    fn http(&self) -> &Governed {
-        match self {
-            Backend::Folio(c) => c.http(),
-            Backend::Libib { client, .. } => client.http(),
-            Backend::Illiad(c) => c.http(),
-        }
-    }
-}
-
-/// The field a system's records are matched on.
-///
-/// - FOLIO: `id`, the user's UUID, which `POST /users` keeps when given (mod-users
-///   `ramls/userdata.json`: `id`, "A globally unique (UUID) identifier for the user").
-/// - Libib: `barcode`, the patron's identifier for `GET/POST /patrons/{id}`
-///   (seeds/libib-patrons-client-docs.txt, "Update a Patron": "Pass the patron's barcode or
-///   email as the id").
-/// - ILLiad: `UserName`, the key of `GET Users/{username}`
-///   (seeds/illiad-webplatform-users-api.txt).
-fn key_field(system: System) -> &'static str {
-    match system {
-        System::Folio => "id",
-        System::Libib => "barcode",
-        System::Illiad => "UserName",
-    }
-}
-
 /// Runs a restore on a fresh tokio runtime.
 pub fn run(opts: &RestoreOptions) -> anyhow::Result<RestoreResult> {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -161,31 +116,6 @@ fn import_options(opts: &RestoreOptions) -> ImportOptions {
     }
 }
 
-async fn connect(target: &Target) -> anyhow::Result<Backend> {
-    // Libib: one global pacer, never concurrent (as import).
-    let concurrency = if target.system == System::Libib {
-        1
-    } else {
-        target.concurrency
-    };
-    let http = Governed::new(target.rate, concurrency, target.timeout)?;
-    Ok(match target.system {
-        System::Folio => Backend::Folio(crate::connect::folio(target, http).await?),
-        System::Illiad => Backend::Illiad(crate::connect::illiad(target, http).await?),
-        System::Libib => {
-            let (client, first) = crate::connect::libib(target, http).await?;
-            let all = client
-                .all_patrons(first)
-                .await
-                .map_err(TargetError::into_run_error)?;
-            Backend::Libib {
-                client,
-                snapshot: Snapshot::new(all),
-            }
-        }
-    })
-}
-
 async fn run_async(opts: &RestoreOptions) -> anyhow::Result<RestoreResult> {
     let mut backup = native::read(&opts.backup)?;
     let tref = target::resolve(&opts.to, opts.config.as_deref())?;
@@ -208,6 +138,8 @@ async fn run_async(opts: &RestoreOptions) -> anyhow::Result<RestoreResult> {
     let total = count_records(&opts.backup);
     let iopts = import_options(opts);
     let system = backup.system;
+    let connector = registry::connector(system);
+    let writes = connector.writes();
     // One writing run per target, as for imports (journal/lease.rs): taken before the run is
     // recorded, so a refused restore leaves nothing behind.
     let lease = if opts.commit {
@@ -221,7 +153,7 @@ async fn run_async(opts: &RestoreOptions) -> anyhow::Result<RestoreResult> {
         None
     };
     let (run, journal) =
-        crate::journal::session::begin_as(&iopts, system, key_field(system), "restore")?;
+        crate::journal::session::begin_as(&iopts, system, writes.restore_key(), "restore")?;
     if let Some(l) = &lease {
         l.name_run(&run.id)?;
     }
@@ -235,7 +167,8 @@ async fn run_async(opts: &RestoreOptions) -> anyhow::Result<RestoreResult> {
         exported_at = %backup.header.exported_at, "restore started");
     let stop = journal.stop().clone();
     let work = async {
-        let backend = connect(&target).await?;
+        let backend = writes.connect(&target, Purpose::Restore).await?;
+        let backend = backend.as_ref();
         let mut reports: Vec<Box<dyn ReportSink>> =
             vec![report::open(&run.file("report.csv"), Column::IMPORT)?];
         if let Some(p) = &opts.report {
@@ -247,15 +180,15 @@ async fn run_async(opts: &RestoreOptions) -> anyhow::Result<RestoreResult> {
         let file: Arc<str> = Arc::from(opts.backup.display().to_string());
         let mut dropped = BTreeMap::new();
         loop {
-            let mut chunk = Vec::with_capacity(BATCH);
+            let mut chunk = Vec::with_capacity(CHUNK);
             let mut done = Vec::new();
-            while chunk.len() < BATCH {
+            while chunk.len() < CHUNK {
                 let Some(item) = backup.next_record() else {
                     break;
                 };
                 let (line, record) = item?;
-                let record = restorable(system, record, &mut dropped);
-                candidate(&file, line, record, system, &mut chunk, &mut done);
+                let record = writes.restorable(record, &mut dropped);
+                candidate(&file, line, record, system, writes, &mut chunk, &mut done);
             }
             if chunk.is_empty() && done.is_empty() {
                 break;
@@ -271,13 +204,13 @@ async fn run_async(opts: &RestoreOptions) -> anyhow::Result<RestoreResult> {
                     .collect()
             } else {
                 let planned = plan(
-                    &backend,
+                    backend,
                     chunk,
                     opts.only_missing,
                     opts.external_user_id_field.as_deref(),
                 )
                 .await?;
-                apply(opts, &backend, &journal, planned).await?
+                apply(opts, system, backend, &journal, planned).await?
             };
             done.extend(outcomes);
             done.sort_by_key(|o| o.line);
@@ -337,39 +270,9 @@ async fn run_async(opts: &RestoreOptions) -> anyhow::Result<RestoreResult> {
         status,
         halt,
         not_restorable: dropped.into_iter().collect(),
-        undoable: system != System::Illiad,
+        // Undo deletes what the restore created.
+        undoable: connector.capabilities().delete,
     })
-}
-
-/// The record without the fields the target's API cannot set, counting those that had a value
-/// (nothing silent). ILLiad's `GET Users` returns fields (e.g. `RSSID`, `LastChangedDate`) that
-/// its Create User parameter table does not list (seeds/illiad-webplatform-users-api.txt, the
-/// catalogue in [`crate::systems::schema`]); the other systems take back what they return.
-fn restorable(system: System, record: Value, dropped: &mut BTreeMap<String, u64>) -> Value {
-    let (System::Illiad, Value::Object(obj)) = (system, &record) else {
-        return record;
-    };
-    let server_set = native::server_set(system);
-    let mut kept = serde_json::Map::new();
-    for (k, v) in obj {
-        if crate::systems::schema::lookup_field(system, k).is_some() {
-            // The create body takes `Web` as a boolean, GET answers `"Web":"Yes"`
-            // (seeds/illiad-webplatform-users-api.txt lines 60 and 276): the same value.
-            let v = match (k.eq_ignore_ascii_case("Web"), v.as_str()) {
-                (true, Some(w)) if w.eq_ignore_ascii_case("yes") => Value::Bool(true),
-                (true, Some(w)) if w.eq_ignore_ascii_case("no") => Value::Bool(false),
-                _ => v.clone(),
-            };
-            kept.insert(k.clone(), v);
-        } else {
-            let blank = v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty());
-            if blank || server_set.contains(&k.as_str()) {
-                continue;
-            }
-            *dropped.entry(k.clone()).or_default() += 1;
-        }
-    }
-    Value::Object(kept)
 }
 
 /// Records in the backup (lines after the header that are not blank), for progress.
@@ -392,10 +295,11 @@ fn candidate(
     line: u64,
     record: Value,
     system: System,
+    writes: &dyn WriteSide,
     chunk: &mut Vec<Candidate>,
     done: &mut Vec<Outcome>,
 ) {
-    let field = key_field(system);
+    let field = writes.restore_key();
     let record = native::without_server_set(system, &record);
     let key = match record.get(field) {
         Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
@@ -407,15 +311,7 @@ fn candidate(
             return;
         }
     };
-    // Libib: a field blank in the backup but set now is put back to blank.
-    let clear = match (system, record.as_object()) {
-        (System::Libib, Some(obj)) => obj
-            .iter()
-            .filter(|(_, v)| crate::plan::libib::param_text("", v).is_none())
-            .map(|(k, _)| k.clone())
-            .collect(),
-        _ => Vec::new(),
-    };
+    let clear = writes.restore_clear(&record);
     chunk.push(Candidate {
         file: file.clone(),
         line,
@@ -425,40 +321,9 @@ fn candidate(
     });
 }
 
-/// The fields that differ between two records, by path (`personal.lastName`,
-/// `customFields.sierraCode`): objects are compared key by key, anything else as a whole.
-pub fn differences(old: &Value, new: &Value) -> Vec<Change> {
-    fn walk(path: &str, old: Option<&Value>, new: Option<&Value>, out: &mut Vec<Change>) {
-        match (old, new) {
-            (Some(Value::Object(a)), Some(Value::Object(b))) => {
-                let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
-                keys.sort();
-                keys.dedup();
-                for k in keys {
-                    let p = if path.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{path}.{k}")
-                    };
-                    walk(&p, a.get(k), b.get(k), out);
-                }
-            }
-            (a, b) if a == b => {}
-            (a, b) => out.push(Change {
-                field: path.to_string(),
-                old: a.cloned(),
-                new: b.cloned(),
-            }),
-        }
-    }
-    let mut out = Vec::new();
-    walk("", Some(old), Some(new), &mut out);
-    out
-}
-
 /// Plans one chunk against what the target holds now.
 async fn plan(
-    backend: &Backend,
+    backend: &dyn TargetSession,
     chunk: Vec<Candidate>,
     only_missing: bool,
     external_field: Option<&str>,
@@ -466,29 +331,7 @@ async fn plan(
     if chunk.is_empty() {
         return Ok(Vec::new());
     }
-    let mut planned = match backend {
-        Backend::Folio(client) => plan_folio(client, chunk).await?,
-        Backend::Libib { client, snapshot } => LibibPlanner {
-            client,
-            match_field: "barcode",
-            protect: &[],
-            // A restore puts the backup's tags back as they were, not merged.
-            merge: &[],
-            snapshot: Some(snapshot),
-        }
-        .plan(chunk)
-        .await
-        .map_err(TargetError::into_run_error)?,
-        Backend::Illiad(client) => IlliadPlanner {
-            client,
-            match_field: "UserName",
-            nvtgc: None,
-            external_field,
-        }
-        .plan(chunk)
-        .await
-        .map_err(TargetError::into_run_error)?,
-    };
+    let mut planned = backend.plan_restore(chunk, external_field).await?;
     if only_missing {
         for p in &mut planned {
             if let Action::Update { id, changes, .. } = &p.action {
@@ -502,80 +345,19 @@ async fn plan(
     Ok(planned)
 }
 
-/// FOLIO: one lookup by id for the chunk; missing → create (with its id), different → the
-/// backup's record sent whole (a PUT replaces the user), equal → unchanged.
-async fn plan_folio(client: &FolioClient, chunk: Vec<Candidate>) -> anyhow::Result<Vec<Planned>> {
-    let ids: Vec<&str> = chunk.iter().map(|c| c.key.as_str()).collect();
-    let existing = client
-        .find_users(&cql::any_of("id", &ids), ids.len())
-        .await
-        .map_err(TargetError::into_run_error)?;
-    let by_id: HashMap<&str, &Value> = existing
-        .iter()
-        .filter_map(|u| Some((u.get("id")?.as_str()?, u)))
-        .collect();
-    Ok(chunk
-        .into_iter()
-        .map(|row| {
-            let action = match by_id.get(row.key.as_str()) {
-                None => Action::Create(row.record.clone()),
-                Some(current) => {
-                    let now = native::without_server_set(System::Folio, current);
-                    let changes = differences(&now, &row.record);
-                    if changes.is_empty() {
-                        Action::Unchanged {
-                            id: row.key.clone(),
-                        }
-                    } else {
-                        Action::Update {
-                            id: row.key.clone(),
-                            record: row.record.clone(),
-                            changes,
-                            before: (*current).clone(),
-                        }
-                    }
-                }
-            };
-            Planned { row, action }
-        })
-        .collect())
-}
-
 /// Writes (with `--commit`, through the journal) or previews one planned chunk.
 async fn apply(
     opts: &RestoreOptions,
-    backend: &Backend,
+    system: System,
+    backend: &dyn TargetSession,
     journal: &RunJournal,
     planned: Vec<Planned>,
 ) -> anyhow::Result<Vec<Outcome>> {
     let mut outcomes: Vec<Outcome> = if opts.commit {
         // journal hook: every intent (with before-images) is durable before any write is sent
         journal.record_intents(&planned).await?;
-        let n = backend.http().concurrency();
-        match backend {
-            Backend::Folio(client) => {
-                let writer = FolioWriter {
-                    client,
-                    policy: RetryPolicy::default(),
-                    match_field: "id",
-                };
-                write_all(journal, planned, n, |p| writer.apply(p)).await
-            }
-            Backend::Libib { client, .. } => {
-                let writer = LibibWriter {
-                    client,
-                    policy: RetryPolicy::default(),
-                };
-                write_all(journal, planned, 1, |p| writer.apply(p)).await
-            }
-            Backend::Illiad(client) => {
-                let writer = IlliadWriter {
-                    client,
-                    policy: RetryPolicy::default(),
-                };
-                write_all(journal, planned, n, |p| writer.apply(p)).await
-            }
-        }
+        let n = backend.write_concurrency();
+        write_all(journal, planned, n, |p| backend.write(p, "id")).await
     } else {
         planned
             .into_iter()
@@ -585,61 +367,20 @@ async fn apply(
             })
             .collect()
     };
+    let writes = registry::connector(system).writes();
+    let can_update = registry::connector(system).capabilities().update;
     for o in &mut outcomes {
         if o.outcome == OutcomeKind::Exists && !o.changed_fields.is_empty() {
-            o.reason = Some(if matches!(backend, Backend::Illiad(_)) {
-                "exists and differs from the backup; ILLiad's API cannot update users, so only \
-                 missing users are restored"
-                    .into()
+            o.reason = Some(if !can_update {
+                format!(
+                    "exists and differs from the backup; {}'s API cannot update users, so only \
+                     missing users are restored",
+                    writes.product_name()
+                )
             } else {
-                "exists and differs from the backup; left as it is (--only-missing)".into()
+                "exists and differs from the backup; left as it is (--only-missing)".to_string()
             });
         }
     }
     Ok(outcomes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn illiad_fields_create_cannot_take_are_counted_when_they_hold_a_value() {
-        let mut dropped = BTreeMap::new();
-        let rec = json!({"UserName": "a", "RSSID": "r1", "Organization": null,
-            "LastChangedDate": "2026-01-01T00:00:00", "SomethingNew": ""});
-        let kept = restorable(System::Illiad, rec, &mut dropped);
-        assert_eq!(kept, json!({"UserName": "a", "Organization": null}));
-        assert_eq!(
-            dropped.into_iter().collect::<Vec<_>>(),
-            [("RSSID".to_string(), 1)]
-        );
-        let folio = json!({"id": "x", "customFields": {"a": 1}});
-        let mut none = BTreeMap::new();
-        assert_eq!(restorable(System::Folio, folio.clone(), &mut none), folio);
-        assert!(none.is_empty());
-    }
-
-    #[test]
-    fn differences_name_nested_fields() {
-        let old = json!({"active": true, "personal": {"lastName": "Lee", "phone": "1"},
-            "customFields": {"a": "x"}});
-        let new = json!({"active": false, "personal": {"lastName": "Lee"},
-            "customFields": {"a": "y", "b": "z"}});
-        let d: Vec<String> = differences(&old, &new)
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        assert_eq!(
-            d,
-            vec![
-                "active: true → false",
-                "customFields.a: \"x\" → \"y\"",
-                "customFields.b: (none) → \"z\"",
-                "personal.phone: \"1\" → (none)",
-            ]
-        );
-        assert!(differences(&old, &old).is_empty());
-    }
 }

@@ -115,7 +115,9 @@ impl Filter {
     /// Whether a FOLIO user passes what the query cannot say exactly: with `--tag`, the user
     /// holds that tag itself (the query's `=` also finds longer tags holding its words).
     pub fn keeps_folio(&self, u: &Value) -> bool {
-        self.tag.as_ref().is_none_or(|t| crate::sync::has_tag(u, t))
+        self.tag
+            .as_ref()
+            .is_none_or(|t| crate::systems::folio::sync::has_tag(u, t))
     }
 
     /// Whether a Libib patron passes: not frozen with `--active-only` (Libib's `freeze` field,

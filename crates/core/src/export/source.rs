@@ -107,7 +107,8 @@ impl PatronRows {
         let http = Governed::new(target.rate, target.concurrency, target.timeout)?;
         let (backend, names) = match target.system {
             System::Folio => {
-                let (client, names) = crate::connect::folio_with_names(target, http).await?;
+                let (client, names) =
+                    crate::systems::folio::connect::folio_with_names(target, http).await?;
                 let client = Box::new(client);
                 let query = filter.folio_query(&names)?;
                 (
@@ -120,7 +121,7 @@ impl PatronRows {
                 )
             }
             System::Libib => {
-                let (client, first) = crate::connect::libib(target, http).await?;
+                let (client, first) = crate::systems::libib::connect::libib(target, http).await?;
                 (
                     Backend::Libib {
                         client,
@@ -141,7 +142,7 @@ impl PatronRows {
                     )
                 })?;
                 // Asked for before connecting: a usage error needs no network.
-                let client = crate::connect::illiad(target, http).await?;
+                let client = crate::systems::illiad::connect::illiad(target, http).await?;
                 (
                     Backend::Illiad {
                         client,

@@ -1,13 +1,14 @@
 //! Planner stage: compares mapped rows with what the target already holds and decides one
 //! [`Action`] per row — before anything is written, so a preview is the real plan.
 
-pub mod folio;
-pub mod illiad;
-pub mod libib;
+mod change;
 
-use crate::systems::folio::merge::Change;
+pub use change::{differences, Change};
 use serde_json::Value;
 use std::sync::Arc;
+
+/// Rows a stage hands a planner at a time (FOLIO looks a chunk up in one batched query).
+pub const CHUNK: usize = 50;
 
 /// A row that passed mapping, validation and the in-file duplicate check.
 #[derive(Debug, Clone)]

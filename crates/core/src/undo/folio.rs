@@ -25,7 +25,7 @@ impl FolioUndo {
     /// Logs in to the target.
     pub async fn connect(target: &Target) -> anyhow::Result<FolioUndo> {
         let http = Governed::new(target.rate, target.concurrency, target.timeout)?;
-        let client = crate::connect::folio(target, http).await?;
+        let client = crate::systems::folio::connect::folio(target, http).await?;
         Ok(FolioUndo {
             client,
             policy: RetryPolicy::default(),

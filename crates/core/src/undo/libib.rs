@@ -7,8 +7,8 @@
 
 use super::UndoTarget;
 use crate::http::Governed;
-use crate::plan::libib::{comparable, param_text};
 use crate::systems::libib::client::{error_message, field, LibibClient};
+use crate::systems::libib::plan::{comparable, param_text};
 use crate::systems::libib::EDITABLE_FIELDS as FIELDS;
 use crate::target::Target;
 use crate::write::retry::RetryPolicy;
@@ -31,7 +31,7 @@ impl LibibUndo {
     /// Connects to the target (one request: the first page of patrons).
     pub async fn connect(target: &Target) -> anyhow::Result<LibibUndo> {
         let http = Governed::new(target.rate, 1, target.timeout)?;
-        let (client, _) = crate::connect::libib(target, http).await?;
+        let (client, _) = crate::systems::libib::connect::libib(target, http).await?;
         Ok(LibibUndo {
             client,
             policy: RetryPolicy::default(),

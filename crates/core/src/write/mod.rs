@@ -1,16 +1,60 @@
 //! Writer stage: applies planned actions with retries, under the target's shared governor.
-//! It is only ever constructed for `--commit` runs.
+//! It is only ever constructed for `--commit` runs. Each system's writer is in its folder
+//! (`systems/<system>/write.rs`); what they share is here and in [`retry`].
 
-pub mod folio;
-pub mod illiad;
-pub mod libib;
 pub mod retry;
 
-use crate::outcome::Outcome;
-use crate::systems::folio::merge::Change;
+use crate::outcome::{Outcome, OutcomeKind, ReasonCode};
+use crate::plan::{Action, Change};
 
 /// Fills in what an update will change and on which record, before it is sent.
 pub(crate) fn note_update(o: &mut Outcome, id: &str, changes: &[Change]) {
     o.changed_fields = changes.iter().map(ToString::to_string).collect();
     o.target_id = Some(id.to_string());
+}
+
+/// The outcome of an action that sends nothing (or, in preview, would send something).
+pub fn preview_outcome(mut o: Outcome, action: Action, preview: bool) -> Outcome {
+    match action {
+        Action::Create(_) => {
+            o.outcome = if preview {
+                OutcomeKind::WouldCreate
+            } else {
+                OutcomeKind::Failed
+            };
+        }
+        Action::Update { id, changes, .. } => {
+            o.outcome = if preview {
+                OutcomeKind::WouldUpdate
+            } else {
+                OutcomeKind::Failed
+            };
+            o.target_id = Some(id);
+            o.changed_fields = changes.iter().map(ToString::to_string).collect();
+        }
+        Action::Unchanged { id } => {
+            o.outcome = OutcomeKind::Unchanged;
+            o.target_id = Some(id);
+        }
+        Action::Exists { id, changes } => {
+            o.outcome = OutcomeKind::Exists;
+            o.target_id = Some(id);
+            o.changed_fields = changes.iter().map(ToString::to_string).collect();
+            if !changes.is_empty() {
+                o.set_reason(
+                    ReasonCode::ExistsNoUpdate,
+                    "exists; the API cannot update users, differences listed",
+                );
+            }
+        }
+        Action::Conflict(r) => {
+            o.outcome = OutcomeKind::Conflict;
+            o.set_reason(ReasonCode::Conflict, r);
+        }
+        Action::Reject(r) => {
+            o.outcome = OutcomeKind::Rejected;
+            o.set_reason(ReasonCode::UnknownReference, r);
+        }
+    }
+    o
 }

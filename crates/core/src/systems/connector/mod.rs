@@ -17,7 +17,7 @@ mod write;
 
 pub use read::ReadSide;
 pub use schema::SchemaSide;
-pub use write::WriteSide;
+pub use write::{PlanRules, Purpose, TargetSession, WriteSide};
 
 use super::System;
 

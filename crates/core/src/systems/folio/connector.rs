@@ -14,7 +14,28 @@ pub struct FolioWrites;
 pub struct FolioReads;
 
 impl SchemaSide for FolioSchema {}
-impl WriteSide for FolioWrites {}
+
+#[async_trait::async_trait]
+impl WriteSide for FolioWrites {
+    async fn connect(
+        &self,
+        target: &crate::target::Target,
+        purpose: crate::systems::connector::Purpose,
+    ) -> anyhow::Result<Box<dyn crate::systems::connector::TargetSession>> {
+        Ok(Box::new(super::session::connect(target, purpose).await?))
+    }
+
+    fn product_name(&self) -> &'static str {
+        "FOLIO"
+    }
+
+    /// `id`, the user's UUID, which `POST /users` keeps when given (mod-users
+    /// `ramls/userdata.json`: `id`, "A globally unique (UUID) identifier for the user").
+    fn restore_key(&self) -> &'static str {
+        "id"
+    }
+}
+
 impl ReadSide for FolioReads {}
 
 impl Connector for FolioConnector {

@@ -7,33 +7,9 @@
 use super::refdata::RefData;
 use serde_json::{Map, Value};
 
-/// One changed field.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Change {
-    /// Field name as written in mapping files.
-    pub field: String,
-    /// Value before (None: absent).
-    pub old: Option<Value>,
-    /// Value after (None: cleared).
-    pub new: Option<Value>,
-}
-
-impl std::fmt::Display for Change {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let show = |v: &Option<Value>| match v {
-            None => "(none)".to_string(),
-            Some(Value::String(s)) => format!("\"{s}\""),
-            Some(other) => other.to_string(),
-        };
-        write!(
-            f,
-            "{}: {} → {}",
-            self.field,
-            show(&self.old),
-            show(&self.new)
-        )
-    }
-}
+// `Change` is the planners' neutral type (`crate::plan::Change`); re-exported so FOLIO code
+// that names it here keeps working.
+pub use crate::plan::Change;
 
 /// Whether two values are the same for FOLIO's purposes (a date-time at midnight UTC equals its
 /// date: FOLIO stores dates as date-times).

@@ -1,7 +1,12 @@
 //! FOLIO (mod-users): client with Okapi auth, CQL, reference data, and record merging.
 
 pub mod client;
+pub mod connect;
 mod connector;
+pub mod plan;
+pub mod session;
+pub mod sync;
+pub mod write;
 
 pub use connector::FolioConnector;
 pub mod cql;

@@ -4,8 +4,8 @@
 //! [`LOOKUP_LINE_BUDGET`] (long e-mail user names make 50 keys too long for FOLIO's 4096-byte
 //! limit), and a lookup FOLIO still answers 414 is split in two and retried.
 
-use super::{Action, Candidate, Planned};
 use crate::dedupe::fold;
+use crate::plan::{Action, Candidate, Planned};
 use crate::systems::folio::client::{FolioClient, FolioError, LOOKUP_LINE_BUDGET};
 use crate::systems::folio::cql;
 use crate::systems::folio::merge::Merger;
@@ -13,8 +13,8 @@ use crate::systems::folio::refdata::RefData;
 use serde_json::Value;
 use std::collections::HashMap;
 
-/// Rows per lookup query.
-pub const BATCH: usize = 50;
+/// Rows per lookup query: the chunk a stage hands the planner.
+pub const BATCH: usize = crate::plan::CHUNK;
 
 /// Fields that must not collide with another record.
 const UNIQUE: [&str; 3] = ["externalSystemId", "username", "barcode"];
@@ -182,6 +182,41 @@ impl FolioPlanner<'_> {
                 ),
             });
         }
+        out.extend(self.decider().decide(existing, ready));
+        out.sort_by_key(|p| p.row.line);
+        Ok(out)
+    }
+
+    /// The decision rules of this planner, without its client.
+    pub fn decider(&self) -> Decider<'_> {
+        Decider {
+            match_field: self.match_field,
+            protect: self.protect,
+            merge: self.merge,
+            refdata: self.refdata,
+        }
+    }
+}
+
+/// The FOLIO planner's decision, with no client: the users a lookup found and the rows (each
+/// with its record, names already resolved to ids) → one [`Action`] per row. Pure, so every
+/// rule (create, update with its changes, unchanged, protected fields, conflicts) is testable
+/// without HTTP.
+pub struct Decider<'a> {
+    /// The mapping's match field.
+    pub match_field: &'a str,
+    /// Protected fields.
+    pub protect: &'a [String],
+    /// List fields merged on update (only `tags` applies).
+    pub merge: &'a [String],
+    /// Reference data (the merge compares names and ids).
+    pub refdata: &'a RefData,
+}
+
+impl Decider<'_> {
+    /// Decides every row against `existing` (the users the lookups returned, in any order,
+    /// possibly repeated); planned rows in the order given.
+    pub fn decide(&self, mut existing: Vec<Value>, ready: Vec<(Candidate, Value)>) -> Vec<Planned> {
         // Rows looked up in different groups may hit the same record.
         let mut seen = std::collections::HashSet::new();
         existing.retain(|u: &Value| {
@@ -202,15 +237,16 @@ impl FolioPlanner<'_> {
             protect: self.protect,
             refdata: self.refdata,
         };
-        for (row, record) in ready {
-            let action = self.decide(&index, &merger, &row, &record);
-            out.push(Planned { row, action });
-        }
-        out.sort_by_key(|p| p.row.line);
-        Ok(out)
+        ready
+            .into_iter()
+            .map(|(row, record)| {
+                let action = self.decide_one(&index, &merger, &row, &record);
+                Planned { row, action }
+            })
+            .collect()
     }
 
-    fn decide(
+    fn decide_one(
         &self,
         index: &HashMap<(&str, String), Vec<&Value>>,
         merger: &Merger<'_>,
@@ -264,7 +300,7 @@ impl FolioPlanner<'_> {
                     };
                     let (stored, mapped) = (items(u), items(&record));
                     if !mapped.is_empty() {
-                        let list = super::merged_list(
+                        let list = crate::plan::merged_list(
                             stored.iter().map(String::as_str),
                             mapped.iter().map(String::as_str),
                         );

@@ -7,15 +7,16 @@
 //! is `created` only on 201 with a JSON user carrying its `id`, an update `updated` only on 204.
 //! Any other 2xx is unclear: the record is looked up and adopted only if it is the one sent.
 
-use super::retry::{
-    judge_found, send_with_retries, transport, unexpected_answer, Attempt, Found, RetryPolicy,
-    Write,
-};
 use crate::http::Reply;
 use crate::outcome::{Outcome, OutcomeKind, ReasonCode};
 use crate::plan::{Action, Planned};
 use crate::systems::folio::client::{error_message, CallFailure, FolioClient};
 use crate::systems::folio::cql;
+use crate::write::preview_outcome;
+use crate::write::retry::{
+    judge_found, send_with_retries, transport, unexpected_answer, Attempt, Found, RetryPolicy,
+    Write,
+};
 use serde_json::Value;
 
 /// Applies planned FOLIO actions.
@@ -82,7 +83,7 @@ impl FolioWriter<'_> {
                 changes,
                 ..
             } => {
-                super::note_update(&mut o, &id, &changes);
+                crate::write::note_update(&mut o, &id, &changes);
                 self.update(&id, &record, &mut o).await;
             }
             other => return preview_outcome(o, other, false),
@@ -209,50 +210,4 @@ fn judge_failure(res: Result<Reply, CallFailure>, o: &mut Outcome) -> Attempt {
             Attempt::Done
         }
     }
-}
-
-/// The outcome of an action that sends nothing (or, in preview, would send something).
-pub fn preview_outcome(mut o: Outcome, action: Action, preview: bool) -> Outcome {
-    match action {
-        Action::Create(_) => {
-            o.outcome = if preview {
-                OutcomeKind::WouldCreate
-            } else {
-                OutcomeKind::Failed
-            };
-        }
-        Action::Update { id, changes, .. } => {
-            o.outcome = if preview {
-                OutcomeKind::WouldUpdate
-            } else {
-                OutcomeKind::Failed
-            };
-            o.target_id = Some(id);
-            o.changed_fields = changes.iter().map(ToString::to_string).collect();
-        }
-        Action::Unchanged { id } => {
-            o.outcome = OutcomeKind::Unchanged;
-            o.target_id = Some(id);
-        }
-        Action::Exists { id, changes } => {
-            o.outcome = OutcomeKind::Exists;
-            o.target_id = Some(id);
-            o.changed_fields = changes.iter().map(ToString::to_string).collect();
-            if !changes.is_empty() {
-                o.set_reason(
-                    ReasonCode::ExistsNoUpdate,
-                    "exists; the API cannot update users, differences listed",
-                );
-            }
-        }
-        Action::Conflict(r) => {
-            o.outcome = OutcomeKind::Conflict;
-            o.set_reason(ReasonCode::Conflict, r);
-        }
-        Action::Reject(r) => {
-            o.outcome = OutcomeKind::Rejected;
-            o.set_reason(ReasonCode::UnknownReference, r);
-        }
-    }
-    o
 }

@@ -14,7 +14,35 @@ pub struct IlliadWrites;
 pub struct IlliadReads;
 
 impl SchemaSide for IlliadSchema {}
-impl WriteSide for IlliadWrites {}
+
+#[async_trait::async_trait]
+impl WriteSide for IlliadWrites {
+    async fn connect(
+        &self,
+        target: &crate::target::Target,
+        purpose: crate::systems::connector::Purpose,
+    ) -> anyhow::Result<Box<dyn crate::systems::connector::TargetSession>> {
+        Ok(Box::new(super::session::connect(target, purpose).await?))
+    }
+
+    fn product_name(&self) -> &'static str {
+        "ILLiad"
+    }
+
+    /// `UserName`, the key of `GET Users/{username}` (seeds/illiad-webplatform-users-api.txt).
+    fn restore_key(&self) -> &'static str {
+        "UserName"
+    }
+
+    fn restorable(
+        &self,
+        record: serde_json::Value,
+        dropped: &mut std::collections::BTreeMap<String, u64>,
+    ) -> serde_json::Value {
+        super::session::restorable(record, dropped)
+    }
+}
+
 impl ReadSide for IlliadReads {}
 
 impl Connector for IlliadConnector {

@@ -2,6 +2,10 @@
 //! The API cannot update, delete or list users.
 
 pub mod client;
+pub mod connect;
 mod connector;
+pub mod plan;
+pub mod session;
+pub mod write;
 
 pub use connector::IlliadConnector;

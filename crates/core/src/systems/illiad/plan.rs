@@ -7,8 +7,8 @@
 //! field the API key maps it to (ILLiad lets `ExternalUserId` overwrite that field, and erases it
 //! when `ExternalUserId` is absent: see the mapping's `[defaults] external_user_id_field`).
 
-use super::{Action, Candidate, Planned};
-use crate::systems::folio::merge::Change;
+use crate::plan::Change;
+use crate::plan::{Action, Candidate, Planned};
 use crate::systems::illiad::client::{get_ci, IlliadClient, IlliadError, Lookup};
 use crate::systems::schema;
 use crate::systems::System;

@@ -7,15 +7,15 @@
 //! body" (shared/reference/illiad-libib-api.md §2.3). Any other 2xx is unclear: the user is
 //! looked up and adopted only if it is the one this row sent.
 
-use super::folio::preview_outcome;
-use super::retry::{
-    judge_failure, judge_found, send_with_retries, unexpected_answer, Attempt, Found, RetryPolicy,
-    Write,
-};
 use crate::outcome::{Outcome, OutcomeKind, ReasonCode};
 use crate::plan::{Action, Planned};
 use crate::systems::illiad::client::{
     error_message, get_ci, is_already_exists, IlliadClient, Lookup,
+};
+use crate::write::preview_outcome;
+use crate::write::retry::{
+    judge_failure, judge_found, send_with_retries, unexpected_answer, Attempt, Found, RetryPolicy,
+    Write,
 };
 use serde_json::Value;
 
@@ -105,7 +105,7 @@ impl IlliadWriter<'_> {
                 if maybe_applied {
                     // Perhaps our own earlier attempt created it: adopted only if it is ours.
                     match self.find(&name, record).await {
-                        Found::Ours(id) => super::retry::confirmed(o, id),
+                        Found::Ours(id) => crate::write::retry::confirmed(o, id),
                         Found::Other(why) => {
                             o.outcome = OutcomeKind::Conflict;
                             o.set_reason(ReasonCode::Conflict, format!("{why}: left alone"));

@@ -14,7 +14,42 @@ pub struct LibibWrites;
 pub struct LibibReads;
 
 impl SchemaSide for LibibSchema {}
-impl WriteSide for LibibWrites {}
+
+#[async_trait::async_trait]
+impl WriteSide for LibibWrites {
+    async fn connect(
+        &self,
+        target: &crate::target::Target,
+        purpose: crate::systems::connector::Purpose,
+    ) -> anyhow::Result<Box<dyn crate::systems::connector::TargetSession>> {
+        Ok(Box::new(super::session::connect(target, purpose).await?))
+    }
+
+    fn product_name(&self) -> &'static str {
+        "Libib"
+    }
+
+    /// `barcode`, the patron's identifier for `GET/POST /patrons/{id}`
+    /// (seeds/libib-patrons-client-docs.txt, "Update a Patron": "Pass the patron's barcode or
+    /// email as the id").
+    fn restore_key(&self) -> &'static str {
+        "barcode"
+    }
+
+    /// A field blank in the backup but set now is put back to blank.
+    fn restore_clear(&self, record: &serde_json::Value) -> Vec<String> {
+        record
+            .as_object()
+            .map(|obj| {
+                obj.iter()
+                    .filter(|(_, v)| super::plan::param_text("", v).is_none())
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
 impl ReadSide for LibibReads {}
 
 impl Connector for LibibConnector {

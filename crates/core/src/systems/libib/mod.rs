@@ -2,7 +2,12 @@
 //! and the conversion of mapped records to Libib's query parameters.
 
 pub mod client;
+pub mod connect;
 mod connector;
+pub mod plan;
+pub mod session;
+pub mod sync;
+pub mod write;
 
 pub use connector::LibibConnector;
 

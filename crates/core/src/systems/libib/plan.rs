@@ -5,8 +5,8 @@
 //! conflict (the e-mail, barcode or — with a snapshot — `patron_id` belongs to another patron;
 //! Libib does not keep `patron_id` unique itself, so a repeat would make a second patron).
 
-use super::{Action, Candidate, Planned};
-use crate::systems::folio::merge::Change;
+use crate::plan::Change;
+use crate::plan::{Action, Candidate, Planned};
 use crate::systems::libib::client::{field, LibibClient, LibibError};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -257,7 +257,7 @@ impl LibibPlanner<'_> {
             };
             let (stored, mapped) = (items(current.get("tags")), items(record.get("tags")));
             if !mapped.is_empty() {
-                record["tags"] = Value::Array(super::merged_list(
+                record["tags"] = Value::Array(crate::plan::merged_list(
                     stored.iter().map(String::as_str),
                     mapped.iter().map(String::as_str),
                 ));

@@ -9,15 +9,15 @@
 //! §1.2). A 2xx without a JSON patron carrying a barcode is unclear: the patron is looked up and
 //! adopted only if it is the one this row sent.
 
-use super::folio::preview_outcome;
-use super::retry::{
-    judge_failure, judge_found, send_with_retries, unexpected_answer, Attempt, Found, RetryPolicy,
-    Write,
-};
 use crate::http::Reply;
 use crate::outcome::{Outcome, OutcomeKind, ReasonCode};
 use crate::plan::{Action, Planned};
 use crate::systems::libib::client::{error_message, field, LibibClient};
+use crate::write::preview_outcome;
+use crate::write::retry::{
+    judge_failure, judge_found, send_with_retries, unexpected_answer, Attempt, Found, RetryPolicy,
+    Write,
+};
 use serde_json::{Map, Value};
 
 /// Applies planned Libib actions.
@@ -51,7 +51,7 @@ impl LibibWriter<'_> {
                 changes,
                 ..
             } => {
-                super::note_update(&mut o, &id, &changes);
+                crate::write::note_update(&mut o, &id, &changes);
                 self.update(&id, &record, &mut o).await;
             }
             other => return preview_outcome(o, other, false),
@@ -152,7 +152,7 @@ impl LibibWriter<'_> {
                     };
                     if let Found::Ours(b) = found {
                         o.http_status = Some(r.status);
-                        super::retry::confirmed(o, b);
+                        crate::write::retry::confirmed(o, b);
                         return Attempt::Done;
                     }
                     match self.holder(params, None).await {

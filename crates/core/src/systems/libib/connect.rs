@@ -1,0 +1,25 @@
+//! Connecting to a Libib target: its API user and key. Shared by import, restore, export and
+//! undo.
+
+use crate::connect::api_key;
+use crate::exit::{TargetError, UsageError};
+use crate::http::Governed;
+use crate::systems::libib::client::{LibibClient, Page};
+use crate::target::Target;
+
+/// Checks the Libib credentials by fetching the first page of patrons, returned with the client.
+pub async fn libib(target: &Target, http: Governed) -> anyhow::Result<(LibibClient, Page)> {
+    let user = target
+        .api_user
+        .clone()
+        .ok_or_else(|| UsageError(format!("target {} has no api_user", target.name)))?;
+    LibibClient::connect(
+        http,
+        &target.url,
+        api_key(target)?,
+        user,
+        target.api_ultimate.clone(),
+    )
+    .await
+    .map_err(TargetError::into_run_error)
+}
