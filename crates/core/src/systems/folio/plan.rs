@@ -325,3 +325,147 @@ impl Decider<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The planner's decision without HTTP: lookups (the users FOLIO returned) → one action per
+    //! row.
+    use super::*;
+    use serde_json::json;
+    use std::sync::Arc;
+
+    fn row(line: u64, key: &str, record: Value) -> (Candidate, Value) {
+        let c = Candidate {
+            file: Arc::from("roster.csv"),
+            line,
+            key: key.to_string(),
+            record: record.clone(),
+            clear: Vec::new(),
+        };
+        (c, record)
+    }
+
+    fn decide(
+        protect: &[String],
+        existing: Vec<Value>,
+        rows: Vec<(Candidate, Value)>,
+    ) -> Vec<Action> {
+        let refdata = RefData::default();
+        let merge: Vec<String> = Vec::new();
+        Decider {
+            match_field: "externalSystemId",
+            protect,
+            merge: &merge,
+            refdata: &refdata,
+        }
+        .decide(existing, rows)
+        .into_iter()
+        .map(|p| p.action)
+        .collect()
+    }
+
+    fn stored() -> Value {
+        json!({"id": "u-1", "externalSystemId": "S1", "username": "ann", "barcode": "b1",
+            "active": true, "personal": {"lastName": "Lee", "email": "ann@x.edu"}})
+    }
+
+    #[test]
+    fn a_key_no_one_holds_is_created_as_mapped() {
+        let rec = json!({"externalSystemId": "S9", "username": "zed",
+            "personal": {"lastName": "Zed"}});
+        let actions = decide(&[], vec![stored()], vec![row(2, "S9", rec.clone())]);
+        assert!(
+            matches!(&actions[..], [Action::Create(r)] if *r == rec),
+            "{actions:?}"
+        );
+    }
+
+    #[test]
+    fn a_changed_field_is_an_update_of_the_whole_record_listing_the_change() {
+        let rec = json!({"externalSystemId": "S1", "personal": {"lastName": "Lee-Smith"}});
+        let actions = decide(&[], vec![stored()], vec![row(2, "s1", rec)]);
+        let [Action::Update {
+            id,
+            record,
+            changes,
+            before,
+        }] = &actions[..]
+        else {
+            panic!("{actions:?}");
+        };
+        assert_eq!(id, "u-1");
+        assert_eq!(*before, stored());
+        assert_eq!(record["personal"]["lastName"], "Lee-Smith");
+        // The PUT carries the whole record: fields the row does not map are kept.
+        assert_eq!(record["barcode"], "b1");
+        assert_eq!(record["personal"]["email"], "ann@x.edu");
+        let shown: Vec<String> = changes.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["personal.lastName: \"Lee\" → \"Lee-Smith\""]);
+    }
+
+    #[test]
+    fn a_row_equal_to_the_stored_record_is_unchanged() {
+        let rec = json!({"externalSystemId": "S1", "username": "ann",
+            "personal": {"lastName": "Lee"}});
+        let actions = decide(&[], vec![stored()], vec![row(2, "S1", rec)]);
+        assert!(
+            matches!(&actions[..], [Action::Unchanged { id }] if id == "u-1"),
+            "{actions:?}"
+        );
+    }
+
+    #[test]
+    fn a_protected_field_that_holds_a_value_is_never_changed() {
+        let protect = vec!["personal.email".to_string()];
+        let rec = json!({"externalSystemId": "S1", "personal": {"email": "new@x.edu"}});
+        let actions = decide(&protect, vec![stored()], vec![row(2, "S1", rec.clone())]);
+        assert!(
+            matches!(&actions[..], [Action::Unchanged { id }] if id == "u-1"),
+            "{actions:?}"
+        );
+        // Without the protection the same row is an update of the e-mail.
+        let actions = decide(&[], vec![stored()], vec![row(2, "S1", rec)]);
+        assert!(
+            matches!(&actions[..], [Action::Update { changes, .. }]
+                if changes.len() == 1 && changes[0].field == "personal.email"),
+            "{actions:?}"
+        );
+    }
+
+    #[test]
+    fn a_unique_field_held_by_another_record_is_a_conflict_ignoring_case_and_accents() {
+        // A new patron whose user name is ann's (in another case and with an accent).
+        let rec = json!({"externalSystemId": "S9", "username": "ÁNN"});
+        let actions = decide(&[], vec![stored()], vec![row(2, "S9", rec)]);
+        let [Action::Conflict(why)] = &actions[..] else {
+            panic!("{actions:?}");
+        };
+        assert!(
+            why.contains("username \"ÁNN\" already belongs to another record"),
+            "{why}"
+        );
+        assert!(why.contains("id u-1"), "{why}");
+    }
+
+    #[test]
+    fn a_key_two_records_hold_is_a_conflict_naming_both() {
+        let twin = json!({"id": "u-2", "externalSystemId": "s1", "username": "ann2"});
+        let rec = json!({"externalSystemId": "S1"});
+        let actions = decide(&[], vec![stored(), twin], vec![row(2, "S1", rec)]);
+        let [Action::Conflict(why)] = &actions[..] else {
+            panic!("{actions:?}");
+        };
+        assert!(why.contains("matches 2 records"), "{why}");
+        assert!(why.contains("id u-1") && why.contains("id u-2"), "{why}");
+    }
+
+    #[test]
+    fn a_user_returned_by_two_lookups_counts_once() {
+        let rec = json!({"externalSystemId": "S1", "personal": {"lastName": "Lee"}});
+        let actions = decide(&[], vec![stored(), stored()], vec![row(2, "S1", rec)]);
+        assert!(
+            matches!(&actions[..], [Action::Unchanged { .. }]),
+            "{actions:?}"
+        );
+    }
+}
