@@ -22,7 +22,7 @@ use crate::runs::RunDir;
 use crate::sync::{self, Absent, MissingPlan, MissingPolicy};
 use crate::systems::connector::{PlanRules, Purpose, TargetSession};
 use crate::systems::registry;
-use crate::target::{self, TargetRef};
+use crate::target::TargetRef;
 use crate::write::preview_outcome;
 use anyhow::Context;
 use futures::StreamExt;
@@ -162,28 +162,13 @@ impl Sinks {
 }
 
 async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
-    let mapping = Mapping::load(&opts.mapping)?;
-    let tref = target::resolve(&opts.to, opts.config.as_deref())?;
-    let target_system = match &tref {
-        TargetRef::Sandbox(s) => *s,
-        TargetRef::Configured(t) => t.system,
-    };
-    if target_system != mapping.system {
-        return Err(UsageError(format!(
-            "{} maps to {} but target {} is {}",
-            opts.mapping.display(),
-            mapping.system,
-            opts.to,
-            target_system
-        ))
-        .into());
-    }
-    // A migration's source is resolved now (a bad name is a usage error before anything starts)
-    // and connected inside the run, after the built-in sandbox is up.
-    let source_ref = match &opts.source {
-        Some(src) => Some(target::resolve(&src.from, opts.config.as_deref())?),
-        None => None,
-    };
+    // Every check that needs no target, before anything is created, opened or sent.
+    let crate::resolve::ImportPlan {
+        mapping,
+        target: tref,
+        source: source_ref,
+        roster,
+    } = crate::resolve::ImportPlan::resolve(opts)?;
     let mut inputs = Vec::new();
     for path in &opts.files {
         let reader = read::open(path, &opts.read)?;
@@ -283,7 +268,10 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
             .await?;
         let backend = backend.as_ref();
         // Absent patrons are found (and the threshold checked) before any row is written.
-        let missing = plan_missing(opts, &mapping, backend).await?;
+        let missing = match roster {
+            Some(roster) => Some(plan_missing(opts, &mapping, backend, roster).await?),
+            None => None,
+        };
         let mut info = report::html::RunInfo::now(
             if opts.source.is_some() {
                 "migrate"
@@ -695,104 +683,16 @@ where
         .await
 }
 
-/// The roster's match keys (folded, after the key's transforms), for `--missing`, and why the
-/// roster may be incomplete. The cells of an unreadable row count as keys too (each put through
-/// the key's transforms), so a patron whose row is merely malformed is never taken for absent.
-fn roster_keys(
-    opts: &ImportOptions,
-    mapping: &Mapping,
-) -> anyhow::Result<(std::collections::HashSet<String>, Vec<String>)> {
-    let mut keys = std::collections::HashSet::new();
-    let mut incomplete = Vec::new();
-    for path in &opts.files {
-        let mut reader = read::open(path, &opts.read)?;
-        let bound = mapping.bind(reader.headers())?;
-        for rec in reader.by_ref() {
-            match rec? {
-                Record::Row(row) => {
-                    if let Some(k) = bound.map_row(&row).key {
-                        keys.insert(crate::dedupe::fold(&k));
-                    }
-                }
-                Record::Bad(bad) => {
-                    if incomplete.len() < 5 {
-                        incomplete.push(format!(
-                            "{}: line {} could not be read ({})",
-                            path.display(),
-                            bad.line,
-                            bad.reason
-                        ));
-                    }
-                    keys.extend(
-                        bound
-                            .key_candidates(&bad.cells)
-                            .iter()
-                            .chain(&bad.cells)
-                            .map(|c| crate::dedupe::fold(c)),
-                    );
-                }
-            }
-        }
-        if let Some(why) = reader.swallowed() {
-            incomplete.push(why);
-        }
-    }
-    keys.remove("");
-    Ok((keys, incomplete))
-}
-
-/// Finds the in-scope patrons absent from the roster and checks the `--max-missing` threshold;
-/// `None` with `--missing ignore`.
+/// Finds the in-scope patrons absent from the roster (checked by [`crate::resolve`]) and checks
+/// the `--max-missing` threshold.
 async fn plan_missing(
     opts: &ImportOptions,
     mapping: &Mapping,
     backend: &dyn TargetSession,
-) -> anyhow::Result<Option<MissingPlan>> {
-    if opts.missing == MissingPolicy::Ignore {
-        return Ok(None);
-    }
-    if opts.limit.is_some() {
-        return Err(UsageError(
-            "--missing needs the whole roster; it cannot be combined with --limit".into(),
-        )
-        .into());
-    }
-    if opts.source.is_some() {
-        return Err(UsageError("--missing applies to roster files, not to migrate".into()).into());
-    }
-    let Some(scope) = &mapping.scope else {
-        return Err(UsageError(format!(
-            "--missing needs a [scope] table in {} saying which patrons the roster is the whole \
-             population of (patron_groups, external_id_prefix or tag)",
-            opts.mapping.display()
-        ))
-        .into());
-    };
-    let (keys, incomplete) = roster_keys(opts, mapping)?;
-    if !incomplete.is_empty() {
-        if !opts.allow_incomplete_roster {
-            return Err(UsageError(format!(
-                "--missing needs the whole roster, and this one may be incomplete, so no one is \
-                 deactivated and nothing is written: {}. Fix the file, or add \
-                 --allow-incomplete-roster to go ahead anyway",
-                incomplete.join("; ")
-            ))
-            .into());
-        }
-        tracing::warn!(
-            reasons = %incomplete.join("; "),
-            "the roster may be incomplete; --missing goes ahead (--allow-incomplete-roster)"
-        );
-    }
-    let connector = registry::connector(mapping.system);
-    if !connector.capabilities().list {
-        return Err(UsageError(format!(
-            "--missing is not available for {}: its API cannot list users",
-            connector.writes().product_name()
-        ))
-        .into());
-    }
-    let plan = backend.missing(scope, &mapping.match_field, &keys).await?;
+    roster: crate::resolve::Roster,
+) -> anyhow::Result<MissingPlan> {
+    let crate::resolve::Roster { scope, keys } = roster;
+    let plan = backend.missing(&scope, &mapping.match_field, &keys).await?;
     tracing::info!(
         in_scope = plan.in_scope,
         absent = plan.absent.len(),
@@ -800,7 +700,7 @@ async fn plan_missing(
     );
     plan.check_threshold(opts.max_missing, opts.force)
         .map_err(UsageError)?;
-    Ok(Some(plan))
+    Ok(plan)
 }
 
 /// Deactivates (or, in preview, lists) the absent patrons; one report line each, under the file

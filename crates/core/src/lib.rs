@@ -26,6 +26,7 @@ pub mod progress;
 pub mod read;
 pub mod redact;
 pub mod report;
+pub mod resolve;
 pub mod restore;
 pub mod runlog;
 pub mod runs;
