@@ -41,6 +41,8 @@ const EXIT_CODES: &str = "Exit codes:
   3  target unreachable or authentication failed (a run that lost its target mid-way still
      writes its report and prints the resume command), or a call that must succeed answered
      with garbage or kept failing until the retries ran out
+  4  internal or I/O error: the journal (SQLite) refused, or files under the home could not be
+     written (an unwritable home, a journal that is not a database, a full disk)
   130  interrupted before any row was processed, or a second Ctrl-C quit at once";
 
 /// Log output format.

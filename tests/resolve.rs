@@ -173,3 +173,156 @@ fn an_incomplete_roster_for_missing_creates_nothing_and_sends_nothing() {
     );
     assert_eq!(requests(&sb), 0, "no request reached the target");
 }
+
+// Exit code 4: internal or I/O errors (the journal's SQLite, the disk under the home) are not
+// usage errors.
+
+#[test]
+fn an_unwritable_home_exits_4_not_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("m.toml"), MAPPING).unwrap();
+    roster(&d.join("roster.csv"));
+    // A file where the home folder should be: nothing can be created under it.
+    std::fs::write(d.join("home"), b"not a folder").unwrap();
+    let o = run_in(
+        d,
+        &[
+            "--home",
+            "home",
+            "import",
+            "roster.csv",
+            "--mapping",
+            "m.toml",
+            "--to",
+            "sandbox:folio",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(text(&o).contains("journal.sqlite"), "{}", text(&o));
+    assert!(!text(&o).contains("panicked"), "{}", text(&o));
+}
+
+#[test]
+fn a_journal_that_is_not_a_database_exits_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("home")).unwrap();
+    std::fs::write(
+        d.join("home/journal.sqlite"),
+        "this is not an SQLite database\n".repeat(200),
+    )
+    .unwrap();
+    for args in [&["runs"][..], &["runs", "20261122-101500-3f2a"][..]] {
+        let mut all = vec!["--home", "home"];
+        all.extend_from_slice(args);
+        let o = run_in(d, &all);
+        assert_eq!(o.status.code(), Some(4), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains("journal.sqlite"), "{}", text(&o));
+    }
+    // The file is left as it was for the user to inspect.
+    assert!(std::fs::read_to_string(d.join("home/journal.sqlite"))
+        .unwrap()
+        .starts_with("this is not"));
+}
+
+// The journal's run spec: a run recorded by the previous patron-etl (options written as
+// hand-made JSON) still resumes; one whose options cannot be read gets a clear message.
+
+/// The `options` JSON exactly as the previous version's `options_json` wrote it.
+fn previous_options(files: &[String], mapping: &str, missing: &str) -> String {
+    serde_json::json!({
+        "files": files,
+        "mapping": mapping,
+        "to": "sb",
+        "from": null,
+        "config": null,
+        "rate": null,
+        "concurrency": null,
+        "max_errors": null,
+        "limit": null,
+        "missing": missing,
+        "max_missing": 0.1,
+        "allow_incomplete_roster": false,
+        "read": {"delimiter": null, "encoding": null, "sheet": null, "header_row": null},
+    })
+    .to_string()
+}
+
+/// A committed import of 10 rows, then its journal rewritten as the previous version would
+/// have left it interrupted after 5 rows: options in the old hand-written shape, the last five
+/// outcomes missing. Returns the run id.
+fn interrupted_old_run(d: &Path, sb: &Sandbox, missing: &str) -> String {
+    sb.folio_config(d, "rate = 1000\n");
+    write_roster(&d.join("roster.csv"), (0..10).map(|i| (i, None)));
+    let o = import_folio(d, "roster.csv", &["--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let db = rusqlite::Connection::open(d.join(".patron-etl/journal.sqlite")).unwrap();
+    let id: String = db
+        .query_row("SELECT id FROM runs", [], |r| r.get(0))
+        .unwrap();
+    let files = vec![std::fs::canonicalize(d.join("roster.csv"))
+        .unwrap()
+        .display()
+        .to_string()];
+    let mapping = std::fs::canonicalize(root().join("mappings/folio.toml"))
+        .unwrap()
+        .display()
+        .to_string();
+    db.execute(
+        "UPDATE runs SET status = 'interrupted', finished_at = NULL, options = ?2 WHERE id = ?1",
+        rusqlite::params![id, previous_options(&files, &mapping, missing)],
+    )
+    .unwrap();
+    let n = db
+        .execute(
+            "DELETE FROM row_outcomes WHERE run_id = ?1 AND line > 6",
+            rusqlite::params![id],
+        )
+        .unwrap();
+    assert_eq!(n, 5);
+    id
+}
+
+#[test]
+fn a_run_recorded_by_the_previous_version_still_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = Sandbox::start(d, &[]);
+    let id = interrupted_old_run(d, &sb, "ignore");
+    let (writes, _) = sb.counts("/folio/users");
+    let o = run_in(d, &["resume", &id, "--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // The five rows not recorded were planned again and found already written: no write, no
+    // duplicate; the run is complete.
+    assert_eq!(sb.counts("/folio/users").0, writes, "{}", text(&o));
+    assert_eq!(sb.folio_users().len(), 10);
+    let db = rusqlite::Connection::open(d.join(".patron-etl/journal.sqlite")).unwrap();
+    let (status, attempts, rows): (String, i64, i64) = db
+        .query_row(
+            "SELECT status, attempts, (SELECT COUNT(*) FROM row_outcomes WHERE run_id = ?1) \
+             FROM runs WHERE id = ?1",
+            rusqlite::params![id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!((status.as_str(), attempts, rows), ("finished", 2, 10));
+}
+
+#[test]
+fn a_recorded_run_whose_options_cannot_be_read_gets_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sb = Sandbox::start(d, &[]);
+    let id = interrupted_old_run(d, &sb, "purge");
+    let (writes, all) = sb.counts("/folio");
+    let o = run_in(d, &["resume", &id, "--commit"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("run {id}: its recorded options cannot be read")),
+        "{}",
+        text(&o)
+    );
+    assert!(text(&o).contains("purge"), "{}", text(&o));
+    assert_eq!(sb.counts("/folio"), (writes, all), "nothing sent");
+}

@@ -6,7 +6,7 @@ use clap::Args;
 use patron_etl::exit;
 use patron_etl::import::{self, ImportOptions};
 use patron_etl::journal::interrupt::Halt;
-use patron_etl::journal::{JournalOptions, ResumeFrom};
+use patron_etl::journal::{JournalOptions, ResumeFrom, RunStatus};
 use patron_etl::sync::MissingPolicy;
 use std::path::PathBuf;
 
@@ -109,14 +109,14 @@ pub fn run_import(opts: &ImportOptions) -> anyhow::Result<(u8, Option<PathBuf>)>
     if let Some(Halt::Unreachable(why)) = &res.halt {
         patron_etl::outln!("  stopped early: {why}");
     }
-    if res.status != "finished" && opts.commit && opts.source.is_some() {
+    if res.status != RunStatus::Finished && opts.commit && opts.source.is_some() {
         patron_etl::outln!(
             "  run {} is {}; continue it by running the same migrate command again \
              (patrons already written are found and reported unchanged)",
             res.run.id,
             res.status
         );
-    } else if res.status != "finished" && opts.commit {
+    } else if res.status != RunStatus::Finished && opts.commit {
         patron_etl::outln!(
             "  run {} is {}; continue it with: patron-etl resume {} --commit",
             res.run.id,

@@ -9,7 +9,8 @@ use crate::check::{field_text, screen_row};
 use crate::dedupe::{unique_fields, DuplicateTracker};
 use crate::exit::{UnreachableError, UsageError};
 use crate::journal::interrupt::Halt;
-use crate::journal::RunJournal;
+use crate::journal::spec::absolute;
+use crate::journal::{RunJournal, RunSpec, RunStart, RunStatus};
 use crate::mapping::{BoundMapping, Mapping};
 use crate::outcome::{Outcome, OutcomeKind, ReasonCode};
 use crate::plan::{Candidate, Planned, CHUNK};
@@ -75,6 +76,99 @@ pub struct ImportOptions {
     pub journal: crate::journal::JournalOptions,
 }
 
+impl ImportOptions {
+    /// The command the journal records: `migrate` when reading from a source target.
+    pub fn command(&self) -> &'static str {
+        if self.source.is_some() {
+            "migrate"
+        } else {
+            "import"
+        }
+    }
+
+    /// What the journal records for `resume` (no secrets: the target by name, the config by
+    /// path).
+    pub fn run_spec(&self) -> RunSpec {
+        RunSpec {
+            files: self
+                .files
+                .iter()
+                .map(|p| absolute(p).display().to_string())
+                .collect(),
+            mapping: Some(absolute(&self.mapping).display().to_string()),
+            to: self.to.clone(),
+            from: self.source.as_ref().map(|s| s.from.clone()),
+            config: self
+                .config
+                .as_deref()
+                .map(|c| absolute(c).display().to_string()),
+            rate: self.rate,
+            concurrency: self.concurrency,
+            max_errors: self.max_errors,
+            limit: self.limit,
+            missing: self.missing,
+            max_missing: self.max_missing,
+            allow_incomplete_roster: self.allow_incomplete_roster,
+            read: self.read.clone(),
+        }
+    }
+
+    /// The import rebuilt from a recorded run's spec (`patron-etl resume`): `commit`, `force`
+    /// and an optional `config` override come from the command line; the run continues `run_id`.
+    pub fn from_spec(
+        spec: RunSpec,
+        home: &Path,
+        run_id: &str,
+        commit: bool,
+        force: bool,
+        config: Option<PathBuf>,
+    ) -> ImportOptions {
+        ImportOptions {
+            files: spec.files.into_iter().map(PathBuf::from).collect(),
+            mapping: PathBuf::from(spec.mapping.unwrap_or_default()),
+            read: spec.read,
+            to: spec.to,
+            config: config.or_else(|| spec.config.map(PathBuf::from)),
+            commit,
+            report: None,
+            rate: spec.rate,
+            concurrency: spec.concurrency,
+            max_errors: spec.max_errors,
+            limit: spec.limit,
+            home: home.to_path_buf(),
+            missing: spec.missing,
+            max_missing: spec.max_missing,
+            force,
+            allow_incomplete_roster: spec.allow_incomplete_roster,
+            source: None,
+            journal: crate::journal::JournalOptions {
+                resume: Some(crate::journal::ResumeFrom::Run(run_id.to_string())),
+                force,
+            },
+        }
+    }
+
+    /// What the journal records when this run starts, under `command`.
+    pub fn run_start<'a>(
+        &'a self,
+        command: &'a str,
+        system: crate::systems::System,
+        match_field: &'a str,
+    ) -> RunStart<'a> {
+        RunStart {
+            command,
+            home: &self.home,
+            commit: self.commit,
+            files: &self.files,
+            mapping: &self.mapping,
+            system,
+            match_field,
+            journal: &self.journal,
+            spec: self.run_spec(),
+        }
+    }
+}
+
 /// What an import did.
 #[derive(Debug)]
 pub struct ImportResult {
@@ -88,7 +182,7 @@ pub struct ImportResult {
     pub writes: u64,
     /// The run's journal status: `finished`, or resumable `interrupted` / `unreachable` /
     /// `stopped`.
-    pub status: &'static str,
+    pub status: RunStatus,
     /// Why the run stopped early (Ctrl-C, or the target lost mid-run), if it did.
     pub halt: Option<Halt>,
 }
@@ -203,8 +297,11 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
         None
     };
     // journal hook: record a new run or reopen the one being resumed (checks input/mapping hashes)
-    let (run, journal) =
-        crate::journal::session::begin(opts, mapping.system, &mapping.match_field)?;
+    let (run, journal) = crate::journal::session::begin(&opts.run_start(
+        opts.command(),
+        mapping.system,
+        &mapping.match_field,
+    ))?;
     if let Some(l) = &lease {
         l.name_run(&run.id)?;
     }
@@ -395,8 +492,8 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
         "reasons": summary.reasons().into_iter().map(|(code, g)| (code.to_string(), serde_json::Value::from(g.rows))).collect::<serde_json::Map<_, _>>(),
         "requests": requests,
         "writes": writes,
-        "status": status,
-        "resume": (status != "finished" && opts.commit)
+        "status": status.name(),
+        "resume": (status != RunStatus::Finished && opts.commit)
             .then(|| format!("patron-etl resume {} --commit", run.id)),
     });
     if let Ok(f) = report::create_private(&run.file("summary.json")) {

@@ -74,7 +74,7 @@ pub struct RestoreResult {
     /// Write requests sent.
     pub writes: u64,
     /// The journal status.
-    pub status: &'static str,
+    pub status: crate::journal::RunStatus,
     /// Why the run stopped early, if it did.
     pub halt: Option<Halt>,
     /// Fields with a value in the backup that the target's API cannot set, with how many
@@ -153,7 +153,7 @@ async fn run_async(opts: &RestoreOptions) -> anyhow::Result<RestoreResult> {
         None
     };
     let (run, journal) =
-        crate::journal::session::begin_as(&iopts, system, writes.restore_key(), "restore")?;
+        crate::journal::session::begin(&iopts.run_start("restore", system, writes.restore_key()))?;
     if let Some(l) = &lease {
         l.name_run(&run.id)?;
     }
@@ -256,7 +256,7 @@ async fn run_async(opts: &RestoreOptions) -> anyhow::Result<RestoreResult> {
         "exported_at": backup.header.exported_at, "only_missing": opts.only_missing,
         "rows": summary.rows,
         "outcomes": summary.by_outcome.iter().map(|(k, v)| (k.name().to_string(), Value::from(*v))).collect::<serde_json::Map<_, _>>(),
-        "requests": requests, "writes": writes, "status": status,
+        "requests": requests, "writes": writes, "status": status.name(),
         "not_restorable": dropped,
     });
     if let Ok(f) = report::create_private(&run.file("summary.json")) {

@@ -3,11 +3,7 @@
 
 use crate::exit::UsageError;
 use crate::import::ImportOptions;
-use crate::journal::{Journal, JournalOptions, ResumeFrom, RunRow};
-use crate::read::ReadOptions;
-use crate::sync::{MissingPolicy, DEFAULT_MAX_MISSING};
-use clap::ValueEnum;
-use serde_json::Value;
+use crate::journal::{Journal, RunRow, RunSpec, RunStatus};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
@@ -21,8 +17,10 @@ fn open(home: &Path) -> anyhow::Result<Journal> {
     })
 }
 
+/// The run `id`: no such run is a usage error (exit 2), an unreadable journal an internal one (4)
+/// — see [`crate::exit::code_for`].
 fn run_or_usage(j: &Journal, id: &str) -> anyhow::Result<RunRow> {
-    j.run(id).map_err(|e| UsageError(e.to_string()).into())
+    Ok(j.run(id)?)
 }
 
 fn counts_text(counts: &[(String, u64)]) -> String {
@@ -57,7 +55,7 @@ pub fn list(home: &Path, limit: usize) -> anyhow::Result<String> {
             }
         }
         let rows: u64 = counts.iter().map(|(_, n)| n).sum();
-        let mut status = r.status.clone();
+        let mut status = r.status.to_string();
         if r.undone_by.is_some() {
             status.push_str(",undone");
         }
@@ -100,7 +98,7 @@ pub fn show(home: &Path, id: &str) -> anyhow::Result<String> {
             "preview (nothing written)"
         },
     );
-    field(&mut s, "status", &r.status);
+    field(&mut s, "status", r.status.name());
     field(&mut s, "started", &r.started_at);
     field(&mut s, "last change", &r.updated_at);
     if let Some(f) = &r.finished_at {
@@ -156,7 +154,7 @@ pub fn show(home: &Path, id: &str) -> anyhow::Result<String> {
         );
     }
     if r.command == "import" && r.commit {
-        if r.status != "finished" {
+        if r.status != RunStatus::Finished {
             let _ = writeln!(s, "  resume with:   patron-etl resume {} --commit", r.id);
         }
         if r.undone_by.is_none() {
@@ -190,85 +188,31 @@ pub fn resume_options(
     if r.command != "import" {
         return Err(UsageError(format!("run {id} is an {}, not an import", r.command)).into());
     }
-    let o = &r.options;
-    let text = |k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
-    let files: Vec<PathBuf> = o
-        .get("files")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(PathBuf::from)
-                .collect()
-        })
-        .unwrap_or_default();
-    if files.is_empty() {
+    // The options are the run's spec (journal/spec.rs); journals written before the spec
+    // existed used the same keys, so they read back the same way.
+    let spec = RunSpec::from_json(&r.options).map_err(|e| {
+        UsageError(format!(
+            "run {id}: its recorded options cannot be read ({e}); run the import again"
+        ))
+    })?;
+    if spec.files.is_empty() {
         return Err(UsageError(format!(
             "run {id} read no roster files (a migration); run the migration again instead — \
              patrons it already created are found and reported unchanged"
         ))
         .into());
     }
-    let mapping =
-        text("mapping").ok_or_else(|| UsageError(format!("run {id} has no recorded mapping")))?;
-    let read = o.get("read").cloned().unwrap_or(Value::Null);
+    if spec.mapping.is_none() {
+        return Err(UsageError(format!("run {id} has no recorded mapping")).into());
+    }
+    // The target comes from the run's row (the spec's copy is the same name).
+    let spec = RunSpec {
+        to: r.target.clone(),
+        ..spec
+    };
     // A roster sync (`--missing`) finds the patrons absent from the whole roster again once
     // the rows are in, as the interrupted run would have.
-    let missing = match text("missing") {
-        None => MissingPolicy::Ignore,
-        Some(m) => MissingPolicy::from_str(&m, true).map_err(|_| {
-            UsageError(format!(
-                "run {id} recorded an unknown --missing policy \"{m}\""
-            ))
-        })?,
-    };
-    Ok(ImportOptions {
-        missing,
-        source: None,
-        max_missing: o
-            .get("max_missing")
-            .and_then(Value::as_f64)
-            .unwrap_or(DEFAULT_MAX_MISSING),
-        force,
-        allow_incomplete_roster: o
-            .get("allow_incomplete_roster")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-        files,
-        mapping: PathBuf::from(mapping),
-        read: ReadOptions {
-            delimiter: read
-                .get("delimiter")
-                .and_then(Value::as_u64)
-                .and_then(|d| u8::try_from(d).ok()),
-            encoding: read
-                .get("encoding")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            sheet: read
-                .get("sheet")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            header_row: read
-                .get("header_row")
-                .and_then(Value::as_u64)
-                .and_then(|h| u32::try_from(h).ok()),
-        },
-        to: r.target.clone(),
-        config: config.or_else(|| text("config").map(PathBuf::from)),
-        commit,
-        report: None,
-        rate: o.get("rate").and_then(Value::as_f64),
-        concurrency: o
-            .get("concurrency")
-            .and_then(Value::as_u64)
-            .map(|c| c as usize),
-        max_errors: o.get("max_errors").and_then(Value::as_u64),
-        limit: o.get("limit").and_then(Value::as_u64),
-        home: home.to_path_buf(),
-        journal: JournalOptions {
-            resume: Some(ResumeFrom::Run(r.id.clone())),
-            force,
-        },
-    })
+    Ok(ImportOptions::from_spec(
+        spec, home, &r.id, commit, force, config,
+    ))
 }

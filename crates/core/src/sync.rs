@@ -19,7 +19,11 @@ pub const ABSENT_FILE: &str = "(absent from roster)";
 pub const DEFAULT_MAX_MISSING: f64 = 0.10;
 
 /// What happens to in-scope patrons absent from the roster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+/// Serialised (the run's journal) by the same lowercase names as on the command line.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum MissingPolicy {
     /// Leave them alone (the default).
     #[default]

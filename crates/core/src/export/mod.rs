@@ -301,7 +301,7 @@ async fn run_async(opts: &ExportOptions) -> anyhow::Result<ExportResult> {
             {
                 let _ = std::fs::remove_dir_all(&run.path);
             } else {
-                let _ = journal.set_status(&run.id, "failed");
+                let _ = journal.set_status(&run.id, crate::journal::RunStatus::Failed);
             }
             crate::runlog::detach();
             return Err(e);
@@ -319,9 +319,9 @@ async fn run_async(opts: &ExportOptions) -> anyhow::Result<ExportResult> {
     journal.set_status(
         &run.id,
         if interrupted {
-            "interrupted"
+            crate::journal::RunStatus::Interrupted
         } else {
-            "finished"
+            crate::journal::RunStatus::Finished
         },
     )?;
     let mut uncovered: Vec<(String, u64)> = stats.uncovered.0.into_iter().collect();
@@ -404,7 +404,7 @@ fn record_run(
         started_at: now.clone(),
         updated_at: now,
         finished_at: None,
-        status: "running".into(),
+        status: crate::journal::RunStatus::Running,
         target: opts.from.clone(),
         system: target.system.name().into(),
         commit: false,

@@ -15,8 +15,10 @@
 
 pub mod interrupt;
 pub mod lease;
+pub mod record;
 pub mod schema;
 pub mod session;
+pub mod spec;
 pub mod store;
 pub mod writer;
 
@@ -24,7 +26,8 @@ use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-pub use session::{JournalOptions, ResumeFrom, RunJournal};
+pub use session::{JournalOptions, ResumeFrom, RunJournal, RunStart};
+pub use spec::{IntentState, RunSpec, RunStatus};
 pub use store::{IntentRow, Journal, RunRow};
 
 /// A journal problem.

@@ -15,19 +15,17 @@
 //! sent again under a new intent. No extra requests, no duplicates.
 
 use super::interrupt::{Halt, Stop};
+use super::spec::{IntentState, RunSpec, RunStatus};
 use super::store::{AtPath, IntentRow, Journal, RunRow};
 use super::writer::JournalWriter;
 use super::JournalError;
-use crate::exit::UsageError;
-use crate::import::ImportOptions;
+use crate::exit::{InternalError, UsageError};
 use crate::outcome::{Outcome, OutcomeKind};
 use crate::plan::{Action, Planned};
 use crate::runs::RunDir;
 use crate::systems::System;
 use anyhow::Context;
-use clap::ValueEnum;
 use rusqlite::params;
-use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -65,80 +63,52 @@ pub struct RunJournal {
     skipped: AtomicU64,
 }
 
-fn absolute(p: &Path) -> PathBuf {
-    std::fs::canonicalize(p)
-        .or_else(|_| std::path::absolute(p))
-        .unwrap_or_else(|_| p.to_path_buf())
-}
-
-/// The options a later `patron-etl resume RUN_ID` needs to rebuild the import (no secrets).
-fn options_json(opts: &ImportOptions, files: &[String], mapping: &str) -> Value {
-    json!({
-        "files": files,
-        "mapping": mapping,
-        "to": opts.to,
-        "from": opts.source.as_ref().map(|s| s.from.clone()),
-        "config": opts.config.as_deref().map(|c| absolute(c).display().to_string()),
-        "rate": opts.rate,
-        "concurrency": opts.concurrency,
-        "max_errors": opts.max_errors,
-        "limit": opts.limit,
-        "missing": opts.missing.to_possible_value().map(|v| v.get_name().to_string()),
-        "max_missing": opts.max_missing,
-        "allow_incomplete_roster": opts.allow_incomplete_roster,
-        "read": {
-            "delimiter": opts.read.delimiter,
-            "encoding": opts.read.encoding,
-            "sheet": opts.read.sheet,
-            "header_row": opts.read.header_row,
-        },
-    })
+/// What a run records when it starts: its command, where, in which mode, the files and mapping
+/// it reads (hashed, for `resume` to refuse changed ones) and its [`RunSpec`].
+#[derive(Debug, Clone)]
+pub struct RunStart<'a> {
+    /// `import`, `migrate` or `restore`.
+    pub command: &'a str,
+    /// The home directory ([`crate::runs::home`]).
+    pub home: &'a Path,
+    /// Whether the run writes.
+    pub commit: bool,
+    /// The input files as given (rows name them so).
+    pub files: &'a [PathBuf],
+    /// The mapping file (a restore: its backup file).
+    pub mapping: &'a Path,
+    /// Target system and the mapping's match field (recorded with each intent).
+    pub system: System,
+    /// The match field.
+    pub match_field: &'a str,
+    /// New run or resume.
+    pub journal: &'a JournalOptions,
+    /// What a resume rebuilds the run from.
+    pub spec: RunSpec,
 }
 
 /// Whether another live process is running this run (Linux: its pid still exists).
 fn running_elsewhere(run: &RunRow) -> bool {
     let Some(pid) = run.pid else { return false };
-    if run.status != "running" || pid == std::process::id() as i64 {
+    if run.status != RunStatus::Running || pid == std::process::id() as i64 {
         return false;
     }
     cfg!(target_os = "linux") && super::store::process_alive(pid)
 }
 
-/// Starts the journal for an import: a new run, or the run being resumed. Returns the run folder
+/// Starts the journal for a run: a new run, or the run being resumed. Returns the run folder
 /// (the resumed run keeps its folder and id) and the session.
-pub fn begin(
-    opts: &ImportOptions,
-    system: System,
-    match_field: &str,
-) -> anyhow::Result<(RunDir, RunJournal)> {
-    // A migration reads no file: recorded as `migrate`, with no input hash.
-    let command = if opts.source.is_some() {
-        "migrate"
-    } else {
-        "import"
-    };
-    begin_as(opts, system, match_field, command)
-}
-
-/// [`begin`] for a run recorded under another command (`restore`: its backup file is both the
-/// input and, standing for the mapping, what decides the records sent).
-pub fn begin_as(
-    opts: &ImportOptions,
-    system: System,
-    match_field: &str,
-    command: &str,
-) -> anyhow::Result<(RunDir, RunJournal)> {
-    let inputs: Vec<String> = opts
-        .files
-        .iter()
-        .map(|p| absolute(p).display().to_string())
-        .collect();
-    let mapping = absolute(&opts.mapping).display().to_string();
-    let mapping_hash = super::hash_file(&opts.mapping)
-        .with_context(|| format!("cannot read {}", opts.mapping.display()))?;
-    let input_hash = super::hash_files(&opts.files).context("cannot read the input")?;
-    let journal = Journal::open(&opts.home)?;
-    if opts.commit {
+pub fn begin(start: &RunStart<'_>) -> anyhow::Result<(RunDir, RunJournal)> {
+    let inputs = start.spec.files.clone();
+    let mapping = start.spec.mapping.clone().unwrap_or_default();
+    let mapping_hash = super::hash_file(start.mapping)
+        .with_context(|| format!("cannot read {}", start.mapping.display()))?;
+    let input_hash = super::hash_files(start.files).context("cannot read the input")?;
+    // A migration reads no file: recorded with no input hash.
+    let migrating = start.spec.from.is_some();
+    let home = start.home;
+    let journal = Journal::open(home)?;
+    if start.commit {
         // A damaged journal cannot promise resume or undo: refuse before anything is written.
         journal
             .quick_check()
@@ -151,26 +121,29 @@ pub fn begin_as(
     let pid = std::process::id() as i64;
     let mut done = HashMap::new();
     let mut pending: HashMap<(usize, u64), Vec<IntentRow>> = HashMap::new();
-    let (run, attempt) = match &opts.journal.resume {
+    let (run, attempt) = match &start.journal.resume {
         None => {
-            let run = RunDir::create(&opts.home).with_context(|| {
-                format!("cannot create the run folder under {}", opts.home.display())
+            let run = RunDir::create(home).map_err(|e| {
+                InternalError(format!(
+                    "cannot create the run folder under {}: {e}",
+                    home.display()
+                ))
             })?;
             journal.insert_run(&RunRow {
                 id: run.id.clone(),
-                command: command.into(),
+                command: start.command.into(),
                 started_at: now.clone(),
                 updated_at: now,
                 finished_at: None,
-                status: "running".into(),
-                target: opts.to.clone(),
-                system: system.name().into(),
-                commit: opts.commit,
+                status: RunStatus::Running,
+                target: start.spec.to.clone(),
+                system: start.system.name().into(),
+                commit: start.commit,
                 mapping: Some(mapping.clone()),
                 mapping_hash: Some(mapping_hash),
                 inputs: inputs.clone(),
-                input_hash: opts.source.is_none().then(|| input_hash.clone()),
-                options: options_json(opts, &inputs, &mapping),
+                input_hash: (!migrating).then(|| input_hash.clone()),
+                options: start.spec.to_json(),
                 attempts: 1,
                 pid: Some(pid),
                 parent: None,
@@ -181,12 +154,12 @@ pub fn begin_as(
         Some(from) => {
             let prev = match from {
                 ResumeFrom::Latest => journal
-                    .latest_resumable(&opts.to, &mapping, &inputs)?
+                    .latest_resumable(&start.spec.to, &mapping, &inputs)?
                     .ok_or_else(|| {
                         UsageError(format!(
                             "no interrupted import of these files with this mapping into {} to \
                              resume (see `patron-etl runs`)",
-                            opts.to
+                            start.spec.to
                         ))
                     })?,
                 ResumeFrom::Run(id) => journal.run(id).map_err(|e| match e {
@@ -194,14 +167,22 @@ pub fn begin_as(
                     other => other.into(),
                 })?,
             };
-            check_resumable(&prev, opts, &mapping_hash, &input_hash)?;
+            check_resumable(&prev, start, &mapping_hash, &input_hash)?;
             let attempt = prev.attempts + 1;
             journal
                 .conn()
                 .execute(
-                    "UPDATE runs SET status = 'running', attempts = ?2, pid = ?3, updated_at = ?4, \
+                    "UPDATE runs SET status = ?7, attempts = ?2, pid = ?3, updated_at = ?4, \
                      finished_at = NULL, mapping_hash = ?5, input_hash = ?6 WHERE id = ?1",
-                    params![prev.id, attempt, pid, now, mapping_hash, input_hash],
+                    params![
+                        prev.id,
+                        attempt,
+                        pid,
+                        now,
+                        mapping_hash,
+                        input_hash,
+                        RunStatus::Running
+                    ],
                 )
                 .at(journal.path())?;
             for (fi, o) in journal.outcomes(&prev.id)? {
@@ -211,11 +192,11 @@ pub fn begin_as(
                 }
             }
             for i in journal.intents(&prev.id)? {
-                if i.state == "pending" {
+                if i.state == IntentState::Pending {
                     pending.entry((i.file_index, i.line)).or_default().push(i);
                 }
             }
-            let path = opts.home.join("runs").join(&prev.id);
+            let path = home.join("runs").join(&prev.id);
             crate::runs::create_private_dir(&path)?;
             let log = path.join("run.log");
             if log.exists() {
@@ -239,9 +220,13 @@ pub fn begin_as(
             writer,
             run_id: run.id,
             attempt,
-            system: system.name().into(),
-            match_field: match_field.to_string(),
-            files: opts.files.iter().map(|p| p.display().to_string()).collect(),
+            system: start.system.name().into(),
+            match_field: start.match_field.to_string(),
+            files: start
+                .files
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
             done,
             pending,
             stop: Stop::install(),
@@ -252,7 +237,7 @@ pub fn begin_as(
 
 fn check_resumable(
     prev: &RunRow,
-    opts: &ImportOptions,
+    start: &RunStart<'_>,
     mapping_hash: &str,
     input_hash: &str,
 ) -> Result<(), UsageError> {
@@ -268,13 +253,13 @@ fn check_resumable(
             "run {id} was a preview; there is nothing to resume (run the import again)"
         )));
     }
-    if !opts.commit {
+    if !start.commit {
         return Err(UsageError(format!(
             "run {id} writes to {}; resume it with --commit",
             prev.target
         )));
     }
-    if prev.status == "finished" {
+    if prev.status == RunStatus::Finished {
         return Err(UsageError(format!(
             "run {id} is complete; there is nothing to resume"
         )));
@@ -285,10 +270,10 @@ fn check_resumable(
             prev.pid.unwrap_or_default()
         )));
     }
-    if prev.target != opts.to {
+    if prev.target != start.spec.to {
         return Err(UsageError(format!(
             "run {id} wrote to {}, not {}",
-            prev.target, opts.to
+            prev.target, start.spec.to
         )));
     }
     let mut changed = Vec::new();
@@ -300,7 +285,7 @@ fn check_resumable(
     }
     if !changed.is_empty() {
         let what = changed.join(" and ");
-        if !opts.journal.force {
+        if !start.journal.force {
             return Err(UsageError(format!(
                 "{what} changed since run {id}; resuming would match rows by line against a \
                  different file. Start a new import, or add --force to resume anyway"
@@ -312,11 +297,13 @@ fn check_resumable(
 }
 
 /// The intent state a row's outcome resolves its pending intents to.
-fn resolved_state(kind: OutcomeKind) -> &'static str {
+fn resolved_state(kind: OutcomeKind) -> IntentState {
     match kind {
-        OutcomeKind::Created | OutcomeKind::Updated | OutcomeKind::Deactivated => "applied",
-        OutcomeKind::Skipped => "not_sent",
-        _ => "failed",
+        OutcomeKind::Created | OutcomeKind::Updated | OutcomeKind::Deactivated => {
+            IntentState::Applied
+        }
+        OutcomeKind::Skipped => IntentState::NotSent,
+        _ => IntentState::Failed,
     }
 }
 
@@ -474,8 +461,8 @@ impl RunJournal {
         self.writer
             .commit(Box::new(move |t| {
                 let mut sup = t.prepare_cached(
-                    "UPDATE intents SET state = 'superseded', resolved_at = ?4 \
-                     WHERE run_id = ?1 AND file_index = ?2 AND line = ?3 AND state = 'pending'",
+                    "UPDATE intents SET state = ?5, resolved_at = ?4 \
+                     WHERE run_id = ?1 AND file_index = ?2 AND line = ?3 AND state = ?6",
                 )?;
                 let mut ins = t.prepare_cached(
                     "INSERT INTO intents (run_id, file_index, line, system, op, key, match_field, \
@@ -483,7 +470,14 @@ impl RunJournal {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 )?;
                 for (fi, line, op, key, target_id, before, after, changes) in rows {
-                    sup.execute(params![run, fi, line, now])?;
+                    sup.execute(params![
+                        run,
+                        fi,
+                        line,
+                        now,
+                        IntentState::Superseded,
+                        IntentState::Pending
+                    ])?;
                     ins.execute(params![
                         run, fi, line, system, op, key, field, target_id, before, after, changes,
                         attempt, now
@@ -553,7 +547,7 @@ impl RunJournal {
             let mut resolve = t.prepare_cached(
                 "UPDATE intents SET state = ?4, result = ?5, target_id = COALESCE(target_id, ?6), \
                  resolved_at = ?7 WHERE run_id = ?1 AND file_index = ?2 AND line = ?3 \
-                 AND state = 'pending' AND (?4 != 'not_sent' OR attempt = ?8)",
+                 AND state = ?9 AND (?4 != ?10 OR attempt = ?8)",
             )?;
             for (fi, o) in batch {
                 let changed =
@@ -580,7 +574,9 @@ impl RunJournal {
                     o.outcome.name(),
                     o.target_id,
                     now,
-                    attempt
+                    attempt,
+                    IntentState::Pending,
+                    IntentState::NotSent
                 ])?;
             }
             Ok(())
@@ -590,17 +586,17 @@ impl RunJournal {
     /// Marks the attempt's end and flushes the journal. Returns the status recorded: `finished`,
     /// or a resumable `interrupted` (Ctrl-C), `unreachable` (the target was lost mid-run), `stopped` (rows skipped after `--max-errors`) or
     /// `failed` (a run-fatal error).
-    pub async fn finish(self, ok: bool) -> Result<&'static str, JournalError> {
+    pub async fn finish(self, ok: bool) -> Result<RunStatus, JournalError> {
         let status = if !ok {
-            "failed"
+            RunStatus::Failed
         } else if let Some(Halt::Unreachable(_)) = self.stop.halt() {
-            "unreachable"
+            RunStatus::Unreachable
         } else if self.stop.is_set() {
-            "interrupted"
+            RunStatus::Interrupted
         } else if self.skipped.load(Ordering::Relaxed) > 0 {
-            "stopped"
+            RunStatus::Stopped
         } else {
-            "finished"
+            RunStatus::Finished
         };
         let run = self.run_id.clone();
         let now = super::now();
@@ -608,13 +604,216 @@ impl RunJournal {
             .commit(Box::new(move |t| {
                 t.execute(
                     "UPDATE runs SET status = ?2, updated_at = ?3, \
-                     finished_at = CASE WHEN ?2 = 'finished' THEN ?3 ELSE NULL END WHERE id = ?1",
-                    params![run, status, now],
+                     finished_at = CASE WHEN ?2 = ?4 THEN ?3 ELSE NULL END WHERE id = ?1",
+                    params![run, status, now, RunStatus::Finished],
                 )?;
                 Ok(())
             }))
             .await?;
         self.writer.close()?;
         Ok(status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Reconciliation after a run killed mid-write (before, reachable only by killing a
+    //! process): the first attempt records intents and no outcomes, the resumed attempt's fresh
+    //! plan decides which writes were applied.
+    use super::*;
+    use crate::plan::Candidate;
+    use serde_json::json;
+    use std::sync::Arc;
+
+    struct Files {
+        _dir: tempfile::TempDir,
+        home: PathBuf,
+        input: PathBuf,
+        mapping: PathBuf,
+    }
+
+    fn files() -> Files {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("roster.csv");
+        let mapping = dir.path().join("m.toml");
+        std::fs::write(&input, "ID\nA\nB\nC\nD\nE\nF\n").unwrap();
+        std::fs::write(&mapping, "system = \"folio\"\n").unwrap();
+        Files {
+            home: dir.path().join("home"),
+            _dir: dir,
+            input,
+            mapping,
+        }
+    }
+
+    fn start<'a>(f: &'a Files, files: &'a [PathBuf], journal: &'a JournalOptions) -> RunStart<'a> {
+        RunStart {
+            command: "import",
+            home: &f.home,
+            commit: true,
+            files,
+            mapping: &f.mapping,
+            system: System::Folio,
+            match_field: "externalSystemId",
+            journal,
+            spec: RunSpec {
+                files: vec![f.input.display().to_string()],
+                mapping: Some(f.mapping.display().to_string()),
+                to: "sb".into(),
+                ..RunSpec::default()
+            },
+        }
+    }
+
+    fn planned(file: &Path, line: u64, action: Action) -> Planned {
+        Planned {
+            row: Candidate {
+                file: Arc::from(file.display().to_string()),
+                line,
+                key: format!("K{line}"),
+                record: json!({"externalSystemId": format!("K{line}")}),
+                clear: Vec::new(),
+            },
+            action,
+        }
+    }
+
+    fn update(id: &str) -> Action {
+        Action::Update {
+            id: id.into(),
+            record: json!({"id": id, "v": 2}),
+            changes: Vec::new(),
+            before: json!({"id": id, "v": 1}),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_resumed_run_confirms_applied_writes_by_the_fresh_plan_and_resends_the_rest() {
+        let f = files();
+        let inputs = vec![f.input.clone()];
+        let fresh = JournalOptions::default();
+        // Attempt 1: intents for lines 2–6 are durable, line 7 is recorded done; then the
+        // process "dies" (the session is dropped without outcomes for 2–6 or `finish`).
+        let (run, first) = begin(&start(&f, &inputs, &fresh)).unwrap();
+        first
+            .record_intents(&[
+                planned(&f.input, 2, Action::Create(json!({"k": 2}))),
+                planned(&f.input, 3, Action::Create(json!({"k": 3}))),
+                planned(&f.input, 4, update("u4")),
+                planned(&f.input, 5, update("u5")),
+                planned(&f.input, 6, update("u6")),
+                planned(&f.input, 7, Action::Create(json!({"k": 7}))),
+            ])
+            .await
+            .unwrap();
+        let mut done = planned(&f.input, 7, Action::Create(json!({})))
+            .row
+            .outcome(OutcomeKind::Created);
+        done.target_id = Some("n7".into());
+        first.record_outcomes([(0, &done)]).unwrap();
+        drop(first);
+
+        let resume = JournalOptions {
+            resume: Some(ResumeFrom::Run(run.id.clone())),
+            force: false,
+        };
+        let (again, second) = begin(&start(&f, &inputs, &resume)).unwrap();
+        assert_eq!(again.id, run.id, "the resumed run keeps its id");
+        assert_eq!(second.attempt(), 2);
+        assert_eq!(
+            second.recorded(0, 7).map(|o| o.outcome),
+            Some(OutcomeKind::Created),
+            "a recorded row is not processed again"
+        );
+        assert_eq!(second.recorded(0, 2), None);
+        assert_eq!(second.last_line(0), 7);
+
+        let (keep, resolved) = second.reconcile(vec![
+            // created before the crash: the lookup finds it unchanged
+            planned(&f.input, 2, Action::Unchanged { id: "n2".into() }),
+            // never reached the target: still to create
+            planned(&f.input, 3, Action::Create(json!({"k": 3}))),
+            // updated before the crash: the lookup finds the same record matching
+            planned(&f.input, 4, Action::Unchanged { id: "u4".into() }),
+            // not applied: still differs
+            planned(&f.input, 5, update("u5")),
+            // a matching record under another id is not this update's
+            planned(&f.input, 6, Action::Unchanged { id: "other".into() }),
+            // no intent at all: untouched
+            planned(&f.input, 8, Action::Create(json!({"k": 8}))),
+        ]);
+        let by_line = |line| resolved.iter().find(|o| o.line == line);
+        let o2 = by_line(2).expect("line 2 confirmed");
+        assert_eq!(o2.outcome, OutcomeKind::Created);
+        assert_eq!(o2.target_id.as_deref(), Some("n2"));
+        assert_eq!(o2.code, Some(crate::outcome::ReasonCode::ConfirmedByLookup));
+        let o4 = by_line(4).expect("line 4 confirmed");
+        assert_eq!(o4.outcome, OutcomeKind::Updated);
+        assert_eq!(o4.target_id.as_deref(), Some("u4"));
+        assert_eq!(resolved.len(), 2, "{resolved:?}");
+        let kept: Vec<u64> = keep.iter().map(|p| p.row.line).collect();
+        assert_eq!(kept, vec![3, 5, 6, 8]);
+        assert!(matches!(keep[0].action, Action::Create(_)));
+
+        // The resend supersedes the first attempt's intent; the confirmed rows resolve theirs.
+        second.record_intents(&keep[..1]).await.unwrap();
+        second
+            .record_outcomes(resolved.iter().map(|o| (0, o)))
+            .unwrap();
+        let status = second.finish(true).await.unwrap();
+        assert_eq!(status, RunStatus::Finished);
+        let j = Journal::open(&f.home).unwrap();
+        let states: Vec<(u64, i64, IntentState)> = j
+            .intents(&run.id)
+            .unwrap()
+            .into_iter()
+            .map(|i| (i.line, i.attempt, i.state))
+            .collect();
+        assert!(states.contains(&(2, 1, IntentState::Applied)), "{states:?}");
+        assert!(states.contains(&(4, 1, IntentState::Applied)), "{states:?}");
+        assert!(
+            states.contains(&(3, 1, IntentState::Superseded)),
+            "{states:?}"
+        );
+        assert!(states.contains(&(3, 2, IntentState::Pending)), "{states:?}");
+        assert!(states.contains(&(5, 1, IntentState::Pending)), "{states:?}");
+        assert!(states.contains(&(7, 1, IntentState::Applied)), "{states:?}");
+        assert_eq!(j.run(&run.id).unwrap().status, RunStatus::Finished);
+    }
+
+    #[tokio::test]
+    async fn nothing_pending_reconciles_to_the_plan_unchanged() {
+        let f = files();
+        let inputs = vec![f.input.clone()];
+        let fresh = JournalOptions::default();
+        let (_, j) = begin(&start(&f, &inputs, &fresh)).unwrap();
+        let (keep, resolved) = j.reconcile(vec![
+            planned(&f.input, 2, Action::Unchanged { id: "x".into() }),
+            planned(&f.input, 3, Action::Create(json!({}))),
+        ]);
+        assert_eq!(keep.len(), 2);
+        assert!(resolved.is_empty());
+        assert_eq!(j.finish(true).await.unwrap(), RunStatus::Finished);
+    }
+
+    #[tokio::test]
+    async fn a_changed_input_is_refused_on_resume_unless_forced() {
+        let f = files();
+        let inputs = vec![f.input.clone()];
+        let fresh = JournalOptions::default();
+        let (run, first) = begin(&start(&f, &inputs, &fresh)).unwrap();
+        assert_eq!(first.finish(false).await.unwrap(), RunStatus::Failed);
+        std::fs::write(&f.input, "ID\nA\nZ\n").unwrap();
+        let mut resume = JournalOptions {
+            resume: Some(ResumeFrom::Run(run.id.clone())),
+            force: false,
+        };
+        let err = begin(&start(&f, &inputs, &resume)).err().expect("refused");
+        assert!(err.to_string().contains("the input changed"), "{err}");
+        assert_eq!(crate::exit::code_for(&err), crate::exit::USAGE);
+        resume.force = true;
+        let (_, j) = begin(&start(&f, &inputs, &resume)).unwrap();
+        assert_eq!(j.attempt(), 2);
+        assert_eq!(j.finish(true).await.unwrap(), RunStatus::Finished);
     }
 }

@@ -2,6 +2,7 @@
 //! the [`super::writer::JournalWriter`] thread; the few writes made outside a run (creating the
 //! run's row, an undo's own records) use [`Journal::conn`] directly.
 
+use super::spec::{IntentState, RunStatus};
 use super::{schema, JournalError};
 use crate::outcome::{Outcome, OutcomeKind};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -42,8 +43,8 @@ pub struct RunRow {
     pub updated_at: String,
     /// When it finished (None while running or after an interruption).
     pub finished_at: Option<String>,
-    /// `running`, `interrupted`, `finished` or `failed`.
-    pub status: String,
+    /// Where the run stands.
+    pub status: RunStatus,
     /// Target name (never a URL or credential).
     pub target: String,
     /// Target system name.
@@ -95,8 +96,8 @@ pub struct IntentRow {
     pub after: Option<Value>,
     /// Changed fields as `field: old → new`.
     pub changes: Vec<String>,
-    /// `pending`, `applied`, `failed`, `not_sent` or `superseded`.
-    pub state: String,
+    /// Where the write stands.
+    pub state: IntentState,
     /// The outcome that resolved it.
     pub result: Option<String>,
     /// Attempt that recorded it.
@@ -134,11 +135,11 @@ pub fn process_alive(pid: i64) -> bool {
 }
 
 fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
-    let status: String = r.get(5)?;
+    let status: RunStatus = r.get(5)?;
     let pid: Option<i64> = r.get(15)?;
     // A run recorded as running whose process is gone was killed: it is interrupted.
     let status = match pid {
-        Some(p) if status == "running" && !process_alive(p) => "interrupted".to_string(),
+        Some(p) if status == RunStatus::Running && !process_alive(p) => RunStatus::Interrupted,
         _ => status,
     };
     Ok(RunRow {
@@ -353,13 +354,13 @@ impl Journal {
 
     /// Records the end of a run that keeps no per-row journal (export, undo): its status, and
     /// `finished_at` when it is `finished`.
-    pub fn set_status(&self, id: &str, status: &str) -> Result<(), JournalError> {
+    pub fn set_status(&self, id: &str, status: RunStatus) -> Result<(), JournalError> {
         let now = super::now();
         self.conn
             .execute(
                 "UPDATE runs SET status = ?2, updated_at = ?3, \
-                 finished_at = CASE WHEN ?2 = 'finished' THEN ?3 ELSE NULL END WHERE id = ?1",
-                params![id, status, now],
+                 finished_at = CASE WHEN ?2 = ?4 THEN ?3 ELSE NULL END WHERE id = ?1",
+                params![id, status, now, RunStatus::Finished],
             )
             .at(&self.path)?;
         Ok(())
@@ -417,10 +418,10 @@ impl Journal {
             .query_row(
                 &format!(
                     "SELECT {RUN_COLS} FROM runs WHERE command = 'import' AND commit_mode = 1 \
-                     AND status != 'finished' AND target = ?1 AND mapping = ?2 AND inputs = ?3 \
+                     AND status != ?4 AND target = ?1 AND mapping = ?2 AND inputs = ?3 \
                      ORDER BY started_at DESC, rowid DESC LIMIT 1"
                 ),
-                params![target, mapping, inputs],
+                params![target, mapping, inputs, RunStatus::Finished],
                 run_row,
             )
             .optional()

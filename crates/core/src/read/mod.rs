@@ -17,8 +17,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Options for opening an input file.
-#[derive(Debug, Clone, Default)]
+/// Options for opening an input file (serialisable: a run's journal records them for `resume`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ReadOptions {
     /// CSV delimiter; detected (comma, semicolon, tab, pipe) when `None`.
     pub delimiter: Option<u8>,

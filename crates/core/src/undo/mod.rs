@@ -15,13 +15,12 @@ pub mod folio;
 pub mod libib;
 
 use crate::exit::UsageError;
-use crate::journal::store::AtPath;
-use crate::journal::{IntentRow, Journal, RunRow};
+use crate::journal::record::{NewIntent, RecordOutcome};
+use crate::journal::{IntentRow, IntentState, Journal, RunRow, RunStatus};
 use crate::runs::RunDir;
 use crate::systems::System;
 use crate::target;
 use anyhow::Context;
-use rusqlite::params;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -173,15 +172,15 @@ fn items(intents: &[IntentRow]) -> Vec<Item> {
     let mut out: Vec<Item> = Vec::new();
     let mut by_id: HashMap<String, usize> = HashMap::new();
     for i in intents {
-        if matches!(i.state.as_str(), "not_sent" | "superseded") {
+        if matches!(i.state, IntentState::NotSent | IntentState::Superseded) {
             continue;
         }
-        let unsure = i.state != "applied";
+        let unsure = i.state != IntentState::Applied;
         match i.op.as_str() {
             "create" => {
                 // A failed create was confirmed absent by the writer's lookup: nothing to undo
                 // (and the key may belong to someone else's record).
-                if i.state == "failed" {
+                if i.state == IntentState::Failed {
                     continue;
                 }
                 let item = Item {
@@ -248,9 +247,8 @@ async fn run_async(opts: &UndoOptions) -> anyhow::Result<UndoResult> {
             crate::journal::path_in(&opts.home).display()
         ))
     })?;
-    let run = journal
-        .run(&opts.run_id)
-        .map_err(|e| UsageError(e.to_string()))?;
+    // No such run is a usage error (exit 2), a journal that cannot be read an internal one (4).
+    let run = journal.run(&opts.run_id)?;
     if run.command != "import" && run.command != "restore" {
         return Err(UsageError(format!(
             "run {} is an {}; only imports and restores can be undone",
@@ -273,7 +271,7 @@ async fn run_async(opts: &UndoOptions) -> anyhow::Result<UndoResult> {
         ))
         .into());
     }
-    if run.status == "running" {
+    if run.status == RunStatus::Running {
         tracing::warn!(run = %run.id, "the run may still be running or was killed; undoing what it recorded");
     }
     if let Some(by) = &run.undone_by {
@@ -310,7 +308,7 @@ async fn run_async(opts: &UndoOptions) -> anyhow::Result<UndoResult> {
         started_at: now.clone(),
         updated_at: now,
         finished_at: None,
-        status: "running".into(),
+        status: RunStatus::Running,
         target: run.target.clone(),
         system: run.system.clone(),
         commit: opts.commit,
@@ -356,7 +354,7 @@ async fn run_async(opts: &UndoOptions) -> anyhow::Result<UndoResult> {
         {
             let _ = std::fs::remove_dir_all(&undo_run.path);
         } else {
-            let _ = journal.set_status(&undo_run.id, "failed");
+            let _ = journal.set_status(&undo_run.id, RunStatus::Failed);
         }
     }
     let outcomes = result?;
@@ -379,37 +377,22 @@ fn finish(
     outcomes: &[UndoOutcome],
     commit: bool,
 ) -> anyhow::Result<()> {
-    let p = journal.path();
-    let tx = journal.conn().unchecked_transaction().at(p)?;
-    for (n, o) in outcomes.iter().enumerate() {
-        tx.execute(
-            "INSERT INTO row_outcomes (run_id, file_index, line, file, key, outcome, reason, \
-             target_id, attempt) VALUES (?1, 0, ?2, 'undo', ?3, ?4, ?5, ?6, 1)",
-            params![
-                undo_run.id,
-                n as i64 + 1,
-                o.key,
-                o.kind.name(),
-                o.reason,
-                o.target_id
-            ],
-        )
-        .at(p)?;
-    }
-    let now = crate::journal::now();
-    tx.execute(
-        "UPDATE runs SET status = 'finished', updated_at = ?2, finished_at = ?2 WHERE id = ?1",
-        params![undo_run.id, now],
-    )
-    .at(p)?;
-    if commit && !outcomes.iter().any(|o| o.kind.is_failure()) {
-        tx.execute(
-            "UPDATE runs SET undone_by = ?2 WHERE id = ?1",
-            params![run.id, undo_run.id],
-        )
-        .at(p)?;
-    }
-    tx.commit().at(p)?;
+    let rows: Vec<RecordOutcome<'_>> = outcomes
+        .iter()
+        .map(|o| RecordOutcome {
+            key: o.key.as_deref(),
+            outcome: o.kind.name(),
+            reason: o.reason.as_deref(),
+            target_id: o.target_id.as_deref(),
+        })
+        .collect();
+    let clean = commit && !outcomes.iter().any(|o| o.kind.is_failure());
+    journal.finish_recorded(
+        &undo_run.id,
+        "undo",
+        &rows,
+        clean.then_some(run.id.as_str()),
+    )?;
     let f = crate::report::create_private(&undo_run.file("undo.csv"))?;
     let mut w = csv::Writer::from_writer(f);
     w.write_record(["line", "key", "target_id", "action", "outcome", "reason"])?;
@@ -514,45 +497,27 @@ fn intent(
     system: &str,
     current: &Value,
 ) -> anyhow::Result<i64> {
-    let p = journal.path();
-    journal
-        .conn()
-        .execute(
-            "INSERT INTO intents (run_id, file_index, line, system, op, key, match_field, \
-             target_id, before, after, attempt, recorded_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11)",
-            params![
-                undo_id,
-                item.file_index as i64,
-                item.line as i64,
-                system,
-                if item.delete { "delete" } else { "restore" },
-                item.key,
-                item.match_field,
-                item.target_id,
-                current.to_string(),
-                item.before.as_ref().map(Value::to_string),
-                crate::journal::now()
-            ],
-        )
-        .at(p)?;
-    Ok(journal.conn().last_insert_rowid())
+    Ok(journal.record_intent(&NewIntent {
+        run_id: undo_id,
+        file_index: item.file_index,
+        line: item.line,
+        system,
+        op: if item.delete { "delete" } else { "restore" },
+        key: item.key.as_deref(),
+        match_field: item.match_field.as_deref(),
+        target_id: item.target_id.as_deref(),
+        before: current,
+        after: item.before.as_ref(),
+    })?)
 }
 
 fn resolve_intent(journal: &Journal, id: i64, kind: UndoKind) -> anyhow::Result<()> {
     let state = if kind == UndoKind::Failed {
-        "failed"
+        IntentState::Failed
     } else {
-        "applied"
+        IntentState::Applied
     };
-    journal
-        .conn()
-        .execute(
-            "UPDATE intents SET state = ?2, result = ?3, resolved_at = ?4 WHERE id = ?1",
-            params![id, state, kind.name(), crate::journal::now()],
-        )
-        .at(journal.path())?;
-    Ok(())
+    Ok(journal.resolve_intent(id, state, kind.name())?)
 }
 
 fn list(fields: &[String]) -> String {
