@@ -1,30 +1,11 @@
 //! Drives the real binary's `check` command over the shipped samples and over broken inputs.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_patron-etl"))
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::harness::{bin, root, run_in, text, Workdir};
+use std::path::Path;
+use std::process::Output;
 
 fn run(args: &[&str], cwd: &Path) -> Output {
-    bin()
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    run_in(cwd, args)
 }
 
 /// Data records in a CSV file (the header excluded), counted with a plain, flexible parser.
@@ -43,7 +24,7 @@ fn report_rows(path: &Path) -> Vec<csv::StringRecord> {
 
 #[test]
 fn samples_check_with_each_mapping_exits_1_with_one_report_line_per_row() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let roster = root().join("samples/roster.csv");
     let expected = csv_rows(&roster);
     assert!(expected >= 40, "sample roster has about 50 rows");
@@ -94,7 +75,7 @@ fn samples_check_with_each_mapping_exits_1_with_one_report_line_per_row() {
 
 #[test]
 fn xlsx_sample_checks_like_the_csv() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let xlsx = root().join("samples/roster.xlsx");
     let mut wb = calamine::open_workbook_auto(&xlsx).expect("sample xlsx opens");
     use calamine::Reader;
@@ -132,7 +113,7 @@ fn xlsx_sample_checks_like_the_csv() {
 
 #[test]
 fn out_has_one_payload_per_ok_row_and_xlsx_report_opens() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let out_path = dir.path().join("payloads.jsonl");
     let report = dir.path().join("r.xlsx");
     let csv_report = dir.path().join("r.csv");
@@ -198,7 +179,7 @@ fn mapping_path() -> String {
 
 #[test]
 fn broken_inputs_exit_2_naming_the_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     std::fs::write(d.join("empty.csv"), b"").unwrap();
     let mut junk = Vec::new();
@@ -231,7 +212,7 @@ fn broken_inputs_exit_2_naming_the_file() {
 
 #[test]
 fn header_only_file_is_not_an_error() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let roster = std::fs::read_to_string(root().join("samples/roster.csv")).unwrap();
     let header = roster.lines().next().unwrap();
     std::fs::write(dir.path().join("h.csv"), format!("{header}\n")).unwrap();
@@ -245,7 +226,7 @@ fn header_only_file_is_not_an_error() {
 
 #[test]
 fn broken_mapping_exits_2_naming_file_and_line() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     std::fs::write(
         d.join("bad.toml"),
@@ -285,7 +266,7 @@ fn broken_mapping_exits_2_naming_file_and_line() {
 
 #[test]
 fn missing_column_names_the_nearest_header() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     std::fs::write(d.join("in.csv"), "Student ID,Last Name\nS1,Doe\n").unwrap();
     std::fs::write(
@@ -302,7 +283,7 @@ fn missing_column_names_the_nearest_header() {
 
 #[test]
 fn duplicate_key_rejects_the_later_row_naming_the_earlier_line() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     std::fs::write(
         d.join("in.csv"),
@@ -370,7 +351,7 @@ fn tricky_roster(path: &Path, n: usize) {
 
 #[test]
 fn parallel_check_gives_every_row_the_same_outcome_as_one_thread() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let roster = dir.path().join("roster.csv");
     let n = 5000;
     tricky_roster(&roster, n);
@@ -442,7 +423,7 @@ fn parallel_check_gives_every_row_the_same_outcome_as_one_thread() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_full_disk_names_the_file_and_stops_the_run() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let roster = dir.path().join("roster.csv");
     tricky_roster(&roster, 20_000);
     let mapping = root().join("benches/gen-roster-folio.toml");
@@ -470,7 +451,7 @@ fn a_full_disk_names_the_file_and_stops_the_run() {
 /// report guards a cell a spreadsheet would evaluate (issue 14: "XLSX text cells are text").
 #[test]
 fn xlsx_report_cells_are_exact_and_csv_report_cells_are_guarded() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sample = std::fs::read_to_string(root().join("samples/roster.csv")).unwrap();
     let mut lines = sample.lines();

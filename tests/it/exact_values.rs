@@ -4,17 +4,13 @@
 //! repeated in the file or already held by another patron, and an XLSX formula with no saved
 //! value or a 17-digit number (read as blank / altered).
 
-mod common;
-#[path = "common/export.rs"]
-mod export_common;
-
-use common::*;
-use export_common::*;
+use crate::harness::export::*;
+use crate::harness::*;
 use serde_json::json;
 
 #[test]
 fn a_stored_value_like_2027_06_3e_is_compared_not_crashed_on() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     write_config(&sb, d);
@@ -34,7 +30,7 @@ fn a_stored_value_like_2027_06_3e_is_compared_not_crashed_on() {
     )
     .unwrap();
     std::fs::write(d.join("r.csv"), "NetID,Last,Middle\nann,2027-06-3é,y\n").unwrap();
-    let o = run(
+    let o = run_in(
         d,
         &[
             "import",
@@ -58,7 +54,7 @@ fn a_stored_value_like_2027_06_3e_is_compared_not_crashed_on() {
 
 #[test]
 fn phone_extensions_are_kept_and_a_phone_too_wide_for_illiad_is_rejected_saying_so() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     write_config(&sb, d);
@@ -85,7 +81,7 @@ fn phone_extensions_are_kept_and_a_phone_too_wide_for_illiad_is_rejected_saying_
     assert!(!phones.iter().any(|p| p == "61964575335934"), "{phones:?}");
 
     // ILLiad's Phone holds 15 characters: the row is rejected naming the field and the width.
-    let o = run(
+    let o = run_in(
         d,
         &[
             "check",
@@ -109,7 +105,7 @@ fn phone_extensions_are_kept_and_a_phone_too_wide_for_illiad_is_rejected_saying_
 
 #[test]
 fn libib_patron_id_repeats_and_holders_are_reported() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &["--libib-interval-ms", "2"]);
     write_fast_config(&sb, d);
@@ -125,7 +121,7 @@ fn libib_patron_id_repeats_and_holders_are_reported() {
     )
     .unwrap();
     let import = |file: &str, report: &str| {
-        run(
+        run_in(
             d,
             &[
                 "import",
@@ -170,7 +166,7 @@ fn libib_patron_id_repeats_and_holders_are_reported() {
 
 #[test]
 fn uncached_formula_and_17_digit_number_reject_their_rows_in_check() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     std::fs::write(
         d.join("m.toml"),
@@ -180,7 +176,7 @@ fn uncached_formula_and_17_digit_number_reject_their_rows_in_check() {
     )
     .unwrap();
     let fixture = root().join("tests/fixtures/read/formulas.xlsx");
-    let o = run(
+    let o = run_in(
         d,
         &[
             "check",

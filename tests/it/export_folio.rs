@@ -2,12 +2,8 @@
 //! over its real API), exported to CSV and XLSX, imported into an empty sandbox with the shipped
 //! mappings/folio-reimport.toml, and compared field by field.
 
-mod common;
-#[path = "common/export.rs"]
-mod export_common;
-
-use common::*;
-use export_common::*;
+use crate::harness::export::*;
+use crate::harness::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -19,13 +15,13 @@ fn by_id(users: &[Value]) -> BTreeMap<String, Value> {
 }
 
 fn reimport(file: &std::path::Path, original: &BTreeMap<String, Value>) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let target = Sandbox::start(d, &[]);
     write_config(&target, d);
     assert!(target.folio_users().is_empty());
     let mapping = root().join("mappings/folio-reimport.toml");
-    let o = run(
+    let o = run_in(
         d,
         &[
             "import",
@@ -54,7 +50,7 @@ fn reimport(file: &std::path::Path, original: &BTreeMap<String, Value>) {
 
 #[test]
 fn sample_users_round_trip_through_csv_and_xlsx() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let source = Sandbox::start(d, &[]);
     write_config(&source, d);
@@ -76,7 +72,7 @@ fn sample_users_round_trip_through_csv_and_xlsx() {
 
     // The fixed layout with field names imports back (folio-reimport.toml names every column).
     for out in ["patrons.csv", "patrons.xlsx"] {
-        let o = run(
+        let o = run_in(
             d,
             &[
                 "export",
@@ -128,14 +124,14 @@ fn sample_users_round_trip_through_csv_and_xlsx() {
 
 #[test]
 fn export_mapping_chooses_columns_and_jsonl_streams_objects() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     write_config(&sb, d);
     load_folio_users(&sb, &sample_users()[..60]);
     // The roster mapping, read in reverse: its column names, its map and date format reversed.
     let mapping = root().join("mappings/folio.toml");
-    let o = run(
+    let o = run_in(
         d,
         &[
             "export",
@@ -215,7 +211,7 @@ fn folio_write(sb: &Sandbox, method: reqwest::Method, path: &str, body: Option<&
 
 #[test]
 fn native_backup_restores_exactly_and_undo_returns_to_the_edited_state() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let source = Sandbox::start(d, &[]);
     write_config(&source, d);
@@ -236,7 +232,7 @@ fn native_backup_restores_exactly_and_undo_returns_to_the_edited_state() {
         .map(|u| (u["id"].as_str().unwrap().to_string(), u))
         .collect();
 
-    let o = run(d, &["export", "--from", "sb", "--out", "backup.jsonl"]);
+    let o = run_in(d, &["export", "--from", "sb", "--out", "backup.jsonl"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("format         native"), "{}", text(&o));
     let (header, backup) = read_backup(&d.join("backup.jsonl"));
@@ -251,24 +247,24 @@ fn native_backup_restores_exactly_and_undo_returns_to_the_edited_state() {
         .any(|u| u["customFields"]["sierraCode"] == "ç-3"));
 
     // Restore into an empty FOLIO: preview writes nothing, --commit creates all 303.
-    let tdir = tempfile::tempdir().unwrap();
+    let tdir = Workdir::new();
     let t = tdir.path();
     let target = Sandbox::start(t, &[]);
     write_config(&target, t);
     define_custom_fields(&target);
     let b = d.join("backup.jsonl");
     let b = b.to_str().unwrap();
-    let o = run(t, &["restore", b, "--to", "sb"]);
+    let o = run_in(t, &["restore", b, "--to", "sb"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("would_create"), "{}", text(&o));
     assert!(target.folio_users().is_empty(), "a preview writes nothing");
     let fast = ["--rate", "1000", "--concurrency", "8"];
-    let o = run(
+    let o = run_in(
         t,
         &[&["restore", b, "--to", "sb", "--commit"][..], &fast].concat(),
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let o = run(t, &["export", "--from", "sb", "--out", "again.jsonl"]);
+    let o = run_in(t, &["export", "--from", "sb", "--out", "again.jsonl"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let (_, again) = read_backup(&t.join("again.jsonl"));
     assert_eq!(again.len(), 303);
@@ -299,7 +295,7 @@ fn native_backup_restores_exactly_and_undo_returns_to_the_edited_state() {
         );
         edited.insert(id.to_string(), u);
     }
-    let o = run(t, &["restore", b, "--to", "sb", "--report", "preview.csv"]);
+    let o = run_in(t, &["restore", b, "--to", "sb", "--report", "preview.csv"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let report = read_report(&t.join("preview.csv"));
     let count = |k: &str| report.iter().filter(|r| r["outcome"] == k).count();
@@ -315,7 +311,7 @@ fn native_backup_restores_exactly_and_undo_returns_to_the_edited_state() {
         "{upd:?}"
     );
     // --only-missing recreates the 5 and leaves the 3 edited users alone, listing how they differ.
-    let o = run(
+    let o = run_in(
         t,
         &[
             "restore",
@@ -335,7 +331,7 @@ fn native_backup_restores_exactly_and_undo_returns_to_the_edited_state() {
         (5, 3, 0)
     );
     let (writes_before, _) = target.counts("/folio/users");
-    let o = run(
+    let o = run_in(
         t,
         &[&["restore", b, "--to", "sb", "--commit"][..], &fast].concat(),
     );
@@ -362,7 +358,7 @@ fn native_backup_restores_exactly_and_undo_returns_to_the_edited_state() {
     }
 
     // The restore is listed in `runs` and undone like an import: back to the edited state.
-    let o = run(t, &["runs"]);
+    let o = run_in(t, &["runs"]);
     let listed = text(&o);
     assert!(
         listed.lines().any(|l| l.starts_with(&restore_run)
@@ -378,7 +374,7 @@ fn native_backup_restores_exactly_and_undo_returns_to_the_edited_state() {
             .any(|l| l.contains(" export ") && l.contains("exported 303")),
         "{listed}"
     );
-    let o = run(t, &["undo", &restore_run, "--commit"]);
+    let o = run_in(t, &["undo", &restore_run, "--commit"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let now: BTreeMap<String, Value> = target
         .folio_users()

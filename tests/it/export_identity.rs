@@ -4,12 +4,8 @@
 //! imported into an empty FOLIO with mappings/folio-reimport.toml; every user comes back
 //! exactly. One batch of users per file (one process per format, not per case).
 
-mod common;
-#[path = "common/export.rs"]
-mod export_common;
-
-use common::*;
-use export_common::*;
+use crate::harness::export::*;
+use crate::harness::*;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
@@ -150,7 +146,7 @@ fn generated_users_survive_export_and_reimport_exactly() {
     let users: Vec<Value> = (0..40)
         .map(|i| user(i).new_tree(&mut runner).expect("generate").current())
         .collect();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let source = Sandbox::start(d, &[]);
     write_config(&source, d);
@@ -164,7 +160,7 @@ fn generated_users_survive_export_and_reimport_exactly() {
     let mapping = root().join("mappings/folio-reimport.toml");
     for out in ["patrons.csv", "patrons.xlsx"] {
         // The fixed layout with field names is what folio-reimport.toml reads.
-        let o = run(
+        let o = run_in(
             d,
             &[
                 "export",
@@ -178,12 +174,12 @@ fn generated_users_survive_export_and_reimport_exactly() {
             ],
         );
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-        let tdir = tempfile::tempdir().unwrap();
+        let tdir = Workdir::new();
         let t = tdir.path();
         let target = Sandbox::start(t, &[]);
         write_config(&target, t);
         let file = d.join(out);
-        let o = run(
+        let o = run_in(
             t,
             &[
                 "import",

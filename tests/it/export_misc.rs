@@ -2,19 +2,15 @@
 //! and text ids in CSV and XLSX, Libib de-duplication by barcode while pages shift, ILLiad
 //! export by id list, and exit codes for usage and unreachable targets.
 
-mod common;
-#[path = "common/export.rs"]
-mod export_common;
-
+use crate::harness::export::*;
+use crate::harness::*;
 use calamine::{Data, Reader, Xlsx};
-use common::*;
-use export_common::*;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
 #[test]
 fn formulas_neutralised_and_barcodes_kept_as_text_in_csv_and_xlsx() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     write_config(&sb, d);
@@ -28,7 +24,7 @@ fn formulas_neutralised_and_barcodes_kept_as_text_in_csv_and_xlsx() {
         ],
     );
     for out in ["p.csv", "p.xlsx"] {
-        let o = run(
+        let o = run_in(
             d,
             &[
                 "export",
@@ -117,7 +113,7 @@ fn libib(sb: &Sandbox, method: reqwest::Method, path: &str) -> serde_json::Value
 
 #[test]
 fn libib_export_pages_and_drops_repeated_barcodes() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &["--libib-interval-ms", "0"]);
     write_config(&sb, d);
@@ -179,7 +175,7 @@ fn libib_export_pages_and_drops_repeated_barcodes() {
 
 #[test]
 fn illiad_export_needs_ids_and_lists_the_ones_not_found() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     // A key whose ExternalUserIDMapping is SSN, so user names and external ids differ.
     let sb = Sandbox::start(d, &["--illiad-external-id-field", "SSN"]);
@@ -194,7 +190,7 @@ fn illiad_export_needs_ids_and_lists_the_ones_not_found() {
             .unwrap();
         assert!(r.status().is_success(), "{}", r.text().unwrap_or_default());
     }
-    let o = run(d, &["export", "--from", "ill", "--out", "ill.csv"]);
+    let o = run_in(d, &["export", "--from", "ill", "--out", "ill.csv"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--ids"), "{}", text(&o));
 
@@ -203,7 +199,7 @@ fn illiad_export_needs_ids_and_lists_the_ones_not_found() {
         "# netids\nalice\nE200\n\nnobody\nghost/x y\nalice\n",
     )
     .unwrap();
-    let o = run(
+    let o = run_in(
         d,
         &[
             "export", "--from", "ill", "--ids", "ids.txt", "--out", "ill.csv",
@@ -238,20 +234,20 @@ fn illiad_export_needs_ids_and_lists_the_ones_not_found() {
 
 #[test]
 fn usage_and_unreachable_exit_codes() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     std::fs::write(
         d.join("patron-etl.toml"),
         "[targets.gone]\nsystem = \"folio\"\nurl = \"http://127.0.0.1:9\"\ntenant = \"diku\"\nusername = \"x\"\npassword_env = \"SB_FOLIO_PASSWORD\"\n",
     )
     .unwrap();
-    let o = run(d, &["export", "--from", "gone", "--out", "x.csv"]);
+    let o = run_in(d, &["export", "--from", "gone", "--out", "x.csv"]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(!d.join("x.csv").exists(), "no file for a failed export");
-    let o = run(d, &["export", "--from", "gone", "--out", "x.txt"]);
+    let o = run_in(d, &["export", "--from", "gone", "--out", "x.txt"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     // A native backup is JSON Lines, and holds records, not a mapping's columns.
-    let o = run(
+    let o = run_in(
         d,
         &[
             "export", "--from", "gone", "--out", "x.csv", "--format", "native",
@@ -263,7 +259,7 @@ fn usage_and_unreachable_exit_codes() {
     let args = [
         "export", "--from", "gone", "--out", "x.jsonl", "--format", "native", "-m", m,
     ];
-    let o = run(d, &args);
+    let o = run_in(d, &args);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--format columns"), "{}", text(&o));
     let sb = Sandbox::start(d, &[]);
@@ -293,7 +289,7 @@ fn backup_records(path: &std::path::Path) -> (serde_json::Value, Vec<serde_json:
 
 #[test]
 fn libib_and_illiad_native_backups_restore_exactly_and_only_into_their_system() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let source = Sandbox::start(
         d,
@@ -327,7 +323,7 @@ fn libib_and_illiad_native_backups_restore_exactly_and_only_into_their_system() 
         assert!(r.status().is_success(), "{}", r.text().unwrap_or_default());
     }
     std::fs::write(d.join("ids.txt"), "alice\nbob\ncarol\n").unwrap();
-    let o = run(
+    let o = run_in(
         d,
         &[
             "export",
@@ -340,7 +336,7 @@ fn libib_and_illiad_native_backups_restore_exactly_and_only_into_their_system() 
         ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let o = run(
+    let o = run_in(
         d,
         &[
             "export",
@@ -357,7 +353,7 @@ fn libib_and_illiad_native_backups_restore_exactly_and_only_into_their_system() 
     assert_eq!(header["system"], "libib");
     assert_eq!(lib.len(), 60);
     // Filters: Libib pages are filtered as they arrive; the summary states the filter.
-    let o = run(
+    let o = run_in(
         d,
         &[
             "export",
@@ -384,7 +380,7 @@ fn libib_and_illiad_native_backups_restore_exactly_and_only_into_their_system() 
         17,
         "tagged staff (every 3rd) and not frozen (every 7th)"
     );
-    let o = run(
+    let o = run_in(
         d,
         &[
             "export", "--from", "lib", "--out", "g.jsonl", "--group", "staff",
@@ -396,7 +392,7 @@ fn libib_and_illiad_native_backups_restore_exactly_and_only_into_their_system() 
     assert_eq!(ill.len(), 3);
     assert!(ill.iter().all(|u| u.get("Password").is_none()));
 
-    let tdir = tempfile::tempdir().unwrap();
+    let tdir = Workdir::new();
     let t = tdir.path();
     let target = Sandbox::start(
         t,
@@ -412,21 +408,21 @@ fn libib_and_illiad_native_backups_restore_exactly_and_only_into_their_system() 
     let ill_file = d.join("ill.jsonl");
     let (lib_file, ill_file) = (lib_file.to_str().unwrap(), ill_file.to_str().unwrap());
     // A backup restores only into its own system: exit 2, nothing sent, no run left.
-    let o = run(t, &["restore", lib_file, "--to", "sb", "--commit"]);
+    let o = run_in(t, &["restore", lib_file, "--to", "sb", "--commit"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("libib backup"), "{}", text(&o));
-    let o = run(t, &["restore", "ids.txt", "--to", "lib"]);
+    let o = run_in(t, &["restore", "ids.txt", "--to", "lib"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert_eq!(target.counts("/").0, 0, "nothing written");
 
-    let o = run(
+    let o = run_in(
         t,
         &[
             "restore", lib_file, "--to", "lib", "--commit", "--rate", "1000",
         ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let o = run(
+    let o = run_in(
         t,
         &[
             "export",
@@ -443,7 +439,7 @@ fn libib_and_illiad_native_backups_restore_exactly_and_only_into_their_system() 
     assert_eq!(lib_again, lib, "Libib patrons come back exactly");
 
     // The target key maps ExternalUserId to SSN (as the sandbox here), so the restore says so.
-    let o = run(
+    let o = run_in(
         t,
         &[
             "restore",
@@ -457,7 +453,7 @@ fn libib_and_illiad_native_backups_restore_exactly_and_only_into_their_system() 
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     std::fs::write(t.join("ids.txt"), "alice\nbob\ncarol\n").unwrap();
-    let o = run(
+    let o = run_in(
         t,
         &[
             "export",
@@ -488,7 +484,7 @@ fn libib_and_illiad_native_backups_restore_exactly_and_only_into_their_system() 
     // ILLiad's API cannot update: a second restore finds them all and writes nothing.
     let (before, _) = target.counts("/illiad");
     // The target key maps ExternalUserId to SSN (as the sandbox here), so the restore says so.
-    let o = run(
+    let o = run_in(
         t,
         &[
             "restore",
@@ -506,7 +502,7 @@ fn libib_and_illiad_native_backups_restore_exactly_and_only_into_their_system() 
 
 #[test]
 fn folio_exports_filter_by_activity_group_query_tag_and_limit() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     write_config(&sb, d);
@@ -537,7 +533,7 @@ fn folio_exports_filter_by_activity_group_query_tag_and_limit() {
         .filter(|u| u["active"] == true && u["patronGroup"] == staff_id.as_str())
         .count();
     assert!(want > 0 && want < all.len());
-    let o = run(
+    let o = run_in(
         d,
         &[
             "export",
@@ -561,7 +557,7 @@ fn folio_exports_filter_by_activity_group_query_tag_and_limit() {
     assert!(got
         .iter()
         .all(|u| u["active"] == true && u["patronGroup"] == staff_id.as_str()));
-    let o = run(
+    let o = run_in(
         d,
         &[
             "export",
@@ -575,7 +571,7 @@ fn folio_exports_filter_by_activity_group_query_tag_and_limit() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(backup_records(&d.join("t.jsonl")).1.len(), 9);
-    let o = run(
+    let o = run_in(
         d,
         &[
             "export",
@@ -589,14 +585,14 @@ fn folio_exports_filter_by_activity_group_query_tag_and_limit() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(read_csv(&d.join("q.csv")).1.len(), 1);
-    let o = run(
+    let o = run_in(
         d,
         &["export", "--from", "sb", "--out", "l.jsonl", "--limit", "7"],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("at most 7"), "{}", text(&o));
     assert_eq!(backup_records(&d.join("l.jsonl")).1.len(), 7);
-    let o = run(
+    let o = run_in(
         d,
         &[
             "export", "--from", "sb", "--out", "x.csv", "--group", "nope",
@@ -607,12 +603,12 @@ fn folio_exports_filter_by_activity_group_query_tag_and_limit() {
 
 #[test]
 fn xlsx_export_is_readable_and_an_existing_file_is_replaced_only_with_force() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     write_config(&sb, d);
     load_folio_users(&sb, &sample_users());
-    let o = run(d, &["export", "--from", "sb", "--out", "x.xlsx"]);
+    let o = run_in(d, &["export", "--from", "sb", "--out", "x.xlsx"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("order          by name"), "{}", text(&o));
     let mut wb: Xlsx<_> = calamine::open_workbook(d.join("x.xlsx")).unwrap();
@@ -644,7 +640,7 @@ fn xlsx_export_is_readable_and_an_existing_file_is_replaced_only_with_force() {
     sorted.sort();
     assert_eq!(names, sorted, "rows sorted by last name");
     // The full layout keeps the empty columns.
-    let o = run(
+    let o = run_in(
         d,
         &[
             "export",
@@ -665,7 +661,7 @@ fn xlsx_export_is_readable_and_an_existing_file_is_replaced_only_with_force() {
     );
 
     let before = std::fs::read(d.join("x.xlsx")).unwrap();
-    let o = run(d, &["export", "--from", "sb", "--out", "x.xlsx"]);
+    let o = run_in(d, &["export", "--from", "sb", "--out", "x.xlsx"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--force"), "{}", text(&o));
     assert_eq!(
@@ -674,7 +670,7 @@ fn xlsx_export_is_readable_and_an_existing_file_is_replaced_only_with_force() {
         "left untouched"
     );
     std::fs::write(d.join("x.xlsx"), b"keep me").unwrap();
-    let o = run(d, &["export", "--from", "sb", "--out", "x.xlsx", "--force"]);
+    let o = run_in(d, &["export", "--from", "sb", "--out", "x.xlsx", "--force"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_ne!(std::fs::read(d.join("x.xlsx")).unwrap(), b"keep me");
 }

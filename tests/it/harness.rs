@@ -1,15 +1,25 @@
-//! Shared helpers for integration tests: run the real binary, start the sandbox as a separate
-//! process on 127.0.0.1 (port 0), talk to it over a real socket.
+//! The shared harness of the integration tests, in the style of xsv/qsv's `Workdir`: each test
+//! gets a [`Workdir`] (a temp dir that is the binary's current dir, so the run home is its
+//! `.patron-etl/`), runs the real binary there with [`Workdir::command`] / [`cmd_in`], starts the
+//! sandbox as a separate process on 127.0.0.1 (port 0) and talks to it over a real socket, and
+//! reads what a run left: its folder, `report.csv`, `summary.json`.
+//!
+//! All tests share this process: a command's environment is set on the command (the sandbox
+//! secrets, `PATRON_ETL_HOME` removed), never with `std::env::set_var`.
 #![allow(dead_code)]
 
+pub mod export;
+pub mod proxy;
+
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-/// The binary under test.
+/// The binary under test, with this process's `PATRON_ETL_HOME` removed (runs live in the
+/// command's current dir unless a test says otherwise).
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_patron-etl"));
-    // Runs live in each test's own directory unless a test says otherwise.
     c.env_remove("PATRON_ETL_HOME");
     c
 }
@@ -26,6 +36,127 @@ pub fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
+}
+
+/// The one runner every test builds on: the binary with `args` in `dir`, with every sandbox
+/// secret (FOLIO password `admin`, the Libib and ILLiad keys) in the command's own environment.
+/// A test that needs another value sets it on the returned command (a later `env` wins).
+pub fn cmd_in(dir: &Path, args: &[&str]) -> Command {
+    let mut c = bin();
+    c.args(args)
+        .current_dir(dir)
+        .env("SB_FOLIO_PASSWORD", "admin")
+        .env("SB_LIBIB_KEY", "sandbox-libib-key")
+        .env("SB_ILLIAD_KEY", "sandbox-illiad-key");
+    c
+}
+
+/// Runs [`cmd_in`] to completion.
+pub fn run_in(dir: &Path, args: &[&str]) -> Output {
+    cmd_in(dir, args).output().expect("binary runs")
+}
+
+/// Starts [`cmd_in`] without waiting; its output is captured (for `wait_with_output`) or
+/// discarded.
+pub fn spawn_in(dir: &Path, args: &[&str], capture: bool) -> Child {
+    let out = || {
+        if capture {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        }
+    };
+    cmd_in(dir, args)
+        .stdout(out())
+        .stderr(out())
+        .spawn()
+        .expect("binary starts")
+}
+
+/// A test's own directory (removed on drop): the binary's current dir, so its run home is
+/// `.patron-etl/` inside it.
+pub struct Workdir {
+    dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    /// A fresh, empty directory.
+    pub fn new() -> Workdir {
+        Workdir {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The run home the binary uses here (`./.patron-etl`).
+    pub fn home(&self) -> PathBuf {
+        self.path().join(".patron-etl")
+    }
+
+    /// Writes `name` in the directory and returns its path.
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path().join(name);
+        std::fs::write(&p, contents).expect("write file");
+        p
+    }
+
+    /// The binary with `args`, run here ([`cmd_in`]).
+    pub fn command(&self, args: &[&str]) -> Command {
+        cmd_in(self.path(), args)
+    }
+
+    /// Runs the binary here to completion ([`run_in`]).
+    pub fn run(&self, args: &[&str]) -> Output {
+        run_in(self.path(), args)
+    }
+
+    /// Starts the binary here without waiting ([`spawn_in`]).
+    pub fn spawn(&self, args: &[&str], capture: bool) -> Child {
+        spawn_in(self.path(), args, capture)
+    }
+
+    /// Starts a sandbox whose state file is in this directory.
+    pub fn sandbox(&self, flags: &[&str]) -> Sandbox {
+        Sandbox::start(self.path(), flags)
+    }
+
+    /// The run folders under the home, oldest first (run ids sort by time).
+    pub fn run_folders(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = match std::fs::read_dir(self.home().join("runs")) {
+            Ok(rd) => rd
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_dir())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        v.sort();
+        v
+    }
+
+    /// The run folder a command printed (`run folder: PATH`).
+    pub fn run_folder(&self, out: &Output) -> PathBuf {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let p = stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("run folder: "))
+            .unwrap_or_else(|| panic!("no run folder in {stdout}"));
+        self.path().join(p.trim())
+    }
+
+    /// A run folder's `report.csv` as rows of (header → value).
+    pub fn report(&self, run: &Path) -> Vec<HashMap<String, String>> {
+        read_report(&run.join("report.csv"))
+    }
+
+    /// A run folder's `summary.json`.
+    pub fn summary(&self, run: &Path) -> serde_json::Value {
+        let s = std::fs::read_to_string(run.join("summary.json")).expect("summary.json");
+        serde_json::from_str(&s).expect("summary is JSON")
+    }
 }
 
 /// A sandbox server running as its own process; killed on drop.
@@ -250,36 +381,6 @@ impl Drop for Sandbox {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Runs the binary in `dir` with the sandbox password in the environment.
-pub fn run_in(dir: &Path, args: &[&str]) -> Output {
-    bin()
-        .args(args)
-        .current_dir(dir)
-        .env("SB_FOLIO_PASSWORD", "admin")
-        .output()
-        .expect("binary runs")
-}
-
-/// Starts the binary in `dir` with the sandbox password in the environment, without waiting;
-/// its output is captured (for `wait_with_output`) or discarded.
-pub fn spawn_in(dir: &Path, args: &[&str], capture: bool) -> Child {
-    let out = || {
-        if capture {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        }
-    };
-    bin()
-        .args(args)
-        .current_dir(dir)
-        .env("SB_FOLIO_PASSWORD", "admin")
-        .stdout(out())
-        .stderr(out())
-        .spawn()
-        .expect("binary starts")
 }
 
 /// Reads a CSV report into rows of (header → value) maps.

@@ -1,8 +1,7 @@
 //! FOLIO import end to end: the real binary against the sandbox in a separate process, over
 //! real sockets on 127.0.0.1.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -21,7 +20,7 @@ fn outcomes(rows: &[HashMap<String, String>]) -> HashMap<String, usize> {
 
 #[test]
 fn sample_create_rerun_unchanged_then_three_updates() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     sb.folio_config(d, "");
@@ -142,7 +141,7 @@ fn sample_create_rerun_unchanged_then_three_updates() {
 
 #[test]
 fn faults_never_duplicate_or_lose_a_row() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(
         d,
@@ -208,7 +207,7 @@ fn faults_never_duplicate_or_lose_a_row() {
 
 #[test]
 fn requests_per_row_first_load_and_unchanged_rerun() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 8\n");
@@ -230,7 +229,7 @@ fn requests_per_row_first_load_and_unchanged_rerun() {
 
 #[test]
 fn secrets_never_appear_in_output_report_or_log() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &["--folio-password", "Zq9-very-secret-pw"]);
     sb.folio_config(d, "");
@@ -265,7 +264,7 @@ fn secrets_never_appear_in_output_report_or_log() {
 
 #[test]
 fn wrong_password_exits_3_before_any_row() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     sb.folio_config(d, "");
@@ -303,7 +302,7 @@ fn wrong_password_exits_3_before_any_row() {
 
 #[test]
 fn builtin_sandbox_target_runs_the_readme_command() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let mapping = root().join("mappings/folio.toml");
     let roster = root().join("samples/roster.csv");
@@ -363,7 +362,7 @@ fn status_count(sb: &Sandbox, status: &str) -> u64 {
 /// keys make a 5,000-byte lookup, so the planner must batch by request-line length.
 #[test]
 fn long_usernames_are_looked_up_under_the_4096_byte_request_line() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 8\n");
@@ -399,7 +398,7 @@ fn long_usernames_are_looked_up_under_the_4096_byte_request_line() {
 /// until it fits, and every row still goes through.
 #[test]
 fn a_414_splits_the_lookup_and_every_row_is_created() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &["--folio-max-request-line", "1200"]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 8\n");
@@ -433,7 +432,7 @@ fn a_414_splits_the_lookup_and_every_row_is_created() {
 /// exit 3 and says so once, instead of one failed row per patron.
 #[test]
 fn a_missing_permission_stops_the_run_with_exit_3_and_one_message() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &["--folio-deny-permission", "users.item.post"]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 8\n");
@@ -486,7 +485,7 @@ fn a_missing_permission_stops_the_run_with_exit_3_and_one_message() {
 /// duplicate check treats `ØRSTED` on a later line as the same patron.
 #[test]
 fn orsted_in_the_roster_matches_the_stored_orsted() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     sb.folio_config(d, "rate = 1000\n");

@@ -1,7 +1,6 @@
 //! ILLiad import end to end: the real binary against the sandbox in a separate process.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
@@ -71,7 +70,7 @@ const SSN_KEY: &[&str] = &["--illiad-external-id-field", "SSN"];
 
 #[test]
 fn first_import_creates_every_valid_row_and_a_rerun_is_all_exists_without_posts() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, SSN_KEY);
     illiad_config(&sb, d, "/illiad/ILLiadWebPlatform");
@@ -165,7 +164,7 @@ fn first_import_creates_every_valid_row_and_a_rerun_is_all_exists_without_posts(
 
 #[test]
 fn bad_key_or_url_exits_3_before_any_row() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, SSN_KEY);
     std::fs::copy(root().join("samples/roster.csv"), d.join("roster.csv")).unwrap();
@@ -191,7 +190,7 @@ fn bad_key_or_url_exits_3_before_any_row() {
 
 #[test]
 fn interrupted_creates_never_duplicate_or_misreport() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(
         d,

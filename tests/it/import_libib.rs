@@ -1,8 +1,7 @@
 //! Libib import end to end: the real binary against the sandbox (a separate process, or the
 //! built-in one), with the sandbox enforcing Libib's pacing (shortened to 20 ms per request).
 
-mod common;
-use common::*;
+use crate::harness::*;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
@@ -18,14 +17,10 @@ fn generated_roster(path: &Path, n: usize) {
 }
 
 fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = bin();
-    c.args(args)
-        .current_dir(dir)
-        .env("SB_LIBIB_KEY", "sandbox-libib-key");
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().expect("binary runs")
+    cmd_in(dir, args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("binary runs")
 }
 
 fn import(dir: &Path, file: &str, to: &str, extra: &[&str]) -> Output {
@@ -98,7 +93,7 @@ fn route_count(sb: &Sandbox, route: &str) -> u64 {
 
 #[test]
 fn paced_200_rows_then_unchanged_then_two_targeted_updates() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     // The sandbox enforces the (shortened) pacing with 429s; a few extra 429s are injected so
     // the run is sure to meet some.
@@ -236,7 +231,7 @@ fn paced_200_rows_then_unchanged_then_two_targeted_updates() {
 
 #[test]
 fn builtin_limit_4_twice_created_then_unchanged_and_no_query_strings_anywhere() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     std::fs::copy(root().join("samples/roster.csv"), d.join("roster.csv")).unwrap();
     let args = ["--limit", "4", "--commit", "-v"];
@@ -302,7 +297,7 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn interrupted_creates_are_looked_up_not_duplicated() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     // Writes are applied and then the connection is dropped, or answered 500 unapplied.
     let sb = Sandbox::start(
@@ -342,7 +337,7 @@ fn interrupted_creates_are_looked_up_not_duplicated() {
 
 #[test]
 fn bad_credentials_exit_3_before_any_row() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &["--libib-interval-ms", INTERVAL_MS]);
     sb.libib_config(d, RATE);

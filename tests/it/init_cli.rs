@@ -1,11 +1,10 @@
 //! `patron-etl init`: starter mappings that `check` accepts without edits.
 
-mod common;
-use common::{bin, root, text};
+use crate::harness::{bin, root, text, Workdir};
 
 #[test]
 fn init_on_the_samples_gives_mappings_check_accepts_for_each_system() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     for sample in ["samples/roster.csv", "samples/roster.xlsx"] {
         for (system, expect) in [
             ("folio", "\"personal.lastName\" = { column = \"Last Name\""),
@@ -55,7 +54,7 @@ fn init_on_the_samples_gives_mappings_check_accepts_for_each_system() {
 
 #[test]
 fn synonyms_unmatched_columns_and_date_format() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let f = dir.path().join("hr.csv");
     std::fs::write(
         &f,
@@ -103,7 +102,7 @@ fn synonyms_unmatched_columns_and_date_format() {
 
 #[test]
 fn bad_system_missing_file_and_existing_out_exit_2() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let o = bin()
         .arg("init")
         .arg(root().join("samples/roster.csv"))
@@ -137,7 +136,7 @@ fn bad_system_missing_file_and_existing_out_exit_2() {
 /// use, and class codes: every system's starter is accepted by `check` as written.
 #[test]
 fn hr_roster_starters_are_accepted_for_every_system_with_next_steps() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let f = dir.path().join("hr.csv");
     std::fs::write(
         &f,

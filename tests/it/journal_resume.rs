@@ -1,12 +1,11 @@
 //! Crash-safe runs: the real binary is killed (SIGKILL) or interrupted (SIGINT) mid-import
 //! against the sandbox in a separate process, then resumed from the journal.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 /// Writes a roster of rows `start..start+n` shaped like samples/roster.csv; `city` overrides City.
@@ -29,14 +28,7 @@ fn import_args<'a>(mapping: &'a str, file: &'a str, extra: &[&'a str]) -> Vec<&'
 }
 
 fn spawn(dir: &Path, args: &[&str]) -> Child {
-    bin()
-        .args(args)
-        .current_dir(dir)
-        .env("SB_FOLIO_PASSWORD", "admin")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary starts")
+    spawn_in(dir, args, true)
 }
 
 /// Users keyed by externalSystemId, without what the server manages (ids, dates, metadata).
@@ -95,7 +87,7 @@ fn sigkill_five_times_then_resume_matches_an_uninterrupted_run() {
 
     // Reference (in parallel, on its own sandbox): seed 300 patrons, then import 2,000 rows
     // (300 updates, 1,700 creates) in one go.
-    let ref_dir = tempfile::tempdir().unwrap();
+    let ref_dir = Workdir::new();
     let rd = ref_dir.path().to_path_buf();
     let mapping_ref = mapping.to_string();
     let reference = std::thread::spawn(move || {
@@ -115,7 +107,7 @@ fn sigkill_five_times_then_resume_matches_an_uninterrupted_run() {
     });
 
     // Same data, killed with SIGKILL five times at increasing write counts, resumed each time.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     sb.folio_config(d, config);
@@ -252,7 +244,7 @@ fn sigkill_five_times_then_resume_matches_an_uninterrupted_run() {
 fn sigint_records_in_flight_rows_and_the_run_resumes() {
     let mapping = root().join("mappings/folio.toml");
     let mapping = mapping.to_str().unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     sb.folio_config(d, "rate = 100\nconcurrency = 4\n");
@@ -373,7 +365,7 @@ fn sigint_records_in_flight_rows_and_the_run_resumes() {
 fn resume_refuses_a_changed_input_unless_forced() {
     let mapping = root().join("mappings/folio.toml");
     let mapping = mapping.to_str().unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     sb.folio_config(d, "rate = 200\nconcurrency = 4\n");

@@ -2,10 +2,8 @@
 //! (measured with wait4(2)) stays under 200 MB — an 11 KB XLSX with one cell at `XFD1048576`, a
 //! shared-strings bomb, a giant CSV cell, and a 1 GB response body.
 
-mod common;
-#[path = "common/proxy.rs"]
-mod proxy;
-use common::*;
+use crate::harness::proxy;
+use crate::harness::*;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -67,7 +65,7 @@ fn roster_header() -> Vec<String> {
 
 #[test]
 fn a_sparse_xlsx_with_a_cell_at_xfd1048576_is_refused_before_allocation() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
@@ -90,7 +88,7 @@ fn a_sparse_xlsx_with_a_cell_at_xfd1048576_is_refused_before_allocation() {
 
 #[test]
 fn a_shared_strings_bomb_is_refused_before_it_is_unpacked() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
@@ -119,7 +117,7 @@ fn a_shared_strings_bomb_is_refused_before_it_is_unpacked() {
 
 #[test]
 fn a_giant_csv_cell_stops_the_read_and_a_large_one_rejects_its_row() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let header = roster_header().join(",");
     let sample = std::fs::read_to_string(root().join("samples/roster.csv")).unwrap();
@@ -173,7 +171,7 @@ fn a_giant_csv_cell_stops_the_read_and_a_large_one_rejects_its_row() {
 
 #[test]
 fn a_1_gb_response_body_is_not_read_past_the_limit() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     // Reference data (after a real login) answered by a 1 GiB body without a length.
@@ -211,7 +209,7 @@ fn a_1_gb_response_body_is_not_read_past_the_limit() {
 
 #[test]
 fn an_ods_of_repeated_rows_and_columns_is_refused_before_it_is_expanded() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     // 1.5 KB that calamine would expand to 90,001 × 1,000 cells (4 GB).
     let content = r#"<?xml version="1.0" encoding="UTF-8"?>

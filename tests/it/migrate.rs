@@ -1,12 +1,8 @@
 //! `patron-etl migrate`: FOLIO's 303 sample users moved into Libib (pacing shortened) through the
 //! shipped mappings/folio-to-libib.toml, straight from export to import; every user is accounted for.
 
-mod common;
-#[path = "common/export.rs"]
-mod export_common;
-
-use common::*;
-use export_common::*;
+use crate::harness::export::*;
+use crate::harness::*;
 use std::collections::HashMap;
 
 /// Every Libib patron in the sandbox, by e-mail (waiting out the sandbox's pacing).
@@ -16,7 +12,7 @@ fn libib_patrons(sb: &Sandbox) -> HashMap<String, serde_json::Value> {
 
 #[test]
 fn folio_sample_users_migrate_to_libib_none_lost() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &["--libib-interval-ms", "2"]);
     let users = sample_users();
@@ -28,7 +24,7 @@ fn folio_sample_users_migrate_to_libib_none_lost() {
 
     // Preview: nothing written, every user has an outcome.
     let (w0, _) = sb.counts("/libib");
-    let o = run(
+    let o = run_in(
         d,
         &[
             "migrate",
@@ -48,7 +44,7 @@ fn folio_sample_users_migrate_to_libib_none_lost() {
     let preview = read_report(&d.join("preview.csv"));
     assert_eq!(preview.len(), 303, "one line per FOLIO user");
 
-    let o = run(
+    let o = run_in(
         d,
         &[
             "migrate",
@@ -100,7 +96,7 @@ fn folio_sample_users_migrate_to_libib_none_lost() {
 
     // A second migration changes nothing.
     let (w2, _) = sb.counts("/libib");
-    let o = run(
+    let o = run_in(
         d,
         &[
             "migrate",
@@ -128,7 +124,7 @@ fn folio_sample_users_migrate_to_libib_none_lost() {
 
 #[test]
 fn migrate_between_builtin_sandboxes_and_bad_source() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     // Load the sample roster into the built-in FOLIO, then migrate it to the built-in ILLiad.
     let o = bin()

@@ -3,12 +3,8 @@
 //! FOLIO and FOLIO → ILLiad. Status, addresses and user names survive, and every field a
 //! destination is not sent is listed in the summary with its count.
 
-mod common;
-#[path = "common/export.rs"]
-mod export_common;
-
-use common::*;
-use export_common::*;
+use crate::harness::export::*;
+use crate::harness::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
@@ -104,7 +100,7 @@ fn assert_left_out_folio(
 
 #[test]
 fn folio_samples_to_libib_and_back_keep_status_addresses_and_user_names() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &["--libib-interval-ms", "2"]);
     let users = sample_users();
@@ -129,7 +125,7 @@ fn folio_samples_to_libib_and_back_keep_status_addresses_and_user_names() {
         "to-libib.csv",
         "--mapping",
     ];
-    let o = run(d, &[&args[..], &[m.to_str().unwrap()]].concat());
+    let o = run_in(d, &[&args[..], &[m.to_str().unwrap()]].concat());
     let out = text(&o);
     let rows = read_report(&d.join("to-libib.csv"));
     assert_eq!(rows.len(), 303, "{out}");
@@ -201,7 +197,7 @@ fn folio_samples_to_libib_and_back_keep_status_addresses_and_user_names() {
     );
 
     // Libib → FOLIO: the same users come back onto themselves (matched by barcode).
-    let export = run(d, &["export", "--from", "lib", "--out", "libib.csv"]);
+    let export = run_in(d, &["export", "--from", "lib", "--out", "libib.csv"]);
     assert_eq!(export.status.code(), Some(0), "{}", text(&export));
     let m = root().join("mappings/libib-to-folio.toml");
     let args = [
@@ -215,7 +211,7 @@ fn folio_samples_to_libib_and_back_keep_status_addresses_and_user_names() {
         "back.csv",
         "--mapping",
     ];
-    let o = run(d, &[&args[..], &[m.to_str().unwrap()]].concat());
+    let o = run_in(d, &[&args[..], &[m.to_str().unwrap()]].concat());
     let out = text(&o);
     let back = read_report(&d.join("back.csv"));
     assert_eq!(back.len(), created.len(), "{out}");
@@ -260,7 +256,7 @@ fn folio_samples_to_libib_and_back_keep_status_addresses_and_user_names() {
 
 #[test]
 fn folio_samples_to_illiad_keep_status_addresses_and_user_names() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     let mut users = sample_users();
@@ -294,7 +290,7 @@ fn folio_samples_to_illiad_keep_status_addresses_and_user_names() {
         "to-illiad.csv",
         "--mapping",
     ];
-    let o = run(d, &[&args[..], &[m.to_str().unwrap()]].concat());
+    let o = run_in(d, &[&args[..], &[m.to_str().unwrap()]].concat());
     let out = text(&o);
     let rows = read_report(&d.join("to-illiad.csv"));
     assert_eq!(rows.len(), 303, "{out}");

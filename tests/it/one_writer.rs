@@ -1,13 +1,12 @@
 //! One writing run per target: a second `import --commit` into a target that a live run is
 //! writing refuses (exit 2) naming the holder; the first completes, every patron created once.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::time::{Duration, Instant};
 
 #[test]
 fn two_concurrent_imports_one_refuses_and_the_other_creates_each_patron_once() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &["--latency-ms", "15"]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 2\n");
@@ -88,7 +87,7 @@ fn two_concurrent_imports_one_refuses_and_the_other_creates_each_patron_once() {
 
 #[test]
 fn an_undo_waits_its_turn_too() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &["--latency-ms", "15"]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 2\n");

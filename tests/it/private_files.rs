@@ -3,8 +3,7 @@
 //! with a notice; a damaged journal stops `--commit` before any write; a missing or empty
 //! journal beside run folders is refused, not replaced; a killed run shows as `interrupted`.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -15,7 +14,7 @@ fn mode(p: &Path) -> u32 {
 
 #[test]
 fn init_out_is_owner_only() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let out = dir.path().join("folio.toml");
     let o = bin()
         .arg("init")
@@ -49,7 +48,7 @@ fn preview(d: &Path) -> std::process::Output {
 
 #[test]
 fn loose_folders_and_journal_are_tightened_with_a_notice() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     write_roster(&d.join("roster.csv"), (0..3).map(|i| (i, None)));
     let o = preview(d);
@@ -79,7 +78,7 @@ fn loose_folders_and_journal_are_tightened_with_a_notice() {
 
 #[test]
 fn a_damaged_journal_stops_commit_before_any_write() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     sb.folio_config(d, "rate = 1000\n");
@@ -111,7 +110,7 @@ fn a_damaged_journal_stops_commit_before_any_write() {
 
 #[test]
 fn an_empty_or_missing_journal_beside_run_folders_is_reported_not_replaced() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     write_roster(&d.join("roster.csv"), (0..3).map(|i| (i, None)));
     assert_eq!(preview(d).status.code(), Some(0));
@@ -144,7 +143,7 @@ fn an_empty_or_missing_journal_beside_run_folders_is_reported_not_replaced() {
 
 #[test]
 fn a_killed_run_is_shown_as_interrupted() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &["--latency-ms", "50"]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 1\n");
@@ -188,7 +187,7 @@ fn a_killed_run_is_shown_as_interrupted() {
 /// the journal recorded is in the state file (a rehearsal's resume is then truthful).
 #[test]
 fn the_builtin_sandbox_keeps_every_answered_write_through_a_sigkill() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     write_roster(&d.join("roster.csv"), (0..400).map(|i| (i, None)));
     let mapping = root().join("mappings/folio.toml");

@@ -2,8 +2,7 @@
 //! and compared with the CSV report), the XLSX Summary sheet, names on every line, rejects files
 //! with every original cell, and `--notify-command`.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use scraper::{ElementRef, Html, Selector};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -94,7 +93,7 @@ fn sample_import(dir: &Path, extra: &[&str]) -> std::process::Output {
 
 #[test]
 fn sample_import_page_agrees_with_the_csv_report_and_the_terminal_shows_real_messages() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let out = sample_import(d, &["--report", "r.xlsx"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -222,7 +221,7 @@ fn sample_import_page_agrees_with_the_csv_report_and_the_terminal_shows_real_mes
 
 #[test]
 fn rejects_file_has_the_line_the_reason_and_every_original_cell() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let out = sample_import(d, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -293,7 +292,7 @@ fn sync_roster(path: &Path, skip: &[usize]) {
 
 #[test]
 fn absent_patrons_are_listed_with_name_username_group_and_no_invented_line() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 4\n");
@@ -378,7 +377,7 @@ fn absent_patrons_are_listed_with_name_username_group_and_no_invented_line() {
 
 #[test]
 fn notify_command_receives_the_summary_json_with_the_run_counts() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let got = d.join("notified.json");
     let cmd = format!("cat > '{}'", got.display());
@@ -432,7 +431,7 @@ fn notify_command_receives_the_summary_json_with_the_run_counts() {
 
 #[test]
 fn undo_leaves_a_page_with_one_row_per_record() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let out = sample_import(d, &["--commit"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));

@@ -1,8 +1,7 @@
 //! Roster sync (`--missing`): in-scope patrons absent from the roster are deactivated, exactly
 //! those and no one outside the scope; a roster missing too many is refused with nothing written.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -75,8 +74,8 @@ fn active_by_key(sb: &Sandbox) -> HashMap<String, bool> {
         .collect()
 }
 
-fn setup() -> (tempfile::TempDir, Sandbox) {
-    let dir = tempfile::tempdir().unwrap();
+fn setup() -> (Workdir, Sandbox) {
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 4\n");
@@ -206,7 +205,7 @@ fn roster_missing_half_is_refused_without_force_and_nothing_is_written() {
 
 #[test]
 fn missing_without_scope_or_with_limit_is_a_usage_error() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     sb.folio_config(d, "");
@@ -394,7 +393,7 @@ fn padded_roster(path: &Path, n: usize, edit: impl Fn(usize, String) -> String) 
 
 #[test]
 fn a_quote_left_open_at_line_1901_deactivates_no_one() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 4\n");
@@ -428,7 +427,7 @@ fn a_quote_left_open_at_line_1901_deactivates_no_one() {
 
 #[test]
 fn a_malformed_row_whose_key_needs_pad_left_keeps_its_patron() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 4\n");
@@ -521,7 +520,7 @@ fn tag_roster(path: &Path, skip: &[usize], all: bool) {
 /// the exact-tag filter after it.
 #[test]
 fn tag_scope_deactivates_exactly_the_absent_tagged_patrons() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 4\n");

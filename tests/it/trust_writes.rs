@@ -3,10 +3,8 @@
 //! nothing; a server echoing the request leaks no key, token, password or query string into any
 //! output; `Retry-After` as an HTTP date is honoured and nothing is sent inside a 429's wait.
 
-mod common;
-#[path = "common/proxy.rs"]
-mod proxy;
-use common::*;
+use crate::harness::proxy;
+use crate::harness::*;
 use proxy::{reply, Answer};
 use std::path::Path;
 use std::process::Output;
@@ -55,8 +53,8 @@ fn is_create(r: &proxy::Seen) -> bool {
             || r.target.starts_with("/libib/patrons?"))
 }
 
-fn setup(n: usize) -> (tempfile::TempDir, Sandbox) {
-    let dir = tempfile::tempdir().unwrap();
+fn setup(n: usize) -> (Workdir, Sandbox) {
+    let dir = Workdir::new();
     let sb = Sandbox::start(
         dir.path(),
         &["--folio-password", PW, "--libib-interval-ms", "0"],
@@ -221,7 +219,7 @@ fn echo_run(
     to: &str,
     mapping: &str,
     echo: fn(&proxy::Seen) -> bool,
-) -> (tempfile::TempDir, Sandbox, proxy::Proxy, Output) {
+) -> (Workdir, Sandbox, proxy::Proxy, Output) {
     let (dir, sb) = setup(rows);
     let p = proxy::start(&sb.base, move |r, _| {
         if echo(r) {

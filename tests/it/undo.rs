@@ -1,7 +1,6 @@
 //! `patron-etl undo`: the real binary against the sandbox in a separate process.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -67,7 +66,7 @@ fn edit(sb: &Sandbox, id: &str, f: impl FnOnce(&mut Value)) {
 
 #[test]
 fn undo_of_50_creates_and_20_updates_restores_the_exact_prior_state() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     sb.folio_config(d, "rate = 200\nconcurrency = 4\n");
@@ -122,7 +121,7 @@ fn undo_of_50_creates_and_20_updates_restores_the_exact_prior_state() {
 
 #[test]
 fn undo_reports_records_changed_since_as_conflicts_and_leaves_them() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     sb.folio_config(d, "rate = 200\nconcurrency = 4\n");

@@ -1,8 +1,7 @@
 //! `patron-etl undo` for Libib runs: the real binary against the sandbox in a separate process,
 //! pacing shortened to 5 ms per request (and the client's rate to match).
 
-mod common;
-use common::*;
+use crate::harness::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -25,15 +24,6 @@ fn mapping(dir: &Path, extra: &str) -> String {
     p.to_str().unwrap().to_string()
 }
 
-fn run(dir: &Path, args: &[&str]) -> Output {
-    bin()
-        .args(args)
-        .current_dir(dir)
-        .env("SB_LIBIB_KEY", "sandbox-libib-key")
-        .output()
-        .expect("binary runs")
-}
-
 fn import(dir: &Path, file: &str, fields: &str) -> Output {
     let m = mapping(dir, fields);
     let args = vec![
@@ -47,7 +37,7 @@ fn import(dir: &Path, file: &str, fields: &str) -> Output {
         "--report",
         "import.csv",
     ];
-    run(dir, &args)
+    run_in(dir, &args)
 }
 
 fn last_run(dir: &Path) -> String {
@@ -110,7 +100,7 @@ fn barcode_of(state: &BTreeMap<String, Value>, email: &str) -> String {
 #[test]
 fn libib_undo_previews_then_restores_updates_and_deletes_creates() {
     let started = std::time::Instant::now();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &["--libib-interval-ms", INTERVAL_MS]);
     sb.libib_config(d, RATE);
@@ -140,7 +130,7 @@ fn libib_undo_previews_then_restores_updates_and_deletes_creates() {
 
     // Preview: lists what it would do, sends no write.
     let (w0, _) = sb.counts("/libib/patrons");
-    let o = run(d, &["undo", &run_id]);
+    let o = run_in(d, &["undo", &run_id]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let t = text(&o);
     assert!(t.contains("PREVIEW"), "{t}");
@@ -173,7 +163,7 @@ fn libib_undo_previews_then_restores_updates_and_deletes_creates() {
     assert!(r.status().is_success());
     let edited_state = state(&sb)[&edited].clone();
 
-    let o = run(d, &["undo", &run_id, "--commit"]);
+    let o = run_in(d, &["undo", &run_id, "--commit"]);
     assert_eq!(o.status.code(), Some(1), "not all undone: {}", text(&o));
     let t = text(&o);
     assert!(t.contains("conflict"), "{t}");
@@ -231,7 +221,7 @@ fn libib_undo_previews_then_restores_updates_and_deletes_creates() {
         &format!("/patrons/{edited}?{q}"),
     );
     assert_eq!(s, 200);
-    let o = run(d, &["undo", &run_id, "--commit"]);
+    let o = run_in(d, &["undo", &run_id, "--commit"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("already_undone"), "{}", text(&o));
     assert_eq!(state(&sb), before, "exactly as before the second import");
@@ -246,7 +236,7 @@ fn libib_undo_previews_then_restores_updates_and_deletes_creates() {
 /// undone through the same restore path: the patrons come back unfrozen, nothing else touched.
 #[test]
 fn libib_undo_unfreezes_patrons_a_run_froze() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &["--libib-interval-ms", INTERVAL_MS]);
     sb.libib_config(d, RATE);
@@ -260,7 +250,7 @@ fn libib_undo_unfreezes_patrons_a_run_froze() {
     let frozen = state(&sb);
     assert!(frozen.values().all(|p| p["freeze"] == 1), "{frozen:?}");
     let run_id = last_run(d);
-    let o = run(d, &["undo", &run_id, "--commit"]);
+    let o = run_in(d, &["undo", &run_id, "--commit"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("restored"), "{}", text(&o));
     assert_eq!(state(&sb), before, "unfrozen, nothing else changed");

@@ -4,9 +4,7 @@
 //! run is honest. Everything runs the real binary against the sandbox on 127.0.0.1.
 #![cfg(unix)]
 
-mod common;
-
-use common::{bin, read_report, root, text, write_roster, Sandbox};
+use crate::harness::{bin, read_report, root, text, write_roster, Sandbox, Workdir};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -189,7 +187,7 @@ fn assert_each_once(sb: &Sandbox, n: usize) {
 
 #[test]
 fn ctrl_c_during_a_paced_libib_import_stops_within_3_s_and_resume_finishes_without_duplicates() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     // Real Libib pacing: the sandbox refuses a second request within 2 s, the client sends one
     // every 2 s.
@@ -221,7 +219,7 @@ fn ctrl_c_during_a_paced_libib_import_stops_within_3_s_and_resume_finishes_witho
 
 #[test]
 fn ctrl_c_during_a_paced_libib_export_stops_within_3_s_with_the_rows_read_so_far() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     // Loaded fast (no sandbox pacing), then exported with the client pacing Libib needs.
     let sb = Sandbox::start(d, &["--libib-interval-ms", "0"]);
@@ -266,7 +264,7 @@ fn ctrl_c_during_a_paced_libib_export_stops_within_3_s_with_the_rows_read_so_far
 
 #[test]
 fn a_target_killed_mid_import_leaves_a_full_account_and_resume_completes_it_exactly_once() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     sb.folio_config(d, "rate = 60\nconcurrency = 4\ntimeout_secs = 5\n");
@@ -326,7 +324,7 @@ fn with_closed_stdout(mut cmd: Command) -> (Option<i32>, String) {
 
 #[test]
 fn a_closed_stdout_ends_runs_and_import_quietly_and_the_run_still_writes_its_files() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     std::fs::copy(root().join("samples/roster.csv"), d.join("roster.csv")).unwrap();
     let mut import = bin();
@@ -380,7 +378,7 @@ fn a_closed_stdout_ends_runs_and_import_quietly_and_the_run_still_writes_its_fil
 
 #[test]
 fn patron_etl_home_finds_runs_and_undo_from_another_directory() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let home = dir.path().join("home");
     let a = dir.path().join("a");
     let b = dir.path().join("b");
@@ -440,12 +438,12 @@ fn patron_etl_home_finds_runs_and_undo_from_another_directory() {
 
 #[test]
 fn a_dropped_connection_at_login_is_retried_and_a_preview_counts_no_writes() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &["--drop-first", "1"]);
     sb.folio_config(d, "");
     std::fs::copy(root().join("samples/roster.csv"), d.join("roster.csv")).unwrap();
-    let o = common::import_folio(d, "roster.csv", &[]);
+    let o = crate::harness::import_folio(d, "roster.csv", &[]);
     assert_eq!(
         o.status.code(),
         Some(1),
@@ -462,7 +460,7 @@ fn a_dropped_connection_at_login_is_retried_and_a_preview_counts_no_writes() {
 
 #[test]
 fn the_eta_after_10_rows_of_a_paced_libib_run_is_within_25_percent() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &["--libib-interval-ms", "900"]);
     sb.libib_config(d, "1");
@@ -481,13 +479,12 @@ fn the_eta_after_10_rows_of_a_paced_libib_run_is_within_25_percent() {
     );
 }
 
-#[path = "common/export.rs"]
-mod export_common;
+use crate::harness::export;
 
 /// `migrate --from sb --to lib` (FOLIO to Libib) plus `extra`, a progress line for every row.
 fn migrate_to_libib(dir: &Path, extra: &[&str]) -> Command {
     let mapping = root().join("mappings/folio-to-libib.toml");
-    let mut c = export_common::cmd_in(
+    let mut c = crate::harness::cmd_in(
         dir,
         &["migrate", "--from", "sb", "--to", "lib", "--mapping"],
     );
@@ -499,11 +496,11 @@ fn migrate_to_libib(dir: &Path, extra: &[&str]) -> Command {
 
 #[test]
 fn a_migration_is_recorded_as_migrate_with_the_sources_total_and_a_usage_error_records_nothing() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &["--libib-interval-ms", "2"]);
-    export_common::load_folio_users(&sb, &export_common::sample_users());
-    export_common::write_config(&sb, d);
+    export::load_folio_users(&sb, &export::sample_users());
+    export::write_config(&sb, d);
     let o = migrate_to_libib(d, &["--rate", "400", "--dry-run"])
         .output()
         .unwrap();
@@ -514,14 +511,14 @@ fn a_migration_is_recorded_as_migrate_with_the_sources_total_and_a_usage_error_r
         text(&o)
     );
     assert!(text(&o).contains("(0 writes)"), "{}", text(&o));
-    let runs = || text(&export_common::run(d, &["runs"]));
+    let runs = || text(&crate::harness::run_in(d, &["runs"]));
     let listing = runs();
     assert_eq!(listing.lines().count(), 2, "{listing}");
     assert!(listing.contains(" migrate "), "{listing}");
 
     // --missing without a [scope] in the mapping is found after the run began: no run is left.
     std::fs::copy(root().join("samples/roster.csv"), d.join("roster.csv")).unwrap();
-    let o = export_common::run(
+    let o = crate::harness::run_in(
         d,
         &[
             "import",
@@ -541,11 +538,11 @@ fn a_migration_is_recorded_as_migrate_with_the_sources_total_and_a_usage_error_r
 
 #[test]
 fn ctrl_c_during_a_paced_migration_stops_within_3_s_with_every_patron_accounted_for() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     // Libib at its real pace (the sandbox refuses a second request within 2 s).
     let sb = Sandbox::start(d, &[]);
-    let users: Vec<serde_json::Value> = export_common::sample_users()
+    let users: Vec<serde_json::Value> = export::sample_users()
         .into_iter()
         .filter(|u| {
             u["personal"]["email"]
@@ -554,8 +551,8 @@ fn ctrl_c_during_a_paced_migration_stops_within_3_s_with_every_patron_accounted_
         })
         .take(6)
         .collect();
-    export_common::load_folio_users(&sb, &users);
-    export_common::write_config(&sb, d);
+    export::load_folio_users(&sb, &users);
+    export::write_config(&sb, d);
     let cmd = migrate_to_libib(d, &["--rate", "0.5", "--commit"]);
     let mut run = Running::spawn(cmd);
     run.wait_for("rows at one request every 2.0 s", Duration::from_secs(20));
@@ -575,7 +572,7 @@ fn ctrl_c_during_a_paced_migration_stops_within_3_s_with_every_patron_accounted_
 
 #[test]
 fn a_second_ctrl_c_quits_at_once_and_the_journal_still_resumes_exactly_once() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     sb.folio_config(d, "rate = 60\nconcurrency = 4\n");
@@ -635,7 +632,7 @@ fn help_lists_the_exit_codes_and_the_home_directory() {
 
 #[test]
 fn authentication_lost_mid_run_ends_with_exit_3_and_a_full_account() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     sb.folio_config(d, "rate = 60\nconcurrency = 4\n");
@@ -670,7 +667,7 @@ fn authentication_lost_mid_run_ends_with_exit_3_and_a_full_account() {
 
 #[test]
 fn ctrl_c_while_connecting_exits_130_saying_nothing_was_written() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     // Every request takes 1.5 s: the login is still on its way when Ctrl-C arrives.
     let sb = Sandbox::start(d, &["--latency-ms", "1500"]);

@@ -1,6 +1,5 @@
 //! Helpers for the export tests: seed the sandbox over its real APIs, write target configs,
 //! normalise FOLIO users for field-by-field comparison.
-#![allow(dead_code)]
 
 use super::Sandbox;
 use serde_json::Value;
@@ -114,22 +113,6 @@ pub fn write_fast_config(sb: &Sandbox, dir: &Path) -> PathBuf {
         );
     std::fs::write(&p, cfg).expect("config");
     p
-}
-
-/// A command for the binary in `dir` with every sandbox secret in the environment.
-pub fn cmd_in(dir: &Path, args: &[&str]) -> std::process::Command {
-    let mut c = super::bin();
-    c.args(args)
-        .current_dir(dir)
-        .env("SB_FOLIO_PASSWORD", "admin")
-        .env("SB_LIBIB_KEY", "sandbox-libib-key")
-        .env("SB_ILLIAD_KEY", "sandbox-illiad-key");
-    c
-}
-
-/// Runs the binary in `dir` with every sandbox secret in the environment.
-pub fn run(dir: &Path, args: &[&str]) -> std::process::Output {
-    cmd_in(dir, args).output().expect("binary runs")
 }
 
 /// Reads a CSV file into (header, rows).

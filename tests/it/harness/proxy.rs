@@ -1,7 +1,6 @@
 //! A small HTTP/1.1 proxy on 127.0.0.1 for tests: every request is recorded (with its arrival
 //! time) and either answered by a test's rule or forwarded to the sandbox. One request per
 //! connection (`Connection: close`), a thread per connection.
-#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
