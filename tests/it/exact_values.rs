@@ -12,7 +12,7 @@ use serde_json::json;
 fn a_stored_value_like_2027_06_3e_is_compared_not_crashed_on() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     write_config(&sb, d);
     load_folio_users(
         &sb,
@@ -56,7 +56,7 @@ fn a_stored_value_like_2027_06_3e_is_compared_not_crashed_on() {
 fn phone_extensions_are_kept_and_a_phone_too_wide_for_illiad_is_rejected_saying_so() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     write_config(&sb, d);
     let roster = std::fs::read_to_string(root().join("samples/roster.csv")).unwrap();
     let mut lines: Vec<String> = roster.lines().map(str::to_string).collect();
@@ -107,7 +107,7 @@ fn phone_extensions_are_kept_and_a_phone_too_wide_for_illiad_is_rejected_saying_
 fn libib_patron_id_repeats_and_holders_are_reported() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &["--libib-interval-ms", "2"]);
+    let sb = dir.sandbox(&["--libib-interval-ms", "2"]);
     write_fast_config(&sb, d);
     std::fs::write(
         d.join("m.toml"),

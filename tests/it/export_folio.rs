@@ -17,7 +17,7 @@ fn by_id(users: &[Value]) -> BTreeMap<String, Value> {
 fn reimport(file: &std::path::Path, original: &BTreeMap<String, Value>) {
     let dir = Workdir::new();
     let d = dir.path();
-    let target = Sandbox::start(d, &[]);
+    let target = dir.sandbox(&[]);
     write_config(&target, d);
     assert!(target.folio_users().is_empty());
     let mapping = root().join("mappings/folio-reimport.toml");
@@ -52,7 +52,7 @@ fn reimport(file: &std::path::Path, original: &BTreeMap<String, Value>) {
 fn sample_users_round_trip_through_csv_and_xlsx() {
     let dir = Workdir::new();
     let d = dir.path();
-    let source = Sandbox::start(d, &[]);
+    let source = dir.sandbox(&[]);
     write_config(&source, d);
     let mut users = sample_users();
     assert_eq!(users.len(), 303);
@@ -126,7 +126,7 @@ fn sample_users_round_trip_through_csv_and_xlsx() {
 fn export_mapping_chooses_columns_and_jsonl_streams_objects() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     write_config(&sb, d);
     load_folio_users(&sb, &sample_users()[..60]);
     // The roster mapping, read in reverse: its column names, its map and date format reversed.
@@ -213,7 +213,7 @@ fn folio_write(sb: &Sandbox, method: reqwest::Method, path: &str, body: Option<&
 fn native_backup_restores_exactly_and_undo_returns_to_the_edited_state() {
     let dir = Workdir::new();
     let d = dir.path();
-    let source = Sandbox::start(d, &[]);
+    let source = dir.sandbox(&[]);
     write_config(&source, d);
     let mut users = sample_users();
     assert_eq!(users.len(), 303);
@@ -232,7 +232,7 @@ fn native_backup_restores_exactly_and_undo_returns_to_the_edited_state() {
         .map(|u| (u["id"].as_str().unwrap().to_string(), u))
         .collect();
 
-    let o = run_in(d, &["export", "--from", "sb", "--out", "backup.jsonl"]);
+    let o = dir.run(&["export", "--from", "sb", "--out", "backup.jsonl"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("format         native"), "{}", text(&o));
     let (header, backup) = read_backup(&d.join("backup.jsonl"));

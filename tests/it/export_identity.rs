@@ -148,7 +148,7 @@ fn generated_users_survive_export_and_reimport_exactly() {
         .collect();
     let dir = Workdir::new();
     let d = dir.path();
-    let source = Sandbox::start(d, &[]);
+    let source = dir.sandbox(&[]);
     write_config(&source, d);
     load_folio_users(&source, &users);
     let original: BTreeMap<String, Value> = source

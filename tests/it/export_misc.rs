@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 fn formulas_neutralised_and_barcodes_kept_as_text_in_csv_and_xlsx() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     write_config(&sb, d);
     let evil = r#"=HYPERLINK("http://x","y")"#;
     load_folio_users(
@@ -115,7 +115,7 @@ fn libib(sb: &Sandbox, method: reqwest::Method, path: &str) -> serde_json::Value
 fn libib_export_pages_and_drops_repeated_barcodes() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &["--libib-interval-ms", "0"]);
+    let sb = dir.sandbox(&["--libib-interval-ms", "0"]);
     write_config(&sb, d);
     let mut barcodes = Vec::new();
     for i in 0..120 {
@@ -178,7 +178,7 @@ fn illiad_export_needs_ids_and_lists_the_ones_not_found() {
     let dir = Workdir::new();
     let d = dir.path();
     // A key whose ExternalUserIDMapping is SSN, so user names and external ids differ.
-    let sb = Sandbox::start(d, &["--illiad-external-id-field", "SSN"]);
+    let sb = dir.sandbox(&["--illiad-external-id-field", "SSN"]);
     write_config(&sb, d);
     for (user, ext) in [("alice", "E100"), ("bob", "E200"), ("carol", "E300")] {
         let r = client()
@@ -190,7 +190,7 @@ fn illiad_export_needs_ids_and_lists_the_ones_not_found() {
             .unwrap();
         assert!(r.status().is_success(), "{}", r.text().unwrap_or_default());
     }
-    let o = run_in(d, &["export", "--from", "ill", "--out", "ill.csv"]);
+    let o = dir.run(&["export", "--from", "ill", "--out", "ill.csv"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--ids"), "{}", text(&o));
 
@@ -241,10 +241,10 @@ fn usage_and_unreachable_exit_codes() {
         "[targets.gone]\nsystem = \"folio\"\nurl = \"http://127.0.0.1:9\"\ntenant = \"diku\"\nusername = \"x\"\npassword_env = \"SB_FOLIO_PASSWORD\"\n",
     )
     .unwrap();
-    let o = run_in(d, &["export", "--from", "gone", "--out", "x.csv"]);
+    let o = dir.run(&["export", "--from", "gone", "--out", "x.csv"]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(!d.join("x.csv").exists(), "no file for a failed export");
-    let o = run_in(d, &["export", "--from", "gone", "--out", "x.txt"]);
+    let o = dir.run(&["export", "--from", "gone", "--out", "x.txt"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     // A native backup is JSON Lines, and holds records, not a mapping's columns.
     let o = run_in(
@@ -259,10 +259,10 @@ fn usage_and_unreachable_exit_codes() {
     let args = [
         "export", "--from", "gone", "--out", "x.jsonl", "--format", "native", "-m", m,
     ];
-    let o = run_in(d, &args);
+    let o = dir.run(&args);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--format columns"), "{}", text(&o));
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     write_config(&sb, d);
     let o = cmd_in(d, &["export", "--from", "sb", "--out", "x.csv"])
         .env("SB_FOLIO_PASSWORD", "hunter2-secret")
@@ -504,7 +504,7 @@ fn libib_and_illiad_native_backups_restore_exactly_and_only_into_their_system() 
 fn folio_exports_filter_by_activity_group_query_tag_and_limit() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     write_config(&sb, d);
     let mut users = sample_users();
     for u in users.iter_mut().take(9) {
@@ -605,10 +605,10 @@ fn folio_exports_filter_by_activity_group_query_tag_and_limit() {
 fn xlsx_export_is_readable_and_an_existing_file_is_replaced_only_with_force() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     write_config(&sb, d);
     load_folio_users(&sb, &sample_users());
-    let o = run_in(d, &["export", "--from", "sb", "--out", "x.xlsx"]);
+    let o = dir.run(&["export", "--from", "sb", "--out", "x.xlsx"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("order          by name"), "{}", text(&o));
     let mut wb: Xlsx<_> = calamine::open_workbook(d.join("x.xlsx")).unwrap();
@@ -661,7 +661,7 @@ fn xlsx_export_is_readable_and_an_existing_file_is_replaced_only_with_force() {
     );
 
     let before = std::fs::read(d.join("x.xlsx")).unwrap();
-    let o = run_in(d, &["export", "--from", "sb", "--out", "x.xlsx"]);
+    let o = dir.run(&["export", "--from", "sb", "--out", "x.xlsx"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--force"), "{}", text(&o));
     assert_eq!(
@@ -670,7 +670,7 @@ fn xlsx_export_is_readable_and_an_existing_file_is_replaced_only_with_force() {
         "left untouched"
     );
     std::fs::write(d.join("x.xlsx"), b"keep me").unwrap();
-    let o = run_in(d, &["export", "--from", "sb", "--out", "x.xlsx", "--force"]);
+    let o = dir.run(&["export", "--from", "sb", "--out", "x.xlsx", "--force"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_ne!(std::fs::read(d.join("x.xlsx")).unwrap(), b"keep me");
 }

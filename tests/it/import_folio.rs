@@ -22,7 +22,7 @@ fn outcomes(rows: &[HashMap<String, String>]) -> HashMap<String, usize> {
 fn sample_create_rerun_unchanged_then_three_updates() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     sb.folio_config(d, "");
     std::fs::copy(root().join("samples/roster.csv"), d.join("roster.csv")).unwrap();
 
@@ -209,7 +209,7 @@ fn faults_never_duplicate_or_lose_a_row() {
 fn requests_per_row_first_load_and_unchanged_rerun() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 8\n");
     generated_roster(&d.join("big.csv"), 2000, 0);
     let (_, a0) = sb.counts("/folio");
@@ -231,7 +231,7 @@ fn requests_per_row_first_load_and_unchanged_rerun() {
 fn secrets_never_appear_in_output_report_or_log() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &["--folio-password", "Zq9-very-secret-pw"]);
+    let sb = dir.sandbox(&["--folio-password", "Zq9-very-secret-pw"]);
     sb.folio_config(d, "");
     std::fs::copy(root().join("samples/roster.csv"), d.join("roster.csv")).unwrap();
     let o = bin()
@@ -266,7 +266,7 @@ fn secrets_never_appear_in_output_report_or_log() {
 fn wrong_password_exits_3_before_any_row() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     sb.folio_config(d, "");
     std::fs::copy(root().join("samples/roster.csv"), d.join("roster.csv")).unwrap();
     let o = bin()
@@ -303,7 +303,6 @@ fn wrong_password_exits_3_before_any_row() {
 #[test]
 fn builtin_sandbox_target_runs_the_readme_command() {
     let dir = Workdir::new();
-    let d = dir.path();
     let mapping = root().join("mappings/folio.toml");
     let roster = root().join("samples/roster.csv");
     let args = [
@@ -315,12 +314,12 @@ fn builtin_sandbox_target_runs_the_readme_command() {
         "sandbox:folio",
         "--commit",
     ];
-    let o = run_in(d, &args);
+    let o = dir.run(&args);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let t = text(&o);
     assert!(t.contains("created"), "{t}");
     assert!(t.contains(".patron-etl/runs/"), "names the run folder: {t}");
-    let o = run_in(d, &args);
+    let o = dir.run(&args);
     let t = text(&o);
     assert!(t.contains("unchanged"), "state persisted between runs: {t}");
     assert!(!t.contains(" created "), "{t}");
@@ -364,7 +363,7 @@ fn status_count(sb: &Sandbox, status: &str) -> u64 {
 fn long_usernames_are_looked_up_under_the_4096_byte_request_line() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 8\n");
     long_username_roster(&d.join("long.csv"), 2000);
     let o = import_folio(d, "long.csv", &["--commit", "--report", "r.csv"]);
@@ -400,7 +399,7 @@ fn long_usernames_are_looked_up_under_the_4096_byte_request_line() {
 fn a_414_splits_the_lookup_and_every_row_is_created() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &["--folio-max-request-line", "1200"]);
+    let sb = dir.sandbox(&["--folio-max-request-line", "1200"]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 8\n");
     long_username_roster(&d.join("long.csv"), 150);
     let o = import_folio(d, "long.csv", &["--commit", "--report", "r.csv"]);
@@ -434,7 +433,7 @@ fn a_414_splits_the_lookup_and_every_row_is_created() {
 fn a_missing_permission_stops_the_run_with_exit_3_and_one_message() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &["--folio-deny-permission", "users.item.post"]);
+    let sb = dir.sandbox(&["--folio-deny-permission", "users.item.post"]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 8\n");
     generated_roster(&d.join("r.csv"), 120, 0);
     let before = sb.folio_users().len();
@@ -473,7 +472,7 @@ fn a_missing_permission_stops_the_run_with_exit_3_and_one_message() {
 
     // Without users.collection.get even the preview's lookups stop it.
     drop(sb);
-    let sb = Sandbox::start(d, &["--folio-deny-permission", "users.collection.get"]);
+    let sb = dir.sandbox(&["--folio-deny-permission", "users.collection.get"]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 8\n");
     let o = import_folio(d, "r.csv", &["--report", "rep.csv"]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
@@ -487,7 +486,7 @@ fn a_missing_permission_stops_the_run_with_exit_3_and_one_message() {
 fn orsted_in_the_roster_matches_the_stored_orsted() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     sb.folio_config(d, "rate = 1000\n");
     let token = sb.folio_token();
     let r = reqwest::blocking::Client::new()

@@ -72,7 +72,7 @@ const SSN_KEY: &[&str] = &["--illiad-external-id-field", "SSN"];
 fn first_import_creates_every_valid_row_and_a_rerun_is_all_exists_without_posts() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, SSN_KEY);
+    let sb = dir.sandbox(SSN_KEY);
     illiad_config(&sb, d, "/illiad/ILLiadWebPlatform");
     std::fs::copy(root().join("samples/roster.csv"), d.join("roster.csv")).unwrap();
     let mapping = root().join("mappings/illiad.toml");
@@ -166,7 +166,7 @@ fn first_import_creates_every_valid_row_and_a_rerun_is_all_exists_without_posts(
 fn bad_key_or_url_exits_3_before_any_row() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, SSN_KEY);
+    let sb = dir.sandbox(SSN_KEY);
     std::fs::copy(root().join("samples/roster.csv"), d.join("roster.csv")).unwrap();
     let mapping = root().join("mappings/illiad.toml");
 

@@ -339,7 +339,7 @@ fn interrupted_creates_are_looked_up_not_duplicated() {
 fn bad_credentials_exit_3_before_any_row() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &["--libib-interval-ms", INTERVAL_MS]);
+    let sb = dir.sandbox(&["--libib-interval-ms", INTERVAL_MS]);
     sb.libib_config(d, RATE);
     std::fs::copy(root().join("samples/roster.csv"), d.join("roster.csv")).unwrap();
     let mapping = root().join("mappings/libib.toml");

@@ -109,11 +109,11 @@ fn sigkill_five_times_then_resume_matches_an_uninterrupted_run() {
     // Same data, killed with SIGKILL five times at increasing write counts, resumed each time.
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     sb.folio_config(d, config);
     roster(&d.join("seed.csv"), 0, 300, Some("Seedville"));
     roster(&d.join("big.csv"), 0, 2000, None);
-    let o = run_in(d, &import_args(mapping, "seed.csv", &[]));
+    let o = dir.run(&import_args(mapping, "seed.csv", &[]));
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let (seed_writes, _) = sb.counts("/folio/users");
     let mut killed_mid_run = 0;
@@ -246,7 +246,7 @@ fn sigint_records_in_flight_rows_and_the_run_resumes() {
     let mapping = mapping.to_str().unwrap();
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     sb.folio_config(d, "rate = 100\nconcurrency = 4\n");
     roster(&d.join("r.csv"), 0, 600, None);
     let child = spawn(d, &import_args(mapping, "r.csv", &[]));
@@ -339,7 +339,7 @@ fn sigint_records_in_flight_rows_and_the_run_resumes() {
     }
 
     // The run resumes and completes; skipped rows are written once.
-    let o = run_in(d, &["resume", &run, "--commit", "--report", "resumed.csv"]);
+    let o = dir.run(&["resume", &run, "--commit", "--report", "resumed.csv"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let report = read_report(&d.join("resumed.csv"));
     assert_eq!(report.len(), 600);
@@ -353,7 +353,7 @@ fn sigint_records_in_flight_rows_and_the_run_resumes() {
         ),
         600
     );
-    let o = run_in(d, &["runs"]);
+    let o = dir.run(&["runs"]);
     assert!(
         text(&o).contains(&run) && text(&o).contains("created 600"),
         "{}",
@@ -367,7 +367,7 @@ fn resume_refuses_a_changed_input_unless_forced() {
     let mapping = mapping.to_str().unwrap();
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     sb.folio_config(d, "rate = 200\nconcurrency = 4\n");
     roster(&d.join("r.csv"), 0, 300, None);
     let mut child = spawn(d, &import_args(mapping, "r.csv", &[]));
@@ -392,13 +392,13 @@ fn resume_refuses_a_changed_input_unless_forced() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     roster(&d.join("r.csv"), 0, 301, None);
-    let o = run_in(d, &import_args(mapping, "r.csv", &["--resume"]));
+    let o = dir.run(&import_args(mapping, "r.csv", &["--resume"]));
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("the input changed"), "{}", text(&o));
-    let o = run_in(d, &import_args(mapping, "r.csv", &["--resume", "--force"]));
+    let o = dir.run(&import_args(mapping, "r.csv", &["--resume", "--force"]));
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(gen_users(&sb).len(), 301);
     // A finished run is not resumed again.
-    let o = run_in(d, &import_args(mapping, "r.csv", &["--resume"]));
+    let o = dir.run(&import_args(mapping, "r.csv", &["--resume"]));
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }

@@ -173,7 +173,7 @@ fn a_giant_csv_cell_stops_the_read_and_a_large_one_rejects_its_row() {
 fn a_1_gb_response_body_is_not_read_past_the_limit() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     // Reference data (after a real login) answered by a 1 GiB body without a length.
     let p = proxy::start(&sb.base, |r, _| {
         if r.target.starts_with("/folio/groups") {

@@ -14,7 +14,7 @@ fn libib_patrons(sb: &Sandbox) -> HashMap<String, serde_json::Value> {
 fn folio_sample_users_migrate_to_libib_none_lost() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &["--libib-interval-ms", "2"]);
+    let sb = dir.sandbox(&["--libib-interval-ms", "2"]);
     let users = sample_users();
     assert_eq!(users.len(), 303);
     load_folio_users(&sb, &users);

@@ -102,7 +102,7 @@ fn assert_left_out_folio(
 fn folio_samples_to_libib_and_back_keep_status_addresses_and_user_names() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &["--libib-interval-ms", "2"]);
+    let sb = dir.sandbox(&["--libib-interval-ms", "2"]);
     let users = sample_users();
     assert_eq!(users.len(), 303);
     load_folio_users(&sb, &users);
@@ -125,7 +125,7 @@ fn folio_samples_to_libib_and_back_keep_status_addresses_and_user_names() {
         "to-libib.csv",
         "--mapping",
     ];
-    let o = run_in(d, &[&args[..], &[m.to_str().unwrap()]].concat());
+    let o = dir.run(&[&args[..], &[m.to_str().unwrap()]].concat());
     let out = text(&o);
     let rows = read_report(&d.join("to-libib.csv"));
     assert_eq!(rows.len(), 303, "{out}");
@@ -197,7 +197,7 @@ fn folio_samples_to_libib_and_back_keep_status_addresses_and_user_names() {
     );
 
     // Libib → FOLIO: the same users come back onto themselves (matched by barcode).
-    let export = run_in(d, &["export", "--from", "lib", "--out", "libib.csv"]);
+    let export = dir.run(&["export", "--from", "lib", "--out", "libib.csv"]);
     assert_eq!(export.status.code(), Some(0), "{}", text(&export));
     let m = root().join("mappings/libib-to-folio.toml");
     let args = [
@@ -211,7 +211,7 @@ fn folio_samples_to_libib_and_back_keep_status_addresses_and_user_names() {
         "back.csv",
         "--mapping",
     ];
-    let o = run_in(d, &[&args[..], &[m.to_str().unwrap()]].concat());
+    let o = dir.run(&[&args[..], &[m.to_str().unwrap()]].concat());
     let out = text(&o);
     let back = read_report(&d.join("back.csv"));
     assert_eq!(back.len(), created.len(), "{out}");
@@ -258,7 +258,7 @@ fn folio_samples_to_libib_and_back_keep_status_addresses_and_user_names() {
 fn folio_samples_to_illiad_keep_status_addresses_and_user_names() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     let mut users = sample_users();
     // A custom field: the export's default columns do not carry it, and the summary says so.
     users[0]["customFields"] = serde_json::json!({"level": "gold"});
@@ -290,7 +290,7 @@ fn folio_samples_to_illiad_keep_status_addresses_and_user_names() {
         "to-illiad.csv",
         "--mapping",
     ];
-    let o = run_in(d, &[&args[..], &[m.to_str().unwrap()]].concat());
+    let o = dir.run(&[&args[..], &[m.to_str().unwrap()]].concat());
     let out = text(&o);
     let rows = read_report(&d.join("to-illiad.csv"));
     assert_eq!(rows.len(), 303, "{out}");

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 fn two_concurrent_imports_one_refuses_and_the_other_creates_each_patron_once() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &["--latency-ms", "15"]);
+    let sb = dir.sandbox(&["--latency-ms", "15"]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 2\n");
     write_roster(&d.join("roster.csv"), (0..150).map(|i| (i, None)));
     let mapping = root().join("mappings/folio.toml");
@@ -26,7 +26,7 @@ fn two_concurrent_imports_one_refuses_and_the_other_creates_each_patron_once() {
             report,
         ]
     };
-    let a = spawn_in(d, &args("a.csv"), true);
+    let a = dir.spawn(&args("a.csv"), true);
     // Wait until the first run holds the lease under its run id.
     let journal = d.join(".patron-etl/journal.sqlite");
     let start = Instant::now();
@@ -47,7 +47,7 @@ fn two_concurrent_imports_one_refuses_and_the_other_creates_each_patron_once() {
         }
     };
     assert_eq!(holder.1, i64::from(a.id()));
-    let b = run_in(d, &args("b.csv"));
+    let b = dir.run(&args("b.csv"));
     let out_a = a.wait_with_output().unwrap();
     assert_eq!(out_a.status.code(), Some(0), "{}", text(&out_a));
     assert_eq!(b.status.code(), Some(2), "{}", text(&b));
@@ -89,7 +89,7 @@ fn two_concurrent_imports_one_refuses_and_the_other_creates_each_patron_once() {
 fn an_undo_waits_its_turn_too() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &["--latency-ms", "15"]);
+    let sb = dir.sandbox(&["--latency-ms", "15"]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 2\n");
     write_roster(&d.join("first.csv"), (0..5).map(|i| (i, None)));
     write_roster(&d.join("second.csv"), (100..250).map(|i| (i, None)));
@@ -111,7 +111,7 @@ fn an_undo_waits_its_turn_too() {
         "sb",
         "--commit",
     ];
-    let b = spawn_in(d, &args, true);
+    let b = dir.spawn(&args, true);
     let start = Instant::now();
     loop {
         assert!(
@@ -130,7 +130,7 @@ fn an_undo_waits_its_turn_too() {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let u = run_in(d, &["undo", &first, "--commit"]);
+    let u = dir.run(&["undo", &first, "--commit"]);
     assert_eq!(u.status.code(), Some(2), "{}", text(&u));
     assert!(
         text(&u).contains(&format!("process {}", b.id())),
@@ -144,7 +144,7 @@ fn an_undo_waits_its_turn_too() {
         155,
         "the refused undo deleted nothing"
     );
-    let u = run_in(d, &["undo", &first, "--commit"]);
+    let u = dir.run(&["undo", &first, "--commit"]);
     assert_eq!(u.status.code(), Some(0), "{}", text(&u));
     assert_eq!(sb.folio_users().len(), 150);
 }

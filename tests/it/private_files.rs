@@ -80,7 +80,7 @@ fn loose_folders_and_journal_are_tightened_with_a_notice() {
 fn a_damaged_journal_stops_commit_before_any_write() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     sb.folio_config(d, "rate = 1000\n");
     write_roster(&d.join("roster.csv"), (0..400).map(|i| (i, None)));
     let o = import_folio(d, "roster.csv", &["--commit"]);
@@ -120,7 +120,7 @@ fn an_empty_or_missing_journal_beside_run_folders_is_reported_not_replaced() {
         let o = if args.is_empty() {
             preview(d)
         } else {
-            run_in(d, &args)
+            dir.run(&args)
         };
         assert_eq!(o.status.code(), Some(2), "{}", text(&o));
         assert!(
@@ -145,7 +145,7 @@ fn an_empty_or_missing_journal_beside_run_folders_is_reported_not_replaced() {
 fn a_killed_run_is_shown_as_interrupted() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &["--latency-ms", "50"]);
+    let sb = dir.sandbox(&["--latency-ms", "50"]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 1\n");
     write_roster(&d.join("roster.csv"), (0..200).map(|i| (i, None)));
     let mapping = root().join("mappings/folio.toml");
@@ -170,7 +170,7 @@ fn a_killed_run_is_shown_as_interrupted() {
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let o = run_in(d, &["runs"]);
+    let o = dir.run(&["runs"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let line = String::from_utf8_lossy(&o.stdout)
         .lines()
@@ -201,7 +201,7 @@ fn the_builtin_sandbox_keeps_every_answered_write_through_a_sigkill() {
         "sandbox:folio",
         "--commit",
     ];
-    let mut child = spawn_in(d, &[&args[..], &["--rate", "300"]].concat(), false);
+    let mut child = dir.spawn(&[&args[..], &["--rate", "300"]].concat(), false);
     let journal = d.join(".patron-etl/journal.sqlite");
     let created = |conn: &rusqlite::Connection| -> Vec<String> {
         conn.prepare("SELECT target_id FROM row_outcomes WHERE outcome = 'created'")

@@ -294,7 +294,7 @@ fn sync_roster(path: &Path, skip: &[usize]) {
 fn absent_patrons_are_listed_with_name_username_group_and_no_invented_line() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 4\n");
     std::fs::write(d.join("m.toml"), SYNC_MAPPING).unwrap();
     sync_roster(&d.join("full.csv"), &[]);
@@ -440,7 +440,7 @@ fn undo_leaves_a_page_with_one_row_per_record() {
     let csv = read_report(&run.join("report.csv"));
     let created = csv.iter().filter(|r| r["outcome"] == "created").count() as u64;
     assert_eq!(created, 43);
-    let out = run_in(d, &["undo", &id]);
+    let out = dir.run(&["undo", &id]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let undo = run_folder(&out);
     assert_ne!(undo, run);

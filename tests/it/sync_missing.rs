@@ -77,7 +77,7 @@ fn active_by_key(sb: &Sandbox) -> HashMap<String, bool> {
 fn setup() -> (Workdir, Sandbox) {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 4\n");
     std::fs::write(d.join("m.toml"), MAPPING).unwrap();
     roster(&d.join("full.csv"), &[], true);
@@ -207,7 +207,7 @@ fn roster_missing_half_is_refused_without_force_and_nothing_is_written() {
 fn missing_without_scope_or_with_limit_is_a_usage_error() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     sb.folio_config(d, "");
     std::fs::write(
         d.join("m.toml"),
@@ -395,7 +395,7 @@ fn padded_roster(path: &Path, n: usize, edit: impl Fn(usize, String) -> String) 
 fn a_quote_left_open_at_line_1901_deactivates_no_one() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 4\n");
     std::fs::write(d.join("m.toml"), PADDED).unwrap();
     padded_roster(&d.join("all.csv"), 2000, |_, l| l);
@@ -429,7 +429,7 @@ fn a_quote_left_open_at_line_1901_deactivates_no_one() {
 fn a_malformed_row_whose_key_needs_pad_left_keeps_its_patron() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 4\n");
     std::fs::write(d.join("m.toml"), PADDED).unwrap();
     padded_roster(&d.join("all.csv"), 20, |_, l| l);
@@ -522,7 +522,7 @@ fn tag_roster(path: &Path, skip: &[usize], all: bool) {
 fn tag_scope_deactivates_exactly_the_absent_tagged_patrons() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     sb.folio_config(d, "rate = 1000\nconcurrency = 4\n");
     std::fs::write(d.join("m.toml"), TAG_MAPPING).unwrap();
     tag_roster(&d.join("full.csv"), &[], true);

@@ -68,7 +68,7 @@ fn edit(sb: &Sandbox, id: &str, f: impl FnOnce(&mut Value)) {
 fn undo_of_50_creates_and_20_updates_restores_the_exact_prior_state() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     sb.folio_config(d, "rate = 200\nconcurrency = 4\n");
     // 30 existing patrons; the import updates 20 of them and creates 50.
     let seed: Vec<(usize, &str)> = (0..30).map(|i| (i, "Seedville")).collect();
@@ -93,7 +93,7 @@ fn undo_of_50_creates_and_20_updates_restores_the_exact_prior_state() {
 
     // Preview: says what it would do, writes nothing.
     let (w0, _) = sb.counts("/folio/users");
-    let o = run_in(d, &["undo", &run]);
+    let o = dir.run(&["undo", &run]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let t = text(&o);
     assert!(t.contains("PREVIEW"), "{t}");
@@ -103,7 +103,7 @@ fn undo_of_50_creates_and_20_updates_restores_the_exact_prior_state() {
     assert_eq!(state(&sb), after_import);
 
     // Commit: the sandbox is exactly as before the import.
-    let o = run_in(d, &["undo", &run, "--commit"]);
+    let o = dir.run(&["undo", &run, "--commit"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let t = text(&o);
     assert!(t.contains("deleted") && t.contains("restored"), "{t}");
@@ -111,9 +111,9 @@ fn undo_of_50_creates_and_20_updates_restores_the_exact_prior_state() {
     assert_eq!(sb.counts("/folio/users").0 - w0, 70, "one write per record");
 
     // The journal knows; a second undo finds nothing left to do.
-    let o = run_in(d, &["runs", &run]);
+    let o = dir.run(&["runs", &run]);
     assert!(text(&o).contains("undone by"), "{}", text(&o));
-    let o = run_in(d, &["undo", &run, "--commit"]);
+    let o = dir.run(&["undo", &run, "--commit"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("already_undone"), "{}", text(&o));
     assert_eq!(state(&sb), before);
@@ -123,7 +123,7 @@ fn undo_of_50_creates_and_20_updates_restores_the_exact_prior_state() {
 fn undo_reports_records_changed_since_as_conflicts_and_leaves_them() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     sb.folio_config(d, "rate = 200\nconcurrency = 4\n");
     roster(&d.join("seed.csv"), &[(0, "Seedville"), (1, "Seedville")]);
     assert_eq!(
@@ -161,7 +161,7 @@ fn undo_reports_records_changed_since_as_conflicts_and_leaves_them() {
     });
     let edited = state(&sb);
 
-    let o = run_in(d, &["undo", &run, "--commit"]);
+    let o = dir.run(&["undo", &run, "--commit"]);
     assert_eq!(
         o.status.code(),
         Some(1),
@@ -184,6 +184,6 @@ fn undo_reports_records_changed_since_as_conflicts_and_leaves_them() {
         "the other update is undone"
     );
     // A run with conflicts is not marked undone.
-    let o = run_in(d, &["runs", &run]);
+    let o = dir.run(&["runs", &run]);
     assert!(!text(&o).contains("undone by"), "{}", text(&o));
 }

@@ -102,7 +102,7 @@ fn libib_undo_previews_then_restores_updates_and_deletes_creates() {
     let started = std::time::Instant::now();
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &["--libib-interval-ms", INTERVAL_MS]);
+    let sb = dir.sandbox(&["--libib-interval-ms", INTERVAL_MS]);
     sb.libib_config(d, RATE);
 
     // 30 patrons, then a second run: 5 change city, 10 are new.
@@ -130,7 +130,7 @@ fn libib_undo_previews_then_restores_updates_and_deletes_creates() {
 
     // Preview: lists what it would do, sends no write.
     let (w0, _) = sb.counts("/libib/patrons");
-    let o = run_in(d, &["undo", &run_id]);
+    let o = dir.run(&["undo", &run_id]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let t = text(&o);
     assert!(t.contains("PREVIEW"), "{t}");
@@ -163,7 +163,7 @@ fn libib_undo_previews_then_restores_updates_and_deletes_creates() {
     assert!(r.status().is_success());
     let edited_state = state(&sb)[&edited].clone();
 
-    let o = run_in(d, &["undo", &run_id, "--commit"]);
+    let o = dir.run(&["undo", &run_id, "--commit"]);
     assert_eq!(o.status.code(), Some(1), "not all undone: {}", text(&o));
     let t = text(&o);
     assert!(t.contains("conflict"), "{t}");
@@ -221,7 +221,7 @@ fn libib_undo_previews_then_restores_updates_and_deletes_creates() {
         &format!("/patrons/{edited}?{q}"),
     );
     assert_eq!(s, 200);
-    let o = run_in(d, &["undo", &run_id, "--commit"]);
+    let o = dir.run(&["undo", &run_id, "--commit"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("already_undone"), "{}", text(&o));
     assert_eq!(state(&sb), before, "exactly as before the second import");
@@ -238,7 +238,7 @@ fn libib_undo_previews_then_restores_updates_and_deletes_creates() {
 fn libib_undo_unfreezes_patrons_a_run_froze() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &["--libib-interval-ms", INTERVAL_MS]);
+    let sb = dir.sandbox(&["--libib-interval-ms", INTERVAL_MS]);
     sb.libib_config(d, RATE);
     let seed: Vec<(usize, &str)> = (0..3).map(|i| (i, "Seedville")).collect();
     roster(&d.join("seed.csv"), &seed);
@@ -250,7 +250,7 @@ fn libib_undo_unfreezes_patrons_a_run_froze() {
     let frozen = state(&sb);
     assert!(frozen.values().all(|p| p["freeze"] == 1), "{frozen:?}");
     let run_id = last_run(d);
-    let o = run_in(d, &["undo", &run_id, "--commit"]);
+    let o = dir.run(&["undo", &run_id, "--commit"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("restored"), "{}", text(&o));
     assert_eq!(state(&sb), before, "unfrozen, nothing else changed");

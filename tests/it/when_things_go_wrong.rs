@@ -191,7 +191,7 @@ fn ctrl_c_during_a_paced_libib_import_stops_within_3_s_and_resume_finishes_witho
     let d = dir.path();
     // Real Libib pacing: the sandbox refuses a second request within 2 s, the client sends one
     // every 2 s.
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     sb.libib_config(d, "0.5");
     write_roster(&d.join("roster.csv"), (0..8).map(|i| (i, None)));
     let mut run = Running::spawn(libib_import(d, &["--commit"]));
@@ -222,7 +222,7 @@ fn ctrl_c_during_a_paced_libib_export_stops_within_3_s_with_the_rows_read_so_far
     let dir = Workdir::new();
     let d = dir.path();
     // Loaded fast (no sandbox pacing), then exported with the client pacing Libib needs.
-    let sb = Sandbox::start(d, &["--libib-interval-ms", "0"]);
+    let sb = dir.sandbox(&["--libib-interval-ms", "0"]);
     sb.libib_config(d, "200");
     write_roster(&d.join("roster.csv"), (0..160).map(|i| (i, None)));
     let o = libib_import(d, &["--commit"]).output().unwrap();
@@ -266,7 +266,7 @@ fn ctrl_c_during_a_paced_libib_export_stops_within_3_s_with_the_rows_read_so_far
 fn a_target_killed_mid_import_leaves_a_full_account_and_resume_completes_it_exactly_once() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     sb.folio_config(d, "rate = 60\nconcurrency = 4\ntimeout_secs = 5\n");
     write_roster(&d.join("big.csv"), (0..600).map(|i| (i, None)));
     // A retry budget of 3 quick retries instead of the default 6 with up to 20 s backoff.
@@ -283,10 +283,7 @@ fn a_target_killed_mid_import_leaves_a_full_account_and_resume_completes_it_exac
     assert!(out.contains("unreachable after 3 retries"), "{out}{err}");
     let (id, created) = accounted(d, &out, 600);
     assert!(created >= 100, "{out}");
-    let folder = d.join(".patron-etl/runs").join(&id);
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(folder.join("summary.json")).unwrap())
-            .unwrap();
+    let summary = dir.summary(&dir.home().join("runs").join(&id));
     assert_eq!(summary["rows"], 600);
     assert_eq!(summary["status"], "unreachable");
     assert_eq!(
@@ -295,7 +292,7 @@ fn a_target_killed_mid_import_leaves_a_full_account_and_resume_completes_it_exac
     );
 
     // The sandbox comes back on its state file (on a new port: the config follows it).
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     sb.folio_config(d, "rate = 400\nconcurrency = 4\ntimeout_secs = 5\n");
     let o = bin()
         .args(["resume", &id, "--commit"])
@@ -440,7 +437,7 @@ fn patron_etl_home_finds_runs_and_undo_from_another_directory() {
 fn a_dropped_connection_at_login_is_retried_and_a_preview_counts_no_writes() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &["--drop-first", "1"]);
+    let sb = dir.sandbox(&["--drop-first", "1"]);
     sb.folio_config(d, "");
     std::fs::copy(root().join("samples/roster.csv"), d.join("roster.csv")).unwrap();
     let o = crate::harness::import_folio(d, "roster.csv", &[]);
@@ -462,7 +459,7 @@ fn a_dropped_connection_at_login_is_retried_and_a_preview_counts_no_writes() {
 fn the_eta_after_10_rows_of_a_paced_libib_run_is_within_25_percent() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &["--libib-interval-ms", "900"]);
+    let sb = dir.sandbox(&["--libib-interval-ms", "900"]);
     sb.libib_config(d, "1");
     write_roster(&d.join("roster.csv"), (0..16).map(|i| (i, None)));
     let mut cmd = libib_import(d, &["--commit"]);
@@ -498,7 +495,7 @@ fn migrate_to_libib(dir: &Path, extra: &[&str]) -> Command {
 fn a_migration_is_recorded_as_migrate_with_the_sources_total_and_a_usage_error_records_nothing() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &["--libib-interval-ms", "2"]);
+    let sb = dir.sandbox(&["--libib-interval-ms", "2"]);
     export::load_folio_users(&sb, &export::sample_users());
     export::write_config(&sb, d);
     let o = migrate_to_libib(d, &["--rate", "400", "--dry-run"])
@@ -511,7 +508,7 @@ fn a_migration_is_recorded_as_migrate_with_the_sources_total_and_a_usage_error_r
         text(&o)
     );
     assert!(text(&o).contains("(0 writes)"), "{}", text(&o));
-    let runs = || text(&crate::harness::run_in(d, &["runs"]));
+    let runs = || text(&dir.run(&["runs"]));
     let listing = runs();
     assert_eq!(listing.lines().count(), 2, "{listing}");
     assert!(listing.contains(" migrate "), "{listing}");
@@ -541,7 +538,7 @@ fn ctrl_c_during_a_paced_migration_stops_within_3_s_with_every_patron_accounted_
     let dir = Workdir::new();
     let d = dir.path();
     // Libib at its real pace (the sandbox refuses a second request within 2 s).
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     let users: Vec<serde_json::Value> = export::sample_users()
         .into_iter()
         .filter(|u| {
@@ -564,7 +561,7 @@ fn ctrl_c_during_a_paced_migration_stops_within_3_s_with_every_patron_accounted_
         "{out}"
     );
     let id = run_id(&out);
-    let report = read_report(&d.join(".patron-etl/runs").join(&id).join("report.csv"));
+    let report = dir.report(&dir.home().join("runs").join(&id));
     assert_eq!(report.len(), 6, "every patron accounted for: {report:?}");
     let c = counts(&report);
     assert!(c.get("skipped").copied().unwrap_or(0) >= 1, "{c:?}");
@@ -574,7 +571,7 @@ fn ctrl_c_during_a_paced_migration_stops_within_3_s_with_every_patron_accounted_
 fn a_second_ctrl_c_quits_at_once_and_the_journal_still_resumes_exactly_once() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     sb.folio_config(d, "rate = 60\nconcurrency = 4\n");
     write_roster(&d.join("big.csv"), (0..300).map(|i| (i, None)));
     let mut run = Running::spawn(folio_import_with_progress(d));
@@ -634,7 +631,7 @@ fn help_lists_the_exit_codes_and_the_home_directory() {
 fn authentication_lost_mid_run_ends_with_exit_3_and_a_full_account() {
     let dir = Workdir::new();
     let d = dir.path();
-    let sb = Sandbox::start(d, &[]);
+    let sb = dir.sandbox(&[]);
     sb.folio_config(d, "rate = 60\nconcurrency = 4\n");
     write_roster(&d.join("big.csv"), (0..300).map(|i| (i, None)));
     let mut run = Running::spawn(folio_import_with_progress(d));
@@ -670,7 +667,7 @@ fn ctrl_c_while_connecting_exits_130_saying_nothing_was_written() {
     let dir = Workdir::new();
     let d = dir.path();
     // Every request takes 1.5 s: the login is still on its way when Ctrl-C arrives.
-    let sb = Sandbox::start(d, &["--latency-ms", "1500"]);
+    let sb = dir.sandbox(&["--latency-ms", "1500"]);
     sb.folio_config(d, "");
     write_roster(&d.join("big.csv"), (0..5).map(|i| (i, None)));
     let mut cmd = folio_import_with_progress(d);
