@@ -2,7 +2,7 @@
 //! gets a [`Workdir`] (a temp dir that is the binary's current dir, so the run home is its
 //! `.patron-etl/`), runs the real binary there with [`Workdir::command`] / [`cmd_in`], starts the
 //! sandbox as a separate process on 127.0.0.1 (port 0) and talks to it over a real socket, and
-//! reads what a run left: its folder, `report.csv`, `summary.json`.
+//! reads what a run left: its `report.csv` and `summary.json`.
 //!
 //! All tests share this process: a command's environment is set on the command (the sandbox
 //! secrets, `PATRON_ETL_HOME` removed), never with `std::env::set_var`.
@@ -97,13 +97,6 @@ impl Workdir {
         self.path().join(".patron-etl")
     }
 
-    /// Writes `name` in the directory and returns its path.
-    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
-        let p = self.path().join(name);
-        std::fs::write(&p, contents).expect("write file");
-        p
-    }
-
     /// The binary with `args`, run here ([`cmd_in`]).
     pub fn command(&self, args: &[&str]) -> Command {
         cmd_in(self.path(), args)
@@ -111,7 +104,7 @@ impl Workdir {
 
     /// Runs the binary here to completion ([`run_in`]).
     pub fn run(&self, args: &[&str]) -> Output {
-        run_in(self.path(), args)
+        self.command(args).output().expect("binary runs")
     }
 
     /// Starts the binary here without waiting ([`spawn_in`]).
@@ -122,29 +115,6 @@ impl Workdir {
     /// Starts a sandbox whose state file is in this directory.
     pub fn sandbox(&self, flags: &[&str]) -> Sandbox {
         Sandbox::start(self.path(), flags)
-    }
-
-    /// The run folders under the home, oldest first (run ids sort by time).
-    pub fn run_folders(&self) -> Vec<PathBuf> {
-        let mut v: Vec<PathBuf> = match std::fs::read_dir(self.home().join("runs")) {
-            Ok(rd) => rd
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_dir())
-                .collect(),
-            Err(_) => Vec::new(),
-        };
-        v.sort();
-        v
-    }
-
-    /// The run folder a command printed (`run folder: PATH`).
-    pub fn run_folder(&self, out: &Output) -> PathBuf {
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let p = stdout
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("run folder: "))
-            .unwrap_or_else(|| panic!("no run folder in {stdout}"));
-        self.path().join(p.trim())
     }
 
     /// A run folder's `report.csv` as rows of (header → value).
