@@ -30,6 +30,7 @@ mod private_files;
 mod read_csv;
 mod read_sheet;
 mod report_html;
+mod resolve;
 mod sandbox_faults;
 mod sandbox_folio;
 mod sandbox_illiad;

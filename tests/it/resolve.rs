@@ -3,8 +3,7 @@
 //! journal row, starts no sandbox and sends no request. Checked against an external
 //! `patron-etl sandbox` (its stats count every request) and an empty home.
 
-mod common;
-use common::*;
+use crate::harness::*;
 use std::path::Path;
 
 const MAPPING: &str = r#"system = "folio"
@@ -67,8 +66,8 @@ fn refused(d: &Path, args: &[&str], says: &str) {
     assert!(!d.join(".patron-etl").exists(), "no default home either");
 }
 
-fn setup() -> (tempfile::TempDir, Sandbox) {
-    let dir = tempfile::tempdir().unwrap();
+fn setup() -> (Workdir, Sandbox) {
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     sb.folio_config(d, "");
@@ -179,7 +178,7 @@ fn an_incomplete_roster_for_missing_creates_nothing_and_sends_nothing() {
 
 #[test]
 fn an_unwritable_home_exits_4_not_2() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     std::fs::write(d.join("m.toml"), MAPPING).unwrap();
     roster(&d.join("roster.csv"));
@@ -205,7 +204,7 @@ fn an_unwritable_home_exits_4_not_2() {
 
 #[test]
 fn a_journal_that_is_not_a_database_exits_4() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     std::fs::create_dir(d.join("home")).unwrap();
     std::fs::write(
@@ -286,7 +285,7 @@ fn interrupted_old_run(d: &Path, sb: &Sandbox, missing: &str) -> String {
 
 #[test]
 fn a_run_recorded_by_the_previous_version_still_resumes() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     let id = interrupted_old_run(d, &sb, "ignore");
@@ -311,7 +310,7 @@ fn a_run_recorded_by_the_previous_version_still_resumes() {
 
 #[test]
 fn a_recorded_run_whose_options_cannot_be_read_gets_a_clear_message() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Workdir::new();
     let d = dir.path();
     let sb = Sandbox::start(d, &[]);
     let id = interrupted_old_run(d, &sb, "purge");
