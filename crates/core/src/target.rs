@@ -3,6 +3,7 @@
 
 use crate::exit::UsageError;
 use crate::secret::Secret;
+use crate::systems::connector::TargetSecret;
 use crate::systems::System;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -119,14 +120,9 @@ pub enum TargetRef {
     Configured(Box<Target>),
 }
 
-/// Default pacing per system: FOLIO publishes no limit (≈10 req/s, 4 in flight is conservative);
-/// Libib allows one request per 2 s per account (we default to one per 2.5 s, never concurrent).
+/// Default pacing per system (each system's `default_pacing` gives its source).
 pub fn default_pacing(system: System) -> (f64, usize) {
-    match system {
-        System::Folio => (10.0, 4),
-        System::Illiad => (5.0, 2),
-        System::Libib => (0.4, 1),
-    }
+    crate::systems::registry::schema(system).default_pacing()
 }
 
 fn read_secret(
@@ -235,20 +231,17 @@ pub fn resolve(name: &str, config: Option<&Path>) -> Result<TargetRef, UsageErro
     let (rate, concurrency) = default_pacing(system);
     let password = read_secret(&entry.password_env, &entry.password_file, "password", name)?;
     let api_key = read_secret(&entry.api_key_env, &entry.api_key_file, "API key", name)?;
-    match system {
-        System::Folio if password.is_none() => {
-            return Err(UsageError(format!(
-                "{}: targets.{name} needs password_env or password_file",
-                path.display()
-            )))
-        }
-        System::Illiad | System::Libib if api_key.is_none() => {
-            return Err(UsageError(format!(
-                "{}: targets.{name} needs api_key_env or api_key_file",
-                path.display()
-            )))
-        }
-        _ => {}
+    let missing = match crate::systems::registry::schema(system).target_secret() {
+        TargetSecret::Password => password
+            .is_none()
+            .then_some("password_env or password_file"),
+        TargetSecret::ApiKey => api_key.is_none().then_some("api_key_env or api_key_file"),
+    };
+    if let Some(needed) = missing {
+        return Err(UsageError(format!(
+            "{}: targets.{name} needs {needed}",
+            path.display()
+        )));
     }
     Ok(TargetRef::Configured(Box::new(Target {
         name: name.to_string(),

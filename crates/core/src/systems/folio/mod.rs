@@ -3,7 +3,9 @@
 pub mod client;
 pub mod connect;
 mod connector;
+mod init;
 pub mod plan;
+pub mod schema;
 pub mod session;
 pub mod sync;
 pub mod write;

@@ -4,7 +4,9 @@
 pub mod client;
 pub mod connect;
 mod connector;
+mod init;
 pub mod plan;
+mod schema;
 pub mod session;
 pub mod sync;
 pub mod write;
