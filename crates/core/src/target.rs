@@ -8,10 +8,12 @@ use crate::systems::System;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-/// One `[targets.NAME]` table.
-#[derive(Debug, Clone, Deserialize)]
+/// One `[targets.NAME]` table, as the config file writes it (every system's keys; each system
+/// reads its own into its config, see [`SystemConfig`]).
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetEntry {
     /// folio | illiad | libib.
@@ -89,26 +91,43 @@ pub struct Target {
     pub system: System,
     /// Base URL, without a trailing slash.
     pub url: String,
-    /// FOLIO tenant.
-    pub tenant: String,
-    /// FOLIO login name.
-    pub username: String,
-    /// FOLIO password.
+    /// The password (a system whose target secret is a password: FOLIO).
     pub password: Option<Secret>,
-    /// ILLiad/Libib API key.
+    /// The API key (a system whose target secret is an API key: ILLiad, Libib).
     pub api_key: Option<Secret>,
-    /// Libib API user.
-    pub api_user: Option<String>,
-    /// Libib ultimate key.
-    pub api_ultimate: Option<Secret>,
-    /// ILLiad NVTGC default.
-    pub nvtgc: Option<String>,
+    /// The system's own settings (its config struct, in `systems/<system>/config.rs`); read them
+    /// with [`Target::config`].
+    pub system_config: Arc<dyn SystemConfig>,
     /// Requests per second.
     pub rate: f64,
     /// Requests in flight.
     pub concurrency: usize,
     /// Per-request timeout.
     pub timeout: Duration,
+}
+
+/// A system's own part of a target's configuration (FOLIO's tenant, ILLiad's NVTGC, …). Each
+/// system defines its struct in its folder and builds it from the [`TargetEntry`]
+/// (`SchemaSide::target_config`); its own code reads it back with [`Target::config`].
+pub trait SystemConfig: std::fmt::Debug + Send + Sync + 'static {
+    /// The struct itself, for [`Target::config`].
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+impl Target {
+    /// This target's system settings as `T` (its system's config struct); a usage error naming
+    /// the target when they are of another system.
+    pub fn config<T: SystemConfig>(&self) -> Result<&T, UsageError> {
+        self.system_config
+            .as_any()
+            .downcast_ref::<T>()
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "target {}: its settings are not those of a {} target",
+                    self.name, self.system
+                ))
+            })
+    }
 }
 
 /// What `--to`/`--from` names.
@@ -247,13 +266,9 @@ pub fn resolve(name: &str, config: Option<&Path>) -> Result<TargetRef, UsageErro
         name: name.to_string(),
         system,
         url: entry.url.trim_end_matches('/').to_string(),
-        tenant: entry.tenant.clone().unwrap_or_default(),
-        username: entry.username.clone().unwrap_or_default(),
         password,
         api_key,
-        api_user: entry.api_user.clone(),
-        api_ultimate: entry.api_ultimate.clone().map(Secret::new),
-        nvtgc: entry.nvtgc.clone(),
+        system_config: crate::systems::registry::schema(system).target_config(entry),
         rate: entry.rate.unwrap_or(rate),
         concurrency: entry.concurrency.unwrap_or(concurrency),
         timeout: Duration::from_secs(entry.timeout_secs.unwrap_or(30)),

@@ -8,8 +8,10 @@
 use crate::init::{Concept, StarterColumn, StarterExtras};
 use crate::mapping::OutPath;
 use crate::systems::schema::{FieldSpec, Violation};
+use crate::target::{SystemConfig, TargetEntry};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Which secret a configured target of the system must name (`patron-etl.toml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +117,10 @@ pub trait SchemaSide: Send + Sync + 'static {
 
     /// Default pacing: (requests per second, requests in flight).
     fn default_pacing(&self) -> (f64, usize);
+
+    /// The system's own settings of a target, read from its `[targets.NAME]` table (the built-in
+    /// sandbox fills one in too).
+    fn target_config(&self, entry: &TargetEntry) -> Arc<dyn SystemConfig>;
 
     /// The secret a configured target must name.
     fn target_secret(&self) -> TargetSecret;

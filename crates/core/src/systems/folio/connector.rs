@@ -1,13 +1,15 @@
 //! FOLIO mod-users as a [`Connector`]: the one place the stages reach Folio through.
 
-use super::{init, schema};
+use super::{config, init, schema};
 use crate::init::{Concept, StarterColumn, StarterExtras};
 use crate::systems::connector::{
     Capabilities, Connector, ReadSide, SchemaSide, TargetSecret, WriteSide,
 };
 use crate::systems::schema::{FieldSpec, Violation};
 use crate::systems::System;
+use crate::target::{SystemConfig, TargetEntry};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// FOLIO mod-users.
 pub struct FolioConnector;
@@ -89,6 +91,10 @@ impl SchemaSide for FolioSchema {
     fn default_pacing(&self) -> (f64, usize) {
         // FOLIO publishes no limit: ≈10 req/s, 4 in flight is conservative.
         (10.0, 4)
+    }
+
+    fn target_config(&self, entry: &TargetEntry) -> Arc<dyn SystemConfig> {
+        config::from_entry(entry)
     }
 
     fn target_secret(&self) -> TargetSecret {

@@ -1,6 +1,7 @@
 //! FOLIO (mod-users): client with Okapi auth, CQL, reference data, and record merging.
 
 pub mod client;
+pub mod config;
 pub mod connect;
 mod connector;
 mod init;

@@ -1,14 +1,16 @@
 //! ILLiad Web Platform as a [`Connector`]: the one place the stages reach Illiad through.
 
-use super::{init, schema};
+use super::{config, init, schema};
 use crate::init::{Concept, StarterColumn, StarterExtras};
 use crate::systems::connector::{
     Capabilities, Connector, ReadSide, SchemaSide, TargetSecret, WriteSide,
 };
 use crate::systems::schema::{FieldSpec, Violation};
 use crate::systems::System;
+use crate::target::{SystemConfig, TargetEntry};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// ILLiad Web Platform.
 pub struct IlliadConnector;
@@ -78,6 +80,10 @@ impl SchemaSide for IlliadSchema {
 
     fn default_pacing(&self) -> (f64, usize) {
         (5.0, 2)
+    }
+
+    fn target_config(&self, entry: &TargetEntry) -> Arc<dyn SystemConfig> {
+        config::from_entry(entry)
     }
 
     fn target_secret(&self) -> TargetSecret {

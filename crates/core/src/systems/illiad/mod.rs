@@ -2,6 +2,7 @@
 //! The API cannot update, delete or list users.
 
 pub mod client;
+pub mod config;
 pub mod connect;
 mod connector;
 mod init;

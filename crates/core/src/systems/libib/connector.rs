@@ -1,13 +1,15 @@
 //! Libib patrons API as a [`Connector`]: the one place the stages reach Libib through.
 
-use super::{init, schema};
+use super::{config, init, schema};
 use crate::init::{Concept, StarterColumn, StarterExtras};
 use crate::systems::connector::{
     Capabilities, Connector, ReadSide, SchemaSide, TargetSecret, WriteSide,
 };
 use crate::systems::schema::{FieldSpec, Violation};
 use crate::systems::System;
+use crate::target::{SystemConfig, TargetEntry};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// Libib patrons API.
 pub struct LibibConnector;
@@ -67,6 +69,10 @@ impl SchemaSide for LibibSchema {
         // Libib allows one request per 2 s per account: one per 2.5 s, never concurrent
         // (reference/illiad-libib-api.md §1).
         (0.4, 1)
+    }
+
+    fn target_config(&self, entry: &TargetEntry) -> Arc<dyn SystemConfig> {
+        config::from_entry(entry)
     }
 
     fn target_secret(&self) -> TargetSecret {

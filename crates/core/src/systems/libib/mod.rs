@@ -2,6 +2,7 @@
 //! and the conversion of mapped records to Libib's query parameters.
 
 pub mod client;
+pub mod config;
 pub mod connect;
 mod connector;
 mod init;
