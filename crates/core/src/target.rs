@@ -316,6 +316,48 @@ mod tests {
     }
 
     #[test]
+    fn each_system_reads_its_own_settings_from_the_target_table() {
+        use crate::systems::folio::config::FolioConfig;
+        use crate::systems::illiad::config::IlliadConfig;
+        use crate::systems::libib::config::LibibConfig;
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("c.toml");
+        std::env::set_var("PATRON_ETL_TEST_TARGET_KEY", "k3y");
+        std::fs::write(
+            &cfg,
+            "[targets.f]\nsystem = \"folio\"\nurl = \"https://okapi.example.edu\"\ntenant = \"diku\"\nusername = \"etl\"\npassword_env = \"PATRON_ETL_TEST_TARGET_KEY\"\n\
+             [targets.i]\nsystem = \"illiad\"\nurl = \"https://ill.example.edu\"\nnvtgc = \"ILL\"\napi_key_env = \"PATRON_ETL_TEST_TARGET_KEY\"\n\
+             [targets.l]\nsystem = \"libib\"\nurl = \"https://api.libib.com\"\napi_user = \"u1\"\napi_ultimate = \"ult\"\napi_key_env = \"PATRON_ETL_TEST_TARGET_KEY\"\n\
+             [targets.nokey]\nsystem = \"illiad\"\nurl = \"https://ill.example.edu\"\n",
+        )
+        .unwrap();
+        let get = |name: &str| match resolve(name, Some(&cfg)).unwrap() {
+            TargetRef::Configured(t) => t,
+            TargetRef::Sandbox(_) => panic!("configured"),
+        };
+        let f = get("f");
+        let folio = f.config::<FolioConfig>().unwrap();
+        assert_eq!(
+            (folio.tenant.as_str(), folio.username.as_str()),
+            ("diku", "etl")
+        );
+        // Another system's settings are a usage error naming the target, never a panic.
+        let e = f.config::<IlliadConfig>().unwrap_err().0;
+        assert!(e.contains("target f"), "{e}");
+        assert_eq!(
+            get("i").config::<IlliadConfig>().unwrap().nvtgc.as_deref(),
+            Some("ILL")
+        );
+        let l = get("l");
+        let libib = l.config::<LibibConfig>().unwrap();
+        assert_eq!(libib.api_user.as_deref(), Some("u1"));
+        assert_eq!(libib.api_ultimate.as_ref().unwrap().expose(), "ult");
+        assert!(!format!("{l:?}").contains("ult\""), "{l:?}");
+        let e = resolve("nokey", Some(&cfg)).unwrap_err().0;
+        assert!(e.contains("needs api_key_env or api_key_file"), "{e}");
+    }
+
+    #[test]
     fn credentials_in_a_url_are_refused_without_being_shown() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("c.toml");

@@ -732,6 +732,29 @@ mod tests {
     }
 
     #[test]
+    fn scope_rules_come_from_the_system_schema_and_capabilities() {
+        let parse = |src: &str| {
+            super::super::Mapping::parse(Path::new("s.toml"), src)
+                .expect_err("refused")
+                .to_string()
+        };
+        // Libib cannot scope by patron group (only FOLIO's schema side allows it).
+        let e = parse("system = \"libib\"\nmatch = \"email\"\n[fields]\nemail = \"E\"\nfirst_name = \"F\"\nlast_name = \"L\"\n[scope]\npatron_groups = [\"staff\"]\n");
+        assert!(
+            e.contains(
+                "[scope] patron_groups is FOLIO only; libib scopes by tag or external_id_prefix"
+            ),
+            "{e}"
+        );
+        // ILLiad's capabilities cannot list, so it has no [scope] at all.
+        let e = parse("system = \"illiad\"\nmatch = \"UserName\"\n[fields]\nUserName = \"U\"\n[scope]\ntag = \"x\"\n");
+        assert!(
+            e.contains("[scope] is not available for ILLiad: its API cannot list users"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn unknown_field_names_nearest_catalogue_field() {
         let src = "system = \"folio\"\nmatch = \"username\"\n[fields]\nusername = \"NetID\"\n\"personal.lastname\" = \"Last\"\n";
         let e = compile_src(src).expect_err("unknown field");
