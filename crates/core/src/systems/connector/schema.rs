@@ -7,7 +7,7 @@
 
 use crate::init::{Concept, StarterColumn, StarterExtras};
 use crate::mapping::OutPath;
-use crate::systems::schema::{FieldSpec, Violation};
+use crate::systems::schema::{FieldDef, FieldSpec, Violation};
 use crate::target::{SystemConfig, TargetEntry};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -31,12 +31,29 @@ pub trait SchemaSide: Send + Sync + 'static {
     /// The system's name as its vendor writes it, in reasons ("FOLIO", "ILLiad", "Libib").
     fn label(&self) -> &'static str;
 
+    /// The fixed fields of the catalogue (pattern fields are resolved by
+    /// [`SchemaSide::lookup_field`]).
+    fn catalogue(&self) -> &'static [FieldDef];
+
+    /// The catalogue entry of a fixed field (names matched exactly unless the system says
+    /// otherwise).
+    fn field_def(&self, name: &str) -> Option<&'static FieldDef> {
+        self.catalogue().iter().find(|d| d.name == name)
+    }
+
     /// A field by its name as a mapping writes it (pattern fields included); the returned
     /// [`FieldSpec::name`] is the canonical spelling.
-    fn lookup_field(&self, name: &str) -> Option<FieldSpec>;
+    fn lookup_field(&self, name: &str) -> Option<FieldSpec> {
+        self.field_def(name).map(|d| d.spec(d.name))
+    }
 
     /// Every fixed field name (pattern fields are in [`SchemaSide::field_patterns`]).
-    fn field_names(&self) -> Vec<String>;
+    fn field_names(&self) -> Vec<String> {
+        self.catalogue()
+            .iter()
+            .map(|d| d.name.to_string())
+            .collect()
+    }
 
     /// Human-readable templates of the pattern fields (none unless the system has some).
     fn field_patterns(&self) -> &'static [&'static str] {
@@ -47,7 +64,9 @@ pub trait SchemaSide: Send + Sync + 'static {
     fn match_fields(&self) -> &'static [&'static str];
 
     /// The maximum length in characters of a field, where the system documents one.
-    fn max_length(&self, name: &str) -> Option<usize>;
+    fn max_length(&self, name: &str) -> Option<usize> {
+        self.field_def(name).and_then(|d| d.max_len)
+    }
 
     /// Validates one mapped record (a JSON object, names not yet resolved to ids).
     fn validate(&self, record: &Map<String, Value>) -> Vec<Violation>;

@@ -5,7 +5,7 @@ use crate::init::{Concept, StarterColumn, StarterExtras};
 use crate::systems::connector::{
     Capabilities, Connector, ReadSide, SchemaSide, TargetSecret, WriteSide,
 };
-use crate::systems::schema::{FieldSpec, Violation};
+use crate::systems::schema::{FieldDef, FieldSpec, Violation};
 use crate::systems::System;
 use crate::target::{SystemConfig, TargetEntry};
 use serde_json::{Map, Value};
@@ -30,8 +30,8 @@ impl SchemaSide for FolioSchema {
         schema::lookup(name)
     }
 
-    fn field_names(&self) -> Vec<String> {
-        schema::FIELDS.iter().map(|d| d.name.to_string()).collect()
+    fn catalogue(&self) -> &'static [FieldDef] {
+        schema::FIELDS
     }
 
     fn field_patterns(&self) -> &'static [&'static str] {
@@ -40,10 +40,6 @@ impl SchemaSide for FolioSchema {
 
     fn match_fields(&self) -> &'static [&'static str] {
         &["externalSystemId", "username", "barcode", "id"]
-    }
-
-    fn max_length(&self, name: &str) -> Option<usize> {
-        schema::def(name).and_then(|d| d.max_len)
     }
 
     fn validate(&self, record: &Map<String, Value>) -> Vec<Violation> {

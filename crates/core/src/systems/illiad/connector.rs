@@ -5,7 +5,7 @@ use crate::init::{Concept, StarterColumn, StarterExtras};
 use crate::systems::connector::{
     Capabilities, Connector, ReadSide, SchemaSide, TargetSecret, WriteSide,
 };
-use crate::systems::schema::{FieldSpec, Violation};
+use crate::systems::schema::{FieldDef, Violation};
 use crate::systems::System;
 use crate::target::{SystemConfig, TargetEntry};
 use serde_json::{Map, Value};
@@ -27,22 +27,19 @@ impl SchemaSide for IlliadSchema {
         "ILLiad"
     }
 
-    fn lookup_field(&self, name: &str) -> Option<FieldSpec> {
-        schema::def(name).map(|d| d.spec(d.name))
+    fn catalogue(&self) -> &'static [FieldDef] {
+        schema::FIELDS
     }
 
-    fn field_names(&self) -> Vec<String> {
-        schema::FIELDS.iter().map(|d| d.name.to_string()).collect()
+    fn field_def(&self, name: &str) -> Option<&'static FieldDef> {
+        // Case-insensitive, as ILLiad binds JSON keys (see schema.rs).
+        schema::def(name)
     }
 
     fn match_fields(&self) -> &'static [&'static str] {
         // The Users API looks a user up by user name or external id only
         // (reference/seeds/illiad-webplatform-users-api.txt).
         &["UserName", "ExternalUserId"]
-    }
-
-    fn max_length(&self, name: &str) -> Option<usize> {
-        schema::def(name).and_then(|d| d.max_len)
     }
 
     fn validate(&self, record: &Map<String, Value>) -> Vec<Violation> {

@@ -5,7 +5,7 @@ use crate::init::{Concept, StarterColumn, StarterExtras};
 use crate::systems::connector::{
     Capabilities, Connector, ReadSide, SchemaSide, TargetSecret, WriteSide,
 };
-use crate::systems::schema::{FieldSpec, Violation};
+use crate::systems::schema::{FieldDef, Violation};
 use crate::systems::System;
 use crate::target::{SystemConfig, TargetEntry};
 use serde_json::{Map, Value};
@@ -26,20 +26,12 @@ impl SchemaSide for LibibSchema {
         "Libib"
     }
 
-    fn lookup_field(&self, name: &str) -> Option<FieldSpec> {
-        schema::def(name).map(|d| d.spec(d.name))
-    }
-
-    fn field_names(&self) -> Vec<String> {
-        schema::FIELDS.iter().map(|d| d.name.to_string()).collect()
+    fn catalogue(&self) -> &'static [FieldDef] {
+        schema::FIELDS
     }
 
     fn match_fields(&self) -> &'static [&'static str] {
         &["email", "barcode"]
-    }
-
-    fn max_length(&self, name: &str) -> Option<usize> {
-        schema::def(name).and_then(|d| d.max_len)
     }
 
     fn validate(&self, record: &Map<String, Value>) -> Vec<Violation> {

@@ -60,9 +60,10 @@ pub struct FieldSpec {
     pub allowed: Option<Vec<String>>,
 }
 
-/// A static catalogue entry (the data behind a [`FieldSpec`]).
+/// A static catalogue entry (the data behind a [`FieldSpec`]; a system's
+/// [`crate::systems::connector::SchemaSide::catalogue`]).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct FieldDef {
+pub struct FieldDef {
     pub(crate) name: &'static str,
     pub(crate) kind: FieldKind,
     pub(crate) id_like: bool,
