@@ -9,7 +9,7 @@
 use crate::sandbox::{SandboxConfig, SandboxHandle};
 use crate::secret::Secret;
 use crate::systems::System;
-use crate::target::{default_pacing, Target};
+use crate::target::{default_pacing, Target, TargetEntry};
 use std::path::Path;
 use std::time::Duration;
 
@@ -90,13 +90,18 @@ impl BuiltinSandbox {
             name: format!("sandbox:{system}"),
             system,
             url: url.trim_end_matches('/').to_string(),
-            tenant: c.folio_tenant.clone(),
-            username: c.folio_username.clone(),
             password,
             api_key,
-            api_user,
-            api_ultimate: None,
-            nvtgc: None,
+            // The sandbox's own credentials as a `[targets]` table would give them; each system
+            // reads its part.
+            system_config: crate::systems::registry::schema(system).target_config(&TargetEntry {
+                system: system.name().to_string(),
+                url: url.clone(),
+                tenant: Some(c.folio_tenant.clone()),
+                username: Some(c.folio_username.clone()),
+                api_user,
+                ..TargetEntry::default()
+            }),
             rate,
             concurrency,
             timeout: Duration::from_secs(30),

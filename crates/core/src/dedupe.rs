@@ -29,14 +29,7 @@ pub fn fold(value: &str) -> String {
 /// The fields that must be unique across records of `system` (the match key is always included
 /// by the caller).
 pub fn unique_fields(system: System) -> &'static [&'static str] {
-    match system {
-        System::Folio => &["externalSystemId", "username", "barcode"],
-        System::Illiad => &["UserName"],
-        // Libib's unique-ish keys: e-mail and barcode (its lookups) and patron_id, which "does
-        // not need to be unique" to Libib (../shared/reference/illiad-libib-api.md:67), so a
-        // repeat in the file would silently make a second patron with the same id.
-        System::Libib => &["email", "barcode", "patron_id"],
-    }
+    crate::systems::registry::schema(system).unique_fields()
 }
 
 /// Hashes a folded value of the tracked field at `field` (64 bits; the field index is mixed in so

@@ -9,7 +9,7 @@
 //! codes found, to names staff are told to confirm).
 
 use crate::read::{self, ReadOptions, Record};
-use crate::systems::System;
+use crate::systems::{registry, System};
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -322,12 +322,72 @@ pub fn infer_date_format(values: &[String]) -> Option<&'static str> {
         .map(|(_, f)| *f)
 }
 
-/// A column of the roster with what was learnt about it.
-struct Column {
+/// A column of the roster with what was learnt about it (what a system's starter data reads).
+#[derive(Debug, Clone)]
+pub struct StarterColumn {
     name: String,
     concept: Option<Concept>,
     samples: Vec<String>,
     values: Vec<String>,
+}
+
+impl StarterColumn {
+    /// The column's header.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The concept the column was matched to (the first column claiming a concept gets it).
+    pub fn concept(&self) -> Option<Concept> {
+        self.concept
+    }
+
+    /// The header, TOML-quoted.
+    pub fn quoted_name(&self) -> String {
+        q(&self.name)
+    }
+
+    /// `"field" = { column = "…"<rest> }`: a field line reading this column.
+    pub fn line(&self, field: &str, rest: &str) -> String {
+        format!("{} = {{ column = {}{rest} }}", q(field), q(&self.name))
+    }
+
+    /// A date field line reading this column, with the date format inferred from its values
+    /// (`%m/%d/%Y` when nothing fits).
+    pub fn date_line(&self, field: &str) -> String {
+        let f = infer_date_format(&self.values).unwrap_or("%m/%d/%Y");
+        self.line(field, &format!(", date = {}", q(f)))
+    }
+
+    /// The distinct non-blank values of the column (at most 12), in first-seen order.
+    pub fn distinct_values(&self) -> Vec<&String> {
+        let mut codes: Vec<&String> = Vec::new();
+        for v in &self.values {
+            if !codes.contains(&v) && codes.len() < 12 {
+                codes.push(v);
+            }
+        }
+        codes
+    }
+
+    /// A comment-safe rendering of the column's sample values (`  # e.g. "a", "b"`).
+    pub fn samples_comment(&self) -> String {
+        samples_comment(self)
+    }
+}
+
+/// What a system adds to its starter mapping besides the column lines
+/// ([`crate::systems::connector::SchemaSide::starter_extras`]).
+#[derive(Debug, Clone, Default)]
+pub struct StarterExtras {
+    /// A block written before `[fields]` (e.g. `[defaults]`), without the blank line before it.
+    pub defaults: Option<String>,
+    /// Lines written first under `[fields]`.
+    pub lead: Vec<String>,
+    /// Fixed-value field lines written after the column lines.
+    pub constants: Vec<String>,
+    /// Next steps for the user (before "try it offline").
+    pub next: Vec<String>,
 }
 
 /// Reads the header and the first rows, and writes the starter mapping.
@@ -335,12 +395,12 @@ pub fn run(opts: &InitOptions) -> Result<Starter, read::ReadError> {
     let mut reader = read::open(&opts.file, &opts.read)?;
     let headers = reader.headers().to_vec();
     let mut taken = HashSet::new();
-    let mut columns: Vec<Column> = headers
+    let mut columns: Vec<StarterColumn> = headers
         .iter()
         .map(|h| {
             // The first column claiming a concept gets it; a second "Email" stays unmatched.
             let concept = concept_for(h).filter(|c| taken.insert(*c));
-            Column {
+            StarterColumn {
                 name: h.clone(),
                 concept,
                 samples: Vec::new(),
@@ -364,13 +424,18 @@ pub fn run(opts: &InitOptions) -> Result<Starter, read::ReadError> {
     Ok(render(opts, &columns))
 }
 
-/// TOML-quoted text.
-fn q(s: &str) -> String {
+/// TOML-quoted text (for a system's starter lines).
+pub fn toml_quote(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
+/// TOML-quoted text.
+fn q(s: &str) -> String {
+    toml_quote(s)
+}
+
 /// A comment-safe rendering of sample values.
-fn samples_comment(col: &Column) -> String {
+fn samples_comment(col: &StarterColumn) -> String {
     if col.samples.is_empty() {
         return "  # (blank in the first rows)".into();
     }
@@ -389,235 +454,21 @@ fn samples_comment(col: &Column) -> String {
     format!("  # e.g. {}", shown.join(", "))
 }
 
-/// The field line(s) for one matched column in `system`, or None when the system has no such field.
-fn field_lines(system: System, concept: Concept, col: &Column) -> Option<Vec<String>> {
-    let c = q(&col.name);
-    let with = |field: &str, rest: &str| format!("{} = {{ column = {c}{rest} }}", q(field));
-    let date = || {
-        let f = infer_date_format(&col.values).unwrap_or("%m/%d/%Y");
-        format!(", date = {}", q(f))
-    };
-    use Concept as K;
-    let lines = match (system, concept) {
-        (System::Folio, K::ExternalId) => {
-            vec![with("externalSystemId", ", transform = [\"trim\"]")]
-        }
-        (System::Folio, K::Username) => {
-            vec![with("username", ", transform = [\"trim\", \"lower\"]")]
-        }
-        (System::Folio, K::Barcode) => vec![with("barcode", ", transform = [\"trim\"]")],
-        (System::Folio, K::LastName) => vec![with(
-            "personal.lastName",
-            ", transform = [\"collapse_spaces\"], required = true",
-        )],
-        (System::Folio, K::FirstName) => vec![with(
-            "personal.firstName",
-            ", transform = [\"collapse_spaces\"]",
-        )],
-        (System::Folio, K::MiddleName) => vec![with("personal.middleName", "")],
-        (System::Folio, K::PreferredName) => vec![with("personal.preferredFirstName", "")],
-        (System::Folio, K::FullName) => vec![
-            with(
-                "personal.lastName",
-                ", transform = [{ split_name = \"last\" }], required = true",
-            ),
-            with(
-                "personal.firstName",
-                ", transform = [{ split_name = \"first\" }]",
-            ),
-        ],
-        (System::Folio, K::Email) => vec![with(
-            "personal.email",
-            ", transform = [\"trim\", \"lower\", \"email\"]",
-        )],
-        (System::Folio, K::Phone) => vec![with("personal.phone", ", transform = [\"phone\"]")],
-        (System::Folio, K::Mobile) => {
-            vec![with("personal.mobilePhone", ", transform = [\"phone\"]")]
-        }
-        (System::Folio, K::Street) => vec![with(
-            "personal.addresses.Home.addressLine1",
-            ", transform = [\"collapse_spaces\"]",
-        )],
-        (System::Folio, K::Street2) => vec![with(
-            "personal.addresses.Home.addressLine2",
-            ", transform = [\"collapse_spaces\"]",
-        )],
-        (System::Folio, K::City) => vec![with("personal.addresses.Home.city", "")],
-        (System::Folio, K::State) => vec![with(
-            "personal.addresses.Home.region",
-            ", transform = [\"trim\", \"upper\"]",
-        )],
-        (System::Folio, K::Zip) => vec![with(
-            "personal.addresses.Home.postalCode",
-            ", transform = [\"trim\"]",
-        )],
-        (System::Folio, K::Country) => vec![with(
-            "personal.addresses.Home.countryId",
-            ", transform = [\"trim\", \"upper\"]",
-        )],
-        (System::Folio, K::Expires) => vec![with("expirationDate", &date())],
-        (System::Folio, K::Enrolled) => vec![with("enrollmentDate", &date())],
-        (System::Folio, K::Group) => {
-            // Group names are the tenant's: each code found is mapped to a likely FOLIO group
-            // name (FOLIO's reference groups for the common codes), for staff to check.
-            let map: Vec<String> = group_codes(col)
-                .iter()
-                .map(|v| format!("{} = {}", q(v), q(&guess_group(v))))
-                .collect();
-            vec![
-                "# Patron group: the roster's codes → FOLIO group names. Check every name against"
-                    .into(),
-                "# your tenant's groups (Settings → Users → Patron groups); a code not listed here"
-                    .into(),
-                "# rejects its row, naming the code.".into(),
-                format!(
-                    "patronGroup = {{ column = {c}, transform = [\"trim\"], map = {{ {} }} }}",
-                    map.join(", ")
-                ),
-            ]
-        }
-        (System::Folio, K::Department) => return None,
-        (System::Illiad, K::ExternalId) => vec![with("ExternalUserId", ", transform = [\"trim\"]")],
-        (System::Illiad, K::Username) => vec![with(
-            "UserName",
-            ", transform = [\"trim\", \"lower\"], required = true",
-        )],
-        (System::Illiad, K::Barcode) => return None,
-        (System::Illiad, K::LastName) => vec![with(
-            "LastName",
-            ", transform = [\"collapse_spaces\"], required = true",
-        )],
-        (System::Illiad, K::FirstName) => {
-            vec![with("FirstName", ", transform = [\"collapse_spaces\"]")]
-        }
-        (System::Illiad, K::FullName) => vec![
-            with(
-                "LastName",
-                ", transform = [{ split_name = \"last\" }], required = true",
-            ),
-            with("FirstName", ", transform = [{ split_name = \"first\" }]"),
-        ],
-        (System::Illiad, K::Email) => vec![with(
-            "EMailAddress",
-            ", transform = [\"trim\", \"lower\", \"email\"]",
-        )],
-        (System::Illiad, K::Phone) => vec![with("Phone", ", transform = [\"phone\"]")],
-        (System::Illiad, K::Mobile) => vec![with("MobilePhone", ", transform = [\"phone\"]")],
-        (System::Illiad, K::Department) => {
-            vec![with("Department", ", transform = [\"collapse_spaces\"]")]
-        }
-        (System::Illiad, K::Group) => vec![with("Status", ", transform = [\"trim\"]")],
-        (System::Illiad, K::Street) => vec![with("Address", ", transform = [\"collapse_spaces\"]")],
-        (System::Illiad, K::Street2) => {
-            vec![with("Address2", ", transform = [\"collapse_spaces\"]")]
-        }
-        (System::Illiad, K::City) => vec![with("City", "")],
-        (System::Illiad, K::State) => vec![with("State", ", transform = [\"trim\", \"upper\"]")],
-        (System::Illiad, K::Zip) => vec![with("Zip", ", transform = [\"trim\"]")],
-        (System::Illiad, K::Country) => {
-            vec![with("Country", ", transform = [\"trim\", \"upper\"]")]
-        }
-        (System::Illiad, K::Expires) => vec![with("ExpirationDate", &date())],
-        (System::Illiad, K::MiddleName | K::PreferredName | K::Enrolled) => return None,
-        (System::Libib, K::ExternalId) => vec![with("patron_id", ", transform = [\"trim\"]")],
-        (System::Libib, K::Barcode) => vec![with("barcode", ", transform = [\"trim\"]")],
-        (System::Libib, K::LastName) => vec![with(
-            "last_name",
-            ", transform = [\"collapse_spaces\"], required = true",
-        )],
-        (System::Libib, K::FirstName) => vec![with(
-            "first_name",
-            ", transform = [\"collapse_spaces\"], required = true",
-        )],
-        (System::Libib, K::FullName) => vec![
-            with(
-                "last_name",
-                ", transform = [{ split_name = \"last\" }], required = true",
-            ),
-            with(
-                "first_name",
-                ", transform = [{ split_name = \"first\" }], required = true",
-            ),
-        ],
-        (System::Libib, K::Email) => vec![with(
-            "email",
-            ", transform = [\"trim\", \"lower\", \"email\"]",
-        )],
-        (System::Libib, K::Phone) => vec![with("phone", ", transform = [\"phone\"]")],
-        (System::Libib, K::Group) => vec![with("tags", ", transform = [\"trim\", \"lower\"]")],
-        (System::Libib, K::Street) => vec![with("address1", ", transform = [\"collapse_spaces\"]")],
-        (System::Libib, K::Street2) => {
-            vec![with("address2", ", transform = [\"collapse_spaces\"]")]
-        }
-        (System::Libib, K::City) => vec![with("city", "")],
-        (System::Libib, K::State) => vec![with("state", ", transform = [\"trim\", \"upper\"]")],
-        (System::Libib, K::Zip) => vec![with("zip", ", transform = [\"trim\"]")],
-        (System::Libib, K::Country) => vec![with("country", ", transform = [\"trim\", \"upper\"]")],
-        (System::Libib, _) => return None,
-    };
-    Some(lines)
-}
-
-/// The distinct non-blank values of a column (at most 12), in first-seen order.
-fn group_codes(col: &Column) -> Vec<&String> {
-    let mut codes: Vec<&String> = Vec::new();
-    for v in &col.values {
-        if !codes.contains(&v) && codes.len() < 12 {
-            codes.push(v);
-        }
-    }
-    codes
-}
-
-/// A likely FOLIO patron-group name for a roster code: FOLIO's reference groups (undergrad,
-/// graduate, faculty, staff: folio-org/mod-users `reference-data/groups`) for their common
-/// codes, else the code itself.
-fn guess_group(code: &str) -> String {
-    let norm: String = code
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    match norm.as_str() {
-        "ug" | "u" | "undergrad" | "undergraduate" | "undergraduates" | "ugrad" => "undergrad",
-        "gr" | "g" | "grad" | "graduate" | "graduates" | "pg" | "postgrad" | "postgraduate" => {
-            "graduate"
-        }
-        "fac" | "f" | "faculty" | "prof" | "professor" | "ac" | "academic" => "faculty",
-        "staff" | "stf" | "st" | "s" | "employee" | "emp" => "staff",
-        _ => return code.trim().to_string(),
-    }
-    .to_string()
-}
-
-/// The match field: the most stable identifier the roster has, in the system's terms.
-fn match_field(system: System, have: &HashSet<Concept>) -> Option<&'static str> {
-    let prefs: &[(Concept, &str)] = match system {
-        System::Folio => &[
-            (Concept::ExternalId, "externalSystemId"),
-            (Concept::Username, "username"),
-            (Concept::Barcode, "barcode"),
-        ],
-        // ILLiad needs a UserName on every user: without a login column it is filled from the
-        // e-mail or the external id (see `render`), so the match is always UserName.
-        System::Illiad => &[
-            (Concept::Username, "UserName"),
-            (Concept::Email, "UserName"),
-            (Concept::ExternalId, "UserName"),
-        ],
-        System::Libib => &[(Concept::Email, "email"), (Concept::Barcode, "barcode")],
-    };
+/// The match field: the first of the system's preferences (`(concept, field)`, most stable
+/// identifier first) whose concept the roster has.
+fn match_field(prefs: &[(Concept, &'static str)], have: &HashSet<Concept>) -> Option<&'static str> {
     prefs
         .iter()
         .find(|(c, _)| have.contains(c))
         .map(|(_, f)| *f)
 }
 
-fn render(opts: &InitOptions, columns: &[Column]) -> Starter {
+fn render(opts: &InitOptions, columns: &[StarterColumn]) -> Starter {
     let system = opts.system;
+    let schema = registry::schema(system);
     let have: HashSet<Concept> = columns.iter().filter_map(|c| c.concept).collect();
     let mut out = String::new();
-    let mut next = Vec::new();
+    let mut next: Vec<String> = Vec::new();
     let file = opts.file.display();
     let out_name = opts
         .out
@@ -631,7 +482,9 @@ fn render(opts: &InitOptions, columns: &[Column]) -> Starter {
     let _ = writeln!(out, "# Review every line, then try it offline:");
     let _ = writeln!(out, "#   patron-etl check {file} --mapping {out_name}\n");
     let _ = writeln!(out, "system = {}", q(system.name()));
-    match match_field(system, &have) {
+    let extras = schema.starter_extras(columns, &out_name);
+    let match_field = match_field(schema.starter_match(), &have);
+    match match_field {
         Some(f) => {
             let _ = writeln!(
                 out,
@@ -651,42 +504,19 @@ fn render(opts: &InitOptions, columns: &[Column]) -> Starter {
         "# on_blank: \"keep\" never lets a blank cell erase a value in {system}; \"clear\" does."
     );
     let _ = writeln!(out, "on_blank = \"keep\"");
-    if system == System::Illiad {
-        let _ = writeln!(
-            out,
-            "\n[defaults]\n# NVTGC: your ILLiad site code, sent with every new user.\nnvtgc = \"ILL\""
-        );
+    if let Some(block) = &extras.defaults {
+        let _ = writeln!(out, "\n{block}");
     }
     let _ = writeln!(out, "\n[fields]");
-    if system == System::Illiad && !have.contains(&Concept::Username) {
-        let source = [Concept::Email, Concept::ExternalId]
-            .into_iter()
-            .find_map(|k| columns.iter().find(|c| c.concept == Some(k)));
-        if let Some(col) = source {
-            let _ = writeln!(
-                out,
-                "# ILLiad needs a user name and the roster has no login column: this uses {}.\n\
-                 # If users sign in to ILLiad with another name, map that column here instead.",
-                q(&col.name)
-            );
-            let _ = writeln!(
-                out,
-                "\"UserName\" = {{ column = {}, transform = [\"trim\", \"lower\"], required = true }}{}",
-                q(&col.name),
-                samples_comment(col)
-            );
-            next.push(format!(
-                "ILLiad user names come from the column {}: change the UserName line in {out_name} if users sign in with another name",
-                q(&col.name)
-            ));
-        }
+    for l in &extras.lead {
+        let _ = writeln!(out, "{l}");
     }
     let mut unmatched = Vec::new();
-    let match_prefix = match_field(system, &have).map(|f| format!("{} = {{", q(f)));
+    let match_prefix = match_field.map(|f| format!("{} = {{", q(f)));
     for col in columns {
         let lines = col
             .concept
-            .and_then(|k| field_lines(system, k, col))
+            .and_then(|k| schema.starter_lines(k, col))
             .map(|lines| {
                 // The match key must never be blank.
                 lines
@@ -713,30 +543,8 @@ fn render(opts: &InitOptions, columns: &[Column]) -> Starter {
             None => unmatched.push(col),
         }
     }
-    match system {
-        System::Folio => {
-            let _ = writeln!(out, "active = {{ value = true }}");
-            let _ = writeln!(out, "type = {{ value = \"patron\" }}");
-            if have.contains(&Concept::Street) || have.contains(&Concept::City) {
-                let _ = writeln!(
-                    out,
-                    "\"personal.addresses.Home.primaryAddress\" = {{ value = true }}"
-                );
-            }
-        }
-        System::Illiad => {
-            for (f, v) in [
-                ("Cleared", "\"Yes\""),
-                ("NotificationMethod", "\"Electronic\""),
-                ("DeliveryMethod", "\"Hold for Pickup\""),
-                ("LoanDeliveryMethod", "\"Hold for Pickup\""),
-                ("AuthType", "\"Default\""),
-                ("Web", "true"),
-            ] {
-                let _ = writeln!(out, "{f} = {{ value = {v} }}");
-            }
-        }
-        System::Libib => {}
+    for l in &extras.constants {
+        let _ = writeln!(out, "{l}");
     }
     if !unmatched.is_empty() {
         let _ = writeln!(
@@ -747,15 +555,7 @@ fn render(opts: &InitOptions, columns: &[Column]) -> Starter {
             let _ = writeln!(out, "#   {}{}", q(&col.name), samples_comment(col));
         }
     }
-    if system == System::Folio {
-        if let Some(col) = columns.iter().find(|c| c.concept == Some(Concept::Group)) {
-            let names: Vec<String> = group_codes(col).iter().map(|v| guess_group(v)).collect();
-            next.push(format!(
-                "check the patron-group names in {out_name} ({}) against your FOLIO tenant's groups",
-                names.join(", ")
-            ));
-        }
-    }
+    next.extend(extras.next);
     next.push(format!(
         "try it offline: patron-etl check {file} --mapping {out_name}"
     ));

@@ -3,14 +3,17 @@
 
 use crate::exit::UsageError;
 use crate::secret::Secret;
+use crate::systems::connector::TargetSecret;
 use crate::systems::System;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-/// One `[targets.NAME]` table.
-#[derive(Debug, Clone, Deserialize)]
+/// One `[targets.NAME]` table, as the config file writes it (every system's keys; each system
+/// reads its own into its config, see [`SystemConfig`]).
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetEntry {
     /// folio | illiad | libib.
@@ -88,26 +91,43 @@ pub struct Target {
     pub system: System,
     /// Base URL, without a trailing slash.
     pub url: String,
-    /// FOLIO tenant.
-    pub tenant: String,
-    /// FOLIO login name.
-    pub username: String,
-    /// FOLIO password.
+    /// The password (a system whose target secret is a password: FOLIO).
     pub password: Option<Secret>,
-    /// ILLiad/Libib API key.
+    /// The API key (a system whose target secret is an API key: ILLiad, Libib).
     pub api_key: Option<Secret>,
-    /// Libib API user.
-    pub api_user: Option<String>,
-    /// Libib ultimate key.
-    pub api_ultimate: Option<Secret>,
-    /// ILLiad NVTGC default.
-    pub nvtgc: Option<String>,
+    /// The system's own settings (its config struct, in `systems/<system>/config.rs`); read them
+    /// with [`Target::config`].
+    pub system_config: Arc<dyn SystemConfig>,
     /// Requests per second.
     pub rate: f64,
     /// Requests in flight.
     pub concurrency: usize,
     /// Per-request timeout.
     pub timeout: Duration,
+}
+
+/// A system's own part of a target's configuration (FOLIO's tenant, ILLiad's NVTGC, …). Each
+/// system defines its struct in its folder and builds it from the [`TargetEntry`]
+/// (`SchemaSide::target_config`); its own code reads it back with [`Target::config`].
+pub trait SystemConfig: std::fmt::Debug + Send + Sync + 'static {
+    /// The struct itself, for [`Target::config`].
+    fn as_any(&self) -> &dyn std::any::Any;
+}
+
+impl Target {
+    /// This target's system settings as `T` (its system's config struct); a usage error naming
+    /// the target when they are of another system.
+    pub fn config<T: SystemConfig>(&self) -> Result<&T, UsageError> {
+        self.system_config
+            .as_any()
+            .downcast_ref::<T>()
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "target {}: its settings are not those of a {} target",
+                    self.name, self.system
+                ))
+            })
+    }
 }
 
 /// What `--to`/`--from` names.
@@ -119,14 +139,9 @@ pub enum TargetRef {
     Configured(Box<Target>),
 }
 
-/// Default pacing per system: FOLIO publishes no limit (≈10 req/s, 4 in flight is conservative);
-/// Libib allows one request per 2 s per account (we default to one per 2.5 s, never concurrent).
+/// Default pacing per system (each system's `default_pacing` gives its source).
 pub fn default_pacing(system: System) -> (f64, usize) {
-    match system {
-        System::Folio => (10.0, 4),
-        System::Illiad => (5.0, 2),
-        System::Libib => (0.4, 1),
-    }
+    crate::systems::registry::schema(system).default_pacing()
 }
 
 fn read_secret(
@@ -235,32 +250,25 @@ pub fn resolve(name: &str, config: Option<&Path>) -> Result<TargetRef, UsageErro
     let (rate, concurrency) = default_pacing(system);
     let password = read_secret(&entry.password_env, &entry.password_file, "password", name)?;
     let api_key = read_secret(&entry.api_key_env, &entry.api_key_file, "API key", name)?;
-    match system {
-        System::Folio if password.is_none() => {
-            return Err(UsageError(format!(
-                "{}: targets.{name} needs password_env or password_file",
-                path.display()
-            )))
-        }
-        System::Illiad | System::Libib if api_key.is_none() => {
-            return Err(UsageError(format!(
-                "{}: targets.{name} needs api_key_env or api_key_file",
-                path.display()
-            )))
-        }
-        _ => {}
+    let missing = match crate::systems::registry::schema(system).target_secret() {
+        TargetSecret::Password => password
+            .is_none()
+            .then_some("password_env or password_file"),
+        TargetSecret::ApiKey => api_key.is_none().then_some("api_key_env or api_key_file"),
+    };
+    if let Some(needed) = missing {
+        return Err(UsageError(format!(
+            "{}: targets.{name} needs {needed}",
+            path.display()
+        )));
     }
     Ok(TargetRef::Configured(Box::new(Target {
         name: name.to_string(),
         system,
         url: entry.url.trim_end_matches('/').to_string(),
-        tenant: entry.tenant.clone().unwrap_or_default(),
-        username: entry.username.clone().unwrap_or_default(),
         password,
         api_key,
-        api_user: entry.api_user.clone(),
-        api_ultimate: entry.api_ultimate.clone().map(Secret::new),
-        nvtgc: entry.nvtgc.clone(),
+        system_config: crate::systems::registry::schema(system).target_config(entry),
         rate: entry.rate.unwrap_or(rate),
         concurrency: entry.concurrency.unwrap_or(concurrency),
         timeout: Duration::from_secs(entry.timeout_secs.unwrap_or(30)),
@@ -305,6 +313,48 @@ mod tests {
         assert!(err.contains("plain http"), "{err}");
         let err = resolve("nope", Some(&cfg)).unwrap_err().0;
         assert!(err.contains("campus"), "{err}");
+    }
+
+    #[test]
+    fn each_system_reads_its_own_settings_from_the_target_table() {
+        use crate::systems::folio::config::FolioConfig;
+        use crate::systems::illiad::config::IlliadConfig;
+        use crate::systems::libib::config::LibibConfig;
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("c.toml");
+        std::env::set_var("PATRON_ETL_TEST_TARGET_KEY", "k3y");
+        std::fs::write(
+            &cfg,
+            "[targets.f]\nsystem = \"folio\"\nurl = \"https://okapi.example.edu\"\ntenant = \"diku\"\nusername = \"etl\"\npassword_env = \"PATRON_ETL_TEST_TARGET_KEY\"\n\
+             [targets.i]\nsystem = \"illiad\"\nurl = \"https://ill.example.edu\"\nnvtgc = \"ILL\"\napi_key_env = \"PATRON_ETL_TEST_TARGET_KEY\"\n\
+             [targets.l]\nsystem = \"libib\"\nurl = \"https://api.libib.com\"\napi_user = \"u1\"\napi_ultimate = \"ult\"\napi_key_env = \"PATRON_ETL_TEST_TARGET_KEY\"\n\
+             [targets.nokey]\nsystem = \"illiad\"\nurl = \"https://ill.example.edu\"\n",
+        )
+        .unwrap();
+        let get = |name: &str| match resolve(name, Some(&cfg)).unwrap() {
+            TargetRef::Configured(t) => t,
+            TargetRef::Sandbox(_) => panic!("configured"),
+        };
+        let f = get("f");
+        let folio = f.config::<FolioConfig>().unwrap();
+        assert_eq!(
+            (folio.tenant.as_str(), folio.username.as_str()),
+            ("diku", "etl")
+        );
+        // Another system's settings are a usage error naming the target, never a panic.
+        let e = f.config::<IlliadConfig>().unwrap_err().0;
+        assert!(e.contains("target f"), "{e}");
+        assert_eq!(
+            get("i").config::<IlliadConfig>().unwrap().nvtgc.as_deref(),
+            Some("ILL")
+        );
+        let l = get("l");
+        let libib = l.config::<LibibConfig>().unwrap();
+        assert_eq!(libib.api_user.as_deref(), Some("u1"));
+        assert_eq!(libib.api_ultimate.as_ref().unwrap().expose(), "ult");
+        assert!(!format!("{l:?}").contains("ult\""), "{l:?}");
+        let e = resolve("nokey", Some(&cfg)).unwrap_err().0;
+        assert!(e.contains("needs api_key_env or api_key_file"), "{e}");
     }
 
     #[test]

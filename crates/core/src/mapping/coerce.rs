@@ -5,7 +5,7 @@
 
 use super::transform::{format_date, parse_iso_date, system_date_format};
 use crate::systems::schema::FieldKind;
-use crate::systems::System;
+use crate::systems::{registry, System};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -22,17 +22,14 @@ pub(crate) fn coerce(
         FieldKind::Bool => parse_bool(&text)
             .map(Value::Bool)
             .ok_or_else(|| format!("not a yes/no value: \"{text}\" (use true/false, yes/no, y/n, 1/0, active/inactive)")),
-        FieldKind::Date if system == System::Folio && text.trim().len() > 10 => {
-            match folio_time_of_day(&text) {
-                Some(t) => Ok(Value::String(t)),
-                None => coerce(FieldKind::Date, text, split, System::Libib),
-            }
-        }
-        FieldKind::Date => parse_iso_date(&text)
+        FieldKind::Date => match registry::schema(system).date_time_value(&text) {
+            Some(t) => Ok(Value::String(t)),
+            None => parse_iso_date(&text)
             .map(|d| Value::String(format_date(d, system_date_format(system))))
             .ok_or_else(|| {
                 format!("not a date: \"{text}\" (expected YYYY-MM-DD; add date = \"%m/%d/%Y\" or similar to the field)")
             }),
+        },
         FieldKind::Integer => text
             .trim()
             .parse::<i64>()
@@ -45,36 +42,6 @@ pub(crate) fn coerce(
                 .collect(),
         )),
     }
-}
-
-/// FOLIO stores date-times: an ISO value with a time of day that is not midnight UTC (e.g.
-/// `2020-10-07T04:00:00.000+00:00` from an export, or a spreadsheet date-time cell) is kept as
-/// a UTC timestamp in FOLIO's form instead of being cut to its date. A value without an offset is
-/// UTC, as in mod-users. `None` for plain dates and midnight UTC.
-fn folio_time_of_day(text: &str) -> Option<String> {
-    use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
-    let s = text.trim();
-    if s.len() <= 10 {
-        return None;
-    }
-    let utc: DateTime<Utc> = DateTime::parse_from_rfc3339(s)
-        .ok()
-        .or_else(|| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z").ok())
-        .map(|d| d.with_timezone(&Utc))
-        .or_else(|| {
-            [
-                "%Y-%m-%dT%H:%M:%S%.f",
-                "%Y-%m-%d %H:%M:%S%.f",
-                "%Y-%m-%dT%H:%M",
-            ]
-            .iter()
-            .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-            .map(|n| n.and_utc())
-        })?;
-    if utc.num_seconds_from_midnight() == 0 && utc.nanosecond() == 0 {
-        return None;
-    }
-    Some(utc.format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string())
 }
 
 /// true/false, yes/no, y/n, 1/0, active/inactive (case-insensitive, trimmed).

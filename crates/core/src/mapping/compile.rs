@@ -258,16 +258,24 @@ pub(crate) fn compile(
                     "[scope] is empty; give patron_groups, external_id_prefix or tag".into(),
                 ));
             }
-            if system != System::Folio && !sc.patron_groups.is_empty() {
+            let connector = crate::systems::registry::connector(system);
+            if !connector.schema().scope_by_patron_group() && !sc.patron_groups.is_empty() {
+                let by_group: Vec<&str> = crate::systems::registry::CONNECTORS
+                    .iter()
+                    .map(|c| c.schema())
+                    .filter(|s| s.scope_by_patron_group())
+                    .map(|s| s.label())
+                    .collect();
                 return Err(err(
                     line,
-                    format!("[scope] patron_groups is FOLIO only; {system} scopes by tag or external_id_prefix"),
+                    format!("[scope] patron_groups is {} only; {system} scopes by tag or external_id_prefix", by_group.join(" and ")),
                 ));
             }
-            if system == System::Illiad {
+            // Finding the patrons absent from a roster takes listing every patron.
+            if !connector.capabilities().list {
                 return Err(err(
                     line,
-                    "[scope] is not available for ILLiad: its API cannot list users, so absent patrons cannot be found".into(),
+                    format!("[scope] is not available for {}: its API cannot list users, so absent patrons cannot be found", connector.schema().label()),
                 ));
             }
             Some(super::Scope {
@@ -721,6 +729,29 @@ mod tests {
             names: &small_names,
         };
         compile(path, src, doc, &cat)
+    }
+
+    #[test]
+    fn scope_rules_come_from_the_system_schema_and_capabilities() {
+        let parse = |src: &str| {
+            super::super::Mapping::parse(Path::new("s.toml"), src)
+                .expect_err("refused")
+                .to_string()
+        };
+        // Libib cannot scope by patron group (only FOLIO's schema side allows it).
+        let e = parse("system = \"libib\"\nmatch = \"email\"\n[fields]\nemail = \"E\"\nfirst_name = \"F\"\nlast_name = \"L\"\n[scope]\npatron_groups = [\"staff\"]\n");
+        assert!(
+            e.contains(
+                "[scope] patron_groups is FOLIO only; libib scopes by tag or external_id_prefix"
+            ),
+            "{e}"
+        );
+        // ILLiad's capabilities cannot list, so it has no [scope] at all.
+        let e = parse("system = \"illiad\"\nmatch = \"UserName\"\n[fields]\nUserName = \"U\"\n[scope]\ntag = \"x\"\n");
+        assert!(
+            e.contains("[scope] is not available for ILLiad: its API cannot list users"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod suggest;
 mod transform;
 
 pub use file::OnBlank;
+pub use path::OutPath;
 
 use crate::read::SourceRow;
 use crate::systems::System;

@@ -10,13 +10,18 @@ use serde_json::{Map, Value};
 
 /// The compiled output location of one field.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum OutPath {
+pub enum OutPath {
     /// A top-level key.
     Flat(String),
     /// Nested objects: `personal.lastName` → `["personal", "lastName"]`.
     Nested(Vec<String>),
     /// `personal.addresses.<Type>.<part>`: an element of the `personal.addresses` array.
-    Address { type_name: String, part: String },
+    Address {
+        /// The address-type name (resolved to its id later).
+        type_name: String,
+        /// The address property (`city`, `addressLine1`, …).
+        part: String,
+    },
     /// FOLIO `tags` → `{"tags": {"tagList": [...]}}`.
     Tags,
     /// FOLIO `personal.addresses` (a list of address-type names): the order of the addresses
@@ -27,23 +32,7 @@ pub(crate) enum OutPath {
 impl OutPath {
     /// The path of field `name` in `system`'s record shape.
     pub(crate) fn for_field(system: System, name: &str) -> OutPath {
-        if system != System::Folio || !name.contains('.') {
-            if system == System::Folio && name == "tags" {
-                return OutPath::Tags;
-            }
-            return OutPath::Flat(name.to_string());
-        }
-        if name == crate::systems::schema::FOLIO_ADDRESS_ORDER {
-            return OutPath::AddressOrder;
-        }
-        let parts: Vec<&str> = name.split('.').collect();
-        if let ["personal", "addresses", type_name, part] = parts.as_slice() {
-            return OutPath::Address {
-                type_name: (*type_name).to_string(),
-                part: (*part).to_string(),
-            };
-        }
-        OutPath::Nested(parts.into_iter().map(str::to_string).collect())
+        crate::systems::registry::schema(system).out_path(name)
     }
 
     /// The top-level record key this path writes under.

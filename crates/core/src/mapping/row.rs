@@ -12,7 +12,7 @@ use super::suggest::nearest;
 use super::{BoundMapping, Issue, Mapped, Mapping, MappingError, OnBlank};
 use crate::outcome::ReasonCode;
 use crate::systems::schema::FieldKind;
-use crate::systems::{schema, System};
+use crate::systems::{registry, schema, System};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
@@ -47,17 +47,21 @@ pub(crate) struct LeftOutColumn {
     unread: Option<String>,
 }
 
-/// The summary key of an input column (see [`LeftOutColumn::key`]).
+/// The summary key of an input column (see [`LeftOutColumn::key`]): the key a system's export
+/// layout groups the column under (FOLIO counts an address's parts as one address), else the
+/// column itself. Every system is asked, since the file may come from another system's export.
 fn left_out_key(column: &str) -> String {
-    if let Some((ty, part)) = column
-        .strip_prefix("personal.addresses.")
-        .and_then(|rest| rest.split_once('.'))
-    {
-        if part != "primaryAddress" && !ty.is_empty() {
-            return format!("personal.addresses.{ty}");
-        }
-    }
-    column.to_string()
+    registry::CONNECTORS
+        .iter()
+        .find_map(|c| c.schema().left_out_key(column))
+        .unwrap_or_else(|| column.to_string())
+}
+
+/// Whether some system's export writes `column` to order other columns, not as data of its own.
+fn is_ordering_column(column: &str) -> bool {
+    registry::CONNECTORS
+        .iter()
+        .any(|c| c.schema().ordering_columns().contains(&column))
 }
 
 /// Why the `columns` alternatives not taken are left out.
@@ -178,9 +182,9 @@ pub(crate) fn bind(mapping: &Mapping, headers: &[String]) -> Result<BoundMapping
         .zip(read)
         .map(|(h, read)| LeftOutColumn {
             key: left_out_key(h),
-            // A FOLIO export's address order is not data of its own: the addresses it orders
-            // are counted by type.
-            unread: (!read && h != schema::FOLIO_ADDRESS_ORDER)
+            // An export's ordering column (FOLIO's address order) is not data of its own: the
+            // addresses it orders are counted by type.
+            unread: (!read && !is_ordering_column(h))
                 .then(|| format!("no field of the {} mapping reads it", mapping.system)),
         })
         .collect();
@@ -323,12 +327,8 @@ pub(crate) fn map_cells<S: AsRef<str>>(bound: &BoundMapping, line: u64, cells: &
         }
     }
 
-    // ILLiad needs NVTGC on every create; a mapping may give it once in `[defaults] nvtgc`.
-    if m.system == System::Illiad && !record.contains_key("NVTGC") {
-        if let Some(site) = m.defaults.get("nvtgc").filter(|s| !s.trim().is_empty()) {
-            record.insert("NVTGC".into(), Value::String(site.trim().to_string()));
-        }
-    }
+    // Fields the system takes from `[defaults]` (e.g. ILLiad's NVTGC) when no column gave them.
+    registry::schema(m.system).complete_record(&m.defaults, &mut record);
     let record = Value::Object(record);
     for v in schema::validate(m.system, &record) {
         // A field that already has an issue (e.g. "required … is blank") is not reported twice.

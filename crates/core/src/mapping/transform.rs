@@ -197,10 +197,7 @@ pub(crate) fn format_date(d: NaiveDate, out: &str) -> String {
 
 /// The date format a system stores (`strftime`).
 pub(crate) fn system_date_format(system: System) -> &'static str {
-    match system {
-        System::Illiad => "%Y-%m-%dT00:00:00",
-        System::Folio | System::Libib => "%Y-%m-%d",
-    }
+    crate::systems::registry::schema(system).date_format()
 }
 
 /// Checks that `fmt` is a usable input date format: valid strftime items that round-trip a date

@@ -1,6 +1,6 @@
 //! The one list of systems. Adding a system is a folder under `systems/` and one line here.
 
-use super::connector::Connector;
+use super::connector::{Connector, SchemaSide};
 use super::System;
 
 /// Every connector, in the order `--help` and error messages list them.
@@ -19,6 +19,12 @@ pub fn connector(system: System) -> &'static dyn Connector {
         .copied()
         .find(|c| c.system() == system)
         .unwrap_or(CONNECTORS[0])
+}
+
+/// The schema side of `system`'s connector (catalogue, validation, mapping rules, `init` data,
+/// target configuration).
+pub fn schema(system: System) -> &'static dyn SchemaSide {
+    connector(system).schema()
 }
 
 #[cfg(test)]

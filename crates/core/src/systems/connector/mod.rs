@@ -16,7 +16,7 @@ mod schema;
 mod write;
 
 pub use read::ReadSide;
-pub use schema::SchemaSide;
+pub use schema::{SchemaSide, TargetSecret};
 pub use write::{PlanRules, Purpose, TargetSession, WriteSide};
 
 use super::System;

@@ -4,6 +4,7 @@
 use crate::exit::{TargetError, UsageError};
 use crate::http::Governed;
 use crate::systems::folio::client::FolioClient;
+use crate::systems::folio::config::FolioConfig;
 use crate::systems::folio::refdata::RefData;
 use crate::target::Target;
 
@@ -13,11 +14,12 @@ pub async fn folio(target: &Target, http: Governed) -> anyhow::Result<FolioClien
         .password
         .clone()
         .ok_or_else(|| UsageError(format!("target {} has no password", target.name)))?;
+    let config = target.config::<FolioConfig>()?;
     FolioClient::login(
         http,
         &target.url,
-        &target.tenant,
-        &target.username,
+        &config.tenant,
+        &config.username,
         password,
     )
     .await

@@ -1,7 +1,15 @@
 //! FOLIO mod-users as a [`Connector`]: the one place the stages reach Folio through.
 
-use crate::systems::connector::{Capabilities, Connector, ReadSide, SchemaSide, WriteSide};
+use super::{config, init, schema};
+use crate::init::{Concept, StarterColumn, StarterExtras};
+use crate::systems::connector::{
+    Capabilities, Connector, ReadSide, SchemaSide, TargetSecret, WriteSide,
+};
+use crate::systems::schema::{FieldDef, FieldSpec, Violation};
 use crate::systems::System;
+use crate::target::{SystemConfig, TargetEntry};
+use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// FOLIO mod-users.
 pub struct FolioConnector;
@@ -13,7 +21,83 @@ pub struct FolioWrites;
 /// Folio's read side (pager, undo).
 pub struct FolioReads;
 
-impl SchemaSide for FolioSchema {}
+impl SchemaSide for FolioSchema {
+    fn label(&self) -> &'static str {
+        "FOLIO"
+    }
+
+    fn lookup_field(&self, name: &str) -> Option<FieldSpec> {
+        schema::lookup(name)
+    }
+
+    fn catalogue(&self) -> &'static [FieldDef] {
+        schema::FIELDS
+    }
+
+    fn field_patterns(&self) -> &'static [&'static str] {
+        schema::PATTERNS
+    }
+
+    fn match_fields(&self) -> &'static [&'static str] {
+        &["externalSystemId", "username", "barcode", "id"]
+    }
+
+    fn validate(&self, record: &Map<String, Value>) -> Vec<Violation> {
+        schema::validate(record)
+    }
+
+    fn unique_fields(&self) -> &'static [&'static str] {
+        // mod-users keeps these unique (its unique indexes on username, barcode and
+        // externalSystemId: reference/folio-api.md §1.2).
+        &["externalSystemId", "username", "barcode"]
+    }
+
+    fn ordering_columns(&self) -> &'static [&'static str] {
+        &[schema::ADDRESS_ORDER]
+    }
+
+    fn left_out_key(&self, column: &str) -> Option<String> {
+        schema::left_out_key(column)
+    }
+
+    fn date_time_value(&self, text: &str) -> Option<String> {
+        schema::time_of_day(text)
+    }
+
+    fn out_path(&self, name: &str) -> crate::mapping::OutPath {
+        schema::out_path(name)
+    }
+
+    fn scope_by_patron_group(&self) -> bool {
+        true
+    }
+
+    fn starter_lines(&self, concept: Concept, column: &StarterColumn) -> Option<Vec<String>> {
+        init::lines(concept, column)
+    }
+
+    fn starter_match(&self) -> &'static [(Concept, &'static str)] {
+        init::MATCH
+    }
+
+    fn starter_extras(&self, columns: &[StarterColumn], out_name: &str) -> StarterExtras {
+        init::extras(columns, out_name)
+    }
+
+    fn default_pacing(&self) -> (f64, usize) {
+        // FOLIO publishes no limit: ≈10 req/s, 4 in flight is conservative.
+        (10.0, 4)
+    }
+
+    fn target_config(&self, entry: &TargetEntry) -> Arc<dyn SystemConfig> {
+        config::from_entry(entry)
+    }
+
+    fn target_secret(&self) -> TargetSecret {
+        // Okapi login: POST /authn/login with username and password (reference/folio-api.md §1.1).
+        TargetSecret::Password
+    }
+}
 
 #[async_trait::async_trait]
 impl WriteSide for FolioWrites {

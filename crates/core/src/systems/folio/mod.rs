@@ -1,9 +1,12 @@
 //! FOLIO (mod-users): client with Okapi auth, CQL, reference data, and record merging.
 
 pub mod client;
+pub mod config;
 pub mod connect;
 mod connector;
+mod init;
 pub mod plan;
+pub mod schema;
 pub mod session;
 pub mod sync;
 pub mod write;

@@ -1,7 +1,16 @@
 //! ILLiad Web Platform as a [`Connector`]: the one place the stages reach Illiad through.
 
-use crate::systems::connector::{Capabilities, Connector, ReadSide, SchemaSide, WriteSide};
+use super::{config, init, schema};
+use crate::init::{Concept, StarterColumn, StarterExtras};
+use crate::systems::connector::{
+    Capabilities, Connector, ReadSide, SchemaSide, TargetSecret, WriteSide,
+};
+use crate::systems::schema::{FieldDef, Violation};
 use crate::systems::System;
+use crate::target::{SystemConfig, TargetEntry};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// ILLiad Web Platform.
 pub struct IlliadConnector;
@@ -13,7 +22,72 @@ pub struct IlliadWrites;
 /// Illiad's read side (pager, undo).
 pub struct IlliadReads;
 
-impl SchemaSide for IlliadSchema {}
+impl SchemaSide for IlliadSchema {
+    fn label(&self) -> &'static str {
+        "ILLiad"
+    }
+
+    fn catalogue(&self) -> &'static [FieldDef] {
+        schema::FIELDS
+    }
+
+    fn field_def(&self, name: &str) -> Option<&'static FieldDef> {
+        // Case-insensitive, as ILLiad binds JSON keys (see schema.rs).
+        schema::def(name)
+    }
+
+    fn match_fields(&self) -> &'static [&'static str] {
+        // The Users API looks a user up by user name or external id only
+        // (reference/seeds/illiad-webplatform-users-api.txt).
+        &["UserName", "ExternalUserId"]
+    }
+
+    fn validate(&self, record: &Map<String, Value>) -> Vec<Violation> {
+        schema::validate(record)
+    }
+
+    fn unique_fields(&self) -> &'static [&'static str] {
+        &["UserName"]
+    }
+
+    fn date_format(&self) -> &'static str {
+        // ILLiad writes dates as date-times at midnight (reference/illiad-libib-api.md §2).
+        "%Y-%m-%dT00:00:00"
+    }
+
+    fn complete_record(
+        &self,
+        defaults: &BTreeMap<String, String>,
+        record: &mut Map<String, Value>,
+    ) {
+        schema::complete_nvtgc(defaults, record);
+    }
+
+    fn starter_lines(&self, concept: Concept, column: &StarterColumn) -> Option<Vec<String>> {
+        init::lines(concept, column)
+    }
+
+    fn starter_match(&self) -> &'static [(Concept, &'static str)] {
+        init::MATCH
+    }
+
+    fn starter_extras(&self, columns: &[StarterColumn], out_name: &str) -> StarterExtras {
+        init::extras(columns, out_name)
+    }
+
+    fn default_pacing(&self) -> (f64, usize) {
+        (5.0, 2)
+    }
+
+    fn target_config(&self, entry: &TargetEntry) -> Arc<dyn SystemConfig> {
+        config::from_entry(entry)
+    }
+
+    fn target_secret(&self) -> TargetSecret {
+        // `ApiKey` header (reference/seeds/illiad-webplatform-users-api.txt).
+        TargetSecret::ApiKey
+    }
+}
 
 #[async_trait::async_trait]
 impl WriteSide for IlliadWrites {

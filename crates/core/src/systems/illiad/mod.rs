@@ -2,9 +2,12 @@
 //! The API cannot update, delete or list users.
 
 pub mod client;
+pub mod config;
 pub mod connect;
 mod connector;
+mod init;
 pub mod plan;
+mod schema;
 pub mod session;
 pub mod write;
 

@@ -34,7 +34,10 @@ pub async fn connect(target: &Target, purpose: Purpose) -> anyhow::Result<Illiad
     let nvtgc = match purpose {
         Purpose::Import { .. } => {
             tracing::info!(version = %client.version, "ILLiad Web Platform reached");
-            target.nvtgc.clone()
+            target
+                .config::<super::config::IlliadConfig>()?
+                .nvtgc
+                .clone()
         }
         Purpose::Restore => None,
     };

@@ -5,11 +5,13 @@ use crate::connect::api_key;
 use crate::exit::{TargetError, UsageError};
 use crate::http::Governed;
 use crate::systems::libib::client::{LibibClient, Page};
+use crate::systems::libib::config::LibibConfig;
 use crate::target::Target;
 
 /// Checks the Libib credentials by fetching the first page of patrons, returned with the client.
 pub async fn libib(target: &Target, http: Governed) -> anyhow::Result<(LibibClient, Page)> {
-    let user = target
+    let config = target.config::<LibibConfig>()?;
+    let user = config
         .api_user
         .clone()
         .ok_or_else(|| UsageError(format!("target {} has no api_user", target.name)))?;
@@ -18,7 +20,7 @@ pub async fn libib(target: &Target, http: Governed) -> anyhow::Result<(LibibClie
         &target.url,
         api_key(target)?,
         user,
-        target.api_ultimate.clone(),
+        config.api_ultimate.clone(),
     )
     .await
     .map_err(TargetError::into_run_error)

@@ -1,7 +1,15 @@
 //! Libib patrons API as a [`Connector`]: the one place the stages reach Libib through.
 
-use crate::systems::connector::{Capabilities, Connector, ReadSide, SchemaSide, WriteSide};
+use super::{config, init, schema};
+use crate::init::{Concept, StarterColumn, StarterExtras};
+use crate::systems::connector::{
+    Capabilities, Connector, ReadSide, SchemaSide, TargetSecret, WriteSide,
+};
+use crate::systems::schema::{FieldDef, Violation};
 use crate::systems::System;
+use crate::target::{SystemConfig, TargetEntry};
+use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// Libib patrons API.
 pub struct LibibConnector;
@@ -13,7 +21,57 @@ pub struct LibibWrites;
 /// Libib's read side (pager, undo).
 pub struct LibibReads;
 
-impl SchemaSide for LibibSchema {}
+impl SchemaSide for LibibSchema {
+    fn label(&self) -> &'static str {
+        "Libib"
+    }
+
+    fn catalogue(&self) -> &'static [FieldDef] {
+        schema::FIELDS
+    }
+
+    fn match_fields(&self) -> &'static [&'static str] {
+        &["email", "barcode"]
+    }
+
+    fn validate(&self, record: &Map<String, Value>) -> Vec<Violation> {
+        schema::validate(record)
+    }
+
+    fn unique_fields(&self) -> &'static [&'static str] {
+        // Libib's unique-ish keys: e-mail and barcode (its lookups) and patron_id, which "does
+        // not need to be unique" to Libib (../shared/reference/illiad-libib-api.md:67), so a
+        // repeat in the file would silently make a second patron with the same id.
+        &["email", "barcode", "patron_id"]
+    }
+
+    fn starter_lines(&self, concept: Concept, column: &StarterColumn) -> Option<Vec<String>> {
+        init::lines(concept, column)
+    }
+
+    fn starter_match(&self) -> &'static [(Concept, &'static str)] {
+        init::MATCH
+    }
+
+    fn starter_extras(&self, columns: &[StarterColumn], out_name: &str) -> StarterExtras {
+        init::extras(columns, out_name)
+    }
+
+    fn default_pacing(&self) -> (f64, usize) {
+        // Libib allows one request per 2 s per account: one per 2.5 s, never concurrent
+        // (reference/illiad-libib-api.md §1).
+        (0.4, 1)
+    }
+
+    fn target_config(&self, entry: &TargetEntry) -> Arc<dyn SystemConfig> {
+        config::from_entry(entry)
+    }
+
+    fn target_secret(&self) -> TargetSecret {
+        // `x-api-key` with `x-api-user` (reference/seeds/libib-patrons-client-docs.txt).
+        TargetSecret::ApiKey
+    }
+}
 
 #[async_trait::async_trait]
 impl WriteSide for LibibWrites {

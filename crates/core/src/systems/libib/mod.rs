@@ -2,9 +2,12 @@
 //! and the conversion of mapped records to Libib's query parameters.
 
 pub mod client;
+pub mod config;
 pub mod connect;
 mod connector;
+mod init;
 pub mod plan;
+mod schema;
 pub mod session;
 pub mod sync;
 pub mod write;

@@ -17,18 +17,16 @@
 //! `reference/seeds/libib-patrons-client-docs.txt` + `illiad-libib-api.md` §1.
 //! Each catalogue module names its sources again.
 
-mod folio;
-mod illiad;
-mod libib;
-
-use super::System;
+use super::{registry, System};
 use crate::outcome::ReasonCode;
 use chrono::{Datelike, NaiveDate};
 use regex::Regex;
 use serde_json::Value;
 use std::sync::LazyLock;
 
-pub use folio::{
+// FOLIO's catalogue constants live in `systems/folio/schema.rs`; re-exported here under their
+// former paths for the callers (export's FOLIO columns, the catalogue tests) not yet moved.
+pub use crate::systems::folio::schema::{
     folio_address_field, ADDRESS_ORDER as FOLIO_ADDRESS_ORDER, FOLIO_ADDRESS_PARTS,
     FOLIO_CONTACT_TYPES, FOLIO_DEFAULT_ADDRESS_TYPES, FOLIO_DEFAULT_PATRON_GROUPS,
 };
@@ -62,9 +60,10 @@ pub struct FieldSpec {
     pub allowed: Option<Vec<String>>,
 }
 
-/// A static catalogue entry (the data behind a [`FieldSpec`]).
+/// A static catalogue entry (the data behind a [`FieldSpec`]; a system's
+/// [`crate::systems::connector::SchemaSide::catalogue`]).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct FieldDef {
+pub struct FieldDef {
     pub(crate) name: &'static str,
     pub(crate) kind: FieldKind,
     pub(crate) id_like: bool,
@@ -136,50 +135,30 @@ impl FieldDef {
 /// `EmailAddress`), and the returned [`FieldSpec::name`] is the canonical spelling
 /// (`UserName`, `EMailAddress`): record keys must use that.
 pub fn lookup_field(system: System, name: &str) -> Option<FieldSpec> {
-    match system {
-        System::Folio => folio::lookup(name),
-        System::Illiad => illiad::def(name).map(|d| d.spec(d.name)),
-        System::Libib => libib::def(name).map(|d| d.spec(d.name)),
-    }
+    registry::schema(system).lookup_field(name)
 }
 
 /// All fixed field names of `system` (for "did you mean" suggestions and `init`).
 /// FOLIO pattern fields are not included; see [`field_patterns`].
 pub fn field_names(system: System) -> Vec<String> {
-    let defs: &[FieldDef] = match system {
-        System::Folio => folio::FIELDS,
-        System::Illiad => illiad::FIELDS,
-        System::Libib => libib::FIELDS,
-    };
-    defs.iter().map(|d| d.name.to_string()).collect()
+    registry::schema(system).field_names()
 }
 
 /// Human-readable templates of `system`'s pattern fields, e.g.
 /// `personal.addresses.<TypeName>.addressLine1` (empty for ILLiad and Libib).
 pub fn field_patterns(system: System) -> &'static [&'static str] {
-    match system {
-        System::Folio => folio::PATTERNS,
-        System::Illiad | System::Libib => &[],
-    }
+    registry::schema(system).field_patterns()
 }
 
 /// Fields that may serve as the match key of a mapping for `system`.
 pub fn match_fields(system: System) -> &'static [&'static str] {
-    match system {
-        System::Folio => &["externalSystemId", "username", "barcode", "id"],
-        System::Illiad => &["UserName", "ExternalUserId"],
-        System::Libib => &["email", "barcode"],
-    }
+    registry::schema(system).match_fields()
 }
 
 /// The maximum length (in characters) of a field, where the system's documentation or schema
 /// gives one (FOLIO `personal.pronouns` 300; ILLiad column widths such as `State` 2).
 pub fn max_length(system: System, name: &str) -> Option<usize> {
-    match system {
-        System::Folio => folio::def(name).and_then(|d| d.max_len),
-        System::Illiad => illiad::def(name).and_then(|d| d.max_len),
-        System::Libib => libib::def(name).and_then(|d| d.max_len),
-    }
+    registry::schema(system).max_length(name)
 }
 
 /// A problem found by offline validation of a mapped record.
@@ -245,11 +224,7 @@ pub fn validate(system: System, record: &Value) -> Vec<Violation> {
             code: ReasonCode::WrongType,
         }];
     };
-    match system {
-        System::Folio => folio::validate(obj),
-        System::Illiad => illiad::validate(obj),
-        System::Libib => libib::validate(obj),
-    }
+    registry::schema(system).validate(obj)
 }
 
 /// True when `s` looks like an e-mail address: exactly one `@`, a non-empty local part, a domain

@@ -15,14 +15,16 @@
 //! - `patron_id` is id_like (it usually holds a student or staff id).
 //! - `password` is not in the catalogue (a secret; never mapped from a roster).
 
-use super::{check_email, check_value, require, show, FieldDef, FieldKind, Violation};
 use crate::outcome::ReasonCode;
+use crate::systems::schema::{
+    check_email, check_value, require, show, FieldDef, FieldKind, Violation,
+};
 use serde_json::{Map, Value};
 
 const SYSTEM: &str = "Libib";
 
 /// Patron write parameters (minus `password`).
-pub(super) const FIELDS: &[FieldDef] = &[
+pub(crate) const FIELDS: &[FieldDef] = &[
     FieldDef::text("barcode").id(),
     FieldDef::text("first_name"),
     FieldDef::text("last_name"),
@@ -49,7 +51,7 @@ const US_STATES: &[&str] = &[
 ];
 
 /// The entry for `name` (exact match).
-pub(super) fn def(name: &str) -> Option<&'static FieldDef> {
+pub(crate) fn def(name: &str) -> Option<&'static FieldDef> {
     FIELDS.iter().find(|d| d.name == name)
 }
 
@@ -60,7 +62,7 @@ fn text<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
 }
 
 /// Validates a flat Libib patron record.
-pub(super) fn validate(obj: &Map<String, Value>) -> Vec<Violation> {
+pub(crate) fn validate(obj: &Map<String, Value>) -> Vec<Violation> {
     let mut out = Vec::new();
     for (key, v) in obj {
         match def(key) {

@@ -18,8 +18,11 @@
 //!   `metadata`) are not in the catalogue. `personal.preferredContactTypeIds` (mod-users master,
 //!   which its sample users carry) is, so that exports of such users import back.
 
-use super::{check_email, check_value, is_blank, show, FieldDef, FieldKind, FieldSpec, Violation};
+use crate::mapping::OutPath;
 use crate::outcome::ReasonCode;
+use crate::systems::schema::{
+    check_email, check_value, is_blank, show, FieldDef, FieldKind, FieldSpec, Violation,
+};
 use regex::Regex;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
@@ -61,7 +64,7 @@ pub const FOLIO_ADDRESS_PARTS: &[&str] = &[
 ];
 
 /// Fixed fields.
-pub(super) const FIELDS: &[FieldDef] = &[
+pub(crate) const FIELDS: &[FieldDef] = &[
     FieldDef::text("username").id(),
     FieldDef::text("id"),
     FieldDef::text("externalSystemId").id(),
@@ -89,7 +92,7 @@ pub(super) const FIELDS: &[FieldDef] = &[
 ];
 
 /// Pattern-field templates.
-pub(super) const PATTERNS: &[&str] = &[
+pub(crate) const PATTERNS: &[&str] = &[
     "personal.addresses.<TypeName>.addressLine1",
     "personal.addresses.<TypeName>.addressLine2",
     "personal.addresses.<TypeName>.city",
@@ -109,7 +112,7 @@ static UUID: LazyLock<Option<Regex>> = LazyLock::new(|| {
 });
 
 /// A fixed field's entry.
-pub(super) fn def(name: &str) -> Option<&'static FieldDef> {
+pub(crate) fn def(name: &str) -> Option<&'static FieldDef> {
     FIELDS.iter().find(|d| d.name == name)
 }
 
@@ -146,7 +149,7 @@ fn custom_ref_id(name: &str) -> Option<&str> {
 pub const ADDRESS_ORDER: &str = "personal.addresses";
 
 /// Looks up a fixed or pattern field.
-pub(super) fn lookup(name: &str) -> Option<FieldSpec> {
+pub(crate) fn lookup(name: &str) -> Option<FieldSpec> {
     if let Some(d) = def(name) {
         return Some(d.spec(d.name));
     }
@@ -160,7 +163,7 @@ pub(super) fn lookup(name: &str) -> Option<FieldSpec> {
 }
 
 /// Validates a FOLIO user record.
-pub(super) fn validate(obj: &Map<String, Value>) -> Vec<Violation> {
+pub(crate) fn validate(obj: &Map<String, Value>) -> Vec<Violation> {
     let mut out = Vec::new();
     for (key, v) in obj {
         match key.as_str() {
@@ -401,4 +404,65 @@ fn validate_tags(v: &Value, out: &mut Vec<Violation>) {
             format!("expected {{\"tagList\": [..]}}, got {}", show(v)),
         )),
     }
+}
+
+/// FOLIO stores date-times: an ISO value with a time of day that is not midnight UTC (e.g.
+/// `2020-10-07T04:00:00.000+00:00` from an export, or a spreadsheet date-time cell) is kept as
+/// a UTC timestamp in FOLIO's form instead of being cut to its date. A value without an offset is
+/// UTC, as in mod-users. `None` for plain dates and midnight UTC.
+pub(crate) fn time_of_day(text: &str) -> Option<String> {
+    use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
+    let s = text.trim();
+    if s.len() <= 10 {
+        return None;
+    }
+    let utc: DateTime<Utc> = DateTime::parse_from_rfc3339(s)
+        .ok()
+        .or_else(|| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z").ok())
+        .map(|d| d.with_timezone(&Utc))
+        .or_else(|| {
+            [
+                "%Y-%m-%dT%H:%M:%S%.f",
+                "%Y-%m-%d %H:%M:%S%.f",
+                "%Y-%m-%dT%H:%M",
+            ]
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+            .map(|n| n.and_utc())
+        })?;
+    if utc.num_seconds_from_midnight() == 0 && utc.nanosecond() == 0 {
+        return None;
+    }
+    Some(utc.format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string())
+}
+
+/// Where field `name` goes in a FOLIO user: dotted names nest (`personal.lastName`), an address
+/// part is an element of `personal.addresses` keyed by its type name, `personal.addresses` itself
+/// is the addresses' order, and `tags` is `{"tagList": [...]}` (userdata.json, `tags.json`).
+pub(crate) fn out_path(name: &str) -> OutPath {
+    if !name.contains('.') {
+        if name == "tags" {
+            return OutPath::Tags;
+        }
+        return OutPath::Flat(name.to_string());
+    }
+    if name == ADDRESS_ORDER {
+        return OutPath::AddressOrder;
+    }
+    let parts: Vec<&str> = name.split('.').collect();
+    if let ["personal", "addresses", type_name, part] = parts.as_slice() {
+        return OutPath::Address {
+            type_name: (*type_name).to_string(),
+            part: (*part).to_string(),
+        };
+    }
+    OutPath::Nested(parts.into_iter().map(str::to_string).collect())
+}
+
+/// The "left out" key of an export column: an address's parts
+/// (`personal.addresses.<Type>.<part>`, except `primaryAddress`) count as one address,
+/// `personal.addresses.<Type>`.
+pub(crate) fn left_out_key(column: &str) -> Option<String> {
+    let (ty, part) = column.strip_prefix(ADDRESS_PREFIX)?.split_once('.')?;
+    (part != "primaryAddress" && !ty.is_empty()).then(|| format!("{ADDRESS_PREFIX}{ty}"))
 }

@@ -9,23 +9,24 @@
 //! - Names are matched case-insensitively (ILLiad binds JSON keys that way) and reported in the
 //!   response casing (`UserName`, `EMailAddress`).
 //! - `UserName` and `NVTGC` are required. `NVTGC` usually comes from the mapping's
-//!   `[defaults] nvtgc`: the caller injects it into the record before [`super::validate`].
+//!   `[defaults] nvtgc`: the caller injects it into the record before [`crate::systems::schema::validate`].
 //! - `Status` is free text (site-defined, no vendor enumeration); only its width (15) is checked.
 //! - Not in the catalogue: `PlainTextPassword` (a secret; never mapped from a roster) and
 //!   `NotificationPreferences` (a list of objects ILLiad fills with e-mail defaults).
 //! - The width for `NotificationMethod` ("8") contradicts its own value `Electronic`, so it is
 //!   not used; `Web` is a boolean in the API.
 
-use super::{check_email, check_value, require, FieldDef, FieldKind, Violation};
 use crate::outcome::ReasonCode;
+use crate::systems::schema::{check_email, check_value, require, FieldDef, FieldKind, Violation};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 const SYSTEM: &str = "ILLiad";
 
 const DELIVERY: &[&str] = &["Hold for Pickup", "Mail to Address"];
 
 /// Writable `Users` fields (Create User parameter table).
-pub(super) const FIELDS: &[FieldDef] = &[
+pub(crate) const FIELDS: &[FieldDef] = &[
     FieldDef::text("UserName").id().max(50),
     FieldDef::text("ExternalUserId").id(),
     FieldDef::text("LastName").max(40),
@@ -73,12 +74,12 @@ pub(super) const FIELDS: &[FieldDef] = &[
 ];
 
 /// The entry for `name`, matched case-insensitively.
-pub(super) fn def(name: &str) -> Option<&'static FieldDef> {
+pub(crate) fn def(name: &str) -> Option<&'static FieldDef> {
     FIELDS.iter().find(|d| d.name.eq_ignore_ascii_case(name))
 }
 
 /// Validates a flat ILLiad user record.
-pub(super) fn validate(obj: &Map<String, Value>) -> Vec<Violation> {
+pub(crate) fn validate(obj: &Map<String, Value>) -> Vec<Violation> {
     let mut out = Vec::new();
     // Canonical name → value, so `Username` and `UserName` are one field.
     let mut canon: Map<String, Value> = Map::new();
@@ -104,7 +105,7 @@ pub(super) fn validate(obj: &Map<String, Value>) -> Vec<Violation> {
         canon.insert(d.name.to_string(), v.clone());
     }
     require(SYSTEM, &canon, "UserName", &mut out);
-    if super::is_blank(canon.get("NVTGC")) {
+    if crate::systems::schema::is_blank(canon.get("NVTGC")) {
         out.push(Violation::field(
             "NVTGC",
             "ILLiad requires NVTGC (the site code), and it is blank or missing; set [defaults] nvtgc in the mapping or map a column to NVTGC",
@@ -112,4 +113,15 @@ pub(super) fn validate(obj: &Map<String, Value>) -> Vec<Violation> {
     }
     check_email("EMailAddress", canon.get("EMailAddress"), &mut out);
     out
+}
+
+/// ILLiad needs NVTGC on every create; a mapping may give it once in `[defaults] nvtgc`, which
+/// fills a record no column gave one (reference/illiad-libib-api.md §2.3).
+pub(crate) fn complete_nvtgc(defaults: &BTreeMap<String, String>, record: &mut Map<String, Value>) {
+    if record.contains_key("NVTGC") {
+        return;
+    }
+    if let Some(site) = defaults.get("nvtgc").filter(|s| !s.trim().is_empty()) {
+        record.insert("NVTGC".into(), Value::String(site.trim().to_string()));
+    }
 }
