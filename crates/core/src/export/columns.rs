@@ -3,8 +3,9 @@
 //!
 //! The default layout is one column per field of the system's catalogue, named by the field
 //! (`username`, `personal.lastName`, `personal.addresses.Home.city`), so the file reads back
-//! through a mapping whose columns are those names (`mappings/folio-reimport.toml`). FOLIO ids of
-//! reference data are written as names (patron groups, departments, address types); dates as
+//! through a mapping whose columns are those names (`mappings/folio-reimport.toml`). Which fields
+//! and how a record's value is found are the system's ([`RecordFields`], from its connector: FOLIO
+//! writes ids of reference data as names — patron groups, departments, address types); dates as
 //! `YYYY-MM-DD` (or a full UTC timestamp when the time of day is not midnight); lists joined
 //! with `; `, a `;` or `\\` inside an item escaped with `\\` so the import splits it back exactly. An export mapping ([`Layout::from_mapping`]) instead writes the mapping's own
 //! columns, its `map` and `date` applied in reverse.
@@ -12,11 +13,12 @@
 //! Invariant: the header is fixed before the first record, so CSV and JSONL stream.
 
 use crate::mapping::{ExportColumn, Mapping};
-use crate::systems::folio::refdata::RefData;
-use crate::systems::schema::{self, FieldKind, FOLIO_ADDRESS_PARTS};
+use crate::systems::connector::RecordFields;
+use crate::systems::schema::{self, FieldKind};
 use crate::systems::System;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// How a sink should write a column's cells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,59 +87,34 @@ fn kind_of(system: System, field: &str) -> ColumnKind {
     }
 }
 
-/// The columns of one export, and the reference data to turn FOLIO ids into names.
+/// The columns of one export, and the system's way of reading its records (FOLIO: with the
+/// server's names for ids).
 #[derive(Debug, Clone)]
 pub struct Layout {
     /// The system the records come from.
     pub system: System,
     /// Columns in output order.
     pub columns: Vec<Column>,
-    names: RefData,
+    fields: Arc<dyn RecordFields>,
 }
 
-/// Server-managed or deprecated FOLIO properties that an export leaves out on purpose.
-const FOLIO_SERVER_MANAGED: &[&str] =
-    &["metadata", "createdDate", "updatedDate", "meta", "proxyFor"];
-
 impl Layout {
-    /// The default layout of `system`: every catalogue field (FOLIO: `id` first, then one
-    /// group of address columns per address type known to the server).
-    pub fn default_for(system: System, names: RefData) -> Layout {
-        let mut columns = Vec::new();
-        match system {
-            System::Folio => {
-                columns.push(Column::plain(system, "id"));
-                for f in schema::field_names(system) {
-                    if f != "id" {
-                        columns.push(Column::plain(system, &f));
-                    }
-                }
-                for ty in names.address_types.names() {
-                    for part in FOLIO_ADDRESS_PARTS {
-                        columns.push(Column::plain(
-                            system,
-                            &format!("personal.addresses.{ty}.{part}"),
-                        ));
-                    }
-                }
-                // The addresses' order (type names), so a restore keeps it.
-                columns.push(Column::plain(system, schema::FOLIO_ADDRESS_ORDER));
-            }
-            System::Illiad | System::Libib => {
-                for f in schema::field_names(system) {
-                    columns.push(Column::plain(system, &f));
-                }
-            }
-        }
+    /// The default layout of `system`: every field [`RecordFields::default_fields`] lists.
+    pub fn default_for(system: System, fields: Arc<dyn RecordFields>) -> Layout {
+        let columns = fields
+            .default_fields()
+            .iter()
+            .map(|f| Column::plain(system, f))
+            .collect();
         Layout {
             system,
             columns,
-            names,
+            fields,
         }
     }
 
     /// The layout an export mapping chooses: the mapping's columns ([`Mapping::export_columns`]).
-    pub fn from_mapping(mapping: &Mapping, names: RefData) -> Layout {
+    pub fn from_mapping(mapping: &Mapping, fields: Arc<dyn RecordFields>) -> Layout {
         let system = mapping.system;
         let columns = mapping
             .export_columns()
@@ -161,13 +138,13 @@ impl Layout {
         Layout {
             system,
             columns,
-            names,
+            fields,
         }
     }
 
-    /// The reference data the layout names ids with.
-    pub fn names(&self) -> &RefData {
-        &self.names
+    /// How the layout reads records (what [`Layout::from_mapping`] keeps).
+    pub fn fields(&self) -> &Arc<dyn RecordFields> {
+        &self.fields
     }
 
     /// Header names, in order.
@@ -186,7 +163,7 @@ impl Layout {
     }
 
     fn cell(&self, c: &Column, record: &Value) -> String {
-        let items = match self.extract(&c.field, record) {
+        let items = match self.fields.extract(&c.field, record) {
             Some(items) if !items.is_empty() => items,
             _ => return String::new(),
         };
@@ -215,136 +192,37 @@ impl Layout {
         }
     }
 
-    /// The value(s) of `field` in `record` as texts, FOLIO ids turned into names.
-    fn extract(&self, field: &str, record: &Value) -> Option<Vec<String>> {
-        match self.system {
-            System::Folio => self.extract_folio(field, record),
-            System::Libib => texts(record.get(field)?),
-            System::Illiad => {
-                let obj = record.as_object()?;
-                let (_, v) = obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(field))?;
-                texts(v)
-            }
-        }
-    }
-
-    fn extract_folio(&self, field: &str, record: &Value) -> Option<Vec<String>> {
-        let names = &self.names;
-        if let Some((ty, part)) = schema::folio_address_field(field) {
-            let type_id = names.address_types.id(ty)?;
-            let addr = record
-                .pointer("/personal/addresses")?
-                .as_array()?
-                .iter()
-                .find(|a| a.get("addressTypeId").and_then(Value::as_str) == Some(type_id))?;
-            return texts(addr.get(part)?);
-        }
-        match field {
-            schema::FOLIO_ADDRESS_ORDER => Some(
-                record
-                    .pointer("/personal/addresses")?
-                    .as_array()?
-                    .iter()
-                    .filter_map(|a| a.get("addressTypeId").and_then(Value::as_str))
-                    .map(|id| names.address_types.name(id).unwrap_or(id).to_string())
-                    .collect(),
-            ),
-            "patronGroup" => {
-                let id = record.get("patronGroup")?.as_str()?;
-                Some(vec![names.groups.name(id).unwrap_or(id).to_string()])
-            }
-            "departments" => Some(
-                record
-                    .get("departments")?
-                    .as_array()?
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(|id| names.departments.name(id).unwrap_or(id).to_string())
-                    .collect(),
-            ),
-            "tags" => texts(record.pointer("/tags/tagList")?),
-            _ => {
-                let mut v = record;
-                for part in field.split('.') {
-                    v = v.get(part)?;
-                }
-                texts(v)
-            }
-        }
-    }
-
     /// Non-empty fields of `record` that this layout leaves out (FOLIO: dotted paths, address
     /// fields by type name; server-managed properties are not counted).
     pub fn uncovered(&self, record: &Value) -> Vec<String> {
-        let covered: BTreeSet<&str> = self.columns.iter().map(|c| c.field.as_str()).collect();
-        let mut leaves = Vec::new();
-        match self.system {
-            System::Folio => self.folio_leaves(record, &mut leaves),
-            System::Illiad | System::Libib => {
-                if let Some(o) = record.as_object() {
-                    for (k, v) in o {
-                        // Set by ILLiad itself.
-                        if !is_empty(v) && !k.eq_ignore_ascii_case("LastChangedDate") {
-                            leaves.push(k.clone());
-                        }
-                    }
-                }
-            }
-        }
-        leaves
+        let covered: BTreeSet<_> = self
+            .columns
+            .iter()
+            .map(|c| self.fields.field_key(&c.field))
+            .collect();
+        self.fields
+            .leaves(record)
             .into_iter()
-            .filter(|l| {
-                if self.system == System::Illiad {
-                    !covered.iter().any(|c| c.eq_ignore_ascii_case(l))
-                } else {
-                    !covered.contains(l.as_str())
-                }
-            })
+            .filter(|l| !covered.contains(&self.fields.field_key(l)))
             .collect()
-    }
-
-    fn folio_leaves(&self, record: &Value, out: &mut Vec<String>) {
-        let Some(o) = record.as_object() else { return };
-        for (k, v) in o {
-            if FOLIO_SERVER_MANAGED.contains(&k.as_str()) || is_empty(v) {
-                continue;
-            }
-            match (k.as_str(), v) {
-                ("personal", Value::Object(p)) => {
-                    for (pk, pv) in p {
-                        if is_empty(pv) {
-                            continue;
-                        }
-                        if pk == "addresses" {
-                            for a in pv.as_array().into_iter().flatten() {
-                                let ty =
-                                    a.get("addressTypeId").and_then(Value::as_str).unwrap_or("");
-                                let ty = self.names.address_types.name(ty).unwrap_or(ty);
-                                for (ak, av) in a.as_object().into_iter().flatten() {
-                                    if ak != "addressTypeId" && !is_empty(av) {
-                                        out.push(format!("personal.addresses.{ty}.{ak}"));
-                                    }
-                                }
-                            }
-                        } else {
-                            out.push(format!("personal.{pk}"));
-                        }
-                    }
-                }
-                ("customFields", Value::Object(cf)) => {
-                    for (ck, cv) in cf {
-                        if !is_empty(cv) {
-                            out.push(format!("customFields.{ck}"));
-                        }
-                    }
-                }
-                _ => out.push(k.clone()),
-            }
-        }
     }
 }
 
-fn is_empty(v: &Value) -> bool {
+/// The non-empty top-level fields of a flat record, except `skip` (case-insensitively).
+pub fn top_level_leaves(record: &Value, skip: &[&str]) -> Vec<String> {
+    let mut leaves = Vec::new();
+    if let Some(o) = record.as_object() {
+        for (k, v) in o {
+            if !is_empty(v) && !skip.iter().any(|s| k.eq_ignore_ascii_case(s)) {
+                leaves.push(k.clone());
+            }
+        }
+    }
+    leaves
+}
+
+/// Whether a value holds nothing (null, empty text or list, an object of empty values).
+pub fn is_empty(v: &Value) -> bool {
     match v {
         Value::Null => true,
         Value::String(s) => s.is_empty(),
@@ -355,7 +233,7 @@ fn is_empty(v: &Value) -> bool {
 }
 
 /// A JSON value as cell texts: scalars give one, arrays one per item; null gives none.
-fn texts(v: &Value) -> Option<Vec<String>> {
+pub fn texts(v: &Value) -> Option<Vec<String>> {
     match v {
         Value::Null => None,
         Value::String(s) => Some(vec![s.clone()]),
@@ -422,83 +300,5 @@ impl Uncovered {
         for f in fields {
             *self.0.entry(f).or_default() += 1;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::systems::folio::refdata::Names;
-    use serde_json::json;
-
-    fn names() -> RefData {
-        RefData {
-            groups: Names::new([("staff".to_string(), "g1".to_string())]),
-            address_types: Names::new([
-                ("Home".to_string(), "a1".to_string()),
-                ("Work".to_string(), "a2".to_string()),
-            ]),
-            departments: Names::new([
-                ("ACC".to_string(), "d1".to_string()),
-                ("Accounting".to_string(), "d1".to_string()),
-            ]),
-        }
-    }
-
-    #[test]
-    fn folio_default_row_uses_names_and_types() {
-        let l = Layout::default_for(System::Folio, names());
-        let h = l.header();
-        assert_eq!(h[0], "id");
-        assert!(h.contains(&"personal.addresses.Work.city".to_string()));
-        let rec = json!({"id": "u1", "barcode": "000123", "patronGroup": "g1",
-            "departments": ["d1"], "active": true, "tags": {"tagList": ["a", "b"]},
-            "expirationDate": "2027-06-30T00:00:00.000+00:00",
-            "enrollmentDate": "2020-10-07T04:00:00.000+00:00",
-            "personal": {"lastName": "Doe", "addresses": [{"addressTypeId": "a2", "city": "X", "primaryAddress": true}]},
-            "metadata": {"createdDate": "x"}, "customFields": {"level": "opt_1"}});
-        let row = l.row(&rec);
-        let cell = |name: &str| row[h.iter().position(|x| x == name).unwrap()].clone();
-        assert_eq!(cell("barcode"), "000123");
-        assert_eq!(cell("patronGroup"), "staff");
-        assert_eq!(cell("departments"), "Accounting");
-        assert_eq!(cell("active"), "true");
-        assert_eq!(cell("tags"), "a; b");
-        assert_eq!(cell("expirationDate"), "2027-06-30");
-        assert_eq!(cell("enrollmentDate"), "2020-10-07T04:00:00.000+00:00");
-        assert_eq!(cell("personal.addresses.Work.city"), "X");
-        assert_eq!(cell("personal.addresses.Work.primaryAddress"), "true");
-        assert_eq!(cell("personal.addresses.Home.city"), "");
-        assert_eq!(
-            l.kinds()[h.iter().position(|x| x == "barcode").unwrap()],
-            ColumnKind::Id
-        );
-        assert_eq!(l.uncovered(&rec), vec!["customFields.level".to_string()]);
-    }
-
-    #[test]
-    fn export_mapping_reverses_map_date_and_template() {
-        let m = Mapping::parse(
-            std::path::Path::new("m.toml"),
-            r#"system = "folio"
-match = "externalSystemId"
-[fields]
-externalSystemId = "Student ID"
-username = { template = "{NetID}@x", transform = ["lower"] }
-patronGroup = { column = "Class", map = { UG = "undergrad", STAFF = "staff" } }
-expirationDate = { column = "Expires", date = "%m/%d/%Y" }
-"personal.lastName" = "Last Name"
-active = { value = true }
-"#,
-        )
-        .unwrap();
-        let l = Layout::from_mapping(&m, names());
-        assert_eq!(
-            l.header(),
-            ["Student ID", "NetID", "Class", "Expires", "Last Name"]
-        );
-        let rec = json!({"externalSystemId": "S1", "username": "jd@x", "patronGroup": "g1",
-            "expirationDate": "2027-06-30T00:00:00.000+00:00", "personal": {"lastName": "Doe"}});
-        assert_eq!(l.row(&rec), ["S1", "jd", "STAFF", "06/30/2027", "Doe"]);
     }
 }

@@ -33,20 +33,12 @@ pub fn sort_limit() -> usize {
         .unwrap_or(100_000)
 }
 
-/// The fields rows are sorted on, in order (last name, first name, then a unique key).
+/// The fields rows are sorted on, in order (last name, first name, then a unique key): the
+/// system's [`crate::systems::connector::ReadSide::name_fields`].
 fn name_fields(system: System) -> &'static [&'static str] {
-    match system {
-        System::Folio => &[
-            "personal.lastName",
-            "personal.firstName",
-            "personal.middleName",
-            "username",
-            "barcode",
-            "id",
-        ],
-        System::Libib => &["last_name", "first_name", "email", "barcode"],
-        System::Illiad => &["LastName", "FirstName", "UserName"],
-    }
+    crate::systems::registry::connector(system)
+        .reads()
+        .name_fields()
 }
 
 /// Readable words for a field name: `preferredFirstName` → "preferred first name",

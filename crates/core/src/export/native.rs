@@ -32,37 +32,24 @@ pub struct BackupHeader {
     pub tool_version: String,
 }
 
-/// Fields of a system's record that hold secrets and are never exported.
+/// Fields of a system's record that hold secrets and are never exported (the system's
+/// [`ReadSide::secret_fields`], where each carries its source).
 ///
-/// - ILLiad: `GET Users/{username}` answers with `Password` and `PasswordHint`
-///   (/work/shared/reference/seeds/illiad-webplatform-users-api.txt, the example user, lines
-///   53 and 81); `PlainTextPassword` is the create body's write-only password (same document).
-/// - Libib: `password` is a create/update field (seeds/libib-patrons-client-docs.txt, "Supported
-///   Update Fields", line 138); not in its patron JSON today, dropped should it appear.
-/// - FOLIO: passwords live in mod-login, never in the user record
-///   (/work/shared/reference/folio-api.md, `/authn/login-with-expiry`); nothing to drop.
+/// [`ReadSide::secret_fields`]: crate::systems::connector::ReadSide::secret_fields
 pub fn secret_fields(system: System) -> &'static [&'static str] {
-    match system {
-        System::Illiad => &["Password", "PasswordHint", "PlainTextPassword"],
-        System::Libib => &["password"],
-        System::Folio => &[],
-    }
+    crate::systems::registry::connector(system)
+        .reads()
+        .secret_fields()
 }
 
 /// Fields the server sets itself: a backup keeps them (it is the record as returned) but
-/// `restore` neither compares nor sends them.
+/// `restore` neither compares nor sends them (the system's [`ReadSide::server_set`]).
 ///
-/// - FOLIO: `metadata` (RMB's `metadata.schema`, set on every write), and the user's
-///   `createdDate` / `updatedDate` (mod-users `ramls/userdata.json`, "Deprecated… set by the
-///   server"), /work/shared/reference/folio/mod-users.
-/// - ILLiad: `LastChangedDate` is set by the platform on every write
-///   (seeds/illiad-webplatform-users-api.txt, the example user, line 57).
+/// [`ReadSide::server_set`]: crate::systems::connector::ReadSide::server_set
 pub fn server_set(system: System) -> &'static [&'static str] {
-    match system {
-        System::Folio => &["metadata", "createdDate", "updatedDate"],
-        System::Illiad => &["LastChangedDate"],
-        System::Libib => &[],
-    }
+    crate::systems::registry::connector(system)
+        .reads()
+        .server_set()
 }
 
 /// Removes the secret fields (case-insensitively: ILLiad's JSON binding ignores case) from a

@@ -6,24 +6,25 @@
 //! journaled run: an intent (with the record's current state as before-image) is committed before
 //! each write.
 //!
-//! System-neutral: the driver works on journal intents and an [`UndoTarget`]; FOLIO implements it
-//! in [`folio`] and Libib in [`libib`] (delete created patrons; restore changed fields via
-//! `POST /patrons/{barcode}`); ILLiad cannot (no update or delete in its API).
+//! System-neutral: the driver works on journal intents and an [`UndoTarget`] that the run's
+//! system gives ([`ReadSide::undo`]: FOLIO in `systems/folio/undo.rs`, Libib in
+//! `systems/libib/undo.rs`); a system that cannot update or delete ([`Capabilities`]: ILLiad) is
+//! refused before anything is opened.
+//!
+//! [`ReadSide::undo`]: crate::systems::connector::ReadSide::undo
+//! [`Capabilities`]: crate::systems::connector::Capabilities
 
 pub mod compare;
-pub mod folio;
-pub mod libib;
 
 use crate::exit::UsageError;
 use crate::journal::record::{NewIntent, RecordOutcome};
 use crate::journal::{IntentRow, IntentState, Journal, RunRow, RunStatus};
 use crate::runs::RunDir;
-use crate::systems::System;
+use crate::systems::{registry, System};
 use crate::target;
 use anyhow::Context;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
 use std::path::PathBuf;
 
 /// What `undo` needs.
@@ -123,22 +124,18 @@ impl UndoResult {
 }
 
 /// A system that can undo writes. Errors are row-level messages (never secrets).
-pub trait UndoTarget {
+#[async_trait::async_trait]
+pub trait UndoTarget: Send + Sync {
     /// The system's name, as the journal records it.
     fn system(&self) -> &'static str;
     /// The record as the target holds it now (`None`: it does not exist).
-    fn fetch(&self, id: &str) -> impl Future<Output = Result<Option<Value>, String>>;
+    async fn fetch(&self, id: &str) -> Result<Option<Value>, String>;
     /// The id of the one record whose `field` is `key` (creates whose id was never recorded).
-    fn find(&self, field: &str, key: &str) -> impl Future<Output = Result<Option<String>, String>>;
+    async fn find(&self, field: &str, key: &str) -> Result<Option<String>, String>;
     /// Deletes a record.
-    fn delete(&self, id: &str) -> impl Future<Output = Result<(), String>>;
+    async fn delete(&self, id: &str) -> Result<(), String>;
     /// Puts a before-image back (`current` is the record now, for systems that patch fields).
-    fn restore(
-        &self,
-        id: &str,
-        before: &Value,
-        current: &Value,
-    ) -> impl Future<Output = Result<(), String>>;
+    async fn restore(&self, id: &str, before: &Value, current: &Value) -> Result<(), String>;
     /// Fields where `current` differs from `expected` (what the run left), ignoring what the
     /// server manages itself; `created`: `expected` is the create payload (no id).
     fn changed_since(&self, expected: &Value, current: &Value, created: bool) -> Vec<String>;
@@ -263,11 +260,19 @@ async fn run_async(opts: &UndoOptions) -> anyhow::Result<UndoResult> {
         ))
         .into());
     }
-    let system = System::parse(&run.system).unwrap_or(System::Folio);
-    if system == System::Illiad {
+    let system = System::parse(&run.system).ok_or_else(|| {
+        UsageError(format!(
+            "run {} recorded an unknown system \"{}\"",
+            run.id, run.system
+        ))
+    })?;
+    let connector = registry::connector(system);
+    let can = connector.capabilities();
+    if !can.update || !can.delete {
         return Err(UsageError(format!(
-            "run {} wrote to ILLiad, whose API cannot update or delete users: it is not undoable",
-            run.id
+            "run {} wrote to {}, whose API cannot update or delete users: it is not undoable",
+            run.id,
+            connector.reads().label()
         ))
         .into());
     }
@@ -326,19 +331,8 @@ async fn run_async(opts: &UndoOptions) -> anyhow::Result<UndoResult> {
     let stop = crate::journal::interrupt::Stop::install();
     let result = stop
         .scope(async {
-            match system {
-                System::Folio => {
-                    let t = folio::FolioUndo::connect(&target).await?;
-                    undo_items(&t, &journal, &undo_run.id, &items, opts.commit).await
-                }
-                System::Libib => {
-                    let t = libib::LibibUndo::connect(&target).await?;
-                    undo_items(&t, &journal, &undo_run.id, &items, opts.commit).await
-                }
-                other => {
-                    Err(UsageError(format!("undo for {other} runs is not supported yet")).into())
-                }
-            }
+            let t = connector.reads().undo(&target).await?;
+            undo_items(t.as_ref(), &journal, &undo_run.id, &items, opts.commit).await
         })
         .await;
     if let Some(h) = sandbox {
@@ -529,8 +523,8 @@ fn list(fields: &[String]) -> String {
 }
 
 /// Decides and (with `commit`) performs the undo of each item, one at a time.
-async fn undo_items<T: UndoTarget>(
-    t: &T,
+async fn undo_items(
+    t: &dyn UndoTarget,
     journal: &Journal,
     undo_id: &str,
     items: &[Item],
@@ -576,8 +570,8 @@ async fn undo_items<T: UndoTarget>(
 }
 
 /// What to do with one item, judged from the record's current state.
-async fn decide<T: UndoTarget>(
-    t: &T,
+async fn decide(
+    t: &dyn UndoTarget,
     item: &Item,
     target_id: &mut Option<String>,
 ) -> (UndoKind, Option<String>, Option<Value>) {

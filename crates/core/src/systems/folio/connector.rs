@@ -1,13 +1,19 @@
 //! FOLIO mod-users as a [`Connector`]: the one place the stages reach Folio through.
 
 use super::{config, init, schema};
+use crate::exit::UsageError;
+use crate::export::filter::Filter;
+use crate::http::Governed;
 use crate::init::{Concept, StarterColumn, StarterExtras};
+use crate::systems::connector::Paged;
 use crate::systems::connector::{
     Capabilities, Connector, ReadSide, SchemaSide, TargetSecret, WriteSide,
 };
 use crate::systems::schema::{FieldDef, FieldSpec, Violation};
 use crate::systems::System;
+use crate::target::Target;
 use crate::target::{SystemConfig, TargetEntry};
+use crate::undo::UndoTarget;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -120,8 +126,6 @@ impl WriteSide for FolioWrites {
     }
 }
 
-impl ReadSide for FolioReads {}
-
 impl Connector for FolioConnector {
     fn system(&self) -> System {
         System::Folio
@@ -148,5 +152,64 @@ impl Connector for FolioConnector {
 
     fn reads(&self) -> &'static dyn ReadSide {
         &FolioReads
+    }
+}
+
+#[async_trait::async_trait]
+impl ReadSide for FolioReads {
+    fn label(&self) -> &'static str {
+        "FOLIO"
+    }
+
+    /// FOLIO applies every filter (CQL, [`super::export::folio_query`]).
+    fn check_filter(&self, _filter: &Filter) -> Result<(), UsageError> {
+        Ok(())
+    }
+
+    async fn pager(
+        &self,
+        target: &Target,
+        http: Governed,
+        _ids: Vec<String>,
+        filter: &Filter,
+    ) -> anyhow::Result<Paged> {
+        let (client, names) = super::connect::folio_with_names(target, http).await?;
+        let query = super::export::folio_query(filter, &names)?;
+        Ok(Paged {
+            pager: Box::new(super::export::FolioPager::new(
+                client,
+                query,
+                filter.clone(),
+            )),
+            fields: Arc::new(super::export::FolioFields::new(names)),
+        })
+    }
+
+    fn name_fields(&self) -> &'static [&'static str] {
+        &[
+            "personal.lastName",
+            "personal.firstName",
+            "personal.middleName",
+            "username",
+            "barcode",
+            "id",
+        ]
+    }
+
+    /// Passwords live in mod-login, never in the user record
+    /// (/work/shared/reference/folio-api.md, `/authn/login-with-expiry`); nothing to drop.
+    fn secret_fields(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// `metadata` (RMB's `metadata.schema`, set on every write), and the user's `createdDate` /
+    /// `updatedDate` (mod-users `ramls/userdata.json`, "Deprecated… set by the server"),
+    /// /work/shared/reference/folio/mod-users.
+    fn server_set(&self) -> &'static [&'static str] {
+        &["metadata", "createdDate", "updatedDate"]
+    }
+
+    async fn undo(&self, target: &Target) -> anyhow::Result<Box<dyn UndoTarget>> {
+        Ok(Box::new(super::undo::FolioUndo::connect(target).await?))
     }
 }

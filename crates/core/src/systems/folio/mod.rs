@@ -4,11 +4,13 @@ pub mod client;
 pub mod config;
 pub mod connect;
 mod connector;
+pub mod export;
 mod init;
 pub mod plan;
 pub mod schema;
 pub mod session;
 pub mod sync;
+pub mod undo;
 pub mod write;
 
 pub use connector::FolioConnector;

@@ -1,13 +1,19 @@
 //! ILLiad Web Platform as a [`Connector`]: the one place the stages reach Illiad through.
 
 use super::{config, init, schema};
+use crate::exit::UsageError;
+use crate::export::filter::Filter;
+use crate::http::Governed;
 use crate::init::{Concept, StarterColumn, StarterExtras};
+use crate::systems::connector::Paged;
 use crate::systems::connector::{
     Capabilities, Connector, ReadSide, SchemaSide, TargetSecret, WriteSide,
 };
 use crate::systems::schema::{FieldDef, Violation};
 use crate::systems::System;
+use crate::target::Target;
 use crate::target::{SystemConfig, TargetEntry};
+use crate::undo::UndoTarget;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -117,8 +123,6 @@ impl WriteSide for IlliadWrites {
     }
 }
 
-impl ReadSide for IlliadReads {}
-
 impl Connector for IlliadConnector {
     fn system(&self) -> System {
         System::Illiad
@@ -146,5 +150,61 @@ impl Connector for IlliadConnector {
 
     fn reads(&self) -> &'static dyn ReadSide {
         &IlliadReads
+    }
+}
+
+#[async_trait::async_trait]
+impl ReadSide for IlliadReads {
+    fn label(&self) -> &'static str {
+        "ILLiad"
+    }
+
+    /// No search in the API (reference/illiad-libib-api.md §2.2): the `--ids` list is the
+    /// filter, and only `--limit` applies.
+    fn check_filter(&self, filter: &Filter) -> Result<(), UsageError> {
+        filter.refuse_search(System::Illiad)?;
+        if filter.active_only || filter.tag.is_some() {
+            return Err(UsageError(
+                "--active-only and --tag do not apply to ILLiad: its export is the --ids list"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn pager(
+        &self,
+        target: &Target,
+        http: Governed,
+        ids: Vec<String>,
+        _filter: &Filter,
+    ) -> anyhow::Result<Paged> {
+        let client = super::connect::illiad(target, http).await?;
+        Ok(Paged {
+            pager: Box::new(super::export::IlliadPager::new(client, ids)),
+            fields: Arc::new(super::export::IlliadFields),
+        })
+    }
+
+    fn name_fields(&self) -> &'static [&'static str] {
+        &["LastName", "FirstName", "UserName"]
+    }
+
+    /// `GET Users/{username}` answers with `Password` and `PasswordHint`
+    /// (/work/shared/reference/seeds/illiad-webplatform-users-api.txt, the example user, lines
+    /// 53 and 81); `PlainTextPassword` is the create body's write-only password (same document).
+    fn secret_fields(&self) -> &'static [&'static str] {
+        &["Password", "PasswordHint", "PlainTextPassword"]
+    }
+
+    /// `LastChangedDate` is set by the platform on every write
+    /// (seeds/illiad-webplatform-users-api.txt, the example user, line 57).
+    fn server_set(&self) -> &'static [&'static str] {
+        &["LastChangedDate"]
+    }
+
+    /// Never asked: the API cannot update or delete users ([`Capabilities`] above).
+    async fn undo(&self, _target: &Target) -> anyhow::Result<Box<dyn UndoTarget>> {
+        Err(UsageError("undo for illiad runs is not supported yet".into()).into())
     }
 }

@@ -5,6 +5,7 @@ pub mod client;
 pub mod config;
 pub mod connect;
 mod connector;
+pub mod export;
 mod init;
 pub mod plan;
 mod schema;

@@ -1,13 +1,19 @@
 //! Libib patrons API as a [`Connector`]: the one place the stages reach Libib through.
 
 use super::{config, init, schema};
+use crate::exit::UsageError;
+use crate::export::filter::Filter;
+use crate::http::Governed;
 use crate::init::{Concept, StarterColumn, StarterExtras};
+use crate::systems::connector::Paged;
 use crate::systems::connector::{
     Capabilities, Connector, ReadSide, SchemaSide, TargetSecret, WriteSide,
 };
 use crate::systems::schema::{FieldDef, Violation};
 use crate::systems::System;
+use crate::target::Target;
 use crate::target::{SystemConfig, TargetEntry};
+use crate::undo::UndoTarget;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -108,8 +114,6 @@ impl WriteSide for LibibWrites {
     }
 }
 
-impl ReadSide for LibibReads {}
-
 impl Connector for LibibConnector {
     fn system(&self) -> System {
         System::Libib
@@ -137,5 +141,54 @@ impl Connector for LibibConnector {
 
     fn reads(&self) -> &'static dyn ReadSide {
         &LibibReads
+    }
+}
+
+#[async_trait::async_trait]
+impl ReadSide for LibibReads {
+    fn label(&self) -> &'static str {
+        "Libib"
+    }
+
+    /// Libib has no search (reference/illiad-libib-api.md §1.2: `GET /patrons?page=N`, no
+    /// filter): `--active-only` and `--tag` are applied to each page as it arrives.
+    fn check_filter(&self, filter: &Filter) -> Result<(), UsageError> {
+        filter.refuse_search(System::Libib)
+    }
+
+    async fn pager(
+        &self,
+        target: &Target,
+        http: Governed,
+        _ids: Vec<String>,
+        filter: &Filter,
+    ) -> anyhow::Result<Paged> {
+        let (client, first) = super::connect::libib(target, http).await?;
+        Ok(Paged {
+            pager: Box::new(super::export::LibibPager::new(
+                client,
+                first,
+                filter.clone(),
+            )),
+            fields: Arc::new(super::export::LibibFields),
+        })
+    }
+
+    fn name_fields(&self) -> &'static [&'static str] {
+        &["last_name", "first_name", "email", "barcode"]
+    }
+
+    /// `password` is a create/update field (seeds/libib-patrons-client-docs.txt, "Supported
+    /// Update Fields", line 138); not in its patron JSON today, dropped should it appear.
+    fn secret_fields(&self) -> &'static [&'static str] {
+        &["password"]
+    }
+
+    fn server_set(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    async fn undo(&self, target: &Target) -> anyhow::Result<Box<dyn UndoTarget>> {
+        Ok(Box::new(super::undo::LibibUndo::connect(target).await?))
     }
 }

@@ -2,12 +2,12 @@
 //! created, `PUT /users/{id}` with the before-image for records it updated. Retried like the
 //! writer (429, 5xx, timeouts); a DELETE answered 404 on a retry counts as done.
 
-use super::compare::differences;
-use super::UndoTarget;
 use crate::http::Governed;
 use crate::systems::folio::client::{error_message, CallFailure, FolioClient};
 use crate::systems::folio::cql;
 use crate::target::Target;
+use crate::undo::compare::differences;
+use crate::undo::UndoTarget;
 use crate::write::retry::RetryPolicy;
 use reqwest::Method;
 use serde_json::Value;
@@ -65,6 +65,7 @@ impl FolioUndo {
     }
 }
 
+#[async_trait::async_trait]
 impl UndoTarget for FolioUndo {
     fn system(&self) -> &'static str {
         "folio"

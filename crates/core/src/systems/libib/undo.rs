@@ -5,12 +5,12 @@
 //! waited out, query strings never in errors. Libib refuses to delete a patron with active
 //! checkouts (400): that comes back as the row's failure reason.
 
-use super::UndoTarget;
 use crate::http::Governed;
 use crate::systems::libib::client::{error_message, field, LibibClient};
 use crate::systems::libib::plan::{comparable, param_text};
 use crate::systems::libib::EDITABLE_FIELDS as FIELDS;
 use crate::target::Target;
+use crate::undo::UndoTarget;
 use crate::write::retry::RetryPolicy;
 use reqwest::Method;
 use serde_json::Value;
@@ -131,6 +131,7 @@ pub fn overlay(before: Option<&Value>, after: &Value) -> Value {
     }
 }
 
+#[async_trait::async_trait]
 impl UndoTarget for LibibUndo {
     fn system(&self) -> &'static str {
         "libib"
