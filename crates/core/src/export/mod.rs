@@ -539,36 +539,11 @@ async fn pump_native(
         tool_version: env!("CARGO_PKG_VERSION").into(),
     };
     let mut out = native::NativeWriter::create(partial, &header)?;
-    let mut progress: Option<Progress> = None;
-    let mut written = 0u64;
-    loop {
-        let page = match rows.next_records().await {
-            Ok(Some(page)) => page,
-            Ok(None) => break,
-            Err(e) => {
-                page_failed(e)?;
-                break;
-            }
-        };
-        let p = progress.get_or_insert_with(|| {
-            Progress::new(
-                "export",
-                expected(id_count.or(rows.stats().expected), filter_limit),
-            )
-        });
-        let n = page.len() as u64;
-        for r in page {
-            out.write(r)?;
-        }
-        written += n;
-        p.inc(n);
-        if Stop::current().and_then(|s| s.halt()) == Some(Halt::Interrupted) {
-            break;
-        }
-    }
-    if let Some(p) = progress {
-        p.finish();
-    }
+    let written = each_page(&mut rows, true, id_count, filter_limit, |page| match page {
+        Page::Records(records) => records.into_iter().try_for_each(|r| out.write(r)),
+        Page::Rows(_) => Ok(()),
+    })
+    .await?;
     let secrets = out.secrets_dropped;
     out.finish()?;
     if secrets > 0 {
@@ -581,6 +556,68 @@ async fn pump_native(
         secrets,
         None,
     ))
+}
+
+/// One page of an export: records as the system returned them (native backup) or rows under
+/// the layout's header.
+enum Page {
+    Records(Vec<Value>),
+    Rows(Vec<crate::read::SourceRow>),
+}
+
+impl Page {
+    fn len(&self) -> usize {
+        match self {
+            Page::Records(r) => r.len(),
+            Page::Rows(r) => r.len(),
+        }
+    }
+}
+
+/// The page loop of both pumps: pages out of `rows` (as [`Page::Records`] with `native`, else
+/// [`Page::Rows`]) into `write` until the source ends, a page fails ([`page_failed`]) or
+/// Ctrl-C; progress from the first page on. Returns how many records `write` was given.
+async fn each_page(
+    rows: &mut PatronRows,
+    native: bool,
+    id_count: Option<u64>,
+    limit: Option<u64>,
+    mut write: impl FnMut(Page) -> anyhow::Result<()>,
+) -> anyhow::Result<u64> {
+    let mut progress: Option<Progress> = None;
+    let mut written = 0u64;
+    loop {
+        let next = if native {
+            rows.next_records().await.map(|p| p.map(Page::Records))
+        } else {
+            rows.next_page().await.map(|p| p.map(Page::Rows))
+        };
+        let page = match next {
+            Ok(Some(page)) => page,
+            Ok(None) => break,
+            Err(e) => {
+                page_failed(e)?;
+                break;
+            }
+        };
+        let p = progress.get_or_insert_with(|| {
+            Progress::new(
+                "export",
+                expected(id_count.or(rows.stats().expected), limit),
+            )
+        });
+        let n = page.len() as u64;
+        write(page)?;
+        written += n;
+        p.inc(n);
+        if Stop::current().and_then(|s| s.halt()) == Some(Halt::Interrupted) {
+            break;
+        }
+    }
+    if let Some(p) = progress {
+        p.finish();
+    }
+    Ok(written)
 }
 
 /// What a pump returns: (rows, source stats, requests, secret fields dropped, human-export stats).
@@ -634,23 +671,10 @@ async fn pump(
             opts.excel,
         )?),
     };
-    let mut progress: Option<Progress> = None;
-    let mut written = 0u64;
-    loop {
-        let page = match rows.next_page().await {
-            Ok(Some(page)) => page,
-            Ok(None) => break,
-            Err(e) => {
-                page_failed(e)?;
-                break;
-            }
+    let written = each_page(&mut rows, false, id_count, filter_limit, |page| {
+        let Page::Rows(page) = page else {
+            return Ok(());
         };
-        let p = progress.get_or_insert_with(|| {
-            Progress::new(
-                "export",
-                expected(id_count.or(rows.stats().expected), filter_limit),
-            )
-        });
         for r in &page {
             match (&mut sink, &mut collector) {
                 (Some(s), _) => s.write_row(&r.cells)?,
@@ -658,15 +682,9 @@ async fn pump(
                 (None, None) => {}
             }
         }
-        written += page.len() as u64;
-        p.inc(page.len() as u64);
-        if Stop::current().and_then(|s| s.halt()) == Some(Halt::Interrupted) {
-            break;
-        }
-    }
-    if let Some(p) = progress {
-        p.finish();
-    }
+        Ok(())
+    })
+    .await?;
     let mut human_stats = None;
     if let Some(s) = sink {
         s.finish()?;
