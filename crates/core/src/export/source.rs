@@ -151,7 +151,11 @@ impl PatronRows {
 
     /// Requests sent so far.
     pub fn requests(&self) -> u64 {
-        self.pager.requests()
+        self.pager
+            .http()
+            .counters
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The next page of rows; `None` when there are no more. Run-fatal problems (auth,
@@ -186,10 +190,9 @@ impl PatronRows {
                 self.done = true;
                 return Ok(None);
             }
-            let Some(mut records) = self.pager.next(&mut self.stats).await? else {
-                self.done = true;
-                return Ok(None);
-            };
+            let batch = self.pager.next(&mut self.stats).await?;
+            self.done = batch.last;
+            let mut records = batch.records;
             if let Some(left) = &mut self.remaining {
                 records.truncate(usize::try_from(*left).unwrap_or(usize::MAX));
                 *left -= records.len() as u64;

@@ -15,7 +15,7 @@ mod read;
 mod schema;
 mod write;
 
-pub use read::{Paged, Pager, ReadSide, RecordFields};
+pub use read::{Batch, Paged, Pager, ReadSide, RecordFields};
 pub use schema::{SchemaSide, TargetSecret};
 pub use write::{PlanRules, Purpose, TargetSession, WriteSide};
 

@@ -64,14 +64,23 @@ pub struct Paged {
 /// Patrons of a target, a page at a time, as the system returns them.
 #[async_trait::async_trait]
 pub trait Pager: Send {
-    /// The next batch of records that pass the filter (possibly empty while more may come);
-    /// `None` when there are no more. Run-fatal problems (auth, unreachable, an answer that is
-    /// not a page) are `Err`. Records what it sees in `stats` (announced total, repeats, ids
-    /// not found).
-    async fn next(&mut self, stats: &mut SourceStats) -> anyhow::Result<Option<Vec<Value>>>;
+    /// The next batch of records that pass the filter (possibly empty while more may come).
+    /// Run-fatal problems (auth, unreachable, an answer that is not a page) are `Err`. Records
+    /// what it sees in `stats` (announced total, repeats, ids not found). Not called again once
+    /// a batch said it was the [`Batch::last`].
+    async fn next(&mut self, stats: &mut SourceStats) -> anyhow::Result<Batch>;
 
-    /// Requests sent so far.
-    fn requests(&self) -> u64;
+    /// The governed client the pager sends through (its request counters).
+    fn http(&self) -> &Governed;
+}
+
+/// One batch of a [`Pager`].
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// The records that pass the filter.
+    pub records: Vec<Value>,
+    /// No more after these.
+    pub last: bool,
 }
 
 /// How a system's records read as export columns.

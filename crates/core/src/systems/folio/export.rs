@@ -12,7 +12,8 @@ use crate::exit::{TargetError, UsageError};
 use crate::export::columns::{is_empty, texts};
 use crate::export::filter::Filter;
 use crate::export::source::SourceStats;
-use crate::systems::connector::{Pager, RecordFields};
+use crate::http::Governed;
+use crate::systems::connector::{Batch, Pager, RecordFields};
 use crate::systems::schema::{self, FOLIO_ADDRESS_PARTS};
 use crate::systems::System;
 use serde_json::Value;
@@ -75,7 +76,6 @@ pub struct FolioPager {
     /// The CQL the export pages through (`cql.allRecords=1`, or the filter's).
     query: String,
     filter: Filter,
-    done: bool,
 }
 
 impl FolioPager {
@@ -86,17 +86,14 @@ impl FolioPager {
             last_id: None,
             query,
             filter,
-            done: false,
         }
     }
 }
 
 #[async_trait::async_trait]
 impl Pager for FolioPager {
-    async fn next(&mut self, stats: &mut SourceStats) -> anyhow::Result<Option<Vec<Value>>> {
-        if self.done {
-            return Ok(None);
-        }
+    async fn next(&mut self, stats: &mut SourceStats) -> anyhow::Result<Batch> {
+        let mut last = false;
         let page = self
             .client
             .users_after(
@@ -112,7 +109,7 @@ impl Pager for FolioPager {
         }
         let mut users = page.users;
         if users.len() < FOLIO_PAGE {
-            self.done = true;
+            last = true;
         }
         match users
             .last()
@@ -120,18 +117,17 @@ impl Pager for FolioPager {
             .and_then(Value::as_str)
         {
             Some(id) => self.last_id = Some(id.to_string()),
-            None => self.done = true,
+            None => last = true,
         }
         users.retain(|u| keeps(&self.filter, u));
-        Ok(Some(users))
+        Ok(Batch {
+            records: users,
+            last,
+        })
     }
 
-    fn requests(&self) -> u64 {
-        self.client
-            .http()
-            .counters
-            .requests
-            .load(std::sync::atomic::Ordering::Relaxed)
+    fn http(&self) -> &Governed {
+        self.client.http()
     }
 }
 

@@ -9,7 +9,8 @@ use super::client::{IlliadClient, IlliadError, Lookup};
 use crate::exit::TargetError;
 use crate::export::columns::{texts, top_level_leaves};
 use crate::export::source::SourceStats;
-use crate::systems::connector::{Pager, RecordFields};
+use crate::http::Governed;
+use crate::systems::connector::{Batch, Pager, RecordFields};
 use crate::systems::schema;
 use crate::systems::System;
 use futures::StreamExt;
@@ -23,7 +24,6 @@ pub const ILLIAD_PAGE: usize = 50;
 pub struct IlliadPager {
     client: IlliadClient,
     ids: std::vec::IntoIter<String>,
-    done: bool,
 }
 
 impl IlliadPager {
@@ -32,21 +32,15 @@ impl IlliadPager {
         IlliadPager {
             client,
             ids: ids.into_iter(),
-            done: false,
         }
     }
 }
 
 #[async_trait::async_trait]
 impl Pager for IlliadPager {
-    async fn next(&mut self, stats: &mut SourceStats) -> anyhow::Result<Option<Vec<Value>>> {
-        if self.done {
-            return Ok(None);
-        }
+    async fn next(&mut self, stats: &mut SourceStats) -> anyhow::Result<Batch> {
         let batch: Vec<String> = self.ids.by_ref().take(ILLIAD_PAGE).collect();
-        if batch.len() < ILLIAD_PAGE {
-            self.done = true;
-        }
+        let last = batch.len() < ILLIAD_PAGE;
         let client = &self.client;
         // Owned ids: a closure over `&String` makes the future not `Send` (a higher-ranked
         // lifetime the compiler cannot prove), which the boxed trait future needs.
@@ -67,15 +61,11 @@ impl Pager for IlliadPager {
                 Lookup::NotUnique(_) => stats.ambiguous.push(id.clone()),
             }
         }
-        Ok(Some(out))
+        Ok(Batch { records: out, last })
     }
 
-    fn requests(&self) -> u64 {
-        self.client
-            .http()
-            .counters
-            .requests
-            .load(std::sync::atomic::Ordering::Relaxed)
+    fn http(&self) -> &Governed {
+        self.client.http()
     }
 }
 

@@ -11,7 +11,8 @@ use crate::exit::TargetError;
 use crate::export::columns::{texts, top_level_leaves};
 use crate::export::filter::Filter;
 use crate::export::source::SourceStats;
-use crate::systems::connector::{Pager, RecordFields};
+use crate::http::Governed;
+use crate::systems::connector::{Batch, Pager, RecordFields};
 use crate::systems::schema;
 use crate::systems::System;
 use serde_json::Value;
@@ -51,7 +52,6 @@ pub struct LibibPager {
     ceiling: Option<u64>,
     seen: HashSet<String>,
     filter: Filter,
-    done: bool,
 }
 
 impl LibibPager {
@@ -64,17 +64,14 @@ impl LibibPager {
             ceiling: None,
             seen: HashSet::new(),
             filter,
-            done: false,
         }
     }
 }
 
 #[async_trait::async_trait]
 impl Pager for LibibPager {
-    async fn next(&mut self, stats: &mut SourceStats) -> anyhow::Result<Option<Vec<Value>>> {
-        if self.done {
-            return Ok(None);
-        }
+    async fn next(&mut self, stats: &mut SourceStats) -> anyhow::Result<Batch> {
+        let mut last = false;
         self.page += 1;
         let fetched = match self.first.take() {
             Some(p) if self.page == 1 => p,
@@ -100,7 +97,7 @@ impl Pager for LibibPager {
             || self.page >= pages
             || self.ceiling.is_some_and(|c| self.page >= c)
         {
-            self.done = true;
+            last = true;
         }
         let mut out = Vec::with_capacity(patrons.len());
         for p in patrons {
@@ -117,7 +114,7 @@ impl Pager for LibibPager {
             }
             out.push(p);
         }
-        if self.done {
+        if last {
             if let Some(t) = stats.expected {
                 let got = self.seen.len() as u64;
                 if got != t {
@@ -131,15 +128,11 @@ impl Pager for LibibPager {
             }
         }
         out.retain(|p| keeps(&self.filter, p));
-        Ok(Some(out))
+        Ok(Batch { records: out, last })
     }
 
-    fn requests(&self) -> u64 {
-        self.client
-            .http()
-            .counters
-            .requests
-            .load(std::sync::atomic::Ordering::Relaxed)
+    fn http(&self) -> &Governed {
+        self.client.http()
     }
 }
 
