@@ -653,3 +653,66 @@ async fn decide(
     };
     (kind, None, Some(current))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A committed import run recorded for `system`.
+    fn recorded(home: &std::path::Path, system: &str) -> String {
+        let journal = Journal::open(home).unwrap();
+        let now = crate::journal::now();
+        let id = format!("run-{system}");
+        journal
+            .insert_run(&RunRow {
+                id: id.clone(),
+                command: "import".into(),
+                started_at: now.clone(),
+                updated_at: now,
+                finished_at: None,
+                status: "finished".into(),
+                target: format!("sandbox:{system}"),
+                system: system.into(),
+                commit: true,
+                mapping: None,
+                mapping_hash: None,
+                inputs: Vec::new(),
+                input_hash: None,
+                options: Value::Null,
+                attempts: 1,
+                pid: None,
+                parent: None,
+                undone_by: None,
+            })
+            .unwrap();
+        id
+    }
+
+    #[test]
+    fn a_system_that_cannot_update_and_delete_is_refused_before_anything_opens() {
+        let home = tempfile::tempdir().unwrap();
+        let run_id = recorded(home.path(), "illiad");
+        let err = run(&UndoOptions {
+            run_id: run_id.clone(),
+            commit: true,
+            config: None,
+            home: home.path().to_path_buf(),
+        })
+        .unwrap_err();
+        assert_eq!(crate::exit::code_for(&err), crate::exit::USAGE);
+        assert!(
+            err.to_string()
+                .contains("wrote to ILLiad, whose API cannot update or delete users"),
+            "{err}"
+        );
+        // No undo run was recorded: no journal row, no run folder (nor a sandbox's state).
+        let journal = Journal::open(home.path()).unwrap();
+        let runs = journal.runs(10).unwrap();
+        assert_eq!(runs.len(), 1, "{runs:?}");
+        assert_eq!(runs[0].id, run_id);
+        let folders = std::fs::read_dir(home.path().join("runs"))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        assert_eq!(folders, 0);
+    }
+}
