@@ -80,7 +80,7 @@ impl PatronRows {
                 return Err(UsageError(format!(
                     "{}'s API cannot list users: give the user names or external ids \
                      to export with --ids FILE (one per line)",
-                    connector.reads().label()
+                    connector.writes().product_name()
                 ))
                 .into())
             }

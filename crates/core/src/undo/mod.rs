@@ -272,7 +272,7 @@ async fn run_async(opts: &UndoOptions) -> anyhow::Result<UndoResult> {
         return Err(UsageError(format!(
             "run {} wrote to {}, whose API cannot update or delete users: it is not undoable",
             run.id,
-            connector.reads().label()
+            connector.writes().product_name()
         ))
         .into());
     }

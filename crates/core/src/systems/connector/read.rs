@@ -21,9 +21,6 @@ use std::sync::Arc;
 /// The read side of a system (see [`super::Connector`]).
 #[async_trait::async_trait]
 pub trait ReadSide: Send + Sync + 'static {
-    /// The system's name as people write it, for messages (`FOLIO`, `ILLiad`, `Libib`).
-    fn label(&self) -> &'static str;
-
     /// Refuses the parts of `filter` this system cannot apply (before anything is sent).
     fn check_filter(&self, filter: &Filter) -> Result<(), UsageError>;
 

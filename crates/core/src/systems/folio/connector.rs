@@ -157,10 +157,6 @@ impl Connector for FolioConnector {
 
 #[async_trait::async_trait]
 impl ReadSide for FolioReads {
-    fn label(&self) -> &'static str {
-        "FOLIO"
-    }
-
     /// FOLIO applies every filter (CQL, [`super::export::folio_query`]).
     fn check_filter(&self, _filter: &Filter) -> Result<(), UsageError> {
         Ok(())

@@ -155,10 +155,6 @@ impl Connector for IlliadConnector {
 
 #[async_trait::async_trait]
 impl ReadSide for IlliadReads {
-    fn label(&self) -> &'static str {
-        "ILLiad"
-    }
-
     /// No search in the API (reference/illiad-libib-api.md §2.2): the `--ids` list is the
     /// filter, and only `--limit` applies.
     fn check_filter(&self, filter: &Filter) -> Result<(), UsageError> {

@@ -146,10 +146,6 @@ impl Connector for LibibConnector {
 
 #[async_trait::async_trait]
 impl ReadSide for LibibReads {
-    fn label(&self) -> &'static str {
-        "Libib"
-    }
-
     /// Libib has no search (reference/illiad-libib-api.md §1.2: `GET /patrons?page=N`, no
     /// filter): `--active-only` and `--tag` are applied to each page as it arrives.
     fn check_filter(&self, filter: &Filter) -> Result<(), UsageError> {
