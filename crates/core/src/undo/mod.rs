@@ -670,7 +670,7 @@ mod tests {
                 started_at: now.clone(),
                 updated_at: now,
                 finished_at: None,
-                status: "finished".into(),
+                status: crate::journal::spec::RunStatus::Finished,
                 target: format!("sandbox:{system}"),
                 system: system.into(),
                 commit: true,
