@@ -104,7 +104,8 @@ impl PatronRows {
         filter: Filter,
     ) -> anyhow::Result<PatronRows> {
         filter.check(target.system)?;
-        let http = Governed::new(target.rate, target.concurrency, target.timeout)?;
+        let http = Governed::new(target.rate, target.concurrency, target.timeout)?
+            .with_retry(target.retry);
         let (backend, names) = match target.system {
             System::Folio => {
                 let (client, names) =
