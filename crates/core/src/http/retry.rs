@@ -14,6 +14,7 @@
 //! `[targets.NAME]` table, see [`crate::target`]), else from `PATRON_ETL_RETRY`, else
 //! 6 retries from 200 ms up to 20 s; [`super::Governed::retry`] carries it to the clients.
 
+use super::{Reply, TransportError};
 use crate::journal::interrupt;
 use rand::Rng;
 use std::future::Future;
@@ -186,6 +187,42 @@ where
     }
 }
 
+/// A login or connection check: `send` (given the retries so far) until its answer is final, as
+/// [`login_verdict`] judges it; out of retries or stopped, the last answer.
+pub async fn login<A, Fut>(policy: &RetryPolicy, mut send: A) -> Answer
+where
+    A: FnMut(u32) -> Fut,
+    Fut: Future<Output = Answer>,
+{
+    run(policy, |n| {
+        let fut = send(n);
+        async move { login_verdict(fut.await) }
+    })
+    .await
+    .unwrap_or_else(|g| g.last)
+}
+
+/// What a request got: a reply, or no HTTP answer.
+pub type Answer = Result<Reply, TransportError>;
+
+/// An answer as a login or connection check judges it: a 429 or 5xx, a dropped connection and a
+/// timeout are transient; a refused connection (nothing listening: a wrong URL or a server that is
+/// down) and every other answer — success, a refusal of the credentials (4xx) — are final.
+pub fn login_verdict(res: Answer) -> Verdict<Answer, Answer> {
+    let transient = match &res {
+        Ok(r) => RetryPolicy::retryable_status(r.status),
+        Err(t) => !t.connect,
+    };
+    if !transient {
+        return Verdict::Done(res);
+    }
+    let retry_after = res.as_ref().ok().and_then(Reply::retry_after);
+    Verdict::Again {
+        failure: res,
+        retry_after,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,6 +318,32 @@ mod tests {
         })
         .await;
         assert_eq!((sent, out.map_err(|g| g.retries).err()), (1, Some(0)));
+    }
+
+    #[test]
+    fn a_login_retries_what_may_pass_and_never_a_refusal() {
+        let reply = |status| Ok(Reply::new(status, Default::default(), String::new()));
+        let no_answer = |connect| {
+            Err(TransportError {
+                ambiguous: !connect,
+                connect,
+                message: "x".into(),
+                permanent: false,
+            })
+        };
+        let again = |v: &Verdict<Answer, Answer>| matches!(v, Verdict::Again { .. });
+        assert!(again(&login_verdict(reply(503))));
+        assert!(again(&login_verdict(reply(429))));
+        assert!(
+            again(&login_verdict(no_answer(false))),
+            "a timeout or dropped connection"
+        );
+        assert!(!again(&login_verdict(reply(201))));
+        assert!(
+            !again(&login_verdict(reply(401))),
+            "wrong credentials end the run"
+        );
+        assert!(!again(&login_verdict(no_answer(true))), "nothing listening");
     }
 
     #[tokio::test]

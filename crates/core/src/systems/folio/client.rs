@@ -192,30 +192,13 @@ async fn login_with_retries(
     http: &Governed,
     request: impl Fn() -> reqwest::RequestBuilder,
 ) -> Result<Reply, TransportError> {
-    retry::run(&http.retry(), |attempt| {
-        let req = request();
-        async move {
-            if attempt > 0 {
-                tracing::info!(attempt, "FOLIO login failed transiently; retrying");
-            }
-            let res = http.send_login(req).await;
-            let transient = match &res {
-                Ok(r) => RetryPolicy::retryable_status(r.status),
-                Err(t) => !t.connect,
-            };
-            if !transient {
-                return Verdict::Done(res);
-            }
-            let retry_after = res.as_ref().ok().and_then(Reply::retry_after);
-            Verdict::Again {
-                failure: res,
-                retry_after,
-            }
+    retry::login(&http.retry(), |attempt| {
+        if attempt > 0 {
+            tracing::info!(attempt, "FOLIO login failed transiently; retrying");
         }
+        http.send_login(request())
     })
     .await
-    // Out of retries or stopped: the last answer decides.
-    .unwrap_or_else(|g| g.last)
 }
 
 impl FolioClient {

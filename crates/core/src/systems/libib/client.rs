@@ -130,33 +130,13 @@ impl LibibClient {
         };
         // The connection check is retried like any call that must succeed (a 5xx, a dropped
         // connection or a timeout), except a refused connection; a 4xx (wrong key) is final.
-        let res = retry::run(&c.http.retry(), |_| {
-            let c = &c;
-            async move {
-                let res = c
-                    .call_paced(
-                        reqwest::Method::GET,
-                        &["patrons"],
-                        &[("page".into(), "1".into())],
-                    )
-                    .await;
-                let transient = match &res {
-                    Ok(r) => RetryPolicy::retryable_status(r.status),
-                    Err(t) => !t.connect,
-                };
-                if !transient {
-                    return Verdict::Done(res);
-                }
-                let retry_after = res.as_ref().ok().and_then(Reply::retry_after);
-                Verdict::Again {
-                    failure: res,
-                    retry_after,
-                }
-            }
+        let first_page = [("page".to_string(), "1".to_string())];
+        let res = retry::login(&c.http.retry(), |_| {
+            c.call_paced(reqwest::Method::GET, &["patrons"], &first_page)
         })
         .await;
         // Out of retries or stopped: the last answer decides.
-        let reply = match res.unwrap_or_else(|g| g.last) {
+        let reply = match res {
             Ok(r) => r,
             Err(e) => {
                 return Err(LibibError::Unreachable {
