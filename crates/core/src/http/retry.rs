@@ -323,7 +323,7 @@ mod tests {
     #[test]
     fn a_login_retries_what_may_pass_and_never_a_refusal() {
         let reply = |status| Ok(Reply::new(status, Default::default(), String::new()));
-        let no_answer = |connect| {
+        let no_answer = |connect: bool| {
             Err(TransportError {
                 ambiguous: !connect,
                 connect,
