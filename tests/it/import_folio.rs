@@ -162,7 +162,13 @@ fn faults_never_duplicate_or_lose_a_row() {
             "0",
         ],
     );
-    sb.folio_config(d, "rate = 400\nconcurrency = 8\ntimeout_secs = 5\n");
+    // The standard 6 retries, but backing off from 5 ms up to 50 ms (not 200 ms up to 20 s):
+    // the test is about what each retry does, not about how long it waits.
+    sb.folio_config(
+        d,
+        "rate = 400\nconcurrency = 8\ntimeout_secs = 5\n\
+         retries = 6\nretry_base_ms = 5\nretry_cap_ms = 50\n",
+    );
     generated_roster(&d.join("big.csv"), 2000, 0);
     let o = import_folio(d, "big.csv", &["--commit", "--report", "r.csv"]);
     let rows = read_report(&d.join("r.csv"));

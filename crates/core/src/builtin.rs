@@ -105,6 +105,7 @@ impl BuiltinSandbox {
             rate,
             concurrency,
             timeout: Duration::from_secs(30),
+            retry: crate::http::RetryPolicy::default(),
         })
     }
 }

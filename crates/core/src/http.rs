@@ -16,11 +16,16 @@
 //! - every reply carries the secrets of its request (the target's registered secrets, credential
 //!   headers, query-string values), so [`Reply::server_text`] can pass any text taken from it
 //!   through [`crate::redact::clean`].
+//!
+//! Retrying is [`retry::run`], the one retry loop of the crate, with the target's [`RetryPolicy`]
+//! ([`Governed::retry`]).
+
+pub mod retry;
 
 use crate::journal::interrupt;
-use crate::write::retry::RetryPolicy;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::header::HeaderMap;
+pub use retry::RetryPolicy;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -126,6 +131,18 @@ pub struct TransportError {
     pub permanent: bool,
 }
 
+impl TransportError {
+    /// A request never sent because the run was stopped (Ctrl-C, or the target was given up on).
+    pub fn not_sent() -> TransportError {
+        TransportError {
+            ambiguous: false,
+            connect: false,
+            message: "not sent: the run was stopped".into(),
+            permanent: false,
+        }
+    }
+}
+
 /// Classifies a reqwest error without ever including the URL.
 pub fn classify(err: &reqwest::Error) -> TransportError {
     let connect = err.is_connect();
@@ -174,6 +191,8 @@ pub struct Governed {
     paused_until: Arc<Mutex<Option<Instant>>>,
     /// The target's secrets (passwords, keys), never shown.
     secrets: Arc<RwLock<Vec<String>>>,
+    /// How requests to this target are retried (and when it is given up on).
+    retry: RetryPolicy,
 }
 
 impl Governed {
@@ -203,7 +222,19 @@ impl Governed {
             counters: Arc::new(Counters::default()),
             paused_until: Arc::default(),
             secrets: Arc::default(),
+            retry: RetryPolicy::default(),
         })
+    }
+
+    /// This client with the target's retry policy (else [`RetryPolicy::default`]).
+    pub fn with_retry(mut self, policy: RetryPolicy) -> Governed {
+        self.retry = policy;
+        self
+    }
+
+    /// The target's retry policy, for every retry of a request to it ([`retry::run`]).
+    pub fn retry(&self) -> RetryPolicy {
+        self.retry
     }
 
     /// Registers a secret of the target (a password, an API key): removed from every text taken
@@ -265,7 +296,7 @@ impl Governed {
             .failures_in_a_row
             .fetch_add(1, Ordering::Relaxed)
             + 1;
-        let retries = RetryPolicy::default().max_retries;
+        let retries = self.retry.max_retries;
         if n > u64::from(retries) {
             if let Some(stop) = interrupt::Stop::current() {
                 stop.set_unreachable(format!(
@@ -304,12 +335,7 @@ impl Governed {
     ) -> Result<Reply, TransportError> {
         // The waits for a slot and for the pacer end early when the run is stopped (Ctrl-C, or
         // the target was given up on): the request is then never sent.
-        let stopped = || TransportError {
-            ambiguous: false,
-            connect: false,
-            message: "not sent: the run was stopped".into(),
-            permanent: false,
-        };
+        let stopped = TransportError::not_sent;
         let _permit = interrupt::unless_stopped(self.inflight.acquire())
             .await
             .ok_or_else(stopped)?

@@ -2,6 +2,7 @@
 //! entry of `patron-etl.toml`. Secrets come from environment variables or files, never flags.
 
 use crate::exit::UsageError;
+use crate::http::RetryPolicy;
 use crate::secret::Secret;
 use crate::systems::connector::TargetSecret;
 use crate::systems::System;
@@ -44,6 +45,30 @@ pub struct TargetEntry {
     pub concurrency: Option<usize>,
     /// Per-request timeout in seconds.
     pub timeout_secs: Option<u64>,
+    /// Retries after a request's first attempt (see [`crate::http::retry`]).
+    pub retries: Option<u32>,
+    /// First backoff ceiling between retries, in milliseconds.
+    pub retry_base_ms: Option<u64>,
+    /// Largest backoff ceiling between retries, in milliseconds (raised to the base if lower).
+    pub retry_cap_ms: Option<u64>,
+}
+
+impl TargetEntry {
+    /// The target's retry policy: each of `retries`, `retry_base_ms`, `retry_cap_ms` that is set,
+    /// the rest from [`RetryPolicy::default`] (`PATRON_ETL_RETRY`, else 6 retries from 200 ms to
+    /// 20 s).
+    fn retry(&self) -> RetryPolicy {
+        let d = RetryPolicy::default();
+        let base = self.retry_base_ms.map_or(d.base, Duration::from_millis);
+        RetryPolicy {
+            max_retries: self.retries.unwrap_or(d.max_retries),
+            base,
+            cap: self
+                .retry_cap_ms
+                .map_or(d.cap, Duration::from_millis)
+                .max(base),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,6 +129,8 @@ pub struct Target {
     pub concurrency: usize,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// How requests are retried (`retries`, `retry_base_ms`, `retry_cap_ms`).
+    pub retry: RetryPolicy,
 }
 
 /// A system's own part of a target's configuration (FOLIO's tenant, ILLiad's NVTGC, …). Each
@@ -272,6 +299,7 @@ pub fn resolve(name: &str, config: Option<&Path>) -> Result<TargetRef, UsageErro
         rate: entry.rate.unwrap_or(rate),
         concurrency: entry.concurrency.unwrap_or(concurrency),
         timeout: Duration::from_secs(entry.timeout_secs.unwrap_or(30)),
+        retry: entry.retry(),
     })))
 }
 
@@ -355,6 +383,41 @@ mod tests {
         assert!(!format!("{l:?}").contains("ult\""), "{l:?}");
         let e = resolve("nokey", Some(&cfg)).unwrap_err().0;
         assert!(e.contains("needs api_key_env or api_key_file"), "{e}");
+    }
+
+    #[test]
+    fn the_retry_policy_is_set_per_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("c.toml");
+        let key = dir.path().join("k");
+        std::fs::write(&key, "key").unwrap();
+        let table = |name: &str, extra: &str| {
+            format!(
+                "[targets.{name}]\nsystem = \"libib\"\nurl = \"https://api.libib.com\"\n\
+                 api_key_file = {:?}\n{extra}",
+                key.display().to_string()
+            )
+        };
+        std::fs::write(
+            &cfg,
+            table(
+                "quick",
+                "retries = 2\nretry_base_ms = 10\nretry_cap_ms = 5\n",
+            ) + &table("plain", ""),
+        )
+        .unwrap();
+        let policy = |name: &str| match resolve(name, Some(&cfg)) {
+            Ok(TargetRef::Configured(t)) => t.retry,
+            other => panic!("{other:?}"),
+        };
+        let quick = policy("quick");
+        assert_eq!(quick.max_retries, 2);
+        // A cap below the base is raised to it.
+        assert_eq!(
+            (quick.base, quick.cap),
+            (Duration::from_millis(10), Duration::from_millis(10))
+        );
+        assert_eq!(policy("plain"), RetryPolicy::default());
     }
 
     #[test]

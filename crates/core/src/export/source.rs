@@ -71,7 +71,8 @@ impl PatronRows {
     ) -> anyhow::Result<PatronRows> {
         filter.check(target.system)?;
         let connector = registry::connector(target.system);
-        let http = Governed::new(target.rate, target.concurrency, target.timeout)?;
+        let http = Governed::new(target.rate, target.concurrency, target.timeout)?
+            .with_retry(target.retry);
         let ids = match ids {
             Some(ids) => ids,
             None if connector.capabilities().list => Vec::new(),

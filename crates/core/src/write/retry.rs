@@ -1,6 +1,7 @@
-//! Retry policy: which failures are worth retrying and how long to wait (exponential backoff with
-//! full jitter, honouring `Retry-After`); and the loop every writer sends a write through
-//! ([`send_with_retries`]), which never creates a record twice.
+//! How a write is retried without ever creating a record twice ([`send_with_retries`], every
+//! writer's way to send a write): the waiting and counting are the shared [`crate::http::retry::run`]
+//! with the target's [`RetryPolicy`]; what is decided here is which answers are final, when a write
+//! that may have been applied is looked up, and what a lookup decides.
 //!
 //! Trust nothing it is told: a write counts as applied only on the system's own success shape
 //! (each writer cites it) or when a lookup finds the very record this row sent ([`Found::Ours`]:
@@ -9,81 +10,14 @@
 //! never sent again, and `failed` (confirmed absent) or `conflict` (someone else's record) with
 //! the reason.
 
+use crate::http::retry::{self, GaveUp, Verdict};
 use crate::http::{Reply, TransportError};
 use crate::outcome::{Outcome, OutcomeKind, ReasonCode};
-use rand::Rng;
 use serde_json::Value;
 use std::time::Duration;
 
-/// How often and how patiently to retry.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    /// Retries after the first attempt.
-    pub max_retries: u32,
-    /// First backoff ceiling.
-    pub base: Duration,
-    /// Largest backoff ceiling.
-    pub cap: Duration,
-}
-
-/// The environment variable that overrides the shared retry policy (see [`RetryPolicy::parse`]).
-pub const RETRY_ENV: &str = "PATRON_ETL_RETRY";
-
-impl Default for RetryPolicy {
-    /// 6 retries, backoff from 200 ms up to 20 s — unless `PATRON_ETL_RETRY` says otherwise
-    /// (a cron job that must give up sooner, or a test of a dying target).
-    fn default() -> Self {
-        let standard = RetryPolicy {
-            max_retries: 6,
-            base: Duration::from_millis(200),
-            cap: Duration::from_secs(20),
-        };
-        match std::env::var(RETRY_ENV) {
-            Ok(v) => RetryPolicy::parse(&v).unwrap_or_else(|| {
-                tracing::warn!("{RETRY_ENV}={v:?} is not RETRIES,BASE_MS,CAP_MS; ignored");
-                standard
-            }),
-            Err(_) => standard,
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// `RETRIES,BASE_MS,CAP_MS`, e.g. `6,200,20000` (the default).
-    pub fn parse(s: &str) -> Option<RetryPolicy> {
-        let mut it = s.split(',').map(|p| p.trim().parse::<u64>().ok());
-        let (Some(Some(n)), Some(Some(base)), Some(Some(cap)), None) =
-            (it.next(), it.next(), it.next(), it.next())
-        else {
-            return None;
-        };
-        Some(RetryPolicy {
-            max_retries: u32::try_from(n).ok()?,
-            base: Duration::from_millis(base),
-            cap: Duration::from_millis(cap.max(base)),
-        })
-    }
-
-    /// Whether an HTTP status is transient (429 or 5xx other than 501).
-    pub fn retryable_status(status: u16) -> bool {
-        status == 429 || (500..600).contains(&status) && status != 501
-    }
-
-    /// The wait before retry number `attempt` (1-based): the server's `Retry-After` if given
-    /// (plus a little jitter), otherwise a uniformly random delay up to `min(cap, base * 2^(attempt-1))`.
-    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        let mut rng = rand::thread_rng();
-        if let Some(ra) = retry_after {
-            return ra + Duration::from_millis(rng.gen_range(0..=100));
-        }
-        let exp = self
-            .base
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
-        let ceiling = exp.min(self.cap);
-        let ms = ceiling.as_millis().max(1) as u64;
-        Duration::from_millis(rng.gen_range(0..=ms))
-    }
-}
+/// The shared retry policy (re-exported for the writers: it lives with the one retry loop).
+pub use crate::http::retry::RetryPolicy;
 
 /// What a lookup after a write that may have been applied found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -378,22 +312,41 @@ pub async fn send_with_retries<A, L>(
     L: AsyncFnMut() -> Found,
 {
     let what = w.what;
-    let mut maybe_applied = false;
-    loop {
-        if maybe_applied && !w.idempotent {
-            let found = lookup().await;
-            if settle(o, w, found, &format!("an interrupted {what}")) {
-                return;
+    // What the attempts share: the row's outcome, the writer's two calls, whether an attempt may
+    // have been applied, and the last transient failure (for the log).
+    struct Shared<'a, A, L> {
+        o: &'a mut Outcome,
+        attempt: &'a mut A,
+        lookup: &'a mut L,
+        maybe_applied: bool,
+        last_why: String,
+    }
+    let state = Shared {
+        o,
+        attempt: &mut attempt,
+        lookup: &mut lookup,
+        maybe_applied: false,
+        last_why: String::new(),
+    };
+    let (s, res) = retry::run_with(policy, state, |mut s, retries| async move {
+        if retries > 0 {
+            s.o.retries = retries;
+            tracing::debug!(line = s.o.line, retry = retries, reason = %s.last_why, "retrying {what}");
+        }
+        if s.maybe_applied && !w.idempotent {
+            let found = (s.lookup)().await;
+            if settle(s.o, w, found, &format!("an interrupted {what}")) {
+                return (s, Verdict::Done(()));
             }
         }
-        let (retry_after, why) = match attempt(o, maybe_applied).await {
-            Attempt::Done => return,
+        let verdict = match (s.attempt)(s.o, s.maybe_applied).await {
+            Attempt::Done => Verdict::Done(()),
             Attempt::Unclear { why } => {
-                let found = lookup().await;
-                if !settle(o, w, found.clone(), &why) {
-                    o.outcome = OutcomeKind::Failed;
+                let found = (s.lookup)().await;
+                if !settle(s.o, w, found.clone(), &why) {
+                    s.o.outcome = OutcomeKind::Failed;
                     // Never answered usefully: the code of a write that did not go through.
-                    o.set_reason(
+                    s.o.set_reason(
                         ReasonCode::GaveUp,
                         match found {
                             Found::Absent => format!(
@@ -406,58 +359,52 @@ pub async fn send_with_retries<A, L>(
                         },
                     );
                 }
-                return;
+                Verdict::Done(())
             }
             Attempt::Again {
                 retry_after,
                 why,
                 maybe_applied: maybe,
             } => {
-                maybe_applied |= maybe;
-                (retry_after, why)
+                s.maybe_applied |= maybe;
+                s.last_why.clone_from(&why);
+                Verdict::Again {
+                    failure: why,
+                    retry_after,
+                }
             }
         };
-        if crate::journal::interrupt::stopped() {
-            halted(o, maybe_applied);
-            return;
-        }
-        if o.retries >= policy.max_retries {
-            o.outcome = OutcomeKind::Failed;
-            o.set_reason(
-                ReasonCode::GaveUp,
-                format!("gave up after {} retries: {why}", o.retries),
-            );
-            if maybe_applied && !w.idempotent {
-                let found = lookup().await;
-                settle(o, w, found, &format!("an interrupted {what}"));
-            }
-            return;
-        }
-        o.retries += 1;
-        tracing::debug!(line = o.line, retry = o.retries, reason = %why, "retrying {what}");
-        if !crate::journal::interrupt::sleep(policy.delay(o.retries, retry_after)).await {
-            halted(o, maybe_applied);
-            return;
-        }
+        (s, verdict)
+    })
+    .await;
+    let Err(GaveUp {
+        retries,
+        last: why,
+        stopped,
+    }) = res
+    else {
+        return;
+    };
+    let o = s.o;
+    o.retries = retries;
+    if stopped {
+        halted(o, s.maybe_applied);
+        return;
+    }
+    o.outcome = OutcomeKind::Failed;
+    o.set_reason(
+        ReasonCode::GaveUp,
+        format!("gave up after {retries} retries: {why}"),
+    );
+    if s.maybe_applied && !w.idempotent {
+        let found = (s.lookup)().await;
+        settle(o, w, found, &format!("an interrupted {what}"));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_policy_can_be_set_as_retries_base_and_cap() {
-        let p = RetryPolicy::parse("2, 10, 50").expect("parses");
-        assert_eq!(p.max_retries, 2);
-        assert_eq!(
-            (p.base, p.cap),
-            (Duration::from_millis(10), Duration::from_millis(50))
-        );
-        assert!(RetryPolicy::parse("2,10").is_none());
-        assert!(RetryPolicy::parse("2,10,50,1").is_none());
-        assert!(RetryPolicy::parse("x,10,50").is_none());
-    }
 
     #[tokio::test]
     async fn a_stopped_run_sends_no_retry_and_skips_the_row() {
@@ -483,26 +430,6 @@ mod tests {
             o.reason.as_deref(),
             Some("not written: the run was interrupted")
         );
-    }
-
-    #[test]
-    fn classification() {
-        assert!(RetryPolicy::retryable_status(429));
-        assert!(RetryPolicy::retryable_status(503));
-        assert!(!RetryPolicy::retryable_status(501));
-        assert!(!RetryPolicy::retryable_status(422));
-        assert!(!RetryPolicy::retryable_status(400));
-    }
-
-    #[test]
-    fn delays_are_bounded_and_honour_retry_after() {
-        let p = RetryPolicy::default();
-        for attempt in 1..20 {
-            assert!(p.delay(attempt, None) <= p.cap);
-        }
-        assert!(p.delay(1, None) <= Duration::from_millis(200));
-        let d = p.delay(3, Some(Duration::from_secs(2)));
-        assert!(d >= Duration::from_secs(2) && d <= Duration::from_millis(2100));
     }
 
     fn quick() -> RetryPolicy {

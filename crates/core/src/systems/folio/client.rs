@@ -4,9 +4,9 @@
 //!
 //! Tokens and the password are [`Secret`]s and never logged.
 
+use crate::http::retry::{self, RetryPolicy, Verdict};
 use crate::http::{Governed, Reply, TransportError};
 use crate::secret::Secret;
-use crate::write::retry::RetryPolicy;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -184,7 +184,7 @@ fn raw_message(reply: &Reply) -> String {
     }
 }
 
-/// Sends a login request, retrying transient failures with the shared [`RetryPolicy`]: a 429 or
+/// Sends a login request, retrying transient failures with the target's [`RetryPolicy`]: a 429 or
 /// 5xx, and a connection that dropped or timed out. A refused connection (nothing listening: a
 /// wrong URL or a server that is down) is not retried — as ILLiad's connection check does — and
 /// neither is a refusal of the credentials (4xx), so wrong credentials still end the run at once.
@@ -192,22 +192,13 @@ async fn login_with_retries(
     http: &Governed,
     request: impl Fn() -> reqwest::RequestBuilder,
 ) -> Result<Reply, TransportError> {
-    let policy = RetryPolicy::default();
-    let mut attempt = 0;
-    loop {
-        let res = http.send_login(request()).await;
-        let transient = match &res {
-            Ok(r) => RetryPolicy::retryable_status(r.status),
-            Err(t) => !t.connect,
-        };
-        if !transient || attempt >= policy.max_retries || crate::journal::interrupt::stopped() {
-            return res;
+    retry::login(&http.retry(), |attempt| {
+        if attempt > 0 {
+            tracing::info!(attempt, "FOLIO login failed transiently; retrying");
         }
-        attempt += 1;
-        let retry_after = res.as_ref().ok().and_then(Reply::retry_after);
-        tracing::info!(attempt, "FOLIO login failed transiently; retrying");
-        crate::journal::interrupt::sleep(policy.delay(attempt, retry_after)).await;
-    }
+        http.send_login(request())
+    })
+    .await
 }
 
 impl FolioClient {
@@ -454,58 +445,49 @@ impl FolioClient {
         query: &[(&str, &str)],
         what: &str,
     ) -> Result<Value, FolioError> {
-        let policy = crate::write::retry::RetryPolicy::default();
-        let mut attempt = 0;
-        loop {
+        let res = retry::run(&self.http.retry(), move |_| async move {
             let res = self.call(reqwest::Method::GET, path, query, None).await;
-            let retry_after = match &res {
-                Ok(r) if r.ok() => {
-                    return r.json().ok_or_else(|| FolioError::Unexpected {
-                        what: what.into(),
-                        status: r.status,
-                        message: "the response is not JSON".into(),
-                    })
-                }
-                Ok(r) if crate::write::retry::RetryPolicy::retryable_status(r.status) => {
-                    r.retry_after()
-                }
-                Ok(r) => {
-                    return Err(FolioError::Unexpected {
-                        what: what.into(),
-                        status: r.status,
-                        message: error_message(r),
-                    })
-                }
+            match res {
+                Ok(r) if r.ok() => Verdict::Done(r.json().ok_or_else(|| FolioError::Unexpected {
+                    what: what.into(),
+                    status: r.status,
+                    message: "the response is not JSON".into(),
+                })),
+                Ok(r) if RetryPolicy::retryable_status(r.status) => Verdict::Again {
+                    retry_after: r.retry_after(),
+                    failure: Ok(r),
+                },
+                Ok(r) => Verdict::Done(Err(FolioError::Unexpected {
+                    what: what.into(),
+                    status: r.status,
+                    message: error_message(&r),
+                })),
                 Err(CallFailure::Transport(t)) if t.permanent => {
-                    return Err(FolioError::Unexpected {
+                    Verdict::Done(Err(FolioError::Unexpected {
                         what: what.into(),
                         status: 200,
-                        message: t.message.clone(),
-                    })
+                        message: t.message,
+                    }))
                 }
-                Err(CallFailure::Fatal(_)) => None,
-                Err(CallFailure::Transport(_)) => None,
-            };
-            attempt += 1;
-            if attempt > policy.max_retries {
-                return Err(match res {
-                    Ok(r) => FolioError::Unexpected {
-                        what: what.into(),
-                        status: r.status,
-                        message: error_message(&r),
-                    },
-                    Err(CallFailure::Fatal(f)) => f,
-                    Err(CallFailure::Transport(t)) => FolioError::Unreachable {
-                        url: self.base.clone(),
-                        source: t,
-                    },
-                });
+                Err(CallFailure::Fatal(f)) => Verdict::Done(Err(f)),
+                Err(CallFailure::Transport(t)) => Verdict::again(Err(t)),
             }
-            if let Err(CallFailure::Fatal(f)) = res {
-                return Err(f);
-            }
-            crate::journal::interrupt::sleep(policy.delay(attempt, retry_after)).await;
-        }
+        })
+        .await;
+        // Out of retries (or stopped): the last transient failure is the error.
+        res.unwrap_or_else(|g| {
+            Err(match g.last {
+                Ok(r) => FolioError::Unexpected {
+                    what: what.into(),
+                    status: r.status,
+                    message: error_message(&r),
+                },
+                Err(t) => FolioError::Unreachable {
+                    url: self.base.clone(),
+                    source: t,
+                },
+            })
+        })
     }
 
     /// One page of up to `limit` users matching `query`, in id order, after the id `after` (the

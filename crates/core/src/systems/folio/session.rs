@@ -16,7 +16,6 @@ use crate::systems::folio::refdata::RefData;
 use crate::systems::folio::write::FolioWriter;
 use crate::systems::System;
 use crate::target::Target;
-use crate::write::retry::RetryPolicy;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
@@ -29,7 +28,8 @@ pub struct FolioSession {
 
 /// Logs in; an import also loads the reference data.
 pub async fn connect(target: &Target, purpose: Purpose) -> anyhow::Result<FolioSession> {
-    let http = Governed::new(target.rate, target.concurrency, target.timeout)?;
+    let http =
+        Governed::new(target.rate, target.concurrency, target.timeout)?.with_retry(target.retry);
     match purpose {
         Purpose::Import { .. } => {
             let (client, refdata) = super::connect::folio_with_names(target, http).await?;
@@ -117,7 +117,7 @@ impl TargetSession for FolioSession {
     async fn write(&self, planned: Planned, match_field: &str) -> Outcome {
         FolioWriter {
             client: &self.client,
-            policy: RetryPolicy::default(),
+            policy: self.client.http().retry(),
             match_field,
         }
         .apply(planned)

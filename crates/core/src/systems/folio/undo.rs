@@ -2,13 +2,13 @@
 //! created, `PUT /users/{id}` with the before-image for records it updated. Retried like the
 //! writer (429, 5xx, timeouts); a DELETE answered 404 on a retry counts as done.
 
+use crate::http::retry::{self, RetryPolicy, Verdict};
 use crate::http::Governed;
 use crate::systems::folio::client::{error_message, CallFailure, FolioClient};
 use crate::systems::folio::cql;
 use crate::target::Target;
 use crate::undo::compare::differences;
 use crate::undo::UndoTarget;
-use crate::write::retry::RetryPolicy;
 use reqwest::Method;
 use serde_json::Value;
 
@@ -24,12 +24,11 @@ pub struct FolioUndo {
 impl FolioUndo {
     /// Logs in to the target.
     pub async fn connect(target: &Target) -> anyhow::Result<FolioUndo> {
-        let http = Governed::new(target.rate, target.concurrency, target.timeout)?;
+        let http = Governed::new(target.rate, target.concurrency, target.timeout)?
+            .with_retry(target.retry);
+        let policy = http.retry();
         let client = crate::systems::folio::connect::folio(target, http).await?;
-        Ok(FolioUndo {
-            client,
-            policy: RetryPolicy::default(),
-        })
+        Ok(FolioUndo { client, policy })
     }
 
     /// Sends one request with retries; `Ok` carries the final reply's status and JSON body.
@@ -39,29 +38,28 @@ impl FolioUndo {
         path: &str,
         body: Option<&Value>,
     ) -> Result<(u16, Option<Value>), String> {
-        let mut attempt = 0;
-        loop {
-            let res = self.client.call(method.clone(), path, &[], body).await;
-            let (retry_after, why) = match res {
-                Ok(r) if !RetryPolicy::retryable_status(r.status) => {
-                    if r.ok() || r.status == 404 {
-                        return Ok((r.status, r.json()));
+        let res = retry::run(&self.policy, |_| {
+            let method = method.clone();
+            async move {
+                match self.client.call(method, path, &[], body).await {
+                    Ok(r) if !RetryPolicy::retryable_status(r.status) => {
+                        Verdict::Done(if r.ok() || r.status == 404 {
+                            Ok((r.status, r.json()))
+                        } else {
+                            Err(format!("HTTP {}: {}", r.status, error_message(&r)))
+                        })
                     }
-                    return Err(format!("HTTP {}: {}", r.status, error_message(&r)));
+                    Ok(r) => Verdict::Again {
+                        retry_after: r.retry_after(),
+                        failure: format!("HTTP {}: {}", r.status, error_message(&r)),
+                    },
+                    Err(CallFailure::Transport(t)) => Verdict::again(t.message),
+                    Err(CallFailure::Fatal(e)) => Verdict::Done(Err(e.to_string())),
                 }
-                Ok(r) => (
-                    r.retry_after(),
-                    format!("HTTP {}: {}", r.status, error_message(&r)),
-                ),
-                Err(CallFailure::Transport(t)) => (None, t.message),
-                Err(CallFailure::Fatal(e)) => return Err(e.to_string()),
-            };
-            attempt += 1;
-            if attempt > self.policy.max_retries {
-                return Err(format!("gave up after {} retries: {why}", attempt - 1));
             }
-            crate::journal::interrupt::sleep(self.policy.delay(attempt, retry_after)).await;
-        }
+        })
+        .await;
+        res.unwrap_or_else(|g| Err(format!("gave up after {} retries: {}", g.retries, g.last)))
     }
 }
 

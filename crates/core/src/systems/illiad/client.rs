@@ -7,9 +7,9 @@
 //! percent-encoded; the API key is a [`Secret`] and never appears in errors or logs; error bodies
 //! may be empty or not JSON, and are read tolerantly.
 
+use crate::http::retry::{self, RetryPolicy, Verdict};
 use crate::http::{Governed, Reply, TransportError};
 use crate::secret::Secret;
-use crate::write::retry::RetryPolicy;
 use serde_json::Value;
 
 /// A run-fatal ILLiad problem.
@@ -145,30 +145,30 @@ impl IlliadClient {
             version: String::new(),
         };
         let url = c.url(&["SystemInfo", "SecurePlatformVersion"]);
-        // The shared retry policy, as for FOLIO's and Libib's logins; a refused connection
+        // The target's retry policy, as for FOLIO's and Libib's logins; a refused connection
         // (nothing listening) is not retried.
-        let policy = RetryPolicy::default();
-        let mut attempt = 0;
-        let reply = loop {
-            let res = c.send(reqwest::Method::GET, url.clone(), None).await;
-            match res {
-                Ok(r)
-                    if RetryPolicy::retryable_status(r.status) && attempt < policy.max_retries =>
-                {
-                    attempt += 1;
-                    crate::journal::interrupt::sleep(policy.delay(attempt, r.retry_after())).await;
+        let res = retry::run(&c.http.retry(), |_| {
+            let (c, url) = (&c, url.clone());
+            async move {
+                match c.send(reqwest::Method::GET, url, None).await {
+                    Ok(r) if RetryPolicy::retryable_status(r.status) => Verdict::Again {
+                        retry_after: r.retry_after(),
+                        failure: Ok(r),
+                    },
+                    Err(e) if !e.connect && !e.permanent => Verdict::again(Err(e)),
+                    res => Verdict::Done(res),
                 }
-                Ok(r) => break r,
-                Err(e) if !e.connect && !e.permanent && attempt < policy.max_retries => {
-                    attempt += 1;
-                    crate::journal::interrupt::sleep(policy.delay(attempt, None)).await;
-                }
-                Err(e) => {
-                    return Err(IlliadError::Unreachable {
-                        url: c.base.clone(),
-                        source: e,
-                    })
-                }
+            }
+        })
+        .await;
+        // Out of retries or stopped: the last answer decides.
+        let reply = match res.unwrap_or_else(|g| g.last) {
+            Ok(r) => r,
+            Err(e) => {
+                return Err(IlliadError::Unreachable {
+                    url: c.base.clone(),
+                    source: e,
+                })
             }
         };
         if !reply.ok() {
@@ -252,65 +252,54 @@ impl IlliadClient {
 
     /// One lookup, retrying transient failures.
     async fn lookup(&self, segments: &[&str], what: &str) -> Result<Lookup, IlliadError> {
-        let policy = RetryPolicy::default();
         let url = self.url(segments);
-        let mut attempt = 0;
-        loop {
-            let res = self.send(reqwest::Method::GET, url.clone(), None).await;
-            let (retry_after, why) = match res {
-                Ok(r) if r.ok() => {
-                    return match r.json() {
+        let res = retry::run(&self.http.retry(), |_| {
+            let url = url.clone();
+            async move {
+                let res = self.send(reqwest::Method::GET, url, None).await;
+                let done = |r: Result<Lookup, String>| {
+                    Verdict::Done(r.map_err(|message| IlliadError::Unexpected {
+                        what: what.into(),
+                        message,
+                    }))
+                };
+                match res {
+                    Ok(r) if r.ok() => done(match r.json() {
                         Some(v) if v.is_object() => Ok(Lookup::Found(v)),
-                        _ => Err(IlliadError::Unexpected {
-                            what: what.into(),
-                            message: format!(
-                                "HTTP {}: the response is not a user record",
-                                r.status
-                            ),
-                        }),
+                        _ => Err(format!(
+                            "HTTP {}: the response is not a user record",
+                            r.status
+                        )),
+                    }),
+                    Ok(r) if r.status == 404 => {
+                        let msg = error_message(&r);
+                        let lower = msg.to_lowercase();
+                        if lower.contains("unique") {
+                            return done(Ok(Lookup::NotUnique(msg)));
+                        }
+                        if lower.contains("not found") || lower.contains("was not found") {
+                            return done(Ok(Lookup::NotFound));
+                        }
+                        // A 404 that is not about the user: a wrong URL.
+                        done(Err(msg))
                     }
+                    Ok(r) if RetryPolicy::retryable_status(r.status) => Verdict::Again {
+                        retry_after: r.retry_after(),
+                        failure: error_message(&r),
+                    },
+                    Ok(r) => done(Err(error_message(&r))),
+                    Err(t) if t.permanent => done(Err(t.message)),
+                    Err(t) => Verdict::again(t.message),
                 }
-                Ok(r) if r.status == 404 => {
-                    let msg = error_message(&r);
-                    let lower = msg.to_lowercase();
-                    if lower.contains("unique") {
-                        return Ok(Lookup::NotUnique(msg));
-                    }
-                    if lower.contains("not found") || lower.contains("was not found") {
-                        return Ok(Lookup::NotFound);
-                    }
-                    // A 404 that is not about the user: a wrong URL.
-                    return Err(IlliadError::Unexpected {
-                        what: what.into(),
-                        message: msg,
-                    });
-                }
-                Ok(r) if RetryPolicy::retryable_status(r.status) => {
-                    (r.retry_after(), error_message(&r))
-                }
-                Ok(r) => {
-                    return Err(IlliadError::Unexpected {
-                        what: what.into(),
-                        message: error_message(&r),
-                    })
-                }
-                Err(t) if t.permanent => {
-                    return Err(IlliadError::Unexpected {
-                        what: what.into(),
-                        message: t.message,
-                    })
-                }
-                Err(t) => (None, t.message),
-            };
-            attempt += 1;
-            if attempt > policy.max_retries {
-                return Err(IlliadError::Unexpected {
-                    what: what.into(),
-                    message: format!("gave up after {} retries: {why}", policy.max_retries),
-                });
             }
-            crate::journal::interrupt::sleep(policy.delay(attempt, retry_after)).await;
-        }
+        })
+        .await;
+        res.unwrap_or_else(|g| {
+            Err(IlliadError::Unexpected {
+                what: what.into(),
+                message: format!("gave up after {} retries: {}", g.retries, g.last),
+            })
+        })
     }
 }
 

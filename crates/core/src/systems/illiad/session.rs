@@ -15,7 +15,6 @@ use crate::systems::illiad::plan::IlliadPlanner;
 use crate::systems::illiad::write::IlliadWriter;
 use crate::systems::System;
 use crate::target::Target;
-use crate::write::retry::RetryPolicy;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 
@@ -29,7 +28,8 @@ pub struct IlliadSession {
 
 /// Checks the URL and key.
 pub async fn connect(target: &Target, purpose: Purpose) -> anyhow::Result<IlliadSession> {
-    let http = Governed::new(target.rate, target.concurrency, target.timeout)?;
+    let http =
+        Governed::new(target.rate, target.concurrency, target.timeout)?.with_retry(target.retry);
     let client = super::connect::illiad(target, http).await?;
     let nvtgc = match purpose {
         Purpose::Import { .. } => {
@@ -86,7 +86,7 @@ impl TargetSession for IlliadSession {
     async fn write(&self, planned: Planned, _match_field: &str) -> Outcome {
         IlliadWriter {
             client: &self.client,
-            policy: RetryPolicy::default(),
+            policy: self.client.http().retry(),
         }
         .apply(planned)
         .await

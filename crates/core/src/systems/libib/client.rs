@@ -7,9 +7,9 @@
 //! request retried; URLs — whose query strings carry patron data — never appear in errors, logs
 //! or reports; the API key is a [`Secret`].
 
+use crate::http::retry::{self, RetryPolicy, Verdict};
 use crate::http::{Governed, Reply, TransportError};
 use crate::secret::Secret;
-use crate::write::retry::RetryPolicy;
 use serde_json::Value;
 use std::collections::HashSet;
 
@@ -130,34 +130,19 @@ impl LibibClient {
         };
         // The connection check is retried like any call that must succeed (a 5xx, a dropped
         // connection or a timeout), except a refused connection; a 4xx (wrong key) is final.
-        let policy = RetryPolicy::default();
-        let mut attempt = 0;
-        let reply = loop {
-            let res = c
-                .call_paced(
-                    reqwest::Method::GET,
-                    &["patrons"],
-                    &[("page".into(), "1".into())],
-                )
-                .await;
-            let transient = match &res {
-                Ok(r) => RetryPolicy::retryable_status(r.status),
-                Err(t) => !t.connect,
-            };
-            if transient && attempt < policy.max_retries && !crate::journal::interrupt::stopped() {
-                attempt += 1;
-                let retry_after = res.as_ref().ok().and_then(Reply::retry_after);
-                crate::journal::interrupt::sleep(policy.delay(attempt, retry_after)).await;
-                continue;
-            }
-            match res {
-                Ok(r) => break r,
-                Err(e) => {
-                    return Err(LibibError::Unreachable {
-                        url: c.base.clone(),
-                        source: e,
-                    })
-                }
+        let first_page = [("page".to_string(), "1".to_string())];
+        let res = retry::login(&c.http.retry(), |_| {
+            c.call_paced(reqwest::Method::GET, &["patrons"], &first_page)
+        })
+        .await;
+        // Out of retries or stopped: the last answer decides.
+        let reply = match res {
+            Ok(r) => r,
+            Err(e) => {
+                return Err(LibibError::Unreachable {
+                    url: c.base.clone(),
+                    source: e,
+                })
             }
         };
         if !reply.ok() {
@@ -231,16 +216,35 @@ impl LibibClient {
         segments: &[&str],
         query: &[(String, String)],
     ) -> Result<Reply, TransportError> {
-        let policy = RetryPolicy::default();
-        let mut throttled = 0;
-        loop {
-            let r = self.send(method.clone(), segments, query).await?;
-            if r.status != 429 || throttled >= MAX_THROTTLED {
-                return Ok(r);
+        // The target's policy, but up to MAX_THROTTLED 429s and a backoff ceiling of at most
+        // 8 × base (a wait of up to 1.6 s by default when Libib sends no Retry-After).
+        let target = self.http.retry();
+        let policy = RetryPolicy {
+            max_retries: MAX_THROTTLED,
+            base: target.base,
+            cap: target.cap.min(target.base.saturating_mul(8)),
+        };
+        let res = retry::run(&policy, |throttled| {
+            let method = method.clone();
+            async move {
+                if throttled > 0 {
+                    tracing::debug!(throttled, "Libib answered 429; waiting before retrying");
+                }
+                match self.send(method, segments, query).await {
+                    Ok(r) if r.status == 429 => Verdict::Again {
+                        retry_after: r.retry_after(),
+                        failure: r,
+                    },
+                    res => Verdict::Done(res),
+                }
             }
-            throttled += 1;
-            tracing::debug!(throttled, "Libib answered 429; waiting before retrying");
-            crate::journal::interrupt::sleep(policy.delay(throttled.min(4), r.retry_after())).await;
+        })
+        .await;
+        match res {
+            Ok(res) => res,
+            // Stopped: the request is not sent again.
+            Err(g) if g.stopped => Err(TransportError::not_sent()),
+            Err(g) => Ok(g.last),
         }
     }
 
@@ -251,39 +255,25 @@ impl LibibClient {
         query: &[(String, String)],
         what: &str,
     ) -> Result<Option<Reply>, LibibError> {
-        let policy = RetryPolicy::default();
-        let mut attempt = 0;
-        loop {
-            let (retry_after, why) =
-                match self.call_paced(reqwest::Method::GET, segments, query).await {
-                    Ok(r) if r.ok() => return Ok(Some(r)),
-                    Ok(r) if r.status == 404 => return Ok(None),
-                    Ok(r) if RetryPolicy::retryable_status(r.status) => {
-                        (r.retry_after(), error_message(&r))
-                    }
-                    Ok(r) => {
-                        return Err(LibibError::Unexpected {
-                            what: what.into(),
-                            message: error_message(&r),
-                        })
-                    }
-                    Err(t) if t.permanent => {
-                        return Err(LibibError::Unexpected {
-                            what: what.into(),
-                            message: t.message,
-                        })
-                    }
-                    Err(t) => (None, t.message),
-                };
-            attempt += 1;
-            if attempt > policy.max_retries {
-                return Err(LibibError::Unexpected {
-                    what: what.into(),
-                    message: format!("gave up after {} retries: {why}", policy.max_retries),
-                });
+        let res = retry::run(&self.http.retry(), move |_| async move {
+            match self.call_paced(reqwest::Method::GET, segments, query).await {
+                Ok(r) if r.ok() => Verdict::Done(Ok(Some(r))),
+                Ok(r) if r.status == 404 => Verdict::Done(Ok(None)),
+                Ok(r) if RetryPolicy::retryable_status(r.status) => Verdict::Again {
+                    retry_after: r.retry_after(),
+                    failure: error_message(&r),
+                },
+                Ok(r) => Verdict::Done(Err(error_message(&r))),
+                Err(t) if t.permanent => Verdict::Done(Err(t.message)),
+                Err(t) => Verdict::again(t.message),
             }
-            crate::journal::interrupt::sleep(policy.delay(attempt, retry_after)).await;
-        }
+        })
+        .await;
+        res.unwrap_or_else(|g| Err(format!("gave up after {} retries: {}", g.retries, g.last)))
+            .map_err(|message| LibibError::Unexpected {
+                what: what.into(),
+                message,
+            })
     }
 
     /// `GET /patrons/{id}` (barcode or e-mail). Libib answers an unknown id with 200 and empty

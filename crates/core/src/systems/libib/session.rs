@@ -13,7 +13,6 @@ use crate::systems::libib::client::LibibClient;
 use crate::systems::libib::plan::{LibibPlanner, Snapshot};
 use crate::systems::libib::write::LibibWriter;
 use crate::target::Target;
-use crate::write::retry::RetryPolicy;
 use serde_json::Value;
 use std::collections::HashSet;
 
@@ -28,7 +27,7 @@ pub struct LibibSession {
 pub async fn connect(target: &Target, purpose: Purpose) -> anyhow::Result<LibibSession> {
     // One global pacer, never concurrent: Libib allows one request per 2 s per account
     // (shared/reference/illiad-libib-api.md line 39, "you may hit the API once every 2 seconds").
-    let http = Governed::new(target.rate, 1, target.timeout)?;
+    let http = Governed::new(target.rate, 1, target.timeout)?.with_retry(target.retry);
     let (client, first) = super::connect::libib(target, http).await?;
     let snapshot = match purpose {
         Purpose::Import {
@@ -126,7 +125,7 @@ impl TargetSession for LibibSession {
     async fn write(&self, planned: Planned, _match_field: &str) -> Outcome {
         LibibWriter {
             client: &self.client,
-            policy: RetryPolicy::default(),
+            policy: self.client.http().retry(),
         }
         .apply(planned)
         .await

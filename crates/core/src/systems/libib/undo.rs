@@ -5,13 +5,13 @@
 //! waited out, query strings never in errors. Libib refuses to delete a patron with active
 //! checkouts (400): that comes back as the row's failure reason.
 
+use crate::http::retry::{self, RetryPolicy, Verdict};
 use crate::http::Governed;
 use crate::systems::libib::client::{error_message, field, LibibClient};
 use crate::systems::libib::plan::{comparable, param_text};
 use crate::systems::libib::EDITABLE_FIELDS as FIELDS;
 use crate::target::Target;
 use crate::undo::UndoTarget;
-use crate::write::retry::RetryPolicy;
 use reqwest::Method;
 use serde_json::Value;
 
@@ -30,12 +30,10 @@ pub struct LibibUndo {
 impl LibibUndo {
     /// Connects to the target (one request: the first page of patrons).
     pub async fn connect(target: &Target) -> anyhow::Result<LibibUndo> {
-        let http = Governed::new(target.rate, 1, target.timeout)?;
+        let http = Governed::new(target.rate, 1, target.timeout)?.with_retry(target.retry);
+        let policy = http.retry();
         let (client, _) = crate::systems::libib::connect::libib(target, http).await?;
-        Ok(LibibUndo {
-            client,
-            policy: RetryPolicy::default(),
-        })
+        Ok(LibibUndo { client, policy })
     }
 
     /// Sends one write, retrying 5xx and transport failures (429s are waited out by the
@@ -46,26 +44,26 @@ impl LibibUndo {
         barcode: &str,
         query: &[(String, String)],
     ) -> Result<u16, String> {
-        let mut attempt = 0;
-        loop {
-            let res = self
-                .client
-                .call_paced(method.clone(), &["patrons", barcode], query)
-                .await;
-            let (retry_after, why) = match res {
-                Ok(r) if r.ok() || r.status == 404 => return Ok(r.status),
-                Ok(r) if RetryPolicy::retryable_status(r.status) => {
-                    (r.retry_after(), error_message(&r))
+        let res = retry::run(&self.policy, |_| {
+            let method = method.clone();
+            async move {
+                let res = self
+                    .client
+                    .call_paced(method, &["patrons", barcode], query)
+                    .await;
+                match res {
+                    Ok(r) if r.ok() || r.status == 404 => Verdict::Done(Ok(r.status)),
+                    Ok(r) if RetryPolicy::retryable_status(r.status) => Verdict::Again {
+                        retry_after: r.retry_after(),
+                        failure: error_message(&r),
+                    },
+                    Ok(r) => Verdict::Done(Err(error_message(&r))),
+                    Err(t) => Verdict::again(t.message),
                 }
-                Ok(r) => return Err(error_message(&r)),
-                Err(t) => (None, t.message),
-            };
-            attempt += 1;
-            if attempt > self.policy.max_retries {
-                return Err(format!("gave up after {} retries: {why}", attempt - 1));
             }
-            crate::journal::interrupt::sleep(self.policy.delay(attempt, retry_after)).await;
-        }
+        })
+        .await;
+        res.unwrap_or_else(|g| Err(format!("gave up after {} retries: {}", g.retries, g.last)))
     }
 }
 
