@@ -17,7 +17,28 @@ use serde_json::{json, Map, Value};
 use super::cql::fold;
 use super::server::{empty, json_resp, lock, App};
 use super::state::{Data, LibibPatron};
-use crate::systems::libib::PATRON_FIELDS as FIELDS;
+
+/// The patron fields Libib stores and returns, in the order of "Create a Patron" → "Supported
+/// Parameters" (reference/seeds/libib-patrons-client-docs.txt lines 86–101), `password` left out
+/// (stored, never returned; the "Get Patrons" example, lines 20–37, has no password). Defined
+/// here from the document, not taken from the client, so the two can disagree.
+const FIELDS: [&str; 15] = [
+    "barcode",
+    "first_name",
+    "last_name",
+    "email",
+    "notification_emails",
+    "tags",
+    "patron_id",
+    "phone",
+    "address1",
+    "address2",
+    "city",
+    "state",
+    "country",
+    "zip",
+    "freeze",
+];
 
 const PER_PAGE: usize = 50;
 const RESTORE_DAYS: i64 = 30;

@@ -1171,7 +1171,7 @@ fn unique_violation(
 const USER_UNIQUE: [&str; 3] = ["username", "barcode", "externalSystemId"];
 
 /// Records `rec`'s unique keys as belonging to `id`.
-fn index_user(keys: &mut crate::sandbox::state::UserKeys, id: &str, rec: &Value) {
+fn index_user(keys: &mut crate::state::UserKeys, id: &str, rec: &Value) {
     for (i, f) in USER_UNIQUE.iter().enumerate() {
         if let Some(v) = rec.get(*f).and_then(Value::as_str) {
             keys.map.insert((i as u8, fold(v)), id.to_string());
@@ -1181,12 +1181,12 @@ fn index_user(keys: &mut crate::sandbox::state::UserKeys, id: &str, rec: &Value)
 
 /// [`unique_violation`] for users, through the key index (built on first use).
 fn user_unique_violation(
-    folio: &mut crate::sandbox::state::FolioData,
+    folio: &mut crate::state::FolioData,
     rec: &Map<String, Value>,
     own_id: &str,
 ) -> Option<(String, String, String)> {
     if !folio.user_keys.built {
-        let mut keys = crate::sandbox::state::UserKeys {
+        let mut keys = crate::state::UserKeys {
             built: true,
             ..Default::default()
         };
