@@ -445,6 +445,10 @@ struct Page {
     with_total: bool,
 }
 
+/// An `offset`/`limit` parameter: an integer from 0 to 2147483647 (folio-org/raml
+/// `traits/pageable.raml` lines 10-25, pinned by mod-users as `ramls/raml-util`), else a 400 in
+/// RMB's words (folio-org/raml-module-builder
+/// `domain-models-api-aspects/src/main/java/org/folio/rest/annotations/RestValidator.aj` line 71).
 fn int_param(p: &[(String, String)], name: &str, default: usize) -> Result<usize, Response> {
     match param(p, name) {
         None => Ok(default),
@@ -488,6 +492,7 @@ fn list_in(
     folded_ids: bool,
     always_total: bool,
 ) -> Result<Page, Response> {
+    // Defaults: `limit` 10, `offset` 0 (raml `traits/pageable.raml` lines 15 and 23).
     let limit = int_param(p, "limit", 10)?;
     let offset = int_param(p, "offset", 0)?;
     let query = match param(p, "query").map(str::trim) {
@@ -605,6 +610,8 @@ enum Kind {
     Addresses,
 }
 
+/// The user's properties, `additionalProperties: false` (mod-users `ramls/userdata.json`,
+/// `properties` and line 216; copied as `crates/sandbox/tests/fixtures/userdata.json`).
 const USER_FIELDS: &[(&str, Kind)] = &[
     ("username", Kind::Str),
     ("id", Kind::Str),
@@ -627,6 +634,7 @@ const USER_FIELDS: &[(&str, Kind)] = &[
     ("preferredEmailCommunication", Kind::EmailComm),
 ];
 
+/// `personal`'s properties, `additionalProperties: false` (mod-users `ramls/userdata.json` line 167).
 const PERSONAL_FIELDS: &[(&str, Kind)] = &[
     ("pronouns", Kind::Str),
     ("lastName", Kind::Str),
@@ -643,6 +651,7 @@ const PERSONAL_FIELDS: &[(&str, Kind)] = &[
     ("profilePictureLink", Kind::Str),
 ];
 
+/// An address's properties, `additionalProperties: false` (mod-users `ramls/userdata.json` line 147).
 const ADDRESS_FIELDS: &[(&str, Kind)] = &[
     ("id", Kind::Str),
     ("countryId", Kind::Str),
@@ -666,6 +675,12 @@ fn mismatch(class: &str, v: &Value) -> Response {
     )
 }
 
+/// Jackson's `UnrecognizedPropertyException` for a property a schema with `additionalProperties:
+/// false` lacks, answered 422 by RMB with `ValidationHelper.createValidationErrorMessage("", "",
+/// message)`: code "-1", type "1", one parameter with empty key and value
+/// (folio-org/raml-module-builder `domain-models-runtime/src/main/java/org/folio/rest/RestRouting.java`
+/// lines 342-346; `.../rest/tools/utils/ValidationHelper.java` lines 23-37;
+/// `.../rest/resource/DomainModelConsts.java` line 11).
 fn unrecognized(field: &str, class: &str) -> Response {
     errors_422(vec![json!({
         "message": format!("Unrecognized field \"{field}\" (class org.folio.rest.jaxrs.model.{class}), not marked as ignorable"),
@@ -1167,7 +1182,10 @@ fn unique_violation(
     None
 }
 
-/// The unique user fields, in the order mod-users reports clashes.
+/// The unique user fields, in the order mod-users reports clashes (the `users` table's
+/// `uniqueIndex`: externalSystemId, username, barcode, mod-users
+/// `src/main/resources/templates/db_scripts/schema.json` lines 191-206; the order of the checks is
+/// `UsersAPI.java`'s, see `users_post`).
 const USER_UNIQUE: [&str; 3] = ["username", "barcode", "externalSystemId"];
 
 /// Records `rec`'s unique keys as belonging to `id`.
@@ -1230,6 +1248,10 @@ fn user_unique_violation(
     None
 }
 
+/// RMB's unique-violation 422: "KEY value already exists in table TABLE: VALUE", with the index
+/// expression as the parameter key (folio-org/raml-module-builder
+/// `domain-models-runtime/src/main/java/org/folio/rest/persist/PgUtil.java` lines 340-356,
+/// `responseUniqueViolation`).
 fn rmb_unique_422(field: &str, value: &str, table: &str) -> Response {
     let key = format!("lower(f_unaccent(jsonb ->> '{field}'::text))");
     errors_422(vec![err(
@@ -1470,9 +1492,14 @@ static SPECS: [Spec; 8] = [
         path: "/folio/groups",
         key: "usergroups",
         table: "groups",
+        // mod-users `ramls/usergroup.json` (lines 1-34): `required: ["group"]` and no
+        // `additionalProperties: false`, so jsonschema2pojo's default (additional properties
+        // kept, RMB sets no other: folio-org/raml-module-builder
+        // `domain-models-maven-plugin/src/main/java/org/folio/rest/tools/GenerateRunner.java`
+        // lines 78-81) takes unknown fields. Unique `group`: `db_scripts/schema.json` lines 85-93.
         required: &["group"],
         unique: &["group"],
-        allowed: Some(&["group", "desc", "expirationOffsetInDays", "source"]),
+        allowed: None,
         class: "Usergroup",
         coll: |d| &d.folio.groups,
         coll_mut: |d| &mut d.folio.groups,
@@ -1481,6 +1508,8 @@ static SPECS: [Spec; 8] = [
         path: "/folio/addresstypes",
         key: "addressTypes",
         table: "addresstype",
+        // mod-users `ramls/addresstype.json` (required `addressType`, `additionalProperties:
+        // false` line 24); unique `addressType`: `db_scripts/schema.json` lines 347-352.
         required: &["addressType"],
         unique: &["addressType"],
         allowed: Some(&["addressType", "desc"]),
@@ -1492,6 +1521,8 @@ static SPECS: [Spec; 8] = [
         path: "/folio/departments",
         key: "departments",
         table: "departments",
+        // mod-users `ramls/department.json` (required `name`, `code`; `additionalProperties:
+        // false` line 6); unique `name`, `code`: `db_scripts/schema.json` lines 96-108.
         required: &["name", "code"],
         unique: &["name", "code"],
         allowed: Some(&["name", "code", "usageNumber", "source"]),

@@ -40,7 +40,10 @@ const FIELDS: [&str; 15] = [
     "freeze",
 ];
 
+/// "Returns 50 patrons per request" (reference/seeds/libib-patrons-client-docs.txt line 13).
 const PER_PAGE: usize = 50;
+/// "Patrons can be restored within 30 days of deletion" (libib-patrons-client-docs.txt line
+/// 153; illiad-libib-api.md §"Restore", Libib docs patch-patrons-id).
 const RESTORE_DAYS: i64 = 30;
 
 fn error(status: StatusCode, message: &str) -> Response {

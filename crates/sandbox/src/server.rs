@@ -273,6 +273,9 @@ fn system_of(path: &str) -> System {
     }
 }
 
+/// An injected 500. The bodies are the sandbox's own (a fault is a rehearsal device, not a rule
+/// of the real API; patron-etl reads only the status): ILLiad's is ASP.NET Web API's generic
+/// `{"Message":"An error has occurred."}` shape, the others plain text or JSON [SILENT].
 fn fault_500(path: &str) -> Response {
     match system_of(path) {
         System::Illiad => json_resp(
@@ -287,6 +290,9 @@ fn fault_500(path: &str) -> Response {
     }
 }
 
+/// An injected or rate-limit 429 with `Retry-After` (RFC 9110 §10.2.3). The bodies are the
+/// sandbox's own: Okapi and ILLiad document no rate limit, and Libib's 429 is observed, not
+/// documented (illiad-libib-api.md line 97: "Observed: 429 [EMP]").
 fn fault_429(path: &str, secs: u64) -> Response {
     let mut r = match system_of(path) {
         System::Folio => json_resp(
@@ -414,6 +420,11 @@ async fn revoke_folio(State(app): State<Arc<App>>) -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// An unknown path. FOLIO's is Okapi's 404 "No suitable module found for path {0} for tenant {1}"
+/// (folio-org/okapi `okapi-core/src/main/java/org/folio/okapi/managers/ProxyService.java` line
+/// 243, message 10103 in `okapi-core/src/main/resources/infra-messages/Messages_en.properties`
+/// line 9), the path as the gateway sees it (without the sandbox's `/folio` mount). Libib's and
+/// the rest are the sandbox's own [SILENT].
 async fn fallback(req: Request) -> Response {
     let path = req.uri().path().to_string();
     match system_of(&path) {
