@@ -24,6 +24,8 @@ use super::state::{canonical_id, Coll, Data};
 /// The user id the sandbox's admin login stands for (used in `metadata`).
 const ADMIN_USER_ID: &str = "a23eac4b-955e-451c-b4ff-6ec2f5e63e23";
 
+/// The id pattern of folio-org/raml `schemas/uuid.schema` (mod-users' `ramls/raml-util`): versions
+/// 1-5, variant 8/9/a/b.
 const UUID_PATTERN: &str =
     "^[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[1-5][a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}$";
 
@@ -271,6 +273,8 @@ async fn gate(State(app): State<Arc<App>>, req: Request, next: Next) -> Response
     next.run(req).await
 }
 
+/// The login body: `username` or `userId`, and `password`, else mod-login's 400 texts
+/// (folio-org/mod-login `src/main/java/org/folio/rest/impl/LoginAPI.java` lines 533-543).
 fn parse_login(body: &Bytes) -> Result<(String, String), Response> {
     let v: Value = serde_json::from_slice(body)
         .map_err(|e| text(StatusCode::BAD_REQUEST, format!("Json content error {e}")))?;
@@ -296,6 +300,8 @@ fn credentials_ok(app: &App, user: &str, pw: &str) -> bool {
     !revoked && (user == c.folio_username || user == ADMIN_USER_ID) && pw == c.folio_password
 }
 
+/// mod-login's failed login: 422 with one error, code `wrong.username.or.wrong.password.or.account.blocked`,
+/// type "error" (folio-org/mod-login `LoginAPI.java` lines 104-108 and 1360-1373).
 fn wrong_credentials() -> Response {
     login_error(
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -304,8 +310,15 @@ fn wrong_credentials() -> Response {
     )
 }
 
+/// The refresh token's lifetime: "604800 seconds = 7 days" (folio-org/mod-authtoken
+/// `src/main/java/org/folio/auth/authtokenmodule/tokens/RefreshToken.java` lines 22-24; the access
+/// token's 600 s default is `AccessToken.java` line 20, the sandbox's `folio_token_ttl`).
 const REFRESH_TTL: Duration = Duration::from_secs(604_800);
 
+/// `login-with-expiry`'s answer: 201 with both expirations, and the tokens as `Secure; HttpOnly`
+/// cookies, the access token on `/`, the refresh token on `/authn`, `Max-Age` the lifetime
+/// (folio-org/mod-login `LoginAPI.java` lines 259-303; SameSite `Lax` when unset,
+/// `src/main/java/org/folio/util/CookieSameSiteConfig.java` lines 26-27).
 fn token_pair_response(app: &App) -> Response {
     let ttl = app.config.folio_token_ttl;
     let at = new_token(app, false, Some(ttl));

@@ -105,6 +105,8 @@ fn public(p: &LibibPatron) -> Value {
     Value::Object(m)
 }
 
+/// The Mod-10 check digit, GS1/EAN-13 weights 1,3,1,3… (illiad-libib-api.md §1.2 "Barcode
+/// scheme", Libib support getting-started-libibs-custom-barcodes).
 fn ean13_check(first12: &str) -> u32 {
     let sum: u32 = first12
         .chars()
@@ -115,7 +117,9 @@ fn ean13_check(first12: &str) -> u32 {
     (10 - sum % 10) % 10
 }
 
-/// The Libib patron barcode for sequence number `seq`: `202` + 9 digits + check digit.
+/// The Libib patron barcode for sequence number `seq`: `202` + 9 digits + check digit
+/// (illiad-libib-api.md §1.2 "Barcode scheme"; the docs' examples `2020000000013`,
+/// `2020000000037`, libib-patrons-client-docs.txt lines 22 and 39).
 pub(crate) fn barcode_for(seq: u64) -> String {
     let first = format!("202{:09}", seq % 1_000_000_000);
     let check = ean13_check(&first);
@@ -130,7 +134,9 @@ fn field_str<'a>(p: &'a LibibPatron, f: &str) -> Option<&'a str> {
     p.fields.get(f).and_then(Value::as_str)
 }
 
-/// Index of the live patron whose barcode or e-mail is `id`.
+/// Index of the live patron whose barcode or e-mail is `id`: "Retrieve a single patron by
+/// passing the patron's barcode or email" (libib-patrons-client-docs.txt lines 56-59;
+/// illiad-libib-api.md line 59: not by `patron_id`).
 fn find(d: &Data, id: &str) -> Option<usize> {
     let fid = fold(id);
     d.libib.patrons.iter().position(|p| {

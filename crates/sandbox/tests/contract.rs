@@ -667,3 +667,131 @@ async fn folio_unknown_path_is_okapis_no_suitable_module_404() {
     );
     h.shutdown().await.expect("shutdown");
 }
+
+/// mod-login: a body without `username`/`userId` or `password` is a 400 text (folio-org/mod-login
+/// `src/main/java/org/folio/rest/impl/LoginAPI.java` lines 533-543); wrong credentials are a 422
+/// with code `wrong.username.or.wrong.password.or.account.blocked`, type "error" (lines 104-108,
+/// 1360-1373); `login-with-expiry` sets `folioAccessToken` (path `/`) and `folioRefreshToken`
+/// (path `/authn`) as `Secure; HttpOnly; SameSite=Lax` cookies whose `Max-Age` is the lifetime
+/// (lines 259-303; `CookieSameSiteConfig.java` lines 26-27), the refresh token's 604800 s
+/// (folio-org/mod-authtoken `.../tokens/RefreshToken.java` lines 22-24) and the access token's
+/// 600 s (`.../tokens/AccessToken.java` line 20).
+#[tokio::test]
+async fn folio_login_answers_as_mod_login_does() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let c = Client::new();
+    let post = |path: &str, body: Value| {
+        c.post(format!("{}/authn/{path}", h.folio_url()))
+            .header("x-okapi-tenant", "diku")
+            .json(&body)
+            .send()
+    };
+    for (body, text) in [
+        (
+            json!({"password": "admin"}),
+            "You must provide a username or userId",
+        ),
+        (
+            json!({"username": "diku_admin"}),
+            "You must provide a password",
+        ),
+    ] {
+        let r = post("login-with-expiry", body).await.expect("login");
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(r.text().await.unwrap_or_default(), text);
+    }
+    let r = post(
+        "login-with-expiry",
+        json!({"username": "diku_admin", "password": "nope"}),
+    )
+    .await
+    .expect("login");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e = &parse(&r.text().await.unwrap_or_default())["errors"][0];
+    assert_eq!(
+        e["message"],
+        "Wrong username or wrong password or account blocked"
+    );
+    assert_eq!(
+        e["code"],
+        "wrong.username.or.wrong.password.or.account.blocked"
+    );
+    assert_eq!(e["type"], "error");
+
+    let r = post(
+        "login-with-expiry",
+        json!({"username": "diku_admin", "password": "admin"}),
+    )
+    .await
+    .expect("login");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let cookies: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect();
+    let cookie = |name: &str| {
+        cookies
+            .iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name} cookie in {cookies:?}"))
+            .clone()
+    };
+    let at = cookie("folioAccessToken");
+    let rt = cookie("folioRefreshToken");
+    for (c, path, age) in [(&at, "/", 600), (&rt, "/authn", 604_800)] {
+        for attr in ["Secure", "HttpOnly", "SameSite=Lax"] {
+            assert!(c.contains(attr), "{attr} in {c}");
+        }
+        assert!(c.contains(&format!("Path={path};")), "{c}");
+        assert!(c.contains(&format!("Max-Age={age};")), "{c}");
+    }
+    let v = parse(&r.text().await.unwrap_or_default());
+    assert!(v["accessTokenExpiration"].is_string() && v["refreshTokenExpiration"].is_string());
+    h.shutdown().await.expect("shutdown");
+}
+
+/// Libib assigns patron barcodes `202` + a 9-digit sequence + a GS1/EAN-13 check digit
+/// (illiad-libib-api.md §1.2 "Barcode scheme"; the docs' `2020000000013` and `2020000000037`,
+/// libib-patrons-client-docs.txt lines 22 and 39, both pass the check), and a patron is found
+/// by barcode or by e-mail, not by `patron_id` (libib-patrons-client-docs.txt lines 56-59;
+/// illiad-libib-api.md line 59).
+#[tokio::test]
+async fn libib_barcodes_are_202_ean13_and_patrons_are_found_by_barcode_or_email() {
+    fn ean13_ok(b: &str) -> bool {
+        let d: Vec<u32> = b.chars().filter_map(|c| c.to_digit(10)).collect();
+        d.len() == 13
+            && d.iter()
+                .enumerate()
+                .map(|(i, x)| if i % 2 == 0 { *x } else { x * 3 })
+                .sum::<u32>()
+                % 10
+                == 0
+    }
+    assert!(ean13_ok("2020000000013") && ean13_ok("2020000000037"));
+    assert!(!ean13_ok("2020000000014"));
+    let h = sandbox(fast()).await;
+    let l = Libib::new(&h);
+    for i in 0..12 {
+        let p = l.create(i).await;
+        let b = p["barcode"].as_str().expect("barcode");
+        assert!(b.starts_with("202") && ean13_ok(b), "{b}");
+    }
+    let (s, b) = l
+        .send(Method::POST, "/patrons?first_name=Mary&last_name=Shelley&email=Mary%40Example.org&patron_id=mshelley")
+        .await;
+    assert!(s.is_success(), "{b}");
+    let barcode = parse(&b)["barcode"].as_str().expect("barcode").to_string();
+    for id in [barcode.as_str(), "Mary@Example.org"] {
+        let (_, b) = l.send(Method::GET, &format!("/patrons/{id}")).await;
+        assert_eq!(parse(&b)["patron_id"], "mshelley", "{id}");
+    }
+    let (_, b) = l.send(Method::GET, "/patrons/mshelley").await;
+    assert_eq!(
+        parse(&b)["patron_id"],
+        Value::Null,
+        "patron_id is no identifier"
+    );
+    h.shutdown().await.expect("shutdown");
+}
