@@ -7,7 +7,6 @@ use patron_etl::import::ImportOptions;
 use patron_etl::journal::JournalOptions;
 use patron_etl::notify::Notify;
 use patron_etl::read::ReadOptions;
-use patron_etl::sandbox::SandboxArgs;
 use patron_etl::sync::MissingPolicy;
 use std::path::PathBuf;
 
@@ -118,7 +117,7 @@ pub enum Command {
     /// Example:
     ///   patron-etl sandbox --listen 127.0.0.1:8765 --state sandbox.json
     #[command(verbatim_doc_comment)]
-    Sandbox(SandboxArgs),
+    Sandbox(cmd::sandbox::SandboxArgs),
     /// List recorded runs with their counts, or show one run in detail.
     ///
     /// Examples:

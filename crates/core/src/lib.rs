@@ -37,6 +37,6 @@ pub mod sync;
 pub mod systems;
 pub mod target;
 pub mod text;
-pub mod unaccent;
+pub use patron_unaccent as unaccent;
 pub mod undo;
 pub mod write;

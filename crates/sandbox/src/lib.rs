@@ -5,8 +5,12 @@
 //! to every FOLIO session with the login refused from then on (`POST /_sandbox/folio/revoke`, as a
 //! password changed mid-run) and state persisted atomically to a JSON file.
 //!
-//! Use [`start`] to serve in a background task (tests, built-in `sandbox:*` targets) or [`run`]
-//! for the `patron-etl sandbox` command. Credentials are sandbox-only defaults and are printed.
+//! Use [`start`] to serve in a background task (tests, built-in `sandbox:*` targets, and the
+//! `patron-etl sandbox` command with [`SandboxHandle::banner`] and [`wait_for_stop_signal`]).
+//! Credentials are sandbox-only defaults and are printed.
+//!
+//! This crate depends on nothing of patron-etl's core: every rule comes from the real service's
+//! source or documents (cited where it is applied), never from the client it is there to test.
 //!
 //! Where the public sources are silent the sandbox picks one documented-in-code answer: Libib
 //! error bodies are `{"status":"error","message":…}`, its 429 carries `Retry-After`, an unknown
@@ -35,81 +39,89 @@ use std::time::Duration;
 pub use faults::FaultConfig;
 pub use stats::Stats;
 
-/// `patron-etl sandbox` options.
-#[derive(Debug, Clone, clap::Args)]
-pub struct SandboxArgs {
+/// `patron-etl sandbox` options, plain (the command line's clap mirror is the core's `cli.rs`);
+/// [`Default`] is what the command does with no flags.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SandboxOptions {
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8765")]
     pub listen: String,
     /// File the sandbox state is written to (atomically) and reloaded from.
-    #[arg(long)]
     pub state: Option<PathBuf>,
     /// Seed for the fault decisions (same seed, same faults for a sequential client).
-    #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Delay added to every API request, in milliseconds.
-    #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
     /// Probability (0–1) of answering 500 without applying the request.
-    #[arg(long, default_value_t = 0.0)]
     pub fail_rate: f64,
     /// Probability (0–1) of answering 429 with `Retry-After`.
-    #[arg(long, default_value_t = 0.0)]
     pub throttle_rate: f64,
     /// Probability (0–1) of closing the connection without a response (not applied).
-    #[arg(long, default_value_t = 0.0)]
     pub drop_rate: f64,
     /// Probability (0–1) that a write is applied and then the connection is closed.
-    #[arg(long, default_value_t = 0.0)]
     pub apply_then_drop_rate: f64,
     /// Requests per second across the server; 429 beyond.
-    #[arg(long)]
     pub rate_limit: Option<u32>,
     /// Close the connection of the first N API requests without answering (e.g. the login).
-    #[arg(long, value_name = "N", default_value_t = 0)]
     pub drop_first: u32,
     /// The `Retry-After` (seconds) of an injected or rate-limit 429 (default 1).
-    #[arg(long, value_name = "SECS")]
     pub throttle_retry_after: Option<u64>,
     /// Minimum interval between Libib requests per account, in milliseconds (real Libib: 2000).
-    #[arg(long, default_value_t = 2000)]
     pub libib_interval_ms: u64,
     /// FOLIO tenant.
-    #[arg(long, default_value = "diku")]
     pub folio_tenant: String,
     /// FOLIO login user name.
-    #[arg(long, default_value = "diku_admin")]
     pub folio_username: String,
     /// FOLIO login password.
-    #[arg(long, default_value = "admin")]
     pub folio_password: String,
     /// FOLIO access-token lifetime in seconds (real default: 600).
-    #[arg(long, default_value_t = 600)]
     pub folio_token_ttl_secs: u64,
     /// ILLiad `ApiKey`.
-    #[arg(long, default_value = "sandbox-illiad-key")]
     pub illiad_api_key: String,
     /// ILLiad NVTGC values the sandbox accepts (repeatable).
-    #[arg(long = "illiad-nvtgc", default_value = "ILL")]
     pub illiad_nvtgcs: Vec<String>,
     /// Libib `x-api-key`.
-    #[arg(long, default_value = "sandbox-libib-key")]
     pub libib_api_key: String,
     /// Libib `x-api-user`.
-    #[arg(long, default_value = "sandbox-user")]
     pub libib_api_user: String,
     /// Longest FOLIO request line (`GET /users?query=… HTTP/1.1`) in bytes; longer ones get 414
     /// (real: Vert.x `maxInitialLineLength`, 4096 by default).
-    #[arg(long, default_value_t = DEFAULT_MAX_REQUEST_LINE)]
     pub folio_max_request_line: usize,
     /// The ILLiad field `ExternalUserId` maps to (the API key's ExternalUserIDMapping; the
     /// vendor's default is `UserName`).
-    #[arg(long, default_value = "UserName")]
     pub illiad_external_id_field: String,
     /// A permission the FOLIO login user lacks (repeatable; e.g. `users.item.post`): requests
     /// that need it get 403, to rehearse a first run with a half-configured service account.
-    #[arg(long = "folio-deny-permission")]
     pub folio_denied_permissions: Vec<String>,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        SandboxOptions {
+            listen: "127.0.0.1:8765".into(),
+            state: None,
+            seed: 0,
+            latency_ms: 0,
+            fail_rate: 0.0,
+            throttle_rate: 0.0,
+            drop_rate: 0.0,
+            apply_then_drop_rate: 0.0,
+            rate_limit: None,
+            drop_first: 0,
+            throttle_retry_after: None,
+            libib_interval_ms: 2000,
+            folio_tenant: "diku".into(),
+            folio_username: "diku_admin".into(),
+            folio_password: "admin".into(),
+            folio_token_ttl_secs: 600,
+            illiad_api_key: "sandbox-illiad-key".into(),
+            illiad_nvtgcs: vec!["ILL".into()],
+            libib_api_key: "sandbox-libib-key".into(),
+            libib_api_user: "sandbox-user".into(),
+            folio_max_request_line: DEFAULT_MAX_REQUEST_LINE,
+            illiad_external_id_field: "UserName".into(),
+            folio_denied_permissions: Vec::new(),
+        }
+    }
 }
 
 /// Vert.x `HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH` (eclipse-vertx/vert.x
@@ -204,7 +216,7 @@ impl Default for SandboxConfig {
 }
 
 /// Where built-in `sandbox:*` targets keep state: `<home>/sandbox/state.json` (home: see
-/// [`crate::runs::home`]).
+/// patron-etl's `runs::home`).
 pub fn builtin_state_path(home: &Path) -> PathBuf {
     home.join("sandbox").join("state.json")
 }
@@ -226,8 +238,8 @@ impl SandboxConfig {
         }
     }
 
-    /// The configuration `patron-etl sandbox` flags describe.
-    pub fn from_args(args: &SandboxArgs) -> anyhow::Result<SandboxConfig> {
+    /// The configuration `patron-etl sandbox` options describe.
+    pub fn from_options(args: &SandboxOptions) -> anyhow::Result<SandboxConfig> {
         let listen: SocketAddr = args.listen.parse().map_err(|e| {
             anyhow::anyhow!(
                 "--listen {:?}: {e} (expected HOST:PORT, e.g. 127.0.0.1:8765)",
@@ -312,6 +324,42 @@ impl SandboxHandle {
     pub fn stats(&self) -> Stats {
         server::lock(&self.app.stats).clone()
     }
+    /// What `patron-etl sandbox` prints at start: base URLs, the sandbox-only credentials, the
+    /// `/_sandbox/*` routes and the state file, one line each.
+    pub fn banner(&self) -> Vec<String> {
+        let c = self.credentials();
+        let mut lines = vec![
+            format!("patron-etl sandbox listening on {}", self.base_url()),
+            format!(
+                "  FOLIO   {}   tenant {}  user {}  password {}",
+                self.folio_url(),
+                c.folio_tenant,
+                c.folio_username,
+                c.folio_password
+            ),
+            format!(
+                "  ILLiad  {}   ApiKey {}",
+                self.illiad_url(),
+                c.illiad_api_key
+            ),
+            format!(
+                "  Libib   {}   x-api-key {}  x-api-user {}",
+                self.libib_url(),
+                c.libib_api_key,
+                c.libib_api_user
+            ),
+            format!(
+                "  stats   {}/_sandbox/stats   reset: POST {}/_sandbox/reset",
+                self.base_url(),
+                self.base_url()
+            ),
+        ];
+        if let Some(p) = &self.app.config.state {
+            lines.push(format!("  state   {}", p.display()));
+        }
+        lines.push("(sandbox-only credentials; Ctrl-C to stop)".into());
+        lines
+    }
     /// Saves the state file now (no-op without one).
     pub fn persist(&self) -> anyhow::Result<()> {
         self.app.persist()
@@ -381,46 +429,8 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<SandboxHandle> {
     })
 }
 
-/// Runs the sandbox until Ctrl-C: prints base URLs and credentials, then persists state on exit.
-pub fn run(args: &SandboxArgs) -> anyhow::Result<()> {
-    let config = SandboxConfig::from_args(args)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
-        let h = start(config).await?;
-        let c = h.credentials().clone();
-        crate::outln!("patron-etl sandbox listening on {}", h.base_url());
-        crate::outln!(
-            "  FOLIO   {}   tenant {}  user {}  password {}",
-            h.folio_url(),
-            c.folio_tenant,
-            c.folio_username,
-            c.folio_password
-        );
-        crate::outln!("  ILLiad  {}   ApiKey {}", h.illiad_url(), c.illiad_api_key);
-        crate::outln!(
-            "  Libib   {}   x-api-key {}  x-api-user {}",
-            h.libib_url(),
-            c.libib_api_key,
-            c.libib_api_user
-        );
-        crate::outln!(
-            "  stats   {}/_sandbox/stats   reset: POST {}/_sandbox/reset",
-            h.base_url(),
-            h.base_url()
-        );
-        if let Some(p) = &h.app.config.state {
-            crate::outln!("  state   {}", p.display());
-        }
-        crate::outln!("(sandbox-only credentials; Ctrl-C to stop)");
-        wait_for_stop_signal().await?;
-        h.shutdown().await
-    })
-}
-
 /// Resolves on Ctrl-C (and, on Unix, SIGTERM), so `kill PID` also persists the state.
-async fn wait_for_stop_signal() -> anyhow::Result<()> {
+pub async fn wait_for_stop_signal() -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

@@ -24,6 +24,8 @@ use super::state::{canonical_id, Coll, Data};
 /// The user id the sandbox's admin login stands for (used in `metadata`).
 const ADMIN_USER_ID: &str = "a23eac4b-955e-451c-b4ff-6ec2f5e63e23";
 
+/// The id pattern of folio-org/raml `schemas/uuid.schema` (mod-users' `ramls/raml-util`): versions
+/// 1-5, variant 8/9/a/b.
 const UUID_PATTERN: &str =
     "^[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[1-5][a-fA-F0-9]{3}-[89abAB][a-fA-F0-9]{3}-[a-fA-F0-9]{12}$";
 
@@ -271,6 +273,8 @@ async fn gate(State(app): State<Arc<App>>, req: Request, next: Next) -> Response
     next.run(req).await
 }
 
+/// The login body: `username` or `userId`, and `password`, else mod-login's 400 texts
+/// (folio-org/mod-login `src/main/java/org/folio/rest/impl/LoginAPI.java` lines 533-543).
 fn parse_login(body: &Bytes) -> Result<(String, String), Response> {
     let v: Value = serde_json::from_slice(body)
         .map_err(|e| text(StatusCode::BAD_REQUEST, format!("Json content error {e}")))?;
@@ -296,6 +300,8 @@ fn credentials_ok(app: &App, user: &str, pw: &str) -> bool {
     !revoked && (user == c.folio_username || user == ADMIN_USER_ID) && pw == c.folio_password
 }
 
+/// mod-login's failed login: 422 with one error, code `wrong.username.or.wrong.password.or.account.blocked`,
+/// type "error" (folio-org/mod-login `LoginAPI.java` lines 104-108 and 1360-1373).
 fn wrong_credentials() -> Response {
     login_error(
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -304,8 +310,15 @@ fn wrong_credentials() -> Response {
     )
 }
 
+/// The refresh token's lifetime: "604800 seconds = 7 days" (folio-org/mod-authtoken
+/// `src/main/java/org/folio/auth/authtokenmodule/tokens/RefreshToken.java` lines 22-24; the access
+/// token's 600 s default is `AccessToken.java` line 20, the sandbox's `folio_token_ttl`).
 const REFRESH_TTL: Duration = Duration::from_secs(604_800);
 
+/// `login-with-expiry`'s answer: 201 with both expirations, and the tokens as `Secure; HttpOnly`
+/// cookies, the access token on `/`, the refresh token on `/authn`, `Max-Age` the lifetime
+/// (folio-org/mod-login `LoginAPI.java` lines 259-303; SameSite `Lax` when unset,
+/// `src/main/java/org/folio/util/CookieSameSiteConfig.java` lines 26-27).
 fn token_pair_response(app: &App) -> Response {
     let ttl = app.config.folio_token_ttl;
     let at = new_token(app, false, Some(ttl));
@@ -445,6 +458,10 @@ struct Page {
     with_total: bool,
 }
 
+/// An `offset`/`limit` parameter: an integer from 0 to 2147483647 (folio-org/raml
+/// `traits/pageable.raml` lines 10-25, pinned by mod-users as `ramls/raml-util`), else a 400 in
+/// RMB's words (folio-org/raml-module-builder
+/// `domain-models-api-aspects/src/main/java/org/folio/rest/annotations/RestValidator.aj` line 71).
 fn int_param(p: &[(String, String)], name: &str, default: usize) -> Result<usize, Response> {
     match param(p, name) {
         None => Ok(default),
@@ -488,6 +505,7 @@ fn list_in(
     folded_ids: bool,
     always_total: bool,
 ) -> Result<Page, Response> {
+    // Defaults: `limit` 10, `offset` 0 (raml `traits/pageable.raml` lines 15 and 23).
     let limit = int_param(p, "limit", 10)?;
     let offset = int_param(p, "offset", 0)?;
     let query = match param(p, "query").map(str::trim) {
@@ -605,6 +623,8 @@ enum Kind {
     Addresses,
 }
 
+/// The user's properties, `additionalProperties: false` (mod-users `ramls/userdata.json`,
+/// `properties` and line 216; copied as `crates/sandbox/tests/fixtures/userdata.json`).
 const USER_FIELDS: &[(&str, Kind)] = &[
     ("username", Kind::Str),
     ("id", Kind::Str),
@@ -627,6 +647,7 @@ const USER_FIELDS: &[(&str, Kind)] = &[
     ("preferredEmailCommunication", Kind::EmailComm),
 ];
 
+/// `personal`'s properties, `additionalProperties: false` (mod-users `ramls/userdata.json` line 167).
 const PERSONAL_FIELDS: &[(&str, Kind)] = &[
     ("pronouns", Kind::Str),
     ("lastName", Kind::Str),
@@ -643,6 +664,7 @@ const PERSONAL_FIELDS: &[(&str, Kind)] = &[
     ("profilePictureLink", Kind::Str),
 ];
 
+/// An address's properties, `additionalProperties: false` (mod-users `ramls/userdata.json` line 147).
 const ADDRESS_FIELDS: &[(&str, Kind)] = &[
     ("id", Kind::Str),
     ("countryId", Kind::Str),
@@ -666,6 +688,12 @@ fn mismatch(class: &str, v: &Value) -> Response {
     )
 }
 
+/// Jackson's `UnrecognizedPropertyException` for a property a schema with `additionalProperties:
+/// false` lacks, answered 422 by RMB with `ValidationHelper.createValidationErrorMessage("", "",
+/// message)`: code "-1", type "1", one parameter with empty key and value
+/// (folio-org/raml-module-builder `domain-models-runtime/src/main/java/org/folio/rest/RestRouting.java`
+/// lines 342-346; `.../rest/tools/utils/ValidationHelper.java` lines 23-37;
+/// `.../rest/resource/DomainModelConsts.java` line 11).
 fn unrecognized(field: &str, class: &str) -> Response {
     errors_422(vec![json!({
         "message": format!("Unrecognized field \"{field}\" (class org.folio.rest.jaxrs.model.{class}), not marked as ignorable"),
@@ -1167,11 +1195,14 @@ fn unique_violation(
     None
 }
 
-/// The unique user fields, in the order mod-users reports clashes.
+/// The unique user fields, in the order mod-users reports clashes (the `users` table's
+/// `uniqueIndex`: externalSystemId, username, barcode, mod-users
+/// `src/main/resources/templates/db_scripts/schema.json` lines 191-206; the order of the checks is
+/// `UsersAPI.java`'s, see `users_post`).
 const USER_UNIQUE: [&str; 3] = ["username", "barcode", "externalSystemId"];
 
 /// Records `rec`'s unique keys as belonging to `id`.
-fn index_user(keys: &mut crate::sandbox::state::UserKeys, id: &str, rec: &Value) {
+fn index_user(keys: &mut crate::state::UserKeys, id: &str, rec: &Value) {
     for (i, f) in USER_UNIQUE.iter().enumerate() {
         if let Some(v) = rec.get(*f).and_then(Value::as_str) {
             keys.map.insert((i as u8, fold(v)), id.to_string());
@@ -1181,12 +1212,12 @@ fn index_user(keys: &mut crate::sandbox::state::UserKeys, id: &str, rec: &Value)
 
 /// [`unique_violation`] for users, through the key index (built on first use).
 fn user_unique_violation(
-    folio: &mut crate::sandbox::state::FolioData,
+    folio: &mut crate::state::FolioData,
     rec: &Map<String, Value>,
     own_id: &str,
 ) -> Option<(String, String, String)> {
     if !folio.user_keys.built {
-        let mut keys = crate::sandbox::state::UserKeys {
+        let mut keys = crate::state::UserKeys {
             built: true,
             ..Default::default()
         };
@@ -1230,6 +1261,10 @@ fn user_unique_violation(
     None
 }
 
+/// RMB's unique-violation 422: "KEY value already exists in table TABLE: VALUE", with the index
+/// expression as the parameter key (folio-org/raml-module-builder
+/// `domain-models-runtime/src/main/java/org/folio/rest/persist/PgUtil.java` lines 340-356,
+/// `responseUniqueViolation`).
 fn rmb_unique_422(field: &str, value: &str, table: &str) -> Response {
     let key = format!("lower(f_unaccent(jsonb ->> '{field}'::text))");
     errors_422(vec![err(
@@ -1470,9 +1505,14 @@ static SPECS: [Spec; 8] = [
         path: "/folio/groups",
         key: "usergroups",
         table: "groups",
+        // mod-users `ramls/usergroup.json` (lines 1-34): `required: ["group"]` and no
+        // `additionalProperties: false`, so jsonschema2pojo's default (additional properties
+        // kept, RMB sets no other: folio-org/raml-module-builder
+        // `domain-models-maven-plugin/src/main/java/org/folio/rest/tools/GenerateRunner.java`
+        // lines 78-81) takes unknown fields. Unique `group`: `db_scripts/schema.json` lines 85-93.
         required: &["group"],
         unique: &["group"],
-        allowed: Some(&["group", "desc", "expirationOffsetInDays", "source"]),
+        allowed: None,
         class: "Usergroup",
         coll: |d| &d.folio.groups,
         coll_mut: |d| &mut d.folio.groups,
@@ -1481,6 +1521,8 @@ static SPECS: [Spec; 8] = [
         path: "/folio/addresstypes",
         key: "addressTypes",
         table: "addresstype",
+        // mod-users `ramls/addresstype.json` (required `addressType`, `additionalProperties:
+        // false` line 24); unique `addressType`: `db_scripts/schema.json` lines 347-352.
         required: &["addressType"],
         unique: &["addressType"],
         allowed: Some(&["addressType", "desc"]),
@@ -1492,6 +1534,8 @@ static SPECS: [Spec; 8] = [
         path: "/folio/departments",
         key: "departments",
         table: "departments",
+        // mod-users `ramls/department.json` (required `name`, `code`; `additionalProperties:
+        // false` line 6); unique `name`, `code`: `db_scripts/schema.json` lines 96-108.
         required: &["name", "code"],
         unique: &["name", "code"],
         allowed: Some(&["name", "code", "usageNumber", "source"]),

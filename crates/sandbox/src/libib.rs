@@ -17,9 +17,33 @@ use serde_json::{json, Map, Value};
 use super::cql::fold;
 use super::server::{empty, json_resp, lock, App};
 use super::state::{Data, LibibPatron};
-use crate::systems::libib::PATRON_FIELDS as FIELDS;
 
+/// The patron fields Libib stores and returns, in the order of "Create a Patron" → "Supported
+/// Parameters" (reference/seeds/libib-patrons-client-docs.txt lines 86–101), `password` left out
+/// (stored, never returned; the "Get Patrons" example, lines 20–37, has no password). Defined
+/// here from the document, not taken from the client, so the two can disagree.
+const FIELDS: [&str; 15] = [
+    "barcode",
+    "first_name",
+    "last_name",
+    "email",
+    "notification_emails",
+    "tags",
+    "patron_id",
+    "phone",
+    "address1",
+    "address2",
+    "city",
+    "state",
+    "country",
+    "zip",
+    "freeze",
+];
+
+/// "Returns 50 patrons per request" (reference/seeds/libib-patrons-client-docs.txt line 13).
 const PER_PAGE: usize = 50;
+/// "Patrons can be restored within 30 days of deletion" (libib-patrons-client-docs.txt line
+/// 153; illiad-libib-api.md §"Restore", Libib docs patch-patrons-id).
 const RESTORE_DAYS: i64 = 30;
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -81,6 +105,8 @@ fn public(p: &LibibPatron) -> Value {
     Value::Object(m)
 }
 
+/// The Mod-10 check digit, GS1/EAN-13 weights 1,3,1,3… (illiad-libib-api.md §1.2 "Barcode
+/// scheme", Libib support getting-started-libibs-custom-barcodes).
 fn ean13_check(first12: &str) -> u32 {
     let sum: u32 = first12
         .chars()
@@ -91,7 +117,9 @@ fn ean13_check(first12: &str) -> u32 {
     (10 - sum % 10) % 10
 }
 
-/// The Libib patron barcode for sequence number `seq`: `202` + 9 digits + check digit.
+/// The Libib patron barcode for sequence number `seq`: `202` + 9 digits + check digit
+/// (illiad-libib-api.md §1.2 "Barcode scheme"; the docs' examples `2020000000013`,
+/// `2020000000037`, libib-patrons-client-docs.txt lines 22 and 39).
 pub(crate) fn barcode_for(seq: u64) -> String {
     let first = format!("202{:09}", seq % 1_000_000_000);
     let check = ean13_check(&first);
@@ -106,7 +134,9 @@ fn field_str<'a>(p: &'a LibibPatron, f: &str) -> Option<&'a str> {
     p.fields.get(f).and_then(Value::as_str)
 }
 
-/// Index of the live patron whose barcode or e-mail is `id`.
+/// Index of the live patron whose barcode or e-mail is `id`: "Retrieve a single patron by
+/// passing the patron's barcode or email" (libib-patrons-client-docs.txt lines 56-59;
+/// illiad-libib-api.md line 59: not by `patron_id`).
 fn find(d: &Data, id: &str) -> Option<usize> {
     let fid = fold(id);
     d.libib.patrons.iter().position(|p| {

@@ -254,32 +254,36 @@ pub(crate) fn json_resp(status: StatusCode, body: &Value) -> Response {
         .into_response()
 }
 
-enum System {
+/// Which emulated API a path is under.
+enum Api {
     Folio,
     Illiad,
     Libib,
     Other,
 }
 
-fn system_of(path: &str) -> System {
+fn api_of(path: &str) -> Api {
     if path.starts_with("/folio") {
-        System::Folio
+        Api::Folio
     } else if path.starts_with("/illiad") {
-        System::Illiad
+        Api::Illiad
     } else if path.starts_with("/libib") {
-        System::Libib
+        Api::Libib
     } else {
-        System::Other
+        Api::Other
     }
 }
 
+/// An injected 500. The bodies are the sandbox's own (a fault is a rehearsal device, not a rule
+/// of the real API; patron-etl reads only the status): ILLiad's is ASP.NET Web API's generic
+/// `{"Message":"An error has occurred."}` shape, the others plain text or JSON [SILENT].
 fn fault_500(path: &str) -> Response {
-    match system_of(path) {
-        System::Illiad => json_resp(
+    match api_of(path) {
+        Api::Illiad => json_resp(
             StatusCode::INTERNAL_SERVER_ERROR,
             &json!({"Message": "An error has occurred."}),
         ),
-        System::Libib => json_resp(
+        Api::Libib => json_resp(
             StatusCode::INTERNAL_SERVER_ERROR,
             &json!({"error": "Internal Server Error"}),
         ),
@@ -287,13 +291,16 @@ fn fault_500(path: &str) -> Response {
     }
 }
 
+/// An injected or rate-limit 429 with `Retry-After` (RFC 9110 §10.2.3). The bodies are the
+/// sandbox's own: Okapi and ILLiad document no rate limit, and Libib's 429 is observed, not
+/// documented (illiad-libib-api.md line 97: "Observed: 429 [EMP]").
 fn fault_429(path: &str, secs: u64) -> Response {
-    let mut r = match system_of(path) {
-        System::Folio => json_resp(
+    let mut r = match api_of(path) {
+        Api::Folio => json_resp(
             StatusCode::TOO_MANY_REQUESTS,
             &json!({"message": "API rate limit exceeded"}),
         ),
-        System::Illiad => json_resp(
+        Api::Illiad => json_resp(
             StatusCode::TOO_MANY_REQUESTS,
             &json!({"Message": "Too many requests."}),
         ),
@@ -414,10 +421,15 @@ async fn revoke_folio(State(app): State<Arc<App>>) -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// An unknown path. FOLIO's is Okapi's 404 "No suitable module found for path {0} for tenant {1}"
+/// (folio-org/okapi `okapi-core/src/main/java/org/folio/okapi/managers/ProxyService.java` line
+/// 243, message 10103 in `okapi-core/src/main/resources/infra-messages/Messages_en.properties`
+/// line 9), the path as the gateway sees it (without the sandbox's `/folio` mount). Libib's and
+/// the rest are the sandbox's own [SILENT].
 async fn fallback(req: Request) -> Response {
     let path = req.uri().path().to_string();
-    match system_of(&path) {
-        System::Folio => {
+    match api_of(&path) {
+        Api::Folio => {
             let p = path.trim_start_matches("/folio");
             let tenant = req
                 .headers()
@@ -430,7 +442,7 @@ async fn fallback(req: Request) -> Response {
                 format!("No suitable module found for path {p} for tenant {tenant}"),
             )
         }
-        System::Libib => json_resp(StatusCode::NOT_FOUND, &json!({"error": "Not Found"})),
+        Api::Libib => json_resp(StatusCode::NOT_FOUND, &json!({"error": "Not Found"})),
         _ => text(StatusCode::NOT_FOUND, "Not Found"),
     }
 }

@@ -15,7 +15,9 @@ use serde_json::{json, Map, Value};
 
 use super::server::{empty, json_resp, App, RouteName};
 
-/// User fields in the order the API returns them.
+/// The fields a user has, in the order the API returns them: the create "Parameters" table
+/// (seeds/illiad-webplatform-users-api.txt lines 284-364, less the write-only two) in the order of
+/// the "Users" response example (lines 41-91).
 const FIELDS: [&str; 46] = [
     "UserName",
     "ExternalUserId",
@@ -65,8 +67,13 @@ const FIELDS: [&str; 46] = [
     "MobilePhone",
 ];
 
+/// Create parameters never returned: `PlainTextPassword` (line 359) and
+/// `NotificationPreferences` (line 365) — the response example (lines 41-91) has neither.
 const WRITE_ONLY: [&str; 2] = ["PlainTextPassword", "NotificationPreferences"];
 
+/// The create parameters' "Allowed Values" (seeds/illiad-webplatform-users-api.txt:
+/// NotificationMethod lines 305-309, DeliveryMethod 310-313, LoanDeliveryMethod 314-317,
+/// Cleared 319-327, AuthType 350-355).
 const ENUMS: [(&str, &[&str]); 5] = [
     ("NotificationMethod", &["Electronic", "Phone", "Mail"]),
     ("DeliveryMethod", &["Hold for Pickup", "Mail to Address"]),
@@ -78,6 +85,8 @@ const ENUMS: [(&str, &[&str]); 5] = [
     ("AuthType", &["Default", "ILLiad"]),
 ];
 
+/// The `NotificationPreferences` activity types (seeds/illiad-webplatform-users-api.txt lines
+/// 373-382, the second "Allowed NotificationTypes" table).
 const ACTIVITIES: [&str; 8] = [
     "ClearedUser",
     "PasswordReset",
@@ -239,7 +248,13 @@ fn create(app: &App, body: &Bytes) -> Response {
         let Some(f) = canonical(&k) else { continue };
         u.insert(f.to_string(), v);
     }
-    // Scalar fields bind to strings; enumerations and booleans are checked like Json.NET would.
+    // Scalar fields bind to strings; enumerations and booleans are checked like Json.NET would,
+    // with its messages (JamesNK/Newtonsoft.Json `Src/Newtonsoft.Json/Converters/
+    // StringEnumConverter.cs` line 256 "Error converting value {0} to type '{1}'.",
+    // `Src/Newtonsoft.Json/JsonReader.cs` line 735 "Could not convert string to boolean: {0}." and
+    // line 435 "Could not convert to integer: {0}.", then " Path '…'"). Not modelled: the .NET
+    // type name (ILLiad's is not public; the field name stands in) and the ", line N, position
+    // M" suffix.
     for (k, v) in u.iter_mut() {
         if let Some((_, allowed)) = ENUMS.iter().find(|(n, _)| n == k) {
             match v {

@@ -1,0 +1,797 @@
+//! Contract tests of the emulators' older rules (issue 15's audit): each test names the source
+//! of the rule it checks — the same source the rule's comment in `src/` cites — and drives the
+//! sandbox over a real loopback socket, as a client would.
+
+use std::time::Duration;
+
+use patron_sandbox::{start, SandboxConfig, SandboxHandle};
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{json, Map, Value};
+
+async fn sandbox(config: SandboxConfig) -> SandboxHandle {
+    match start(config).await {
+        Ok(h) => h,
+        Err(e) => panic!("sandbox did not start: {e}"),
+    }
+}
+
+/// A sandbox with Libib's pacing off, so a test can send many Libib requests.
+fn fast() -> SandboxConfig {
+    SandboxConfig {
+        libib_interval: Duration::ZERO,
+        ..SandboxConfig::default()
+    }
+}
+
+fn parse(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+struct Folio {
+    c: Client,
+    base: String,
+    token: String,
+}
+
+impl Folio {
+    async fn login(h: &SandboxHandle) -> Folio {
+        let c = Client::new();
+        let base = h.folio_url();
+        let r = c
+            .post(format!("{base}/authn/login"))
+            .header("x-okapi-tenant", "diku")
+            .json(&json!({"username": "diku_admin", "password": "admin"}))
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let token = r
+            .headers()
+            .get("x-okapi-token")
+            .and_then(|v| v.to_str().ok())
+            .expect("x-okapi-token")
+            .to_string();
+        Folio { c, base, token }
+    }
+
+    async fn send(&self, m: Method, path: &str, body: Option<Value>) -> (StatusCode, String) {
+        let mut r = self
+            .c
+            .request(m, format!("{}{path}", self.base))
+            .header("x-okapi-tenant", "diku")
+            .header("x-okapi-token", &self.token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let r = r.send().await.expect("request");
+        (r.status(), r.text().await.unwrap_or_default())
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, String) {
+        self.send(Method::POST, path, Some(body)).await
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        self.send(Method::GET, path, None).await
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// FOLIO
+
+/// Paging defaults: `limit` 10, `offset` 0 (folio-org/raml `traits/pageable.raml` lines 15 and
+/// 23, mod-users' `ramls/raml-util`).
+#[tokio::test]
+async fn folio_paging_defaults_to_limit_10_from_offset_0() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    for i in 0..12 {
+        let (s, b) = f
+            .post("/users", json!({"username": format!("p{i:02}")}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    let (s, b) = f
+        .get("/users?query=cql.allRecords=1%20sortBy%20username")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let v = parse(&b);
+    let names: Vec<&str> = v["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .filter_map(|u| u["username"].as_str())
+        .collect();
+    let want: Vec<String> = (0..10).map(|i| format!("p{i:02}")).collect();
+    assert_eq!(names, want, "the first 10, from offset 0");
+    assert_eq!(v["totalRecords"], 12);
+    h.shutdown().await.expect("shutdown");
+}
+
+/// `limit` and `offset` are integers from 0 to 2147483647 (raml `traits/pageable.raml` lines
+/// 10-25); outside, RMB answers 400 "'limit' parameter is incorrect. parameter value {…} is not
+/// valid: …" (folio-org/raml-module-builder `domain-models-api-aspects/src/main/java/org/folio/
+/// rest/annotations/RestValidator.aj` line 71).
+#[tokio::test]
+async fn folio_paging_bounds_are_0_to_2147483647_with_rmbs_message() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    for ok in ["limit=2147483647", "limit=0", "offset=2147483647"] {
+        let (s, b) = f.get(&format!("/groups?{ok}")).await;
+        assert_eq!(s, StatusCode::OK, "{ok}: {b}");
+    }
+    for (name, bad) in [
+        ("limit", "2147483648"),
+        ("limit", "-1"),
+        ("offset", "-1"),
+        ("limit", "ten"),
+    ] {
+        let (s, b) = f.get(&format!("/groups?{name}={bad}")).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{name}={bad}");
+        assert!(
+            b.contains(&format!(
+                "'{name}' parameter is incorrect. parameter value {{{bad}}} is not valid: "
+            )),
+            "{name}={bad}: {b}"
+        );
+    }
+    h.shutdown().await.expect("shutdown");
+}
+
+/// A user takes exactly the properties of mod-users `ramls/userdata.json` (a verbatim copy in
+/// `tests/fixtures/`): `additionalProperties: false` for the user (line 216), `personal`
+/// (line 167) and each address (line 147). Each property the schema lists is accepted (as
+/// null); a name it does not list is "Unrecognized field".
+#[tokio::test]
+async fn folio_user_properties_are_exactly_userdata_json() {
+    let schema: Value = parse(include_str!("fixtures/userdata.json"));
+    let props = |v: &Value| -> Vec<String> {
+        v["properties"]
+            .as_object()
+            .expect("properties")
+            .keys()
+            .cloned()
+            .collect()
+    };
+    assert_eq!(schema["additionalProperties"], false);
+    let personal = &schema["properties"]["personal"];
+    assert_eq!(personal["additionalProperties"], false);
+    let address = &personal["properties"]["addresses"]["items"];
+    assert_eq!(address["additionalProperties"], false);
+
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let unrecognized = |b: &str| b.contains("Unrecognized field");
+    let mut n = 0;
+    let mut user = |extra: Map<String, Value>| {
+        n += 1;
+        let mut u = Map::new();
+        u.insert("username".into(), json!(format!("schema{n}")));
+        u.extend(extra);
+        Value::Object(u)
+    };
+    for p in props(&schema) {
+        if p == "username" || p == "id" {
+            continue;
+        }
+        let (s, b) = f
+            .post("/users", user(Map::from_iter([(p.clone(), Value::Null)])))
+            .await;
+        assert!(!unrecognized(&b), "{p}: {s} {b}");
+    }
+    for p in props(personal) {
+        let personal = json!({"lastName": "Schema", p.clone(): null});
+        let (s, b) = f
+            .post(
+                "/users",
+                user(Map::from_iter([("personal".into(), personal)])),
+            )
+            .await;
+        assert!(!unrecognized(&b), "personal.{p}: {s} {b}");
+    }
+    for p in props(address) {
+        let personal = json!({"lastName": "Schema", "addresses": [{p.clone(): null}]});
+        let (s, b) = f
+            .post(
+                "/users",
+                user(Map::from_iter([("personal".into(), personal)])),
+            )
+            .await;
+        assert!(!unrecognized(&b), "address {p}: {s} {b}");
+    }
+    for body in [
+        user(Map::from_iter([("nickname".into(), json!("x"))])),
+        user(Map::from_iter([(
+            "personal".into(),
+            json!({"lastName": "Schema", "nickname": "x"}),
+        )])),
+        user(Map::from_iter([(
+            "personal".into(),
+            json!({"lastName": "Schema", "addresses": [{"street": "x"}]}),
+        )])),
+    ] {
+        let (s, b) = f.post("/users", body.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {b}");
+        assert!(unrecognized(&b), "{body}: {b}");
+    }
+    h.shutdown().await.expect("shutdown");
+}
+
+/// An unknown property is Jackson's UnrecognizedPropertyException, answered 422 by RMB through
+/// `ValidationHelper.createValidationErrorMessage("", "", message)`: code "-1", type "1", one
+/// parameter with empty key and value (folio-org/raml-module-builder `domain-models-runtime/src/
+/// main/java/org/folio/rest/RestRouting.java` lines 342-346, `.../tools/utils/
+/// ValidationHelper.java` lines 23-37, `.../resource/DomainModelConsts.java` line 11).
+#[tokio::test]
+async fn folio_unknown_property_is_rmbs_validation_422() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let (s, b) = f.post("/users", json!({"username": "u", "foo": 1})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let e = &parse(&b)["errors"][0];
+    assert_eq!(
+        e["message"],
+        "Unrecognized field \"foo\" (class org.folio.rest.jaxrs.model.User), not marked as ignorable"
+    );
+    assert_eq!(e["code"], "-1");
+    assert_eq!(e["type"], "1");
+    assert_eq!(e["parameters"], json!([{"key": "", "value": ""}]));
+    h.shutdown().await.expect("shutdown");
+}
+
+/// Reference data: `ramls/addresstype.json` (line 24) and `ramls/department.json` (line 6) are
+/// `additionalProperties: false`; `ramls/usergroup.json` (lines 1-34) is not, so its generated
+/// class keeps unknown properties (jsonschema2pojo's default; RMB sets no other,
+/// `domain-models-maven-plugin/src/main/java/org/folio/rest/tools/GenerateRunner.java` lines
+/// 78-81) and a group with one is created.
+#[tokio::test]
+async fn folio_groups_take_unknown_properties_address_types_and_departments_do_not() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let (s, b) = f
+        .post("/groups", json!({"group": "alumni", "colour": "teal"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    for (path, body, class) in [
+        (
+            "/addresstypes",
+            json!({"addressType": "Dorm", "colour": "teal"}),
+            "AddressType",
+        ),
+        (
+            "/departments",
+            json!({"name": "Music", "code": "MUS", "colour": "teal"}),
+            "Department",
+        ),
+    ] {
+        let (s, b) = f.post(path, body).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {b}");
+        assert_eq!(
+            parse(&b)["errors"][0]["message"],
+            format!(
+                "Unrecognized field \"colour\" (class org.folio.rest.jaxrs.model.{class}), not marked as ignorable"
+            ),
+            "{path}"
+        );
+    }
+    h.shutdown().await.expect("shutdown");
+}
+
+/// Unique indexes (mod-users `src/main/resources/templates/db_scripts/schema.json`: groups
+/// `group` lines 85-93, departments `name` and `code` lines 96-108, addresstype `addressType`
+/// lines 347-352, users `externalSystemId` lines 191-206), folded by `lower(f_unaccent(…))`,
+/// and RMB's 422 "KEY value already exists in table TABLE: VALUE" (folio-org/raml-module-builder
+/// `domain-models-runtime/src/main/java/org/folio/rest/persist/PgUtil.java` lines 340-356).
+#[tokio::test]
+async fn folio_unique_indexes_answer_rmbs_already_exists_422() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let key = |f: &str| format!("lower(f_unaccent(jsonb ->> '{f}'::text))");
+    let (s, b) = f
+        .post("/departments", json!({"name": "Music", "code": "MUS"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (s, b) = f
+        .post(
+            "/users",
+            json!({"username": "a", "externalSystemId": "E-1"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    for (path, body, field, value, table) in [
+        (
+            "/groups",
+            json!({"group": "STAFF"}),
+            "group",
+            "staff",
+            "groups",
+        ),
+        (
+            "/departments",
+            json!({"name": "Músic", "code": "OTHER"}),
+            "name",
+            "music",
+            "departments",
+        ),
+        (
+            "/departments",
+            json!({"name": "Other", "code": "mus"}),
+            "code",
+            "mus",
+            "departments",
+        ),
+        (
+            "/addresstypes",
+            json!({"addressType": "home"}),
+            "addressType",
+            "home",
+            "addresstype",
+        ),
+        (
+            "/users",
+            json!({"username": "b", "externalSystemId": "e-1"}),
+            "externalSystemId",
+            "e-1",
+            "users",
+        ),
+    ] {
+        let (s, b) = f.post(path, body).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{path} {field}: {b}");
+        let e = &parse(&b)["errors"][0];
+        assert_eq!(
+            e["message"],
+            format!(
+                "{} value already exists in table {table}: {value}",
+                key(field)
+            ),
+            "{path} {field}"
+        );
+        assert_eq!(e["parameters"][0]["key"], key(field));
+        assert_eq!(e["parameters"][0]["value"], value);
+    }
+    h.shutdown().await.expect("shutdown");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Libib
+
+struct Libib {
+    c: Client,
+    base: String,
+}
+
+impl Libib {
+    fn new(h: &SandboxHandle) -> Libib {
+        Libib {
+            c: Client::new(),
+            base: h.libib_url(),
+        }
+    }
+    async fn send(&self, m: Method, path: &str) -> (StatusCode, String) {
+        let r = self
+            .c
+            .request(m, format!("{}{path}", self.base))
+            .header("x-api-key", "sandbox-libib-key")
+            .header("x-api-user", "sandbox-user")
+            .send()
+            .await
+            .expect("request");
+        (r.status(), r.text().await.unwrap_or_default())
+    }
+    async fn create(&self, i: usize) -> Value {
+        let (s, b) = self
+            .send(
+                Method::POST,
+                &format!("/patrons?first_name=P{i}&last_name=Libib&email=p{i}%40example.org&password=pw{i}"),
+            )
+            .await;
+        assert!(s.is_success(), "create {i}: {s} {b}");
+        parse(&b)
+    }
+}
+
+/// "Returns 50 patrons per request" (reference/seeds/libib-patrons-client-docs.txt line 13),
+/// `page` 1-based with `total`, `pages` and `max_per_page` 50 (illiad-libib-api.md line 58,
+/// Libib docs patrons.html).
+#[tokio::test]
+async fn libib_lists_50_patrons_a_page() {
+    let h = sandbox(fast()).await;
+    let l = Libib::new(&h);
+    for i in 0..51 {
+        l.create(i).await;
+    }
+    let (s, b) = l.send(Method::GET, "/patrons").await;
+    assert_eq!(s, StatusCode::OK);
+    let v = parse(&b);
+    assert_eq!(v["patrons"].as_array().map(Vec::len), Some(50));
+    assert_eq!(
+        (&v["total"], &v["pages"], &v["max_per_page"]),
+        (&json!(51), &json!(2), &json!(50))
+    );
+    let (_, b) = l.send(Method::GET, "/patrons?page=2").await;
+    let v = parse(&b);
+    assert_eq!(v["patrons"].as_array().map(Vec::len), Some(1));
+    assert_eq!(v["patrons"][0]["first_name"], "P50");
+    h.shutdown().await.expect("shutdown");
+}
+
+/// A patron has the documented fields — "Create a Patron" → "Supported Parameters"
+/// (libib-patrons-client-docs.txt lines 86-101) less `password`, which no response shows (the
+/// "Get Patrons" example, lines 20-37).
+#[tokio::test]
+async fn libib_patron_has_the_documented_fields_and_never_the_password() {
+    let h = sandbox(fast()).await;
+    let l = Libib::new(&h);
+    let created = l.create(1).await;
+    let documented = [
+        "barcode",
+        "first_name",
+        "last_name",
+        "email",
+        "notification_emails",
+        "tags",
+        "patron_id",
+        "phone",
+        "address1",
+        "address2",
+        "city",
+        "state",
+        "country",
+        "zip",
+        "freeze",
+    ];
+    let barcode = created["barcode"].as_str().expect("barcode").to_string();
+    let (_, b) = l.send(Method::GET, &format!("/patrons/{barcode}")).await;
+    for v in [created, parse(&b)] {
+        let keys: Vec<&str> = v
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, documented);
+        assert!(!v.to_string().contains("pw1"), "{v}");
+    }
+    h.shutdown().await.expect("shutdown");
+}
+
+/// "Patrons with active checkouts can not be deleted. A 400 error is returned in this case."
+/// (illiad-libib-api.md line 62, Libib docs delete-patrons-id-rest-api); otherwise 204.
+#[tokio::test]
+async fn libib_delete_with_active_checkouts_is_400_else_204() {
+    let h = sandbox(fast()).await;
+    let l = Libib::new(&h);
+    let p = l.create(1).await;
+    let barcode = p["barcode"].as_str().expect("barcode");
+    let r = Client::new()
+        .post(format!(
+            "{}/_sandbox/libib/checkouts/{barcode}?count=1",
+            h.base_url()
+        ))
+        .send()
+        .await
+        .expect("set checkouts");
+    assert!(r.status().is_success());
+    let (s, _) = l.send(Method::DELETE, &format!("/patrons/{barcode}")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let r = Client::new()
+        .post(format!(
+            "{}/_sandbox/libib/checkouts/{barcode}?count=0",
+            h.base_url()
+        ))
+        .send()
+        .await
+        .expect("clear checkouts");
+    assert!(r.status().is_success());
+    let (s, b) = l.send(Method::DELETE, &format!("/patrons/{barcode}")).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert!(b.is_empty());
+    h.shutdown().await.expect("shutdown");
+}
+
+/// "Patrons can be restored within 30 days of deletion" (libib-patrons-client-docs.txt line
+/// 153; illiad-libib-api.md line 63): a patron deleted 29 days ago comes back with 200, one
+/// deleted 31 days ago does not.
+#[tokio::test]
+async fn libib_restores_within_30_days_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state.json");
+    let ago = |days: i64| (chrono::Utc::now() - chrono::Duration::days(days)).to_rfc3339();
+    let patron = |barcode: &str, email: &str, deleted: String| {
+        json!({
+            "fields": {"barcode": barcode, "first_name": "A", "last_name": "B", "email": email},
+            "deleted_at": deleted
+        })
+    };
+    let data = json!({"libib": {"patrons": [
+        patron("2020000000013", "recent@example.org", ago(29)),
+        patron("2020000000020", "old@example.org", ago(31)),
+    ], "barcode_seq": 2}});
+    std::fs::write(&state, data.to_string()).expect("write state");
+    let h = sandbox(SandboxConfig {
+        state: Some(state),
+        ..fast()
+    })
+    .await;
+    let l = Libib::new(&h);
+    let (s, b) = l.send(Method::PATCH, "/patrons/2020000000013").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(parse(&b)["email"], "recent@example.org");
+    let (s, _) = l.send(Method::PATCH, "/patrons/old@example.org").await;
+    assert_ne!(s, StatusCode::OK);
+    let (_, b) = l.send(Method::GET, "/patrons").await;
+    assert_eq!(parse(&b)["total"], 1);
+    h.shutdown().await.expect("shutdown");
+}
+
+// ---------------------------------------------------------------------------------------------
+// ILLiad
+
+async fn illiad_post(h: &SandboxHandle, body: Value) -> (StatusCode, Value) {
+    let r = Client::new()
+        .post(format!("{}/Users", h.illiad_url()))
+        .header("ApiKey", "sandbox-illiad-key")
+        .json(&body)
+        .send()
+        .await
+        .expect("post");
+    let s = r.status();
+    let t = r.text().await.unwrap_or_default();
+    (s, if t.is_empty() { Value::Null } else { parse(&t) })
+}
+
+/// The create parameters' "Allowed Values" (reference/seeds/illiad-webplatform-users-api.txt:
+/// NotificationMethod lines 305-309, DeliveryMethod 310-313, LoanDeliveryMethod 314-317,
+/// Cleared 319-327, AuthType 350-355) are taken; anything else is Json.NET's "Error converting
+/// value" (JamesNK/Newtonsoft.Json `Src/Newtonsoft.Json/Converters/StringEnumConverter.cs` line
+/// 256) in a ModelState 400.
+#[tokio::test]
+async fn illiad_enumerations_take_the_documented_values_only() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let allowed: [(&str, &[&str]); 5] = [
+        ("NotificationMethod", &["Electronic", "Phone", "Mail"]),
+        ("DeliveryMethod", &["Hold for Pickup", "Mail to Address"]),
+        (
+            "LoanDeliveryMethod",
+            &["Hold for Pickup", "Mail to Address"],
+        ),
+        ("Cleared", &["Yes", "No", "New", "DIS", "B", "BO", "BX"]),
+        ("AuthType", &["Default", "ILLiad"]),
+    ];
+    let mut n = 0;
+    for (field, values) in allowed {
+        for v in values {
+            n += 1;
+            let (s, b) = illiad_post(
+                &h,
+                json!({"Username": format!("u{n}"), "NVTGC": "ILL", field: v}),
+            )
+            .await;
+            assert_eq!(s, StatusCode::OK, "{field}={v}: {b}");
+            assert_eq!(b[field], *v, "{field}");
+        }
+        let (s, b) = illiad_post(
+            &h,
+            json!({"Username": "bad", "NVTGC": "ILL", field: "Sometimes"}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{field}");
+        let msg = b["ModelState"][format!("model.{field}")][0]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            msg.starts_with("Error converting value \"Sometimes\" to type '"),
+            "{field}: {b}"
+        );
+    }
+    h.shutdown().await.expect("shutdown");
+}
+
+/// `Web` binds as a boolean and `UserRequestLimit` as an integer, with Json.NET's messages
+/// (JamesNK/Newtonsoft.Json `Src/Newtonsoft.Json/JsonReader.cs` line 735 "Could not convert
+/// string to boolean: {0}." and line 435 "Could not convert to integer: {0}.").
+#[tokio::test]
+async fn illiad_boolean_and_integer_fields_bind_like_json_net() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let (s, b) = illiad_post(&h, json!({"Username": "w", "NVTGC": "ILL", "Web": "maybe"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let msg = b["ModelState"]["model.Web"][0].as_str().unwrap_or_default();
+    assert!(
+        msg.starts_with("Could not convert string to boolean: "),
+        "{b}"
+    );
+    let (s, b) = illiad_post(
+        &h,
+        json!({"Username": "r", "NVTGC": "ILL", "UserRequestLimit": "lots"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let msg = b["ModelState"]["model.UserRequestLimit"][0]
+        .as_str()
+        .unwrap_or_default();
+    assert!(msg.starts_with("Could not convert to integer: "), "{b}");
+    let (s, b) = illiad_post(
+        &h,
+        json!({"Username": "ok", "NVTGC": "ILL", "Web": false, "UserRequestLimit": "5"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["UserRequestLimit"], 5);
+    h.shutdown().await.expect("shutdown");
+}
+
+/// `PlainTextPassword` (seeds/illiad-webplatform-users-api.txt line 359) and
+/// `NotificationPreferences` (line 365) are create parameters only: the "Users" response
+/// example (lines 41-91) has neither, and neither does the sandbox's answer or GET.
+#[tokio::test]
+async fn illiad_write_only_parameters_are_never_returned() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let (s, created) = illiad_post(
+        &h,
+        json!({
+            "Username": "wo", "NVTGC": "ILL", "PlainTextPassword": "S3cret-pw!",
+            "NotificationPreferences": [{"ActivityType": "ClearedUser", "NotificationType": "Email"}]
+        }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{created}");
+    let r = Client::new()
+        .get(format!("{}/Users/wo", h.illiad_url()))
+        .header("ApiKey", "sandbox-illiad-key")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), StatusCode::OK);
+    let got = parse(&r.text().await.unwrap_or_default());
+    for v in [created, got] {
+        let o = v.as_object().expect("object");
+        assert!(!o.contains_key("PlainTextPassword"), "{v}");
+        assert!(!o.contains_key("NotificationPreferences"), "{v}");
+        assert!(!v.to_string().contains("S3cret-pw!"), "{v}");
+    }
+    h.shutdown().await.expect("shutdown");
+}
+
+/// An unknown FOLIO path is Okapi's 404 "No suitable module found for path {0} for tenant {1}"
+/// (folio-org/okapi `okapi-core/src/main/java/org/folio/okapi/managers/ProxyService.java` line
+/// 243; `okapi-core/src/main/resources/infra-messages/Messages_en.properties` line 9).
+#[tokio::test]
+async fn folio_unknown_path_is_okapis_no_suitable_module_404() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let (s, b) = f.get("/patron-cards?limit=1").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(
+        b,
+        "No suitable module found for path /patron-cards for tenant diku"
+    );
+    h.shutdown().await.expect("shutdown");
+}
+
+/// mod-login: a body without `username`/`userId` or `password` is a 400 text (folio-org/mod-login
+/// `src/main/java/org/folio/rest/impl/LoginAPI.java` lines 533-543); wrong credentials are a 422
+/// with code `wrong.username.or.wrong.password.or.account.blocked`, type "error" (lines 104-108,
+/// 1360-1373); `login-with-expiry` sets `folioAccessToken` (path `/`) and `folioRefreshToken`
+/// (path `/authn`) as `Secure; HttpOnly; SameSite=Lax` cookies whose `Max-Age` is the lifetime
+/// (lines 259-303; `CookieSameSiteConfig.java` lines 26-27), the refresh token's 604800 s
+/// (folio-org/mod-authtoken `.../tokens/RefreshToken.java` lines 22-24) and the access token's
+/// 600 s (`.../tokens/AccessToken.java` line 20).
+#[tokio::test]
+async fn folio_login_answers_as_mod_login_does() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let c = Client::new();
+    let post = |path: &str, body: Value| {
+        c.post(format!("{}/authn/{path}", h.folio_url()))
+            .header("x-okapi-tenant", "diku")
+            .json(&body)
+            .send()
+    };
+    for (body, text) in [
+        (
+            json!({"password": "admin"}),
+            "You must provide a username or userId",
+        ),
+        (
+            json!({"username": "diku_admin"}),
+            "You must provide a password",
+        ),
+    ] {
+        let r = post("login-with-expiry", body).await.expect("login");
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(r.text().await.unwrap_or_default(), text);
+    }
+    let r = post(
+        "login-with-expiry",
+        json!({"username": "diku_admin", "password": "nope"}),
+    )
+    .await
+    .expect("login");
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e = &parse(&r.text().await.unwrap_or_default())["errors"][0];
+    assert_eq!(
+        e["message"],
+        "Wrong username or wrong password or account blocked"
+    );
+    assert_eq!(
+        e["code"],
+        "wrong.username.or.wrong.password.or.account.blocked"
+    );
+    assert_eq!(e["type"], "error");
+
+    let r = post(
+        "login-with-expiry",
+        json!({"username": "diku_admin", "password": "admin"}),
+    )
+    .await
+    .expect("login");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let cookies: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect();
+    let cookie = |name: &str| {
+        cookies
+            .iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name} cookie in {cookies:?}"))
+            .clone()
+    };
+    let at = cookie("folioAccessToken");
+    let rt = cookie("folioRefreshToken");
+    for (c, path, age) in [(&at, "/", 600), (&rt, "/authn", 604_800)] {
+        for attr in ["Secure", "HttpOnly", "SameSite=Lax"] {
+            assert!(c.contains(attr), "{attr} in {c}");
+        }
+        assert!(c.contains(&format!("Path={path};")), "{c}");
+        assert!(c.contains(&format!("Max-Age={age};")), "{c}");
+    }
+    let v = parse(&r.text().await.unwrap_or_default());
+    assert!(v["accessTokenExpiration"].is_string() && v["refreshTokenExpiration"].is_string());
+    h.shutdown().await.expect("shutdown");
+}
+
+/// Libib assigns patron barcodes `202` + a 9-digit sequence + a GS1/EAN-13 check digit
+/// (illiad-libib-api.md §1.2 "Barcode scheme"; the docs' `2020000000013` and `2020000000037`,
+/// libib-patrons-client-docs.txt lines 22 and 39, both pass the check), and a patron is found
+/// by barcode or by e-mail, not by `patron_id` (libib-patrons-client-docs.txt lines 56-59;
+/// illiad-libib-api.md line 59).
+#[tokio::test]
+async fn libib_barcodes_are_202_ean13_and_patrons_are_found_by_barcode_or_email() {
+    fn ean13_ok(b: &str) -> bool {
+        let d: Vec<u32> = b.chars().filter_map(|c| c.to_digit(10)).collect();
+        d.len() == 13
+            && d.iter()
+                .enumerate()
+                .map(|(i, x)| if i % 2 == 0 { *x } else { x * 3 })
+                .sum::<u32>()
+                % 10
+                == 0
+    }
+    assert!(ean13_ok("2020000000013") && ean13_ok("2020000000037"));
+    assert!(!ean13_ok("2020000000014"));
+    let h = sandbox(fast()).await;
+    let l = Libib::new(&h);
+    for i in 0..12 {
+        let p = l.create(i).await;
+        let b = p["barcode"].as_str().expect("barcode");
+        assert!(b.starts_with("202") && ean13_ok(b), "{b}");
+    }
+    let (s, b) = l
+        .send(Method::POST, "/patrons?first_name=Mary&last_name=Shelley&email=Mary%40Example.org&patron_id=mshelley")
+        .await;
+    assert!(s.is_success(), "{b}");
+    let barcode = parse(&b)["barcode"].as_str().expect("barcode").to_string();
+    for id in [barcode.as_str(), "Mary@Example.org"] {
+        let (_, b) = l.send(Method::GET, &format!("/patrons/{id}")).await;
+        assert_eq!(parse(&b)["patron_id"], "mshelley", "{id}");
+    }
+    let (_, b) = l.send(Method::GET, "/patrons/mshelley").await;
+    assert_eq!(
+        parse(&b)["patron_id"],
+        Value::Null,
+        "patron_id is no identifier"
+    );
+    h.shutdown().await.expect("shutdown");
+}
