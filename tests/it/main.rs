@@ -15,6 +15,7 @@ mod exact_values;
 mod export_folio;
 mod export_identity;
 mod export_misc;
+mod fake_connector;
 mod import_folio;
 mod import_illiad;
 mod import_libib;

@@ -31,7 +31,7 @@ impl BuiltinSandbox {
 pub const LIBIB_INTERVAL_ENV: &str = "PATRON_ETL_SANDBOX_LIBIB_INTERVAL_MS";
 
 /// The Libib interval override from [`LIBIB_INTERVAL_ENV`], if set to a positive number.
-fn libib_interval_override() -> anyhow::Result<Option<Duration>> {
+pub fn libib_interval_override() -> anyhow::Result<Option<Duration>> {
     match std::env::var(LIBIB_INTERVAL_ENV) {
         Ok(v) => match v.trim().parse::<u64>() {
             Ok(ms) if ms > 0 => Ok(Some(Duration::from_millis(ms))),
@@ -60,54 +60,39 @@ impl BuiltinSandbox {
     /// This sandbox's `system` emulator as a target (a migration between two built-in systems
     /// uses one sandbox for both ends).
     pub fn target(&self, system: System) -> anyhow::Result<Target> {
-        let handle = &self.handle;
-        let c = handle.credentials().clone();
-        let (mut rate, concurrency) = default_pacing(system);
-        if let (System::Libib, Some(i)) = (system, libib_interval_override()?) {
-            rate = 1.0 / (i.as_secs_f64() * 1.25);
-        }
-        let (url, password, api_key, api_user) = match system {
-            System::Folio => (
-                handle.folio_url(),
-                Some(Secret::new(c.folio_password.clone())),
-                None,
-                None,
-            ),
-            System::Illiad => (
-                handle.illiad_url(),
-                None,
-                Some(Secret::new(c.illiad_api_key.clone())),
-                None,
-            ),
-            System::Libib => (
-                handle.libib_url(),
-                None,
-                Some(Secret::new(c.libib_api_key.clone())),
-                Some(c.libib_api_user.clone()),
-            ),
-        };
+        let connector = crate::systems::registry::connector(system);
+        let access = connector.sandbox_target(&self.handle)?.ok_or_else(|| {
+            crate::exit::UsageError(format!("the built-in sandbox has no {system} emulator"))
+        })?;
+        let (rate, concurrency) = default_pacing(system);
         Ok(Target {
             name: format!("sandbox:{system}"),
             system,
-            url: url.trim_end_matches('/').to_string(),
-            password,
-            api_key,
-            // The sandbox's own credentials as a `[targets]` table would give them; each system
+            url: access.entry.url.trim_end_matches('/').to_string(),
+            password: access.password,
+            api_key: access.api_key,
+            // The sandbox's own settings as a `[targets]` table would give them; each system
             // reads its part.
-            system_config: crate::systems::registry::schema(system).target_config(&TargetEntry {
-                system: system.name().to_string(),
-                url: url.clone(),
-                tenant: Some(c.folio_tenant.clone()),
-                username: Some(c.folio_username.clone()),
-                api_user,
-                ..TargetEntry::default()
-            }),
-            rate,
+            system_config: crate::systems::registry::schema(system).target_config(&access.entry),
+            rate: access.rate.unwrap_or(rate),
             concurrency,
             timeout: Duration::from_secs(30),
             retry: crate::http::RetryPolicy::default(),
         })
     }
+}
+
+/// How a system's emulator in the built-in sandbox is reached: what a `[targets]` table and its
+/// secret would say (see `Connector::sandbox_target`).
+pub struct SandboxAccess {
+    /// The settings (`url` and the system's own keys).
+    pub entry: TargetEntry,
+    /// The password, for a system that logs in with one.
+    pub password: Option<Secret>,
+    /// The API key, for a system that takes one.
+    pub api_key: Option<Secret>,
+    /// Pacing other than the system's default (requests per second), if the sandbox needs it.
+    pub rate: Option<f64>,
 }
 
 /// The target `tref` names, ready to use: a configured target as it is, or the built-in sandbox

@@ -8,7 +8,33 @@ pub static CONNECTORS: &[&dyn Connector] = &[
     &super::folio::FolioConnector,
     &super::illiad::IlliadConnector,
     &super::libib::LibibConnector,
+    &super::memory::MemoryConnector,
 ];
+
+/// The system registered under `name` (case-insensitive, trimmed); test-only connectors only
+/// when [`TEST_CONNECTORS_ENV`] is set.
+pub fn find(name: &str) -> Option<System> {
+    let name = name.trim();
+    listed()
+        .map(|c| c.system())
+        .find(|s| s.name().eq_ignore_ascii_case(name))
+}
+
+/// The names of the systems a user can name, for messages.
+pub fn names() -> Vec<&'static str> {
+    listed().map(|c| c.system().name()).collect()
+}
+
+/// Set (to anything) to make test-only connectors (`Connector::test_only`) available.
+pub const TEST_CONNECTORS_ENV: &str = "PATRON_ETL_TEST_CONNECTORS";
+
+fn listed() -> impl Iterator<Item = &'static dyn Connector> {
+    let tests = std::env::var_os(TEST_CONNECTORS_ENV).is_some();
+    CONNECTORS
+        .iter()
+        .copied()
+        .filter(move |c| tests || !c.test_only())
+}
 
 /// The connector for `system`.
 pub fn connector(system: System) -> &'static dyn Connector {

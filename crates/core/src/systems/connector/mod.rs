@@ -41,6 +41,18 @@ pub trait Connector: Send + Sync + 'static {
     fn system(&self) -> System;
     /// What the system's API can do.
     fn capabilities(&self) -> Capabilities;
+    /// The built-in sandbox's emulator of this system (`sandbox:<system>`), or `None` when the
+    /// sandbox has none (or the sandbox cannot say how to reach it: `Err`).
+    fn sandbox_target(
+        &self,
+        _sandbox: &crate::sandbox::SandboxHandle,
+    ) -> anyhow::Result<Option<crate::builtin::SandboxAccess>> {
+        Ok(None)
+    }
+    /// A connector for the tests only (hidden unless `PATRON_ETL_TEST_CONNECTORS` is set).
+    fn test_only(&self) -> bool {
+        false
+    }
     /// Catalogue, validation, mapping rules, `init` data, target configuration.
     fn schema(&self) -> &'static dyn SchemaSide;
     /// Connect, plan, write, scope query, restore.

@@ -131,6 +131,25 @@ impl Connector for FolioConnector {
         System::Folio
     }
 
+    fn sandbox_target(
+        &self,
+        sandbox: &crate::sandbox::SandboxHandle,
+    ) -> anyhow::Result<Option<crate::builtin::SandboxAccess>> {
+        let c = sandbox.credentials();
+        Ok(Some(crate::builtin::SandboxAccess {
+            entry: crate::target::TargetEntry {
+                system: self.system().name().to_string(),
+                url: sandbox.folio_url(),
+                tenant: Some(c.folio_tenant.clone()),
+                username: Some(c.folio_username.clone()),
+                ..Default::default()
+            },
+            password: Some(crate::secret::Secret::new(c.folio_password.clone())),
+            api_key: None,
+            rate: None,
+        }))
+    }
+
     fn capabilities(&self) -> Capabilities {
         // Source: folio-org/mod-users ramls/users.raml — `GET /users` (CQL `query`, `limit`),
         // `PUT /users/{userId}`, `DELETE /users/{userId}`; a CQL `id==(a or b …)` looks up many at once.

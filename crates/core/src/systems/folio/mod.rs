@@ -17,3 +17,9 @@ pub use connector::FolioConnector;
 pub mod cql;
 pub mod merge;
 pub mod refdata;
+
+impl super::System {
+    /// Folio (`system = "folio"`).
+    #[allow(non_upper_case_globals)]
+    pub const Folio: super::System = super::System("folio");
+}

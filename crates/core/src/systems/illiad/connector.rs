@@ -128,6 +128,23 @@ impl Connector for IlliadConnector {
         System::Illiad
     }
 
+    fn sandbox_target(
+        &self,
+        sandbox: &crate::sandbox::SandboxHandle,
+    ) -> anyhow::Result<Option<crate::builtin::SandboxAccess>> {
+        let c = sandbox.credentials();
+        Ok(Some(crate::builtin::SandboxAccess {
+            entry: crate::target::TargetEntry {
+                system: self.system().name().to_string(),
+                url: sandbox.illiad_url(),
+                ..Default::default()
+            },
+            password: None,
+            api_key: Some(crate::secret::Secret::new(c.illiad_api_key.clone())),
+            rate: None,
+        }))
+    }
+
     fn capabilities(&self) -> Capabilities {
         // Source: reference/seeds/illiad-webplatform-users-api.txt (the Users endpoints: GET by
         // username or external id, POST create) and reference/illiad-libib-api.md §2.2 and §2.4: no

@@ -13,3 +13,9 @@ pub mod session;
 pub mod write;
 
 pub use connector::IlliadConnector;
+
+impl super::System {
+    /// Illiad (`system = "illiad"`).
+    #[allow(non_upper_case_globals)]
+    pub const Illiad: super::System = super::System("illiad");
+}

@@ -119,6 +119,28 @@ impl Connector for LibibConnector {
         System::Libib
     }
 
+    /// The built-in Libib, paced like real Libib unless `PATRON_ETL_SANDBOX_LIBIB_INTERVAL_MS`
+    /// shortens its interval (then one request per 1.25 × that interval).
+    fn sandbox_target(
+        &self,
+        sandbox: &crate::sandbox::SandboxHandle,
+    ) -> anyhow::Result<Option<crate::builtin::SandboxAccess>> {
+        let c = sandbox.credentials();
+        let rate =
+            crate::builtin::libib_interval_override()?.map(|i| 1.0 / (i.as_secs_f64() * 1.25));
+        Ok(Some(crate::builtin::SandboxAccess {
+            entry: crate::target::TargetEntry {
+                system: self.system().name().to_string(),
+                url: sandbox.libib_url(),
+                api_user: Some(c.libib_api_user.clone()),
+                ..Default::default()
+            },
+            password: None,
+            api_key: Some(crate::secret::Secret::new(c.libib_api_key.clone())),
+            rate,
+        }))
+    }
+
     fn capabilities(&self) -> Capabilities {
         // Source: reference/seeds/libib-patrons-client-docs.txt and reference/illiad-libib-api.md
         // §1.2: `GET /patrons?page=N` (50 a page, no filter), `POST /patrons/{id}` updates,

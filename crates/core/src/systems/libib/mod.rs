@@ -38,3 +38,9 @@ pub const PATRON_FIELDS: [&str; 15] = [
 
 /// The patron fields other than the barcode: what an update can change.
 pub const EDITABLE_FIELDS: &[&str] = PATRON_FIELDS.split_at(1).1;
+
+impl super::System {
+    /// Libib (`system = "libib"`).
+    #[allow(non_upper_case_globals)]
+    pub const Libib: super::System = super::System("libib");
+}
