@@ -1,9 +1,11 @@
 //! Field catalogues: fixed and pattern fields, id_like flags, enumerations, and the shipped
 //! mapping files' `[fields]` keys.
 
+use patron_etl::systems::folio::schema::{
+    folio_address_field, FOLIO_DEFAULT_ADDRESS_TYPES, FOLIO_DEFAULT_PATRON_GROUPS,
+};
 use patron_etl::systems::schema::{
-    field_names, field_patterns, folio_address_field, lookup_field, match_fields, max_length,
-    FieldKind, FOLIO_DEFAULT_ADDRESS_TYPES, FOLIO_DEFAULT_PATRON_GROUPS,
+    field_names, field_patterns, lookup_field, match_fields, max_length, FieldKind,
 };
 use patron_etl::systems::System;
 use std::path::Path;

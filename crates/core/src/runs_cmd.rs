@@ -146,7 +146,7 @@ pub fn show(home: &Path, id: &str) -> anyhow::Result<String> {
     }
     let folder = home.join("runs").join(&r.id);
     field(&mut s, "run folder", &folder.display().to_string());
-    if r.command == "restore" && r.commit && r.undone_by.is_none() && r.system != "illiad" {
+    if r.command == "restore" && r.commit && r.undone_by.is_none() && undoable(&r.system) {
         let _ = writeln!(
             s,
             "  undo with:     patron-etl undo {} (preview; add --commit)",
@@ -215,4 +215,12 @@ pub fn resume_options(
     Ok(ImportOptions::from_spec(
         spec, home, &r.id, commit, force, config,
     ))
+}
+
+/// Whether runs into `system` can be undone: its API can both update and delete.
+fn undoable(system: &str) -> bool {
+    crate::systems::System::parse(system).is_some_and(|s| {
+        let caps = crate::systems::registry::connector(s).capabilities();
+        caps.update && caps.delete
+    })
 }

@@ -105,17 +105,18 @@ pub(crate) fn compile(
         ));
     };
     let system = System::parse(sys.get_ref()).ok_or_else(|| {
-        let names = ["folio", "illiad", "libib"];
+        let names = crate::systems::registry::names();
         err(
             at(sys.span()),
-            match nearest(sys.get_ref(), names) {
+            match nearest(sys.get_ref(), names.iter().copied()) {
                 Some(s) => format!(
                     "unknown system \"{}\" (did you mean \"{s}\"?)",
                     sys.get_ref()
                 ),
                 None => format!(
-                    "unknown system \"{}\"; expected one of: folio, illiad, libib",
-                    sys.get_ref()
+                    "unknown system \"{}\"; expected one of: {}",
+                    sys.get_ref(),
+                    names.join(", ")
                 ),
             },
         )

@@ -14,7 +14,8 @@ use crate::export::filter::Filter;
 use crate::export::source::SourceStats;
 use crate::http::Governed;
 use crate::systems::connector::{Batch, Pager, RecordFields};
-use crate::systems::schema::{self, FOLIO_ADDRESS_PARTS};
+use crate::systems::folio::schema::{folio_address_field, ADDRESS_ORDER, FOLIO_ADDRESS_PARTS};
+use crate::systems::schema;
 use crate::systems::System;
 use serde_json::Value;
 
@@ -159,13 +160,13 @@ impl RecordFields for FolioFields {
                 fields.push(format!("personal.addresses.{ty}.{part}"));
             }
         }
-        fields.push(schema::FOLIO_ADDRESS_ORDER.to_string());
+        fields.push(ADDRESS_ORDER.to_string());
         fields
     }
 
     fn extract(&self, field: &str, record: &Value) -> Option<Vec<String>> {
         let names = &self.names;
-        if let Some((ty, part)) = schema::folio_address_field(field) {
+        if let Some((ty, part)) = folio_address_field(field) {
             let type_id = names.address_types.id(ty)?;
             let addr = record
                 .pointer("/personal/addresses")?
@@ -175,7 +176,7 @@ impl RecordFields for FolioFields {
             return texts(addr.get(part)?);
         }
         match field {
-            schema::FOLIO_ADDRESS_ORDER => Some(
+            ADDRESS_ORDER => Some(
                 record
                     .pointer("/personal/addresses")?
                     .as_array()?

@@ -24,13 +24,6 @@ use regex::Regex;
 use serde_json::Value;
 use std::sync::LazyLock;
 
-// FOLIO's catalogue constants live in `systems/folio/schema.rs`; re-exported here under their
-// former paths for the callers (export's FOLIO columns, the catalogue tests) not yet moved.
-pub use crate::systems::folio::schema::{
-    folio_address_field, ADDRESS_ORDER as FOLIO_ADDRESS_ORDER, FOLIO_ADDRESS_PARTS,
-    FOLIO_CONTACT_TYPES, FOLIO_DEFAULT_ADDRESS_TYPES, FOLIO_DEFAULT_PATRON_GROUPS,
-};
-
 /// The kind of value a field holds; drives coercion of mapped cell text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
