@@ -347,3 +347,61 @@ fn dispatch(cli: Cli) -> anyhow::Result<Ran> {
         Command::Undo(args) => cmd::undo::run(args, home),
     }
 }
+
+/// `--missing` (the library's `MissingPolicy`, spelled for the command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MissingArg {
+    /// Leave them alone (the default).
+    Ignore,
+    /// Deactivate them (FOLIO `active = false`; Libib freeze).
+    Deactivate,
+    /// Deactivate them and set their expiration date to today (FOLIO).
+    Expire,
+}
+
+impl From<MissingArg> for MissingPolicy {
+    fn from(a: MissingArg) -> MissingPolicy {
+        match a {
+            MissingArg::Ignore => MissingPolicy::Ignore,
+            MissingArg::Deactivate => MissingPolicy::Deactivate,
+            MissingArg::Expire => MissingPolicy::Expire,
+        }
+    }
+}
+
+/// `export --format` (the library's `ExportFormat`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// The system's own records, one JSON object a line after a header line (a backup that
+    /// `restore` puts back); `.jsonl` only.
+    Native,
+    /// A fixed set of columns (the default ones, or an export mapping's).
+    Columns,
+}
+
+impl From<FormatArg> for patron_etl::export::ExportFormat {
+    fn from(a: FormatArg) -> Self {
+        match a {
+            FormatArg::Native => Self::Native,
+            FormatArg::Columns => Self::Columns,
+        }
+    }
+}
+
+/// `export --headers` (the library's `Headers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HeadersArg {
+    /// Field names as mapping files name them (`personal.lastName`): imports back.
+    Fields,
+    /// Readable labels ("Last name", "Home address — city").
+    Labels,
+}
+
+impl From<HeadersArg> for patron_etl::export::human::Headers {
+    fn from(a: HeadersArg) -> Self {
+        match a {
+            HeadersArg::Fields => Self::Fields,
+            HeadersArg::Labels => Self::Labels,
+        }
+    }
+}

@@ -37,14 +37,14 @@ pub struct ExportArgs {
     /// native: each record as the system holds it, after a header line (a backup for
     /// `restore`; the default for .jsonl without --mapping); columns: the export's columns.
     #[arg(long, value_enum, value_name = "FORMAT")]
-    pub format: Option<export::ExportFormat>,
+    pub format: Option<crate::cli::FormatArg>,
     /// Replace the output file if it exists (otherwise exit 2 and the file is left as it is).
     #[arg(long)]
     pub force: bool,
     /// CSV/XLSX header text: labels ("Last name", "Home address — city") or fields
     /// (`personal.lastName`, what mappings name). Default: labels for .xlsx, fields for .csv.
     #[arg(long, value_enum, value_name = "KIND")]
-    pub headers: Option<export::human::Headers>,
+    pub headers: Option<crate::cli::HeadersArg>,
     /// CSV/XLSX: keep every column of the layout, even those empty in every row (by default
     /// they are left out). Use it (and --headers fields for XLSX) to import the file back.
     #[arg(long)]
@@ -82,9 +82,9 @@ pub fn run(args: ExportArgs, home: PathBuf) -> anyhow::Result<Ran> {
         rate: args.rate,
         concurrency: args.concurrency,
         home,
-        format: args.format,
+        format: args.format.map(Into::into),
         force: args.force,
-        headers: args.headers,
+        headers: args.headers.map(Into::into),
         all_columns: args.all_columns,
         filter: export::filter::Filter {
             limit: args.limit,

@@ -7,7 +7,6 @@ use patron_etl::exit;
 use patron_etl::import::{self, ImportOptions};
 use patron_etl::journal::interrupt::Halt;
 use patron_etl::journal::{JournalOptions, ResumeFrom, RunStatus};
-use patron_etl::sync::MissingPolicy;
 use std::path::PathBuf;
 
 /// `import` options.
@@ -30,8 +29,8 @@ pub struct ImportArgs {
     pub limit: Option<u64>,
     /// In-scope patrons absent from the roster ([scope] in the mapping): leave them (ignore),
     /// deactivate them (FOLIO active=false, Libib freeze), or also expire them today (FOLIO).
-    #[arg(long, value_enum, default_value_t = MissingPolicy::Ignore)]
-    pub missing: MissingPolicy,
+    #[arg(long, value_enum, default_value_t = crate::cli::MissingArg::Ignore)]
+    pub missing: crate::cli::MissingArg,
     /// Refuse --missing when more than this percentage of the in-scope patrons would change.
     #[arg(long, value_name = "PERCENT", default_value = "10", value_parser = parse_percent)]
     pub max_missing: f64,
@@ -68,7 +67,7 @@ pub fn run(args: ImportArgs, home: PathBuf) -> anyhow::Result<Ran> {
     opts.read = args.input.read_options()?;
     opts.files = args.input.files;
     opts.limit = args.limit;
-    opts.missing = args.missing;
+    opts.missing = args.missing.into();
     opts.max_missing = args.max_missing;
     opts.force = args.force;
     opts.allow_incomplete_roster = args.allow_incomplete_roster;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 /// The environment variable naming the home directory.
 pub const HOME_ENV: &str = "PATRON_ETL_HOME";
 
-/// The home directory: `flag` (`--home`, which clap also fills from `PATRON_ETL_HOME`), else
+/// The home directory: `flag` (`--home`, which the command line also fills from `PATRON_ETL_HOME`), else
 /// `./.patron-etl`; made absolute so a run recorded from one directory is found from another.
 pub fn home(flag: Option<&Path>) -> std::io::Result<PathBuf> {
     let dir = match flag {

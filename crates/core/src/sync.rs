@@ -9,7 +9,6 @@
 //! Each system's scope query is in its folder (`systems/folio/sync.rs`, `systems/libib/sync.rs`),
 //! reached through [`crate::systems::connector::TargetSession::missing`].
 
-use clap::ValueEnum;
 use serde_json::Value;
 
 /// The file name absent patrons are reported under (their report lines number them 1, 2, …).
@@ -20,9 +19,7 @@ pub const DEFAULT_MAX_MISSING: f64 = 0.10;
 
 /// What happens to in-scope patrons absent from the roster.
 /// Serialised (the run's journal) by the same lowercase names as on the command line.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MissingPolicy {
     /// Leave them alone (the default).

@@ -17,7 +17,7 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// What header text a human export uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Headers {
     /// Field names as mapping files name them (`personal.lastName`): imports back.
     Fields,

@@ -68,7 +68,7 @@ pub struct ExportOptions {
 }
 
 /// What an export writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
     /// The system's own records, one JSON object a line after a header line (a backup that
     /// `restore` puts back); `.jsonl` only.
