@@ -166,7 +166,7 @@ fn faults_never_duplicate_or_lose_a_row() {
     // the test is about what each retry does, not about how long it waits.
     sb.folio_config(
         d,
-        "rate = 400\nconcurrency = 8\ntimeout_secs = 5\n\
+        "rate = 2000\nconcurrency = 8\ntimeout_secs = 5\n\
          retries = 6\nretry_base_ms = 5\nretry_cap_ms = 50\n",
     );
     generated_roster(&d.join("big.csv"), 2000, 0);
