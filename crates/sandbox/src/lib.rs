@@ -404,6 +404,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<SandboxHandle> {
         write_gen: Default::default(),
         saved_gen: Default::default(),
         persist_gate: Default::default(),
+        file_gen: Default::default(),
         tokens: Mutex::new(Default::default()),
         folio_revoked: AtomicBool::new(false),
         libib_last: Mutex::new(Default::default()),

@@ -54,6 +54,8 @@ pub(crate) struct App {
     pub saved_gen: AtomicU64,
     /// One save at a time (writes waiting behind it are covered by the next one).
     pub persist_gate: tokio::sync::Mutex<()>,
+    /// The write generation the state file holds (every save is ordered by it).
+    pub file_gen: std::sync::Mutex<u64>,
     pub tokens: Mutex<HashMap<String, Token>>,
     /// Set by `POST /_sandbox/folio/revoke`: the FOLIO login is refused from then on.
     pub folio_revoked: AtomicBool,
@@ -94,7 +96,9 @@ impl App {
                 let d = lock(&app.data);
                 (app.write_gen.load(Ordering::SeqCst), d.clone())
             };
-            snapshot.save_unsynced(path).map(|()| gen)
+            snapshot
+                .save_ordered(path, false, &app.file_gen, gen)
+                .map(|()| gen)
         })
         .await;
         match saved {
@@ -116,8 +120,13 @@ impl App {
             return Ok(());
         };
         self.dirty.store(false, Ordering::SeqCst);
-        let snapshot = lock(&self.data).clone();
-        snapshot.save(path)
+        let (gen, snapshot) = {
+            let d = lock(&self.data);
+            (self.write_gen.load(Ordering::SeqCst), d.clone())
+        };
+        snapshot.save_ordered(path, true, &self.file_gen, gen)?;
+        self.saved_gen.fetch_max(gen, Ordering::SeqCst);
+        Ok(())
     }
 }
 

@@ -178,18 +178,33 @@ impl Data {
 
     /// Writes state to `path` atomically (temp file in the same folder + rename), mode 0600,
     /// creating the folder (0700) if needed, synced to disk.
+    #[cfg(test)]
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        self.save_with(path, true)
+        self.save_with(path, true, None)
     }
 
-    /// As [`Data::save`] without syncing: the file survives the process being killed (not the
-    /// machine losing power), at a fraction of the cost — what saving before every answered
-    /// write needs.
-    pub fn save_unsynced(&self, path: &Path) -> anyhow::Result<()> {
-        self.save_with(path, false)
+    /// As `save` — synced when `sync`; unsynced, the file survives the process being
+    /// killed (not the machine losing power) at a fraction of the cost, which is what saving
+    /// before every answered write needs — for a snapshot taken at write
+    /// generation `gen`: the file is replaced only if it does not already hold a later generation
+    /// (`file_gen`, updated under its lock). Two savers racing — the periodic flusher and the
+    /// save before an answered write — can then never put an older snapshot over a newer one.
+    pub fn save_ordered(
+        &self,
+        path: &Path,
+        sync: bool,
+        file_gen: &std::sync::Mutex<u64>,
+        gen: u64,
+    ) -> anyhow::Result<()> {
+        self.save_with(path, sync, Some((file_gen, gen)))
     }
 
-    fn save_with(&self, path: &Path, sync: bool) -> anyhow::Result<()> {
+    fn save_with(
+        &self,
+        path: &Path,
+        sync: bool,
+        order: Option<(&std::sync::Mutex<u64>, u64)>,
+    ) -> anyhow::Result<()> {
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => std::path::PathBuf::from("."),
@@ -218,7 +233,19 @@ impl Data {
             if sync {
                 f.sync_all()?;
             }
-            std::fs::rename(&tmp, path)?;
+            match order {
+                None => std::fs::rename(&tmp, path)?,
+                Some((file_gen, gen)) => {
+                    let mut held = file_gen.lock().unwrap_or_else(|p| p.into_inner());
+                    if gen >= *held {
+                        std::fs::rename(&tmp, path)?;
+                        *held = gen;
+                    } else {
+                        // The file already holds a later snapshot: this one is stale.
+                        let _ = std::fs::remove_file(&tmp);
+                    }
+                }
+            }
             Ok(())
         })();
         if result.is_err() {
@@ -247,6 +274,36 @@ pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The flusher's synced save of an older snapshot finishing after the save before an
+    /// answered write must not put the older state back (it lost answered creates after a
+    /// SIGKILL under load).
+    #[cfg(unix)]
+    #[test]
+    fn an_older_snapshot_never_replaces_a_newer_file() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state.json");
+        let gen = std::sync::Mutex::new(0);
+        let d = Data::seeded();
+        d.save_ordered(&p, false, &gen, 5).unwrap();
+        let ino = std::fs::metadata(&p).unwrap().ino();
+        d.save_ordered(&p, true, &gen, 3).unwrap();
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().ino(),
+            ino,
+            "stale save replaced the file"
+        );
+        assert_eq!(*gen.lock().unwrap(), 5);
+        d.save_ordered(&p, false, &gen, 7).unwrap();
+        assert_ne!(std::fs::metadata(&p).unwrap().ino(), ino);
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "temporary files left: {left:?}");
+    }
 
     #[test]
     fn seeded_has_reference_data() {
