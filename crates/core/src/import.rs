@@ -789,7 +789,7 @@ async fn plan_missing(
     roster: crate::resolve::Roster,
 ) -> anyhow::Result<MissingPlan> {
     let crate::resolve::Roster { scope, keys } = roster;
-    let plan = backend.missing(&scope, &mapping.match_field, &keys).await?;
+    let mut plan = backend.missing(&scope, &mapping.match_field, &keys).await?;
     tracing::info!(
         in_scope = plan.in_scope,
         absent = plan.absent.len(),
@@ -797,7 +797,55 @@ async fn plan_missing(
     );
     plan.check_threshold(opts.max_missing, opts.force)
         .map_err(UsageError)?;
+    plan.roster_keys = keys;
     Ok(plan)
+}
+
+/// A resumed roster sync: a deactivation an earlier attempt sent but never recorded the outcome
+/// of, whose patron the fresh scope query no longer finds in scope, was applied (the patron left
+/// the scope because of it) — its row gets its outcome, so undo finds every deactivation. One
+/// still in scope is sent again on a new line.
+fn confirm_left_scope(
+    plan: &MissingPlan,
+    sinks: &mut Sinks,
+    journal: &crate::journal::session::RunJournal,
+    file: &Arc<str>,
+    file_index: usize,
+) -> anyhow::Result<()> {
+    let still: std::collections::HashSet<&str> =
+        plan.absent.iter().map(|a| a.id.as_str()).collect();
+    for intent in journal.unresolved(file_index) {
+        let Some(id) = intent.target_id.as_deref() else {
+            continue;
+        };
+        // Still in scope (not applied), or on the roster now (`--force` after a changed
+        // input): not confirmed; it is planned afresh like any other row.
+        let on_roster = intent
+            .key
+            .as_deref()
+            .is_some_and(|k| plan.roster_keys.contains(&crate::dedupe::fold(k)));
+        if intent.op != "update" || still.contains(id) || on_roster {
+            continue;
+        }
+        let mut o = Outcome::new(
+            file,
+            intent.line,
+            intent.key.clone(),
+            OutcomeKind::Deactivated,
+        );
+        o.target_id = Some(id.to_string());
+        o.changed_fields = intent.changes.clone();
+        if let Some(before) = &intent.before {
+            o.name = crate::outcome::display_name(before);
+        }
+        o.set_reason(
+            ReasonCode::ConfirmedByLookup,
+            "confirmed after an interrupted run: the scope query no longer finds the patron in scope",
+        );
+        journal.record_outcomes([(file_index, &o)])?;
+        sinks.emit(&o, usize::MAX, &[])?;
+    }
+    Ok(())
 }
 
 /// Deactivates (or, in preview, lists) the absent patrons; one report line each, under the file
@@ -815,6 +863,9 @@ async fn apply_missing(
     // Lines number the absent patrons 1, 2, … so each has its own journal row (undo restores
     // them); a resumed run goes on after the lines its earlier attempts recorded.
     let before = journal.last_line(file_index);
+    if opts.commit {
+        confirm_left_scope(&plan, sinks, journal, &file, file_index)?;
+    }
     for (n, Absent { key, id, record }) in plan.absent.into_iter().enumerate() {
         let line = before + n as u64 + 1;
         let (new_record, changes) = backend.deactivated(&record, opts.missing, &today);

@@ -10,6 +10,7 @@
 //! reached through [`crate::systems::connector::TargetSession::missing`].
 
 use serde_json::Value;
+use std::collections::HashSet;
 
 /// The file name absent patrons are reported under (their report lines number them 1, 2, …).
 pub const ABSENT_FILE: &str = "(absent from roster)";
@@ -49,6 +50,8 @@ pub struct MissingPlan {
     pub in_scope: usize,
     /// Those absent from the roster, in the target's order.
     pub absent: Vec<Absent>,
+    /// The roster's folded match keys the plan was made against (filled by the stage).
+    pub roster_keys: HashSet<String>,
 }
 
 impl MissingPlan {
@@ -98,6 +101,7 @@ mod tests {
                     record: Value::Null,
                 })
                 .collect(),
+            roster_keys: HashSet::new(),
         };
         let e = plan.check_threshold(0.10, false).unwrap_err();
         assert!(e.contains("11 of 100"), "{e}");

@@ -368,6 +368,19 @@ impl RunJournal {
             .unwrap_or(0)
     }
 
+    /// The intents of `file_index` an earlier attempt recorded and never resolved (its write may
+    /// or may not have been applied), latest per line, in line order.
+    pub fn unresolved(&self, file_index: usize) -> Vec<&IntentRow> {
+        let mut out: Vec<&IntentRow> = self
+            .pending
+            .iter()
+            .filter(|((f, line), _)| *f == file_index && !self.done.contains_key(&(*f, *line)))
+            .filter_map(|(_, v)| v.last())
+            .collect();
+        out.sort_by_key(|i| i.line);
+        out
+    }
+
     /// The file index the journal uses for `file` (see [`RunJournal::record_outcomes`]).
     pub fn file_index(&self, file: &str) -> usize {
         self.index_of(file)
@@ -687,6 +700,38 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn unresolved_lists_the_intents_an_earlier_attempt_left_open() {
+        let f = files();
+        let inputs = vec![f.input.clone()];
+        let (run, first) = begin(&start(&f, &inputs, &JournalOptions::default())).unwrap();
+        first
+            .record_intents(&[
+                planned(&f.input, 2, update("u2")),
+                planned(&f.input, 3, update("u3")),
+                planned(&f.input, 4, update("u4")),
+            ])
+            .await
+            .unwrap();
+        let mut done = planned(&f.input, 3, update("u3"))
+            .row
+            .outcome(OutcomeKind::Updated);
+        done.target_id = Some("u3".into());
+        first.record_outcomes([(0, &done)]).unwrap();
+        drop(first);
+        let resume = JournalOptions {
+            resume: Some(ResumeFrom::Run(run.id.clone())),
+            force: false,
+        };
+        let (_, second) = begin(&start(&f, &inputs, &resume)).unwrap();
+        let open: Vec<(u64, Option<&str>)> = second
+            .unresolved(0)
+            .iter()
+            .map(|i| (i.line, i.target_id.as_deref()))
+            .collect();
+        assert_eq!(open, [(2, Some("u2")), (4, Some("u4"))]);
+        assert!(second.unresolved(1).is_empty());
+    }
     #[tokio::test]
     async fn a_resumed_run_confirms_applied_writes_by_the_fresh_plan_and_resends_the_rest() {
         let f = files();
