@@ -1558,9 +1558,21 @@ static SPECS: [Spec; 8] = [
         path: "/folio/service-points",
         key: "servicepoints",
         table: "service_point",
+        // folio-org/mod-inventory-storage `ramls/servicepoint.json`: required `name`, `code`,
+        // `discoveryDisplayName`; `additionalProperties: false` (the properties below). The
+        // unique `name` and `code` are not cited here (not checked against that module's
+        // `db_scripts/schema.json`).
         required: &["name", "code", "discoveryDisplayName"],
         unique: &["name", "code"],
-        allowed: None,
+        allowed: Some(&[
+            "name",
+            "code",
+            "discoveryDisplayName",
+            "description",
+            "shelvingLagTime",
+            "pickupLocation",
+            "feeFineOwner",
+        ]),
         class: "Servicepoint",
         coll: |d| &d.folio.service_points,
         coll_mut: |d| &mut d.folio.service_points,
@@ -1569,9 +1581,19 @@ static SPECS: [Spec; 8] = [
         path: "/folio/request-preference-storage/request-preference",
         key: "requestPreferences",
         table: "user_request_preference",
+        // folio-org/mod-circulation-storage `ramls/request-preference.json`: required `userId`,
+        // `holdShelf`, `delivery`; `additionalProperties: false` (the properties below). One
+        // preference per user (`unique: userId`) is not cited here.
         required: &["userId", "holdShelf", "delivery"],
         unique: &["userId"],
-        allowed: None,
+        allowed: Some(&[
+            "userId",
+            "holdShelf",
+            "delivery",
+            "defaultServicePointId",
+            "defaultDeliveryAddressTypeId",
+            "fulfillment",
+        ]),
         class: "RequestPreference",
         coll: |d| &d.folio.request_preferences,
         coll_mut: |d| &mut d.folio.request_preferences,

@@ -277,6 +277,54 @@ async fn folio_groups_take_unknown_properties_address_types_and_departments_do_n
     h.shutdown().await.expect("shutdown");
 }
 
+/// Service points (folio-org/mod-inventory-storage `ramls/servicepoint.json`) and request
+/// preferences (folio-org/mod-circulation-storage `ramls/request-preference.json`) declare
+/// `additionalProperties: false`: an unknown property is RMB's 422, a documented one is taken.
+#[tokio::test]
+async fn folio_service_points_and_request_preferences_refuse_unknown_properties() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let (s, b) = f
+        .post(
+            "/service-points",
+            json!({"name": "Annex", "code": "ANX", "discoveryDisplayName": "Annex",
+                   "pickupLocation": true, "shelvingLagTime": 2}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let user = "7d1a1c4e-0c5a-4d33-9a3a-5c2f0e1b2a3c";
+    for (path, body, class) in [
+        (
+            "/service-points",
+            json!({"name": "Dock", "code": "DCK", "discoveryDisplayName": "Dock", "colour": "teal"}),
+            "Servicepoint",
+        ),
+        (
+            "/request-preference-storage/request-preference",
+            json!({"userId": user, "holdShelf": true, "delivery": false, "colour": "teal"}),
+            "RequestPreference",
+        ),
+    ] {
+        let (s, b) = f.post(path, body).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {b}");
+        assert_eq!(
+            parse(&b)["errors"][0]["message"],
+            format!(
+                "Unrecognized field \"colour\" (class org.folio.rest.jaxrs.model.{class}), not marked as ignorable"
+            ),
+            "{path}"
+        );
+    }
+    let (s, b) = f
+        .post(
+            "/request-preference-storage/request-preference",
+            json!({"userId": user, "holdShelf": true, "delivery": false, "fulfillment": "Hold Shelf"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    h.shutdown().await.expect("shutdown");
+}
+
 /// Unique indexes (mod-users `src/main/resources/templates/db_scripts/schema.json`: groups
 /// `group` lines 85-93, departments `name` and `code` lines 96-108, addresstype `addressType`
 /// lines 347-352, users `externalSystemId` lines 191-206), folded by `lower(f_unaccent(…))`,
