@@ -189,6 +189,9 @@ impl ReadSide for FolioReads {
         filter: &Filter,
     ) -> anyhow::Result<Paged> {
         let (client, names) = super::connect::folio_with_names(target, http).await?;
+        let service_points = super::linked::fetch_service_points(&client)
+            .await
+            .map_err(crate::exit::TargetError::into_run_error)?;
         let query = super::export::folio_query(filter, &names)?;
         Ok(Paged {
             pager: Box::new(super::export::FolioPager::new(
@@ -196,7 +199,9 @@ impl ReadSide for FolioReads {
                 query,
                 filter.clone(),
             )),
-            fields: Arc::new(super::export::FolioFields::new(names)),
+            fields: Arc::new(
+                super::export::FolioFields::new(names).with_service_points(service_points),
+            ),
         })
     }
 

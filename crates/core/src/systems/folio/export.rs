@@ -7,7 +7,7 @@
 
 use super::client::FolioClient;
 use super::cql;
-use super::refdata::RefData;
+use super::refdata::{Names, RefData};
 use crate::exit::{TargetError, UsageError};
 use crate::export::columns::{is_empty, texts};
 use crate::export::filter::Filter;
@@ -121,6 +121,10 @@ impl Pager for FolioPager {
             None => last = true,
         }
         users.retain(|u| keeps(&self.filter, u));
+        // Each user with its linked records (`linked/`): batched `userId==(…)` lookups.
+        super::linked::attach(&self.client, &mut users, &super::linked::KINDS)
+            .await
+            .map_err(TargetError::into_run_error)?;
         Ok(Batch {
             records: users,
             last,
@@ -136,12 +140,23 @@ impl Pager for FolioPager {
 #[derive(Debug, Clone, Default)]
 pub struct FolioFields {
     names: RefData,
+    /// Service points (linked records read their ids as codes).
+    service_points: Names,
 }
 
 impl FolioFields {
     /// Reads records with `names` (loaded from the server when connecting).
     pub fn new(names: RefData) -> FolioFields {
-        FolioFields { names }
+        FolioFields {
+            names,
+            service_points: Names::default(),
+        }
+    }
+
+    /// Reads service-point ids as their codes.
+    pub fn with_service_points(mut self, service_points: Names) -> FolioFields {
+        self.service_points = service_points;
+        self
     }
 }
 
@@ -174,6 +189,17 @@ impl RecordFields for FolioFields {
                 .iter()
                 .find(|a| a.get("addressTypeId").and_then(Value::as_str) == Some(type_id))?;
             return texts(addr.get(part)?);
+        }
+        if super::linked::is_linked(field) {
+            let mut v = record;
+            for part in field.split('.') {
+                v = v.get(part)?;
+            }
+            let names = super::linked::LinkNames {
+                service_points: &self.service_points,
+                address_types: &names.address_types,
+            };
+            return texts(&names.readable(field, v));
         }
         match field {
             ADDRESS_ORDER => Some(
@@ -245,6 +271,14 @@ impl RecordFields for FolioFields {
                     for (ck, cv) in cf {
                         if !is_empty(cv) {
                             out.push(format!("customFields.{ck}"));
+                        }
+                    }
+                }
+                (key, Value::Object(linked)) if super::linked::is_linked(key) => {
+                    for (lk, lv) in linked {
+                        if !super::linked::SERVER_FIELDS.contains(&lk.as_str()) && !is_empty(lv)
+                        {
+                            out.push(format!("{key}.{lk}"));
                         }
                     }
                 }

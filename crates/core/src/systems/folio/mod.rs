@@ -6,6 +6,7 @@ pub mod connect;
 mod connector;
 pub mod export;
 mod init;
+pub mod linked;
 pub mod plan;
 pub mod schema;
 pub mod session;

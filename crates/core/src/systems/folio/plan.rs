@@ -8,8 +8,9 @@ use crate::dedupe::fold;
 use crate::plan::{Action, Candidate, Planned};
 use crate::systems::folio::client::{FolioClient, FolioError, LOOKUP_LINE_BUDGET};
 use crate::systems::folio::cql;
+use crate::systems::folio::linked::{self, merge::LinkRules, Desired, LinkNames, KINDS};
 use crate::systems::folio::merge::Merger;
-use crate::systems::folio::refdata::RefData;
+use crate::systems::folio::refdata::{Names, RefData};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -41,7 +42,12 @@ pub struct FolioPlanner<'a> {
     pub protect: &'a [String],
     /// List fields merged on update (only `tags` applies).
     pub merge: &'a [String],
+    /// Service points (code or name ↔ id), for the linked records.
+    pub service_points: &'a Names,
 }
+
+/// A row's place in its chunk, to find its linked parts again after the lookups.
+type RowKey = (std::sync::Arc<str>, u64);
 
 fn text<'v>(record: &'v Value, field: &str) -> Option<&'v str> {
     record
@@ -148,9 +154,15 @@ impl FolioPlanner<'_> {
     pub async fn plan(&self, chunk: Vec<Candidate>) -> Result<Vec<Planned>, FolioError> {
         let mut out = Vec::with_capacity(chunk.len());
         let mut ready = Vec::with_capacity(chunk.len());
+        let mut wants: HashMap<RowKey, Desired> = HashMap::new();
         for row in chunk {
             let mut record = row.record.clone();
-            let problems = self.refdata.resolve(&mut record);
+            let mut desired = linked::take(&mut record);
+            let mut problems = self.refdata.resolve(&mut record);
+            problems.extend(self.link_names().resolve(&mut desired));
+            if !desired.is_empty() {
+                wants.insert((row.file.clone(), row.line), desired);
+            }
             if problems.is_empty() {
                 ready.push((row, record));
             } else {
@@ -182,9 +194,84 @@ impl FolioPlanner<'_> {
                 ),
             });
         }
-        out.extend(self.decider().decide(existing, ready));
+        let touches_links = !wants.is_empty()
+            || ready
+                .iter()
+                .any(|(r, _)| r.clear.iter().any(|c| linked::is_linked(c)));
+        let stored: HashMap<String, Value> = if touches_links {
+            existing
+                .iter()
+                .filter_map(|u| Some((u.get("id")?.as_str()?.to_string(), u.clone())))
+                .collect()
+        } else {
+            HashMap::new()
+        };
+        let decided = self.decider().decide(existing, ready);
+        if touches_links {
+            out.extend(self.link(decided, wants, &stored).await?);
+        } else {
+            out.extend(decided);
+        }
         out.sort_by_key(|p| p.row.line);
         Ok(out)
+    }
+
+    /// Names the linked fields use.
+    fn link_names(&self) -> LinkNames<'_> {
+        LinkNames {
+            service_points: self.service_points,
+            address_types: &self.refdata.address_types,
+        }
+    }
+
+    /// Adds each row's linked records to its action: the records of the users found are looked
+    /// up in one `userId==(…)` batch per kind (only for kinds some row maps), then merged
+    /// ([`LinkRules`]); a create carries its linked parts, an update or an unchanged user
+    /// becomes an update of the composite when a linked record changes.
+    async fn link(
+        &self,
+        decided: Vec<Planned>,
+        mut wants: HashMap<RowKey, Desired>,
+        stored: &HashMap<String, Value>,
+    ) -> Result<Vec<Planned>, FolioError> {
+        let touches = |p: &Planned, wants: &HashMap<RowKey, Desired>, i: usize| {
+            wants
+                .get(&(p.row.file.clone(), p.row.line))
+                .is_some_and(|d| d.parts[i].is_some())
+                || p.row
+                    .clear
+                    .iter()
+                    .any(|c| linked::kind_of(c) == Some(KINDS[i]))
+        };
+        let mut existing: [HashMap<String, Value>; 2] = [HashMap::new(), HashMap::new()];
+        for (i, kind) in KINDS.iter().enumerate() {
+            let ids: Vec<&str> = decided
+                .iter()
+                .filter(|p| touches(p, &wants, i))
+                .filter_map(|p| match &p.action {
+                    Action::Update { id, .. } | Action::Unchanged { id } => Some(id.as_str()),
+                    _ => None,
+                })
+                .collect();
+            if !ids.is_empty() {
+                existing[i] = linked::lookup(self.client, *kind, &ids).await?;
+            }
+        }
+        let names = self.link_names();
+        let rules = LinkRules {
+            protect: self.protect,
+            names: &names,
+        };
+        Ok(decided
+            .into_iter()
+            .map(|p| {
+                let desired = wants
+                    .remove(&(p.row.file.clone(), p.row.line))
+                    .unwrap_or_default();
+                let action = link_action(&rules, p.action, &existing, &desired, &p.row, stored);
+                Planned { row: p.row, action }
+            })
+            .collect())
     }
 
     /// The decision rules of this planner, without its client.
@@ -194,6 +281,69 @@ impl FolioPlanner<'_> {
             protect: self.protect,
             merge: self.merge,
             refdata: self.refdata,
+        }
+    }
+}
+
+/// One row's action with its linked records (see [`FolioPlanner::link`]).
+fn link_action(
+    rules: &LinkRules<'_>,
+    action: Action,
+    existing: &[HashMap<String, Value>; 2],
+    desired: &Desired,
+    row: &Candidate,
+    stored: &HashMap<String, Value>,
+) -> Action {
+    if desired.is_empty() && !row.clear.iter().any(|c| linked::is_linked(c)) {
+        return action;
+    }
+    let (id, mut record, mut changes, mut before) = match action {
+        Action::Create(mut record) => {
+            return match rules.plan_all(None, existing, desired, &row.clear) {
+                Err(e) => Action::Reject(e),
+                Ok(plans) => {
+                    for (kind, plan) in KINDS.iter().zip(plans) {
+                        if let (Some((_, p)), Some(o)) = (plan, record.as_object_mut()) {
+                            o.insert(kind.key.to_string(), p.after);
+                        }
+                    }
+                    Action::Create(record)
+                }
+            };
+        }
+        Action::Update {
+            id,
+            record,
+            changes,
+            before,
+        } => (id, record, changes, before),
+        Action::Unchanged { id } => match stored.get(&id) {
+            Some(u) => (id, u.clone(), Vec::new(), u.clone()),
+            None => return Action::Unchanged { id },
+        },
+        other => return other,
+    };
+    match rules.plan_all(Some(&id), existing, desired, &row.clear) {
+        Err(e) => Action::Reject(e),
+        Ok(plans) => {
+            for (kind, plan) in KINDS.iter().zip(plans) {
+                let Some((was, p)) = plan else { continue };
+                if let (Some(r), Some(b)) = (record.as_object_mut(), before.as_object_mut()) {
+                    r.insert(kind.key.to_string(), p.after);
+                    b.insert(kind.key.to_string(), was);
+                }
+                changes.extend(p.changes);
+            }
+            if changes.is_empty() {
+                Action::Unchanged { id }
+            } else {
+                Action::Update {
+                    id,
+                    record,
+                    changes,
+                    before,
+                }
+            }
         }
     }
 }

@@ -89,6 +89,17 @@ pub(crate) const FIELDS: &[FieldDef] = &[
     FieldDef::text("personal.preferredContactTypeId").allowed(&["001", "002", "003", "004", "005"]),
     FieldDef::of("personal.preferredContactTypeIds", FieldKind::List)
         .allowed(&["001", "002", "003", "004", "005"]),
+    // Linked records (systems/folio/linked/): the request preference (mod-circulation-storage
+    // `ramls/request-preference.json`) and service points (mod-inventory-storage
+    // `ramls/schemas/service-points/servicepointsuser.json`); service points by code or name,
+    // the delivery address type by name.
+    FieldDef::of("requestPreference.holdShelf", FieldKind::Bool),
+    FieldDef::of("requestPreference.delivery", FieldKind::Bool),
+    FieldDef::text("requestPreference.defaultServicePointId"),
+    FieldDef::text("requestPreference.defaultDeliveryAddressTypeId"),
+    FieldDef::text("requestPreference.fulfillment").allowed(super::linked::FULFILLMENT),
+    FieldDef::of("servicePointsUser.servicePointsIds", FieldKind::List),
+    FieldDef::text("servicePointsUser.defaultServicePointId"),
 ];
 
 /// Pattern-field templates.
@@ -170,6 +181,9 @@ pub(crate) fn validate(obj: &Map<String, Value>) -> Vec<Violation> {
             "personal" => validate_personal(v, &mut out),
             "customFields" => validate_custom_fields(v, &mut out),
             "tags" => validate_tags(v, &mut out),
+            super::linked::REQUEST_PREFERENCE | super::linked::SERVICE_POINTS_USER => {
+                validate_linked(key, v, &mut out)
+            }
             _ => match def(key) {
                 Some(d) => check_value(SYSTEM, d, key, v, &mut out),
                 None => out.push(
@@ -246,6 +260,25 @@ fn check_unique(field: &str, v: Option<&Value>, exact: bool, out: &mut Vec<Viola
                 )
                 .code(ReasonCode::InvalidRecord),
             );
+        }
+    }
+}
+
+/// A linked record's fields (`requestPreference.*`, `servicePointsUser.*`), each checked by its
+/// catalogue entry; a field not in it is unknown (both schemas: `additionalProperties: false`).
+fn validate_linked(key: &str, v: &Value, out: &mut Vec<Violation>) {
+    let Some(fields) = v.as_object() else {
+        out.push(Violation::field(key, format!("expected an object, got {}", show(v))));
+        return;
+    };
+    for (k, fv) in fields {
+        let name = format!("{key}.{k}");
+        match def(&name) {
+            Some(d) => check_value(SYSTEM, d, &name, fv, out),
+            None => out.push(
+                Violation::field(name.as_str(), format!("not a field of FOLIO's {key}"))
+                    .code(ReasonCode::UnknownField),
+            ),
         }
     }
 }

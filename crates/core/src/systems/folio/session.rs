@@ -12,7 +12,7 @@ use crate::systems::connector::{PlanRules, Purpose, TargetSession};
 use crate::systems::folio::client::FolioClient;
 use crate::systems::folio::cql;
 use crate::systems::folio::plan::FolioPlanner;
-use crate::systems::folio::refdata::RefData;
+use crate::systems::folio::refdata::{Names, RefData};
 use crate::systems::folio::write::FolioWriter;
 use crate::systems::System;
 use crate::target::Target;
@@ -24,6 +24,8 @@ pub struct FolioSession {
     client: FolioClient,
     /// Names ↔ ids (empty for a restore, which sends ids as they were).
     refdata: RefData,
+    /// Service points by code or name (linked records; empty for a restore).
+    service_points: Names,
 }
 
 /// Logs in; an import also loads the reference data.
@@ -33,16 +35,24 @@ pub async fn connect(target: &Target, purpose: Purpose) -> anyhow::Result<FolioS
     match purpose {
         Purpose::Import { .. } => {
             let (client, refdata) = super::connect::folio_with_names(target, http).await?;
+            let service_points = super::linked::fetch_service_points(&client)
+                .await
+                .map_err(TargetError::into_run_error)?;
             tracing::info!(
                 groups = refdata.groups.names().len(),
                 address_types = refdata.address_types.names().len(),
                 "FOLIO reference data loaded"
             );
-            Ok(FolioSession { client, refdata })
+            Ok(FolioSession {
+                client,
+                refdata,
+                service_points,
+            })
         }
         Purpose::Restore => Ok(FolioSession {
             client: super::connect::folio(target, http).await?,
             refdata: RefData::default(),
+            service_points: Names::default(),
         }),
     }
 }
@@ -64,6 +74,7 @@ impl TargetSession for FolioSession {
             match_field: rules.match_field,
             protect: rules.protect,
             merge: rules.merge,
+            service_points: &self.service_points,
         }
         .plan(chunk)
         .await

@@ -1,11 +1,17 @@
 //! FOLIO undo: `GET /users/{id}` to read the record now, `DELETE /users/{id}` for records the run
 //! created, `PUT /users/{id}` with the before-image for records it updated. Retried like the
 //! writer (429, 5xx, timeouts); a DELETE answered 404 on a retry counts as done.
+//!
+//! Linked records (`linked/`): a user is read with its request preference and service points
+//! (`null` when it has none), so a before-image puts them back too; a linked key the run did
+//! not touch (absent from what it sent) is neither compared nor restored, and a user the run
+//! created is deleted with its linked records.
 
 use crate::http::retry::{self, RetryPolicy, Verdict};
 use crate::http::Governed;
 use crate::systems::folio::client::{error_message, CallFailure, FolioClient};
 use crate::systems::folio::cql;
+use crate::systems::folio::linked::{self, write::LinkWriter, KINDS};
 use crate::target::Target;
 use crate::undo::compare::differences;
 use crate::undo::UndoTarget;
@@ -22,6 +28,14 @@ pub struct FolioUndo {
 }
 
 impl FolioUndo {
+    /// The writer of linked records, with this undo's client and retries.
+    fn links(&self) -> LinkWriter<'_> {
+        LinkWriter {
+            client: &self.client,
+            policy: self.policy,
+        }
+    }
+
     /// Logs in to the target.
     pub async fn connect(target: &Target) -> anyhow::Result<FolioUndo> {
         let http = Governed::new(target.rate, target.concurrency, target.timeout)?
@@ -75,7 +89,14 @@ impl UndoTarget for FolioUndo {
             .await?
         {
             (404, _) => Ok(None),
-            (_, Some(v)) => Ok(Some(v)),
+            (_, Some(v)) => {
+                let mut users = [v];
+                linked::attach(&self.client, &mut users, &KINDS)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let [v] = users;
+                Ok(Some(v))
+            }
             (s, None) => Err(format!("HTTP {s}: the user record is not JSON")),
         }
     }
@@ -94,22 +115,78 @@ impl UndoTarget for FolioUndo {
     }
 
     async fn delete(&self, id: &str) -> Result<(), String> {
+        let links = self.links();
+        for kind in KINDS {
+            let found = linked::lookup(&self.client, kind, &[id])
+                .await
+                .map_err(|e| e.to_string())?;
+            if let Some(rid) = found.get(id).and_then(|r| r.get("id")).and_then(Value::as_str) {
+                links.delete(kind, rid).await?;
+            }
+        }
         self.send(Method::DELETE, &format!("/users/{id}"), None)
             .await
             .map(|_| ())
     }
 
-    async fn restore(&self, id: &str, before: &Value, _current: &Value) -> Result<(), String> {
+    async fn restore(&self, id: &str, before: &Value, current: &Value) -> Result<(), String> {
+        let (user, parts) = linked::split(before);
+        let (_, now) = linked::split(current);
         match self
-            .send(Method::PUT, &format!("/users/{id}"), Some(before))
+            .send(Method::PUT, &format!("/users/{id}"), Some(&user))
             .await?
         {
-            (404, _) => Err("deleted while undoing".into()),
-            _ => Ok(()),
+            (404, _) => return Err("deleted while undoing".into()),
+            _ => {}
         }
+        let links = self.links();
+        for (i, kind) in KINDS.iter().enumerate() {
+            let now_id = now[i]
+                .as_ref()
+                .and_then(|n| n.get("id"))
+                .and_then(Value::as_str);
+            match &parts[i] {
+                // Not touched by the run.
+                None => {}
+                // It had none: the run created it.
+                Some(Value::Null) => {
+                    if let Some(rid) = now_id {
+                        links.delete(*kind, rid).await?;
+                    }
+                }
+                Some(was) => {
+                    let same = now[i]
+                        .as_ref()
+                        .is_some_and(|n| linked::comparable(n) == linked::comparable(was));
+                    if !same {
+                        let stored = now[i].as_ref().filter(|n| n.is_object());
+                        links.put(*kind, id, was, stored).await?;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     fn changed_since(&self, expected: &Value, current: &Value, created: bool) -> Vec<String> {
+        // Linked records: compared without their server fields, and only those the run sent.
+        let mut current = current.clone();
+        let mut expected = expected.clone();
+        for kind in KINDS {
+            let sent = expected.get(kind.key).map(linked::comparable);
+            match (sent, current.as_object_mut(), expected.as_object_mut()) {
+                (Some(e), Some(c), Some(x)) => {
+                    let now = c.get(kind.key).map(linked::comparable);
+                    c.insert(kind.key.into(), now.unwrap_or(Value::Null));
+                    x.insert(kind.key.into(), e);
+                }
+                (None, Some(c), _) => {
+                    c.remove(kind.key);
+                }
+                _ => {}
+            }
+        }
+        let (expected, current) = (&expected, &current);
         if created {
             // The create payload carries no id; FOLIO assigned one.
             let mut ignore = SERVER_MANAGED.to_vec();

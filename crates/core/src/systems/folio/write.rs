@@ -12,6 +12,7 @@ use crate::outcome::{Outcome, OutcomeKind, ReasonCode};
 use crate::plan::{Action, Planned};
 use crate::systems::folio::client::{error_message, CallFailure, FolioClient};
 use crate::systems::folio::cql;
+use crate::systems::folio::linked::{self, write::LinkWriter};
 use crate::write::preview_outcome;
 use crate::write::retry::{
     judge_found, send_with_retries, transport, unexpected_answer, Attempt, Found, RetryPolicy,
@@ -72,23 +73,88 @@ impl FolioWriter<'_> {
         }
     }
 
-    /// Applies one planned row and says what happened.
+    /// Applies one planned row and says what happened. A composite (a user with linked
+    /// records, `linked/`) is written user first, then each linked record that changes; a
+    /// linked write refused after the user's was applied keeps the user's outcome and says
+    /// what was refused.
     pub async fn apply(&self, p: Planned) -> Outcome {
         let mut o = p.row.outcome(OutcomeKind::Failed);
         match p.action {
-            Action::Create(record) => self.create(&p.row.key, &record, &mut o).await,
+            Action::Create(record) => {
+                let (user, parts) = linked::split(&record);
+                self.create(&p.row.key, &user, &mut o).await;
+                if o.outcome == OutcomeKind::Created {
+                    if let Some(id) = o.target_id.clone() {
+                        let none: [Option<Value>; 2] = [None, None];
+                        self.write_links(&id, &parts, &none, None, &mut o).await;
+                    }
+                }
+            }
             Action::Update {
                 id,
                 record,
                 changes,
-                ..
+                before,
             } => {
                 crate::write::note_update(&mut o, &id, &changes);
-                self.update(&id, &record, &mut o).await;
+                let (user, parts) = linked::split(&record);
+                let (_, stored) = linked::split(&before);
+                if changes.iter().any(|c| !linked::is_linked(&c.field)) {
+                    self.update(&id, &user, &mut o).await;
+                    if o.outcome != OutcomeKind::Updated {
+                        return o;
+                    }
+                }
+                self.write_links(&id, &parts, &stored, Some(&changes), &mut o)
+                    .await;
             }
             other => return preview_outcome(o, other, false),
         }
         o
+    }
+
+    /// Writes the linked parts of user `id` (those whose fields change, or all of a create's);
+    /// `stored`: the records FOLIO held. The outcome is `created`/`updated` when anything was
+    /// applied, else `failed`; a refusal is its reason either way.
+    async fn write_links(
+        &self,
+        id: &str,
+        parts: &[Option<Value>; 2],
+        stored: &[Option<Value>; 2],
+        changes: Option<&[crate::plan::Change]>,
+        o: &mut Outcome,
+    ) {
+        let writer = LinkWriter {
+            client: self.client,
+            policy: self.policy,
+        };
+        let mut applied = matches!(o.outcome, OutcomeKind::Created | OutcomeKind::Updated);
+        let mut refused = Vec::new();
+        for (i, kind) in linked::KINDS.iter().enumerate() {
+            let Some(after) = parts[i].as_ref().filter(|a| a.is_object()) else {
+                continue;
+            };
+            if let Some(ch) = changes {
+                if !ch.iter().any(|c| linked::kind_of(&c.field) == Some(*kind)) {
+                    continue;
+                }
+            }
+            match writer.put(*kind, id, after, stored[i].as_ref()).await {
+                Ok(()) => applied = true,
+                Err(e) => refused.push(e),
+            }
+        }
+        if applied && o.outcome != OutcomeKind::Created {
+            o.outcome = OutcomeKind::Updated;
+            o.target_id = Some(id.to_string());
+            o.clear_reason();
+        }
+        if !refused.is_empty() {
+            if !applied {
+                o.outcome = OutcomeKind::Failed;
+            }
+            o.set_reason(ReasonCode::ServerRejected, refused.join("; "));
+        }
     }
 
     async fn create(&self, key: &str, record: &Value, o: &mut Outcome) {
