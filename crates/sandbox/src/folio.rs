@@ -1583,7 +1583,8 @@ static SPECS: [Spec; 8] = [
         table: "user_request_preference",
         // folio-org/mod-circulation-storage `ramls/request-preference.json`: required `userId`,
         // `holdShelf`, `delivery`; `additionalProperties: false` (the properties below). One
-        // preference per user (`unique: userId`) is not cited here.
+        // preference per user: `src/main/resources/templates/db_scripts/schema.json` lines
+        // 362-371 (`user_request_preference`, `uniqueIndex` `userId`).
         required: &["userId", "holdShelf", "delivery"],
         unique: &["userId"],
         allowed: Some(&[
@@ -1613,9 +1614,13 @@ static SPECS: [Spec; 8] = [
         path: "/folio/service-points-users",
         key: "servicePointsUsers",
         table: "service_point_user",
+        // folio-org/mod-inventory-storage `ramls/schemas/service-points/servicepointsuser.json`
+        // lines 6-36: required `userId`, `additionalProperties: false` (the properties below);
+        // one per user: `mod-inventory-storage-server/src/main/resources/templates/db_scripts/
+        // schema.json` lines 136-144 (`service_point_user`, `uniqueIndex` `userId`).
         required: &["userId"],
         unique: &["userId"],
-        allowed: None,
+        allowed: Some(&["userId", "servicePointsIds", "defaultServicePointId"]),
         class: "ServicePointsUser",
         coll: |d| &d.folio.service_points_users,
         coll_mut: |d| &mut d.folio.service_points_users,

@@ -142,14 +142,31 @@ impl Data {
             };
             coll.insert(id, v);
         }
-        d.folio.service_points.insert(
-            SEED_SERVICE_POINT_ID.to_string(),
+        // FOLIO's reference service points: folio-org/mod-inventory-storage
+        // `reference-data/service-points/circulation-desk-1.json`, `circulation-desk-2.json`
+        // and `online.json`, as given there.
+        for sp in [
             serde_json::json!({
                 "id": SEED_SERVICE_POINT_ID, "name": "Circ Desk 1", "code": "cd1",
                 "discoveryDisplayName": "Circulation Desk -- Hallway", "pickupLocation": true,
                 "holdShelfExpiryPeriod": {"duration": 3, "intervalId": "Weeks"}
             }),
-        );
+            serde_json::json!({
+                "id": "c4c90014-c8c9-4ade-8f24-b5e313319f4b", "name": "Circ Desk 2",
+                "code": "cd2", "discoveryDisplayName": "Circulation Desk -- Back Entrance",
+                "pickupLocation": true,
+                "holdShelfExpiryPeriod": {"duration": 5, "intervalId": "Days"}
+            }),
+            serde_json::json!({
+                "id": "7c5abc9f-f3d7-4856-b8d7-6712462ca007", "name": "Online",
+                "code": "Online", "discoveryDisplayName": "Online", "pickupLocation": false,
+                "shelvingLagTime": 0
+            }),
+        ] {
+            if let Some(id) = sp.get("id").and_then(Value::as_str) {
+                d.folio.service_points.insert(id.to_string(), sp.clone());
+            }
+        }
         d
     }
 

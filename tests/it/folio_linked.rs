@@ -1,0 +1,389 @@
+//! FOLIO linked records end to end (systems/folio/linked/): request preferences and
+//! service-points-users loaded with their users, re-run unchanged with zero writes, one
+//! preference changed alone, a row without preference columns leaving the stored one alone,
+//! undo putting every linked record back, an unknown service point rejected before any write,
+//! export → folio-reimport.toml → export the identity, and requests per user for a first load.
+
+use crate::harness::*;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// FOLIO's reference service points the sandbox seeds (folio-org/mod-inventory-storage
+/// `reference-data/service-points/circulation-desk-1.json`, `circulation-desk-2.json`).
+const CD1: &str = "3a40852d-49fd-4df2-a1f9-6e2641a6e91f";
+const CD2: &str = "c4c90014-c8c9-4ade-8f24-b5e313319f4b";
+
+const MAPPING: &str = r#"system = "folio"
+match = "externalSystemId"
+on_blank = "keep"
+[fields]
+externalSystemId = "ID"
+username = { template = "{ID}", transform = ["lower"] }
+"personal.lastName" = "Last"
+patronGroup = { value = "undergrad" }
+"requestPreference.holdShelf" = "Hold"
+"requestPreference.delivery" = "Delivery"
+"requestPreference.defaultServicePointId" = "Pickup"
+"servicePointsUser.servicePointsIds" = { column = "Desks", split = ";" }
+"servicePointsUser.defaultServicePointId" = "Home desk"
+"#;
+
+const HEADER: &str = "ID,Last,Hold,Delivery,Pickup,Desks,Home desk\n";
+
+fn setup(dir: &Workdir) -> Sandbox {
+    let d = dir.path();
+    let sb = dir.sandbox(&[]);
+    sb.folio_config(d, "rate = 1000\nconcurrency = 8\n");
+    std::fs::write(d.join("linked.toml"), MAPPING).unwrap();
+    sb
+}
+
+fn import(d: &Path, file: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["import", file, "--mapping", "linked.toml", "--to", "sb"];
+    args.extend_from_slice(extra);
+    run_in(d, &args)
+}
+
+/// An authenticated GET of a FOLIO collection, its `key` array.
+fn folio_list(sb: &Sandbox, path: &str, key: &str) -> Vec<Value> {
+    let token = sb.folio_token();
+    let v: Value = reqwest::blocking::Client::new()
+        .get(format!("{}/folio{path}", sb.base))
+        .query(&[("limit", "100000")])
+        .header("X-Okapi-Tenant", "diku")
+        .header("X-Okapi-Token", &token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    v[key].as_array().cloned().unwrap_or_default()
+}
+
+fn prefs(sb: &Sandbox) -> Vec<Value> {
+    folio_list(
+        sb,
+        "/request-preference-storage/request-preference",
+        "requestPreferences",
+    )
+}
+
+fn spus(sb: &Sandbox) -> Vec<Value> {
+    folio_list(sb, "/service-points-users", "servicePointsUsers")
+}
+
+/// externalSystemId → user id.
+fn ids(sb: &Sandbox) -> HashMap<String, String> {
+    sb.folio_users()
+        .iter()
+        .filter_map(|u| {
+            Some((
+                u["externalSystemId"].as_str()?.to_string(),
+                u["id"].as_str()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
+fn of<'a>(records: &'a [Value], user: &str) -> Option<&'a Value> {
+    records.iter().find(|r| r["userId"] == user)
+}
+
+fn last_run(d: &Path) -> String {
+    let db = rusqlite::Connection::open(d.join(".patron-etl/journal.sqlite")).unwrap();
+    db.query_row(
+        "SELECT id FROM runs WHERE command = 'import' AND commit_mode = 1 ORDER BY started_at DESC, rowid DESC LIMIT 1",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// Linked records without what the server sets (for before/after comparisons).
+fn plain(records: Vec<Value>) -> Vec<Value> {
+    let mut out: Vec<Value> = records
+        .into_iter()
+        .map(|mut r| {
+            if let Some(o) = r.as_object_mut() {
+                o.remove("metadata");
+            }
+            r
+        })
+        .collect();
+    out.sort_by_key(|r| r["userId"].as_str().unwrap_or_default().to_string());
+    out
+}
+
+#[test]
+fn preferences_and_service_points_load_rerun_unchanged_change_alone_and_undo() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    let sb = setup(&dir);
+    std::fs::write(
+        d.join("r1.csv"),
+        format!(
+            "{HEADER}L1,Alpha,true,false,cd2,cd1;cd2,cd1\nL2,Beta,yes,yes,Circ Desk 1,,\nL3,Gamma,,,,,\n"
+        ),
+    )
+    .unwrap();
+
+    // Preview: the linked fields in the plan, nothing written.
+    let o = import(d, "r1.csv", &["--report", "preview.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(sb.counts("/folio").0, 0, "a preview writes nothing");
+
+    let o = import(d, "r1.csv", &["--commit", "--report", "first.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let first = read_report(&d.join("first.csv"));
+    assert!(first.iter().all(|r| r["outcome"] == "created"), "{first:?}");
+    let id = ids(&sb);
+    let p = prefs(&sb);
+    assert_eq!(p.len(), 2, "L3 maps no preference: {p:?}");
+    let p1 = of(&p, &id["L1"]).expect("L1's preference");
+    assert_eq!(
+        (&p1["holdShelf"], &p1["delivery"], &p1["defaultServicePointId"]),
+        (&Value::Bool(true), &Value::Bool(false), &Value::from(CD2))
+    );
+    let p2 = of(&p, &id["L2"]).expect("L2's preference");
+    assert_eq!(p2["delivery"], true);
+    assert_eq!(p2["defaultServicePointId"], CD1, "by name");
+    let s = spus(&sb);
+    assert_eq!(s.len(), 1, "{s:?}");
+    let s1 = of(&s, &id["L1"]).expect("L1's service points");
+    assert_eq!(s1["servicePointsIds"], serde_json::json!([CD1, CD2]));
+    assert_eq!(s1["defaultServicePointId"], CD1);
+    let loaded_prefs = plain(prefs(&sb));
+    let loaded_spus = plain(spus(&sb));
+    let first_run = last_run(d);
+
+    // Re-run: unchanged, zero writes anywhere.
+    let (w0, _) = sb.counts("/folio");
+    let o = import(d, "r1.csv", &["--commit", "--report", "again.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let again = read_report(&d.join("again.csv"));
+    assert!(again.iter().all(|r| r["outcome"] == "unchanged"), "{again:?}");
+    assert_eq!(sb.counts("/folio").0, w0, "an unchanged re-run writes nothing");
+
+    // L1's delivery changes alone; L2's row has no preference columns at all: its preference
+    // stays as it was.
+    std::fs::write(
+        d.join("r2.csv"),
+        format!("{HEADER}L1,Alpha,true,true,cd2,cd1;cd2,cd1\nL2,Beta,,,,,\n"),
+    )
+    .unwrap();
+    let o = import(d, "r2.csv", &["--report", "preview2.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let preview = read_report(&d.join("preview2.csv"));
+    assert_eq!(preview[0]["outcome"], "would_update", "{preview:?}");
+    assert_eq!(
+        preview[0]["changed_fields"],
+        "requestPreference.delivery: false → true"
+    );
+    assert_eq!(preview[1]["outcome"], "unchanged", "{preview:?}");
+    let (users0, _) = sb.counts("/folio/users");
+    let (prefs0, _) = sb.counts("/folio/request-preference-storage");
+    let (spus0, _) = sb.counts("/folio/service-points-users");
+    let o = import(d, "r2.csv", &["--commit", "--report", "second.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let second = read_report(&d.join("second.csv"));
+    assert_eq!(second[0]["outcome"], "updated", "{second:?}");
+    assert_eq!(sb.counts("/folio/users").0, users0, "the user is not sent");
+    assert_eq!(sb.counts("/folio/request-preference-storage").0, prefs0 + 1);
+    assert_eq!(sb.counts("/folio/service-points-users").0, spus0);
+    let p = prefs(&sb);
+    assert_eq!(of(&p, &id["L1"]).unwrap()["delivery"], true);
+    assert_eq!(of(&p, &id["L1"]).unwrap()["defaultServicePointId"], CD2);
+    assert_eq!(
+        plain(vec![of(&p, &id["L2"]).unwrap().clone()]),
+        plain(vec![p2.clone()]),
+        "a row with no preference columns leaves the preference alone"
+    );
+
+    // Undo the change: L1's preference is back as loaded.
+    let change_run = last_run(d);
+    let o = dir.run(&["undo", &change_run, "--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(plain(prefs(&sb)), loaded_prefs);
+    assert_eq!(plain(spus(&sb)), loaded_spus);
+
+    // Undo the first load: users and every linked record gone.
+    let o = dir.run(&["undo", &first_run, "--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(sb.folio_users().is_empty());
+    assert!(prefs(&sb).is_empty(), "{:?}", prefs(&sb));
+    assert!(spus(&sb).is_empty(), "{:?}", spus(&sb));
+}
+
+#[test]
+fn an_existing_user_gains_a_preference_and_undo_removes_only_that() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    let sb = setup(&dir);
+    std::fs::write(d.join("r1.csv"), format!("{HEADER}L1,Alpha,,,,,\n")).unwrap();
+    let o = import(d, "r1.csv", &["--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let users = sb.folio_users();
+    std::fs::write(
+        d.join("r2.csv"),
+        format!("{HEADER}L1,Alpha,true,false,cd1,Online,Online\n"),
+    )
+    .unwrap();
+    let o = import(d, "r2.csv", &["--commit", "--report", "r2.report.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r = read_report(&d.join("r2.report.csv"));
+    assert_eq!(r[0]["outcome"], "updated", "{r:?}");
+    assert!(
+        r[0]["changed_fields"].contains("servicePointsUser.defaultServicePointId: (none) → \"Online\""),
+        "{r:?}"
+    );
+    assert_eq!(prefs(&sb).len(), 1);
+    assert_eq!(spus(&sb).len(), 1);
+    let o = dir.run(&["undo", &last_run(d), "--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(prefs(&sb).is_empty(), "the run created it: undo deletes it");
+    assert!(spus(&sb).is_empty());
+    let strip = |v: Vec<Value>| -> Vec<Value> {
+        v.into_iter()
+            .map(|mut u| {
+                if let Some(o) = u.as_object_mut() {
+                    for k in ["metadata", "updatedDate"] {
+                        o.remove(k);
+                    }
+                }
+                u
+            })
+            .collect()
+    };
+    assert_eq!(strip(sb.folio_users()), strip(users), "the user is as it was");
+}
+
+#[test]
+fn an_unknown_service_point_is_rejected_in_preview_listing_the_codes_before_any_write() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    let sb = setup(&dir);
+    std::fs::write(
+        d.join("bad.csv"),
+        format!("{HEADER}L1,Alpha,true,false,nowhere,,\n"),
+    )
+    .unwrap();
+    for extra in [&[][..], &["--commit"][..]] {
+        let mut args = vec!["--report", "bad.report.csv"];
+        args.extend_from_slice(extra);
+        let o = import(d, "bad.csv", &args);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        let r = read_report(&d.join("bad.report.csv"));
+        assert_eq!(r[0]["outcome"], "rejected", "{r:?}");
+        assert!(
+            r[0]["reason"].contains(
+                "requestPreference.defaultServicePointId: unknown service point \"nowhere\" (valid codes: Online, cd1, cd2)"
+            ),
+            "{r:?}"
+        );
+    }
+    assert_eq!(sb.counts("/folio").0, 0, "nothing was written");
+    assert!(sb.folio_users().is_empty());
+}
+
+#[test]
+fn a_new_preference_without_hold_shelf_and_delivery_is_rejected_with_the_rule() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    let sb = setup(&dir);
+    std::fs::write(d.join("r.csv"), format!("{HEADER}L1,Alpha,,,cd1,,\n")).unwrap();
+    let o = import(d, "r.csv", &["--commit", "--report", "r.report.csv"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let r = read_report(&d.join("r.report.csv"));
+    assert_eq!(r[0]["outcome"], "rejected", "{r:?}");
+    assert!(r[0]["reason"].contains("holdShelf and delivery"), "{r:?}");
+    assert_eq!(sb.counts("/folio").0, 0);
+}
+
+#[test]
+fn export_reimport_export_is_the_identity_with_linked_records() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    let _sb = setup(&dir);
+    std::fs::write(
+        d.join("r1.csv"),
+        format!(
+            "{HEADER}L1,Alpha,true,false,cd2,cd1;cd2,cd1\nL2,Beta,true,true,cd1,,\nL3,Gamma,,,,Online,Online\n"
+        ),
+    )
+    .unwrap();
+    let o = import(d, "r1.csv", &["--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let export = |dir: &Path, out: &str| {
+        let o = run_in(
+            dir,
+            &[
+                "export",
+                "--from",
+                "sb",
+                "--out",
+                out,
+                "--all-columns",
+                "--headers",
+                "fields",
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        std::fs::read_to_string(dir.join(out)).unwrap()
+    };
+    let first = export(d, "one.csv");
+    let header = first.lines().next().unwrap_or_default().to_string();
+    for col in [
+        "requestPreference.holdShelf",
+        "requestPreference.defaultServicePointId",
+        "servicePointsUser.servicePointsIds",
+    ] {
+        assert!(header.contains(col), "{header}");
+    }
+    assert!(first.contains("cd1; cd2"), "service points read as codes: {first}");
+
+    let tdir = Workdir::new();
+    let t = tdir.path();
+    let target = tdir.sandbox(&[]);
+    target.folio_config(t, "rate = 1000\nconcurrency = 8\n");
+    let mapping = root().join("mappings/folio-reimport.toml");
+    let file = d.join("one.csv");
+    let o = run_in(
+        t,
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--mapping",
+            mapping.to_str().unwrap(),
+            "--to",
+            "sb",
+            "--commit",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(prefs(&target).len(), 2);
+    assert_eq!(spus(&target).len(), 2);
+    let second = export(t, "two.csv");
+    assert_eq!(second, first, "export → reimport → export is the identity");
+}
+
+#[test]
+fn a_first_load_with_preference_and_service_points_takes_at_most_3_1_requests_per_user() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    let sb = setup(&dir);
+    let mut csv = String::from(HEADER);
+    for i in 0..200 {
+        csv.push_str(&format!("P{i:04},Last{i},true,false,cd1,cd1;cd2,cd2\n"));
+    }
+    std::fs::write(d.join("big.csv"), csv).unwrap();
+    let (_, a0) = sb.counts("/folio");
+    let o = import(d, "big.csv", &["--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (w1, a1) = sb.counts("/folio");
+    let per_user = (a1 - a0) as f64 / 200.0;
+    eprintln!("requests per user, first load with preference and service points: {per_user:.3} ({w1} writes)");
+    assert_eq!(w1, 600, "one write per record");
+    assert!(per_user <= 3.1, "{per_user}");
+    assert_eq!(prefs(&sb).len(), 200);
+    assert_eq!(spus(&sb).len(), 200);
+}
