@@ -325,6 +325,42 @@ async fn folio_service_points_and_request_preferences_refuse_unknown_properties(
     h.shutdown().await.expect("shutdown");
 }
 
+/// Service-points-users (folio-org/mod-inventory-storage
+/// `ramls/schemas/service-points/servicepointsuser.json` lines 6-36: `additionalProperties:
+/// false`) refuse an unknown property; one request preference and one service-points-user per
+/// user (mod-circulation-storage `db_scripts/schema.json` lines 362-371, mod-inventory-storage
+/// `db_scripts/schema.json` lines 136-144: unique `userId`).
+#[tokio::test]
+async fn folio_service_points_users_refuse_unknown_properties_and_one_of_each_per_user() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let user = "5b0f3c8e-1d2a-4e6f-9a7b-0c1d2e3f4a5b";
+    let (s, b) = f
+        .post(
+            "/service-points-users",
+            json!({"userId": user, "servicePointsIds": [], "colour": "teal"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert!(b.contains("ServicePointsUser"), "{b}");
+    for (path, body) in [
+        (
+            "/service-points-users",
+            json!({"userId": user, "servicePointsIds": ["3a40852d-49fd-4df2-a1f9-6e2641a6e91f"]}),
+        ),
+        (
+            "/request-preference-storage/request-preference",
+            json!({"userId": user, "holdShelf": true, "delivery": false}),
+        ),
+    ] {
+        let (s, b) = f.post(path, body.clone()).await;
+        assert_eq!(s, StatusCode::CREATED, "{path}: {b}");
+        let (s, b) = f.post(path, body).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{path}: a second one for the user: {b}");
+    }
+    h.shutdown().await.expect("shutdown");
+}
+
 /// Unique indexes (mod-users `src/main/resources/templates/db_scripts/schema.json`: groups
 /// `group` lines 85-93, departments `name` and `code` lines 96-108, addresstype `addressType`
 /// lines 347-352, users `externalSystemId` lines 191-206), folded by `lower(f_unaccent(…))`,

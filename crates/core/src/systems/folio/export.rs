@@ -122,7 +122,7 @@ impl Pager for FolioPager {
         }
         users.retain(|u| keeps(&self.filter, u));
         // Each user with its linked records (`linked/`): batched `userId==(…)` lookups.
-        super::linked::attach(&self.client, &mut users, &super::linked::KINDS)
+        super::linked::attach(&self.client, &mut users, &super::linked::KINDS, false)
             .await
             .map_err(TargetError::into_run_error)?;
         Ok(Batch {

@@ -12,6 +12,7 @@ use crate::systems::connector::{PlanRules, Purpose, TargetSession};
 use crate::systems::folio::client::FolioClient;
 use crate::systems::folio::cql;
 use crate::systems::folio::plan::FolioPlanner;
+use crate::systems::folio::linked;
 use crate::systems::folio::refdata::{Names, RefData};
 use crate::systems::folio::write::FolioWriter;
 use crate::systems::System;
@@ -89,11 +90,21 @@ impl TargetSession for FolioSession {
         _external_field: Option<&str>,
     ) -> anyhow::Result<Vec<Planned>> {
         let ids: Vec<&str> = chunk.iter().map(|c| c.key.as_str()).collect();
-        let existing = self
+        let mut existing = self
             .client
             .find_users(&cql::any_of("id", &ids), ids.len())
             .await
             .map_err(TargetError::into_run_error)?;
+        // A backup carries the linked records the user had (export's pager): compare them too.
+        let kinds: Vec<linked::Kind> = linked::KINDS
+            .into_iter()
+            .filter(|k| chunk.iter().any(|c| c.record.get(k.key).is_some()))
+            .collect();
+        if !kinds.is_empty() {
+            linked::attach(&self.client, &mut existing, &kinds, true)
+                .await
+                .map_err(TargetError::into_run_error)?;
+        }
         let by_id: HashMap<&str, &Value> = existing
             .iter()
             .filter_map(|u| Some((u.get("id")?.as_str()?, u)))
@@ -104,8 +115,26 @@ impl TargetSession for FolioSession {
                 let action = match by_id.get(row.key.as_str()) {
                     None => Action::Create(row.record.clone()),
                     Some(current) => {
-                        let now = native::without_server_set(System::Folio, current);
-                        let changes = differences(&now, &row.record);
+                        let mut now = native::without_server_set(System::Folio, current);
+                        // Linked records the backup does not list are left alone.
+                        if let Some(o) = now.as_object_mut() {
+                            for k in linked::KINDS {
+                                if row.record.get(k.key).is_none() {
+                                    o.remove(k.key);
+                                } else if let Some(v) = o.get_mut(k.key) {
+                                    *v = linked::comparable(v);
+                                }
+                            }
+                        }
+                        let mut wanted = row.record.clone();
+                        if let Some(o) = wanted.as_object_mut() {
+                            for k in linked::KINDS {
+                                if let Some(v) = o.get_mut(k.key) {
+                                    *v = linked::comparable(v);
+                                }
+                            }
+                        }
+                        let changes = differences(&now, &wanted);
                         if changes.is_empty() {
                             Action::Unchanged {
                                 id: row.key.clone(),

@@ -91,7 +91,7 @@ impl UndoTarget for FolioUndo {
             (404, _) => Ok(None),
             (_, Some(v)) => {
                 let mut users = [v];
-                linked::attach(&self.client, &mut users, &KINDS)
+                linked::attach(&self.client, &mut users, &KINDS, true)
                     .await
                     .map_err(|e| e.to_string())?;
                 let [v] = users;

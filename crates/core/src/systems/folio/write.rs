@@ -154,6 +154,10 @@ impl FolioWriter<'_> {
                 o.outcome = OutcomeKind::Failed;
             }
             o.set_reason(ReasonCode::ServerRejected, refused.join("; "));
+        } else if !applied {
+            // Nothing needed sending (a restore listing a linked record the backup lacks).
+            o.outcome = OutcomeKind::Unchanged;
+            o.clear_reason();
         }
     }
 

@@ -197,8 +197,8 @@ mod tests {
         assert_eq!(
             shown,
             [
-                "requestPreference.defaultServicePointId: \"cd1\" → \"cd2\"",
-                "requestPreference.delivery: false → true"
+                "requestPreference.delivery: false → true",
+                "requestPreference.defaultServicePointId: \"cd1\" → \"cd2\""
             ]
         );
         assert_eq!(p.after["id"], "p1");

@@ -313,12 +313,14 @@ pub async fn lookup(
     Ok(out)
 }
 
-/// Embeds the linked records of `kinds` in these users (`null` where a user has none): the
-/// composites export, restore and undo compare.
+/// Embeds the linked records of `kinds` in these users: the composites export, restore and
+/// undo compare. Where a user has none: `null` when `nulls` (undo must know it looked), else no
+/// key (an export or backup of a user without linked records is the user record as before).
 pub async fn attach(
     client: &FolioClient,
     users: &mut [Value],
     kinds: &[Kind],
+    nulls: bool,
 ) -> Result<(), FolioError> {
     let ids: Vec<String> = users
         .iter()
@@ -334,11 +336,13 @@ pub async fn attach(
             let Some(id) = u.get("id").and_then(Value::as_str).map(str::to_string) else {
                 continue;
             };
+            let rec = match found.get(&id) {
+                Some(r) => r.clone(),
+                None if nulls => Value::Null,
+                None => continue,
+            };
             if let Some(o) = u.as_object_mut() {
-                o.insert(
-                    kind.key.to_string(),
-                    found.get(&id).cloned().unwrap_or(Value::Null),
-                );
+                o.insert(kind.key.to_string(), rec);
             }
         }
     }
