@@ -141,7 +141,11 @@ fn preferences_and_service_points_load_rerun_unchanged_change_alone_and_undo() {
     assert_eq!(p.len(), 2, "L3 maps no preference: {p:?}");
     let p1 = of(&p, &id["L1"]).expect("L1's preference");
     assert_eq!(
-        (&p1["holdShelf"], &p1["delivery"], &p1["defaultServicePointId"]),
+        (
+            &p1["holdShelf"],
+            &p1["delivery"],
+            &p1["defaultServicePointId"]
+        ),
         (&Value::Bool(true), &Value::Bool(false), &Value::from(CD2))
     );
     let p2 = of(&p, &id["L2"]).expect("L2's preference");
@@ -161,8 +165,15 @@ fn preferences_and_service_points_load_rerun_unchanged_change_alone_and_undo() {
     let o = import(d, "r1.csv", &["--commit", "--report", "again.csv"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let again = read_report(&d.join("again.csv"));
-    assert!(again.iter().all(|r| r["outcome"] == "unchanged"), "{again:?}");
-    assert_eq!(sb.counts("/folio").0, w0, "an unchanged re-run writes nothing");
+    assert!(
+        again.iter().all(|r| r["outcome"] == "unchanged"),
+        "{again:?}"
+    );
+    assert_eq!(
+        sb.counts("/folio").0,
+        w0,
+        "an unchanged re-run writes nothing"
+    );
 
     // L1's delivery changes alone; L2's row has no preference columns at all: its preference
     // stays as it was.
@@ -233,7 +244,8 @@ fn an_existing_user_gains_a_preference_and_undo_removes_only_that() {
     let r = read_report(&d.join("r2.report.csv"));
     assert_eq!(r[0]["outcome"], "updated", "{r:?}");
     assert!(
-        r[0]["changed_fields"].contains("servicePointsUser.defaultServicePointId: (none) → \"Online\""),
+        r[0]["changed_fields"]
+            .contains("servicePointsUser.defaultServicePointId: (none) → \"Online\""),
         "{r:?}"
     );
     assert_eq!(prefs(&sb).len(), 1);
@@ -254,7 +266,11 @@ fn an_existing_user_gains_a_preference_and_undo_removes_only_that() {
             })
             .collect()
     };
-    assert_eq!(strip(sb.folio_users()), strip(users), "the user is as it was");
+    assert_eq!(
+        strip(sb.folio_users()),
+        strip(users),
+        "the user is as it was"
+    );
 }
 
 #[test]
@@ -339,7 +355,10 @@ fn export_reimport_export_is_the_identity_with_linked_records() {
     ] {
         assert!(header.contains(col), "{header}");
     }
-    assert!(first.contains("cd1; cd2"), "service points read as codes: {first}");
+    assert!(
+        first.contains("cd1; cd2"),
+        "service points read as codes: {first}"
+    );
 
     let tdir = Workdir::new();
     let t = tdir.path();
@@ -386,4 +405,98 @@ fn a_first_load_with_preference_and_service_points_takes_at_most_3_1_requests_pe
     assert!(per_user <= 3.1, "{per_user}");
     assert_eq!(prefs(&sb).len(), 200);
     assert_eq!(spus(&sb).len(), 200);
+}
+
+#[test]
+fn the_shipped_folio_full_mapping_loads_the_sample_roster_with_request_preferences() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    let sb = setup(&dir);
+    std::fs::copy(root().join("samples/roster.csv"), d.join("roster.csv")).unwrap();
+    let mapping = root().join("mappings/folio-full.toml");
+    let m = mapping.to_str().unwrap();
+    let args = [
+        "import",
+        "roster.csv",
+        "--mapping",
+        m,
+        "--to",
+        "sb",
+        "--commit",
+        "--report",
+        "full.csv",
+    ];
+    let o = run_in(d, &args);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "the sample has bad rows: {}",
+        text(&o)
+    );
+    let report = read_report(&d.join("full.csv"));
+    let created: Vec<&HashMap<String, String>> = report
+        .iter()
+        .filter(|r| r["outcome"] == "created")
+        .collect();
+    assert!(created.len() >= 40, "{report:?}");
+    let p = prefs(&sb);
+    assert_eq!(p.len(), created.len(), "one preference per loaded patron");
+    let users = sb.folio_users();
+    let graduate = "ad0bc554-d5bc-463c-85d1-5562127ae91b";
+    for u in &users {
+        let pref = of(&p, u["id"].as_str().unwrap()).expect("a preference");
+        assert_eq!(pref["holdShelf"], true);
+        assert_eq!(pref["fulfillment"], "Hold Shelf");
+        let desk = if u["patronGroup"] == graduate {
+            CD2
+        } else {
+            CD1
+        };
+        assert_eq!(pref["defaultServicePointId"], desk, "{u}");
+    }
+    // Re-run: unchanged, nothing written.
+    let (w0, _) = sb.counts("/folio");
+    let o = run_in(d, &args);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(sb.counts("/folio").0, w0);
+}
+
+#[test]
+fn a_native_backup_restores_the_linked_records_with_their_users() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    let sb = setup(&dir);
+    std::fs::write(
+        d.join("r1.csv"),
+        format!("{HEADER}L1,Alpha,true,false,cd2,cd1;cd2,cd1\nL2,Beta,,,,,\n"),
+    )
+    .unwrap();
+    let o = import(d, "r1.csv", &["--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run_in(d, &["export", "--from", "sb", "--out", "backup.jsonl"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let tdir = Workdir::new();
+    let t = tdir.path();
+    let target = tdir.sandbox(&[]);
+    target.folio_config(t, "rate = 1000\nconcurrency = 8\n");
+    let b = d.join("backup.jsonl");
+    let o = run_in(
+        t,
+        &["restore", b.to_str().unwrap(), "--to", "sb", "--commit"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        plain(prefs(&target)),
+        plain(prefs(&sb)),
+        "same ids, same fields"
+    );
+    assert_eq!(plain(spus(&target)), plain(spus(&sb)));
+    // Restoring again: every record as the backup has it, nothing written.
+    let (w0, _) = target.counts("/folio");
+    let o = run_in(
+        t,
+        &["restore", b.to_str().unwrap(), "--to", "sb", "--commit"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(target.counts("/folio").0, w0, "{}", text(&o));
 }

@@ -356,7 +356,11 @@ async fn folio_service_points_users_refuse_unknown_properties_and_one_of_each_pe
         let (s, b) = f.post(path, body.clone()).await;
         assert_eq!(s, StatusCode::CREATED, "{path}: {b}");
         let (s, b) = f.post(path, body).await;
-        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{path}: a second one for the user: {b}");
+        assert_eq!(
+            s,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}: a second one for the user: {b}"
+        );
     }
     h.shutdown().await.expect("shutdown");
 }

@@ -276,8 +276,7 @@ impl RecordFields for FolioFields {
                 }
                 (key, Value::Object(linked)) if super::linked::is_linked(key) => {
                     for (lk, lv) in linked {
-                        if !super::linked::SERVER_FIELDS.contains(&lk.as_str()) && !is_empty(lv)
-                        {
+                        if !super::linked::SERVER_FIELDS.contains(&lk.as_str()) && !is_empty(lv) {
                             out.push(format!("{key}.{lk}"));
                         }
                     }

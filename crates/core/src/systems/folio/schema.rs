@@ -268,7 +268,10 @@ fn check_unique(field: &str, v: Option<&Value>, exact: bool, out: &mut Vec<Viola
 /// catalogue entry; a field not in it is unknown (both schemas: `additionalProperties: false`).
 fn validate_linked(key: &str, v: &Value, out: &mut Vec<Violation>) {
     let Some(fields) = v.as_object() else {
-        out.push(Violation::field(key, format!("expected an object, got {}", show(v))));
+        out.push(Violation::field(
+            key,
+            format!("expected an object, got {}", show(v)),
+        ));
         return;
     };
     for (k, fv) in fields {

@@ -120,7 +120,11 @@ impl UndoTarget for FolioUndo {
             let found = linked::lookup(&self.client, kind, &[id])
                 .await
                 .map_err(|e| e.to_string())?;
-            if let Some(rid) = found.get(id).and_then(|r| r.get("id")).and_then(Value::as_str) {
+            if let Some(rid) = found
+                .get(id)
+                .and_then(|r| r.get("id"))
+                .and_then(Value::as_str)
+            {
                 links.delete(kind, rid).await?;
             }
         }

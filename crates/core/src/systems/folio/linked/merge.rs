@@ -189,7 +189,8 @@ mod tests {
     fn only_the_mapped_field_changes_and_service_points_read_as_codes() {
         let stored = json!({"id": "p1", "userId": "u1", "holdShelf": true, "delivery": false,
             "defaultServicePointId": "sp1", "fulfillment": "Hold Shelf"});
-        let want = obj(json!({"delivery": true, "defaultServicePointId": "sp2", "holdShelf": true}));
+        let want =
+            obj(json!({"delivery": true, "defaultServicePointId": "sp2", "holdShelf": true}));
         let p = with(&[], |r| r.plan(PREF, Some(&stored), Some(&want), &[]))
             .unwrap()
             .unwrap();
@@ -209,7 +210,10 @@ mod tests {
     #[test]
     fn a_row_mapping_nothing_leaves_the_record_alone_and_protect_keeps_a_set_value() {
         let stored = json!({"id": "p1", "userId": "u1", "holdShelf": true, "delivery": false});
-        assert_eq!(with(&[], |r| r.plan(PREF, Some(&stored), None, &[])), Ok(None));
+        assert_eq!(
+            with(&[], |r| r.plan(PREF, Some(&stored), None, &[])),
+            Ok(None)
+        );
         let protect = vec!["requestPreference.holdShelf".to_string()];
         let want = obj(json!({"holdShelf": false}));
         let p = with(&protect, |r| r.plan(PREF, Some(&stored), Some(&want), &[]))
@@ -225,14 +229,19 @@ mod tests {
         assert!(e.contains("holdShelf and delivery"), "{e}");
         // service points have no required field besides userId
         let want = obj(json!({"defaultServicePointId": "sp1"}));
-        let p = with(&[], |r| r.plan(SPU, None, Some(&want), &[])).unwrap().unwrap();
+        let p = with(&[], |r| r.plan(SPU, None, Some(&want), &[]))
+            .unwrap()
+            .unwrap();
         assert_eq!(p.after, json!({"defaultServicePointId": "sp1"}));
-        let stored = json!({"id": "p1", "holdShelf": true, "delivery": false, "fulfillment": "Hold Shelf"});
+        let stored =
+            json!({"id": "p1", "holdShelf": true, "delivery": false, "fulfillment": "Hold Shelf"});
         let clear = vec![
             "requestPreference.fulfillment".to_string(),
             "personal.email".to_string(),
         ];
-        let p = with(&[], |r| r.plan(PREF, Some(&stored), None, &clear)).unwrap().unwrap();
+        let p = with(&[], |r| r.plan(PREF, Some(&stored), None, &clear))
+            .unwrap()
+            .unwrap();
         assert_eq!(p.changes.len(), 1);
         assert!(p.after.get("fulfillment").is_none());
         let clear = vec!["requestPreference.holdShelf".to_string()];

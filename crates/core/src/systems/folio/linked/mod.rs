@@ -252,12 +252,13 @@ impl LinkNames<'_> {
             None => v.clone(),
         };
         match field {
-            "requestPreference.defaultServicePointId" | "servicePointsUser.defaultServicePointId" => {
-                name(self.service_points, v)
-            }
+            "requestPreference.defaultServicePointId"
+            | "servicePointsUser.defaultServicePointId" => name(self.service_points, v),
             "requestPreference.defaultDeliveryAddressTypeId" => name(self.address_types, v),
             "servicePointsUser.servicePointsIds" => match v {
-                Value::Array(a) => Value::Array(a.iter().map(|x| name(self.service_points, x)).collect()),
+                Value::Array(a) => {
+                    Value::Array(a.iter().map(|x| name(self.service_points, x)).collect())
+                }
                 other => other.clone(),
             },
             _ => v.clone(),
@@ -304,7 +305,12 @@ pub async fn lookup(
         let v = client
             .get_json(kind.path, &[("query", &q), ("limit", &limit)], kind.what)
             .await?;
-        for rec in v.get(kind.list).and_then(Value::as_array).into_iter().flatten() {
+        for rec in v
+            .get(kind.list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(uid) = rec.get("userId").and_then(Value::as_str) {
                 out.insert(uid.to_string(), rec.clone());
             }
@@ -384,7 +390,10 @@ mod tests {
         let mut d = take(&mut rec);
         assert_eq!(rec, json!({"username": "a"}));
         let (sp, at) = names();
-        let n = LinkNames { service_points: &sp, address_types: &at };
+        let n = LinkNames {
+            service_points: &sp,
+            address_types: &at,
+        };
         assert!(n.resolve(&mut d).is_empty());
         let p = d.part(PREF).unwrap();
         assert_eq!(p["defaultServicePointId"], "sp1");
@@ -392,7 +401,10 @@ mod tests {
         let s = d.part(SPU).unwrap();
         assert_eq!(s["servicePointsIds"], json!(["sp1", "sp2"]));
         assert_eq!(s["defaultServicePointId"], "sp1");
-        assert_eq!(n.readable("servicePointsUser.servicePointsIds", &s["servicePointsIds"]), json!(["cd1", "Online"]));
+        assert_eq!(
+            n.readable("servicePointsUser.servicePointsIds", &s["servicePointsIds"]),
+            json!(["cd1", "Online"])
+        );
     }
 
     #[test]
@@ -400,7 +412,11 @@ mod tests {
         let mut rec = json!({"requestPreference": {"defaultServicePointId": "nowhere"}});
         let mut d = take(&mut rec);
         let (sp, at) = names();
-        let p = LinkNames { service_points: &sp, address_types: &at }.resolve(&mut d);
+        let p = LinkNames {
+            service_points: &sp,
+            address_types: &at,
+        }
+        .resolve(&mut d);
         assert_eq!(
             p,
             ["requestPreference.defaultServicePointId: unknown service point \"nowhere\" (valid codes: Online, cd1)"]
