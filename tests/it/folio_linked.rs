@@ -500,3 +500,102 @@ fn a_native_backup_restores_the_linked_records_with_their_users() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(target.counts("/folio").0, w0, "{}", text(&o));
 }
+
+#[test]
+fn create_missing_departments_are_previewed_created_once_and_undone() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    let sb = setup(&dir);
+    let mapping = format!(
+        "{MAPPING}departments = {{ column = \"Dept\", split = \";\", create_missing = true }}\n"
+    );
+    std::fs::write(d.join("dept.toml"), mapping).unwrap();
+    std::fs::write(
+        d.join("r.csv"),
+        "ID,Last,Hold,Delivery,Pickup,Desks,Home desk,Dept\nD1,Alpha,,,,,,Linked Studies\nD2,Beta,,,,,,Linked Studies; Rare Books\nD3,Gamma,,,,,,\n",
+    )
+    .unwrap();
+    let import = |extra: &[&str]| {
+        let mut args = vec!["import", "r.csv", "--mapping", "dept.toml", "--to", "sb"];
+        args.extend_from_slice(extra);
+        run_in(d, &args)
+    };
+    let depts = || folio_list(&sb, "/departments", "departments");
+    let seeded = depts().len();
+    let o = import(&["--report", "p.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let p = read_report(&d.join("p.csv"));
+    assert_eq!(
+        p[0]["changed_fields"], "would_create department \"Linked Studies\"",
+        "{p:?}"
+    );
+    assert_eq!(
+        p[1]["changed_fields"],
+        "would_create department \"Linked Studies\"; would_create department \"Rare Books\"",
+        "{p:?}"
+    );
+    assert_eq!(depts().len(), seeded, "a preview creates nothing");
+
+    let o = import(&["--commit", "--report", "c.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let all = depts();
+    assert_eq!(all.len(), seeded + 2, "each new name once: {all:?}");
+    let linked = all
+        .iter()
+        .find(|x| x["name"] == "Linked Studies")
+        .expect("created");
+    assert_eq!(linked["code"], "LINKED_STUDIES");
+    let users = sb.folio_users();
+    let held = |ext: &str| -> Value {
+        users.iter().find(|u| u["externalSystemId"] == ext).unwrap()["departments"].clone()
+    };
+    assert_eq!(held("D1"), serde_json::json!([linked["id"]]));
+    assert_eq!(held("D2").as_array().map(Vec::len), Some(2));
+    // Re-run: the departments are known now; nothing changes.
+    let (w0, _) = sb.counts("/folio");
+    let o = import(&["--commit", "--report", "again.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        sb.counts("/folio").0,
+        w0,
+        "{:?}",
+        read_report(&d.join("again.csv"))
+    );
+
+    // Undo: the users, then the departments the run created.
+    let run: String = rusqlite::Connection::open(d.join(".patron-etl/journal.sqlite"))
+        .unwrap()
+        .query_row(
+            "SELECT id FROM runs WHERE command = 'import' AND commit_mode = 1 ORDER BY started_at, rowid LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let o = dir.run(&["undo", &run]);
+    assert!(text(&o).contains("would_delete"), "{}", text(&o));
+    assert_eq!(depts().len(), seeded + 2);
+    let o = dir.run(&["undo", &run, "--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(sb.folio_users().is_empty());
+    assert_eq!(depts().len(), seeded, "{:?}", depts());
+}
+
+#[test]
+fn create_missing_is_refused_on_a_field_whose_names_cannot_be_created() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    let _sb = setup(&dir);
+    let mapping = MAPPING.replace(
+        "patronGroup = { value = \"undergrad\" }",
+        "patronGroup = { value = \"undergrad\", create_missing = true }",
+    );
+    std::fs::write(d.join("bad.toml"), mapping).unwrap();
+    std::fs::write(d.join("r.csv"), format!("{HEADER}L1,Alpha,,,,,\n")).unwrap();
+    let o = run_in(d, &["check", "r.csv", "--mapping", "bad.toml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("create_missing = true is only for"),
+        "{}",
+        text(&o)
+    );
+}

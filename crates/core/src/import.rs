@@ -679,6 +679,7 @@ async fn flush(
             match_field: &mapping.match_field,
             protect: &mapping.protect,
             merge: &mapping.merge,
+            create_missing: &mapping.create_missing,
             external_field: mapping
                 .defaults()
                 .get("external_user_id_field")

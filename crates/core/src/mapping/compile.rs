@@ -63,6 +63,8 @@ pub(crate) struct CompiledField {
     pub path: OutPath,
     /// This field is the mapping's match key.
     pub is_match: bool,
+    /// Unknown names are created in the target (`create_missing = true`).
+    pub create_missing: bool,
 }
 
 /// The field catalogue used while compiling (injectable for tests).
@@ -287,7 +289,13 @@ pub(crate) fn compile(
         }
     };
 
+    let create_missing = fields
+        .iter()
+        .filter(|f| f.create_missing)
+        .map(|f| f.name.clone())
+        .collect();
     Ok(Mapping {
+        create_missing,
         scope,
         path: path.to_path_buf(),
         system,
@@ -356,8 +364,22 @@ fn compile_field(
         date,
         split,
         on_blank,
+        create_missing,
         unknown_key: _,
     } = *table;
+    if create_missing
+        && !crate::systems::registry::connector(system)
+            .schema()
+            .creatable(&name)
+    {
+        return Err((
+            line,
+            format!(
+                "field `{name}`: create_missing = true is only for names {system} can create \
+                 (FOLIO `departments`)"
+            ),
+        ));
+    }
 
     let given: Vec<&str> = [
         column.as_ref().map(|_| "column"),
@@ -498,6 +520,7 @@ fn compile_field(
         split,
         on_blank: on_blank.unwrap_or(file_on_blank),
         is_match: false,
+        create_missing,
     })
 }
 

@@ -104,6 +104,7 @@ pub(crate) const FIELD_KEYS: &[&str] = &[
     "date",
     "split",
     "on_blank",
+    "create_missing",
 ];
 
 /// One `[fields]` entry: shorthand column name, the full table, or (from an unquoted dotted
@@ -177,6 +178,7 @@ impl<'de> Deserialize<'de> for FieldEntry {
                         "map_default" => t.map_default = Some(map.next_value()?),
                         "date" => t.date = Some(map.next_value()?),
                         "split" => t.split = Some(map.next_value()?),
+                        "create_missing" => t.create_missing = map.next_value()?,
                         _ => t.on_blank = Some(map.next_value()?),
                     }
                 }
@@ -206,6 +208,8 @@ pub(crate) struct FieldTable {
     pub date: Option<Spanned<String>>,
     pub split: Option<Spanned<String>>,
     pub on_blank: Option<OnBlank>,
+    /// Names the target does not know are created (FOLIO departments), not rejected.
+    pub create_missing: bool,
     /// The first key that is not a field-entry key (an error, reported by compile).
     pub unknown_key: Option<Spanned<String>>,
 }

@@ -99,6 +99,8 @@ pub struct Mapping {
     pub protect: Vec<String>,
     /// List fields (`tags`) whose stored items are kept on update, the mapped items added.
     pub merge: Vec<String>,
+    /// Fields whose names the target does not know are created there (`create_missing`).
+    pub create_missing: Vec<String>,
     /// File-level blank policy.
     on_blank: OnBlank,
     /// Compiled fields, in file order.

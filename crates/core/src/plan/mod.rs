@@ -7,6 +7,27 @@ pub use change::{differences, Change};
 use serde_json::Value;
 use std::sync::Arc;
 
+/// A key a planner may add to a `Create` or `Update` record: the other records its write will
+/// create first (`[{"what": "department", "name": "History"}]`, from `create_missing`). The
+/// preview lists them (`would_create department "History"`), the journal keeps them with the
+/// record sent, and the system's writer takes the key off before sending.
+pub const ALSO_CREATES: &str = "_alsoCreates";
+
+/// The [`ALSO_CREATES`] entries of a record, as people read them (`department "History"`).
+pub fn also_creates(record: &Value) -> Vec<String> {
+    record
+        .get(ALSO_CREATES)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let what = e.get("what")?.as_str()?;
+            let name = e.get("name")?.as_str()?;
+            Some(format!("{what} {}", Value::String(name.to_string())))
+        })
+        .collect()
+}
+
 /// Rows a stage hands a planner at a time (FOLIO looks a chunk up in one batched query).
 pub const CHUNK: usize = 50;
 

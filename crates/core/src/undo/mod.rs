@@ -144,6 +144,12 @@ pub trait UndoTarget: Send + Sync {
     fn left_by_run(&self, _before: Option<&Value>, after: &Value) -> Value {
         after.clone()
     }
+    /// After every record: undoes what the run's writes created besides their records
+    /// ([`crate::plan::ALSO_CREATES`] in what it sent, `afters`), one outcome each; by default
+    /// nothing.
+    async fn finish(&self, _afters: &[Value], _commit: bool) -> Vec<UndoOutcome> {
+        Vec::new()
+    }
 }
 
 /// One record to put back.
@@ -332,7 +338,11 @@ async fn run_async(opts: &UndoOptions) -> anyhow::Result<UndoResult> {
     let result = stop
         .scope(async {
             let t = connector.reads().undo(&target).await?;
-            undo_items(t.as_ref(), &journal, &undo_run.id, &items, opts.commit).await
+            let mut out =
+                undo_items(t.as_ref(), &journal, &undo_run.id, &items, opts.commit).await?;
+            let afters: Vec<Value> = items.iter().flat_map(|i| i.afters.clone()).collect();
+            out.extend(t.finish(&afters, opts.commit).await);
+            Ok(out)
         })
         .await;
     if let Some(h) = sandbox {

@@ -15,22 +15,35 @@ pub(crate) fn note_update(o: &mut Outcome, id: &str, changes: &[Change]) {
 
 /// The outcome of an action that sends nothing (or, in preview, would send something).
 pub fn preview_outcome(mut o: Outcome, action: Action, preview: bool) -> Outcome {
+    let also = |record: &serde_json::Value| {
+        crate::plan::also_creates(record)
+            .into_iter()
+            .map(|w| format!("would_create {w}"))
+    };
     match action {
-        Action::Create(_) => {
+        Action::Create(record) => {
             o.outcome = if preview {
                 OutcomeKind::WouldCreate
             } else {
                 OutcomeKind::Failed
             };
+            o.changed_fields.extend(also(&record));
         }
-        Action::Update { id, changes, .. } => {
+        Action::Update {
+            id,
+            changes,
+            record,
+            ..
+        } => {
             o.outcome = if preview {
                 OutcomeKind::WouldUpdate
             } else {
                 OutcomeKind::Failed
             };
             o.target_id = Some(id);
-            o.changed_fields = changes.iter().map(ToString::to_string).collect();
+            o.changed_fields = also(&record)
+                .chain(changes.iter().map(ToString::to_string))
+                .collect();
         }
         Action::Unchanged { id } => {
             o.outcome = OutcomeKind::Unchanged;

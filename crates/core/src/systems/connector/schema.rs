@@ -105,6 +105,12 @@ pub trait SchemaSide: Send + Sync + 'static {
         OutPath::Flat(name.to_string())
     }
 
+    /// Whether a mapping may give this field `create_missing = true`: names the target does
+    /// not know are created there instead of rejecting the row (FOLIO departments).
+    fn creatable(&self, _field: &str) -> bool {
+        false
+    }
+
     /// Whether a mapping's `[scope]` may select by `patron_groups`.
     fn scope_by_patron_group(&self) -> bool {
         false

@@ -47,6 +47,8 @@ pub struct PlanRules<'a> {
     pub protect: &'a [String],
     /// List fields merged (stored items kept) on update.
     pub merge: &'a [String],
+    /// Fields whose unknown names are created in the target (`create_missing`).
+    pub create_missing: &'a [String],
     /// The mapping's `[defaults] external_user_id_field` (ILLiad), if any.
     pub external_field: Option<&'a str>,
 }

@@ -78,6 +78,13 @@ impl SchemaSide for FolioSchema {
         true
     }
 
+    /// Departments: `POST /departments` (mod-users `ramls/departments.raml`; `name` and `code`
+    /// required, `ramls/department.json`), as mod-user-import creates the missing ones
+    /// (`DepartmentsManager.java`, `createDepartment`).
+    fn creatable(&self, field: &str) -> bool {
+        field == "departments"
+    }
+
     fn starter_lines(&self, concept: Concept, column: &StarterColumn) -> Option<Vec<String>> {
         init::lines(concept, column)
     }

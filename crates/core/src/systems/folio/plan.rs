@@ -44,6 +44,8 @@ pub struct FolioPlanner<'a> {
     pub merge: &'a [String],
     /// Service points (code or name ↔ id), for the linked records.
     pub service_points: &'a Names,
+    /// Fields whose unknown names are created (`create_missing`: only `departments`).
+    pub create_missing: &'a [String],
 }
 
 /// A row's place in its chunk, to find its linked parts again after the lookups.
@@ -155,10 +157,18 @@ impl FolioPlanner<'_> {
         let mut out = Vec::with_capacity(chunk.len());
         let mut ready = Vec::with_capacity(chunk.len());
         let mut wants: HashMap<RowKey, Desired> = HashMap::new();
+        let mut creates: HashMap<RowKey, Vec<String>> = HashMap::new();
         for row in chunk {
             let mut record = row.record.clone();
             let mut desired = linked::take(&mut record);
+            let (held, new_departments) = self.new_departments(&mut record);
             let mut problems = self.refdata.resolve(&mut record);
+            if let (Some(d), Some(o)) = (held, record.as_object_mut()) {
+                o.insert("departments".into(), d);
+            }
+            if !new_departments.is_empty() {
+                creates.insert((row.file.clone(), row.line), new_departments);
+            }
             problems.extend(self.link_names().resolve(&mut desired));
             if !desired.is_empty() {
                 wants.insert((row.file.clone(), row.line), desired);
@@ -212,8 +222,52 @@ impl FolioPlanner<'_> {
         } else {
             out.extend(decided);
         }
+        if !creates.is_empty() {
+            for p in out.iter_mut() {
+                let Some(names) = creates.remove(&(p.row.file.clone(), p.row.line)) else {
+                    continue;
+                };
+                if let Action::Create(record) | Action::Update { record, .. } = &mut p.action {
+                    let list: Vec<Value> = names
+                        .into_iter()
+                        .map(|n| serde_json::json!({"what": "department", "name": n}))
+                        .collect();
+                    if let Some(o) = record.as_object_mut() {
+                        o.insert(crate::plan::ALSO_CREATES.into(), Value::Array(list));
+                    }
+                }
+            }
+        }
         out.sort_by_key(|p| p.row.line);
         Ok(out)
+    }
+
+    /// With `create_missing` on `departments`: the known names become ids, the unknown ones
+    /// stay names and are returned (each once, as written first) to be created by the writer;
+    /// the list is taken out of the record (so resolving it reports nothing) and returned.
+    fn new_departments(&self, record: &mut Value) -> (Option<Value>, Vec<String>) {
+        if !self.create_missing.iter().any(|f| f == "departments") {
+            return (None, Vec::new());
+        }
+        let mut new: Vec<String> = Vec::new();
+        if let Some(Value::Array(ds)) = record.get_mut("departments") {
+            for d in ds.iter_mut() {
+                let Some(name) = d.as_str().map(|n| n.trim().to_string()) else {
+                    continue;
+                };
+                match self.refdata.departments.id(&name) {
+                    Some(id) => *d = Value::String(id.to_string()),
+                    None => {
+                        if !new.iter().any(|n| n.to_lowercase() == name.to_lowercase()) {
+                            new.push(name.clone());
+                        }
+                        *d = Value::String(name);
+                    }
+                }
+            }
+        }
+        let held = record.as_object_mut().and_then(|o| o.remove("departments"));
+        (held, new)
     }
 
     /// Names the linked fields use.

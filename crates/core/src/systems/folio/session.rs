@@ -11,7 +11,7 @@ use crate::sync::{MissingPlan, MissingPolicy};
 use crate::systems::connector::{PlanRules, Purpose, TargetSession};
 use crate::systems::folio::client::FolioClient;
 use crate::systems::folio::cql;
-use crate::systems::folio::linked;
+use crate::systems::folio::linked::{self, departments::DepartmentMaker};
 use crate::systems::folio::plan::FolioPlanner;
 use crate::systems::folio::refdata::{Names, RefData};
 use crate::systems::folio::write::FolioWriter;
@@ -27,6 +27,8 @@ pub struct FolioSession {
     refdata: RefData,
     /// Service points by code or name (linked records; empty for a restore).
     service_points: Names,
+    /// Departments this run creates (`create_missing`).
+    departments: DepartmentMaker,
 }
 
 /// Logs in; an import also loads the reference data.
@@ -48,12 +50,14 @@ pub async fn connect(target: &Target, purpose: Purpose) -> anyhow::Result<FolioS
                 client,
                 refdata,
                 service_points,
+                departments: DepartmentMaker::default(),
             })
         }
         Purpose::Restore => Ok(FolioSession {
             client: super::connect::folio(target, http).await?,
             refdata: RefData::default(),
             service_points: Names::default(),
+            departments: DepartmentMaker::default(),
         }),
     }
 }
@@ -76,6 +80,7 @@ impl TargetSession for FolioSession {
             protect: rules.protect,
             merge: rules.merge,
             service_points: &self.service_points,
+            create_missing: rules.create_missing,
         }
         .plan(chunk)
         .await
@@ -159,6 +164,7 @@ impl TargetSession for FolioSession {
             client: &self.client,
             policy: self.client.http().retry(),
             match_field,
+            departments: &self.departments,
         }
         .apply(planned)
         .await

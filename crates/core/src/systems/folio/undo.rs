@@ -11,10 +11,11 @@ use crate::http::retry::{self, RetryPolicy, Verdict};
 use crate::http::Governed;
 use crate::systems::folio::client::{error_message, CallFailure, FolioClient};
 use crate::systems::folio::cql;
+use crate::systems::folio::linked::departments;
 use crate::systems::folio::linked::{self, write::LinkWriter, KINDS};
 use crate::target::Target;
 use crate::undo::compare::differences;
-use crate::undo::UndoTarget;
+use crate::undo::{UndoKind, UndoOutcome, UndoTarget};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -25,9 +26,57 @@ const SERVER_MANAGED: [&str; 3] = ["metadata", "createdDate", "updatedDate"];
 pub struct FolioUndo {
     client: FolioClient,
     policy: RetryPolicy,
+    /// Departments by name (a run sends new departments by name, `create_missing`).
+    departments: crate::systems::folio::refdata::Names,
 }
 
 impl FolioUndo {
+    /// Undoes one department a run created: gone already, still held (a conflict), or deleted.
+    async fn department_undo(
+        &self,
+        name: &str,
+        commit: bool,
+        target_id: &mut Option<String>,
+    ) -> Result<UndoKind, (UndoKind, String)> {
+        let failed = |e: String| (UndoKind::Failed, e);
+        let Some(d) = departments::find(&self.client, name)
+            .await
+            .map_err(failed)?
+        else {
+            return Ok(UndoKind::AlreadyUndone);
+        };
+        let Some(id) = d.get("id").and_then(Value::as_str).map(str::to_string) else {
+            return Err(failed("the department has no id".into()));
+        };
+        *target_id = Some(id.clone());
+        // `=` finds an item of a list (`==` compares the list's JSON text in real FOLIO:
+        // raml-module-builder CQL2PgJSON, as export.rs `folio_query` says for tags).
+        let held = self
+            .client
+            .find_users(&format!("departments={}", cql::quote(&id)), 1)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        if !held.is_empty() {
+            return Err((
+                UndoKind::Conflict,
+                format!(
+                    "{} user(s) hold this department now; left alone",
+                    held.len()
+                ),
+            ));
+        }
+        if !commit {
+            return Ok(UndoKind::WouldDelete);
+        }
+        match self
+            .send(Method::DELETE, &format!("/departments/{id}"), None)
+            .await
+        {
+            Ok(_) => Ok(UndoKind::Deleted),
+            Err(e) => Err(failed(e)),
+        }
+    }
+
     /// The writer of linked records, with this undo's client and retries.
     fn links(&self) -> LinkWriter<'_> {
         LinkWriter {
@@ -42,7 +91,29 @@ impl FolioUndo {
             .with_retry(target.retry);
         let policy = http.retry();
         let client = crate::systems::folio::connect::folio(target, http).await?;
-        Ok(FolioUndo { client, policy })
+        let q = [("limit", "1000"), ("query", "cql.allRecords=1 sortBy id")];
+        let depts = client
+            .get_json("/departments", &q, "departments")
+            .await
+            .map_err(crate::exit::TargetError::into_run_error)?;
+        let departments = crate::systems::folio::refdata::Names::new(
+            depts
+                .get("departments")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|d| {
+                    Some((
+                        d.get("name")?.as_str()?.to_string(),
+                        d.get("id")?.as_str()?.to_string(),
+                    ))
+                }),
+        );
+        Ok(FolioUndo {
+            client,
+            policy,
+            departments,
+        })
     }
 
     /// Sends one request with retries; `Ok` carries the final reply's status and JSON body.
@@ -172,6 +243,37 @@ impl UndoTarget for FolioUndo {
         Ok(())
     }
 
+    /// Departments the run created (`create_missing`): deleted once no user holds them
+    /// (mod-users `ramls/departments.raml`, `DELETE /departments/{id}` 204); one still held is
+    /// left alone as a conflict.
+    async fn finish(&self, afters: &[Value], commit: bool) -> Vec<UndoOutcome> {
+        let mut names: Vec<String> = Vec::new();
+        for a in afters {
+            for n in departments::listed(a, departments::WHAT) {
+                if !names.iter().any(|m| m.to_lowercase() == n.to_lowercase()) {
+                    names.push(n);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for name in names {
+            let mut o = UndoOutcome {
+                line: 0,
+                key: Some(format!("department {}", Value::String(name.clone()))),
+                target_id: None,
+                action: "delete",
+                kind: UndoKind::Failed,
+                reason: None,
+            };
+            match self.department_undo(&name, commit, &mut o.target_id).await {
+                Ok(kind) => o.kind = kind,
+                Err((kind, why)) => (o.kind, o.reason) = (kind, Some(why)),
+            }
+            out.push(o);
+        }
+        out
+    }
+
     fn changed_since(&self, expected: &Value, current: &Value, created: bool) -> Vec<String> {
         // Linked records: compared without their server fields, and only those the run sent.
         let mut current = current.clone();
@@ -188,6 +290,17 @@ impl UndoTarget for FolioUndo {
                     c.remove(kind.key);
                 }
                 _ => {}
+            }
+        }
+        // Departments the run created were sent by name (`create_missing`).
+        if let Some(o) = expected.as_object_mut() {
+            o.remove(crate::plan::ALSO_CREATES);
+            if let Some(Value::Array(ds)) = o.get_mut("departments") {
+                for d in ds.iter_mut() {
+                    if let Some(id) = d.as_str().and_then(|n| self.departments.id(n.trim())) {
+                        *d = Value::String(id.to_string());
+                    }
+                }
             }
         }
         let (expected, current) = (&expected, &current);

@@ -12,6 +12,7 @@ use crate::outcome::{Outcome, OutcomeKind, ReasonCode};
 use crate::plan::{Action, Planned};
 use crate::systems::folio::client::{error_message, CallFailure, FolioClient};
 use crate::systems::folio::cql;
+use crate::systems::folio::linked::departments::{self, DepartmentMaker};
 use crate::systems::folio::linked::{self, write::LinkWriter};
 use crate::write::preview_outcome;
 use crate::write::retry::{
@@ -28,6 +29,8 @@ pub struct FolioWriter<'a> {
     pub policy: RetryPolicy,
     /// The mapping's match field (for reconciliation lookups).
     pub match_field: &'a str,
+    /// Departments the run creates (`create_missing`).
+    pub departments: &'a DepartmentMaker,
 }
 
 /// Whether a refusal is about uniqueness (reported as `conflict`, not `failed`).
@@ -81,7 +84,10 @@ impl FolioWriter<'_> {
         let mut o = p.row.outcome(OutcomeKind::Failed);
         match p.action {
             Action::Create(record) => {
-                let (user, parts) = linked::split(&record);
+                let (mut user, parts) = linked::split(&record);
+                if !self.departments_for(&mut user, &mut o).await {
+                    return o;
+                }
                 self.create(&p.row.key, &user, &mut o).await;
                 if o.outcome == OutcomeKind::Created {
                     if let Some(id) = o.target_id.clone() {
@@ -97,7 +103,10 @@ impl FolioWriter<'_> {
                 before,
             } => {
                 crate::write::note_update(&mut o, &id, &changes);
-                let (user, parts) = linked::split(&record);
+                let (mut user, parts) = linked::split(&record);
+                if !self.departments_for(&mut user, &mut o).await {
+                    return o;
+                }
                 let (_, stored) = linked::split(&before);
                 if changes.iter().any(|c| !linked::is_linked(&c.field)) {
                     self.update(&id, &user, &mut o).await;
@@ -111,6 +120,45 @@ impl FolioWriter<'_> {
             other => return preview_outcome(o, other, false),
         }
         o
+    }
+
+    /// Turns the department names the planner listed to create (`create_missing`) into ids,
+    /// creating each department once per run; `false` (the row failed, with the reason) when
+    /// one cannot be created.
+    async fn departments_for(&self, user: &mut Value, o: &mut Outcome) -> bool {
+        let names = departments::listed(user, departments::WHAT);
+        if let Some(u) = user.as_object_mut() {
+            u.remove(crate::plan::ALSO_CREATES);
+        }
+        for name in names {
+            match self
+                .departments
+                .ensure(self.client, &self.policy, &name)
+                .await
+            {
+                Ok((id, created)) => {
+                    if let Some(Value::Array(ds)) = user.get_mut("departments") {
+                        for d in ds.iter_mut() {
+                            if d.as_str()
+                                .is_some_and(|n| n.trim().to_lowercase() == name.to_lowercase())
+                            {
+                                *d = Value::String(id.clone());
+                            }
+                        }
+                    }
+                    if created {
+                        o.changed_fields
+                            .push(format!("created department {}", Value::String(name)));
+                    }
+                }
+                Err(e) => {
+                    o.outcome = OutcomeKind::Failed;
+                    o.set_reason(ReasonCode::ServerRejected, e);
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     /// Writes the linked parts of user `id` (those whose fields change, or all of a create's);

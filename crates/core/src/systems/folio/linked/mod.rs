@@ -32,6 +32,7 @@
 //! - service points: `ramls/schemas/service-points/servicepoints.json` (`servicepoints`), each
 //!   with a unique `name` and `code` (same `schema.json`, lines 113-125).
 
+pub mod departments;
 pub mod merge;
 pub mod write;
 
