@@ -453,7 +453,21 @@ fn the_shipped_folio_full_mapping_loads_the_sample_roster_with_request_preferenc
             CD1
         };
         assert_eq!(pref["defaultServicePointId"], desk, "{u}");
+        // The roster's departments were created (create_missing) and are held by id.
+        let ds = u["departments"].as_array().cloned().unwrap_or_default();
+        assert!(
+            !ds.is_empty() && ds.iter().all(|d| d.as_str().is_some_and(|d| d.len() == 36)),
+            "{u}"
+        );
     }
+    let names: Vec<Value> = folio_list(&sb, "/departments", "departments")
+        .into_iter()
+        .map(|d| d["name"].clone())
+        .collect();
+    assert!(
+        names.contains(&Value::from("History")) && names.contains(&Value::from("Physics")),
+        "{names:?}"
+    );
     // Re-run: unchanged, nothing written.
     let (w0, _) = sb.counts("/folio");
     let o = run_in(d, &args);
