@@ -207,12 +207,11 @@ impl UndoTarget for FolioUndo {
     async fn restore(&self, id: &str, before: &Value, current: &Value) -> Result<(), String> {
         let (user, parts) = linked::split(before);
         let (_, now) = linked::split(current);
-        match self
+        if let (404, _) = self
             .send(Method::PUT, &format!("/users/{id}"), Some(&user))
             .await?
         {
-            (404, _) => return Err("deleted while undoing".into()),
-            _ => {}
+            return Err("deleted while undoing".into());
         }
         let links = self.links();
         for (i, kind) in KINDS.iter().enumerate() {
