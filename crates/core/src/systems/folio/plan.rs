@@ -340,7 +340,7 @@ impl FolioPlanner<'_> {
 }
 
 /// One row's action with its linked records (see [`FolioPlanner::link`]).
-fn link_action(
+pub(crate) fn link_action(
     rules: &LinkRules<'_>,
     action: Action,
     existing: &[HashMap<String, Value>; 2],

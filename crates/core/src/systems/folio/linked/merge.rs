@@ -248,6 +248,77 @@ mod tests {
         assert!(with(&[], |r| r.plan(PREF, Some(&stored), None, &clear)).is_err());
     }
 
+    #[test]
+    fn an_unchanged_user_whose_preference_changes_is_an_update_of_the_preference_alone() {
+        use crate::plan::{Action, Candidate};
+        use crate::systems::folio::plan::link_action;
+        let user = json!({"id": "u1", "username": "a"});
+        let stored_pref = json!({"id": "p1", "userId": "u1", "holdShelf": true, "delivery": false});
+        let existing = [
+            HashMap::from([("u1".to_string(), stored_pref.clone())]),
+            HashMap::new(),
+        ];
+        let stored = HashMap::from([("u1".to_string(), user.clone())]);
+        let row = Candidate {
+            file: std::sync::Arc::from("r.csv"),
+            line: 2,
+            key: "a".into(),
+            record: json!({}),
+            clear: Vec::new(),
+        };
+        let desired = Desired {
+            parts: [Some(obj(json!({"delivery": true}))), None],
+        };
+        let unchanged = || Action::Unchanged { id: "u1".into() };
+        let action = with(&[], |r| {
+            link_action(r, unchanged(), &existing, &desired, &row, &stored)
+        });
+        let Action::Update {
+            id,
+            record,
+            changes,
+            before,
+        } = action
+        else {
+            panic!("{action:?}");
+        };
+        assert_eq!(id, "u1");
+        let shown: Vec<String> = changes.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["requestPreference.delivery: false → true"]);
+        assert_eq!(record["username"], "a");
+        assert_eq!(record["requestPreference"]["delivery"], true);
+        assert_eq!(record["requestPreference"]["id"], "p1");
+        assert_eq!(before["requestPreference"], stored_pref);
+        // The same row asking for what is stored: unchanged; a row asking for nothing: as is.
+        let same = Desired {
+            parts: [Some(obj(json!({"delivery": false}))), None],
+        };
+        let action = with(&[], |r| {
+            link_action(r, unchanged(), &existing, &same, &row, &stored)
+        });
+        assert!(matches!(action, Action::Unchanged { .. }), "{action:?}");
+        let none = Desired::default();
+        let action = with(&[], |r| {
+            link_action(r, unchanged(), &existing, &none, &row, &stored)
+        });
+        assert!(matches!(action, Action::Unchanged { .. }), "{action:?}");
+        // A user with no preference yet gets one (`null` before-image: undo deletes it).
+        let empty = [HashMap::new(), HashMap::new()];
+        let action = with(&[], |r| {
+            let want = Desired {
+                parts: [
+                    Some(obj(json!({"holdShelf": true, "delivery": true}))),
+                    None,
+                ],
+            };
+            link_action(r, unchanged(), &empty, &want, &row, &stored)
+        });
+        let Action::Update { before, .. } = action else {
+            panic!("{action:?}");
+        };
+        assert_eq!(before["requestPreference"], Value::Null);
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
 
