@@ -106,3 +106,24 @@ stats s1
 stats s2
 count s0 s1 "folio-data-import 0.6.9"
 count s1 s2 "patron-etl"
+
+# What each tool left: preferences carrying the fulfillment both inputs asked for.
+python3 - "$PORT" <<'PY'
+import json, sys, urllib.request
+base = f"http://127.0.0.1:{sys.argv[1]}/folio"
+req = urllib.request.Request(f"{base}/authn/login-with-expiry", method="POST",
+    data=json.dumps({"username": "diku_admin", "password": "admin"}).encode(),
+    headers={"x-okapi-tenant": "diku", "content-type": "application/json"})
+with urllib.request.urlopen(req) as r:
+    token = next(c.split("=", 1)[1].split(";")[0] for c in r.headers.get_all("set-cookie") if c.startswith("folioAccessToken="))
+def get(path):
+    rq = urllib.request.Request(base + path, headers={"x-okapi-tenant": "diku", "x-okapi-token": token})
+    with urllib.request.urlopen(rq) as r:
+        return json.load(r)
+users = {u["id"]: u["username"] for u in get("/users?limit=10000&query=cql.allRecords%3D1")["users"]}
+prefs = get("/request-preference-storage/request-preference?limit=10000")["requestPreferences"]
+for who, prefix in (("folio-data-import", "fdi"), ("patron-etl", "pe-")):
+    mine = [p for p in prefs if users.get(p["userId"], "").startswith(prefix)]
+    kept = sum(1 for p in mine if p.get("fulfillment") == "Hold Shelf")
+    print(f"{who}: {len(mine)} request preferences, {kept} with the fulfillment the input gave")
+PY
