@@ -140,7 +140,7 @@ pub struct Sandbox {
 
 /// Retries a request made by a test helper: a sandbox started with fault injection fails, throttles
 /// and drops the tests' own requests too (only `/_sandbox/*` is exempt).
-fn with_retries<T>(what: &str, mut f: impl FnMut() -> Result<T, String>) -> T {
+pub fn with_retries<T>(what: &str, mut f: impl FnMut() -> Result<T, String>) -> T {
     let mut last = String::new();
     for _ in 0..50 {
         match f() {
