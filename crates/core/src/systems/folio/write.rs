@@ -200,6 +200,14 @@ impl FolioWriter<'_> {
         if !refused.is_empty() {
             if !applied {
                 o.outcome = OutcomeKind::Failed;
+            } else {
+                // The row keeps its outcome (the user was written: undo and resume must see
+                // it); the refusal is its reason and in the run log.
+                tracing::warn!(
+                    user = id,
+                    "linked record refused after its user was written: {}",
+                    refused.join("; ")
+                );
             }
             o.set_reason(ReasonCode::ServerRejected, refused.join("; "));
         } else if !applied {
