@@ -94,6 +94,15 @@ pub fn label(field: &str) -> String {
         ["personal", "email"] => "Email".into(),
         ["personal", rest] => capitalised(&words(rest)),
         ["customFields", rest @ ..] => format!("Custom field {}", rest.join(".")),
+        ["requestPreference", "defaultServicePointId"] => {
+            "Request preference — pickup service point".into()
+        }
+        ["requestPreference", "defaultDeliveryAddressTypeId"] => {
+            "Request preference — delivery address type".into()
+        }
+        ["requestPreference", rest] => format!("Request preference — {}", words(rest)),
+        ["servicePointsUser", "servicePointsIds"] => "Service points".into(),
+        ["servicePointsUser", "defaultServicePointId"] => "Default service point".into(),
         ["patronGroup"] => "Patron group".into(),
         ["id"] => "Id".into(),
         _ => capitalised(&words(field)),
@@ -279,6 +288,18 @@ mod tests {
         assert_eq!(label("EMailAddress"), "Email address");
         assert_eq!(label("UserInfo1"), "User info1");
         assert_eq!(label("personal.preferredFirstName"), "Preferred first name");
+        assert_eq!(
+            label("requestPreference.holdShelf"),
+            "Request preference — hold shelf"
+        );
+        assert_eq!(
+            label("requestPreference.defaultServicePointId"),
+            "Request preference — pickup service point"
+        );
+        assert_eq!(
+            label("servicePointsUser.servicePointsIds"),
+            "Service points"
+        );
     }
 
     #[test]
