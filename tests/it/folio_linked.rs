@@ -670,3 +670,37 @@ fn under_faults_every_linked_record_is_written_exactly_once() {
         assert_eq!(of(&s, user).unwrap()["defaultServicePointId"], CD1);
     }
 }
+
+#[test]
+fn check_rejects_a_fulfillment_or_hold_shelf_folio_cannot_hold_offline() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    let mapping = format!("{MAPPING}\"requestPreference.fulfillment\" = \"Fulfil\"\n");
+    std::fs::write(d.join("m.toml"), mapping).unwrap();
+    std::fs::write(
+        d.join("r.csv"),
+        "ID,Last,Hold,Delivery,Pickup,Desks,Home desk,Fulfil\nC1,Alpha,true,false,cd1,,,Pickup\nC2,Beta,maybe,false,cd1,,,Delivery\nC3,Gamma,true,true,cd1,,,Hold Shelf\n",
+    )
+    .unwrap();
+    let o = run_in(
+        d,
+        &["check", "r.csv", "--mapping", "m.toml", "--report", "c.csv"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let r = read_report(&d.join("c.csv"));
+    assert_eq!(r[0]["outcome"], "rejected", "{r:?}");
+    assert!(
+        r[0]["reason"].contains("requestPreference.fulfillment"),
+        "{r:?}"
+    );
+    assert!(
+        r[0]["reason"].contains("Hold Shelf"),
+        "the valid values are listed: {r:?}"
+    );
+    assert_eq!(r[1]["outcome"], "rejected", "{r:?}");
+    assert!(
+        r[1]["reason"].contains("requestPreference.holdShelf"),
+        "{r:?}"
+    );
+    assert_eq!(r[2]["outcome"], "ok", "{r:?}");
+}
