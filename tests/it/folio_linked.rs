@@ -704,3 +704,31 @@ fn check_rejects_a_fulfillment_or_hold_shelf_folio_cannot_hold_offline() {
     );
     assert_eq!(r[2]["outcome"], "ok", "{r:?}");
 }
+
+#[test]
+fn an_export_from_a_tenant_without_linked_records_only_probes_for_them() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    let sb = setup(&dir);
+    std::fs::write(
+        d.join("r.csv"),
+        format!("{HEADER}E1,Alpha,,,,,\nE2,Beta,,,,,\n"),
+    )
+    .unwrap();
+    let o = import(d, "r.csv", &["--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (_, p0) = sb.counts("/folio/request-preference-storage");
+    let (_, s0) = sb.counts("/folio/service-points-users");
+    let o = run_in(
+        d,
+        &["export", "--from", "sb", "--out", "e.csv", "--all-columns"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (_, p1) = sb.counts("/folio/request-preference-storage");
+    let (_, s1) = sb.counts("/folio/service-points-users");
+    assert_eq!(
+        (p1 - p0, s1 - s0),
+        (1, 1),
+        "one probe each, no per-page lookups"
+    );
+}

@@ -199,13 +199,14 @@ impl ReadSide for FolioReads {
         let service_points = super::linked::fetch_service_points(&client)
             .await
             .map_err(crate::exit::TargetError::into_run_error)?;
+        let linked = super::linked::kinds_held(&client)
+            .await
+            .map_err(crate::exit::TargetError::into_run_error)?;
         let query = super::export::folio_query(filter, &names)?;
         Ok(Paged {
-            pager: Box::new(super::export::FolioPager::new(
-                client,
-                query,
-                filter.clone(),
-            )),
+            pager: Box::new(
+                super::export::FolioPager::new(client, query, filter.clone()).with_linked(linked),
+            ),
             fields: Arc::new(
                 super::export::FolioFields::new(names).with_service_points(service_points),
             ),

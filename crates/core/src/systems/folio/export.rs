@@ -77,6 +77,8 @@ pub struct FolioPager {
     /// The CQL the export pages through (`cql.allRecords=1`, or the filter's).
     query: String,
     filter: Filter,
+    /// The linked records attached to each page (the kinds the tenant holds any of).
+    linked: Vec<super::linked::Kind>,
 }
 
 impl FolioPager {
@@ -87,7 +89,14 @@ impl FolioPager {
             last_id: None,
             query,
             filter,
+            linked: super::linked::KINDS.to_vec(),
         }
+    }
+
+    /// Attaches only these kinds of linked records.
+    pub fn with_linked(mut self, kinds: Vec<super::linked::Kind>) -> FolioPager {
+        self.linked = kinds;
+        self
     }
 }
 
@@ -122,7 +131,7 @@ impl Pager for FolioPager {
         }
         users.retain(|u| keeps(&self.filter, u));
         // Each user with its linked records (`linked/`): batched `userId==(…)` lookups.
-        super::linked::attach(&self.client, &mut users, &super::linked::KINDS, false)
+        super::linked::attach(&self.client, &mut users, &self.linked, false)
             .await
             .map_err(TargetError::into_run_error)?;
         Ok(Batch {
