@@ -427,6 +427,34 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        /// Any text: resolving never panics, a known code or name becomes its id (read back
+        /// as its code), anything else is one reason naming it.
+        #[test]
+        fn resolving_any_text_gives_an_id_or_one_reason(name in crate::text::arb::text()) {
+            let (sp, at) = names();
+            let n = LinkNames { service_points: &sp, address_types: &at };
+            let mut rec = json!({"servicePointsUser": {"defaultServicePointId": name.clone()}});
+            let mut d = take(&mut rec);
+            let problems = n.resolve(&mut d);
+            let v = d.part(SPU).map(|p| p["defaultServicePointId"].clone()).unwrap_or_default();
+            match sp.id(&name) {
+                Some(id) => {
+                    proptest::prop_assert!(problems.is_empty());
+                    proptest::prop_assert_eq!(&v, &Value::from(id));
+                    let code = n.readable("servicePointsUser.defaultServicePointId", &v);
+                    proptest::prop_assert!(code == "cd1" || code == "Online");
+                }
+                None => {
+                    proptest::prop_assert_eq!(problems.len(), 1);
+                    proptest::prop_assert_eq!(&v, &Value::from(name));
+                }
+            }
+        }
+    }
+
     #[test]
     fn an_unknown_service_point_lists_the_valid_codes() {
         let mut rec = json!({"requestPreference": {"defaultServicePointId": "nowhere"}});
