@@ -732,3 +732,48 @@ fn an_export_from_a_tenant_without_linked_records_only_probes_for_them() {
         "one probe each, no per-page lookups"
     );
 }
+
+#[test]
+fn a_mapping_without_linked_fields_needs_no_permission_for_them() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    let sb = dir.sandbox(&[
+        "--folio-deny-permission",
+        "inventory-storage.service-points.collection.get",
+        "--folio-deny-permission",
+        "request-storage.request-preferences.collection.get",
+        "--folio-deny-permission",
+        "inventory-storage.service-points-users.collection.get",
+    ]);
+    sb.folio_config(d, "rate = 1000\nconcurrency = 8\n");
+    let plain = "system = \"folio\"\nmatch = \"externalSystemId\"\n[fields]\nexternalSystemId = \"ID\"\n\"personal.lastName\" = \"Last\"\n";
+    std::fs::write(d.join("plain.toml"), plain).unwrap();
+    std::fs::write(d.join("r.csv"), "ID,Last\nN1,Alpha\n").unwrap();
+    let o = run_in(
+        d,
+        &[
+            "import",
+            "r.csv",
+            "--mapping",
+            "plain.toml",
+            "--to",
+            "sb",
+            "--commit",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // A mapping that names a service point needs it, and says which permission is missing.
+    std::fs::write(d.join("linked.toml"), MAPPING).unwrap();
+    std::fs::write(
+        d.join("l.csv"),
+        format!("{HEADER}N2,Beta,true,false,cd1,,\n"),
+    )
+    .unwrap();
+    let o = import(d, "l.csv", &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(
+        text(&o).contains("inventory-storage.service-points.collection.get"),
+        "{}",
+        text(&o)
+    );
+}

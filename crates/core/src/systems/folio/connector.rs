@@ -196,12 +196,17 @@ impl ReadSide for FolioReads {
         filter: &Filter,
     ) -> anyhow::Result<Paged> {
         let (client, names) = super::connect::folio_with_names(target, http).await?;
-        let service_points = super::linked::fetch_service_points(&client)
-            .await
-            .map_err(crate::exit::TargetError::into_run_error)?;
         let linked = super::linked::kinds_held(&client)
             .await
             .map_err(crate::exit::TargetError::into_run_error)?;
+        // Service points name the linked records' ids: read only when there are some.
+        let service_points = if linked.is_empty() {
+            super::refdata::Names::default()
+        } else {
+            super::linked::fetch_service_points(&client)
+                .await
+                .map_err(crate::exit::TargetError::into_run_error)?
+        };
         let query = super::export::folio_query(filter, &names)?;
         Ok(Paged {
             pager: Box::new(

@@ -25,8 +25,9 @@ pub struct FolioSession {
     client: FolioClient,
     /// Names ↔ ids (empty for a restore, which sends ids as they were).
     refdata: RefData,
-    /// Service points by code or name (linked records; empty for a restore).
-    service_points: Names,
+    /// Service points by code or name, read on the first chunk whose rows name one (a mapping
+    /// without service points costs no request, and needs no permission, for them).
+    service_points: tokio::sync::OnceCell<Names>,
     /// Departments this run creates (`create_missing`).
     departments: DepartmentMaker,
 }
@@ -38,9 +39,6 @@ pub async fn connect(target: &Target, purpose: Purpose) -> anyhow::Result<FolioS
     match purpose {
         Purpose::Import { .. } => {
             let (client, refdata) = super::connect::folio_with_names(target, http).await?;
-            let service_points = super::linked::fetch_service_points(&client)
-                .await
-                .map_err(TargetError::into_run_error)?;
             tracing::info!(
                 groups = refdata.groups.names().len(),
                 address_types = refdata.address_types.names().len(),
@@ -49,14 +47,14 @@ pub async fn connect(target: &Target, purpose: Purpose) -> anyhow::Result<FolioS
             Ok(FolioSession {
                 client,
                 refdata,
-                service_points,
+                service_points: tokio::sync::OnceCell::new(),
                 departments: DepartmentMaker::default(),
             })
         }
         Purpose::Restore => Ok(FolioSession {
             client: super::connect::folio(target, http).await?,
             refdata: RefData::default(),
-            service_points: Names::default(),
+            service_points: tokio::sync::OnceCell::new(),
             departments: DepartmentMaker::default(),
         }),
     }
@@ -73,13 +71,22 @@ impl TargetSession for FolioSession {
         chunk: Vec<Candidate>,
         rules: &PlanRules<'_>,
     ) -> anyhow::Result<Vec<Planned>> {
+        let empty = Names::default();
+        let service_points = if chunk.iter().any(|c| linked::names_service_point(&c.record)) {
+            self.service_points
+                .get_or_try_init(|| linked::fetch_service_points(&self.client))
+                .await
+                .map_err(TargetError::into_run_error)?
+        } else {
+            self.service_points.get().unwrap_or(&empty)
+        };
         FolioPlanner {
             client: &self.client,
             refdata: &self.refdata,
             match_field: rules.match_field,
             protect: rules.protect,
             merge: rules.merge,
-            service_points: &self.service_points,
+            service_points,
             create_missing: rules.create_missing,
         }
         .plan(chunk)

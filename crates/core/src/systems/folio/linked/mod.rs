@@ -148,6 +148,14 @@ pub fn split(composite: &Value) -> (Value, [Option<Value>; 2]) {
     (user, parts)
 }
 
+/// Whether a mapped record names a service point (so the tenant's must be read).
+pub fn names_service_point(record: &Value) -> bool {
+    let has = |key: &str, field: &str| record.get(key).and_then(|p| p.get(field)).is_some();
+    has(REQUEST_PREFERENCE, "defaultServicePointId")
+        || has(SERVICE_POINTS_USER, "defaultServicePointId")
+        || has(SERVICE_POINTS_USER, "servicePointsIds")
+}
+
 /// The service points of the tenant (code or name → id; an id's name is its code).
 pub async fn fetch_service_points(client: &FolioClient) -> Result<Names, FolioError> {
     let q = [("limit", "1000"), ("query", "cql.allRecords=1 sortBy id")];
