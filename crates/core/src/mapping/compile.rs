@@ -143,9 +143,15 @@ pub(crate) fn compile(
     }
     let known_names = (cat.names)(system);
     let mut fields = Vec::with_capacity(entries.len());
-    for (key, entry) in entries {
+    let mut expiry = super::ExpiryRule::default();
+    for (key, mut entry) in entries {
         let line = line_of(src, key.span().start);
         let name = key.into_inner();
+        if let FieldEntry::Full(t) = &mut entry {
+            if expiry_rules(system, &name, t, &mut expiry, src).map_err(|(l, m)| err(Some(l), m))? {
+                continue;
+            }
+        }
         let spec = (cat.lookup)(system, &name).ok_or_else(|| {
             let hint = nearest(&name, known_names.iter().map(String::as_str))
                 .map(|s| format!(" (did you mean `{s}`?)"))
@@ -288,6 +294,7 @@ pub(crate) fn compile(
     };
 
     Ok(Mapping {
+        expiry,
         scope,
         path: path.to_path_buf(),
         system,
@@ -312,6 +319,63 @@ fn scalar_text(v: &toml::Value) -> Option<String> {
 }
 
 type FieldError = (usize, String);
+
+/// Takes a field's expiry keys (`from`, `extend_only`) out of its table into `rule`. They apply
+/// to FOLIO's `expirationDate` only. `Ok(true)`: the field has no source of its own (its value
+/// is computed: `from = "group_offset"`), so it is not compiled as a field.
+fn expiry_rules(
+    system: System,
+    name: &str,
+    t: &mut FieldTable,
+    rule: &mut super::ExpiryRule,
+    src: &str,
+) -> Result<bool, FieldError> {
+    let at = |s: std::ops::Range<usize>| line_of(src, s.start);
+    let (from, extend) = (t.from.take(), t.extend_only.take());
+    let first = from
+        .as_ref()
+        .map(|f| f.span())
+        .or_else(|| extend.as_ref().map(|e| e.span()));
+    let Some(span) = first else {
+        return Ok(false);
+    };
+    if system != System::Folio || name != "expirationDate" {
+        return Err((
+            at(span),
+            format!(
+                "field `{name}`: `from` and `extend_only` are expiry rules of FOLIO's \
+                 expirationDate only"
+            ),
+        ));
+    }
+    if let Some(e) = extend {
+        rule.extend_only = *e.get_ref();
+    }
+    let Some(f) = from else {
+        return Ok(false);
+    };
+    if f.get_ref() != "group_offset" {
+        return Err((
+            at(f.span()),
+            format!(
+                "field `{name}`: unknown from = \"{}\"; expected \"group_offset\" (the patron \
+                 group's expirationOffsetInDays from today)",
+                f.get_ref()
+            ),
+        ));
+    }
+    if t.column.is_some() || t.columns.is_some() || t.template.is_some() || t.value.is_some() {
+        return Err((
+            at(f.span()),
+            format!(
+                "field `{name}`: from = \"group_offset\" computes the date; give it no column, \
+                 columns, template or value"
+            ),
+        ));
+    }
+    rule.group_offset = true;
+    Ok(true)
+}
 
 /// Compiles one field entry; errors carry their own line.
 fn compile_field(
@@ -356,6 +420,8 @@ fn compile_field(
         date,
         split,
         on_blank,
+        from: _,
+        extend_only: _,
         unknown_key: _,
     } = *table;
 

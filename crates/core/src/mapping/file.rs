@@ -104,6 +104,8 @@ pub(crate) const FIELD_KEYS: &[&str] = &[
     "date",
     "split",
     "on_blank",
+    "from",
+    "extend_only",
 ];
 
 /// One `[fields]` entry: shorthand column name, the full table, or (from an unquoted dotted
@@ -177,6 +179,8 @@ impl<'de> Deserialize<'de> for FieldEntry {
                         "map_default" => t.map_default = Some(map.next_value()?),
                         "date" => t.date = Some(map.next_value()?),
                         "split" => t.split = Some(map.next_value()?),
+                        "from" => t.from = Some(map.next_value()?),
+                        "extend_only" => t.extend_only = Some(map.next_value()?),
                         _ => t.on_blank = Some(map.next_value()?),
                     }
                 }
@@ -206,6 +210,11 @@ pub(crate) struct FieldTable {
     pub date: Option<Spanned<String>>,
     pub split: Option<Spanned<String>>,
     pub on_blank: Option<OnBlank>,
+    /// A value the run computes instead of a source (`from = "group_offset"`: FOLIO's
+    /// `expirationDate` from the patron group's offset).
+    pub from: Option<Spanned<String>>,
+    /// FOLIO `expirationDate`: an update never moves a stored expiry earlier.
+    pub extend_only: Option<Spanned<bool>>,
     /// The first key that is not a field-entry key (an error, reported by compile).
     pub unknown_key: Option<Spanned<String>>,
 }

@@ -18,6 +18,7 @@ mod transform;
 pub use file::OnBlank;
 pub use path::OutPath;
 
+
 use crate::read::SourceRow;
 use crate::systems::System;
 use compile::{CompiledField, Part, Source};
@@ -107,6 +108,20 @@ pub struct Mapping {
     defaults: BTreeMap<String, String>,
     /// `[scope]`: the patrons a roster sync (`--missing`) may deactivate; None when not declared.
     pub scope: Option<Scope>,
+    /// Expiry rules of the expiry field (FOLIO `expirationDate`).
+    pub expiry: ExpiryRule,
+}
+
+/// The mapping's expiry rules (FOLIO `expirationDate`; README "FOLIO: custom fields and expiry
+/// rules"). Applied by the planner, which knows the patron group and the stored expiry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExpiryRule {
+    /// `expirationDate = { from = "group_offset" }`: today plus the patron group's
+    /// `expirationOffsetInDays`.
+    pub group_offset: bool,
+    /// `extend_only = true`: an update never moves a stored expiry earlier (the row's outcome
+    /// says "kept later expiry").
+    pub extend_only: bool,
 }
 
 /// The part of a target's patrons that a roster is the whole population of (`[scope]` in the

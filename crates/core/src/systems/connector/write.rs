@@ -49,6 +49,8 @@ pub struct PlanRules<'a> {
     pub merge: &'a [String],
     /// The mapping's `[defaults] external_user_id_field` (ILLiad), if any.
     pub external_field: Option<&'a str>,
+    /// The mapping's expiry rules (FOLIO `expirationDate`: `group_offset`, `extend_only`).
+    pub expiry: crate::mapping::ExpiryRule,
 }
 
 /// The write side of a system (see [`super::Connector`]).

@@ -223,6 +223,11 @@ impl FolioClient {
         })
     }
 
+    /// The tenant logged in to.
+    pub fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
     /// The shared HTTP client (for counters).
     pub fn http(&self) -> &Governed {
         &self.http
@@ -392,6 +397,18 @@ impl FolioClient {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<Reply, CallFailure> {
+        self.call_with(method, path, query, &[], body).await
+    }
+
+    /// [`FolioClient::call`] with extra request headers (e.g. `X-Okapi-Module-Id`).
+    pub async fn call_with(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Reply, CallFailure> {
         let mut replayed = false;
         loop {
             if let Some(f) = self.forbidden() {
@@ -405,6 +422,9 @@ impl FolioClient {
                 .header("X-Okapi-Tenant", &self.tenant)
                 .header("X-Okapi-Token", token.expose())
                 .header("Accept", "application/json, text/plain");
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
             if !query.is_empty() {
                 req = req.query(query);
             }
@@ -445,8 +465,21 @@ impl FolioClient {
         query: &[(&str, &str)],
         what: &str,
     ) -> Result<Value, FolioError> {
+        self.get_json_with(path, query, &[], what).await
+    }
+
+    /// [`FolioClient::get_json`] with extra request headers.
+    pub async fn get_json_with(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        what: &str,
+    ) -> Result<Value, FolioError> {
         let res = retry::run(&self.http.retry(), move |_| async move {
-            let res = self.call(reqwest::Method::GET, path, query, None).await;
+            let res = self
+                .call_with(reqwest::Method::GET, path, query, headers, None)
+                .await;
             match res {
                 Ok(r) if r.ok() => Verdict::Done(r.json().ok_or_else(|| FolioError::Unexpected {
                     what: what.into(),

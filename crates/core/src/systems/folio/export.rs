@@ -275,6 +275,7 @@ mod tests {
                 ("ACC".to_string(), "d1".to_string()),
                 ("Accounting".to_string(), "d1".to_string()),
             ]),
+            ..RefData::default()
         }
     }
 

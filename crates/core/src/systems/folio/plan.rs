@@ -5,9 +5,11 @@
 //! limit), and a lookup FOLIO still answers 414 is split in two and retried.
 
 use crate::dedupe::fold;
+use crate::mapping::ExpiryRule;
 use crate::plan::{Action, Candidate, Planned};
 use crate::systems::folio::client::{FolioClient, FolioError, LOOKUP_LINE_BUDGET};
 use crate::systems::folio::cql;
+use crate::systems::folio::custom::CustomFields;
 use crate::systems::folio::merge::Merger;
 use crate::systems::folio::refdata::RefData;
 use serde_json::Value;
@@ -35,12 +37,16 @@ pub struct FolioPlanner<'a> {
     pub client: &'a FolioClient,
     /// Reference data.
     pub refdata: &'a RefData,
+    /// The tenant's user custom fields (empty when the rows map none).
+    pub custom: &'a CustomFields,
     /// The mapping's match field.
     pub match_field: &'a str,
     /// Protected fields.
     pub protect: &'a [String],
     /// List fields merged on update (only `tags` applies).
     pub merge: &'a [String],
+    /// The mapping's expiry rules.
+    pub expiry: ExpiryRule,
 }
 
 fn text<'v>(record: &'v Value, field: &str) -> Option<&'v str> {
@@ -150,7 +156,8 @@ impl FolioPlanner<'_> {
         let mut ready = Vec::with_capacity(chunk.len());
         for row in chunk {
             let mut record = row.record.clone();
-            let problems = self.refdata.resolve(&mut record);
+            let mut problems = self.refdata.resolve(&mut record);
+            problems.extend(self.custom.resolve(&mut record));
             if problems.is_empty() {
                 ready.push((row, record));
             } else {
@@ -194,6 +201,8 @@ impl FolioPlanner<'_> {
             protect: self.protect,
             merge: self.merge,
             refdata: self.refdata,
+            expiry: self.expiry,
+            today: chrono::Local::now().date_naive(),
         }
     }
 }
@@ -209,11 +218,79 @@ pub struct Decider<'a> {
     pub protect: &'a [String],
     /// List fields merged on update (only `tags` applies).
     pub merge: &'a [String],
-    /// Reference data (the merge compares names and ids).
+    /// Reference data (the merge compares names and ids; groups' expiry offsets).
     pub refdata: &'a RefData,
+    /// The mapping's expiry rules.
+    pub expiry: ExpiryRule,
+    /// The day `group_offset` counts from.
+    pub today: chrono::NaiveDate,
 }
 
 impl Decider<'_> {
+    /// The expiry rules on one row's record: `group_offset` sets `expirationDate` to today plus
+    /// the patron group's `expirationOffsetInDays` (the row's group, else the stored user's);
+    /// `extend_only` keeps a stored expiry later than the row's (the record then carries none,
+    /// so the merge leaves it) and notes it on the row. `Err`: why the row cannot be planned.
+    fn apply_expiry(
+        &self,
+        record: &mut Value,
+        current: Option<&Value>,
+        row: &mut Candidate,
+    ) -> Result<(), String> {
+        if self.expiry.group_offset {
+            let group = text(record, "patronGroup")
+                .or_else(|| current.and_then(|u| text(u, "patronGroup")))
+                .map(str::to_string);
+            let Some(group) = group else {
+                return Err(
+                    "expirationDate from group_offset: the row has no patron group (map \
+                     patronGroup) and no stored user gives one"
+                        .into(),
+                );
+            };
+            let name = self.refdata.groups.name(&group).unwrap_or(&group).to_string();
+            let days = self.refdata.group_offsets.get(&group).copied();
+            let date = days
+                .and_then(|d| self.today.checked_add_signed(chrono::TimeDelta::try_days(d)?));
+            let Some(date) = date else {
+                return Err(format!(
+                    "expirationDate from group_offset: patron group \"{name}\" has no \
+                     expirationOffsetInDays in FOLIO (set one in Settings > Users > Patron groups, \
+                     or map expirationDate from a column)"
+                ));
+            };
+            if let Some(obj) = record.as_object_mut() {
+                obj.insert(
+                    "expirationDate".into(),
+                    Value::String(date.format("%Y-%m-%d").to_string()),
+                );
+            }
+        }
+        if !self.expiry.extend_only {
+            return Ok(());
+        }
+        let day = |v: Option<&Value>| -> Option<(chrono::NaiveDate, String)> {
+            let s = v?.as_str()?;
+            let (date, _) = crate::text::iso_date_prefix(s)?;
+            Some((chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?, date.to_string()))
+        };
+        let stored = day(current.and_then(|u| u.get("expirationDate")));
+        let wanted = day(record.get("expirationDate"));
+        if let (Some((stored, shown_stored)), Some((wanted, shown_wanted))) = (stored, wanted) {
+            if stored > wanted {
+                if let Some(obj) = record.as_object_mut() {
+                    obj.remove("expirationDate");
+                }
+                row.clear.retain(|f| f != "expirationDate");
+                row.notes.push(format!(
+                    "expirationDate: kept later expiry {shown_stored} (the row gives {shown_wanted}; \
+                     extend_only)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Decides every row against `existing` (the users the lookups returned, in any order,
     /// possibly repeated); planned rows in the order given.
     pub fn decide(&self, mut existing: Vec<Value>, ready: Vec<(Candidate, Value)>) -> Vec<Planned> {
@@ -239,8 +316,8 @@ impl Decider<'_> {
         };
         ready
             .into_iter()
-            .map(|(row, record)| {
-                let action = self.decide_one(&index, &merger, &row, &record);
+            .map(|(mut row, record)| {
+                let action = self.decide_one(&index, &merger, &mut row, &record);
                 Planned { row, action }
             })
             .collect()
@@ -250,7 +327,7 @@ impl Decider<'_> {
         &self,
         index: &HashMap<(&str, String), Vec<&Value>>,
         merger: &Merger<'_>,
-        row: &Candidate,
+        row: &mut Candidate,
         record: &Value,
     ) -> Action {
         let matches: Vec<&Value> = index
@@ -283,10 +360,13 @@ impl Decider<'_> {
                 }
             }
         }
+        let mut record = record.clone();
+        if let Err(why) = self.apply_expiry(&mut record, current, row) {
+            return Action::Reject(why);
+        }
         match (current, current_id) {
-            (None, _) => Action::Create(record.clone()),
+            (None, _) => Action::Create(record),
             (Some(u), Some(id)) => {
-                let mut record = record.clone();
                 if self.merge.iter().any(|m| m == "tags") {
                     let items = |v: &Value| -> Vec<String> {
                         v.pointer("/tags/tagList")
@@ -341,6 +421,7 @@ mod tests {
             key: key.to_string(),
             record: record.clone(),
             clear: Vec::new(),
+            notes: Vec::new(),
         };
         (c, record)
     }
@@ -357,6 +438,8 @@ mod tests {
             protect,
             merge: &merge,
             refdata: &refdata,
+            expiry: ExpiryRule::default(),
+            today: chrono::NaiveDate::default(),
         }
         .decide(existing, rows)
         .into_iter()

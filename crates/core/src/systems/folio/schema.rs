@@ -137,10 +137,12 @@ pub fn folio_address_field(name: &str) -> Option<(&str, &str)> {
     Some((ty, part))
 }
 
-/// A valid custom-field refId: non-empty, no dots or whitespace.
+/// A custom field's key in a mapping: its refId (`classYear`) or its display name (`Class
+/// Year`): non-empty, trimmed, without dots (a dot nests). Which field it is, and its values,
+/// are checked against the tenant's definitions when the run plans (`custom.rs`).
 fn custom_ref_id(name: &str) -> Option<&str> {
     let id = name.strip_prefix(CUSTOM_PREFIX)?;
-    (!id.is_empty() && !id.contains('.') && !id.chars().any(char::is_whitespace)).then_some(id)
+    (!id.trim().is_empty() && id.trim() == id && !id.contains('.')).then_some(id)
 }
 
 /// The order of a user's addresses, as their type names (`Work; Home`): not a mod-users
@@ -372,7 +374,7 @@ fn validate_custom_fields(v: &Value, out: &mut Vec<Violation>) {
         if custom_ref_id(&path).is_none() {
             out.push(Violation::field(
                 path.clone(),
-                "not a valid custom-field refId (it must be non-empty, without dots or spaces)",
+                "not a valid custom-field refId or name (it must be non-empty, without dots or leading or trailing spaces)",
             ));
         }
         let ok = match value {

@@ -11,6 +11,7 @@ use crate::sync::{MissingPlan, MissingPolicy};
 use crate::systems::connector::{PlanRules, Purpose, TargetSession};
 use crate::systems::folio::client::FolioClient;
 use crate::systems::folio::cql;
+use crate::systems::folio::custom::CustomFields;
 use crate::systems::folio::plan::FolioPlanner;
 use crate::systems::folio::refdata::RefData;
 use crate::systems::folio::write::FolioWriter;
@@ -24,6 +25,9 @@ pub struct FolioSession {
     client: FolioClient,
     /// Names ↔ ids (empty for a restore, which sends ids as they were).
     refdata: RefData,
+    /// The tenant's user custom fields, read on the first chunk that maps one (two GETs), so
+    /// a mapping without custom fields costs no request for them.
+    custom: tokio::sync::OnceCell<CustomFields>,
 }
 
 /// Logs in; an import also loads the reference data.
@@ -38,11 +42,16 @@ pub async fn connect(target: &Target, purpose: Purpose) -> anyhow::Result<FolioS
                 address_types = refdata.address_types.names().len(),
                 "FOLIO reference data loaded"
             );
-            Ok(FolioSession { client, refdata })
+            Ok(FolioSession {
+                client,
+                refdata,
+                custom: tokio::sync::OnceCell::new(),
+            })
         }
         Purpose::Restore => Ok(FolioSession {
             client: super::connect::folio(target, http).await?,
             refdata: RefData::default(),
+            custom: tokio::sync::OnceCell::new(),
         }),
     }
 }
@@ -58,12 +67,23 @@ impl TargetSession for FolioSession {
         chunk: Vec<Candidate>,
         rules: &PlanRules<'_>,
     ) -> anyhow::Result<Vec<Planned>> {
+        let empty = CustomFields::default();
+        let custom = if chunk.iter().any(|c| c.record.get("customFields").is_some()) {
+            self.custom
+                .get_or_try_init(|| CustomFields::fetch(&self.client))
+                .await
+                .map_err(TargetError::into_run_error)?
+        } else {
+            &empty
+        };
         FolioPlanner {
             client: &self.client,
             refdata: &self.refdata,
+            custom,
             match_field: rules.match_field,
             protect: rules.protect,
             merge: rules.merge,
+            expiry: rules.expiry,
         }
         .plan(chunk)
         .await
