@@ -16,6 +16,7 @@ mod export_folio;
 mod export_identity;
 mod export_misc;
 mod fake_connector;
+mod folio_custom;
 mod import_folio;
 mod import_illiad;
 mod import_libib;

@@ -822,6 +822,41 @@ mod tests {
     }
 
     #[test]
+    fn expiry_rules_compile_for_folio_expiration_date_only() {
+        let parse = |fields: &str| {
+            let src = format!(
+                "system = \"folio\"\nmatch = \"username\"\n[fields]\nusername = \"NetID\"\n{fields}\n"
+            );
+            super::super::Mapping::parse(Path::new("e.toml"), &src).map_err(|e| e.to_string())
+        };
+        let m = parse("expirationDate = { from = \"group_offset\", extend_only = true }")
+            .expect("compiles");
+        assert_eq!(
+            m.expiry,
+            super::super::ExpiryRule {
+                group_offset: true,
+                extend_only: true
+            }
+        );
+        // The computed field reads no column.
+        assert_eq!(m.columns(), ["NetID"]);
+        let m = parse("expirationDate = { column = \"Expires\", extend_only = true }").expect("ok");
+        assert!(m.expiry.extend_only && !m.expiry.group_offset);
+        assert_eq!(m.columns(), ["NetID", "Expires"]);
+        let e = parse("expirationDate = { from = \"term_end\" }").expect_err("unknown from");
+        assert!(e.contains("expected \"group_offset\""), "{e}");
+        let e = parse("expirationDate = { from = \"group_offset\", column = \"X\" }")
+            .expect_err("two sources");
+        assert!(e.contains("give it no column"), "{e}");
+        let e = parse("enrollmentDate = { column = \"E\", extend_only = true }")
+            .expect_err("not the expiry");
+        assert!(
+            e.contains("expirationDate only") && e.starts_with("e.toml:5"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn unknown_field_names_nearest_catalogue_field() {
         let src = "system = \"folio\"\nmatch = \"username\"\n[fields]\nusername = \"NetID\"\n\"personal.lastname\" = \"Last\"\n";
         let e = compile_src(src).expect_err("unknown field");

@@ -18,7 +18,6 @@ mod transform;
 pub use file::OnBlank;
 pub use path::OutPath;
 
-
 use crate::read::SourceRow;
 use crate::systems::System;
 use compile::{CompiledField, Part, Source};

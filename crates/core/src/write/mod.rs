@@ -17,7 +17,11 @@ pub(crate) fn note_update(o: &mut Outcome, id: &str, changes: &[Change]) {
 /// [`crate::plan::Candidate::notes`]).
 fn with_notes(changes: &[Change], o: &mut Outcome) -> Vec<String> {
     let notes = std::mem::take(&mut o.changed_fields);
-    changes.iter().map(ToString::to_string).chain(notes).collect()
+    changes
+        .iter()
+        .map(ToString::to_string)
+        .chain(notes)
+        .collect()
 }
 
 /// The outcome of an action that sends nothing (or, in preview, would send something).

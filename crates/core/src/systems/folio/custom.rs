@@ -142,8 +142,11 @@ impl CustomFieldDef {
             return Ok(id);
         }
         let want = fold(given);
-        let hits: Vec<&(String, String)> =
-            self.options.iter().filter(|(_, l)| fold(l) == want).collect();
+        let hits: Vec<&(String, String)> = self
+            .options
+            .iter()
+            .filter(|(_, l)| fold(l) == want)
+            .collect();
         match hits.as_slice() {
             [(id, _)] => Ok(id),
             [] => Err(format!(
@@ -189,7 +192,11 @@ impl CustomFieldDef {
                 let items: Vec<String> = match v {
                     Value::Array(a) => a
                         .iter()
-                        .map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))
+                        .map(|x| {
+                            x.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| x.to_string())
+                        })
                         .collect(),
                     Value::String(s) if many && self.option_id(s).is_err() => {
                         crate::text::split_list(s, ";")
@@ -252,9 +259,11 @@ impl CustomFieldDef {
                     Ok(Value::String(s))
                 };
                 match v {
-                    Value::Array(a) if self.repeatable => {
-                        a.iter().map(check).collect::<Result<Vec<_>, _>>().map(Value::Array)
-                    }
+                    Value::Array(a) if self.repeatable => a
+                        .iter()
+                        .map(check)
+                        .collect::<Result<Vec<_>, _>>()
+                        .map(Value::Array),
                     Value::Array(a) => Err(format!(
                         "custom field \"{}\" takes one value, got {}",
                         self.name,
@@ -378,6 +387,21 @@ impl CustomFields {
             .map(|d| format!("{} ({})", d.name, d.ref_id))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// A change of a custom field as people read it: the field by its display name, option ids
+    /// as labels (`customFields.Class Year: "Second year" → "Third year"`).
+    pub fn readable_change(&self, c: &mut crate::plan::Change) {
+        let Some(def) = c
+            .field
+            .strip_prefix("customFields.")
+            .and_then(|r| self.by_ref_id(r))
+        else {
+            return;
+        };
+        c.field = format!("customFields.{}", def.name);
+        c.old = c.old.as_ref().map(|v| def.readable(v));
+        c.new = c.new.as_ref().map(|v| def.readable(v));
     }
 
     /// Rewrites a mapped record's `customFields` as mod-users stores them (keys → refIds, values
@@ -507,7 +531,11 @@ mod tests {
         assert!(p[2].contains("checkbox"), "{}", p[2]);
         assert!(p[3].contains("at most 150 characters"), "{}", p[3]);
         // Another module's field is not a user's.
-        assert!(p[4].contains("no custom field \"Package field\""), "{}", p[4]);
+        assert!(
+            p[4].contains("no custom field \"Package field\""),
+            "{}",
+            p[4]
+        );
     }
 
     #[test]
@@ -518,7 +546,10 @@ mod tests {
         let c = t.by_ref_id("classYear").expect("classYear");
         assert_eq!(c.readable(&json!("opt_1")), json!("Second year"));
         // And back: the readable text resolves to the same ids.
-        assert_eq!(d.value(&json!("pizza; eggs")), Ok(json!(["opt_1", "opt_0"])));
+        assert_eq!(
+            d.value(&json!("pizza; eggs")),
+            Ok(json!(["opt_1", "opt_0"]))
+        );
     }
 
     #[test]

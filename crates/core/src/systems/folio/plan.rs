@@ -189,7 +189,15 @@ impl FolioPlanner<'_> {
                 ),
             });
         }
-        out.extend(self.decider().decide(existing, ready));
+        let mut decided = self.decider().decide(existing, ready);
+        for p in &mut decided {
+            if let Action::Update { changes, .. } = &mut p.action {
+                changes
+                    .iter_mut()
+                    .for_each(|c| self.custom.readable_change(c));
+            }
+        }
+        out.extend(decided);
         out.sort_by_key(|p| p.row.line);
         Ok(out)
     }
@@ -248,10 +256,17 @@ impl Decider<'_> {
                         .into(),
                 );
             };
-            let name = self.refdata.groups.name(&group).unwrap_or(&group).to_string();
+            let name = self
+                .refdata
+                .groups
+                .name(&group)
+                .unwrap_or(&group)
+                .to_string();
             let days = self.refdata.group_offsets.get(&group).copied();
-            let date = days
-                .and_then(|d| self.today.checked_add_signed(chrono::TimeDelta::try_days(d)?));
+            let date = days.and_then(|d| {
+                self.today
+                    .checked_add_signed(chrono::TimeDelta::try_days(d)?)
+            });
             let Some(date) = date else {
                 return Err(format!(
                     "expirationDate from group_offset: patron group \"{name}\" has no \
@@ -272,7 +287,10 @@ impl Decider<'_> {
         let day = |v: Option<&Value>| -> Option<(chrono::NaiveDate, String)> {
             let s = v?.as_str()?;
             let (date, _) = crate::text::iso_date_prefix(s)?;
-            Some((chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?, date.to_string()))
+            Some((
+                chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?,
+                date.to_string(),
+            ))
         };
         let stored = day(current.and_then(|u| u.get("expirationDate")));
         let wanted = day(record.get("expirationDate"));
@@ -540,6 +558,106 @@ mod tests {
         };
         assert!(why.contains("matches 2 records"), "{why}");
         assert!(why.contains("id u-1") && why.contains("id u-2"), "{why}");
+    }
+
+    fn decide_expiry(
+        expiry: ExpiryRule,
+        existing: Vec<Value>,
+        rows: Vec<(Candidate, Value)>,
+    ) -> Vec<Planned> {
+        let mut refdata = RefData {
+            groups: crate::systems::folio::refdata::Names::new([
+                ("undergrad".into(), "g-ug".into()),
+                ("visitor".into(), "g-v".into()),
+            ]),
+            ..RefData::default()
+        };
+        refdata.group_offsets.insert("g-ug".into(), 365);
+        let merge: Vec<String> = Vec::new();
+        Decider {
+            match_field: "externalSystemId",
+            protect: &[],
+            merge: &merge,
+            refdata: &refdata,
+            expiry,
+            today: chrono::NaiveDate::from_ymd_opt(2026, 12, 2).expect("date"),
+        }
+        .decide(existing, rows)
+    }
+
+    #[test]
+    fn group_offset_sets_the_expiry_from_the_groups_offset_or_rejects_naming_the_group() {
+        let rule = ExpiryRule {
+            group_offset: true,
+            extend_only: false,
+        };
+        let rec = json!({"externalSystemId": "S9", "patronGroup": "g-ug",
+            "personal": {"lastName": "Zed"}});
+        let p = decide_expiry(rule, vec![], vec![row(2, "S9", rec)]);
+        assert!(
+            matches!(&p[0].action, Action::Create(r) if r["expirationDate"] == "2027-12-02"),
+            "{:?}",
+            p[0].action
+        );
+        // An update without a mapped group uses the stored user's.
+        let mut stored = stored();
+        stored["patronGroup"] = json!("g-ug");
+        stored["expirationDate"] = json!("2027-01-01T00:00:00.000+00:00");
+        let rec = json!({"externalSystemId": "S1"});
+        let p = decide_expiry(rule, vec![stored], vec![row(2, "S1", rec)]);
+        let Action::Update { changes, .. } = &p[0].action else {
+            panic!("{:?}", p[0].action);
+        };
+        assert_eq!(changes[0].field, "expirationDate");
+        assert_eq!(changes[0].new, Some(json!("2027-12-02")));
+        // A group without an offset: rejected, naming the group.
+        let rec = json!({"externalSystemId": "S9", "patronGroup": "g-v"});
+        let p = decide_expiry(rule, vec![], vec![row(2, "S9", rec)]);
+        assert!(
+            matches!(&p[0].action, Action::Reject(w) if w.contains("\"visitor\" has no expirationOffsetInDays")),
+            "{:?}",
+            p[0].action
+        );
+    }
+
+    #[test]
+    fn extend_only_keeps_a_later_stored_expiry_and_says_so() {
+        let rule = ExpiryRule {
+            group_offset: false,
+            extend_only: true,
+        };
+        let mut later = stored();
+        later["expirationDate"] = json!("2028-06-30T00:00:00.000+00:00");
+        let rec = json!({"externalSystemId": "S1", "expirationDate": "2027-05-31",
+            "personal": {"lastName": "Lee"}});
+        let p = decide_expiry(rule, vec![later.clone()], vec![row(2, "S1", rec.clone())]);
+        assert!(
+            matches!(&p[0].action, Action::Unchanged { .. }),
+            "{:?}",
+            p[0].action
+        );
+        assert_eq!(
+            p[0].row.notes,
+            ["expirationDate: kept later expiry 2028-06-30 (the row gives 2027-05-31; extend_only)"]
+        );
+        // Without the rule the same row moves the expiry earlier.
+        let p = decide_expiry(ExpiryRule::default(), vec![later], vec![row(2, "S1", rec)]);
+        assert!(
+            matches!(&p[0].action, Action::Update { changes, .. } if changes[0].field == "expirationDate"),
+            "{:?}",
+            p[0].action
+        );
+        // A later expiry in the row extends.
+        let mut earlier = stored();
+        earlier["expirationDate"] = json!("2026-12-31");
+        let rec = json!({"externalSystemId": "S1", "expirationDate": "2027-05-31"});
+        let p = decide_expiry(rule, vec![earlier], vec![row(2, "S1", rec)]);
+        assert!(
+            matches!(&p[0].action, Action::Update { changes, .. } if changes[0].new == Some(json!("2027-05-31"))),
+            "{:?}",
+            p[0].action
+        );
+        assert!(p[0].row.notes.is_empty());
     }
 
     #[test]

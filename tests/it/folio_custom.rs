@@ -1,0 +1,251 @@
+//! FOLIO user-record fields beyond `/users` itself, end to end against the sandbox: custom
+//! fields by display name or refId with option labels (the sandbox seeds "Class Year", "Is
+//! student" and "Campus box", `crates/sandbox/src/state.rs` `seed_custom_fields`), and the
+//! expiry rules `group_offset` and `extend_only`.
+
+use crate::harness::*;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::Path;
+
+const HEAD: &str = "system = \"folio\"\nmatch = \"externalSystemId\"\n[fields]\n\
+externalSystemId = \"ID\"\nusername = \"NetID\"\n\"personal.lastName\" = \"Last\"\n\
+patronGroup = \"Group\"\n";
+
+fn write(d: &Path, name: &str, text: &str) {
+    std::fs::write(d.join(name), text).unwrap();
+}
+
+fn import(dir: &Workdir, roster: &str, mapping: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["import", roster, "--mapping", mapping, "--to", "sb"];
+    args.extend_from_slice(extra);
+    dir.run(&args)
+}
+
+fn by_key(rows: &[HashMap<String, String>]) -> HashMap<String, HashMap<String, String>> {
+    rows.iter().map(|r| (r["key"].clone(), r.clone())).collect()
+}
+
+fn user(sb: &Sandbox, ext: &str) -> Value {
+    sb.folio_users()
+        .into_iter()
+        .find(|u| u["externalSystemId"] == ext)
+        .unwrap_or_else(|| panic!("user {ext} in the sandbox"))
+}
+
+fn today_plus(days: i64) -> String {
+    (chrono::Local::now().date_naive() + chrono::TimeDelta::days(days))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+#[test]
+fn a_roster_with_a_select_by_label_and_a_checkbox_loads_then_reruns_unchanged() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    let sb = dir.sandbox(&[]);
+    sb.folio_config(d, "");
+    write(
+        d,
+        "m.toml",
+        &format!(
+            "{HEAD}\"customFields.Class Year\" = \"Year\"\n\"customFields.isStudent\" = \"Student\"\n\
+             \"customFields.Campus box\" = \"Box\"\n"
+        ),
+    );
+    // Labels in another case and spacing; a checkbox as yes/no.
+    write(
+        d,
+        "r.csv",
+        "ID,NetID,Last,Group,Year,Student,Box\n\
+         C1,cf1,Ames,faculty,second  YEAR,yes,B-12\n\
+         C2,cf2,Bell,staff,Fourth year,No,\n",
+    );
+    let o = import(
+        &dir,
+        "r.csv",
+        "m.toml",
+        &["--commit", "--report", "first.csv"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let first = by_key(&read_report(&d.join("first.csv")));
+    assert_eq!(first["C1"]["outcome"], "created", "{first:?}");
+    assert_eq!(first["C2"]["outcome"], "created", "{first:?}");
+    // Stored as mod-users keeps them: refIds, option ids, booleans.
+    assert_eq!(
+        user(&sb, "C1")["customFields"],
+        json!({"classYear": "opt_1", "isStudent": true, "campusBox": "B-12"})
+    );
+    assert_eq!(
+        user(&sb, "C2")["customFields"],
+        json!({"classYear": "opt_3", "isStudent": false})
+    );
+
+    // Re-run: unchanged, zero writes.
+    let (w0, _) = sb.counts("/folio/users");
+    let o = import(
+        &dir,
+        "r.csv",
+        "m.toml",
+        &["--commit", "--report", "second.csv"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (w1, _) = sb.counts("/folio/users");
+    assert_eq!(w1 - w0, 0, "an unchanged re-run sends no writes");
+    for r in read_report(&d.join("second.csv")) {
+        assert_eq!(r["outcome"], "unchanged", "{r:?}");
+    }
+
+    // One label changed: an update of that field only, shown by name in the preview.
+    write(
+        d,
+        "r2.csv",
+        "ID,NetID,Last,Group,Year,Student,Box\nC1,cf1,Ames,faculty,Third year,yes,B-12\n",
+    );
+    let o = import(&dir, "r2.csv", "m.toml", &["--report", "p.csv"]);
+    assert_eq!(o.status.code(), Some(0), "a preview: {}", text(&o));
+    let p = by_key(&read_report(&d.join("p.csv")));
+    assert_eq!(p["C1"]["outcome"], "would_update");
+    // By display name and option label, not refId and option id.
+    assert_eq!(
+        p["C1"]["changed_fields"],
+        "customFields.Class Year: \"Second year\" → \"Third year\""
+    );
+    let (w2, _) = sb.counts("/folio/users");
+    assert_eq!(w2 - w1, 0, "a preview sends no writes");
+}
+
+#[test]
+fn an_unknown_option_label_or_custom_field_is_rejected_in_preview_listing_valid_names() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    let sb = dir.sandbox(&[]);
+    sb.folio_config(d, "");
+    write(
+        d,
+        "m.toml",
+        &format!(
+            "{HEAD}\"customFields.Class Year\" = \"Year\"\n\"customFields.Locker\" = \"Locker\"\n"
+        ),
+    );
+    write(
+        d,
+        "m1.toml",
+        &format!("{HEAD}\"customFields.Class Year\" = \"Year\"\n"),
+    );
+    write(
+        d,
+        "r.csv",
+        "ID,NetID,Last,Group,Year,Locker\nU1,u1,Ames,faculty,Fifth year,\nU2,u2,Bell,faculty,First year,\nU3,u3,Cole,faculty,First year,L-7\n",
+    );
+    let (w0, _) = sb.counts("/folio/");
+    let o = import(&dir, "r.csv", "m1.toml", &["--report", "p1.csv"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let p = by_key(&read_report(&d.join("p1.csv")));
+    assert_eq!(p["U1"]["outcome"], "rejected");
+    assert!(
+        p["U1"]["reason"].contains("unknown option \"Fifth year\"")
+            && p["U1"]["reason"]
+                .contains("valid: First year, Second year, Third year, Fourth year"),
+        "{:?}",
+        p["U1"]
+    );
+    assert_eq!(p["U2"]["outcome"], "would_create");
+
+    // A custom field the tenant does not have: its rows are rejected naming the valid fields.
+    let o = import(&dir, "r.csv", "m.toml", &["--commit", "--report", "c.csv"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let c = by_key(&read_report(&d.join("c.csv")));
+    assert_eq!(c["U3"]["outcome"], "rejected", "{:?}", c["U3"]);
+    assert!(
+        c["U3"]["reason"].contains("no custom field \"Locker\"")
+            && c["U3"]["reason"]
+                .contains("Class Year (classYear), Is student (isStudent), Campus box (campusBox)"),
+        "{:?}",
+        c["U3"]
+    );
+    // U2 has no Locker value, so it loads; the rejected rows sent nothing.
+    assert_eq!(c["U2"]["outcome"], "created");
+    let (w1, _) = sb.counts("/folio/");
+    assert_eq!(w1 - w0, 1, "only U2 was written");
+}
+
+#[test]
+fn group_offset_sets_the_groups_expiry_and_extend_only_keeps_a_later_one() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    let sb = dir.sandbox(&[]);
+    sb.folio_config(d, "");
+    write(
+        d,
+        "dated.toml",
+        &format!("{HEAD}expirationDate = \"Expires\"\n"),
+    );
+    write(
+        d,
+        "offset.toml",
+        &format!("{HEAD}expirationDate = {{ from = \"group_offset\", extend_only = true }}\n"),
+    );
+    // E1 already expires in 2031 (later than any offset from today), E2 in 2020.
+    write(
+        d,
+        "seed.csv",
+        "ID,NetID,Last,Group,Expires\nE1,e1,Ames,staff,2031-06-30\nE2,e2,Bell,faculty,2020-01-31\n",
+    );
+    let o = import(&dir, "seed.csv", "dated.toml", &["--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // E3 is new (faculty: 365 days), E4 an undergrad (the group sets no offset).
+    write(
+        d,
+        "r.csv",
+        "ID,NetID,Last,Group\nE1,e1,Ames,staff\nE2,e2,Bell,faculty\nE3,e3,Cole,faculty\nE4,e4,Dunn,undergrad\n",
+    );
+    let o = import(&dir, "r.csv", "offset.toml", &["--report", "p.csv"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let p = by_key(&read_report(&d.join("p.csv")));
+    // The preview shows the kept expiry too.
+    assert_eq!(p["E1"]["outcome"], "unchanged", "{:?}", p["E1"]);
+    assert!(
+        p["E1"]["changed_fields"].contains("kept later expiry 2031-06-30"),
+        "{:?}",
+        p["E1"]
+    );
+
+    let (w0, _) = sb.counts("/folio/users");
+    let o = import(
+        &dir,
+        "r.csv",
+        "offset.toml",
+        &["--commit", "--report", "c.csv"],
+    );
+    assert_eq!(o.status.code(), Some(1), "E4 is rejected: {}", text(&o));
+    let c = by_key(&read_report(&d.join("c.csv")));
+    assert_eq!(c["E1"]["outcome"], "unchanged", "{:?}", c["E1"]);
+    assert_eq!(
+        c["E1"]["changed_fields"],
+        format!(
+            "expirationDate: kept later expiry 2031-06-30 (the row gives {}; extend_only)",
+            today_plus(730)
+        )
+    );
+    assert!(user(&sb, "E1")["expirationDate"]
+        .as_str()
+        .is_some_and(|e| e.starts_with("2031-06-30")));
+    // E2's stored expiry is earlier: it is extended to the group's offset.
+    assert_eq!(c["E2"]["outcome"], "updated", "{:?}", c["E2"]);
+    assert!(user(&sb, "E2")["expirationDate"]
+        .as_str()
+        .is_some_and(|e| e.starts_with(&today_plus(365))));
+    assert_eq!(c["E3"]["outcome"], "created");
+    assert!(user(&sb, "E3")["expirationDate"]
+        .as_str()
+        .is_some_and(|e| e.starts_with(&today_plus(365))));
+    assert_eq!(c["E4"]["outcome"], "rejected");
+    assert!(
+        c["E4"]["reason"].contains("patron group \"undergrad\" has no expirationOffsetInDays"),
+        "{:?}",
+        c["E4"]
+    );
+    let (w1, _) = sb.counts("/folio/users");
+    assert_eq!(w1 - w0, 2, "E2 updated, E3 created; E1 kept, E4 rejected");
+}
