@@ -195,6 +195,10 @@ impl Mapping {
     pub fn export_columns(&self) -> Vec<ExportColumn> {
         let mut out: Vec<ExportColumn> = Vec::new();
         for f in &self.fields {
+            // The custom-field wildcard names no column of its own.
+            if f.name == row::CUSTOM_WILDCARD {
+                continue;
+            }
             let (column, prefix, suffix) = match &f.source {
                 Source::Column(c) => (c.clone(), String::new(), String::new()),
                 Source::Template(parts) => {

@@ -89,8 +89,42 @@ fn columns_reason(system: System, field: &str, cols: &[(usize, String)]) -> Stri
     }
 }
 
+/// The field name that maps every `customFields.<name>` column of the input to that custom
+/// field (`"customFields.*" = "customFields.*"`, as `mappings/folio-reimport.toml` reads an
+/// export whose custom-field columns depend on the tenant).
+pub(crate) const CUSTOM_WILDCARD: &str = "customFields.*";
+
+/// `mapping` with its [`CUSTOM_WILDCARD`] field replaced by one field per `customFields.<name>`
+/// column of `headers` that no other field maps (`None`: the mapping has no wildcard).
+fn expand_custom_wildcard(mapping: &Mapping, headers: &[String]) -> Option<Mapping> {
+    let at = mapping.fields.iter().position(|f| {
+        f.name == CUSTOM_WILDCARD && f.source == Source::Column(CUSTOM_WILDCARD.into())
+    })?;
+    let wildcard = mapping.fields[at].clone();
+    let mut expanded = mapping.clone();
+    let extra: Vec<CompiledField> = headers
+        .iter()
+        .filter(|h| h.as_str() != CUSTOM_WILDCARD)
+        .filter(|h| !mapping.fields.iter().any(|f| f.name == **h))
+        .filter_map(|h| {
+            h.strip_prefix("customFields.")?;
+            let spec = schema::lookup_field(mapping.system, h)?;
+            let mut f = wildcard.clone();
+            f.name = h.clone();
+            f.spec = spec;
+            f.source = Source::Column(h.clone());
+            f.path = super::path::OutPath::for_field(mapping.system, h);
+            Some(f)
+        })
+        .collect();
+    expanded.fields.splice(at..=at, extra);
+    Some(expanded)
+}
+
 /// Resolves every referenced column in `headers`.
 pub(crate) fn bind(mapping: &Mapping, headers: &[String]) -> Result<BoundMapping, MappingError> {
+    let expanded = expand_custom_wildcard(mapping, headers);
+    let mapping = expanded.as_ref().unwrap_or(mapping);
     let find = |col: &str, field: &CompiledField| -> Result<usize, MappingError> {
         if let Some(i) = headers.iter().position(|h| h == col) {
             return Ok(i);

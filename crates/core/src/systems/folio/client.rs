@@ -111,6 +111,16 @@ struct Session {
     expires: Option<Instant>,
 }
 
+/// What a call adds to the usual request.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Extra<'a> {
+    /// Extra request headers.
+    pub headers: &'a [(&'a str, &'a str)],
+    /// The run goes on without the answer: a 403 is an answer like any other (not remembered
+    /// as fatal for every later call).
+    pub optional: bool,
+}
+
 /// A logged-in FOLIO client.
 pub struct FolioClient {
     http: Governed,
@@ -397,16 +407,18 @@ impl FolioClient {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<Reply, CallFailure> {
-        self.call_with(method, path, query, &[], body).await
+        self.call_with(method, path, query, &Extra::default(), body)
+            .await
     }
 
-    /// [`FolioClient::call`] with extra request headers (e.g. `X-Okapi-Module-Id`).
+    /// [`FolioClient::call`] with extra request headers (e.g. `X-Okapi-Module-Id`); an
+    /// `optional` call's 403 is returned as an answer, not remembered as fatal.
     pub async fn call_with(
         &self,
         method: reqwest::Method,
         path: &str,
         query: &[(&str, &str)],
-        headers: &[(&str, &str)],
+        extra: &Extra<'_>,
         body: Option<&Value>,
     ) -> Result<Reply, CallFailure> {
         let mut replayed = false;
@@ -422,7 +434,7 @@ impl FolioClient {
                 .header("X-Okapi-Tenant", &self.tenant)
                 .header("X-Okapi-Token", token.expose())
                 .header("Accept", "application/json, text/plain");
-            for (k, v) in headers {
+            for (k, v) in extra.headers {
                 req = req.header(*k, *v);
             }
             if !query.is_empty() {
@@ -432,7 +444,7 @@ impl FolioClient {
                 req = req.json(b);
             }
             let reply = self.http.send(req).await.map_err(CallFailure::Transport)?;
-            if reply.status == 403 {
+            if reply.status == 403 && !extra.optional {
                 let message = error_message(&reply);
                 let permission = message
                     .rsplit_once("requires permission:")
@@ -465,20 +477,21 @@ impl FolioClient {
         query: &[(&str, &str)],
         what: &str,
     ) -> Result<Value, FolioError> {
-        self.get_json_with(path, query, &[], what).await
+        self.get_json_with(path, query, &Extra::default(), what)
+            .await
     }
 
-    /// [`FolioClient::get_json`] with extra request headers.
+    /// [`FolioClient::get_json`] with [`Extra`] headers or as an optional call.
     pub async fn get_json_with(
         &self,
         path: &str,
         query: &[(&str, &str)],
-        headers: &[(&str, &str)],
+        extra: &Extra<'_>,
         what: &str,
     ) -> Result<Value, FolioError> {
         let res = retry::run(&self.http.retry(), move |_| async move {
             let res = self
-                .call_with(reqwest::Method::GET, path, query, headers, None)
+                .call_with(reqwest::Method::GET, path, query, extra, None)
                 .await;
             match res {
                 Ok(r) if r.ok() => Verdict::Done(r.json().ok_or_else(|| FolioError::Unexpected {

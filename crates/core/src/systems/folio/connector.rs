@@ -190,13 +190,25 @@ impl ReadSide for FolioReads {
     ) -> anyhow::Result<Paged> {
         let (client, names) = super::connect::folio_with_names(target, http).await?;
         let query = super::export::folio_query(filter, &names)?;
+        // Custom fields read by display name and option label; without the definitions (no
+        // permission, no mod-users module) they are exported by refId and option id.
+        let custom = match super::custom::CustomFields::fetch(&client, true).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(
+                    "FOLIO custom-field definitions could not be read ({e}); custom fields are \
+                     exported by refId and option id"
+                );
+                super::custom::CustomFields::default()
+            }
+        };
         Ok(Paged {
             pager: Box::new(super::export::FolioPager::new(
                 client,
                 query,
                 filter.clone(),
             )),
-            fields: Arc::new(super::export::FolioFields::new(names)),
+            fields: Arc::new(super::export::FolioFields::new(names).with_custom(custom)),
         })
     }
 

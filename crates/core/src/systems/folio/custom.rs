@@ -27,7 +27,7 @@
 //! carry), else its label exactly, else its label as [`fold`] compares (one match only). Text
 //! formats (`EMAIL`, `URL`, `NUMBER`) are left to FOLIO, which refuses a bad one with 422.
 
-use super::client::{FolioClient, FolioError};
+use super::client::{Extra, FolioClient, FolioError};
 use serde_json::{Map, Value};
 
 /// The kind of value a custom field holds (`customFieldTypes.json`).
@@ -287,6 +287,26 @@ impl CustomFieldDef {
         }
     }
 
+    /// A stored value as export cells read it: option ids as labels, one item per option;
+    /// anything else as [`crate::export::columns::texts`] writes it.
+    pub fn readable_texts(&self, v: &Value) -> Option<Vec<String>> {
+        if !matches!(self.kind, CfKind::Select { .. }) {
+            return crate::export::columns::texts(v);
+        }
+        let one = |x: &Value| -> String {
+            let id = x
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| x.to_string());
+            self.label(&id).map(str::to_string).unwrap_or(id)
+        };
+        match v {
+            Value::Null => None,
+            Value::Array(a) => Some(a.iter().filter(|x| !x.is_null()).map(one).collect()),
+            other => Some(vec![one(other)]),
+        }
+    }
+
     /// A stored value as people read it: option ids as labels (a list joined with `; `),
     /// anything else as it is.
     pub fn readable(&self, v: &Value) -> Value {
@@ -335,10 +355,17 @@ impl CustomFields {
     }
 
     /// Reads the tenant's user custom fields: the mod-users module id, then `/custom-fields`
-    /// (two GETs).
-    pub async fn fetch(client: &FolioClient) -> Result<CustomFields, FolioError> {
+    /// (two GETs). An `optional` read (export: the run goes on without names) leaves a 403 to
+    /// the caller instead of stopping every later request.
+    pub async fn fetch(client: &FolioClient, optional: bool) -> Result<CustomFields, FolioError> {
         let path = format!("/_/proxy/tenants/{}/modules", client.tenant());
-        let modules = client.get_json(&path, &[], "the tenant's modules").await?;
+        let plain = Extra {
+            headers: &[],
+            optional,
+        };
+        let modules = client
+            .get_json_with(&path, &[], &plain, "the tenant's modules")
+            .await?;
         let module = users_module(&modules).ok_or_else(|| FolioError::Unexpected {
             what: "custom fields".into(),
             status: 200,
@@ -351,7 +378,10 @@ impl CustomFields {
             .get_json_with(
                 "/custom-fields",
                 &[("limit", "1000")],
-                &[("X-Okapi-Module-Id", module.as_str())],
+                &Extra {
+                    headers: &[("X-Okapi-Module-Id", module.as_str())],
+                    optional,
+                },
                 "custom fields",
             )
             .await?;
@@ -375,6 +405,11 @@ impl CustomFields {
     /// The definition with refId `ref_id`.
     pub fn by_ref_id(&self, ref_id: &str) -> Option<&CustomFieldDef> {
         self.defs.iter().find(|d| d.ref_id == ref_id)
+    }
+
+    /// Every definition, in the tenant's order.
+    pub fn defs(&self) -> &[CustomFieldDef] {
+        &self.defs
     }
 
     /// Every field as `Name (refId)`, for messages.

@@ -70,7 +70,7 @@ impl TargetSession for FolioSession {
         let empty = CustomFields::default();
         let custom = if chunk.iter().any(|c| c.record.get("customFields").is_some()) {
             self.custom
-                .get_or_try_init(|| CustomFields::fetch(&self.client))
+                .get_or_try_init(|| CustomFields::fetch(&self.client, false))
                 .await
                 .map_err(TargetError::into_run_error)?
         } else {
