@@ -405,3 +405,47 @@ impl From<HeadersArg> for patron_etl::export::human::Headers {
         }
     }
 }
+
+/// The mirror enums above must name every variant of the library's enum. The `From` impls catch a
+/// mirror variant with no library counterpart; these reverse matches (exhaustive, no `_` arm) stop
+/// the build when the library gains a variant the command line cannot reach, and the round trip
+/// checks each pair maps to itself.
+#[cfg(test)]
+mod mirror_drift {
+    use super::*;
+    use patron_etl::export::human::Headers;
+    use patron_etl::export::ExportFormat;
+
+    fn missing(p: MissingPolicy) -> MissingArg {
+        match p {
+            MissingPolicy::Ignore => MissingArg::Ignore,
+            MissingPolicy::Deactivate => MissingArg::Deactivate,
+            MissingPolicy::Expire => MissingArg::Expire,
+        }
+    }
+    fn format(f: ExportFormat) -> FormatArg {
+        match f {
+            ExportFormat::Native => FormatArg::Native,
+            ExportFormat::Columns => FormatArg::Columns,
+        }
+    }
+    fn headers(h: Headers) -> HeadersArg {
+        match h {
+            Headers::Fields => HeadersArg::Fields,
+            Headers::Labels => HeadersArg::Labels,
+        }
+    }
+
+    #[test]
+    fn every_library_variant_round_trips_through_its_mirror() {
+        for a in MissingArg::value_variants() {
+            assert_eq!(missing(MissingPolicy::from(*a)), *a);
+        }
+        for a in FormatArg::value_variants() {
+            assert_eq!(format(ExportFormat::from(*a)), *a);
+        }
+        for a in HeadersArg::value_variants() {
+            assert_eq!(headers(Headers::from(*a)), *a);
+        }
+    }
+}
