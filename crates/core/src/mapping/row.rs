@@ -475,6 +475,35 @@ mod tests {
         bind(&m, &h).expect("bind")
     }
 
+    #[test]
+    fn the_custom_field_wildcard_maps_every_custom_field_column_of_the_input() {
+        let src = "system = \"folio\"\nmatch = \"username\"\n[fields]\nusername = \"username\"\n\
+                   \"personal.lastName\" = \"other\"\n\"customFields.campusBox\" = \"Box\"\n\"customFields.*\" = \"customFields.*\"\n";
+        let b = bound(
+            src,
+            &[
+                "username",
+                "customFields.Class Year",
+                "Box",
+                "customFields.campusBox",
+                "other",
+            ],
+        );
+        let m = b.map_cells(2, &["ann", "Second year", "B-1", "B-2", "x"]);
+        assert!(m.issues.is_empty(), "{:?}", m.issues);
+        // The column named like an explicitly mapped field stays that field's business.
+        assert_eq!(
+            m.record["customFields"],
+            json!({"Class Year": "Second year", "campusBox": "B-1"})
+        );
+        // No custom-field columns: the wildcard maps nothing and binds.
+        let b = bound(src, &["username", "Box", "other"]);
+        assert_eq!(
+            b.map_cells(2, &["ann", "B-1", "x"]).record["customFields"],
+            json!({"campusBox": "B-1"})
+        );
+    }
+
     fn row(cells: &[&str]) -> SourceRow {
         SourceRow {
             file: Arc::from("in.csv"),

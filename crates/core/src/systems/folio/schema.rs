@@ -30,10 +30,13 @@ use std::sync::LazyLock;
 
 const SYSTEM: &str = "FOLIO";
 
-/// FOLIO `type` values (`UserType.java`).
+/// FOLIO `type` values: folio-org/mod-users `src/main/java/org/folio/domain/UserType.java` lines
+/// 5-9 (userdata.json lines 28-31 describe it as free text; mod-users refuses another value in
+/// consortium mode, reference/folio-api.md §1.2).
 const USER_TYPES: &[&str] = &["patron", "staff", "shadow", "system", "dcb"];
 
-/// `preferredEmailCommunication` values (userdata.json enum).
+/// `preferredEmailCommunication` values: reference/folio/mod-users/userdata.json lines 205-213
+/// (items `enum`, `maxItems: 3`, `uniqueItems`; the same in userdata.v19.6.0.json).
 const EMAIL_COMMUNICATION: &[&str] = &["Support", "Programs", "Services"];
 
 /// `preferredContactTypeId` codes and their names (ui-users `contactTypes.js`).
@@ -81,6 +84,7 @@ pub(crate) const FIELDS: &[FieldDef] = &[
     FieldDef::text("personal.firstName"),
     FieldDef::text("personal.middleName"),
     FieldDef::text("personal.preferredFirstName"),
+    // userdata.json lines 61-65: `maxLength: 300`.
     FieldDef::text("personal.pronouns").max(300),
     FieldDef::text("personal.email"),
     FieldDef::text("personal.phone"),
@@ -89,6 +93,9 @@ pub(crate) const FIELDS: &[FieldDef] = &[
     FieldDef::text("personal.preferredContactTypeId").allowed(&["001", "002", "003", "004", "005"]),
     FieldDef::of("personal.preferredContactTypeIds", FieldKind::List)
         .allowed(&["001", "002", "003", "004", "005"]),
+    // userdata.json lines 161-165 (v19.6.0: line 154): a link, or the id of a
+    // `/users/profile-picture` entry.
+    FieldDef::text("personal.profilePictureLink"),
 ];
 
 /// Pattern-field templates.
