@@ -112,8 +112,8 @@ fn user(i: usize) -> impl Strategy<Value = Value> {
                 // The sandbox's seeded custom fields (crates/sandbox/src/state.rs): a select (by
                 // option id), a checkbox and a text; exported by display name and option label.
                 let mut custom = json!({"classYear": format!("opt_{}", i % 4)});
-                if i % 3 != 0 {
-                    custom["isStudent"] = json!(i % 2 == 0);
+                if !i.is_multiple_of(3) {
+                    custom["isStudent"] = json!(i.is_multiple_of(2));
                     custom["campusBox"] = json!(campus_box);
                 }
                 u["customFields"] = custom;

@@ -249,3 +249,78 @@ fn group_offset_sets_the_groups_expiry_and_extend_only_keeps_a_later_one() {
     let (w1, _) = sb.counts("/folio/users");
     assert_eq!(w1 - w0, 2, "E2 updated, E3 created; E1 kept, E4 rejected");
 }
+
+#[test]
+fn check_with_a_target_rejects_unknown_labels_fields_and_groups_sending_no_write() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    let sb = dir.sandbox(&[]);
+    sb.folio_config(d, "");
+    write(
+        d,
+        "m.toml",
+        &format!(
+            "{HEAD}\"customFields.Class Year\" = \"Year\"\n\"customFields.Locker\" = \"Locker\"\n"
+        ),
+    );
+    write(
+        d,
+        "r.csv",
+        "ID,NetID,Last,Group,Year,Locker\nK1,k1,Ames,faculty,first YEAR,\nK2,k2,Bell,faculty,Fifth year,\n\
+         K3,k3,Cole,alumni,First year,\nK4,k4,Dunn,staff,,L-7\n",
+    );
+    // Offline, every row's shape is fine and no request is sent.
+    let (_, all0) = sb.counts("/folio/");
+    let o = dir.run(&[
+        "check",
+        "r.csv",
+        "--mapping",
+        "m.toml",
+        "--report",
+        "off.csv",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (_, all1) = sb.counts("/folio/");
+    assert_eq!(all1, all0, "check without --to sends nothing");
+
+    let (w0, _) = sb.counts("/folio/");
+    let o = dir.run(&[
+        "check",
+        "r.csv",
+        "--mapping",
+        "m.toml",
+        "--to",
+        "sb",
+        "--report",
+        "on.csv",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("names checked against target sb"),
+        "{}",
+        text(&o)
+    );
+    let r = by_key(&read_report(&d.join("on.csv")));
+    assert_eq!(r["K1"]["outcome"], "ok", "{:?}", r["K1"]);
+    assert_eq!(r["K2"]["outcome"], "rejected");
+    assert!(
+        r["K2"]["reason"].contains("unknown option \"Fifth year\"")
+            && r["K2"]["reason"].contains("valid: First year, Second year"),
+        "{:?}",
+        r["K2"]
+    );
+    assert!(
+        r["K3"]["reason"].contains("unknown patron group \"alumni\""),
+        "{:?}",
+        r["K3"]
+    );
+    assert!(
+        r["K4"]["reason"].contains("no custom field \"Locker\"")
+            && r["K4"]["reason"].contains("Class Year (classYear)"),
+        "{:?}",
+        r["K4"]
+    );
+    let (w1, _) = sb.counts("/folio/");
+    assert_eq!(w1 - w0, 0, "check --to writes nothing");
+    assert!(sb.folio_users().is_empty());
+}

@@ -38,6 +38,20 @@ pub enum Purpose {
     Restore,
 }
 
+/// A check of a mapped record against names a target holds, with no request: one reason per
+/// unknown name (listing the valid ones). Runs on `check`'s worker threads.
+#[derive(Clone)]
+pub struct NameCheck(pub std::sync::Arc<NameCheckFn>);
+
+/// The function behind a [`NameCheck`]: a mapped record → one reason per unknown name.
+pub type NameCheckFn = dyn Fn(&Value) -> Vec<String> + Send + Sync;
+
+impl std::fmt::Debug for NameCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NameCheck")
+    }
+}
+
 /// The mapping's rules a planner applies.
 #[derive(Debug, Clone, Copy)]
 pub struct PlanRules<'a> {
@@ -122,6 +136,13 @@ pub trait TargetSession: Send + Sync {
     /// permission), once it has happened.
     fn halt_error(&self) -> Option<anyhow::Error> {
         None
+    }
+
+    /// For `check --to`: what the target names (FOLIO: patron groups, address types,
+    /// departments, custom fields and their options), loaded once, as a check of a mapped
+    /// record that sends nothing; `None`: the system has no such names to check.
+    async fn name_check(&self) -> anyhow::Result<Option<NameCheck>> {
+        Ok(None)
     }
 
     /// The in-scope patrons whose `match_field` value is not among `roster_keys` (folded with

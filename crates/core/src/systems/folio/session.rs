@@ -8,7 +8,7 @@ use crate::mapping::Scope;
 use crate::outcome::{AbsentPatron, Outcome};
 use crate::plan::{differences, Action, Candidate, Change, Planned};
 use crate::sync::{MissingPlan, MissingPolicy};
-use crate::systems::connector::{PlanRules, Purpose, TargetSession};
+use crate::systems::connector::{NameCheck, PlanRules, Purpose, TargetSession};
 use crate::systems::folio::client::FolioClient;
 use crate::systems::folio::cql;
 use crate::systems::folio::custom::CustomFields;
@@ -142,6 +142,26 @@ impl TargetSession for FolioSession {
         }
         .apply(planned)
         .await
+    }
+
+    /// Patron groups, address types and departments (loaded at connect) and the tenant's
+    /// custom fields: the planner's own resolution, on a copy of the record.
+    async fn name_check(&self) -> anyhow::Result<Option<NameCheck>> {
+        let custom = self
+            .custom
+            .get_or_try_init(|| CustomFields::fetch(&self.client, false))
+            .await
+            .map_err(TargetError::into_run_error)?
+            .clone();
+        let refdata = self.refdata.clone();
+        Ok(Some(NameCheck(std::sync::Arc::new(
+            move |record: &Value| {
+                let mut r = record.clone();
+                let mut problems = refdata.resolve(&mut r);
+                problems.extend(custom.resolve(&mut r));
+                problems
+            },
+        ))))
     }
 
     fn halt_error(&self) -> Option<anyhow::Error> {
