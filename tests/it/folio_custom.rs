@@ -324,3 +324,50 @@ fn check_with_a_target_rejects_unknown_labels_fields_and_groups_sending_no_write
     assert_eq!(w1 - w0, 0, "check --to writes nothing");
     assert!(sb.folio_users().is_empty());
 }
+
+#[test]
+fn a_custom_field_named_by_display_name_is_protected_and_cleared_by_that_name() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    let sb = dir.sandbox(&[]);
+    sb.folio_config(d, "");
+    let mapping = HEAD.replace(
+        "match = \"externalSystemId\"\n",
+        "match = \"externalSystemId\"\nprotect = [\"customFields.Campus box\"]\n",
+    );
+    write(
+        d,
+        "m.toml",
+        &format!(
+            "{mapping}\"customFields.Class Year\" = {{ column = \"Year\", on_blank = \"clear\" }}\n\
+             \"customFields.Campus box\" = \"Box\"\n"
+        ),
+    );
+    write(
+        d,
+        "a.csv",
+        "ID,NetID,Last,Group,Year,Box\nP1,p1,Ames,faculty,First year,B-1\n",
+    );
+    let o = import(&dir, "a.csv", "m.toml", &["--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    write(
+        d,
+        "b.csv",
+        "ID,NetID,Last,Group,Year,Box\nP1,p1,Ames,faculty,,B-2\n",
+    );
+    let o = import(
+        &dir,
+        "b.csv",
+        "m.toml",
+        &["--commit", "--report", "b-report.csv"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r = by_key(&read_report(&d.join("b-report.csv")));
+    assert_eq!(r["P1"]["outcome"], "updated", "{:?}", r["P1"]);
+    assert_eq!(
+        r["P1"]["changed_fields"],
+        "customFields.Class Year: \"First year\" → (none)"
+    );
+    // Cleared by its display name; the protected box kept its stored value.
+    assert_eq!(user(&sb, "P1")["customFields"], json!({"campusBox": "B-1"}));
+}

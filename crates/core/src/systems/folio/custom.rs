@@ -407,6 +407,18 @@ impl CustomFields {
         self.defs.iter().find(|d| d.ref_id == ref_id)
     }
 
+    /// A mapping's field name with a custom field's display name replaced by its refId
+    /// (`customFields.Class Year` → `customFields.classYear`); any other name as it is.
+    pub fn ref_path(&self, field: &str) -> String {
+        match field
+            .strip_prefix("customFields.")
+            .and_then(|k| self.find(k))
+        {
+            Some(d) => format!("customFields.{}", d.ref_id),
+            None => field.to_string(),
+        }
+    }
+
     /// Every definition, in the tenant's order.
     pub fn defs(&self) -> &[CustomFieldDef] {
         &self.defs

@@ -154,10 +154,14 @@ impl FolioPlanner<'_> {
     pub async fn plan(&self, chunk: Vec<Candidate>) -> Result<Vec<Planned>, FolioError> {
         let mut out = Vec::with_capacity(chunk.len());
         let mut ready = Vec::with_capacity(chunk.len());
-        for row in chunk {
+        for mut row in chunk {
             let mut record = row.record.clone();
             let mut problems = self.refdata.resolve(&mut record);
             problems.extend(self.custom.resolve(&mut record));
+            // A custom field cleared by display name is cleared by its refId.
+            for f in &mut row.clear {
+                *f = self.custom.ref_path(f);
+            }
             if problems.is_empty() {
                 ready.push((row, record));
             } else {
@@ -189,7 +193,17 @@ impl FolioPlanner<'_> {
                 ),
             });
         }
-        let mut decided = self.decider().decide(existing, ready);
+        // A custom field protected by display name is protected by its refId.
+        let protect: Vec<String> = self
+            .protect
+            .iter()
+            .map(|p| self.custom.ref_path(p))
+            .collect();
+        let mut decided = Decider {
+            protect: &protect,
+            ..self.decider()
+        }
+        .decide(existing, ready);
         for p in &mut decided {
             if let Action::Update { changes, .. } = &mut p.action {
                 changes

@@ -68,7 +68,11 @@ impl TargetSession for FolioSession {
         rules: &PlanRules<'_>,
     ) -> anyhow::Result<Vec<Planned>> {
         let empty = CustomFields::default();
-        let custom = if chunk.iter().any(|c| c.record.get("customFields").is_some()) {
+        let maps_custom = |c: &Candidate| {
+            c.record.get("customFields").is_some()
+                || c.clear.iter().any(|f| f.starts_with("customFields."))
+        };
+        let custom = if chunk.iter().any(maps_custom) {
             self.custom
                 .get_or_try_init(|| CustomFields::fetch(&self.client, false))
                 .await
