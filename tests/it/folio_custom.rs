@@ -371,3 +371,56 @@ fn a_custom_field_named_by_display_name_is_protected_and_cleared_by_that_name() 
     // Cleared by its display name; the protected box kept its stored value.
     assert_eq!(user(&sb, "P1")["customFields"], json!({"campusBox": "B-1"}));
 }
+
+#[test]
+fn userdata_fields_load_and_values_outside_their_enumerations_are_rejected() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    let sb = dir.sandbox(&[]);
+    sb.folio_config(d, "");
+    // mod-users userdata.json: `type` (UserType.java), `preferredEmailCommunication` (enum,
+    // at most 3), `personal.pronouns` (maxLength 300), `personal.profilePictureLink`.
+    write(
+        d,
+        "m.toml",
+        &format!(
+            "{HEAD}type = \"Type\"\npreferredEmailCommunication = {{ column = \"Mail\", split = \";\" }}\n\
+             \"personal.pronouns\" = \"Pronouns\"\n\"personal.profilePictureLink\" = \"Picture\"\n"
+        ),
+    );
+    write(
+        d,
+        "r.csv",
+        "ID,NetID,Last,Group,Type,Mail,Pronouns,Picture\n\
+         T1,t1,Ames,staff,staff,Support;Services,they/them,https://example.edu/p/t1.png\n\
+         T2,t2,Bell,staff,employee,Programs,,\n\
+         T3,t3,Cole,staff,patron,Newsletters,,\n",
+    );
+    let o = import(&dir, "r.csv", "m.toml", &["--commit", "--report", "c.csv"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let c = by_key(&read_report(&d.join("c.csv")));
+    assert_eq!(c["T1"]["outcome"], "created", "{:?}", c["T1"]);
+    let u = user(&sb, "T1");
+    assert_eq!(u["type"], "staff");
+    assert_eq!(
+        u["preferredEmailCommunication"],
+        json!(["Support", "Services"])
+    );
+    assert_eq!(u["personal"]["pronouns"], "they/them");
+    assert_eq!(
+        u["personal"]["profilePictureLink"],
+        "https://example.edu/p/t1.png"
+    );
+    assert_eq!(c["T2"]["outcome"], "rejected");
+    assert!(
+        c["T2"]["reason"].contains("patron, staff, shadow, system, dcb"),
+        "{:?}",
+        c["T2"]
+    );
+    assert_eq!(c["T3"]["outcome"], "rejected");
+    assert!(
+        c["T3"]["reason"].contains("Support, Programs, Services"),
+        "{:?}",
+        c["T3"]
+    );
+}
