@@ -12,6 +12,18 @@ const HEAD: &str = "system = \"folio\"\nmatch = \"externalSystemId\"\n[fields]\n
 externalSystemId = \"ID\"\nusername = \"NetID\"\n\"personal.lastName\" = \"Last\"\n\
 patronGroup = \"Group\"\n";
 
+/// A work folder with a sandbox and `patron-etl.toml` naming its FOLIO `sb`.
+fn folio_dir() -> (Workdir, Sandbox) {
+    let dir = Workdir::new();
+    let sb = dir.sandbox(&[]);
+    sb.folio_config(dir.path(), "");
+    (dir, sb)
+}
+
+/// The mapping of a select by display name and a custom field no tenant defines.
+const WITH_LOCKER: &str =
+    "\"customFields.Class Year\" = \"Year\"\n\"customFields.Locker\" = \"Locker\"\n";
+
 fn write(d: &Path, name: &str, text: &str) {
     std::fs::write(d.join(name), text).unwrap();
 }
@@ -41,10 +53,8 @@ fn today_plus(days: i64) -> String {
 
 #[test]
 fn a_roster_with_a_select_by_label_and_a_checkbox_loads_then_reruns_unchanged() {
-    let dir = Workdir::new();
+    let (dir, sb) = folio_dir();
     let d = dir.path();
-    let sb = dir.sandbox(&[]);
-    sb.folio_config(d, "");
     write(
         d,
         "m.toml",
@@ -117,17 +127,9 @@ fn a_roster_with_a_select_by_label_and_a_checkbox_loads_then_reruns_unchanged() 
 
 #[test]
 fn an_unknown_option_label_or_custom_field_is_rejected_in_preview_listing_valid_names() {
-    let dir = Workdir::new();
+    let (dir, sb) = folio_dir();
     let d = dir.path();
-    let sb = dir.sandbox(&[]);
-    sb.folio_config(d, "");
-    write(
-        d,
-        "m.toml",
-        &format!(
-            "{HEAD}\"customFields.Class Year\" = \"Year\"\n\"customFields.Locker\" = \"Locker\"\n"
-        ),
-    );
+    write(d, "m.toml", &format!("{HEAD}{WITH_LOCKER}"));
     write(
         d,
         "m1.toml",
@@ -172,10 +174,8 @@ fn an_unknown_option_label_or_custom_field_is_rejected_in_preview_listing_valid_
 
 #[test]
 fn group_offset_sets_the_groups_expiry_and_extend_only_keeps_a_later_one() {
-    let dir = Workdir::new();
+    let (dir, sb) = folio_dir();
     let d = dir.path();
-    let sb = dir.sandbox(&[]);
-    sb.folio_config(d, "");
     write(
         d,
         "dated.toml",
@@ -252,17 +252,9 @@ fn group_offset_sets_the_groups_expiry_and_extend_only_keeps_a_later_one() {
 
 #[test]
 fn check_with_a_target_rejects_unknown_labels_fields_and_groups_sending_no_write() {
-    let dir = Workdir::new();
+    let (dir, sb) = folio_dir();
     let d = dir.path();
-    let sb = dir.sandbox(&[]);
-    sb.folio_config(d, "");
-    write(
-        d,
-        "m.toml",
-        &format!(
-            "{HEAD}\"customFields.Class Year\" = \"Year\"\n\"customFields.Locker\" = \"Locker\"\n"
-        ),
-    );
+    write(d, "m.toml", &format!("{HEAD}{WITH_LOCKER}"));
     write(
         d,
         "r.csv",
@@ -327,10 +319,8 @@ fn check_with_a_target_rejects_unknown_labels_fields_and_groups_sending_no_write
 
 #[test]
 fn a_custom_field_named_by_display_name_is_protected_and_cleared_by_that_name() {
-    let dir = Workdir::new();
+    let (dir, sb) = folio_dir();
     let d = dir.path();
-    let sb = dir.sandbox(&[]);
-    sb.folio_config(d, "");
     let mapping = HEAD.replace(
         "match = \"externalSystemId\"\n",
         "match = \"externalSystemId\"\nprotect = [\"customFields.Campus box\"]\n",
@@ -374,10 +364,8 @@ fn a_custom_field_named_by_display_name_is_protected_and_cleared_by_that_name() 
 
 #[test]
 fn userdata_fields_load_and_values_outside_their_enumerations_are_rejected() {
-    let dir = Workdir::new();
+    let (dir, sb) = folio_dir();
     let d = dir.path();
-    let sb = dir.sandbox(&[]);
-    sb.folio_config(d, "");
     // mod-users userdata.json: `type` (UserType.java), `preferredEmailCommunication` (enum,
     // at most 3), `personal.pronouns` (maxLength 300), `personal.profilePictureLink`.
     write(

@@ -394,6 +394,10 @@ impl CustomFields {
         if let Some(d) = self.defs.iter().find(|d| d.ref_id == key) {
             return Some(d);
         }
+        let mut exact = self.defs.iter().filter(|d| d.name == key);
+        if let (Some(d), None) = (exact.next(), exact.next()) {
+            return Some(d);
+        }
         let want = fold(key);
         let mut hits = self.defs.iter().filter(|d| fold(&d.name) == want);
         match (hits.next(), hits.next()) {
