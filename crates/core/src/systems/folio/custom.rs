@@ -7,7 +7,8 @@
 //! - `ramls/custom-fields.raml` lines 13 and 33-37: every module with custom fields serves the
 //!   same `/custom-fields` (Okapi "multiple" interface), so the client must send
 //!   `X-Okapi-Module-Id`; mod-users `descriptors/ModuleDescriptor-template.json` lines 190-192
-//!   provides `custom-fields` with `interfaceType: multiple`. The module id (`mod-users-19.6.0`)
+//!   provides `custom-fields` with `interfaceType: multiple` (`GET /custom-fields` needs
+//!   `user-settings.custom-fields.collection.get`, line 197). The module id (`mod-users-19.6.0`)
 //!   is the tenant's enabled mod-users, from Okapi's `GET /_/proxy/tenants/{tenant}/modules`
 //!   (module ids are `<name>-<semver>`, Okapi guide "Versioning and Dependencies").
 //! - `ramls/customField.json` (`name`, `refId`, `type`, `entityType`, `isRepeatable`,
