@@ -375,7 +375,7 @@ impl CustomFields {
                 client.tenant()
             ),
         })?;
-        // `GET /custom-fields` is pageable (custom-fields.raml lines 82-86; RMB's default page is
+X
         // 10 records): one page of 1000 holds any tenant's user fields.
         let v = client
             .get_json_with(
