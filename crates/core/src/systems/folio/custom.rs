@@ -375,8 +375,8 @@ impl CustomFields {
                 client.tenant()
             ),
         })?;
-X
-        // 10 records): one page of 1000 holds any tenant's user fields.
+        // `GET /custom-fields` is pageable (custom-fields.raml lines 82-86; folio-org/raml
+        // `traits/pageable.raml` line 23: `limit` defaults to 10): one page of 1000.
         let v = client
             .get_json_with(
                 "/custom-fields",
