@@ -312,6 +312,35 @@ fn check_with_a_target_rejects_unknown_labels_fields_and_groups_sending_no_write
         "{:?}",
         r["K4"]
     );
+    // group_offset: a row whose group sets no expiry offset is refused by check --to too.
+    write(
+        d,
+        "g.toml",
+        &format!("{HEAD}expirationDate = {{ from = \"group_offset\" }}\n"),
+    );
+    write(
+        d,
+        "g.csv",
+        "ID,NetID,Last,Group\nG1,g1,Ames,faculty\nG2,g2,Bell,undergrad\n",
+    );
+    let o = dir.run(&[
+        "check",
+        "g.csv",
+        "--mapping",
+        "g.toml",
+        "--to",
+        "sb",
+        "--report",
+        "g.csv.report.csv",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let g = by_key(&read_report(&d.join("g.csv.report.csv")));
+    assert_eq!(g["G1"]["outcome"], "ok");
+    assert!(
+        g["G2"]["reason"].contains("patron group \"undergrad\" has no expirationOffsetInDays"),
+        "{:?}",
+        g["G2"]
+    );
     let (w1, _) = sb.counts("/folio/");
     assert_eq!(w1 - w0, 0, "check --to writes nothing");
     assert!(sb.folio_users().is_empty());

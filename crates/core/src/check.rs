@@ -50,8 +50,9 @@ pub struct CheckTarget {
 /// Loads the names `check --to` checks rows against: logs in, reads them once, and leaves.
 fn load_names(
     against: &CheckTarget,
-    system: crate::systems::System,
+    mapping: &Mapping,
 ) -> anyhow::Result<Option<crate::systems::connector::NameCheck>> {
+    let system = mapping.system;
     use crate::systems::connector::Purpose;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -77,7 +78,7 @@ fn load_names(
                 },
             )
             .await?;
-        let names = session.name_check().await;
+        let names = session.name_check(mapping.expiry).await;
         if let Some(h) = sandbox {
             h.shutdown().await;
         }
@@ -183,7 +184,7 @@ pub fn duplicate_reason(
 pub fn run(opts: &CheckOptions) -> anyhow::Result<Summary> {
     let mapping = Mapping::load(&opts.mapping)?;
     let names = match &opts.against {
-        Some(a) => load_names(a, mapping.system)?,
+        Some(a) => load_names(a, &mapping)?,
         None => None,
     };
     let mut fields: Vec<String> = vec![mapping.match_field.clone()];

@@ -139,9 +139,13 @@ pub trait TargetSession: Send + Sync {
     }
 
     /// For `check --to`: what the target names (FOLIO: patron groups, address types,
-    /// departments, custom fields and their options), loaded once, as a check of a mapped
-    /// record that sends nothing; `None`: the system has no such names to check.
-    async fn name_check(&self) -> anyhow::Result<Option<NameCheck>> {
+    /// departments, custom fields and their options, and with `expiry.group_offset` the groups'
+    /// expiry offsets), loaded once, as a check of a mapped record that sends nothing; `None`:
+    /// the system has no such names to check.
+    async fn name_check(
+        &self,
+        _expiry: crate::mapping::ExpiryRule,
+    ) -> anyhow::Result<Option<NameCheck>> {
         Ok(None)
     }
 

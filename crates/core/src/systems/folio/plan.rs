@@ -229,6 +229,14 @@ impl FolioPlanner<'_> {
     }
 }
 
+/// Why `group_offset` cannot date a row of patron group `name`.
+pub fn no_offset_reason(name: &str) -> String {
+    format!(
+        "expirationDate from group_offset: patron group \"{name}\" has no expirationOffsetInDays \
+         in FOLIO (set one in Settings > Users > Patron groups, or map expirationDate from a column)"
+    )
+}
+
 /// The FOLIO planner's decision, with no client: the users a lookup found and the rows (each
 /// with its record, names already resolved to ids) → one [`Action`] per row. Pure, so every
 /// rule (create, update with its changes, unchanged, protected fields, conflicts) is testable
@@ -282,11 +290,7 @@ impl Decider<'_> {
                     .checked_add_signed(chrono::TimeDelta::try_days(d)?)
             });
             let Some(date) = date else {
-                return Err(format!(
-                    "expirationDate from group_offset: patron group \"{name}\" has no \
-                     expirationOffsetInDays in FOLIO (set one in Settings > Users > Patron groups, \
-                     or map expirationDate from a column)"
-                ));
+                return Err(no_offset_reason(&name));
             };
             if let Some(obj) = record.as_object_mut() {
                 obj.insert(

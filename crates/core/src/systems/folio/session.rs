@@ -12,7 +12,7 @@ use crate::systems::connector::{NameCheck, PlanRules, Purpose, TargetSession};
 use crate::systems::folio::client::FolioClient;
 use crate::systems::folio::cql;
 use crate::systems::folio::custom::CustomFields;
-use crate::systems::folio::plan::FolioPlanner;
+use crate::systems::folio::plan::{no_offset_reason, FolioPlanner};
 use crate::systems::folio::refdata::RefData;
 use crate::systems::folio::write::FolioWriter;
 use crate::systems::System;
@@ -150,7 +150,10 @@ impl TargetSession for FolioSession {
 
     /// Patron groups, address types and departments (loaded at connect) and the tenant's
     /// custom fields: the planner's own resolution, on a copy of the record.
-    async fn name_check(&self) -> anyhow::Result<Option<NameCheck>> {
+    async fn name_check(
+        &self,
+        expiry: crate::mapping::ExpiryRule,
+    ) -> anyhow::Result<Option<NameCheck>> {
         let custom = self
             .custom
             .get_or_try_init(|| CustomFields::fetch(&self.client, false))
@@ -163,6 +166,14 @@ impl TargetSession for FolioSession {
                 let mut r = record.clone();
                 let mut problems = refdata.resolve(&mut r);
                 problems.extend(custom.resolve(&mut r));
+                // The planner's group_offset rule, for a row that names its group (a row
+                // without one takes the stored user's, which only the preview looks up).
+                let group = r.get("patronGroup").and_then(Value::as_str);
+                if let (true, Some(id)) = (expiry.group_offset && problems.is_empty(), group) {
+                    if !refdata.group_offsets.contains_key(id) {
+                        problems.push(no_offset_reason(refdata.groups.name(id).unwrap_or(id)));
+                    }
+                }
                 problems
             },
         ))))
