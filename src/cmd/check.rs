@@ -3,7 +3,7 @@
 use super::Ran;
 use crate::cli::InputArgs;
 use clap::Args;
-use patron_etl::check::{self, CheckOptions};
+use patron_etl::check::{self, CheckOptions, CheckTarget};
 use patron_etl::exit;
 use std::path::PathBuf;
 
@@ -22,11 +22,24 @@ pub struct CheckArgs {
     /// Write a report with one line per data row (.csv, .xlsx, .json or .html).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Also check the names rows use (FOLIO patron groups, address types, departments, custom
+    /// fields and option labels) against this target; reads them once, writes nothing.
+    #[arg(long, value_name = "TARGET")]
+    pub to: Option<String>,
+    /// Config file with [targets.NAME] tables, for --to (default: ./patron-etl.toml).
+    #[arg(long, value_name = "FILE", requires = "to")]
+    pub config: Option<PathBuf>,
 }
 
 /// Runs `check`.
-pub fn run(args: CheckArgs, _home: PathBuf) -> anyhow::Result<Ran> {
+pub fn run(args: CheckArgs, home: PathBuf) -> anyhow::Result<Ran> {
+    let against = args.to.map(|to| CheckTarget {
+        to,
+        config: args.config,
+        home,
+    });
     let opts = CheckOptions {
+        against,
         read: args.input.read_options()?,
         files: args.input.files,
         mapping: args.mapping,
@@ -35,6 +48,9 @@ pub fn run(args: CheckArgs, _home: PathBuf) -> anyhow::Result<Ran> {
     };
     let summary = check::run(&opts)?;
     patron_etl::out!("{}", summary.render("check summary"));
+    if let Some(a) = &opts.against {
+        patron_etl::outln!("  names checked against target {}", a.to);
+    }
     if let Some(r) = &opts.report {
         patron_etl::outln!("  report: {}", r.display());
     }

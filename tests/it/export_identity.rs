@@ -1,6 +1,7 @@
 //! Export → import is the identity: generated FOLIO users whose texts start with what a
 //! spreadsheet evaluates (`=`, `+`, `-`, `@`, tab) or with a real `'`, hold newlines and tabs,
-//! carry tags containing `; ` and addresses in any order, are exported to CSV and XLSX and
+//! carry tags containing `; `, addresses in any order and custom fields (a select, a checkbox, a
+//! text: exported by display name and option label), are exported to CSV and XLSX and
 //! imported into an empty FOLIO with mappings/folio-reimport.toml; every user comes back
 //! exactly. One batch of users per file (one process per format, not per case).
 
@@ -72,9 +73,10 @@ fn user(i: usize) -> impl Strategy<Value = Value> {
         prop::collection::vec(nasty(), 4),
         any::<bool>(),
         0..GROUPS.len(),
+        nasty(),
     )
         .prop_map(
-            move |(last, first, phone, tags, types, lines, active, group)| {
+            move |(last, first, phone, tags, types, lines, active, group, campus_box)| {
                 let addresses: Vec<Value> = types
                     .iter()
                     .enumerate()
@@ -107,6 +109,14 @@ fn user(i: usize) -> impl Strategy<Value = Value> {
                         "addresses": addresses,
                     }
                 });
+                // The sandbox's seeded custom fields (crates/sandbox/src/state.rs): a select (by
+                // option id), a checkbox and a text; exported by display name and option label.
+                let mut custom = json!({"classYear": format!("opt_{}", i % 4)});
+                if !i.is_multiple_of(3) {
+                    custom["isStudent"] = json!(i.is_multiple_of(2));
+                    custom["campusBox"] = json!(campus_box);
+                }
+                u["customFields"] = custom;
                 // An export cannot tell an empty list from none: a user without tags or addresses has
                 // none.
                 if let (true, Some(o)) = (tags_empty, u.as_object_mut()) {
@@ -174,6 +184,17 @@ fn generated_users_survive_export_and_reimport_exactly() {
             ],
         );
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        if out.ends_with(".csv") {
+            // Custom fields by display name, select values by option label.
+            let rows = read_report(&d.join(out));
+            let labels: Vec<&str> = rows
+                .iter()
+                .map(|r| r["customFields.Class Year"].as_str())
+                .collect();
+            assert!(labels.contains(&"Second year"), "{labels:?}");
+            assert!(!labels.iter().any(|l| l.starts_with("opt_")), "{labels:?}");
+            assert!(rows.iter().any(|r| r["customFields.Is student"] == "true"));
+        }
         let tdir = Workdir::new();
         let t = tdir.path();
         let target = Sandbox::start(t, &[]);

@@ -777,3 +777,40 @@ fn a_mapping_without_linked_fields_needs_no_permission_for_them() {
         text(&o)
     );
 }
+
+#[test]
+fn check_to_the_target_names_unknown_service_points_and_accepts_departments_it_would_create() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    let sb = setup(&dir);
+    let mapping = format!(
+        "{MAPPING}departments = {{ column = \"Dept\", split = \";\", create_missing = true }}\n"
+    );
+    std::fs::write(d.join("dept.toml"), mapping).unwrap();
+    std::fs::write(
+        d.join("r.csv"),
+        "ID,Last,Hold,Delivery,Pickup,Desks,Home desk,Dept\nK1,Alpha,true,false,nowhere,,,\nK2,Beta,true,false,cd1,cd2,cd2,Brand New Dept\n",
+    )
+    .unwrap();
+    let args = [
+        "check",
+        "r.csv",
+        "--mapping",
+        "dept.toml",
+        "--to",
+        "sb",
+        "--report",
+        "k.csv",
+    ];
+    let o = run_in(d, &args);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let r = read_report(&d.join("k.csv"));
+    assert_eq!(r[0]["outcome"], "rejected", "{r:?}");
+    assert!(
+        r[0]["reason"]
+            .contains("unknown service point \"nowhere\" (valid codes: Online, cd1, cd2)"),
+        "{r:?}"
+    );
+    assert_eq!(r[1]["outcome"], "ok", "{r:?}");
+    assert_eq!(sb.counts("/folio").0, 0, "check writes nothing");
+}

@@ -16,6 +16,7 @@ mod export_folio;
 mod export_identity;
 mod export_misc;
 mod fake_connector;
+mod folio_custom;
 mod folio_linked;
 mod import_folio;
 mod import_illiad;

@@ -260,7 +260,8 @@ fn folio_samples_to_illiad_keep_status_addresses_and_user_names() {
     let d = dir.path();
     let sb = dir.sandbox(&[]);
     let mut users = sample_users();
-    // A custom field: the export's default columns do not carry it, and the summary says so.
+    // A custom field: the export carries it (by its display name, issue 16), the ILLiad mapping
+    // does not read it, and the summary says so.
     users[0]["customFields"] = serde_json::json!({"level": "gold"});
     // FOLIO takes a custom-field value only when the field is defined (mod-users validates
     // values against /custom-fields).
@@ -360,7 +361,7 @@ fn folio_samples_to_illiad_keep_status_addresses_and_user_names() {
     assert!(!summary.contains_key("personal.mobilePhone"), "{out}");
     assert!(
         out.contains(
-            "left out: customFields.level (1 user) — the export of sb has no column for it"
+            "left out: customFields.Level (1 user) — no field of the illiad mapping reads it"
         ),
         "{out}"
     );

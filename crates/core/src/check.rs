@@ -2,6 +2,9 @@
 //!
 //! Every data row gets exactly one outcome (`ok` or `rejected` with a reason); `--out` receives one
 //! JSON payload per valid row as it would be sent (names such as FOLIO patron groups unresolved).
+//! With `--to TARGET` the names rows use (FOLIO patron groups, address types, departments, custom
+//! fields and their option labels) are also checked against what the target holds, read once
+//! before the rows: the only requests are the login and those reads.
 
 use crate::dedupe::{unique_fields, DuplicateTracker, FirstSeen};
 use crate::mapping::{Issue, Mapped, Mapping};
@@ -28,6 +31,59 @@ pub struct CheckOptions {
     pub out: Option<PathBuf>,
     /// Where to write the per-row report.
     pub report: Option<PathBuf>,
+    /// `--to`: also check the names rows use against what this target holds (read once before
+    /// the rows; nothing is written and no patron is looked up).
+    pub against: Option<CheckTarget>,
+}
+
+/// The target `check --to` reads names from.
+#[derive(Debug, Clone)]
+pub struct CheckTarget {
+    /// Target name (`[targets.NAME]`, or `sandbox:<system>`).
+    pub to: String,
+    /// The config file (default `./patron-etl.toml`).
+    pub config: Option<PathBuf>,
+    /// The run home (a built-in sandbox keeps its state there).
+    pub home: PathBuf,
+}
+
+/// Loads the names `check --to` checks rows against: logs in, reads them once, and leaves.
+fn load_names(
+    against: &CheckTarget,
+    mapping: &Mapping,
+) -> anyhow::Result<Option<crate::systems::connector::NameCheck>> {
+    let system = mapping.system;
+    use crate::systems::connector::Purpose;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let tref = crate::target::resolve(&against.to, against.config.as_deref())?;
+        let (target, sandbox) = crate::builtin::open(tref, &against.home, None, None).await?;
+        if target.system != system {
+            return Err(crate::exit::UsageError(format!(
+                "--to {}: the target is {} but the mapping is for {system}",
+                against.to, target.system
+            ))
+            .into());
+        }
+        let session = crate::systems::registry::connector(system)
+            .writes()
+            .connect(
+                &target,
+                Purpose::Import {
+                    expected_rows: None,
+                    full_listing: false,
+                },
+            )
+            .await?;
+        let names = session.name_check(&mapping).await;
+        if let Some(h) = sandbox {
+            h.shutdown().await;
+        }
+        names
+    })
 }
 
 /// Reads a field from a mapped record by its dotted name (`personal.email`).
@@ -127,6 +183,10 @@ pub fn duplicate_reason(
 /// Runs `check`; returns the summary (the caller picks the exit code).
 pub fn run(opts: &CheckOptions) -> anyhow::Result<Summary> {
     let mapping = Mapping::load(&opts.mapping)?;
+    let names = match &opts.against {
+        Some(a) => load_names(a, &mapping)?,
+        None => None,
+    };
     let mut fields: Vec<String> = vec![mapping.match_field.clone()];
     fields.extend(unique_fields(mapping.system).iter().map(|s| s.to_string()));
     let mut dupes = DuplicateTracker::new(fields);
@@ -162,6 +222,7 @@ pub fn run(opts: &CheckOptions) -> anyhow::Result<Summary> {
             files: &opts.files,
             match_field: &mapping.match_field,
             bound: &bound,
+            names: names.as_ref(),
         };
         let mut outputs = parallel::Outputs {
             dupes: &mut dupes,

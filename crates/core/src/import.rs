@@ -609,6 +609,7 @@ async fn pump(
                                     .unwrap_or_default(),
                                 record: mapped.record,
                                 clear: mapped.clear,
+                                notes: Vec::new(),
                             }),
                         }
                     };
@@ -684,6 +685,7 @@ async fn flush(
                 .defaults()
                 .get("external_user_id_field")
                 .map(String::as_str),
+            expiry: mapping.expiry,
         };
         let planned = backend.plan(candidates, &rules).await;
         match planned {
@@ -877,6 +879,7 @@ async fn apply_missing(
                 key: key.clone(),
                 record: new_record.clone(),
                 clear: Vec::new(),
+                notes: Vec::new(),
             },
             action: crate::plan::Action::Update {
                 id: id.clone(),

@@ -318,6 +318,7 @@ fn candidate(
         key,
         record,
         clear,
+        notes: Vec::new(),
     });
 }
 

@@ -121,9 +121,43 @@ const SEED_FILES: [&str; 11] = [
 /// The id of the seeded service point (`cd1`, as on FOLIO's reference environments).
 pub const SEED_SERVICE_POINT_ID: &str = "3a40852d-49fd-4df2-a1f9-6e2641a6e91f";
 
+/// Three user custom fields, as a tenant that uses them has (a select, a checkbox, a text), in
+/// folio-org/folio-custom-fields `ramls/customField.json` form. Their shapes follow mod-users'
+/// own test definitions (`src/test/resources/fields/{multiSelectField,singleCheckbox,
+/// shortTextField}.json`); each refId is what folio-custom-fields would generate from the name
+/// (`CustomFieldsServiceImpl.unAccentName`, lines 430-441: words capitalised, non-letters
+/// dropped, first letter lower-cased: "Class Year" → `classYear`); options are `opt_<n>`
+/// (`selectFieldOption.json` pattern `opt_\d{1,5}`). The names and labels are this sandbox's.
+fn seed_custom_fields() -> Vec<Value> {
+    vec![
+        serde_json::json!({
+            "id": "5d3c1b8e-7a2f-4c1e-9f0a-3b6d2e8c4a01", "name": "Class Year",
+            "refId": "classYear", "type": "SINGLE_SELECT_DROPDOWN", "entityType": "user",
+            "visible": true, "required": false, "isRepeatable": false, "order": 1,
+            "helpText": "The student's year of study",
+            "selectField": {"multiSelect": false, "options": {"values": [
+                {"id": "opt_0", "value": "First year"}, {"id": "opt_1", "value": "Second year"},
+                {"id": "opt_2", "value": "Third year"}, {"id": "opt_3", "value": "Fourth year"}],
+                "sortingOrder": "CUSTOM"}}
+        }),
+        serde_json::json!({
+            "id": "5d3c1b8e-7a2f-4c1e-9f0a-3b6d2e8c4a02", "name": "Is student",
+            "refId": "isStudent", "type": "SINGLE_CHECKBOX", "entityType": "user",
+            "visible": true, "required": false, "isRepeatable": false, "order": 2,
+            "helpText": "Check if user is a student", "checkboxField": {"default": false}
+        }),
+        serde_json::json!({
+            "id": "5d3c1b8e-7a2f-4c1e-9f0a-3b6d2e8c4a03", "name": "Campus box",
+            "refId": "campusBox", "type": "TEXTBOX_SHORT", "entityType": "user",
+            "visible": true, "required": false, "isRepeatable": false, "order": 3,
+            "helpText": "Campus mail box", "textField": {"fieldFormat": "TEXT"}
+        }),
+    ]
+}
+
 impl Data {
     /// Fresh state: FOLIO reference data (groups, address types, one department, one service
-    /// point), no users or patrons.
+    /// point, three user custom fields), no users or patrons.
     pub fn seeded() -> Data {
         let mut d = Data::default();
         for text in SEED_FILES {
@@ -141,6 +175,11 @@ impl Data {
                 &mut d.folio.departments
             };
             coll.insert(id, v);
+        }
+        for def in seed_custom_fields() {
+            if let Some(id) = def.get("id").and_then(Value::as_str).map(str::to_string) {
+                d.folio.custom_fields.insert(id, def);
+            }
         }
         // FOLIO's reference service points: folio-org/mod-inventory-storage
         // `reference-data/service-points/circulation-desk-1.json`, `circulation-desk-2.json`
@@ -331,6 +370,13 @@ mod tests {
             .folio
             .groups
             .contains_key("3684a786-6671-4268-8ed0-9db82ebca60b"));
+        let refs: Vec<&str> = d
+            .folio
+            .custom_fields
+            .values()
+            .filter_map(|f| f["refId"].as_str())
+            .collect();
+        assert_eq!(refs, ["classYear", "isStudent", "campusBox"]);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::mapping::BoundMapping;
 use crate::outcome::{display_name, Outcome, OutcomeKind, ReasonCode};
 use crate::read::{ReadError, Record, RowReader};
 use crate::report::{summary::Summary, ReportSink};
+use crate::systems::connector::NameCheck;
 use anyhow::Context;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -61,6 +62,8 @@ pub(super) struct FileJob<'a> {
     pub match_field: &'a str,
     /// The mapping bound to this file's header.
     pub bound: &'a BoundMapping,
+    /// `check --to`: the target's names a valid row is also checked against.
+    pub names: Option<&'a NameCheck>,
 }
 
 /// Where the outcomes go (owned by the calling thread).
@@ -155,7 +158,7 @@ pub(super) fn screen_file(
             let mut hasher = hasher.clone();
             s.spawn(move || {
                 screen_chunks(
-                    job.bound,
+                    (job.bound, job.names),
                     &mut hasher,
                     (want_json, want_name),
                     &work_rx,
@@ -186,7 +189,11 @@ fn screen_inline(
     loop {
         let (chunk, error) = fill_chunk(reader.as_mut(), seq);
         let last = chunk.rows.len() < CHUNK_ROWS;
-        judge_chunk(job, screen_chunk(job.bound, hasher, want, chunk), outputs)?;
+        judge_chunk(
+            job,
+            screen_chunk((job.bound, job.names), hasher, want, chunk),
+            outputs,
+        )?;
         if let Some(e) = error {
             return Err(e.into());
         }
@@ -250,7 +257,7 @@ fn read_chunks(
 
 /// A worker thread: screens chunks until the work queue closes.
 fn screen_chunks(
-    bound: &BoundMapping,
+    bound: (&BoundMapping, Option<&NameCheck>),
     hasher: &mut KeyHasher,
     want: (bool, bool),
     work: &Mutex<Receiver<PackedChunk>>,
@@ -274,7 +281,7 @@ fn screen_chunks(
 /// Maps, validates and hashes the rows of one chunk (and renders `--out` JSON); `want` is
 /// (`--out` JSON, display names for a report).
 fn screen_chunk(
-    bound: &BoundMapping,
+    (bound, names): (&BoundMapping, Option<&NameCheck>),
     hasher: &mut KeyHasher,
     (want_json, want_name): (bool, bool),
     packed: PackedChunk,
@@ -312,12 +319,23 @@ fn screen_chunk(
         }
         let mapped = bound.map_cells(line, &cells);
         let name = want_name.then(|| display_name(&mapped.record)).flatten();
+        let unknown = match names {
+            Some(check) if mapped.issues.is_empty() => (check.0)(&mapped.record),
+            _ => Vec::new(),
+        };
         let verdict = if !mapped.issues.is_empty() {
             Verdict::Rejected {
                 key: mapped.key,
                 name,
                 code: issues_code(&mapped.issues),
                 reason: issues_reason(&mapped.issues),
+            }
+        } else if !unknown.is_empty() {
+            Verdict::Rejected {
+                key: mapped.key,
+                name,
+                code: ReasonCode::UnknownReference,
+                reason: unknown.join("; "),
             }
         } else {
             let first_key = out.keys.len();

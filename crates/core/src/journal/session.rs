@@ -686,6 +686,7 @@ mod tests {
                 key: format!("K{line}"),
                 record: json!({"externalSystemId": format!("K{line}")}),
                 clear: Vec::new(),
+                notes: Vec::new(),
             },
             action,
         }

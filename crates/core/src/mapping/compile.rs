@@ -145,9 +145,15 @@ pub(crate) fn compile(
     }
     let known_names = (cat.names)(system);
     let mut fields = Vec::with_capacity(entries.len());
-    for (key, entry) in entries {
+    let mut expiry = super::ExpiryRule::default();
+    for (key, mut entry) in entries {
         let line = line_of(src, key.span().start);
         let name = key.into_inner();
+        if let FieldEntry::Full(t) = &mut entry {
+            if expiry_rules(system, &name, t, &mut expiry, src).map_err(|(l, m)| err(Some(l), m))? {
+                continue;
+            }
+        }
         let spec = (cat.lookup)(system, &name).ok_or_else(|| {
             let hint = nearest(&name, known_names.iter().map(String::as_str))
                 .map(|s| format!(" (did you mean `{s}`?)"))
@@ -296,6 +302,7 @@ pub(crate) fn compile(
         .collect();
     Ok(Mapping {
         create_missing,
+        expiry,
         scope,
         path: path.to_path_buf(),
         system,
@@ -320,6 +327,63 @@ fn scalar_text(v: &toml::Value) -> Option<String> {
 }
 
 type FieldError = (usize, String);
+
+/// Takes a field's expiry keys (`from`, `extend_only`) out of its table into `rule`. They apply
+/// to FOLIO's `expirationDate` only. `Ok(true)`: the field has no source of its own (its value
+/// is computed: `from = "group_offset"`), so it is not compiled as a field.
+fn expiry_rules(
+    system: System,
+    name: &str,
+    t: &mut FieldTable,
+    rule: &mut super::ExpiryRule,
+    src: &str,
+) -> Result<bool, FieldError> {
+    let at = |s: std::ops::Range<usize>| line_of(src, s.start);
+    let (from, extend) = (t.from.take(), t.extend_only.take());
+    let first = from
+        .as_ref()
+        .map(|f| f.span())
+        .or_else(|| extend.as_ref().map(|e| e.span()));
+    let Some(span) = first else {
+        return Ok(false);
+    };
+    if system != System::Folio || name != "expirationDate" {
+        return Err((
+            at(span),
+            format!(
+                "field `{name}`: `from` and `extend_only` are expiry rules of FOLIO's \
+                 expirationDate only"
+            ),
+        ));
+    }
+    if let Some(e) = extend {
+        rule.extend_only = *e.get_ref();
+    }
+    let Some(f) = from else {
+        return Ok(false);
+    };
+    if f.get_ref() != "group_offset" {
+        return Err((
+            at(f.span()),
+            format!(
+                "field `{name}`: unknown from = \"{}\"; expected \"group_offset\" (the patron \
+                 group's expirationOffsetInDays from today)",
+                f.get_ref()
+            ),
+        ));
+    }
+    if t.column.is_some() || t.columns.is_some() || t.template.is_some() || t.value.is_some() {
+        return Err((
+            at(f.span()),
+            format!(
+                "field `{name}`: from = \"group_offset\" computes the date; give it no column, \
+                 columns, template or value"
+            ),
+        ));
+    }
+    rule.group_offset = true;
+    Ok(true)
+}
 
 /// Compiles one field entry; errors carry their own line.
 fn compile_field(
@@ -365,6 +429,8 @@ fn compile_field(
         split,
         on_blank,
         create_missing,
+        from: _,
+        extend_only: _,
         unknown_key: _,
     } = *table;
     if create_missing
@@ -774,6 +840,41 @@ mod tests {
         let e = parse("system = \"illiad\"\nmatch = \"UserName\"\n[fields]\nUserName = \"U\"\n[scope]\ntag = \"x\"\n");
         assert!(
             e.contains("[scope] is not available for ILLiad: its API cannot list users"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn expiry_rules_compile_for_folio_expiration_date_only() {
+        let parse = |fields: &str| {
+            let src = format!(
+                "system = \"folio\"\nmatch = \"username\"\n[fields]\nusername = \"NetID\"\n{fields}\n"
+            );
+            super::super::Mapping::parse(Path::new("e.toml"), &src).map_err(|e| e.to_string())
+        };
+        let m = parse("expirationDate = { from = \"group_offset\", extend_only = true }")
+            .expect("compiles");
+        assert_eq!(
+            m.expiry,
+            super::super::ExpiryRule {
+                group_offset: true,
+                extend_only: true
+            }
+        );
+        // The computed field reads no column.
+        assert_eq!(m.columns(), ["NetID"]);
+        let m = parse("expirationDate = { column = \"Expires\", extend_only = true }").expect("ok");
+        assert!(m.expiry.extend_only && !m.expiry.group_offset);
+        assert_eq!(m.columns(), ["NetID", "Expires"]);
+        let e = parse("expirationDate = { from = \"term_end\" }").expect_err("unknown from");
+        assert!(e.contains("expected \"group_offset\""), "{e}");
+        let e = parse("expirationDate = { from = \"group_offset\", column = \"X\" }")
+            .expect_err("two sources");
+        assert!(e.contains("give it no column"), "{e}");
+        let e = parse("enrollmentDate = { column = \"E\", extend_only = true }")
+            .expect_err("not the expiry");
+        assert!(
+            e.contains("expirationDate only") && e.starts_with("e.toml:5"),
             "{e}"
         );
     }

@@ -105,6 +105,8 @@ pub(crate) const FIELD_KEYS: &[&str] = &[
     "split",
     "on_blank",
     "create_missing",
+    "from",
+    "extend_only",
 ];
 
 /// One `[fields]` entry: shorthand column name, the full table, or (from an unquoted dotted
@@ -179,6 +181,8 @@ impl<'de> Deserialize<'de> for FieldEntry {
                         "date" => t.date = Some(map.next_value()?),
                         "split" => t.split = Some(map.next_value()?),
                         "create_missing" => t.create_missing = map.next_value()?,
+                        "from" => t.from = Some(map.next_value()?),
+                        "extend_only" => t.extend_only = Some(map.next_value()?),
                         _ => t.on_blank = Some(map.next_value()?),
                     }
                 }
@@ -210,6 +214,11 @@ pub(crate) struct FieldTable {
     pub on_blank: Option<OnBlank>,
     /// Names the target does not know are created (FOLIO departments), not rejected.
     pub create_missing: bool,
+    /// A value the run computes instead of a source (`from = "group_offset"`: FOLIO's
+    /// `expirationDate` from the patron group's offset).
+    pub from: Option<Spanned<String>>,
+    /// FOLIO `expirationDate`: an update never moves a stored expiry earlier.
+    pub extend_only: Option<Spanned<bool>>,
     /// The first key that is not a field-entry key (an error, reported by compile).
     pub unknown_key: Option<Spanned<String>>,
 }

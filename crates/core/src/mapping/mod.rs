@@ -109,6 +109,20 @@ pub struct Mapping {
     defaults: BTreeMap<String, String>,
     /// `[scope]`: the patrons a roster sync (`--missing`) may deactivate; None when not declared.
     pub scope: Option<Scope>,
+    /// Expiry rules of the expiry field (FOLIO `expirationDate`).
+    pub expiry: ExpiryRule,
+}
+
+/// The mapping's expiry rules (FOLIO `expirationDate`; README "FOLIO: custom fields and expiry
+/// rules"). Applied by the planner, which knows the patron group and the stored expiry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExpiryRule {
+    /// `expirationDate = { from = "group_offset" }`: today plus the patron group's
+    /// `expirationOffsetInDays`.
+    pub group_offset: bool,
+    /// `extend_only = true`: an update never moves a stored expiry earlier (the row's outcome
+    /// says "kept later expiry").
+    pub extend_only: bool,
 }
 
 /// The part of a target's patrons that a roster is the whole population of (`[scope]` in the
@@ -183,6 +197,10 @@ impl Mapping {
     pub fn export_columns(&self) -> Vec<ExportColumn> {
         let mut out: Vec<ExportColumn> = Vec::new();
         for f in &self.fields {
+            // The custom-field wildcard names no column of its own.
+            if f.name == row::CUSTOM_WILDCARD {
+                continue;
+            }
             let (column, prefix, suffix) = match &f.source {
                 Source::Column(c) => (c.clone(), String::new(), String::new()),
                 Source::Template(parts) => {

@@ -89,8 +89,42 @@ fn columns_reason(system: System, field: &str, cols: &[(usize, String)]) -> Stri
     }
 }
 
+/// The field name that maps every `customFields.<name>` column of the input to that custom
+/// field (`"customFields.*" = "customFields.*"`, as `mappings/folio-reimport.toml` reads an
+/// export whose custom-field columns depend on the tenant).
+pub(crate) const CUSTOM_WILDCARD: &str = "customFields.*";
+
+/// `mapping` with its [`CUSTOM_WILDCARD`] field replaced by one field per `customFields.<name>`
+/// column of `headers` that no other field maps (`None`: the mapping has no wildcard).
+fn expand_custom_wildcard(mapping: &Mapping, headers: &[String]) -> Option<Mapping> {
+    let at = mapping.fields.iter().position(|f| {
+        f.name == CUSTOM_WILDCARD && f.source == Source::Column(CUSTOM_WILDCARD.into())
+    })?;
+    let wildcard = mapping.fields[at].clone();
+    let mut expanded = mapping.clone();
+    let extra: Vec<CompiledField> = headers
+        .iter()
+        .filter(|h| h.as_str() != CUSTOM_WILDCARD)
+        .filter(|h| !mapping.fields.iter().any(|f| f.name == **h))
+        .filter_map(|h| {
+            h.strip_prefix("customFields.")?;
+            let spec = schema::lookup_field(mapping.system, h)?;
+            let mut f = wildcard.clone();
+            f.name = h.clone();
+            f.spec = spec;
+            f.source = Source::Column(h.clone());
+            f.path = super::path::OutPath::for_field(mapping.system, h);
+            Some(f)
+        })
+        .collect();
+    expanded.fields.splice(at..=at, extra);
+    Some(expanded)
+}
+
 /// Resolves every referenced column in `headers`.
 pub(crate) fn bind(mapping: &Mapping, headers: &[String]) -> Result<BoundMapping, MappingError> {
+    let expanded = expand_custom_wildcard(mapping, headers);
+    let mapping = expanded.as_ref().unwrap_or(mapping);
     let find = |col: &str, field: &CompiledField| -> Result<usize, MappingError> {
         if let Some(i) = headers.iter().position(|h| h == col) {
             return Ok(i);
@@ -439,6 +473,35 @@ mod tests {
         let m = compile(path, src, doc, &cat).expect("compile");
         let h: Vec<String> = headers.iter().map(|s| s.to_string()).collect();
         bind(&m, &h).expect("bind")
+    }
+
+    #[test]
+    fn the_custom_field_wildcard_maps_every_custom_field_column_of_the_input() {
+        let src = "system = \"folio\"\nmatch = \"username\"\n[fields]\nusername = \"username\"\n\
+                   \"personal.lastName\" = \"other\"\n\"customFields.campusBox\" = \"Box\"\n\"customFields.*\" = \"customFields.*\"\n";
+        let b = bound(
+            src,
+            &[
+                "username",
+                "customFields.Class Year",
+                "Box",
+                "customFields.campusBox",
+                "other",
+            ],
+        );
+        let m = b.map_cells(2, &["ann", "Second year", "B-1", "B-2", "x"]);
+        assert!(m.issues.is_empty(), "{:?}", m.issues);
+        // The column named like an explicitly mapped field stays that field's business.
+        assert_eq!(
+            m.record["customFields"],
+            json!({"Class Year": "Second year", "campusBox": "B-1"})
+        );
+        // No custom-field columns: the wildcard maps nothing and binds.
+        let b = bound(src, &["username", "Box", "other"]);
+        assert_eq!(
+            b.map_cells(2, &["ann", "B-1", "x"]).record["customFields"],
+            json!({"campusBox": "B-1"})
+        );
     }
 
     fn row(cells: &[&str]) -> SourceRow {

@@ -44,6 +44,9 @@ pub struct Candidate {
     pub record: Value,
     /// Fields to clear (blank sources with `on_blank = clear`).
     pub clear: Vec<String>,
+    /// What the planner kept from the row and why (`expirationDate: kept later expiry …`):
+    /// shown among the row's changed fields, so nothing it decides is silent.
+    pub notes: Vec<String>,
 }
 
 impl Candidate {
@@ -52,6 +55,7 @@ impl Candidate {
         let mut o =
             crate::outcome::Outcome::new(&self.file, self.line, Some(self.key.clone()), kind);
         o.name = crate::outcome::display_name(&self.record);
+        o.changed_fields = self.notes.clone();
         o
     }
 }

@@ -9,8 +9,19 @@ use crate::plan::{Action, Change};
 
 /// Fills in what an update will change and on which record, before it is sent.
 pub(crate) fn note_update(o: &mut Outcome, id: &str, changes: &[Change]) {
-    o.changed_fields = changes.iter().map(ToString::to_string).collect();
+    o.changed_fields = with_notes(changes, o);
     o.target_id = Some(id.to_string());
+}
+
+/// The changes, then the planner's notes the outcome already carries (see
+/// [`crate::plan::Candidate::notes`]).
+fn with_notes(changes: &[Change], o: &mut Outcome) -> Vec<String> {
+    let notes = std::mem::take(&mut o.changed_fields);
+    changes
+        .iter()
+        .map(ToString::to_string)
+        .chain(notes)
+        .collect()
 }
 
 /// The outcome of an action that sends nothing (or, in preview, would send something).
@@ -41,9 +52,8 @@ pub fn preview_outcome(mut o: Outcome, action: Action, preview: bool) -> Outcome
                 OutcomeKind::Failed
             };
             o.target_id = Some(id);
-            o.changed_fields = also(&record)
-                .chain(changes.iter().map(ToString::to_string))
-                .collect();
+            let rest = with_notes(&changes, &mut o);
+            o.changed_fields = also(&record).chain(rest).collect();
         }
         Action::Unchanged { id } => {
             o.outcome = OutcomeKind::Unchanged;

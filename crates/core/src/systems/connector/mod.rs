@@ -17,7 +17,7 @@ mod write;
 
 pub use read::{Batch, Paged, Pager, ReadSide, RecordFields};
 pub use schema::{SchemaSide, TargetSecret};
-pub use write::{PlanRules, Purpose, TargetSession, WriteSide};
+pub use write::{NameCheck, PlanRules, Purpose, TargetSession, WriteSide};
 
 use super::System;
 

@@ -38,6 +38,20 @@ pub enum Purpose {
     Restore,
 }
 
+/// A check of a mapped record against names a target holds, with no request: one reason per
+/// unknown name (listing the valid ones). Runs on `check`'s worker threads.
+#[derive(Clone)]
+pub struct NameCheck(pub std::sync::Arc<NameCheckFn>);
+
+/// The function behind a [`NameCheck`]: a mapped record → one reason per unknown name.
+pub type NameCheckFn = dyn Fn(&Value) -> Vec<String> + Send + Sync;
+
+impl std::fmt::Debug for NameCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NameCheck")
+    }
+}
+
 /// The mapping's rules a planner applies.
 #[derive(Debug, Clone, Copy)]
 pub struct PlanRules<'a> {
@@ -51,6 +65,8 @@ pub struct PlanRules<'a> {
     pub create_missing: &'a [String],
     /// The mapping's `[defaults] external_user_id_field` (ILLiad), if any.
     pub external_field: Option<&'a str>,
+    /// The mapping's expiry rules (FOLIO `expirationDate`: `group_offset`, `extend_only`).
+    pub expiry: crate::mapping::ExpiryRule,
 }
 
 /// The write side of a system (see [`super::Connector`]).
@@ -122,6 +138,18 @@ pub trait TargetSession: Send + Sync {
     /// permission), once it has happened.
     fn halt_error(&self) -> Option<anyhow::Error> {
         None
+    }
+
+    /// For `check --to`: what the target names (FOLIO: patron groups, address types,
+    /// departments — unless `create_missing` —, custom fields and their options, service
+    /// points, and with `expiry.group_offset` the groups' expiry offsets), loaded once, as a
+    /// check of a mapped record that sends nothing; `None`: the system has no such names to
+    /// check.
+    async fn name_check(
+        &self,
+        _mapping: &crate::mapping::Mapping,
+    ) -> anyhow::Result<Option<NameCheck>> {
+        Ok(None)
     }
 
     /// The in-scope patrons whose `match_field` value is not among `roster_keys` (folded with

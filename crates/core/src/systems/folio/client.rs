@@ -111,6 +111,16 @@ struct Session {
     expires: Option<Instant>,
 }
 
+/// What a call adds to the usual request.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Extra<'a> {
+    /// Extra request headers.
+    pub headers: &'a [(&'a str, &'a str)],
+    /// The run goes on without the answer: a 403 is an answer like any other (not remembered
+    /// as fatal for every later call).
+    pub optional: bool,
+}
+
 /// A logged-in FOLIO client.
 pub struct FolioClient {
     http: Governed,
@@ -221,6 +231,11 @@ impl FolioClient {
             session: Mutex::new(session),
             forbidden: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The tenant logged in to.
+    pub fn tenant(&self) -> &str {
+        &self.tenant
     }
 
     /// The shared HTTP client (for counters).
@@ -392,6 +407,20 @@ impl FolioClient {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<Reply, CallFailure> {
+        self.call_with(method, path, query, &Extra::default(), body)
+            .await
+    }
+
+    /// [`FolioClient::call`] with extra request headers (e.g. `X-Okapi-Module-Id`); an
+    /// `optional` call's 403 is returned as an answer, not remembered as fatal.
+    pub async fn call_with(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, &str)],
+        extra: &Extra<'_>,
+        body: Option<&Value>,
+    ) -> Result<Reply, CallFailure> {
         let mut replayed = false;
         loop {
             if let Some(f) = self.forbidden() {
@@ -405,6 +434,9 @@ impl FolioClient {
                 .header("X-Okapi-Tenant", &self.tenant)
                 .header("X-Okapi-Token", token.expose())
                 .header("Accept", "application/json, text/plain");
+            for (k, v) in extra.headers {
+                req = req.header(*k, *v);
+            }
             if !query.is_empty() {
                 req = req.query(query);
             }
@@ -412,7 +444,7 @@ impl FolioClient {
                 req = req.json(b);
             }
             let reply = self.http.send(req).await.map_err(CallFailure::Transport)?;
-            if reply.status == 403 {
+            if reply.status == 403 && !extra.optional {
                 let message = error_message(&reply);
                 let permission = message
                     .rsplit_once("requires permission:")
@@ -445,8 +477,22 @@ impl FolioClient {
         query: &[(&str, &str)],
         what: &str,
     ) -> Result<Value, FolioError> {
+        self.get_json_with(path, query, &Extra::default(), what)
+            .await
+    }
+
+    /// [`FolioClient::get_json`] with [`Extra`] headers or as an optional call.
+    pub async fn get_json_with(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        extra: &Extra<'_>,
+        what: &str,
+    ) -> Result<Value, FolioError> {
         let res = retry::run(&self.http.retry(), move |_| async move {
-            let res = self.call(reqwest::Method::GET, path, query, None).await;
+            let res = self
+                .call_with(reqwest::Method::GET, path, query, extra, None)
+                .await;
             match res {
                 Ok(r) if r.ok() => Verdict::Done(r.json().ok_or_else(|| FolioError::Unexpected {
                     what: what.into(),

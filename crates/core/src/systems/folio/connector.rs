@@ -208,12 +208,26 @@ impl ReadSide for FolioReads {
                 .map_err(crate::exit::TargetError::into_run_error)?
         };
         let query = super::export::folio_query(filter, &names)?;
+        // Custom fields read by display name and option label; without the definitions (no
+        // permission, no mod-users module) they are exported by refId and option id.
+        let custom = match super::custom::CustomFields::fetch(&client, true).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(
+                    "FOLIO custom-field definitions could not be read ({e}); custom fields are \
+                     exported by refId and option id"
+                );
+                super::custom::CustomFields::default()
+            }
+        };
         Ok(Paged {
             pager: Box::new(
                 super::export::FolioPager::new(client, query, filter.clone()).with_linked(linked),
             ),
             fields: Arc::new(
-                super::export::FolioFields::new(names).with_service_points(service_points),
+                super::export::FolioFields::new(names)
+                    .with_custom(custom)
+                    .with_service_points(service_points),
             ),
         })
     }

@@ -7,6 +7,7 @@
 
 use super::client::FolioClient;
 use super::cql;
+use super::custom::CustomFields;
 use super::refdata::{Names, RefData};
 use crate::exit::{TargetError, UsageError};
 use crate::export::columns::{is_empty, texts};
@@ -151,6 +152,10 @@ pub struct FolioFields {
     names: RefData,
     /// Service points (linked records read their ids as codes).
     service_points: Names,
+    /// The tenant's user custom fields: columns named `customFields.<display name>`, select
+    /// values as option labels (`custom.rs`), so a person reads them and a re-import
+    /// (`mappings/folio-reimport.toml`) resolves them back.
+    custom: CustomFields,
 }
 
 impl FolioFields {
@@ -159,6 +164,7 @@ impl FolioFields {
         FolioFields {
             names,
             service_points: Names::default(),
+            custom: CustomFields::default(),
         }
     }
 
@@ -167,6 +173,27 @@ impl FolioFields {
         self.service_points = service_points;
         self
     }
+
+    /// With the tenant's custom-field definitions.
+    pub fn with_custom(mut self, custom: CustomFields) -> FolioFields {
+        self.custom = custom;
+        self
+    }
+
+    /// The column of a stored custom field: by display name when the tenant defines it (and
+    /// the name can be a column: no dots, no outer spaces), else by refId.
+    fn custom_column(&self, ref_id: &str) -> String {
+        match self.custom.by_ref_id(ref_id) {
+            Some(d) if custom_name_usable(&d.name) => format!("customFields.{}", d.name),
+            _ => format!("customFields.{ref_id}"),
+        }
+    }
+}
+
+/// Whether a custom field's display name can name its column (a mapping reads it back):
+/// non-empty, no dots, no outer white space.
+fn custom_name_usable(name: &str) -> bool {
+    !name.is_empty() && !name.contains('.') && name.trim() == name
 }
 
 impl RecordFields for FolioFields {
@@ -179,6 +206,9 @@ impl RecordFields for FolioFields {
                 .into_iter()
                 .filter(|f| f != "id"),
         );
+        for d in self.custom.defs() {
+            fields.push(self.custom_column(&d.ref_id));
+        }
         for ty in self.names.address_types.names() {
             for part in FOLIO_ADDRESS_PARTS {
                 fields.push(format!("personal.addresses.{ty}.{part}"));
@@ -209,6 +239,13 @@ impl RecordFields for FolioFields {
                 address_types: &names.address_types,
             };
             return texts(&names.readable(field, v));
+        }
+        if let Some(key) = field.strip_prefix("customFields.") {
+            let stored = record.get("customFields")?;
+            return match self.custom.find(key) {
+                Some(d) => d.readable_texts(stored.get(&d.ref_id)?),
+                None => texts(stored.get(key)?),
+            };
         }
         match field {
             ADDRESS_ORDER => Some(
@@ -279,7 +316,7 @@ impl RecordFields for FolioFields {
                 ("customFields", Value::Object(cf)) => {
                     for (ck, cv) in cf {
                         if !is_empty(cv) {
-                            out.push(format!("customFields.{ck}"));
+                            out.push(self.custom_column(ck));
                         }
                     }
                 }
@@ -317,6 +354,7 @@ mod tests {
                 ("ACC".to_string(), "d1".to_string()),
                 ("Accounting".to_string(), "d1".to_string()),
             ]),
+            ..RefData::default()
         }
     }
 

@@ -4,6 +4,7 @@ pub mod client;
 pub mod config;
 pub mod connect;
 mod connector;
+pub mod custom;
 pub mod export;
 mod init;
 pub mod linked;

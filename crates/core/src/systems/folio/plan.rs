@@ -5,9 +5,11 @@
 //! limit), and a lookup FOLIO still answers 414 is split in two and retried.
 
 use crate::dedupe::fold;
+use crate::mapping::ExpiryRule;
 use crate::plan::{Action, Candidate, Planned};
 use crate::systems::folio::client::{FolioClient, FolioError, LOOKUP_LINE_BUDGET};
 use crate::systems::folio::cql;
+use crate::systems::folio::custom::CustomFields;
 use crate::systems::folio::linked::{self, merge::LinkRules, Desired, LinkNames, KINDS};
 use crate::systems::folio::merge::Merger;
 use crate::systems::folio::refdata::{Names, RefData};
@@ -36,6 +38,8 @@ pub struct FolioPlanner<'a> {
     pub client: &'a FolioClient,
     /// Reference data.
     pub refdata: &'a RefData,
+    /// The tenant's user custom fields (empty when the rows map none).
+    pub custom: &'a CustomFields,
     /// The mapping's match field.
     pub match_field: &'a str,
     /// Protected fields.
@@ -46,6 +50,8 @@ pub struct FolioPlanner<'a> {
     pub service_points: &'a Names,
     /// Fields whose unknown names are created (`create_missing`: only `departments`).
     pub create_missing: &'a [String],
+    /// The mapping's expiry rules.
+    pub expiry: ExpiryRule,
 }
 
 /// A row's place in its chunk, to find its linked parts again after the lookups.
@@ -158,7 +164,7 @@ impl FolioPlanner<'_> {
         let mut ready = Vec::with_capacity(chunk.len());
         let mut wants: HashMap<RowKey, Desired> = HashMap::new();
         let mut creates: HashMap<RowKey, Vec<String>> = HashMap::new();
-        for row in chunk {
+        for mut row in chunk {
             let mut record = row.record.clone();
             let mut desired = linked::take(&mut record);
             let (held, new_departments) = self.new_departments(&mut record);
@@ -169,9 +175,14 @@ impl FolioPlanner<'_> {
             if !new_departments.is_empty() {
                 creates.insert((row.file.clone(), row.line), new_departments);
             }
+            problems.extend(self.custom.resolve(&mut record));
             problems.extend(self.link_names().resolve(&mut desired));
             if !desired.is_empty() {
                 wants.insert((row.file.clone(), row.line), desired);
+            }
+            // A custom field cleared by display name is cleared by its refId.
+            for f in &mut row.clear {
+                *f = self.custom.ref_path(f);
             }
             if problems.is_empty() {
                 ready.push((row, record));
@@ -216,7 +227,24 @@ impl FolioPlanner<'_> {
         } else {
             HashMap::new()
         };
-        let decided = self.decider().decide(existing, ready);
+        // A custom field protected by display name is protected by its refId.
+        let protect: Vec<String> = self
+            .protect
+            .iter()
+            .map(|p| self.custom.ref_path(p))
+            .collect();
+        let mut decided = Decider {
+            protect: &protect,
+            ..self.decider()
+        }
+        .decide(existing, ready);
+        for p in &mut decided {
+            if let Action::Update { changes, .. } = &mut p.action {
+                changes
+                    .iter_mut()
+                    .for_each(|c| self.custom.readable_change(c));
+            }
+        }
         if touches_links {
             out.extend(self.link(decided, wants, &stored).await?);
         } else {
@@ -335,6 +363,8 @@ impl FolioPlanner<'_> {
             protect: self.protect,
             merge: self.merge,
             refdata: self.refdata,
+            expiry: self.expiry,
+            today: chrono::Local::now().date_naive(),
         }
     }
 }
@@ -402,6 +432,14 @@ pub(crate) fn link_action(
     }
 }
 
+/// Why `group_offset` cannot date a row of patron group `name`.
+pub fn no_offset_reason(name: &str) -> String {
+    format!(
+        "expirationDate from group_offset: patron group \"{name}\" has no expirationOffsetInDays \
+         in FOLIO (set one in Settings > Users > Patron groups, or map expirationDate from a column)"
+    )
+}
+
 /// The FOLIO planner's decision, with no client: the users a lookup found and the rows (each
 /// with its record, names already resolved to ids) → one [`Action`] per row. Pure, so every
 /// rule (create, update with its changes, unchanged, protected fields, conflicts) is testable
@@ -413,11 +451,85 @@ pub struct Decider<'a> {
     pub protect: &'a [String],
     /// List fields merged on update (only `tags` applies).
     pub merge: &'a [String],
-    /// Reference data (the merge compares names and ids).
+    /// Reference data (the merge compares names and ids; groups' expiry offsets).
     pub refdata: &'a RefData,
+    /// The mapping's expiry rules.
+    pub expiry: ExpiryRule,
+    /// The day `group_offset` counts from.
+    pub today: chrono::NaiveDate,
 }
 
 impl Decider<'_> {
+    /// The expiry rules on one row's record: `group_offset` sets `expirationDate` to today plus
+    /// the patron group's `expirationOffsetInDays` (the row's group, else the stored user's);
+    /// `extend_only` keeps a stored expiry later than the row's (the record then carries none,
+    /// so the merge leaves it) and notes it on the row. `Err`: why the row cannot be planned.
+    fn apply_expiry(
+        &self,
+        record: &mut Value,
+        current: Option<&Value>,
+        row: &mut Candidate,
+    ) -> Result<(), String> {
+        if self.expiry.group_offset {
+            let group = text(record, "patronGroup")
+                .or_else(|| current.and_then(|u| text(u, "patronGroup")))
+                .map(str::to_string);
+            let Some(group) = group else {
+                return Err(
+                    "expirationDate from group_offset: the row has no patron group (map \
+                     patronGroup) and no stored user gives one"
+                        .into(),
+                );
+            };
+            let name = self
+                .refdata
+                .groups
+                .name(&group)
+                .unwrap_or(&group)
+                .to_string();
+            let days = self.refdata.group_offsets.get(&group).copied();
+            let date = days.and_then(|d| {
+                self.today
+                    .checked_add_signed(chrono::TimeDelta::try_days(d)?)
+            });
+            let Some(date) = date else {
+                return Err(no_offset_reason(&name));
+            };
+            if let Some(obj) = record.as_object_mut() {
+                obj.insert(
+                    "expirationDate".into(),
+                    Value::String(date.format("%Y-%m-%d").to_string()),
+                );
+            }
+        }
+        if !self.expiry.extend_only {
+            return Ok(());
+        }
+        let day = |v: Option<&Value>| -> Option<(chrono::NaiveDate, String)> {
+            let s = v?.as_str()?;
+            let (date, _) = crate::text::iso_date_prefix(s)?;
+            Some((
+                chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?,
+                date.to_string(),
+            ))
+        };
+        let stored = day(current.and_then(|u| u.get("expirationDate")));
+        let wanted = day(record.get("expirationDate"));
+        if let (Some((stored, shown_stored)), Some((wanted, shown_wanted))) = (stored, wanted) {
+            if stored > wanted {
+                if let Some(obj) = record.as_object_mut() {
+                    obj.remove("expirationDate");
+                }
+                row.clear.retain(|f| f != "expirationDate");
+                row.notes.push(format!(
+                    "expirationDate: kept later expiry {shown_stored} (the row gives {shown_wanted}; \
+                     extend_only)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Decides every row against `existing` (the users the lookups returned, in any order,
     /// possibly repeated); planned rows in the order given.
     pub fn decide(&self, mut existing: Vec<Value>, ready: Vec<(Candidate, Value)>) -> Vec<Planned> {
@@ -443,8 +555,8 @@ impl Decider<'_> {
         };
         ready
             .into_iter()
-            .map(|(row, record)| {
-                let action = self.decide_one(&index, &merger, &row, &record);
+            .map(|(mut row, record)| {
+                let action = self.decide_one(&index, &merger, &mut row, &record);
                 Planned { row, action }
             })
             .collect()
@@ -454,7 +566,7 @@ impl Decider<'_> {
         &self,
         index: &HashMap<(&str, String), Vec<&Value>>,
         merger: &Merger<'_>,
-        row: &Candidate,
+        row: &mut Candidate,
         record: &Value,
     ) -> Action {
         let matches: Vec<&Value> = index
@@ -487,10 +599,13 @@ impl Decider<'_> {
                 }
             }
         }
+        let mut record = record.clone();
+        if let Err(why) = self.apply_expiry(&mut record, current, row) {
+            return Action::Reject(why);
+        }
         match (current, current_id) {
-            (None, _) => Action::Create(record.clone()),
+            (None, _) => Action::Create(record),
             (Some(u), Some(id)) => {
-                let mut record = record.clone();
                 if self.merge.iter().any(|m| m == "tags") {
                     let items = |v: &Value| -> Vec<String> {
                         v.pointer("/tags/tagList")
@@ -545,6 +660,7 @@ mod tests {
             key: key.to_string(),
             record: record.clone(),
             clear: Vec::new(),
+            notes: Vec::new(),
         };
         (c, record)
     }
@@ -561,6 +677,8 @@ mod tests {
             protect,
             merge: &merge,
             refdata: &refdata,
+            expiry: ExpiryRule::default(),
+            today: chrono::NaiveDate::default(),
         }
         .decide(existing, rows)
         .into_iter()
@@ -661,6 +779,106 @@ mod tests {
         };
         assert!(why.contains("matches 2 records"), "{why}");
         assert!(why.contains("id u-1") && why.contains("id u-2"), "{why}");
+    }
+
+    fn decide_expiry(
+        expiry: ExpiryRule,
+        existing: Vec<Value>,
+        rows: Vec<(Candidate, Value)>,
+    ) -> Vec<Planned> {
+        let mut refdata = RefData {
+            groups: crate::systems::folio::refdata::Names::new([
+                ("undergrad".into(), "g-ug".into()),
+                ("visitor".into(), "g-v".into()),
+            ]),
+            ..RefData::default()
+        };
+        refdata.group_offsets.insert("g-ug".into(), 365);
+        let merge: Vec<String> = Vec::new();
+        Decider {
+            match_field: "externalSystemId",
+            protect: &[],
+            merge: &merge,
+            refdata: &refdata,
+            expiry,
+            today: chrono::NaiveDate::from_ymd_opt(2026, 12, 2).expect("date"),
+        }
+        .decide(existing, rows)
+    }
+
+    #[test]
+    fn group_offset_sets_the_expiry_from_the_groups_offset_or_rejects_naming_the_group() {
+        let rule = ExpiryRule {
+            group_offset: true,
+            extend_only: false,
+        };
+        let rec = json!({"externalSystemId": "S9", "patronGroup": "g-ug",
+            "personal": {"lastName": "Zed"}});
+        let p = decide_expiry(rule, vec![], vec![row(2, "S9", rec)]);
+        assert!(
+            matches!(&p[0].action, Action::Create(r) if r["expirationDate"] == "2027-12-02"),
+            "{:?}",
+            p[0].action
+        );
+        // An update without a mapped group uses the stored user's.
+        let mut stored = stored();
+        stored["patronGroup"] = json!("g-ug");
+        stored["expirationDate"] = json!("2027-01-01T00:00:00.000+00:00");
+        let rec = json!({"externalSystemId": "S1"});
+        let p = decide_expiry(rule, vec![stored], vec![row(2, "S1", rec)]);
+        let Action::Update { changes, .. } = &p[0].action else {
+            panic!("{:?}", p[0].action);
+        };
+        assert_eq!(changes[0].field, "expirationDate");
+        assert_eq!(changes[0].new, Some(json!("2027-12-02")));
+        // A group without an offset: rejected, naming the group.
+        let rec = json!({"externalSystemId": "S9", "patronGroup": "g-v"});
+        let p = decide_expiry(rule, vec![], vec![row(2, "S9", rec)]);
+        assert!(
+            matches!(&p[0].action, Action::Reject(w) if w.contains("\"visitor\" has no expirationOffsetInDays")),
+            "{:?}",
+            p[0].action
+        );
+    }
+
+    #[test]
+    fn extend_only_keeps_a_later_stored_expiry_and_says_so() {
+        let rule = ExpiryRule {
+            group_offset: false,
+            extend_only: true,
+        };
+        let mut later = stored();
+        later["expirationDate"] = json!("2028-06-30T00:00:00.000+00:00");
+        let rec = json!({"externalSystemId": "S1", "expirationDate": "2027-05-31",
+            "personal": {"lastName": "Lee"}});
+        let p = decide_expiry(rule, vec![later.clone()], vec![row(2, "S1", rec.clone())]);
+        assert!(
+            matches!(&p[0].action, Action::Unchanged { .. }),
+            "{:?}",
+            p[0].action
+        );
+        assert_eq!(
+            p[0].row.notes,
+            ["expirationDate: kept later expiry 2028-06-30 (the row gives 2027-05-31; extend_only)"]
+        );
+        // Without the rule the same row moves the expiry earlier.
+        let p = decide_expiry(ExpiryRule::default(), vec![later], vec![row(2, "S1", rec)]);
+        assert!(
+            matches!(&p[0].action, Action::Update { changes, .. } if changes[0].field == "expirationDate"),
+            "{:?}",
+            p[0].action
+        );
+        // A later expiry in the row extends.
+        let mut earlier = stored();
+        earlier["expirationDate"] = json!("2026-12-31");
+        let rec = json!({"externalSystemId": "S1", "expirationDate": "2027-05-31"});
+        let p = decide_expiry(rule, vec![earlier], vec![row(2, "S1", rec)]);
+        assert!(
+            matches!(&p[0].action, Action::Update { changes, .. } if changes[0].new == Some(json!("2027-05-31"))),
+            "{:?}",
+            p[0].action
+        );
+        assert!(p[0].row.notes.is_empty());
     }
 
     #[test]

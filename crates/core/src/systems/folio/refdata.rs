@@ -58,6 +58,10 @@ pub struct RefData {
     pub address_types: Names,
     /// Departments (`name` ↔ id; codes also accepted as names).
     pub departments: Names,
+    /// Patron-group id → `expirationOffsetInDays` (mod-users `ramls/usergroup.json` lines
+    /// 19-22: "the default period in days after which a newly created user that belongs to
+    /// this group will expire"), for groups that set one.
+    pub group_offsets: BTreeMap<String, i64>,
 }
 
 fn pairs(v: &Value, key: &str, name_field: &str) -> Vec<(String, String)> {
@@ -88,7 +92,22 @@ impl RefData {
         // Codes first, so that an id's name (used by export) is the department's name.
         let mut dept_pairs = pairs(&depts, "departments", "code");
         dept_pairs.extend(pairs(&depts, "departments", "name"));
+        let group_offsets = groups
+            .get("usergroups")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|g| {
+                        Some((
+                            g.get("id")?.as_str()?.to_string(),
+                            g.get("expirationOffsetInDays")?.as_i64()?,
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(RefData {
+            group_offsets,
             groups: Names::new(pairs(&groups, "usergroups", "group")),
             address_types: Names::new(pairs(&types, "addressTypes", "addressType")),
             departments: Names::new(dept_pairs),
@@ -158,6 +177,7 @@ mod tests {
             ]),
             address_types: Names::new([("Home".into(), "a1".into())]),
             departments: Names::new([("Accounting".into(), "d1".into())]),
+            ..RefData::default()
         }
     }
 

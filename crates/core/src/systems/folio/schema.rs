@@ -30,10 +30,13 @@ use std::sync::LazyLock;
 
 const SYSTEM: &str = "FOLIO";
 
-/// FOLIO `type` values (`UserType.java`).
+/// FOLIO `type` values: folio-org/mod-users `src/main/java/org/folio/domain/UserType.java` lines
+/// 5-9 (userdata.json lines 28-31 describe it as free text; mod-users refuses another value in
+/// consortium mode, reference/folio-api.md §1.2).
 const USER_TYPES: &[&str] = &["patron", "staff", "shadow", "system", "dcb"];
 
-/// `preferredEmailCommunication` values (userdata.json enum).
+/// `preferredEmailCommunication` values: reference/folio/mod-users/userdata.json lines 205-213
+/// (items `enum`, `maxItems: 3`, `uniqueItems`; the same in userdata.v19.6.0.json).
 const EMAIL_COMMUNICATION: &[&str] = &["Support", "Programs", "Services"];
 
 /// `preferredContactTypeId` codes and their names (ui-users `contactTypes.js`).
@@ -81,6 +84,7 @@ pub(crate) const FIELDS: &[FieldDef] = &[
     FieldDef::text("personal.firstName"),
     FieldDef::text("personal.middleName"),
     FieldDef::text("personal.preferredFirstName"),
+    // userdata.json lines 61-65: `maxLength: 300`.
     FieldDef::text("personal.pronouns").max(300),
     FieldDef::text("personal.email"),
     FieldDef::text("personal.phone"),
@@ -100,6 +104,9 @@ pub(crate) const FIELDS: &[FieldDef] = &[
     FieldDef::text("requestPreference.fulfillment").allowed(super::linked::FULFILLMENT),
     FieldDef::of("servicePointsUser.servicePointsIds", FieldKind::List),
     FieldDef::text("servicePointsUser.defaultServicePointId"),
+    // userdata.json lines 161-165 (v19.6.0: line 154): a link, or the id of a
+    // `/users/profile-picture` entry.
+    FieldDef::text("personal.profilePictureLink"),
 ];
 
 /// Pattern-field templates.
@@ -148,10 +155,12 @@ pub fn folio_address_field(name: &str) -> Option<(&str, &str)> {
     Some((ty, part))
 }
 
-/// A valid custom-field refId: non-empty, no dots or whitespace.
+/// A custom field's key in a mapping: its refId (`classYear`) or its display name (`Class
+/// Year`): non-empty, trimmed, without dots (a dot nests). Which field it is, and its values,
+/// are checked against the tenant's definitions when the run plans (`custom.rs`).
 fn custom_ref_id(name: &str) -> Option<&str> {
     let id = name.strip_prefix(CUSTOM_PREFIX)?;
-    (!id.is_empty() && !id.contains('.') && !id.chars().any(char::is_whitespace)).then_some(id)
+    (!id.trim().is_empty() && id.trim() == id && !id.contains('.')).then_some(id)
 }
 
 /// The order of a user's addresses, as their type names (`Work; Home`): not a mod-users
@@ -408,7 +417,7 @@ fn validate_custom_fields(v: &Value, out: &mut Vec<Violation>) {
         if custom_ref_id(&path).is_none() {
             out.push(Violation::field(
                 path.clone(),
-                "not a valid custom-field refId (it must be non-empty, without dots or spaces)",
+                "not a valid custom-field refId or name (it must be non-empty, without dots or leading or trailing spaces)",
             ));
         }
         let ok = match value {

@@ -8,11 +8,12 @@ use crate::mapping::Scope;
 use crate::outcome::{AbsentPatron, Outcome};
 use crate::plan::{differences, Action, Candidate, Change, Planned};
 use crate::sync::{MissingPlan, MissingPolicy};
-use crate::systems::connector::{PlanRules, Purpose, TargetSession};
+use crate::systems::connector::{NameCheck, PlanRules, Purpose, TargetSession};
 use crate::systems::folio::client::FolioClient;
 use crate::systems::folio::cql;
+use crate::systems::folio::custom::CustomFields;
 use crate::systems::folio::linked::{self, departments::DepartmentMaker};
-use crate::systems::folio::plan::FolioPlanner;
+use crate::systems::folio::plan::{no_offset_reason, FolioPlanner};
 use crate::systems::folio::refdata::{Names, RefData};
 use crate::systems::folio::write::FolioWriter;
 use crate::systems::System;
@@ -30,6 +31,9 @@ pub struct FolioSession {
     service_points: tokio::sync::OnceCell<Names>,
     /// Departments this run creates (`create_missing`).
     departments: DepartmentMaker,
+    /// The tenant's user custom fields, read on the first chunk that maps one (two GETs), so
+    /// a mapping without custom fields costs no request for them.
+    custom: tokio::sync::OnceCell<CustomFields>,
 }
 
 /// Logs in; an import also loads the reference data.
@@ -49,6 +53,7 @@ pub async fn connect(target: &Target, purpose: Purpose) -> anyhow::Result<FolioS
                 refdata,
                 service_points: tokio::sync::OnceCell::new(),
                 departments: DepartmentMaker::default(),
+                custom: tokio::sync::OnceCell::new(),
             })
         }
         Purpose::Restore => Ok(FolioSession {
@@ -56,6 +61,7 @@ pub async fn connect(target: &Target, purpose: Purpose) -> anyhow::Result<FolioS
             refdata: RefData::default(),
             service_points: tokio::sync::OnceCell::new(),
             departments: DepartmentMaker::default(),
+            custom: tokio::sync::OnceCell::new(),
         }),
     }
 }
@@ -71,23 +77,38 @@ impl TargetSession for FolioSession {
         chunk: Vec<Candidate>,
         rules: &PlanRules<'_>,
     ) -> anyhow::Result<Vec<Planned>> {
-        let empty = Names::default();
+        let no_names = Names::default();
         let service_points = if chunk.iter().any(|c| linked::names_service_point(&c.record)) {
             self.service_points
                 .get_or_try_init(|| linked::fetch_service_points(&self.client))
                 .await
                 .map_err(TargetError::into_run_error)?
         } else {
-            self.service_points.get().unwrap_or(&empty)
+            self.service_points.get().unwrap_or(&no_names)
+        };
+        let empty = CustomFields::default();
+        let maps_custom = |c: &Candidate| {
+            c.record.get("customFields").is_some()
+                || c.clear.iter().any(|f| f.starts_with("customFields."))
+        };
+        let custom = if chunk.iter().any(maps_custom) {
+            self.custom
+                .get_or_try_init(|| CustomFields::fetch(&self.client, false))
+                .await
+                .map_err(TargetError::into_run_error)?
+        } else {
+            &empty
         };
         FolioPlanner {
             client: &self.client,
             refdata: &self.refdata,
+            custom,
             match_field: rules.match_field,
             protect: rules.protect,
             merge: rules.merge,
             service_points,
             create_missing: rules.create_missing,
+            expiry: rules.expiry,
         }
         .plan(chunk)
         .await
@@ -175,6 +196,69 @@ impl TargetSession for FolioSession {
         }
         .apply(planned)
         .await
+    }
+
+    /// Patron groups, address types and departments (loaded at connect) and the tenant's
+    /// custom fields: the planner's own resolution, on a copy of the record.
+    async fn name_check(
+        &self,
+        mapping: &crate::mapping::Mapping,
+    ) -> anyhow::Result<Option<NameCheck>> {
+        let expiry = mapping.expiry;
+        let custom = self
+            .custom
+            .get_or_try_init(|| CustomFields::fetch(&self.client, false))
+            .await
+            .map_err(TargetError::into_run_error)?
+            .clone();
+        let refdata = self.refdata.clone();
+        // Service points only when the mapping names one (linked/), as the planner reads them.
+        let names_sp = mapping
+            .fields()
+            .any(|(f, _)| linked::SERVICE_POINT_FIELDS.contains(&f));
+        let service_points = if names_sp {
+            self.service_points
+                .get_or_try_init(|| linked::fetch_service_points(&self.client))
+                .await
+                .map_err(TargetError::into_run_error)?
+                .clone()
+        } else {
+            Names::default()
+        };
+        let create_departments = mapping.create_missing.iter().any(|f| f == "departments");
+        Ok(Some(NameCheck(std::sync::Arc::new(
+            move |record: &Value| {
+                let mut r = record.clone();
+                let mut desired = linked::take(&mut r);
+                if create_departments {
+                    // Names the run would create are not errors.
+                    if let Some(Value::Array(ds)) = r.get_mut("departments") {
+                        ds.retain(|d| {
+                            d.as_str()
+                                .is_none_or(|n| refdata.departments.id(n.trim()).is_some())
+                        });
+                    }
+                }
+                let mut problems = refdata.resolve(&mut r);
+                problems.extend(custom.resolve(&mut r));
+                problems.extend(
+                    linked::LinkNames {
+                        service_points: &service_points,
+                        address_types: &refdata.address_types,
+                    }
+                    .resolve(&mut desired),
+                );
+                // The planner's group_offset rule, for a row that names its group (a row
+                // without one takes the stored user's, which only the preview looks up).
+                let group = r.get("patronGroup").and_then(Value::as_str);
+                if let (true, Some(id)) = (expiry.group_offset && problems.is_empty(), group) {
+                    if !refdata.group_offsets.contains_key(id) {
+                        problems.push(no_offset_reason(refdata.groups.name(id).unwrap_or(id)));
+                    }
+                }
+                problems
+            },
+        ))))
     }
 
     fn halt_error(&self) -> Option<anyhow::Error> {

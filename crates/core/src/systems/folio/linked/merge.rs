@@ -265,6 +265,7 @@ mod tests {
             key: "a".into(),
             record: json!({}),
             clear: Vec::new(),
+            notes: Vec::new(),
         };
         let desired = Desired {
             parts: [Some(obj(json!({"delivery": true}))), None],

@@ -148,12 +148,20 @@ pub fn split(composite: &Value) -> (Value, [Option<Value>; 2]) {
     (user, parts)
 }
 
+/// The fields that name service points.
+pub const SERVICE_POINT_FIELDS: [&str; 3] = [
+    "requestPreference.defaultServicePointId",
+    "servicePointsUser.defaultServicePointId",
+    "servicePointsUser.servicePointsIds",
+];
+
 /// Whether a mapped record names a service point (so the tenant's must be read).
 pub fn names_service_point(record: &Value) -> bool {
-    let has = |key: &str, field: &str| record.get(key).and_then(|p| p.get(field)).is_some();
-    has(REQUEST_PREFERENCE, "defaultServicePointId")
-        || has(SERVICE_POINTS_USER, "defaultServicePointId")
-        || has(SERVICE_POINTS_USER, "servicePointsIds")
+    SERVICE_POINT_FIELDS.iter().any(|f| {
+        f.split_once('.')
+            .and_then(|(k, p)| record.get(k)?.get(p))
+            .is_some()
+    })
 }
 
 /// The service points of the tenant (code or name → id; an id's name is its code).

@@ -1,0 +1,668 @@
+//! FOLIO user custom fields: the tenant's definitions (read once per run from `GET
+//! /custom-fields`), and turning a mapped `customFields` object — keyed by refId or display
+//! name, select values as option labels, checkboxes as yes/no — into what mod-users stores
+//! (refIds, option ids, booleans, text), before anything is written.
+//!
+//! Sources (folio-org/folio-custom-fields, release 3.0.0, commit f889348):
+//! - `ramls/custom-fields.raml` lines 13 and 33-37: every module with custom fields serves the
+//!   same `/custom-fields` (Okapi "multiple" interface), so the client must send
+//!   `X-Okapi-Module-Id`; mod-users `descriptors/ModuleDescriptor-template.json` lines 190-192
+//!   provides `custom-fields` with `interfaceType: multiple` (`GET /custom-fields` needs
+//!   `user-settings.custom-fields.collection.get`, line 197). The module id (`mod-users-19.6.0`)
+//!   is the tenant's enabled mod-users, from Okapi's `GET /_/proxy/tenants/{tenant}/modules`
+//!   (module ids are `<name>-<semver>`, Okapi guide "Versioning and Dependencies").
+//! - `ramls/customField.json` (`name`, `refId`, `type`, `entityType`, `isRepeatable`,
+//!   `selectField.options.values[] {id, value}`, `textField.fieldFormat`), `customFieldTypes.json`
+//!   (the seven types).
+//! - Values (`src/main/java/org/folio/validate/value/`): `SelectFieldValueValidator.java` lines
+//!   22-53 (select and radio values are option *ids*; a multi-select or repeatable field takes a
+//!   list), `CheckboxFieldValueValidator.java` line 19 (a boolean),
+//!   `TextBoxFieldValueValidator.java` lines 65-76 (a string of at most 150 characters, 1500 for
+//!   `TEXTBOX_LONG`: `custom-fields-application.properties`
+//!   `custom.fields.value.textbox.{short,long}.length`; Java counts UTF-16 units),
+//!   `DatePickerValueValidator.java` lines 17-21 with `format/DateFormatValidator.java`
+//!   (`ISO_LOCAL_DATE`).
+//!
+//! Decisions: a key is a refId (exact), else a display name compared as [`fold`] does (case and
+//! runs of white space ignored); an option is its id (`opt_1`, as exports and native backups
+//! carry), else its label exactly, else its label as [`fold`] compares (one match only). Text
+//! formats (`EMAIL`, `URL`, `NUMBER`) are left to FOLIO, which refuses a bad one with 422.
+
+use super::client::{Extra, FolioClient, FolioError};
+use serde_json::{Map, Value};
+
+/// The kind of value a custom field holds (`customFieldTypes.json`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CfKind {
+    /// `SINGLE_SELECT_DROPDOWN`, `RADIO_BUTTON` (`multi` false) and `MULTI_SELECT_DROPDOWN`.
+    Select {
+        /// Takes a list of options.
+        multi: bool,
+    },
+    /// `SINGLE_CHECKBOX`: a boolean.
+    Checkbox,
+    /// `TEXTBOX_SHORT` (150) and `TEXTBOX_LONG` (1500): text of at most `max` UTF-16 units.
+    Text {
+        /// Longest value.
+        max: usize,
+    },
+    /// `DATE_PICKER`: an ISO date.
+    Date,
+    /// A type this client does not know: values pass as they are.
+    Other(String),
+}
+
+/// One custom-field definition.
+#[derive(Debug, Clone)]
+pub struct CustomFieldDef {
+    /// The key of the value in a user's `customFields` (`classYear`).
+    pub ref_id: String,
+    /// The display name (`Class Year`).
+    pub name: String,
+    /// What it holds.
+    pub kind: CfKind,
+    /// `isRepeatable`: a list of values.
+    pub repeatable: bool,
+    /// Select options as (id, label), in the definition's order.
+    pub options: Vec<(String, String)>,
+}
+
+/// The tenant's user custom fields.
+#[derive(Debug, Clone, Default)]
+pub struct CustomFields {
+    defs: Vec<CustomFieldDef>,
+}
+
+/// A label or name as compared: white-space runs as one space, trimmed, case folded
+/// (upper- then lower-case, so `ß`, `SS` and `ss` compare equal).
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out.to_uppercase().to_lowercase()
+}
+
+/// The value as JSON text for messages.
+fn shown(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("\"{s}\""),
+        other => other.to_string(),
+    }
+}
+
+impl CustomFieldDef {
+    /// Reads one definition (`customField.json`); `None` without a refId.
+    pub fn from_json(v: &Value) -> Option<CustomFieldDef> {
+        let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        let ref_id = text("refId").filter(|s| !s.is_empty())?;
+        let name = text("name").unwrap_or_else(|| ref_id.clone());
+        let ty = text("type").unwrap_or_default();
+        let kind = match ty.as_str() {
+            "SINGLE_SELECT_DROPDOWN" | "RADIO_BUTTON" => CfKind::Select { multi: false },
+            "MULTI_SELECT_DROPDOWN" => CfKind::Select { multi: true },
+            "SINGLE_CHECKBOX" => CfKind::Checkbox,
+            "TEXTBOX_SHORT" => CfKind::Text { max: 150 },
+            "TEXTBOX_LONG" => CfKind::Text { max: 1500 },
+            "DATE_PICKER" => CfKind::Date,
+            _ => CfKind::Other(ty),
+        };
+        let options = v
+            .pointer("/selectField/options/values")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|o| {
+                        Some((
+                            o.get("id")?.as_str()?.to_string(),
+                            o.get("value")?.as_str()?.to_string(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(CustomFieldDef {
+            ref_id,
+            name,
+            kind,
+            repeatable: v.get("isRepeatable").and_then(Value::as_bool) == Some(true),
+            options,
+        })
+    }
+
+    /// The option id for `given`: an id, else a label exactly, else the one label that
+    /// [`fold`]s to the same text. `Err` lists the valid labels.
+    pub fn option_id(&self, given: &str) -> Result<&str, String> {
+        if let Some((id, _)) = self.options.iter().find(|(id, _)| id == given) {
+            return Ok(id);
+        }
+        if let Some((id, _)) = self.options.iter().find(|(_, l)| l == given) {
+            return Ok(id);
+        }
+        let want = fold(given);
+        let hits: Vec<&(String, String)> = self
+            .options
+            .iter()
+            .filter(|(_, l)| fold(l) == want)
+            .collect();
+        match hits.as_slice() {
+            [(id, _)] => Ok(id),
+            [] => Err(format!(
+                "unknown option \"{given}\" of custom field \"{}\" (valid: {})",
+                self.name,
+                self.labels()
+            )),
+            _ => Err(format!(
+                "option \"{given}\" of custom field \"{}\" matches {} options ignoring case and \
+                 spaces; write it exactly as one of: {}",
+                self.name,
+                hits.len(),
+                self.labels()
+            )),
+        }
+    }
+
+    /// The valid option labels, in order, for messages.
+    fn labels(&self) -> String {
+        if self.options.is_empty() {
+            return "the field has no options".into();
+        }
+        self.options
+            .iter()
+            .map(|(_, l)| l.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The label of option `id`.
+    pub fn label(&self, id: &str) -> Option<&str> {
+        self.options
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, l)| l.as_str())
+    }
+
+    /// A mapped value as mod-users stores it, or why it cannot be one.
+    pub fn value(&self, v: &Value) -> Result<Value, String> {
+        let many = self.repeatable || matches!(self.kind, CfKind::Select { multi: true });
+        match &self.kind {
+            CfKind::Select { .. } => {
+                let items: Vec<String> = match v {
+                    Value::Array(a) => a
+                        .iter()
+                        .map(|x| {
+                            x.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| x.to_string())
+                        })
+                        .collect(),
+                    Value::String(s) if many && self.option_id(s).is_err() => {
+                        crate::text::split_list(s, ";")
+                    }
+                    Value::String(s) => vec![s.clone()],
+                    other => vec![other.to_string()],
+                };
+                let mut ids = Vec::with_capacity(items.len());
+                for item in &items {
+                    let id = self.option_id(item)?;
+                    if !ids.iter().any(|x: &Value| x.as_str() == Some(id)) {
+                        ids.push(Value::String(id.to_string()));
+                    }
+                }
+                if many {
+                    Ok(Value::Array(ids))
+                } else {
+                    match <[Value; 1]>::try_from(ids) {
+                        Ok([one]) => Ok(one),
+                        Err(ids) => Err(format!(
+                            "custom field \"{}\" takes one option, got {}",
+                            self.name,
+                            ids.len()
+                        )),
+                    }
+                }
+            }
+            CfKind::Checkbox => match v {
+                Value::Bool(b) => Ok(Value::Bool(*b)),
+                Value::String(s) => match fold(s).as_str() {
+                    "true" | "yes" | "y" | "1" => Ok(Value::Bool(true)),
+                    "false" | "no" | "n" | "0" => Ok(Value::Bool(false)),
+                    _ => Err(format!(
+                        "custom field \"{}\" is a checkbox: write true/false or yes/no, got {}",
+                        self.name,
+                        shown(v)
+                    )),
+                },
+                other => Err(format!(
+                    "custom field \"{}\" is a checkbox: write true/false or yes/no, got {}",
+                    self.name,
+                    shown(other)
+                )),
+            },
+            CfKind::Text { max } => {
+                let check = |x: &Value| -> Result<Value, String> {
+                    let s = match x {
+                        Value::String(s) => s.clone(),
+                        Value::Number(n) => n.to_string(),
+                        Value::Bool(b) => b.to_string(),
+                        other => return Err(format!("expected text, got {}", shown(other))),
+                    };
+                    let n = s.encode_utf16().count();
+                    if n > *max {
+                        return Err(format!(
+                            "custom field \"{}\" holds at most {max} characters; this value has {n}",
+                            self.name
+                        ));
+                    }
+                    Ok(Value::String(s))
+                };
+                match v {
+                    Value::Array(a) if self.repeatable => a
+                        .iter()
+                        .map(check)
+                        .collect::<Result<Vec<_>, _>>()
+                        .map(Value::Array),
+                    Value::Array(a) => Err(format!(
+                        "custom field \"{}\" takes one value, got {}",
+                        self.name,
+                        a.len()
+                    )),
+                    one => check(one),
+                }
+            }
+            CfKind::Date => {
+                let s = v.as_str().unwrap_or_default();
+                match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+                    Ok(_) if s.len() == 10 => Ok(Value::String(s.to_string())),
+                    _ => Err(format!(
+                        "custom field \"{}\" is a date: write it as YYYY-MM-DD, got {}",
+                        self.name,
+                        shown(v)
+                    )),
+                }
+            }
+            CfKind::Other(_) => Ok(v.clone()),
+        }
+    }
+
+    /// A stored value as export cells read it: option ids as labels, one item per option;
+    /// anything else as [`crate::export::columns::texts`] writes it.
+    pub fn readable_texts(&self, v: &Value) -> Option<Vec<String>> {
+        if !matches!(self.kind, CfKind::Select { .. }) {
+            return crate::export::columns::texts(v);
+        }
+        let one = |x: &Value| -> String {
+            let id = x
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| x.to_string());
+            self.label(&id).map(str::to_string).unwrap_or(id)
+        };
+        match v {
+            Value::Null => None,
+            Value::Array(a) => Some(a.iter().filter(|x| !x.is_null()).map(one).collect()),
+            other => Some(vec![one(other)]),
+        }
+    }
+
+    /// A stored value as people read it: option ids as labels (a list joined with `; `),
+    /// anything else as it is.
+    pub fn readable(&self, v: &Value) -> Value {
+        if !matches!(self.kind, CfKind::Select { .. }) {
+            return v.clone();
+        }
+        let one = |x: &Value| -> String {
+            let id = x.as_str().unwrap_or_default();
+            self.label(id).unwrap_or(id).to_string()
+        };
+        match v {
+            Value::Array(a) => {
+                let labels: Vec<String> = a.iter().map(one).collect();
+                Value::String(crate::text::join_list(&labels, ';', "; "))
+            }
+            Value::String(_) => Value::String(one(v)),
+            other => other.clone(),
+        }
+    }
+}
+
+impl CustomFields {
+    /// The definitions of a `GET /custom-fields` answer (`customFieldCollection.json`) that
+    /// apply to users (`entityType` `user`; the entity type is every module's own).
+    pub fn from_collection(v: &Value) -> CustomFields {
+        let defs = v
+            .get("customFields")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter(|d| {
+                        d.get("entityType")
+                            .and_then(Value::as_str)
+                            .is_none_or(|t| t.eq_ignore_ascii_case("user"))
+                    })
+                    .filter_map(CustomFieldDef::from_json)
+                    .collect()
+            })
+            .unwrap_or_default();
+        CustomFields { defs }
+    }
+
+    /// Definitions as given.
+    pub fn new(defs: Vec<CustomFieldDef>) -> CustomFields {
+        CustomFields { defs }
+    }
+
+    /// Reads the tenant's user custom fields: the mod-users module id, then `/custom-fields`
+    /// (two GETs). An `optional` read (export: the run goes on without names) leaves a 403 to
+    /// the caller instead of stopping every later request.
+    pub async fn fetch(client: &FolioClient, optional: bool) -> Result<CustomFields, FolioError> {
+        let path = format!("/_/proxy/tenants/{}/modules", client.tenant());
+        let plain = Extra {
+            headers: &[],
+            optional,
+        };
+        let modules = client
+            .get_json_with(&path, &[], &plain, "the tenant's modules")
+            .await?;
+        let module = users_module(&modules).ok_or_else(|| FolioError::Unexpected {
+            what: "custom fields".into(),
+            status: 200,
+            message: format!(
+                "the tenant {} has no mod-users module enabled, so its custom fields cannot be read",
+                client.tenant()
+            ),
+        })?;
+        // `GET /custom-fields` is pageable (custom-fields.raml lines 82-86; folio-org/raml
+        // `traits/pageable.raml` line 23: `limit` defaults to 10): one page of 1000.
+        let v = client
+            .get_json_with(
+                "/custom-fields",
+                &[("limit", "1000")],
+                &Extra {
+                    headers: &[("X-Okapi-Module-Id", module.as_str())],
+                    optional,
+                },
+                "custom fields",
+            )
+            .await?;
+        Ok(CustomFields::from_collection(&v))
+    }
+
+    /// The definition a mapping's key names: its refId, else its display name (as [`fold`]
+    /// compares).
+    pub fn find(&self, key: &str) -> Option<&CustomFieldDef> {
+        if let Some(d) = self.defs.iter().find(|d| d.ref_id == key) {
+            return Some(d);
+        }
+        let mut exact = self.defs.iter().filter(|d| d.name == key);
+        if let (Some(d), None) = (exact.next(), exact.next()) {
+            return Some(d);
+        }
+        let want = fold(key);
+        let mut hits = self.defs.iter().filter(|d| fold(&d.name) == want);
+        match (hits.next(), hits.next()) {
+            (Some(d), None) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// The definition with refId `ref_id`.
+    pub fn by_ref_id(&self, ref_id: &str) -> Option<&CustomFieldDef> {
+        self.defs.iter().find(|d| d.ref_id == ref_id)
+    }
+
+    /// A mapping's field name with a custom field's display name replaced by its refId
+    /// (`customFields.Class Year` → `customFields.classYear`); any other name as it is.
+    pub fn ref_path(&self, field: &str) -> String {
+        match field
+            .strip_prefix("customFields.")
+            .and_then(|k| self.find(k))
+        {
+            Some(d) => format!("customFields.{}", d.ref_id),
+            None => field.to_string(),
+        }
+    }
+
+    /// Every definition, in the tenant's order.
+    pub fn defs(&self) -> &[CustomFieldDef] {
+        &self.defs
+    }
+
+    /// Every field as `Name (refId)`, for messages.
+    pub fn names(&self) -> String {
+        if self.defs.is_empty() {
+            return "this tenant defines no user custom fields".into();
+        }
+        self.defs
+            .iter()
+            .map(|d| format!("{} ({})", d.name, d.ref_id))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// A change of a custom field as people read it: the field by its display name, option ids
+    /// as labels (`customFields.Class Year: "Second year" → "Third year"`).
+    pub fn readable_change(&self, c: &mut crate::plan::Change) {
+        let Some(def) = c
+            .field
+            .strip_prefix("customFields.")
+            .and_then(|r| self.by_ref_id(r))
+        else {
+            return;
+        };
+        c.field = format!("customFields.{}", def.name);
+        c.old = c.old.as_ref().map(|v| def.readable(v));
+        c.new = c.new.as_ref().map(|v| def.readable(v));
+    }
+
+    /// Rewrites a mapped record's `customFields` as mod-users stores them (keys → refIds, values
+    /// → option ids, booleans, text); one reason per field that cannot be, naming the valid
+    /// fields or options.
+    pub fn resolve(&self, record: &mut Value) -> Vec<String> {
+        let mut problems = Vec::new();
+        let Some(Value::Object(given)) = record.get_mut("customFields") else {
+            return problems;
+        };
+        let mut out = Map::with_capacity(given.len());
+        for (key, v) in std::mem::take(given) {
+            let Some(def) = self.find(&key) else {
+                problems.push(format!(
+                    "customFields.{key}: no custom field \"{key}\" in FOLIO (valid: {})",
+                    self.names()
+                ));
+                continue;
+            };
+            if out.contains_key(&def.ref_id) {
+                problems.push(format!(
+                    "customFields.{key}: custom field \"{}\" ({}) is mapped twice",
+                    def.name, def.ref_id
+                ));
+                continue;
+            }
+            match def.value(&v) {
+                Ok(stored) => {
+                    out.insert(def.ref_id.clone(), stored);
+                }
+                Err(why) => problems.push(format!("customFields.{key}: {why}")),
+            }
+        }
+        *given = out;
+        problems
+    }
+}
+
+/// The tenant's mod-users module id among Okapi's `[{"id": "mod-users-19.6.0"}, …]` (module ids
+/// are `<name>-<semver>`: `mod-users-bl-…` is another module).
+fn users_module(modules: &Value) -> Option<String> {
+    let list = modules
+        .as_array()
+        .or_else(|| modules.get("modules").and_then(Value::as_array))?;
+    list.iter()
+        .filter_map(|m| m.get("id").and_then(Value::as_str))
+        .find(|id| {
+            id.strip_prefix("mod-users-")
+                .and_then(|rest| rest.chars().next())
+                .is_some_and(|c| c.is_ascii_digit())
+        })
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn class_year(labels: &[String]) -> CustomFieldDef {
+        CustomFieldDef {
+            ref_id: "classYear".into(),
+            name: "Class Year".into(),
+            kind: CfKind::Select { multi: false },
+            repeatable: false,
+            options: labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (format!("opt_{i}"), l.clone()))
+                .collect(),
+        }
+    }
+
+    fn tenant() -> CustomFields {
+        CustomFields::from_collection(&json!({"customFields": [
+            {"refId": "classYear", "name": "Class Year", "type": "SINGLE_SELECT_DROPDOWN",
+             "entityType": "user", "selectField": {"multiSelect": false, "options": {"values": [
+                {"id": "opt_0", "value": "First year"}, {"id": "opt_1", "value": "Second year"}]}}},
+            {"refId": "isStudent", "name": "Is student", "type": "SINGLE_CHECKBOX",
+             "entityType": "user"},
+            {"refId": "campusBox", "name": "Campus box", "type": "TEXTBOX_SHORT",
+             "entityType": "user", "textField": {"fieldFormat": "TEXT"}},
+            {"refId": "diet", "name": "Diet", "type": "MULTI_SELECT_DROPDOWN",
+             "entityType": "user", "selectField": {"multiSelect": true, "options": {"values": [
+                {"id": "opt_0", "value": "eggs"}, {"id": "opt_1", "value": "pizza"}]}}},
+            {"refId": "pkg", "name": "Package field", "type": "TEXTBOX_SHORT",
+             "entityType": "package"}
+        ]}))
+    }
+
+    #[test]
+    fn names_and_labels_become_ref_ids_and_option_ids() {
+        let mut r = json!({"customFields": {"class  YEAR": "second year", "isStudent": "Yes",
+            "Campus box": "B-12", "diet": "pizza; eggs"}});
+        assert!(tenant().resolve(&mut r).is_empty(), "{r}");
+        assert_eq!(
+            r["customFields"],
+            json!({"classYear": "opt_1", "isStudent": true, "campusBox": "B-12",
+                "diet": ["opt_1", "opt_0"]})
+        );
+        // An option id passes as it is (exports carry ids).
+        let mut r = json!({"customFields": {"classYear": "opt_0"}});
+        assert!(tenant().resolve(&mut r).is_empty());
+        assert_eq!(r["customFields"]["classYear"], "opt_0");
+    }
+
+    #[test]
+    fn unknown_fields_options_and_values_list_what_is_valid() {
+        let mut r = json!({"customFields": {"Class Year": "Fifth year", "Locker": "x",
+            "isStudent": "maybe", "campusBox": "x".repeat(151), "Package field": "p"}});
+        let p = tenant().resolve(&mut r);
+        assert_eq!(p.len(), 5, "{p:?}");
+        assert!(
+            p[0].contains("unknown option \"Fifth year\"")
+                && p[0].contains("valid: First year, Second year"),
+            "{}",
+            p[0]
+        );
+        assert!(
+            p[1].contains("no custom field \"Locker\"")
+                && p[1].contains("Class Year (classYear)")
+                && !p[1].contains("pkg"),
+            "{}",
+            p[1]
+        );
+        assert!(p[2].contains("checkbox"), "{}", p[2]);
+        assert!(p[3].contains("at most 150 characters"), "{}", p[3]);
+        // Another module's field is not a user's.
+        assert!(
+            p[4].contains("no custom field \"Package field\""),
+            "{}",
+            p[4]
+        );
+    }
+
+    #[test]
+    fn readable_values_name_the_options() {
+        let t = tenant();
+        let d = t.by_ref_id("diet").expect("diet");
+        assert_eq!(d.readable(&json!(["opt_1", "opt_0"])), json!("pizza; eggs"));
+        let c = t.by_ref_id("classYear").expect("classYear");
+        assert_eq!(c.readable(&json!("opt_1")), json!("Second year"));
+        // And back: the readable text resolves to the same ids.
+        assert_eq!(
+            d.value(&json!("pizza; eggs")),
+            Ok(json!(["opt_1", "opt_0"]))
+        );
+    }
+
+    #[test]
+    fn the_users_module_is_found_among_the_tenants_modules() {
+        let m = json!([{"id": "mod-users-bl-7.0.0"}, {"id": "mod-users-19.6.0"}]);
+        assert_eq!(users_module(&m).as_deref(), Some("mod-users-19.6.0"));
+        assert_eq!(users_module(&json!([{"id": "mod-login-7.1.0"}])), None);
+    }
+
+    fn label() -> impl Strategy<Value = String> {
+        // Arbitrary Unicode, with some white space inside.
+        "[^\\p{Cc}]{1,12}( {1,3}[^\\p{Cc}]{1,6})?"
+    }
+
+    proptest! {
+        /// Every label, however its case and spacing are written, finds its own option
+        /// when no other label folds to the same text; the text never panics the matcher.
+        #[test]
+        fn a_label_in_any_case_and_spacing_finds_its_option(
+            labels in proptest::collection::vec(label(), 1..6),
+            pick in 0usize..6,
+            upper in any::<bool>(),
+        ) {
+            let def = class_year(&labels);
+            let i = pick % labels.len();
+            let given = labels[i].clone();
+            let unique = labels.iter().filter(|l| fold(l) == fold(&given)).count() == 1;
+            let written = if upper { given.to_uppercase() } else { given.to_lowercase() };
+            let written = format!("  {}  ", written.split_whitespace().collect::<Vec<_>>().join("   "));
+            let got = def.option_id(&written);
+            if unique && fold(&written) == fold(&given) {
+                let want = format!("opt_{i}");
+                prop_assert_eq!(got, Ok(want.as_str()));
+            } else if let Ok(id) = got {
+                // Whatever it found is an option whose label folds like the text written.
+                let found = def.options.iter().find(|(o, _)| o == id).map(|(_, l)| fold(l));
+                prop_assert_eq!(found, Some(fold(&written)));
+            }
+        }
+
+        /// A text that folds like no label is refused, and the refusal lists every label.
+        #[test]
+        fn an_unknown_label_is_refused_listing_every_label(
+            labels in proptest::collection::vec(label(), 1..6),
+            given in label(),
+        ) {
+            let def = class_year(&labels);
+            prop_assume!(labels.iter().all(|l| fold(l) != fold(&given)));
+            prop_assume!(!given.starts_with("opt_"));
+            let err = def.option_id(&given).expect_err("unknown label");
+            for l in &labels {
+                prop_assert!(err.contains(l.as_str()), "{} lacks {}", err, l);
+            }
+        }
+
+        /// Folding is stable: folding a folded text changes nothing.
+        #[test]
+        fn fold_is_idempotent(s in "\\PC{0,24}") {
+            prop_assert_eq!(fold(&fold(&s)), fold(&s));
+        }
+    }
+}

@@ -1,0 +1,443 @@
+//! FOLIO user-record fields beyond `/users` itself, end to end against the sandbox: custom
+//! fields by display name or refId with option labels (the sandbox seeds "Class Year", "Is
+//! student" and "Campus box", `crates/sandbox/src/state.rs` `seed_custom_fields`), and the
+//! expiry rules `group_offset` and `extend_only`.
+
+use crate::harness::*;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::Path;
+
+const HEAD: &str = "system = \"folio\"\nmatch = \"externalSystemId\"\n[fields]\n\
+externalSystemId = \"ID\"\nusername = \"NetID\"\n\"personal.lastName\" = \"Last\"\n\
+patronGroup = \"Group\"\n";
+
+/// A work folder with a sandbox and `patron-etl.toml` naming its FOLIO `sb`.
+fn folio_dir() -> (Workdir, Sandbox) {
+    let dir = Workdir::new();
+    let sb = dir.sandbox(&[]);
+    sb.folio_config(dir.path(), "");
+    (dir, sb)
+}
+
+/// The mapping of a select by display name and a custom field no tenant defines.
+const WITH_LOCKER: &str =
+    "\"customFields.Class Year\" = \"Year\"\n\"customFields.Locker\" = \"Locker\"\n";
+
+fn write(d: &Path, name: &str, text: &str) {
+    std::fs::write(d.join(name), text).unwrap();
+}
+
+fn import(dir: &Workdir, roster: &str, mapping: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["import", roster, "--mapping", mapping, "--to", "sb"];
+    args.extend_from_slice(extra);
+    dir.run(&args)
+}
+
+fn by_key(rows: &[HashMap<String, String>]) -> HashMap<String, HashMap<String, String>> {
+    rows.iter().map(|r| (r["key"].clone(), r.clone())).collect()
+}
+
+fn user(sb: &Sandbox, ext: &str) -> Value {
+    sb.folio_users()
+        .into_iter()
+        .find(|u| u["externalSystemId"] == ext)
+        .unwrap_or_else(|| panic!("user {ext} in the sandbox"))
+}
+
+fn today_plus(days: i64) -> String {
+    (chrono::Local::now().date_naive() + chrono::TimeDelta::days(days))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+#[test]
+fn a_roster_with_a_select_by_label_and_a_checkbox_loads_then_reruns_unchanged() {
+    let (dir, sb) = folio_dir();
+    let d = dir.path();
+    write(
+        d,
+        "m.toml",
+        &format!(
+            "{HEAD}\"customFields.Class Year\" = \"Year\"\n\"customFields.isStudent\" = \"Student\"\n\
+             \"customFields.Campus box\" = \"Box\"\n"
+        ),
+    );
+    // Labels in another case and spacing; a checkbox as yes/no.
+    write(
+        d,
+        "r.csv",
+        "ID,NetID,Last,Group,Year,Student,Box\n\
+         C1,cf1,Ames,faculty,second  YEAR,yes,B-12\n\
+         C2,cf2,Bell,staff,Fourth year,No,\n",
+    );
+    let o = import(
+        &dir,
+        "r.csv",
+        "m.toml",
+        &["--commit", "--report", "first.csv"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let first = by_key(&read_report(&d.join("first.csv")));
+    assert_eq!(first["C1"]["outcome"], "created", "{first:?}");
+    assert_eq!(first["C2"]["outcome"], "created", "{first:?}");
+    // Stored as mod-users keeps them: refIds, option ids, booleans.
+    assert_eq!(
+        user(&sb, "C1")["customFields"],
+        json!({"classYear": "opt_1", "isStudent": true, "campusBox": "B-12"})
+    );
+    assert_eq!(
+        user(&sb, "C2")["customFields"],
+        json!({"classYear": "opt_3", "isStudent": false})
+    );
+
+    // Re-run: unchanged, zero writes.
+    let (w0, _) = sb.counts("/folio/users");
+    let o = import(
+        &dir,
+        "r.csv",
+        "m.toml",
+        &["--commit", "--report", "second.csv"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (w1, _) = sb.counts("/folio/users");
+    assert_eq!(w1 - w0, 0, "an unchanged re-run sends no writes");
+    for r in read_report(&d.join("second.csv")) {
+        assert_eq!(r["outcome"], "unchanged", "{r:?}");
+    }
+
+    // One label changed: an update of that field only, shown by name in the preview.
+    write(
+        d,
+        "r2.csv",
+        "ID,NetID,Last,Group,Year,Student,Box\nC1,cf1,Ames,faculty,Third year,yes,B-12\n",
+    );
+    let o = import(&dir, "r2.csv", "m.toml", &["--report", "p.csv"]);
+    assert_eq!(o.status.code(), Some(0), "a preview: {}", text(&o));
+    let p = by_key(&read_report(&d.join("p.csv")));
+    assert_eq!(p["C1"]["outcome"], "would_update");
+    // By display name and option label, not refId and option id.
+    assert_eq!(
+        p["C1"]["changed_fields"],
+        "customFields.Class Year: \"Second year\" → \"Third year\""
+    );
+    let (w2, _) = sb.counts("/folio/users");
+    assert_eq!(w2 - w1, 0, "a preview sends no writes");
+}
+
+#[test]
+fn an_unknown_option_label_or_custom_field_is_rejected_in_preview_listing_valid_names() {
+    let (dir, sb) = folio_dir();
+    let d = dir.path();
+    write(d, "m.toml", &format!("{HEAD}{WITH_LOCKER}"));
+    write(
+        d,
+        "m1.toml",
+        &format!("{HEAD}\"customFields.Class Year\" = \"Year\"\n"),
+    );
+    write(
+        d,
+        "r.csv",
+        "ID,NetID,Last,Group,Year,Locker\nU1,u1,Ames,faculty,Fifth year,\nU2,u2,Bell,faculty,First year,\nU3,u3,Cole,faculty,First year,L-7\n",
+    );
+    let (w0, _) = sb.counts("/folio/");
+    let o = import(&dir, "r.csv", "m1.toml", &["--report", "p1.csv"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let p = by_key(&read_report(&d.join("p1.csv")));
+    assert_eq!(p["U1"]["outcome"], "rejected");
+    assert!(
+        p["U1"]["reason"].contains("unknown option \"Fifth year\"")
+            && p["U1"]["reason"]
+                .contains("valid: First year, Second year, Third year, Fourth year"),
+        "{:?}",
+        p["U1"]
+    );
+    assert_eq!(p["U2"]["outcome"], "would_create");
+
+    // A custom field the tenant does not have: its rows are rejected naming the valid fields.
+    let o = import(&dir, "r.csv", "m.toml", &["--commit", "--report", "c.csv"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let c = by_key(&read_report(&d.join("c.csv")));
+    assert_eq!(c["U3"]["outcome"], "rejected", "{:?}", c["U3"]);
+    assert!(
+        c["U3"]["reason"].contains("no custom field \"Locker\"")
+            && c["U3"]["reason"]
+                .contains("Class Year (classYear), Is student (isStudent), Campus box (campusBox)"),
+        "{:?}",
+        c["U3"]
+    );
+    // U2 has no Locker value, so it loads; the rejected rows sent nothing.
+    assert_eq!(c["U2"]["outcome"], "created");
+    let (w1, _) = sb.counts("/folio/");
+    assert_eq!(w1 - w0, 1, "only U2 was written");
+}
+
+#[test]
+fn group_offset_sets_the_groups_expiry_and_extend_only_keeps_a_later_one() {
+    let (dir, sb) = folio_dir();
+    let d = dir.path();
+    write(
+        d,
+        "dated.toml",
+        &format!("{HEAD}expirationDate = \"Expires\"\n"),
+    );
+    write(
+        d,
+        "offset.toml",
+        &format!("{HEAD}expirationDate = {{ from = \"group_offset\", extend_only = true }}\n"),
+    );
+    // E1 already expires in 2031 (later than any offset from today), E2 in 2020.
+    write(
+        d,
+        "seed.csv",
+        "ID,NetID,Last,Group,Expires\nE1,e1,Ames,staff,2031-06-30\nE2,e2,Bell,faculty,2020-01-31\n",
+    );
+    let o = import(&dir, "seed.csv", "dated.toml", &["--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // E3 is new (faculty: 365 days), E4 an undergrad (the group sets no offset).
+    write(
+        d,
+        "r.csv",
+        "ID,NetID,Last,Group\nE1,e1,Ames,staff\nE2,e2,Bell,faculty\nE3,e3,Cole,faculty\nE4,e4,Dunn,undergrad\n",
+    );
+    let o = import(&dir, "r.csv", "offset.toml", &["--report", "p.csv"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let p = by_key(&read_report(&d.join("p.csv")));
+    // The preview shows the kept expiry too.
+    assert_eq!(p["E1"]["outcome"], "unchanged", "{:?}", p["E1"]);
+    assert!(
+        p["E1"]["changed_fields"].contains("kept later expiry 2031-06-30"),
+        "{:?}",
+        p["E1"]
+    );
+
+    let (w0, _) = sb.counts("/folio/users");
+    let o = import(
+        &dir,
+        "r.csv",
+        "offset.toml",
+        &["--commit", "--report", "c.csv"],
+    );
+    assert_eq!(o.status.code(), Some(1), "E4 is rejected: {}", text(&o));
+    let c = by_key(&read_report(&d.join("c.csv")));
+    assert_eq!(c["E1"]["outcome"], "unchanged", "{:?}", c["E1"]);
+    assert_eq!(
+        c["E1"]["changed_fields"],
+        format!(
+            "expirationDate: kept later expiry 2031-06-30 (the row gives {}; extend_only)",
+            today_plus(730)
+        )
+    );
+    assert!(user(&sb, "E1")["expirationDate"]
+        .as_str()
+        .is_some_and(|e| e.starts_with("2031-06-30")));
+    // E2's stored expiry is earlier: it is extended to the group's offset.
+    assert_eq!(c["E2"]["outcome"], "updated", "{:?}", c["E2"]);
+    assert!(user(&sb, "E2")["expirationDate"]
+        .as_str()
+        .is_some_and(|e| e.starts_with(&today_plus(365))));
+    assert_eq!(c["E3"]["outcome"], "created");
+    assert!(user(&sb, "E3")["expirationDate"]
+        .as_str()
+        .is_some_and(|e| e.starts_with(&today_plus(365))));
+    assert_eq!(c["E4"]["outcome"], "rejected");
+    assert!(
+        c["E4"]["reason"].contains("patron group \"undergrad\" has no expirationOffsetInDays"),
+        "{:?}",
+        c["E4"]
+    );
+    let (w1, _) = sb.counts("/folio/users");
+    assert_eq!(w1 - w0, 2, "E2 updated, E3 created; E1 kept, E4 rejected");
+}
+
+#[test]
+fn check_with_a_target_rejects_unknown_labels_fields_and_groups_sending_no_write() {
+    let (dir, sb) = folio_dir();
+    let d = dir.path();
+    write(d, "m.toml", &format!("{HEAD}{WITH_LOCKER}"));
+    write(
+        d,
+        "r.csv",
+        "ID,NetID,Last,Group,Year,Locker\nK1,k1,Ames,faculty,first YEAR,\nK2,k2,Bell,faculty,Fifth year,\n\
+         K3,k3,Cole,alumni,First year,\nK4,k4,Dunn,staff,,L-7\n",
+    );
+    // Offline, every row's shape is fine and no request is sent.
+    let (_, all0) = sb.counts("/folio/");
+    let o = dir.run(&[
+        "check",
+        "r.csv",
+        "--mapping",
+        "m.toml",
+        "--report",
+        "off.csv",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (_, all1) = sb.counts("/folio/");
+    assert_eq!(all1, all0, "check without --to sends nothing");
+
+    let (w0, _) = sb.counts("/folio/");
+    let o = dir.run(&[
+        "check",
+        "r.csv",
+        "--mapping",
+        "m.toml",
+        "--to",
+        "sb",
+        "--report",
+        "on.csv",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("names checked against target sb"),
+        "{}",
+        text(&o)
+    );
+    let r = by_key(&read_report(&d.join("on.csv")));
+    assert_eq!(r["K1"]["outcome"], "ok", "{:?}", r["K1"]);
+    assert_eq!(r["K2"]["outcome"], "rejected");
+    assert!(
+        r["K2"]["reason"].contains("unknown option \"Fifth year\"")
+            && r["K2"]["reason"].contains("valid: First year, Second year"),
+        "{:?}",
+        r["K2"]
+    );
+    assert!(
+        r["K3"]["reason"].contains("unknown patron group \"alumni\""),
+        "{:?}",
+        r["K3"]
+    );
+    assert!(
+        r["K4"]["reason"].contains("no custom field \"Locker\"")
+            && r["K4"]["reason"].contains("Class Year (classYear)"),
+        "{:?}",
+        r["K4"]
+    );
+    // group_offset: a row whose group sets no expiry offset is refused by check --to too.
+    write(
+        d,
+        "g.toml",
+        &format!("{HEAD}expirationDate = {{ from = \"group_offset\" }}\n"),
+    );
+    write(
+        d,
+        "g.csv",
+        "ID,NetID,Last,Group\nG1,g1,Ames,faculty\nG2,g2,Bell,undergrad\n",
+    );
+    let o = dir.run(&[
+        "check",
+        "g.csv",
+        "--mapping",
+        "g.toml",
+        "--to",
+        "sb",
+        "--report",
+        "g.csv.report.csv",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let g = by_key(&read_report(&d.join("g.csv.report.csv")));
+    assert_eq!(g["G1"]["outcome"], "ok");
+    assert!(
+        g["G2"]["reason"].contains("patron group \"undergrad\" has no expirationOffsetInDays"),
+        "{:?}",
+        g["G2"]
+    );
+    let (w1, _) = sb.counts("/folio/");
+    assert_eq!(w1 - w0, 0, "check --to writes nothing");
+    assert!(sb.folio_users().is_empty());
+}
+
+#[test]
+fn a_custom_field_named_by_display_name_is_protected_and_cleared_by_that_name() {
+    let (dir, sb) = folio_dir();
+    let d = dir.path();
+    let mapping = HEAD.replace(
+        "match = \"externalSystemId\"\n",
+        "match = \"externalSystemId\"\nprotect = [\"customFields.Campus box\"]\n",
+    );
+    write(
+        d,
+        "m.toml",
+        &format!(
+            "{mapping}\"customFields.Class Year\" = {{ column = \"Year\", on_blank = \"clear\" }}\n\
+             \"customFields.Campus box\" = \"Box\"\n"
+        ),
+    );
+    write(
+        d,
+        "a.csv",
+        "ID,NetID,Last,Group,Year,Box\nP1,p1,Ames,faculty,First year,B-1\n",
+    );
+    let o = import(&dir, "a.csv", "m.toml", &["--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    write(
+        d,
+        "b.csv",
+        "ID,NetID,Last,Group,Year,Box\nP1,p1,Ames,faculty,,B-2\n",
+    );
+    let o = import(
+        &dir,
+        "b.csv",
+        "m.toml",
+        &["--commit", "--report", "b-report.csv"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r = by_key(&read_report(&d.join("b-report.csv")));
+    assert_eq!(r["P1"]["outcome"], "updated", "{:?}", r["P1"]);
+    assert_eq!(
+        r["P1"]["changed_fields"],
+        "customFields.Class Year: \"First year\" → (none)"
+    );
+    // Cleared by its display name; the protected box kept its stored value.
+    assert_eq!(user(&sb, "P1")["customFields"], json!({"campusBox": "B-1"}));
+}
+
+#[test]
+fn userdata_fields_load_and_values_outside_their_enumerations_are_rejected() {
+    let (dir, sb) = folio_dir();
+    let d = dir.path();
+    // mod-users userdata.json: `type` (UserType.java), `preferredEmailCommunication` (enum,
+    // at most 3), `personal.pronouns` (maxLength 300), `personal.profilePictureLink`.
+    write(
+        d,
+        "m.toml",
+        &format!(
+            "{HEAD}type = \"Type\"\npreferredEmailCommunication = {{ column = \"Mail\", split = \";\" }}\n\
+             \"personal.pronouns\" = \"Pronouns\"\n\"personal.profilePictureLink\" = \"Picture\"\n"
+        ),
+    );
+    write(
+        d,
+        "r.csv",
+        "ID,NetID,Last,Group,Type,Mail,Pronouns,Picture\n\
+         T1,t1,Ames,staff,staff,Support;Services,they/them,https://example.edu/p/t1.png\n\
+         T2,t2,Bell,staff,employee,Programs,,\n\
+         T3,t3,Cole,staff,patron,Newsletters,,\n",
+    );
+    let o = import(&dir, "r.csv", "m.toml", &["--commit", "--report", "c.csv"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let c = by_key(&read_report(&d.join("c.csv")));
+    assert_eq!(c["T1"]["outcome"], "created", "{:?}", c["T1"]);
+    let u = user(&sb, "T1");
+    assert_eq!(u["type"], "staff");
+    assert_eq!(
+        u["preferredEmailCommunication"],
+        json!(["Support", "Services"])
+    );
+    assert_eq!(u["personal"]["pronouns"], "they/them");
+    assert_eq!(
+        u["personal"]["profilePictureLink"],
+        "https://example.edu/p/t1.png"
+    );
+    assert_eq!(c["T2"]["outcome"], "rejected");
+    assert!(
+        c["T2"]["reason"].contains("patron, staff, shadow, system, dcb"),
+        "{:?}",
+        c["T2"]
+    );
+    assert_eq!(c["T3"]["outcome"], "rejected");
+    assert!(
+        c["T3"]["reason"].contains("Support, Programs, Services"),
+        "{:?}",
+        c["T3"]
+    );
+}
