@@ -78,7 +78,7 @@ fn load_names(
                 },
             )
             .await?;
-        let names = session.name_check(&mapping).await;
+        let names = session.name_check(mapping).await;
         if let Some(h) = sandbox {
             h.shutdown().await;
         }
