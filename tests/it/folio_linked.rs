@@ -456,6 +456,10 @@ fn the_shipped_folio_full_mapping_loads_the_sample_roster_with_request_preferenc
             CD1
         };
         assert_eq!(pref["defaultServicePointId"], desk, "{u}");
+        // The custom field: students (undergrad, graduate) are checked.
+        let undergrad = "bdc2b6d4-5ceb-4a12-ab46-249b9a68473e";
+        let student = u["patronGroup"] == graduate || u["patronGroup"] == undergrad;
+        assert_eq!(u["customFields"]["isStudent"], student, "{u}");
         // The roster's departments were created (create_missing) and are held by id.
         let ds = u["departments"].as_array().cloned().unwrap_or_default();
         assert!(
