@@ -18,6 +18,7 @@ use axum::Router;
 use serde_json::{json, Map, Value};
 
 use super::cql::{self, fold};
+use super::jackson;
 use super::server::{empty, json_resp, lock, text, App, Token};
 use super::state::{canonical_id, Coll, Data};
 
@@ -274,10 +275,10 @@ async fn gate(State(app): State<Arc<App>>, req: Request, next: Next) -> Response
 }
 
 /// The login body: `username` or `userId`, and `password`, else mod-login's 400 texts
-/// (folio-org/mod-login `src/main/java/org/folio/rest/impl/LoginAPI.java` lines 533-543).
+/// (folio-org/mod-login `src/main/java/org/folio/rest/impl/LoginAPI.java` lines 533-543); a body
+/// that is not JSON is RMB's binding 400 (see [`parse_object`]).
 fn parse_login(body: &Bytes) -> Result<(String, String), Response> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| text(StatusCode::BAD_REQUEST, format!("Json content error {e}")))?;
+    let v: Value = serde_json::from_slice(body).map_err(|e| jackson_400(e.to_string()))?;
     let user = v
         .get("username")
         .or_else(|| v.get("userId"))
@@ -576,34 +577,28 @@ fn page_body(key: &str, page: Page, result_info: bool) -> Value {
 // ---------------------------------------------------------------------------------------------
 // JSON parsing and user validation
 
+/// A body Jackson cannot bind: RMB answers 400 with the exception's message as the whole
+/// `text/plain` body (folio-org/raml-module-builder @ 24e2b7b2a
+/// `domain-models-runtime/src/main/java/org/folio/rest/RestRouting.java` lines 423-431; no
+/// "Json content error " prefix since commit 22e863be9). See `jackson.rs` for the messages.
+fn jackson_400(message: impl Into<String>) -> Response {
+    text(StatusCode::BAD_REQUEST, message.into())
+}
+
+/// The body as a JSON object, else RMB's binding 400: Jackson's "No content to map due to
+/// end-of-input" for a blank body, its shape message for a non-object; a syntax error's text is
+/// serde_json's (Jackson's wording not modelled).
 fn parse_object(body: &Bytes, class: &str) -> Result<Map<String, Value>, Response> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(text(
-            StatusCode::BAD_REQUEST,
-            "Json content error No content to map due to end-of-input",
-        ));
+        return Err(jackson_400("No content to map due to end-of-input"));
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(other) => Err(text(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "Json content error Cannot deserialize value of type `org.folio.rest.jaxrs.model.{class}` from {} value",
-                json_kind(&other)
-            ),
-        )),
-        Err(e) => Err(text(StatusCode::BAD_REQUEST, format!("Json content error {e}"))),
-    }
-}
-
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Array(_) => "Array",
-        Value::Object(_) => "Object",
-        Value::String(_) => "String",
-        Value::Number(_) => "Number",
-        Value::Bool(_) => "Boolean",
-        Value::Null => "Null",
+        Ok(other) => Err(jackson_400(jackson::cannot_deserialize(
+            &format!("org.folio.rest.jaxrs.model.{class}"),
+            &other,
+        ))),
+        Err(e) => Err(jackson_400(e.to_string())),
     }
 }
 
@@ -677,15 +672,9 @@ const ADDRESS_FIELDS: &[(&str, Kind)] = &[
     ("primaryAddress", Kind::Bool),
 ];
 
-/// A 400 "Json content error" (Jackson could not bind the value).
+/// RMB's binding 400 for a value of the wrong JSON shape (`jackson::cannot_deserialize`).
 fn mismatch(class: &str, v: &Value) -> Response {
-    text(
-        StatusCode::BAD_REQUEST,
-        format!(
-            "Json content error Cannot deserialize value of type `{class}` from {} value",
-            json_kind(v)
-        ),
-    )
+    jackson_400(jackson::cannot_deserialize(class, v))
 }
 
 /// Jackson's `UnrecognizedPropertyException` for a property a schema with `additionalProperties:
@@ -699,33 +688,6 @@ fn unrecognized(field: &str, class: &str) -> Response {
         "message": format!("Unrecognized field \"{field}\" (class org.folio.rest.jaxrs.model.{class}), not marked as ignorable"),
         "type": "1", "code": "-1", "parameters": [{"key": "", "value": ""}]
     })])
-}
-
-fn parse_date(s: &str) -> Option<String> {
-    use chrono::{DateTime, NaiveDate, NaiveDateTime};
-    let fmt =
-        |dt: chrono::DateTime<chrono::Utc>| dt.format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string();
-    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
-        return Some(fmt(d.with_timezone(&chrono::Utc)));
-    }
-    for f in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%z"] {
-        if let Ok(d) = DateTime::parse_from_str(s, f) {
-            return Some(fmt(d.with_timezone(&chrono::Utc)));
-        }
-    }
-    for f in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%dT%H:%M",
-    ] {
-        if let Ok(d) = NaiveDateTime::parse_from_str(s, f) {
-            return Some(fmt(d.and_utc()));
-        }
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| fmt(d.and_utc()))
 }
 
 /// Binds and validates one object against a field table, normalizing values in place
@@ -772,7 +734,12 @@ fn bind(
                 if k == "pronouns" {
                     if let Value::String(s) = &*v {
                         if s.chars().count() > 300 {
-                            errs.push(err("size must be between 0 and 300", "jakarta.validation.constraints.Size.message", &key_path, s));
+                            errs.push(err(
+                                "size must be between 0 and 300",
+                                "jakarta.validation.constraints.Size.message",
+                                &key_path,
+                                s,
+                            ));
                         }
                     }
                 }
@@ -785,18 +752,10 @@ fn bind(
                 }
                 other => return Err(mismatch("java.lang.Boolean", other)),
             },
-            Kind::Date => match v {
-                Value::String(s) => match parse_date(s) {
-                    Some(d) => *v = Value::String(d),
-                    None => {
-                        return Err(text(
-                            StatusCode::BAD_REQUEST,
-                            format!("Json content error Cannot deserialize value of type `java.util.Date` from String \"{s}\": not a valid representation"),
-                        ))
-                    }
-                },
-                Value::Number(_) => {}
-                other => return Err(mismatch("java.util.Date", other)),
+            // Bound as RMB's mapper binds `java.util.Date` and stored as it prints one.
+            Kind::Date => match jackson::bind_date(v) {
+                Ok(d) => *v = Value::String(d),
+                Err(m) => return Err(jackson_400(m)),
             },
             Kind::Addresses => {}
             Kind::Obj => {
@@ -805,7 +764,9 @@ fn bind(
                 }
             }
             Kind::Tags => {
-                let Value::Object(t) = v else { return Err(mismatch("org.folio.rest.jaxrs.model.Tags", v)) };
+                let Value::Object(t) = v else {
+                    return Err(mismatch("org.folio.rest.jaxrs.model.Tags", v));
+                };
                 for (tk, tv) in t.iter() {
                     if tk != "tagList" {
                         return Err(unrecognized(tk, "Tags"));
@@ -816,7 +777,9 @@ fn bind(
                 }
             }
             Kind::StrArr | Kind::UuidArr | Kind::EmailComm => {
-                let Value::Array(a) = v else { return Err(mismatch("java.util.List", v)) };
+                let Value::Array(a) = v else {
+                    return Err(mismatch("java.util.List", v));
+                };
                 for (i, item) in a.iter_mut().enumerate() {
                     match item {
                         Value::String(_) => {}
@@ -832,11 +795,14 @@ fn bind(
                                 s,
                             ));
                         }
-                        if matches!(kind, Kind::EmailComm) && !matches!(s.as_str(), "Support" | "Programs" | "Services") {
-                            return Err(text(
-                                StatusCode::BAD_REQUEST,
-                                format!("Json content error Cannot deserialize value of type `org.folio.rest.jaxrs.model.PreferredEmailCommunication` from String \"{s}\": not one of the values accepted for Enum class: [Support, Programs, Services]"),
-                            ));
+                        if matches!(kind, Kind::EmailComm)
+                            && !matches!(s.as_str(), "Support" | "Programs" | "Services")
+                        {
+                            return Err(jackson_400(jackson::not_one_of(
+                                "org.folio.rest.jaxrs.model.PreferredEmailCommunication",
+                                s,
+                                &["Support", "Programs", "Services"],
+                            )));
                         }
                     }
                 }
@@ -854,21 +820,35 @@ fn bind(
                 }
             }
             Kind::Personal => {
-                let Value::Object(p) = v else { return Err(mismatch("org.folio.rest.jaxrs.model.Personal", v)) };
+                let Value::Object(p) = v else {
+                    return Err(mismatch("org.folio.rest.jaxrs.model.Personal", v));
+                };
                 bind(p, PERSONAL_FIELDS, "Personal", &key_path, errs)?;
                 if p.get("lastName").is_none_or(Value::is_null) {
-                    errs.push(err("must not be null", "jakarta.validation.constraints.NotNull.message", &format!("{key_path}.lastName"), "null"));
+                    errs.push(err(
+                        "must not be null",
+                        "jakarta.validation.constraints.NotNull.message",
+                        &format!("{key_path}.lastName"),
+                        "null",
+                    ));
                 }
                 if let Some(addrs) = p.get_mut("addresses") {
                     match addrs {
                         Value::Null => {}
                         Value::Array(list) => {
                             for (i, a) in list.iter_mut().enumerate() {
-                                let Value::Object(am) = a else { return Err(mismatch("org.folio.rest.jaxrs.model.Address", a)) };
+                                let Value::Object(am) = a else {
+                                    return Err(mismatch("org.folio.rest.jaxrs.model.Address", a));
+                                };
                                 let ap = format!("{key_path}.addresses[{i}]");
                                 bind(am, ADDRESS_FIELDS, "Address", &ap, errs)?;
                                 if am.get("addressTypeId").is_none_or(Value::is_null) {
-                                    errs.push(err("must not be null", "jakarta.validation.constraints.NotNull.message", &format!("{ap}.addressTypeId"), "null"));
+                                    errs.push(err(
+                                        "must not be null",
+                                        "jakarta.validation.constraints.NotNull.message",
+                                        &format!("{ap}.addressTypeId"),
+                                        "null",
+                                    ));
                                 }
                             }
                         }
@@ -1558,10 +1538,13 @@ static SPECS: [Spec; 8] = [
         path: "/folio/service-points",
         key: "servicepoints",
         table: "service_point",
-        // folio-org/mod-inventory-storage `ramls/servicepoint.json`: required `name`, `code`,
-        // `discoveryDisplayName`; `additionalProperties: false` (the properties below). The
-        // unique `name` and `code` are not cited here (not checked against that module's
-        // `db_scripts/schema.json`).
+        // folio-org/mod-inventory-storage @ 2639d28bf
+        // `ramls/schemas/service-points/servicepoint.json`: required `name`, `code`,
+        // `discoveryDisplayName` (lines 98-102); `additionalProperties: false` (line 97). Unique
+        // `name` and `code`: `mod-inventory-storage-server/src/main/resources/templates/
+        // db_scripts/schema.json` lines 113-125 (RMB's default folding, `lower(f_unaccent())`:
+        // folio-org/raml-module-builder `dbschema/src/main/java/org/folio/dbschema/Index.java`
+        // lines 16 and 19). Clashes: `duplicate_on_post`, `duplicate_on_put`.
         required: &["name", "code", "discoveryDisplayName"],
         unique: &["name", "code"],
         allowed: Some(&[
@@ -1581,9 +1564,11 @@ static SPECS: [Spec; 8] = [
         path: "/folio/request-preference-storage/request-preference",
         key: "requestPreferences",
         table: "user_request_preference",
-        // folio-org/mod-circulation-storage `ramls/request-preference.json`: required `userId`,
-        // `holdShelf`, `delivery`; `additionalProperties: false` (the properties below). One
-        // preference per user (`unique: userId`) is not cited here.
+        // folio-org/mod-circulation-storage @ ce24c3d81 `ramls/request-preference.json`: the
+        // properties (lines 5-44), `additionalProperties: false` (line 45), required `userId`,
+        // `holdShelf`, `delivery` (lines 46-50). One preference per user: unique `userId`,
+        // `src/main/resources/templates/db_scripts/schema.json` lines 362-371. Clashes:
+        // `duplicate_on_post`, `duplicate_on_put`.
         required: &["userId", "holdShelf", "delivery"],
         unique: &["userId"],
         allowed: Some(&[
@@ -1621,6 +1606,62 @@ static SPECS: [Spec; 8] = [
         coll_mut: |d| &mut d.folio.service_points_users,
     },
 ];
+
+/// `ValidationHelper.createValidationErrorMessage(field, value, message)`: one error, code "-1",
+/// type "1" (folio-org/raml-module-builder `.../rest/tools/utils/ValidationHelper.java` lines
+/// 23-37).
+fn validation_422(field: &str, value: &str, message: &str) -> Response {
+    errors_422(vec![err(message, "-1", field, value)])
+}
+
+/// The answer to a POST that clashes with a unique index, as each module words it.
+fn duplicate_on_post(spec: &Spec, rec: &Map<String, Value>, field: &str, value: &str) -> Response {
+    match spec.key {
+        // folio-org/mod-inventory-storage @ 2639d28bf
+        // `mod-inventory-storage-server/src/main/java/org/folio/rest/impl/ServicePointApi.java`
+        // lines 104-116 and 258-261: a "duplicate key value violates unique constraint" (name or
+        // code) is 422 "Service Point Exists" with the entity's name.
+        "servicepoints" => validation_422(
+            "name",
+            str_field(rec, "name").unwrap_or_default(),
+            "Service Point Exists",
+        ),
+        // folio-org/mod-circulation-storage @ ce24c3d81
+        // `src/main/java/org/folio/rest/impl/RequestPreferencesAPI.java` lines 44 and 76-98.
+        "requestPreferences" => validation_422(
+            "userId",
+            str_field(rec, "userId").unwrap_or_default(),
+            "Request preference for specified user already exists",
+        ),
+        _ => rmb_unique_422(field, value, spec.table),
+    }
+}
+
+/// The answer to a PUT that clashes with a unique index.
+fn duplicate_on_put(
+    spec: &Spec,
+    rec: &Map<String, Value>,
+    field: &str,
+    detail: String,
+) -> Response {
+    match spec.key {
+        // `ServicePointApi.java` line 165 → `EndpointFailureHandler.failureResponse`
+        // (`.../rest/support/EndpointFailureHandler.java` lines 57-79) → RMB
+        // `PgExceptionUtil.badRequestMessage` (`.../rest/persist/PgExceptionUtil.java` lines
+        // 93-118): 400 text "message: detail", the index named `{table}_{field}_idx_unique`
+        // (RMB `domain-models-runtime/src/main/resources/templates/db_scripts/indexes.ftl` line 22).
+        "servicepoints" => text(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "duplicate key value violates unique constraint \"{}_{field}_idx_unique\": {detail}",
+                spec.table
+            ),
+        ),
+        // `RequestPreferencesAPI.java` line 73: the PUT has the POST's handler.
+        "requestPreferences" => duplicate_on_post(spec, rec, field, ""),
+        _ => text(StatusCode::BAD_REQUEST, detail),
+    }
+}
 
 fn needs_module_id(spec: &Spec, h: &HeaderMap) -> Option<Response> {
     if spec.key == "customFields" && header_str(h, "x-okapi-module-id").is_none() {
@@ -1721,7 +1762,7 @@ async fn coll_post(app: Arc<App>, spec: &'static Spec, h: HeaderMap, body: Bytes
             return rmb_unique_422("id", &id, spec.table);
         }
         if let Some((field, value, _)) = unique_violation(coll, &rec, spec.unique, "") {
-            return rmb_unique_422(&field, &value, spec.table);
+            return duplicate_on_post(spec, &rec, &field, &value);
         }
         let v = Value::Object(rec);
         coll.insert(id.clone(), v.clone());
@@ -1771,8 +1812,8 @@ async fn coll_put(
             .pointer("/metadata/createdDate")
             .and_then(Value::as_str)
             .map(str::to_string);
-        if let Some((_, _, detail)) = unique_violation(coll, &rec, spec.unique, &id) {
-            return text(StatusCode::BAD_REQUEST, detail);
+        if let Some((field, _, detail)) = unique_violation(coll, &rec, spec.unique, &id) {
+            return duplicate_on_put(spec, &rec, &field, detail);
         }
         set_metadata(&mut rec, created);
         coll.insert(id.clone(), Value::Object(rec));
@@ -1910,19 +1951,6 @@ mod tests {
         assert!(is_uuid("3684a786-6671-4268-8ed0-9db82ebca60b"));
         assert!(!is_uuid("3684a786-6671-6268-8ed0-9db82ebca60b"));
         assert!(!is_uuid("not-a-uuid"));
-    }
-
-    #[test]
-    fn dates_are_normalized_to_utc() {
-        assert_eq!(
-            parse_date("2027-06-30").as_deref(),
-            Some("2027-06-30T00:00:00.000+00:00")
-        );
-        assert_eq!(
-            parse_date("2027-06-30T01:00:00+01:00").as_deref(),
-            Some("2027-06-30T00:00:00.000+00:00")
-        );
-        assert!(parse_date("June 30").is_none());
     }
 
     #[test]

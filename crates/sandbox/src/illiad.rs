@@ -231,6 +231,8 @@ fn find<'a>(users: &'a [Value], field: &str, value: &str) -> Vec<&'a Value> {
 }
 
 fn create(app: &App, body: &Bytes) -> Response {
+    // A body that is not a JSON object: a ModelState 400 whose key and wording are the
+    // sandbox's own (no source shows the platform's; README, "Not modelled").
     let parsed: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(e) => return model_state("model", &e.to_string()),
@@ -322,6 +324,10 @@ fn create(app: &App, body: &Bytes) -> Response {
         .map(str::trim)
         .unwrap_or_default()
         .to_string();
+    // "Username … Required field." (seeds/illiad-webplatform-users-api.txt line 287, "Required
+    // Parameters" lines 401-405); the refusal as pulibrary/orangelight's spec captured it:
+    // `{"Message":"The request is invalid.","ModelState":{"model.UserName":["The UserName field
+    // is required."]}}` (illiad-libib-api.md §2.3, lines 240-242).
     if username.is_empty() {
         return model_state("model.UserName", "The UserName field is required.");
     }

@@ -25,6 +25,7 @@ mod cql;
 mod faults;
 mod folio;
 mod illiad;
+mod jackson;
 mod libib;
 mod server;
 mod state;

@@ -171,6 +171,10 @@ fn apply(
         }
         let v = v.trim();
         if v.is_empty() {
+            // "Submitting a parameter with an empty string will remove any existing entry for
+            // that field"; `first_name`, `last_name`, `country` and `barcode` "(If included, can
+            // not be empty)" (illiad-libib-api.md §1.2, the "Update" row, line 61). The 400 and
+            // its words are the sandbox's own (§1.4: [SILENT]).
             if matches!(k, "first_name" | "last_name" | "country" | "barcode") {
                 return Err(error(
                     StatusCode::BAD_REQUEST,
@@ -290,6 +294,10 @@ async fn create(State(app): State<Arc<App>>, h: HeaderMap, RawQuery(q): RawQuery
         return r;
     }
     let q = params(&q);
+    // "Only two fields are required": `first_name`, `last_name` (illiad-libib-api.md §1.2, the
+    // "Create" row, line 60; Libib docs post-patrons-rest-api). The docs give no status or
+    // message for the refusal (§1.4 "Errors", lines 93-95: [SILENT]); the 400 and its words
+    // are the sandbox's own, listed as not modelled in the README's sandbox section.
     for f in ["first_name", "last_name"] {
         if !q.iter().any(|(k, v)| k == f && !v.trim().is_empty()) {
             return error(

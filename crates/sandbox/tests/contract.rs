@@ -277,8 +277,9 @@ async fn folio_groups_take_unknown_properties_address_types_and_departments_do_n
     h.shutdown().await.expect("shutdown");
 }
 
-/// Service points (folio-org/mod-inventory-storage `ramls/servicepoint.json`) and request
-/// preferences (folio-org/mod-circulation-storage `ramls/request-preference.json`) declare
+/// Service points (folio-org/mod-inventory-storage
+/// `ramls/schemas/service-points/servicepoint.json` line 97) and request preferences
+/// (folio-org/mod-circulation-storage `ramls/request-preference.json` line 45) declare
 /// `additionalProperties: false`: an unknown property is RMB's 422, a documented one is taken.
 #[tokio::test]
 async fn folio_service_points_and_request_preferences_refuse_unknown_properties() {
@@ -841,5 +842,267 @@ async fn libib_barcodes_are_202_ean13_and_patrons_are_found_by_barcode_or_email(
         Value::Null,
         "patron_id is no identifier"
     );
+    h.shutdown().await.expect("shutdown");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 15 remainder: binding errors, dates, linked-record uniqueness, required fields
+
+impl Folio {
+    async fn raw(&self, m: Method, path: &str, body: &'static str) -> (StatusCode, String) {
+        let r = self
+            .c
+            .request(m, format!("{}{path}", self.base))
+            .header("x-okapi-tenant", "diku")
+            .header("x-okapi-token", &self.token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        (r.status(), r.text().await.unwrap_or_default())
+    }
+}
+
+/// A body Jackson cannot bind is RMB's 400 with the exception's message as the whole text/plain
+/// body, no "Json content error " prefix (folio-org/raml-module-builder @ 24e2b7b2a
+/// `domain-models-runtime/src/main/java/org/folio/rest/RestRouting.java` lines 423-431; the
+/// prefix went in commit 22e863be9); the shape message is jackson-databind's
+/// `DeserializationContext.java` lines 1560-1561 with jackson-core `JsonToken.valueDescFor`.
+#[tokio::test]
+async fn folio_binding_errors_are_rmbs_400_with_jacksons_message() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let (s, b) = f.post("/users", json!({"username": ["x"]})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        b,
+        "Cannot deserialize value of type `java.lang.String` from Array value (token `JsonToken.START_ARRAY`)"
+    );
+    let (s, b) = f.post("/users", json!([])).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        b,
+        "Cannot deserialize value of type `org.folio.rest.jaxrs.model.User` from Array value (token `JsonToken.START_ARRAY`)"
+    );
+    let (s, b) = f.post("/users", json!({"active": 2.5})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        b,
+        "Cannot deserialize value of type `java.lang.Boolean` from Floating-point value (token `JsonToken.VALUE_NUMBER_FLOAT`)"
+    );
+    let (s, b) = f.raw(Method::POST, "/users", "  ").await;
+    assert_eq!(
+        (s, b.as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            "No content to map due to end-of-input"
+        )
+    );
+    let (s, b) = f
+        .post("/users", json!({"preferredEmailCommunication": ["Spam"]}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        b.starts_with("Cannot deserialize value of type `org.folio.rest.jaxrs.model.PreferredEmailCommunication` from String \"Spam\": not one of the values"),
+        "{b}"
+    );
+    for path in ["/users", "/departments"] {
+        let (s, b) = f.raw(Method::POST, path, "{not json").await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{path}");
+        assert!(!b.starts_with("Json content error"), "{path}: {b}");
+    }
+    h.shutdown().await.expect("shutdown");
+}
+
+/// Dates bind as RMB's mapper binds `java.util.Date` (folio-org/raml-module-builder
+/// `dbschema/src/main/java/org/folio/dbschema/ObjectMapperTool.java` lines 114-130) through
+/// jackson-databind's `StdDateFormat` (`src/main/java/com/fasterxml/jackson/databind/util/
+/// StdDateFormat.java`: ISO-8601 lines 52-64 and 646-755 on a lenient calendar, lines 343-346
+/// and 813; epoch milliseconds lines 408-427), and are stored as `DateSerializer` prints them
+/// (`ObjectMapperTool.java` lines 83-98): `yyyy-MM-dd'T'HH:mm:ss.SSS+00:00`.
+#[tokio::test]
+async fn folio_dates_bind_as_jacksons_std_date_format() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    for (i, (given, stored)) in [
+        (json!("2027-02-30"), "2027-03-02T00:00:00.000+00:00"),
+        (
+            json!("2027-06-30T01:00+01:00"),
+            "2027-06-30T00:00:00.000+00:00",
+        ),
+        (json!("1814400000"), "1970-01-22T00:00:00.000+00:00"),
+        (json!(0), "1970-01-01T00:00:00.000+00:00"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (s, b) = f
+            .post(
+                "/users",
+                json!({"username": format!("d{i}"), "expirationDate": given}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{given}: {b}");
+        assert_eq!(parse(&b)["expirationDate"], stored, "{given}");
+    }
+    let (s, b) = f
+        .post(
+            "/users",
+            json!({"username": "x", "expirationDate": "June 30"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        b.starts_with("Failed to parse Date value 'June 30': Cannot parse date \"June 30\": not compatible with any of standard forms"),
+        "{b}"
+    );
+    let (s, b) = f
+        .post("/users", json!({"username": "x", "expirationDate": true}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        b,
+        "Unexpected token (VALUE_TRUE), expected VALUE_STRING: expected string containing a date"
+    );
+    h.shutdown().await.expect("shutdown");
+}
+
+/// Service points are unique by `name` and by `code` (folio-org/mod-inventory-storage
+/// `mod-inventory-storage-server/src/main/resources/templates/db_scripts/schema.json` lines
+/// 113-125, folded by RMB's default `lower(f_unaccent())`): a clashing POST is 422 "Service Point
+/// Exists" with the name (`.../rest/impl/ServicePointApi.java` lines 104-116), a clashing PUT a
+/// 400 text "duplicate key value violates unique constraint …" (line 165,
+/// `.../rest/support/EndpointFailureHandler.java` lines 57-79). One request preference per user
+/// (folio-org/mod-circulation-storage `src/main/resources/templates/db_scripts/schema.json`
+/// lines 362-371): 422 "Request preference for specified user already exists" on POST and PUT
+/// (`src/main/java/org/folio/rest/impl/RequestPreferencesAPI.java` lines 44, 73 and 76-98).
+#[tokio::test]
+async fn folio_service_point_and_request_preference_clashes_answer_as_their_modules_do() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let sp =
+        |name: &str, code: &str| json!({"name": name, "code": code, "discoveryDisplayName": name});
+    let (s, b) = f.post("/service-points", sp("Annex", "ANX")).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (s, b) = f.post("/service-points", sp("Dock", "DCK")).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let dock = parse(&b)["id"].as_str().expect("id").to_string();
+    for (name, code) in [("Ánnex", "OTHER"), ("Other", "anx")] {
+        let (s, b) = f.post("/service-points", sp(name, code)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{name}/{code}: {b}");
+        let e = &parse(&b)["errors"][0];
+        assert_eq!(e["message"], "Service Point Exists");
+        assert_eq!(e["code"], "-1");
+        assert_eq!(e["parameters"][0]["key"], "name");
+        assert_eq!(e["parameters"][0]["value"], name);
+    }
+    let mut clash = sp("Annex", "DCK");
+    clash["id"] = json!(dock);
+    let (s, b) = f
+        .send(Method::PUT, &format!("/service-points/{dock}"), Some(clash))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(
+        b,
+        "duplicate key value violates unique constraint \"service_point_name_idx_unique\": Key (lower(f_unaccent(jsonb ->> 'name'::text)))=(annex) already exists."
+    );
+
+    let user = "7d1a1c4e-0c5a-4d33-9a3a-5c2f0e1b2a3c";
+    let pref = json!({"userId": user, "holdShelf": true, "delivery": false});
+    let (s, b) = f
+        .post(
+            "/request-preference-storage/request-preference",
+            pref.clone(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let other = json!({"userId": "0b6e2a1c-4c6f-4f7e-9d3b-2a1c0e9f8d7c", "holdShelf": true, "delivery": false});
+    let (s, b) = f
+        .post("/request-preference-storage/request-preference", other)
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let other_id = parse(&b)["id"].as_str().expect("id").to_string();
+    let (s, b) = f
+        .post(
+            "/request-preference-storage/request-preference",
+            pref.clone(),
+        )
+        .await;
+    let mut moved = pref.clone();
+    moved["id"] = json!(other_id);
+    let (s2, b2) = f
+        .send(
+            Method::PUT,
+            &format!("/request-preference-storage/request-preference/{other_id}"),
+            Some(moved),
+        )
+        .await;
+    for (s, b) in [(s, b), (s2, b2)] {
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+        let e = &parse(&b)["errors"][0];
+        assert_eq!(
+            e["message"],
+            "Request preference for specified user already exists"
+        );
+        assert_eq!(e["parameters"][0]["key"], "userId");
+        assert_eq!(e["parameters"][0]["value"], user);
+    }
+    h.shutdown().await.expect("shutdown");
+}
+
+/// "Only two fields are required": `first_name` and `last_name` (illiad-libib-api.md §1.2, the
+/// "Create" row, line 60, Libib docs post-patrons-rest-api), and on update they "can not be
+/// empty" (the "Update" row, line 61). The docs give no status or message (§1.4 [SILENT]): the
+/// sandbox answers 400, its own words, and a client must read only the status.
+#[tokio::test]
+async fn libib_create_requires_first_and_last_name() {
+    let h = sandbox(fast()).await;
+    let l = Libib::new(&h);
+    for q in [
+        "first_name=Mary",
+        "last_name=Shelley",
+        "first_name=%20&last_name=Shelley",
+    ] {
+        let (s, b) = l.send(Method::POST, &format!("/patrons?{q}")).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{q}: {b}");
+    }
+    assert_eq!(
+        parse(&l.send(Method::GET, "/patrons").await.1)["total"],
+        0,
+        "nothing created"
+    );
+    let p = l.create(1).await;
+    let barcode = p["barcode"].as_str().expect("barcode");
+    let (s, _) = l
+        .send(Method::POST, &format!("/patrons/{barcode}?last_name="))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (_, b) = l.send(Method::GET, &format!("/patrons/{barcode}")).await;
+    assert_eq!(parse(&b)["last_name"], "Libib", "unchanged");
+    h.shutdown().await.expect("shutdown");
+}
+
+/// `Username` is the one "Required field" (seeds/illiad-webplatform-users-api.txt line 287,
+/// "Required Parameters" lines 401-405); without it the platform answers `{"Message":"The
+/// request is invalid.","ModelState":{"model.UserName":["The UserName field is required."]}}`
+/// (illiad-libib-api.md §2.3 lines 240-242, pulibrary/orangelight
+/// `spec/models/requests/illiad_patron_spec.rb`).
+#[tokio::test]
+async fn illiad_create_without_username_is_the_required_model_state() {
+    let h = sandbox(SandboxConfig::default()).await;
+    for body in [
+        json!({"NVTGC": "ILL", "LastName": "Doe"}),
+        json!({"UserName": "  ", "NVTGC": "ILL"}),
+    ] {
+        let (s, b) = illiad_post(&h, body.clone()).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(
+            b,
+            json!({"Message": "The request is invalid.",
+                   "ModelState": {"model.UserName": ["The UserName field is required."]}}),
+            "{body}"
+        );
+    }
     h.shutdown().await.expect("shutdown");
 }
