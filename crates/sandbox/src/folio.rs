@@ -178,7 +178,14 @@ fn new_token(app: &App, refresh: bool, ttl: Option<Duration>) -> String {
     token
 }
 
-/// Tenant check shared by every FOLIO route: `Err` is the response to send.
+/// Tenant check shared by every FOLIO route: `Err` is the response to send. An unknown tenant
+/// is Okapi's 400 "No such Tenant {0}" (folio-org/okapi @ 802665dd3
+/// `okapi-core/src/main/java/org/folio/okapi/managers/ProxyService.java` line 552,
+/// `okapi-core/src/main/resources/infra-messages/Messages_en.properties` line 12). A missing
+/// header is mod-authtoken's 400 "Missing header: X-Okapi-Tenant" (folio-org/mod-authtoken
+/// `src/main/java/org/folio/auth/authtokenmodule/apis/FilterApi.java` lines 44 and 107), as a
+/// client calling a module directly sees it; behind Okapi the tenant would come from the token
+/// or be `supertenant` (ProxyService.java lines 271-305; not modelled, README).
 fn check_tenant(app: &App, h: &HeaderMap) -> Result<(), Response> {
     match header_str(h, "x-okapi-tenant") {
         None => Err(text(
@@ -249,17 +256,14 @@ async fn gate(State(app): State<Arc<App>>, req: Request, next: Next) -> Response
             format!("Token missing, access requires permission: {perm}"),
         );
     };
+    // mod-authtoken `Api.java` lines 41-48: every token validation failure, an expired access
+    // token included (`AccessToken.java` line 61 names it only in the log), is 401 with the
+    // generic text "Invalid token".
     let known = lock(&app.tokens).get(&token).cloned();
-    match known {
-        Some(Token {
-            refresh: false,
-            expires,
-        }) => {
-            if expires.is_some_and(|e| e <= Instant::now()) {
-                return text(StatusCode::UNAUTHORIZED, "Access token has expired");
-            }
-        }
-        _ => return text(StatusCode::UNAUTHORIZED, "Invalid token"),
+    let valid = matches!(known, Some(Token { refresh: false, expires })
+        if expires.is_none_or(|e| e > Instant::now()));
+    if !valid {
+        return text(StatusCode::UNAUTHORIZED, "Invalid token");
     }
     let perm = permission(req.method(), &route);
     if app.config.folio_denied_permissions.contains(&perm) {
@@ -389,6 +393,8 @@ async fn refresh(State(app): State<Arc<App>>, h: HeaderMap) -> Response {
     if let Err(r) = check_tenant(&app, &h) {
         return r;
     }
+    // No refresh cookie: 400 "Bad request", code `token.parse.failure` (mod-login `LoginAPI.java`
+    // lines 417-429, constants lines 131 and 139).
     let Some(rt) = cookie(&h, "folioRefreshToken") else {
         return login_error(
             StatusCode::BAD_REQUEST,
@@ -461,18 +467,29 @@ struct Page {
 
 /// An `offset`/`limit` parameter: an integer from 0 to 2147483647 (folio-org/raml
 /// `traits/pageable.raml` lines 10-25, pinned by mod-users as `ramls/raml-util`), else a 400 in
-/// RMB's words (folio-org/raml-module-builder
-/// `domain-models-api-aspects/src/main/java/org/folio/rest/annotations/RestValidator.aj` line 71).
+/// RMB's words (folio-org/raml-module-builder @ 24e2b7b2a): empty is "NAME does not have a default
+/// value in the RAML and has been passed empty" (`domain-models-runtime/src/main/java/org/folio/
+/// rest/RestRouting.java` lines 274-275 and 305-306); not a Java `int` is `Integer.valueOf`'s
+/// NumberFormatException text (line 277, answered by `parseParams`, lines 423-431); below 0 is
+/// the `@Min` violation as `RestValidator` words it, leading newline included
+/// (`domain-models-api-aspects/src/main/java/org/folio/rest/annotations/RestValidator.aj` line 71).
 fn int_param(p: &[(String, String)], name: &str, default: usize) -> Result<usize, Response> {
-    match param(p, name) {
-        None => Ok(default),
-        Some(v) => v.trim().parse::<usize>().ok().filter(|n| *n <= i32::MAX as usize).ok_or_else(|| {
-            text(
-                StatusCode::BAD_REQUEST,
-                format!("'{name}' parameter is incorrect. parameter value {{{v}}} is not valid: must be an integer, greater than or equal to 0"),
-            )
-        }),
+    let Some(v) = param(p, name) else {
+        return Ok(default);
+    };
+    if v.is_empty() {
+        return Err(jackson_400(format!(
+            "{name} does not have a default value in the RAML and has been passed empty"
+        )));
     }
+    let n = v
+        .parse::<i32>()
+        .map_err(|_| jackson_400(format!("For input string: \"{v}\"")))?;
+    usize::try_from(n).map_err(|_| {
+        jackson_400(format!(
+            "\n '{name}' parameter is incorrect. parameter value {{{n}}} is not valid: must be greater than or equal to 0"
+        ))
+    })
 }
 
 /// A query FOLIO refuses is a 400 text: a syntax error as mod-users words it (`UsersAPI.java`
