@@ -218,6 +218,9 @@ fn public(app: &App, u: &Value) -> Value {
     Value::Object(m)
 }
 
+/// The users whose `field` equals `value`, ignoring case: the sandbox's reading (illiad-libib-api.md
+/// §2.3 "JSON keys are matched case-insensitively", [INF] for values; no source shows the
+/// platform's collation).
 fn find<'a>(users: &'a [Value], field: &str, value: &str) -> Vec<&'a Value> {
     let lv = value.to_lowercase();
     users
@@ -240,6 +243,9 @@ fn create(app: &App, body: &Bytes) -> Response {
     let Value::Object(input) = parsed else {
         return model_state("model.UserName", "The UserName field is required.");
     };
+    // "JSON keys are matched case-insensitively on input" (illiad-libib-api.md §2.1, lines
+    // 203-206: Atlas's own example posts `Username` and `EmailAddress`); unknown keys are
+    // ignored (ASP.NET Web API model binding, [INF] there).
     let mut u = Map::new();
     for (k, v) in input {
         let k = if k.eq_ignore_ascii_case("Username") {
@@ -386,6 +392,8 @@ fn create(app: &App, body: &Bytes) -> Response {
     }
     u.insert("LastChangedDate".into(), json!(illiad_now(0)));
     app.write(|d| {
+        // illiad-libib-api.md §2.3 line 238 (pulibrary/orangelight
+        // `spec/models/requests/illiad_patron_spec.rb`): the key without `model.`.
         if !find(&d.illiad, "UserName", &username).is_empty() {
             return model_state("UserName", &format!("Username {username} already exists."));
         }
@@ -412,6 +420,10 @@ fn route(
             message(StatusCode::NOT_FOUND, "Not Found"),
         );
     }
+    // Paths in any casing (illiad-libib-api.md §2.1 lines 182-183: clients use
+    // `/ILLiadWebPlatform`, `/illiadwebplatform`, `Users/ExternalUserID`). Health checks:
+    // `SystemInfo/APIVersion` without a key, `SystemInfo/SecurePlatformVersion` with one (lines
+    // 207-208); their bodies are [SILENT] there, so "1" and "9.2.2.0" are the sandbox's own.
     if l[1..] == ["systeminfo", "apiversion"] && method == Method::GET {
         return (
             format!("GET {base}/SystemInfo/APIVersion"),
@@ -435,6 +447,8 @@ fn route(
             template
         }
     );
+    // Without the right `ApiKey`: 401 (seeds/illiad-webplatform-users-api.txt lines 97-101);
+    // the message is ASP.NET Web API's `[Authorize]` wording, the sandbox's choice (README).
     if !key_ok {
         return (
             name,
@@ -445,6 +459,8 @@ fn route(
         );
     }
     let uri = format!("{base}/{}", segs[1..].join("/"));
+    // A method or path the platform lacks: ASP.NET Web API's 405 and 404 wording, the sandbox's
+    // own choice (no source shows the platform's bodies; README "Not modelled").
     let not_allowed = || {
         message(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -458,6 +474,8 @@ fn route(
         ("Users", &Method::POST) => create(app, body),
         ("Users/{username}", &Method::GET) => {
             let name = &segs[2];
+            // 404 `{"Message":"User jstudent was not found."}` (illiad-libib-api.md §2.2 line
+            // 215, pulibrary/orangelight specs).
             app.read(|d| match find(&d.illiad, "UserName", name).first() {
                 Some(u) => json_resp(StatusCode::OK, &public(app, u)),
                 None => message(
@@ -468,6 +486,8 @@ fn route(
         }
         ("Users/ExternalUserId/{id}", &Method::GET) => {
             let id = &segs[3];
+            // Not found as for a user name; more than one: "Could not find unique user with
+            // external user id X." (seeds/illiad-webplatform-users-api.txt lines 137 and 220-222).
             app.read(|d| {
                 let hits = find(&d.illiad, mapped_field(app), id);
                 match hits.len() {
@@ -521,6 +541,7 @@ pub(crate) async fn handle(
         .filter(|s| !s.is_empty())
         .map(percent_decode)
         .collect();
+    // "Form-urlencoded also works" (illiad-libib-api.md §2.1 lines 199-202).
     let is_form = h
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -53,6 +53,8 @@ fn error(status: StatusCode, message: &str) -> Response {
 /// Auth and pacing for every Libib request: `Err` is the response to send. "Currently you may hit
 /// the API once every 2 seconds" (illiad-libib-api.md §1.1, Libib docs introduction.html); the
 /// 429's body and `Retry-After` are the sandbox's own (undocumented, [SILENT]).
+/// Auth: `x-api-key` and `x-api-user` (illiad-libib-api.md §1.1 line 34, Libib docs
+/// introduction.html); the 401 and its words are the sandbox's own (§1.4: [SILENT]).
 fn gate(app: &App, h: &HeaderMap) -> Result<(), Response> {
     let key = h.get("x-api-key").and_then(|v| v.to_str().ok());
     let user = h.get("x-api-user").and_then(|v| v.to_str().ok());
@@ -209,6 +211,9 @@ fn apply(
                     return Err(error(StatusCode::BAD_REQUEST, "barcode must be unique"));
                 }
             }
+            // illiad-libib-api.md §1.2 write-field constraints, lines 68-72: `country` "a valid
+            // 2-character code", `notification_emails` "up to 3", `state` two characters when
+            // the country is US, `freeze` "Set to 1"; the refusals' wording is the sandbox's own.
             "country" if v.len() != 2 || !v.chars().all(|c| c.is_ascii_alphabetic()) => {
                 return Err(error(
                     StatusCode::BAD_REQUEST,
@@ -284,7 +289,8 @@ async fn get_one(State(app): State<Arc<App>>, h: HeaderMap, Path(id): Path<Strin
     }
     app.read(|d| match find(d, &id) {
         Some(i) => json_resp(StatusCode::OK, &public(&d.libib.patrons[i])),
-        // Observed on the real API: an unknown id answers 200 with empty fields.
+        // An unknown id answers 200 with empty fields (illiad-libib-api.md §1.2 line 59, [EMP]
+        // mvbc: "returns HTTP 200 with empty/null fields when the patron is missing, not 404").
         None => json_resp(StatusCode::OK, &public(&LibibPatron::default())),
     })
 }
@@ -308,6 +314,7 @@ async fn create(State(app): State<Arc<App>>, h: HeaderMap, RawQuery(q): RawQuery
     }
     app.write(|d| {
         let mut p = LibibPatron::default();
+        // "It defaults to `US` on create" (illiad-libib-api.md line 71).
         p.fields.insert("country".into(), json!("US"));
         if let Err(r) = apply(d, &mut p, &q, None) {
             return r;
