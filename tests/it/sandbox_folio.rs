@@ -895,8 +895,9 @@ async fn ids_come_back_lower_case_and_keyset_paging_matches_a_full_scan() {
 }
 
 /// Contract: a request line over 4096 bytes is answered 414 with an empty body (Vert.x
-/// `HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH` = 4096; eclipse-vertx/vert.x
-/// `Http1xServerConnection.handleError`: "An HTTP line is larger than" → `REQUEST_URI_TOO_LONG`);
+/// `HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH` = 4096, eclipse-vertx/vert.x
+/// `vertx-core/src/main/java/io/vertx/core/http/HttpServerOptions.java` line 82;
+/// `HttpServerRequest.java` lines 61-76: a `TooLongHttpLineException` → `REQUEST_URI_TOO_LONG`);
 /// 4096 exactly is read. The limit is configurable.
 #[tokio::test]
 async fn request_lines_over_4096_bytes_get_414() {

@@ -119,10 +119,12 @@ fn request_line_len(req: &Request) -> usize {
 
 /// 414 with an empty body, connection closed, when a FOLIO request line is longer than
 /// `folio_max_request_line`: Netty's `HttpObjectDecoder` fails a line over
-/// `maxInitialLineLength` (Vert.x default 4096, `HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH`)
-/// with "An HTTP line is larger than …", and eclipse-vertx/vert.x
-/// `src/main/java/io/vertx/core/http/impl/Http1xServerConnection.java` `handleError` answers that
-/// with a bare `REQUEST_URI_TOO_LONG` and closes the connection. Okapi and mod-users are both
+/// `maxInitialLineLength` (Vert.x default 4096, `HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH`,
+/// eclipse-vertx/vert.x @ d9e1080b4 `vertx-core/src/main/java/io/vertx/core/http/HttpServerOptions.java`
+/// line 82) with a `TooLongHttpLineException`, which Vert.x's default invalid-request handler
+/// answers with a bodiless `REQUEST_URI_TOO_LONG` and a closed connection
+/// (`vertx-core/src/main/java/io/vertx/core/http/HttpServerRequest.java` lines 61-76; Vert.x 4,
+/// which Okapi and mod-users run, did the same in `Http1xServerConnection`). Okapi and mod-users are both
 /// Vert.x servers with the default.
 pub(crate) fn request_line_too_long(app: &App, req: &Request) -> Option<Response> {
     if !req.uri().path().starts_with("/folio") {
