@@ -1682,11 +1682,21 @@ fn duplicate_on_put(
     }
 }
 
-fn needs_module_id(spec: &Spec, h: &HeaderMap) -> Option<Response> {
+/// `custom-fields` is a "multiple" interface: Okapi routes it only with an `X-Okapi-Module-Id`
+/// (folio-org/okapi @ 802665dd3 `okapi-core/src/main/java/org/folio/okapi/util/ModuleCache.java`
+/// lines 190-195: without the id only the proxy map is searched), so without one no module
+/// handles the path and Okapi answers its 404 "No suitable module found for path {0} for tenant
+/// {1}" (`okapi-core/src/main/java/org/folio/okapi/managers/ProxyService.java` lines 242-244).
+fn needs_module_id(app: &App, spec: &Spec, h: &HeaderMap, id: Option<&str>) -> Option<Response> {
     if spec.key == "customFields" && header_str(h, "x-okapi-module-id").is_none() {
+        let path = spec.path.trim_start_matches("/folio");
+        let path = id.map_or_else(|| path.to_string(), |id| format!("{path}/{id}"));
         return Some(text(
-            StatusCode::BAD_REQUEST,
-            "Missing X-Okapi-Module-Id header for multiple interface custom-fields",
+            StatusCode::NOT_FOUND,
+            format!(
+                "No suitable module found for path {path} for tenant {}",
+                app.config.credentials.folio_tenant
+            ),
         ));
     }
     None
@@ -1698,7 +1708,7 @@ async fn coll_list(
     h: HeaderMap,
     q: Option<String>,
 ) -> Response {
-    if let Some(r) = needs_module_id(spec, &h) {
+    if let Some(r) = needs_module_id(&app, spec, &h, None) {
         return r;
     }
     let p = params(&q);
@@ -1709,7 +1719,7 @@ async fn coll_list(
 }
 
 async fn coll_get(app: Arc<App>, spec: &'static Spec, h: HeaderMap, id: String) -> Response {
-    if let Some(r) = needs_module_id(spec, &h) {
+    if let Some(r) = needs_module_id(&app, spec, &h, Some(&id)) {
         return r;
     }
     match app.read(|d| (spec.coll)(d).get(&id).cloned()) {
@@ -1756,7 +1766,7 @@ fn check_record(spec: &Spec, rec: &Map<String, Value>) -> Result<(), Response> {
 }
 
 async fn coll_post(app: Arc<App>, spec: &'static Spec, h: HeaderMap, body: Bytes) -> Response {
-    if let Some(r) = needs_module_id(spec, &h) {
+    if let Some(r) = needs_module_id(&app, spec, &h, None) {
         return r;
     }
     let mut rec = match parse_object(&body, spec.class) {
@@ -1800,7 +1810,7 @@ async fn coll_put(
     id: String,
     body: Bytes,
 ) -> Response {
-    if let Some(r) = needs_module_id(spec, &h) {
+    if let Some(r) = needs_module_id(&app, spec, &h, Some(&id)) {
         return r;
     }
     let mut rec = match parse_object(&body, spec.class) {
@@ -1841,7 +1851,7 @@ async fn coll_put(
 }
 
 async fn coll_delete(app: Arc<App>, spec: &'static Spec, h: HeaderMap, id: String) -> Response {
-    if let Some(r) = needs_module_id(spec, &h) {
+    if let Some(r) = needs_module_id(&app, spec, &h, Some(&id)) {
         return r;
     }
     app.write(|d| {
@@ -1854,6 +1864,10 @@ async fn coll_delete(app: Arc<App>, spec: &'static Spec, h: HeaderMap, id: Strin
             "usergroups" => d.folio.users.values().any(|u| u.get("patronGroup").and_then(Value::as_str) == Some(&id)),
             _ => false,
         };
+        // In use: mod-users `AddressTypeAPI.java` lines 83-88 (400 "Cannot remove address type
+        // 'ID' as it is being used"); a group its users reference, the foreign key `patronGroup`
+        // (schema.json lines 185-190) and RMB's message (`PgUtil.java` lines 316-326; the path
+        // through `UserGroupService.deleteById` not re-read).
         if in_use {
             return text(
                 StatusCode::BAD_REQUEST,

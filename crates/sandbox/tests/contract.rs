@@ -1115,3 +1115,30 @@ async fn illiad_create_without_username_is_the_required_model_state() {
     }
     h.shutdown().await.expect("shutdown");
 }
+
+/// `custom-fields` is an Okapi "multiple" interface: without `X-Okapi-Module-Id` Okapi finds no
+/// handler (folio-org/okapi `okapi-core/src/main/java/org/folio/okapi/util/ModuleCache.java`
+/// lines 190-195) and answers 404 "No suitable module found for path {0} for tenant {1}"
+/// (`okapi-core/src/main/java/org/folio/okapi/managers/ProxyService.java` lines 242-244); with
+/// it the definitions are served.
+#[tokio::test]
+async fn folio_custom_fields_without_a_module_id_is_okapis_404() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let (s, b) = f.get("/custom-fields").await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+    assert_eq!(
+        b,
+        "No suitable module found for path /custom-fields for tenant diku"
+    );
+    let r =
+        f.c.get(format!("{}/custom-fields", f.base))
+            .header("x-okapi-tenant", "diku")
+            .header("x-okapi-token", &f.token)
+            .header("x-okapi-module-id", "mod-users-19.6.0")
+            .send()
+            .await
+            .expect("request");
+    assert_eq!(r.status(), StatusCode::OK);
+    h.shutdown().await.expect("shutdown");
+}
