@@ -763,13 +763,9 @@ fn bind(
                     }
                 }
             }
-            Kind::Bool => match v {
-                Value::Bool(_) => {}
-                Value::String(s) if s == "true" || s == "false" => *v = Value::Bool(s == "true"),
-                Value::Number(n) if n.as_i64() == Some(0) || n.as_i64() == Some(1) => {
-                    *v = Value::Bool(n.as_i64() == Some(1))
-                }
-                other => return Err(mismatch("java.lang.Boolean", other)),
+            Kind::Bool => match jackson::bind_boolean(v) {
+                Ok(b) => *v = b,
+                Err(m) => return Err(jackson_400(m)),
             },
             // Bound as RMB's mapper binds `java.util.Date` and stored as it prints one.
             Kind::Date => match jackson::bind_date(v) {

@@ -70,6 +70,34 @@ pub(crate) fn not_one_of(java_type: &str, s: &str, values: &[&str]) -> String {
     )
 }
 
+/// A JSON value bound to `java.lang.Boolean` (jackson-databind
+/// `src/main/java/com/fasterxml/jackson/databind/deser/std/StdDeserializer.java` `_parseBoolean`,
+/// lines 500-555): `true`/`false`; an integer, 0 false and any other true (`_coerceBooleanFromInt`,
+/// lines 1647-1669); a string trimmed, then `true`/`True`/`TRUE` or `false`/`False`/`FALSE`
+/// (`_isTrue`/`_isFalse`, lines 460-480), `"null"`, or empty or blank as null (scalar coercion,
+/// `src/main/java/com/fasterxml/jackson/databind/cfg/CoercionConfigs.java` lines 231-245 and
+/// 316-320); anything else Jackson's refusal.
+pub(crate) fn bind_boolean(v: &Value) -> Result<Value, String> {
+    match v {
+        Value::Bool(_) | Value::Null => Ok(v.clone()),
+        Value::Number(n) if n.is_i64() || n.is_u64() => {
+            Ok(Value::Bool(n.as_u64() != Some(0) && n.as_i64() != Some(0)))
+        }
+        Value::String(s) => {
+            let t = s.trim_matches(|c: char| c <= ' ');
+            match t {
+                "" | "null" => Ok(Value::Null),
+                "true" | "True" | "TRUE" => Ok(Value::Bool(true)),
+                "false" | "False" | "FALSE" => Ok(Value::Bool(false)),
+                _ => Err(format!(
+                    "Cannot deserialize value of type `java.lang.Boolean` from String \"{t}\": only \"true\" or \"false\" recognized"
+                )),
+            }
+        }
+        other => Err(cannot_deserialize("java.lang.Boolean", other)),
+    }
+}
+
 /// `StdDateFormat.PATTERN_ISO8601` (jackson-databind
 /// `src/main/java/com/fasterxml/jackson/databind/util/StdDateFormat.java` lines 52-64): the date,
 /// `T`, hours and minutes, optional seconds, optional fraction, optional zone (Java's `\d` is
@@ -356,6 +384,28 @@ mod tests {
             bind_date(&serde_json::json!(true)),
             Err("Unexpected token (VALUE_TRUE), expected VALUE_STRING: expected string containing a date".into())
         );
+    }
+
+    #[test]
+    fn booleans_bind_as_jackson_coerces_them() {
+        use serde_json::json;
+        for (given, bound) in [
+            (json!(true), json!(true)),
+            (json!("True"), json!(true)),
+            (json!(" FALSE "), json!(false)),
+            (json!(0), json!(false)),
+            (json!(2), json!(true)),
+            (json!(""), Value::Null),
+            (json!("null"), Value::Null),
+        ] {
+            assert_eq!(bind_boolean(&given), Ok(bound), "{given}");
+        }
+        assert_eq!(
+            bind_boolean(&json!("yes")),
+            Err("Cannot deserialize value of type `java.lang.Boolean` from String \"yes\": only \"true\" or \"false\" recognized".into())
+        );
+        assert!(bind_boolean(&json!(1.0)).is_err_and(|e| e.contains("Floating-point value")));
+        assert!(bind_boolean(&json!([true])).is_err_and(|e| e.contains("Array value")));
     }
 
     proptest! {

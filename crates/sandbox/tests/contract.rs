@@ -900,6 +900,24 @@ async fn folio_binding_errors_are_rmbs_400_with_jacksons_message() {
         b,
         "Cannot deserialize value of type `java.lang.Boolean` from Floating-point value (token `JsonToken.VALUE_NUMBER_FLOAT`)"
     );
+    // `java.lang.Boolean` (jackson-databind `deser/std/StdDeserializer.java` lines 460-555):
+    // `True` and an integer coerce, "yes" is refused in Jackson's words.
+    let (s, b) = f
+        .post("/users", json!({"username": "b1", "active": "True"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(parse(&b)["active"], true);
+    let (s, b) = f
+        .post("/users", json!({"username": "b2", "active": 0}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(parse(&b)["active"], false);
+    let (s, b) = f.post("/users", json!({"active": "yes"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        b,
+        "Cannot deserialize value of type `java.lang.Boolean` from String \"yes\": only \"true\" or \"false\" recognized"
+    );
     let (s, b) = f.raw(Method::POST, "/users", "  ").await;
     assert_eq!(
         (s, b.as_str()),
