@@ -1,8 +1,20 @@
-//! Contract tests of the emulators' older rules (issue 15's audit): each test names the source
-//! of the rule it checks — the same source the rule's comment in `src/` cites — and drives the
-//! sandbox over a real loopback socket, as a client would.
+//! Contract tests of the emulators' rules (issue 15's audit): each test names the source of the
+//! rule it checks — the same source the rule's comment in `src/` cites — and drives the sandbox
+//! over a real loopback socket, as a client would. `contract/sandbox_*.rs`: each emulator's
+//! socket-level tests (auth, CRUD, paging, faults, persistence).
 
 use std::time::Duration;
+
+// The socket-level tests of each emulator (moved from the root `tests/it/`, so they share this
+// crate's helpers).
+#[path = "contract/sandbox_faults.rs"]
+mod sandbox_faults;
+#[path = "contract/sandbox_folio.rs"]
+mod sandbox_folio;
+#[path = "contract/sandbox_illiad.rs"]
+mod sandbox_illiad;
+#[path = "contract/sandbox_libib.rs"]
+mod sandbox_libib;
 
 use patron_sandbox::{start, SandboxConfig, SandboxHandle};
 use reqwest::{Client, Method, StatusCode};
@@ -27,6 +39,19 @@ fn parse(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
 
+fn cookie_value(resp: &reqwest::Response, name: &str) -> Option<String> {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| {
+            c.strip_prefix(&format!("{name}="))
+                .map(|r| r.split(';').next().unwrap_or("").to_string())
+        })
+}
+
+/// A logged-in FOLIO client (`login-with-expiry`, the access token from its cookie), shared by
+/// this file and `contract/sandbox_folio.rs`.
 struct Folio {
     c: Client,
     base: String,
@@ -38,19 +63,14 @@ impl Folio {
         let c = Client::new();
         let base = h.folio_url();
         let r = c
-            .post(format!("{base}/authn/login"))
+            .post(format!("{base}/authn/login-with-expiry"))
             .header("x-okapi-tenant", "diku")
             .json(&json!({"username": "diku_admin", "password": "admin"}))
             .send()
             .await
             .expect("login request");
         assert_eq!(r.status(), StatusCode::CREATED);
-        let token = r
-            .headers()
-            .get("x-okapi-token")
-            .and_then(|v| v.to_str().ok())
-            .expect("x-okapi-token")
-            .to_string();
+        let token = cookie_value(&r, "folioAccessToken").expect("access cookie");
         Folio { c, base, token }
     }
 

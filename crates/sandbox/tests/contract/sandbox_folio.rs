@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use patron_etl::sandbox::{start, SandboxConfig, SandboxHandle};
+use patron_sandbox::SandboxConfig;
+
+use super::{cookie_value, sandbox, Folio};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
@@ -12,45 +14,9 @@ const STAFF: &str = "3684a786-6671-4268-8ed0-9db82ebca60b";
 const HOME: &str = "93d3d88d-499b-45d0-9bc7-ac73c3a19880";
 const WORK: &str = "1c4b225f-f669-4e9b-afcd-ebc0e273a34e";
 
-async fn sandbox(config: SandboxConfig) -> SandboxHandle {
-    match start(config).await {
-        Ok(h) => h,
-        Err(e) => panic!("sandbox did not start: {e}"),
-    }
-}
-
-fn cookie_value(resp: &reqwest::Response, name: &str) -> Option<String> {
-    resp.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| {
-            c.strip_prefix(&format!("{name}="))
-                .map(|r| r.split(';').next().unwrap_or("").to_string())
-        })
-}
-
-struct Folio {
-    c: Client,
-    base: String,
-    token: String,
-}
-
+// `sandbox`, `cookie_value` and `Folio` (with its login) are the contract crate's
+// (`../contract.rs`); the methods below are this module's.
 impl Folio {
-    async fn login(h: &SandboxHandle) -> Folio {
-        let c = Client::new();
-        let base = h.folio_url();
-        let r = c
-            .post(format!("{base}/authn/login-with-expiry"))
-            .header("x-okapi-tenant", "diku")
-            .json(&json!({"username": "diku_admin", "password": "admin"}))
-            .send()
-            .await
-            .expect("login request");
-        assert_eq!(r.status(), StatusCode::CREATED);
-        let token = cookie_value(&r, "folioAccessToken").expect("access cookie");
-        Folio { c, base, token }
-    }
     fn req(&self, m: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.c
             .request(m, format!("{}{path}", self.base))
