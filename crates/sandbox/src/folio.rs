@@ -1334,6 +1334,7 @@ async fn users_post(State(app): State<Arc<App>>, body: Bytes) -> Response {
     }
     let id = canonical_id(&id);
     u.insert("id".into(), json!(id));
+    // `UsersAPI.java` lines 336-337: both dates set to now on create.
     let now = now_folio();
     u.insert("createdDate".into(), json!(now));
     u.insert("updatedDate".into(), json!(now));
@@ -1416,6 +1417,8 @@ async fn user_put(State(app): State<Arc<App>>, Path(id): Path<String>, body: Byt
     let id = canonical_id(&id);
     u.insert("id".into(), json!(id));
     app.write(|d| {
+        // `UsersAPI.java` lines 950-958: 404 with the id as the body; `createdDate` kept,
+        // `updatedDate` now.
         let Some(existing) = d.folio.users.get(&id) else {
             return text(StatusCode::NOT_FOUND, id.clone());
         };
@@ -1464,6 +1467,7 @@ async fn user_delete(State(app): State<Arc<App>>, Path(raw): Path<String>) -> Re
 
 async fn users_delete_by_query(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Response {
     let p = params(&q);
+    // `UsersAPI.java` line 524.
     let Some(query) = param(&p, "query").map(str::trim).filter(|s| !s.is_empty()) else {
         return text(
             StatusCode::BAD_REQUEST,
@@ -1882,6 +1886,8 @@ async fn coll_delete(app: Arc<App>, spec: &'static Spec, h: HeaderMap, id: Strin
     })
 }
 
+/// Okapi's `GET /_/proxy/tenants/{tenant}/modules`: the modules enabled for the tenant. The list
+/// (and its versions) is the sandbox's own: the modules it emulates, at versions of its choosing.
 async fn modules(State(app): State<Arc<App>>, Path(tenant): Path<String>) -> Response {
     if tenant != app.config.credentials.folio_tenant {
         return text(StatusCode::NOT_FOUND, tenant);
