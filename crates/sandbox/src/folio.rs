@@ -750,6 +750,8 @@ fn bind(
                         ));
                     }
                 }
+                // `personal.pronouns` `maxLength: 300` (mod-users `ramls/userdata.json` lines
+                // 61-64), a jakarta `@Size` violation.
                 if k == "pronouns" {
                     if let Value::String(s) = &*v {
                         if s.chars().count() > 300 {
@@ -821,6 +823,9 @@ fn bind(
                         }
                     }
                 }
+                // `departments` (userdata.json line 40) and `preferredEmailCommunication` (lines
+                // 209-212: the enum, `maxItems: 3`, `uniqueItems`) are `uniqueItems` arrays,
+                // which jsonschema2pojo binds to a `Set`: duplicates vanish silently.
                 if matches!(kind, Kind::UuidArr | Kind::EmailComm) {
                     let mut seen = std::collections::HashSet::new();
                     a.retain(|x| seen.insert(x.as_str().unwrap_or_default().to_string()));
@@ -839,6 +844,8 @@ fn bind(
                     return Err(mismatch("org.folio.rest.jaxrs.model.Personal", v));
                 };
                 bind(p, PERSONAL_FIELDS, "Personal", &key_path, errs)?;
+                // Required: `personal.lastName` (userdata.json lines 168-169) and each address's
+                // `addressTypeId` (lines 144-145): jakarta `@NotNull`.
                 if p.get("lastName").is_none_or(Value::is_null) {
                     errs.push(err(
                         "must not be null",
