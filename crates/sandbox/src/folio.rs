@@ -906,8 +906,9 @@ fn cf_error(key: &str, value: &str, message: &str) -> Value {
 }
 
 /// One value of a field against its definition: `Err(message)` as the value validators throw
-/// it (`CustomFieldValueValidatorConstants`: "Field with type %s must be a string|boolean|an
-/// array", "Field %s can only have following values: %s", "Maximum length of the value is %s").
+/// it (`src/main/java/org/folio/validate/value/CustomFieldValueValidatorConstants.java` lines 5-9:
+/// "Field with type %s must be a string|boolean|an array", "Field %s can only have following
+/// values: %s", "Maximum length of the value is %s"; folio-org/folio-custom-fields @ f88934814).
 fn cf_check_value(def: &Value, v: &Value) -> Result<(), String> {
     let ty = def.get("type").and_then(Value::as_str).unwrap_or("");
     let repeatable = def
@@ -935,7 +936,8 @@ fn cf_check_value(def: &Value, v: &Value) -> Result<(), String> {
             }
         }
         // TextBoxFieldValueValidator.java lines 45-76; limits from
-        // custom-fields-application.properties (short 150, long 1500).
+        // `src/main/resources/custom-fields-application.properties` lines 7-8 (short 150, long
+        // 1500), counted in UTF-16 units (`String.length()`, line 70).
         "TEXTBOX_SHORT" | "TEXTBOX_LONG" => {
             let format = def
                 .pointer("/textField/fieldFormat")
