@@ -1180,3 +1180,62 @@ async fn folio_custom_fields_without_a_module_id_is_okapis_404() {
     assert_eq!(r.status(), StatusCode::OK);
     h.shutdown().await.expect("shutdown");
 }
+
+/// The gate in front of every FOLIO route: an unknown tenant is Okapi's 400 "No such Tenant {0}"
+/// (folio-org/okapi `okapi-core/src/main/java/org/folio/okapi/managers/ProxyService.java` line
+/// 552, `Messages_en.properties` line 12); no tenant header is mod-authtoken's 400 "Missing
+/// header: X-Okapi-Tenant" (`FilterApi.java` lines 44 and 107); no token is 400 "Token missing,
+/// access requires permission: P" (lines 321-341) with P from mod-users'
+/// `descriptors/ModuleDescriptor-template.json` (line 18); an unknown token is 401 "Invalid
+/// token" (`apis/Api.java` lines 41-48).
+#[tokio::test]
+async fn folio_gate_answers_as_okapi_and_mod_authtoken_do() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let c = Client::new();
+    let users = format!("{}/users", h.folio_url());
+    let send = |tenant: Option<&'static str>, token: Option<&'static str>| {
+        let mut r = c.get(&users);
+        if let Some(t) = tenant {
+            r = r.header("x-okapi-tenant", t);
+        }
+        if let Some(t) = token {
+            r = r.header("x-okapi-token", t);
+        }
+        r.send()
+    };
+    for (tenant, token, status, body) in [
+        (
+            None,
+            Some("x"),
+            StatusCode::BAD_REQUEST,
+            "Missing header: X-Okapi-Tenant",
+        ),
+        (
+            Some("nope"),
+            Some("x"),
+            StatusCode::BAD_REQUEST,
+            "No such Tenant nope",
+        ),
+        (
+            Some("diku"),
+            None,
+            StatusCode::BAD_REQUEST,
+            "Token missing, access requires permission: users.collection.get",
+        ),
+        (
+            Some("diku"),
+            Some("not-a-token"),
+            StatusCode::UNAUTHORIZED,
+            "Invalid token",
+        ),
+    ] {
+        let r = send(tenant, token).await.expect("request");
+        assert_eq!(r.status(), status, "{tenant:?} {token:?}");
+        assert_eq!(
+            r.text().await.unwrap_or_default(),
+            body,
+            "{tenant:?} {token:?}"
+        );
+    }
+    h.shutdown().await.expect("shutdown");
+}
