@@ -351,6 +351,8 @@ async fn update(
     }
     let q = params(&q);
     app.write(|d| {
+        // An unknown id on update, delete or restore: [SILENT] in the docs (illiad-libib-api.md
+        // §1.4 line 101); the 404 and its words are the sandbox's own (README).
         let Some(i) = find(d, &id) else {
             return error(StatusCode::NOT_FOUND, "Patron not found");
         };
@@ -409,6 +411,9 @@ async fn restore(State(app): State<Arc<App>>, h: HeaderMap, Path(id): Path<Strin
                 "Patron not found or no longer restorable",
             );
         };
+        // "If a patron email has been re-added as a new user, restore will not work for that
+        // patron" (illiad-libib-api.md §1.2 line 63, Libib docs patch-patrons-id); a barcode in
+        // use again likewise ([INF]). Status and words: the sandbox's own.
         if let Some(e) = field_str(p, "email") {
             if email_taken(d, e, Some(i)) {
                 return error(
