@@ -368,7 +368,10 @@ fn create(app: &App, body: &Bytes) -> Response {
         _ => {}
     }
     // Defaults when a field is omitted: seeds/illiad-webplatform-users-api.txt lines 286 on
-    // ("Default if not provided"; illiad-libib-api.md §2.3).
+    // ("Default if not provided": NotificationMethod line 305, the delivery methods 310 and 314,
+    // Cleared 319, Web 328, NotificationPreferences 365); AuthType `Default` and ExpirationDate
+    // one year on (Princeton's fixture: LastChangedDate + 1 year) from illiad-libib-api.md §2.3
+    // lines 256-260 — the vendor says only "set based upon system rules" (seed line 336).
     let defaults = [
         ("NotificationMethod", json!("Electronic")),
         ("DeliveryMethod", json!("Hold for Pickup")),
