@@ -1239,3 +1239,81 @@ async fn folio_gate_answers_as_okapi_and_mod_authtoken_do() {
     }
     h.shutdown().await.expect("shutdown");
 }
+
+/// mod-users' own texts (folio-org/mod-users `src/main/java/org/folio/rest/impl/UsersAPI.java`):
+/// an empty delete-by-query (line 524), a PUT naming an address type that does not exist (lines
+/// 596-601), an address type in use (`AddressTypeAPI.java` lines 83-88), a group its users
+/// reference (the `patronGroup` foreign key, `db_scripts/schema.json` lines 185-190, in RMB's
+/// words: `PgUtil.java` lines 316-326); and `personal.pronouns` longer than its `maxLength: 300`
+/// (`ramls/userdata.json` lines 61-64) is a jakarta `@Size` 422.
+#[tokio::test]
+async fn folio_mod_users_texts_for_deletes_puts_and_sizes() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let staff = "3684a786-6671-4268-8ed0-9db82ebca60b";
+    let home = "93d3d88d-499b-45d0-9bc7-ac73c3a19880";
+    let (s, b) = f
+        .post(
+            "/users",
+            json!({"username": "in-use", "patronGroup": staff,
+                   "personal": {"lastName": "U", "addresses": [{"addressTypeId": home}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let id = parse(&b)["id"].as_str().expect("id").to_string();
+    let (s, b) = f.send(Method::DELETE, "/users?query=", None).await;
+    assert_eq!(
+        (s, b.as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            "Expected CQL but query parameter is empty"
+        )
+    );
+    let (s, b) = f
+        .send(Method::DELETE, &format!("/addresstypes/{home}"), None)
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        b,
+        format!("Cannot remove address type '{home}' as it is being used")
+    );
+    let (s, b) = f
+        .send(Method::DELETE, &format!("/groups/{staff}"), None)
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        b,
+        format!(
+            "Cannot delete groups.id = {staff} because id is still referenced from table users."
+        )
+    );
+    let (s, b) = f
+        .send(
+            Method::PUT,
+            &format!("/users/{id}"),
+            Some(
+                json!({"id": id, "username": "in-use", "personal": {"lastName": "U",
+                "addresses": [{"addressTypeId": "00000000-0000-4000-8000-000000000000"}]}}),
+            ),
+        )
+        .await;
+    assert_eq!(
+        (s, b.as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            "All addresses types defined for users must be existing"
+        )
+    );
+    let long = "x".repeat(301);
+    let (s, b) = f
+        .post(
+            "/users",
+            json!({"username": "p", "personal": {"lastName": "P", "pronouns": long}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    let e = &parse(&b)["errors"][0];
+    assert_eq!(e["message"], "size must be between 0 and 300");
+    assert_eq!(e["parameters"][0]["key"], "personal.pronouns");
+    h.shutdown().await.expect("shutdown");
+}
