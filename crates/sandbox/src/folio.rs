@@ -1269,14 +1269,38 @@ fn user_unique_violation(
 /// expression as the parameter key (folio-org/raml-module-builder
 /// `domain-models-runtime/src/main/java/org/folio/rest/persist/PgUtil.java` lines 340-356,
 /// `responseUniqueViolation`).
+/// The primary key is a plain `id` column, so its clash names `id` (PostgreSQL's detail "Key
+/// (id)=(…) already exists.", matched by `KEY_ALREADY_EXISTS_PATTERN`, lines 92-93).
 fn rmb_unique_422(field: &str, value: &str, table: &str) -> Response {
-    let key = format!("lower(f_unaccent(jsonb ->> '{field}'::text))");
-    errors_422(vec![err(
+    errors_422(vec![rmb_unique_error(field, value, table)])
+}
+
+/// The `{key, value, message}` of RMB's unique-violation answer (see [`rmb_unique_422`]).
+fn rmb_unique_error(field: &str, value: &str, table: &str) -> Value {
+    let key = rmb_unique_key(field);
+    err(
         &format!("{key} value already exists in table {table}: {value}"),
         "-1",
         &key,
         value,
-    )])
+    )
+}
+
+fn rmb_unique_key(field: &str) -> String {
+    if field == "id" {
+        "id".into()
+    } else {
+        format!("lower(f_unaccent(jsonb ->> '{field}'::text))")
+    }
+}
+
+/// RMB's `INVALID_UUID` text (`PgUtil.java` lines 74-76).
+const INVALID_UUID_TEXT: &str = "Invalid UUID format of id, should be xxxxxxxx-xxxx-Mxxx-Nxxx-xxxxxxxxxxxx where M is 1-5 and N is 8, 9, a, b, A or B and x is 0-9, a-f or A-F.";
+
+/// An id RMB's `UuidUtil.isUuid` takes, as the sandbox reads it: 36 characters that parse as a
+/// UUID.
+fn cql_uuid(id: &str) -> bool {
+    id.len() == 36 && uuid::Uuid::parse_str(id).is_ok()
 }
 
 fn set_metadata(rec: &mut Map<String, Value>, created: Option<String>) {
@@ -1302,11 +1326,8 @@ async fn users_list(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Respo
 /// RMB `PgUtil.getById` (PgUtil.java lines 1059-1073, messages lines 73-76): a malformed id is
 /// 404 "Invalid UUID format of id, …", an unknown one 404 "Not found".
 async fn user_get(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    if uuid::Uuid::parse_str(&id).is_err() || id.len() != 36 {
-        return text(
-            StatusCode::NOT_FOUND,
-            "Invalid UUID format of id, should be xxxxxxxx-xxxx-Mxxx-Nxxx-xxxxxxxxxxxx where M is 1-5 and N is 8, 9, a, b, A or B and x is 0-9, a-f or A-F.",
-        );
+    if !cql_uuid(&id) {
+        return text(StatusCode::NOT_FOUND, INVALID_UUID_TEXT);
     }
     let id = canonical_id(&id);
     match app.read(|d| d.folio.users.get(&id).cloned()) {
@@ -1654,8 +1675,17 @@ fn duplicate_on_post(spec: &Spec, rec: &Map<String, Value>, field: &str, value: 
             str_field(rec, "name").unwrap_or_default(),
             "Service Point Exists",
         ),
+        // folio-org/mod-users `src/main/java/org/folio/rest/impl/DepartmentsAPI.java` lines
+        // 34-38, 54-55 and 88-121: RMB's 422 is re-worded "Department with this FIELD already
+        // exists", with the value as given.
+        "departments" => validation_422(
+            field,
+            str_field(rec, field).unwrap_or(value),
+            &format!("Department with this {field} already exists"),
+        ),
         // folio-org/mod-circulation-storage @ ce24c3d81
-        // `src/main/java/org/folio/rest/impl/RequestPreferencesAPI.java` lines 44 and 76-98.
+        // `src/main/java/org/folio/rest/impl/RequestPreferencesAPI.java` lines 44 and 76-98 (an
+        // id clash is caught too: its text has " value already exists in table ").
         "requestPreferences" => validation_422(
             "userId",
             str_field(rec, "userId").unwrap_or_default(),
@@ -1670,6 +1700,7 @@ fn duplicate_on_put(
     spec: &Spec,
     rec: &Map<String, Value>,
     field: &str,
+    value: &str,
     detail: String,
 ) -> Response {
     match spec.key {
@@ -1685,8 +1716,22 @@ fn duplicate_on_put(
                 spec.table
             ),
         ),
-        // `RequestPreferencesAPI.java` line 73: the PUT has the POST's handler.
-        "requestPreferences" => duplicate_on_post(spec, rec, field, ""),
+        // `RequestPreferencesAPI.java` line 73 and `DepartmentsAPI.java` lines 64-66: the PUT
+        // has the POST's handler.
+        "requestPreferences" | "departments" => duplicate_on_post(spec, rec, field, value),
+        // Groups (mod-users `service/UserGroupService.java` lines 65-72) and address types
+        // (`rest/impl/AddressTypeAPI.java` lines 104-105) update through RMB `PgUtil.put`
+        // (`PgUtil.java` line 1310 → lines 371-384 → `responseUniqueViolation`, lines 339-356),
+        // and their RAML's PUT declares no 422 (folio-org/raml `rtypes/item-collection.raml`
+        // lines 52-81): RMB's message as a 400 text.
+        "usergroups" | "addressTypes" => {
+            let e = rmb_unique_error(field, value, spec.table);
+            text(
+                StatusCode::BAD_REQUEST,
+                e["message"].as_str().unwrap_or_default().to_string(),
+            )
+        }
+        // Not re-read for the other collections: PostgreSQL's detail.
         _ => text(StatusCode::BAD_REQUEST, detail),
     }
 }
@@ -1797,7 +1842,7 @@ async fn coll_post(app: Arc<App>, spec: &'static Spec, h: HeaderMap, body: Bytes
     app.write(|d| {
         let coll = (spec.coll_mut)(d);
         if coll.contains_key(&id) {
-            return rmb_unique_422("id", &id, spec.table);
+            return duplicate_on_post(spec, &rec, "id", &id);
         }
         if let Some((field, value, _)) = unique_violation(coll, &rec, spec.unique, "") {
             return duplicate_on_post(spec, &rec, &field, &value);
@@ -1829,6 +1874,24 @@ async fn coll_put(
     if let Err(r) = check_record(spec, &rec) {
         return r;
     }
+    // Collections updated through RMB `PgUtil.put` (groups, address types, departments, request
+    // preferences: see `duplicate_on_put`): the path's id must be a UUID, else `INVALID_UUID`
+    // (400 text where the RAML's PUT has no 422: groups, address types; 422 `TABLE.id` for
+    // departments), and the path's id replaces the body's (`setId(entity, id)`): `PgUtil.java`
+    // lines 1297-1300 and 285-297, messages lines 74-76.
+    if matches!(
+        spec.key,
+        "usergroups" | "addressTypes" | "departments" | "requestPreferences"
+    ) {
+        if spec.key != "requestPreferences" && !cql_uuid(&id) {
+            return if spec.key == "departments" {
+                validation_422(&format!("{}.id", spec.table), &id, INVALID_UUID_TEXT)
+            } else {
+                text(StatusCode::BAD_REQUEST, INVALID_UUID_TEXT)
+            };
+        }
+        rec.insert("id".into(), json!(id));
+    }
     match str_field(&rec, "id") {
         None => {
             rec.insert("id".into(), json!(id));
@@ -1850,8 +1913,8 @@ async fn coll_put(
             .pointer("/metadata/createdDate")
             .and_then(Value::as_str)
             .map(str::to_string);
-        if let Some((field, _, detail)) = unique_violation(coll, &rec, spec.unique, &id) {
-            return duplicate_on_put(spec, &rec, &field, detail);
+        if let Some((field, value, detail)) = unique_violation(coll, &rec, spec.unique, &id) {
+            return duplicate_on_put(spec, &rec, &field, &value, detail);
         }
         set_metadata(&mut rec, created);
         coll.insert(id.clone(), Value::Object(rec));

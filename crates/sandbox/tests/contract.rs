@@ -359,7 +359,9 @@ async fn folio_service_points_and_request_preferences_refuse_unknown_properties(
 /// `group` lines 85-93, departments `name` and `code` lines 96-108, addresstype `addressType`
 /// lines 347-352, users `externalSystemId` lines 191-206), folded by `lower(f_unaccent(…))`,
 /// and RMB's 422 "KEY value already exists in table TABLE: VALUE" (folio-org/raml-module-builder
-/// `domain-models-runtime/src/main/java/org/folio/rest/persist/PgUtil.java` lines 340-356).
+/// `domain-models-runtime/src/main/java/org/folio/rest/persist/PgUtil.java` lines 340-356) —
+/// which mod-users re-words for departments: "Department with this FIELD already exists" with
+/// the value as given (`src/main/java/org/folio/rest/impl/DepartmentsAPI.java` lines 88-121).
 #[tokio::test]
 async fn folio_unique_indexes_answer_rmbs_already_exists_422() {
     let h = sandbox(SandboxConfig::default()).await;
@@ -383,20 +385,6 @@ async fn folio_unique_indexes_answer_rmbs_already_exists_422() {
             "group",
             "staff",
             "groups",
-        ),
-        (
-            "/departments",
-            json!({"name": "Músic", "code": "OTHER"}),
-            "name",
-            "music",
-            "departments",
-        ),
-        (
-            "/departments",
-            json!({"name": "Other", "code": "mus"}),
-            "code",
-            "mus",
-            "departments",
         ),
         (
             "/addresstypes",
@@ -427,6 +415,93 @@ async fn folio_unique_indexes_answer_rmbs_already_exists_422() {
         assert_eq!(e["parameters"][0]["key"], key(field));
         assert_eq!(e["parameters"][0]["value"], value);
     }
+    for (body, field, value) in [
+        (json!({"name": "Músic", "code": "OTHER"}), "name", "Músic"),
+        (json!({"name": "Other", "code": "mus"}), "code", "mus"),
+    ] {
+        let (s, b) = f.post("/departments", body).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {b}");
+        let e = &parse(&b)["errors"][0];
+        assert_eq!(
+            e["message"],
+            format!("Department with this {field} already exists")
+        );
+        assert_eq!(e["parameters"][0]["key"], field);
+        assert_eq!(e["parameters"][0]["value"], value);
+    }
+    h.shutdown().await.expect("shutdown");
+}
+
+/// A PUT through RMB `PgUtil.put` (folio-org/raml-module-builder
+/// `domain-models-runtime/src/main/java/org/folio/rest/persist/PgUtil.java` lines 1279-1330):
+/// the path's id replaces the body's (line 1300); a unique clash is RMB's message, as a 400
+/// text where the RAML's PUT declares no 422 (groups: mod-users `ramls/groups.raml` with
+/// folio-org/raml `rtypes/item-collection.raml` lines 52-81) and as mod-users' 422 for
+/// departments (`DepartmentsAPI.java` lines 61-67); a path id that is no UUID is `INVALID_UUID`
+/// (lines 1297-1299, text lines 74-76).
+#[tokio::test]
+async fn folio_reference_data_puts_answer_as_pgutil_put_does() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let staff = "3684a786-6671-4268-8ed0-9db82ebca60b";
+    let (s, b) = f.post("/groups", json!({"group": "temp"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let temp = parse(&b)["id"].as_str().expect("id").to_string();
+    let (s, b) = f
+        .send(
+            Method::PUT,
+            &format!("/groups/{temp}"),
+            Some(json!({"group": "Staff", "id": staff})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(
+        b,
+        "lower(f_unaccent(jsonb ->> 'group'::text)) value already exists in table groups: staff"
+    );
+    let (s, b) = f
+        .send(
+            Method::PUT,
+            &format!("/groups/{temp}"),
+            Some(json!({"group": "temporary", "id": staff})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "the body's id gives way: {b}");
+    let (_, b) = f.get(&format!("/groups/{temp}")).await;
+    assert_eq!(parse(&b)["group"], "temporary");
+    let (_, b) = f.get(&format!("/groups/{staff}")).await;
+    assert_eq!(parse(&b)["group"], "staff", "untouched");
+    let (s, b) = f
+        .send(
+            Method::PUT,
+            "/groups/not-a-uuid",
+            Some(json!({"group": "x"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(b.starts_with("Invalid UUID format of id"), "{b}");
+
+    let (s, _) = f
+        .post("/departments", json!({"name": "Music", "code": "MUS"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, b) = f
+        .post("/departments", json!({"name": "Art", "code": "ART"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let art = parse(&b)["id"].as_str().expect("id").to_string();
+    let (s, b) = f
+        .send(
+            Method::PUT,
+            &format!("/departments/{art}"),
+            Some(json!({"name": "Art", "code": "mus"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_eq!(
+        parse(&b)["errors"][0]["message"],
+        "Department with this code already exists"
+    );
     h.shutdown().await.expect("shutdown");
 }
 
