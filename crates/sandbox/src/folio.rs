@@ -1772,9 +1772,25 @@ async fn coll_list(
     }
 }
 
+/// Collections whose item routes are RMB's `PgUtil.getById`/`deleteById` (mod-users
+/// `AddressTypeAPI.java` lines 61 and 94, `DepartmentsAPI.java` lines 75 and 84,
+/// `service/UserGroupService.java` lines 61 and 78; mod-circulation-storage
+/// `RequestPreferencesAPI.java` lines 53 and 63; mod-inventory-storage `ServicePointApi.java`
+/// line 182, GET only).
+fn pgutil_item(spec: &Spec, delete: bool) -> bool {
+    matches!(
+        spec.key,
+        "usergroups" | "addressTypes" | "departments" | "requestPreferences"
+    ) || (!delete && spec.key == "servicepoints")
+}
+
 async fn coll_get(app: Arc<App>, spec: &'static Spec, h: HeaderMap, id: String) -> Response {
     if let Some(r) = needs_module_id(&app, spec, &h, Some(&id)) {
         return r;
+    }
+    // `PgUtil.getById` (lines 1059-1061): a path id that is no UUID is 404 `INVALID_UUID`.
+    if pgutil_item(spec, false) && !cql_uuid(&id) {
+        return text(StatusCode::NOT_FOUND, INVALID_UUID_TEXT);
     }
     match app.read(|d| (spec.coll)(d).get(&id).cloned()) {
         Some(v) => json_resp(StatusCode::OK, &v),
@@ -1925,6 +1941,10 @@ async fn coll_put(
 async fn coll_delete(app: Arc<App>, spec: &'static Spec, h: HeaderMap, id: String) -> Response {
     if let Some(r) = needs_module_id(&app, spec, &h, Some(&id)) {
         return r;
+    }
+    // `PgUtil.deleteById` (lines 404-420): a path id that is no UUID is 400 `INVALID_UUID`.
+    if pgutil_item(spec, true) && !cql_uuid(&id) {
+        return text(StatusCode::BAD_REQUEST, INVALID_UUID_TEXT);
     }
     app.write(|d| {
         let in_use = match spec.key {

@@ -438,7 +438,7 @@ async fn folio_unique_indexes_answer_rmbs_already_exists_422() {
 /// text where the RAML's PUT declares no 422 (groups: mod-users `ramls/groups.raml` with
 /// folio-org/raml `rtypes/item-collection.raml` lines 52-81) and as mod-users' 422 for
 /// departments (`DepartmentsAPI.java` lines 61-67); a path id that is no UUID is `INVALID_UUID`
-/// (lines 1297-1299, text lines 74-76).
+/// (lines 1297-1299, text lines 74-76), on GET and DELETE too.
 #[tokio::test]
 async fn folio_reference_data_puts_answer_as_pgutil_put_does() {
     let h = sandbox(SandboxConfig::default()).await;
@@ -477,6 +477,15 @@ async fn folio_reference_data_puts_answer_as_pgutil_put_does() {
             "/groups/not-a-uuid",
             Some(json!({"group": "x"})),
         )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(b.starts_with("Invalid UUID format of id"), "{b}");
+    // `getById` (lines 1059-1061) and `deleteById` (lines 404-420) say the same, 404 and 400.
+    let (s, b) = f.get("/groups/not-a-uuid").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(b.starts_with("Invalid UUID format of id"), "{b}");
+    let (s, b) = f
+        .send(Method::DELETE, "/departments/not-a-uuid", None)
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(b.starts_with("Invalid UUID format of id"), "{b}");
