@@ -1303,6 +1303,10 @@ fn cql_uuid(id: &str) -> bool {
     id.len() == 36 && uuid::Uuid::parse_str(id).is_ok()
 }
 
+/// `metadata` as RMB fills it: both dates now and both user ids the caller's (the token's user:
+/// folio-org/raml-module-builder `domain-models-runtime/src/main/java/org/folio/rest/tools/utils/
+/// MetadataUtil.java` lines 41-52); on update the stored `createdDate` is kept (its line 65:
+/// kept by the database trigger).
 fn set_metadata(rec: &mut Map<String, Value>, created: Option<String>) {
     let now = now_folio();
     let created = created.unwrap_or_else(|| now.clone());
