@@ -1401,3 +1401,40 @@ async fn folio_mod_users_texts_for_deletes_puts_and_sizes() {
     assert_eq!(e["parameters"][0]["key"], "personal.pronouns");
     h.shutdown().await.expect("shutdown");
 }
+
+/// Libib's write-field constraints (illiad-libib-api.md §1.2 lines 66-77, Libib docs
+/// post-patrons-rest-api): `barcode` "must be 5–15 digits", `country` "a valid 2-character
+/// code", `state` "MUST be the two character abbreviation" when the country is US,
+/// `notification_emails` "up to 3"; a refusal is a 400 (its words the sandbox's own: §1.4
+/// [SILENT]) and creates nothing.
+#[tokio::test]
+async fn libib_write_field_constraints_are_the_documented_ones() {
+    let h = sandbox(fast()).await;
+    let l = Libib::new(&h);
+    let base = "/patrons?first_name=A&last_name=B";
+    for (extra, ok) in [
+        ("&barcode=1234", false),
+        ("&barcode=1234567890123456", false),
+        ("&barcode=12a45", false),
+        ("&barcode=12345", true),
+        ("&country=USA", false),
+        ("&country=ca&state=Ontario", true),
+        ("&state=Kansas", false),
+        ("&state=KS", true),
+        (
+            "&notification_emails=a%40x.org,b%40x.org,c%40x.org,d%40x.org",
+            false,
+        ),
+        ("&notification_emails=e%40x.org,f%40x.org,g%40x.org", true),
+    ] {
+        let (s, b) = l.send(Method::POST, &format!("{base}{extra}")).await;
+        if ok {
+            assert!(s.is_success(), "{extra}: {s} {b}");
+        } else {
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{extra}: {b}");
+        }
+    }
+    let (_, b) = l.send(Method::GET, "/patrons").await;
+    assert_eq!(parse(&b)["total"], 4, "only the accepted ones were created");
+    h.shutdown().await.expect("shutdown");
+}
