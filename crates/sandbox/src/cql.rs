@@ -1124,6 +1124,19 @@ mod tests {
         assert!(!m(&format!(r#"id>"{B}""#), &r));
     }
 
+    /// mod-users' `keywords` index covers the fields its schema.json lines 340-343 list,
+    /// `personal.middleName` and `customFields` among them, and nothing else.
+    #[test]
+    fn keywords_search_the_indexed_fields() {
+        let r = json!({"id": A, "username": "jdoe",
+            "personal": {"lastName": "Doe", "middleName": "Quincy", "phone": "5550100"},
+            "customFields": {"department": "Astronomy"}});
+        assert!(m(r#"keywords="quincy""#, &r));
+        assert!(m(r#"keywords="astronomy""#, &r));
+        assert!(m(r#"keywords="jdoe""#, &r));
+        assert!(!m(r#"keywords="5550100""#, &r), "phone is not indexed");
+    }
+
     /// CQL2PgJSON compares `jsonb->'a'->>'b'` (dbschema SqlUtil.cqlNameAsSqlText): an array leaf
     /// is its JSON text (`==` sees `["a", "B"]`, `=` finds words in it), a step through an array
     /// is NULL, and NULL matches nothing, not even `<>`.
