@@ -362,8 +362,10 @@ fn status_count(sb: &Sandbox, status: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Source of the limit: Vert.x `HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH` (4096) and
-/// `Http1xServerConnection.handleError` (414); the sandbox enforces it by default. 50 such
+/// Source of the limit: Vert.x `HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH` (4096,
+/// eclipse-vertx/vert.x `vertx-core/src/main/java/io/vertx/core/http/HttpServerOptions.java` line
+/// 82) and `HttpServerRequest.DEFAULT_INVALID_REQUEST_HANDLER` (414, `HttpServerRequest.java`
+/// lines 61-76); the sandbox enforces it by default. 50 such
 /// keys make a 5,000-byte lookup, so the planner must batch by request-line length.
 #[test]
 fn long_usernames_are_looked_up_under_the_4096_byte_request_line() {

@@ -177,7 +177,8 @@ fn lex(input: &str) -> Result<Vec<Tok>, CqlError> {
 /// Builds a clause, making the checks CQL2PgJSON makes before running it.
 fn clause_node(index: String, rel: Rel, raw: &str) -> Result<Node, CqlError> {
     if index.eq_ignore_ascii_case("cql.serverChoice") {
-        // CQL2PgJSON.java lines 522-525: mod-users builds CQL2PgJSON without serverChoiceIndexes.
+        // CQL2PgJSON.java lines 522-525: mod-users builds CQL2PgJSON without serverChoiceIndexes
+        // (`UsersAPI.java` lines 193-199: `new CQL2PgJSON(fields)` / `(USERS_JSONB)`).
         return Err(CqlError::Validation(
             "cql.serverChoice requested, but no serverChoiceIndexes defined.".into(),
         ));
@@ -400,8 +401,9 @@ fn term_of(raw: &str) -> Term {
     }
 }
 
-/// One piece of a `==`/`<>` term with wildcards: RMB `Cql2SqlUtil.cql2like` turns an unmasked
-/// `*` into SQL `%` and `?` into `_`, anywhere in the term.
+/// One piece of a `==`/`<>` term with wildcards: RMB `Cql2SqlUtil.cql2like`
+/// (`cql2pgjson/src/main/java/org/folio/cql2pgjson/util/Cql2SqlUtil.java` line 39) turns an
+/// unmasked `*` into SQL `%` and `?` into `_`, anywhere in the term.
 #[derive(Debug, Clone)]
 enum Like {
     /// Folded literal characters.
@@ -470,9 +472,9 @@ enum FtTerm {
     Words(Vec<(String, bool)>),
 }
 
-/// RMB `CQL2PgJSON.queryByFt` (stand-alone ` *` removed; `*` alone = true; `""` = any value)
-/// and `Cql2SqlUtil.appendCql2tsquery` (an unmasked `?` is an error, an unmasked `*` must end a
-/// word); words are the runs of letters and digits, as PostgreSQL's `simple` parser splits them.
+/// RMB `CQL2PgJSON.queryByFt` (`cql2pgjson/src/main/java/org/folio/cql2pgjson/CQL2PgJSON.java` lines 818-831 and 883: stand-alone ` *` removed; `*` alone =
+/// true; `""` = any value) and `Cql2SqlUtil.appendCql2tsquery` (`Cql2SqlUtil.java` line 212: an
+/// unmasked `?` is an error, an unmasked `*` must end a word); words are the runs of letters and digits, as PostgreSQL's `simple` parser splits them.
 fn ft_term(raw: &str) -> Result<FtTerm, CqlError> {
     let mut cleaned = String::new();
     let chars: Vec<char> = raw.chars().collect();
@@ -551,8 +553,8 @@ fn ft_term(raw: &str) -> Result<FtTerm, CqlError> {
     Ok(FtTerm::Words(words))
 }
 
-/// RMB `CQL2PgJSON.pgId` (the primary key `id` and foreign keys such as mod-users'
-/// `patronGroup`, schema.json `foreignKeys`): checks made before the query runs.
+/// RMB `CQL2PgJSON.pgId` (folio-org/raml-module-builder @ 24e2b7b2a `cql2pgjson/src/main/java/org/folio/cql2pgjson/CQL2PgJSON.java` line 590; the primary key `id` and foreign keys such as
+/// mod-users' `patronGroup`, its schema.json lines 185-190): checks made before the query runs.
 fn check_uuid_clause(index: &str, rel: Rel, term: &Term) -> Result<(), CqlError> {
     let raw = term.raw.as_str();
     match rel {
@@ -592,7 +594,7 @@ fn check_uuid_clause(index: &str, rel: Rel, term: &Term) -> Result<(), CqlError>
     }
 }
 
-/// RMB's `uuidPattern` (`CQL2PgJSON.java` line 73): any hex digits in the 8-4-4-4-12 layout.
+/// RMB's `uuidPattern` (`cql2pgjson/src/main/java/org/folio/cql2pgjson/CQL2PgJSON.java` line 73): any hex digits in the 8-4-4-4-12 layout.
 fn is_uuid_text(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 36
@@ -809,8 +811,9 @@ fn jsonb_text(v: &Value, out: &mut String) {
     }
 }
 
-/// The value CQL2PgJSON compares for an index: `jsonb->'a'->'b'->>'c'` (dbschema `SqlUtil.
-/// Cql2PgUtil.cqlNameAsSqlText`). A step through an array is SQL NULL (`->'key'` on an array);
+/// The value CQL2PgJSON compares for an index: `jsonb->'a'->'b'->>'c'` (RMB
+/// `dbschema/src/main/java/org/folio/dbschema/util/SqlUtil.java` line 124,
+/// `Cql2PgUtil.cqlNameAsSqlText`). A step through an array is SQL NULL (`->'key'` on an array);
 /// a leaf array or object is its JSON text, so `tags.tagList=="x"` compares `["x"]` with `x`
 /// and matches nothing, while `=` (full text) finds the word in that text. `None` = NULL.
 fn value_at<'a>(v: &'a Value, path: &str) -> Option<Cow<'a, str>> {
@@ -870,8 +873,9 @@ fn ft_matches(value: Option<&str>, rel: Rel, ft: &FtTerm) -> bool {
     }
 }
 
-/// `==`, `<>` (RMB `queryByLike`: `lower(f_unaccent(v)) LIKE lower(f_unaccent(term))`, wildcards
-/// from `cql2like`) and `<`, `>`, `<=`, `>=` (`queryBySql`) on a string value; NULL matches
+/// `==`, `<>` (RMB `queryByLike`, `CQL2PgJSON.java` line 940: `lower(f_unaccent(v)) LIKE
+/// lower(f_unaccent(term))`, wildcards from `cql2like`) and `<`, `>`, `<=`, `>=` (`queryBySql`,
+/// line 998) on a string value; NULL matches
 /// nothing, not even `<>`.
 fn matches_clause(value: Option<&str>, rel: Rel, term: &Term) -> bool {
     let Some(value) = value else { return false };
@@ -896,17 +900,21 @@ fn matches_clause(value: Option<&str>, rel: Rel, term: &Term) -> bool {
     }
 }
 
-/// The fields of mod-users' `keywords` full-text index (schema.json `fullTextIndex`
-/// `keywords`, its `sqlExpression`).
-const KEYWORD_FIELDS: [&str; 8] = [
+/// The fields of mod-users' `keywords` full-text index on `users` (folio-org/mod-users @
+/// 368b83fb6 `src/main/resources/templates/db_scripts/schema.json` lines 340-343,
+/// `multiFieldNames`; `customFields` is read as its JSON text). Not modelled: RMB joins the
+/// fields into one text, so a phrase across two fields (first and last name) would match there.
+const KEYWORD_FIELDS: [&str; 10] = [
     "username",
     "personal.firstName",
-    "personal.lastName",
     "personal.preferredFirstName",
+    "personal.lastName",
+    "personal.middleName",
     "personal.email",
     "barcode",
     "id",
     "externalSystemId",
+    "customFields",
 ];
 
 /// The value of `index` in `record`; `id` (the record's id as its collection keys it) answers
@@ -1114,6 +1122,19 @@ mod tests {
             &r
         ));
         assert!(!m(&format!(r#"id>"{B}""#), &r));
+    }
+
+    /// mod-users' `keywords` index covers the fields its schema.json lines 340-343 list,
+    /// `personal.middleName` and `customFields` among them, and nothing else.
+    #[test]
+    fn keywords_search_the_indexed_fields() {
+        let r = json!({"id": A, "username": "jdoe",
+            "personal": {"lastName": "Doe", "middleName": "Quincy", "phone": "5550100"},
+            "customFields": {"department": "Astronomy"}});
+        assert!(m(r#"keywords="quincy""#, &r));
+        assert!(m(r#"keywords="astronomy""#, &r));
+        assert!(m(r#"keywords="jdoe""#, &r));
+        assert!(!m(r#"keywords="5550100""#, &r), "phone is not indexed");
     }
 
     /// CQL2PgJSON compares `jsonb->'a'->>'b'` (dbschema SqlUtil.cqlNameAsSqlText): an array leaf

@@ -18,6 +18,7 @@ use axum::Router;
 use serde_json::{json, Map, Value};
 
 use super::cql::{self, fold};
+use super::jackson;
 use super::server::{empty, json_resp, lock, text, App, Token};
 use super::state::{canonical_id, Coll, Data};
 
@@ -118,10 +119,12 @@ fn request_line_len(req: &Request) -> usize {
 
 /// 414 with an empty body, connection closed, when a FOLIO request line is longer than
 /// `folio_max_request_line`: Netty's `HttpObjectDecoder` fails a line over
-/// `maxInitialLineLength` (Vert.x default 4096, `HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH`)
-/// with "An HTTP line is larger than …", and eclipse-vertx/vert.x
-/// `src/main/java/io/vertx/core/http/impl/Http1xServerConnection.java` `handleError` answers that
-/// with a bare `REQUEST_URI_TOO_LONG` and closes the connection. Okapi and mod-users are both
+/// `maxInitialLineLength` (Vert.x default 4096, `HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH`,
+/// eclipse-vertx/vert.x @ d9e1080b4 `vertx-core/src/main/java/io/vertx/core/http/HttpServerOptions.java`
+/// line 82) with a `TooLongHttpLineException`, which Vert.x's default invalid-request handler
+/// answers with a bodiless `REQUEST_URI_TOO_LONG` and a closed connection
+/// (`vertx-core/src/main/java/io/vertx/core/http/HttpServerRequest.java` lines 61-76; Vert.x 4,
+/// which Okapi and mod-users run, did the same in `Http1xServerConnection`). Okapi and mod-users are both
 /// Vert.x servers with the default.
 pub(crate) fn request_line_too_long(app: &App, req: &Request) -> Option<Response> {
     if !req.uri().path().starts_with("/folio") {
@@ -177,7 +180,14 @@ fn new_token(app: &App, refresh: bool, ttl: Option<Duration>) -> String {
     token
 }
 
-/// Tenant check shared by every FOLIO route: `Err` is the response to send.
+/// Tenant check shared by every FOLIO route: `Err` is the response to send. An unknown tenant
+/// is Okapi's 400 "No such Tenant {0}" (folio-org/okapi @ 802665dd3
+/// `okapi-core/src/main/java/org/folio/okapi/managers/ProxyService.java` line 552,
+/// `okapi-core/src/main/resources/infra-messages/Messages_en.properties` line 12). A missing
+/// header is mod-authtoken's 400 "Missing header: X-Okapi-Tenant" (folio-org/mod-authtoken
+/// `src/main/java/org/folio/auth/authtokenmodule/apis/FilterApi.java` lines 44 and 107), as a
+/// client calling a module directly sees it; behind Okapi the tenant would come from the token
+/// or be `supertenant` (ProxyService.java lines 271-305; not modelled, README).
 fn check_tenant(app: &App, h: &HeaderMap) -> Result<(), Response> {
     match header_str(h, "x-okapi-tenant") {
         None => Err(text(
@@ -248,17 +258,14 @@ async fn gate(State(app): State<Arc<App>>, req: Request, next: Next) -> Response
             format!("Token missing, access requires permission: {perm}"),
         );
     };
+    // mod-authtoken `Api.java` lines 41-48: every token validation failure, an expired access
+    // token included (`AccessToken.java` line 61 names it only in the log), is 401 with the
+    // generic text "Invalid token".
     let known = lock(&app.tokens).get(&token).cloned();
-    match known {
-        Some(Token {
-            refresh: false,
-            expires,
-        }) => {
-            if expires.is_some_and(|e| e <= Instant::now()) {
-                return text(StatusCode::UNAUTHORIZED, "Access token has expired");
-            }
-        }
-        _ => return text(StatusCode::UNAUTHORIZED, "Invalid token"),
+    let valid = matches!(known, Some(Token { refresh: false, expires })
+        if expires.is_none_or(|e| e > Instant::now()));
+    if !valid {
+        return text(StatusCode::UNAUTHORIZED, "Invalid token");
     }
     let perm = permission(req.method(), &route);
     if app.config.folio_denied_permissions.contains(&perm) {
@@ -274,10 +281,10 @@ async fn gate(State(app): State<Arc<App>>, req: Request, next: Next) -> Response
 }
 
 /// The login body: `username` or `userId`, and `password`, else mod-login's 400 texts
-/// (folio-org/mod-login `src/main/java/org/folio/rest/impl/LoginAPI.java` lines 533-543).
+/// (folio-org/mod-login `src/main/java/org/folio/rest/impl/LoginAPI.java` lines 533-543); a body
+/// that is not JSON is RMB's binding 400 (see [`parse_object`]).
 fn parse_login(body: &Bytes) -> Result<(String, String), Response> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| text(StatusCode::BAD_REQUEST, format!("Json content error {e}")))?;
+    let v: Value = serde_json::from_slice(body).map_err(|e| jackson_400(e.to_string()))?;
     let user = v
         .get("username")
         .or_else(|| v.get("userId"))
@@ -388,6 +395,8 @@ async fn refresh(State(app): State<Arc<App>>, h: HeaderMap) -> Response {
     if let Err(r) = check_tenant(&app, &h) {
         return r;
     }
+    // No refresh cookie: 400 "Bad request", code `token.parse.failure` (mod-login `LoginAPI.java`
+    // lines 417-429, constants lines 131 and 139).
     let Some(rt) = cookie(&h, "folioRefreshToken") else {
         return login_error(
             StatusCode::BAD_REQUEST,
@@ -460,18 +469,29 @@ struct Page {
 
 /// An `offset`/`limit` parameter: an integer from 0 to 2147483647 (folio-org/raml
 /// `traits/pageable.raml` lines 10-25, pinned by mod-users as `ramls/raml-util`), else a 400 in
-/// RMB's words (folio-org/raml-module-builder
-/// `domain-models-api-aspects/src/main/java/org/folio/rest/annotations/RestValidator.aj` line 71).
+/// RMB's words (folio-org/raml-module-builder @ 24e2b7b2a): empty is "NAME does not have a default
+/// value in the RAML and has been passed empty" (`domain-models-runtime/src/main/java/org/folio/
+/// rest/RestRouting.java` lines 274-275 and 305-306); not a Java `int` is `Integer.valueOf`'s
+/// NumberFormatException text (line 277, answered by `parseParams`, lines 423-431); below 0 is
+/// the `@Min` violation as `RestValidator` words it, leading newline included
+/// (`domain-models-api-aspects/src/main/java/org/folio/rest/annotations/RestValidator.aj` line 71).
 fn int_param(p: &[(String, String)], name: &str, default: usize) -> Result<usize, Response> {
-    match param(p, name) {
-        None => Ok(default),
-        Some(v) => v.trim().parse::<usize>().ok().filter(|n| *n <= i32::MAX as usize).ok_or_else(|| {
-            text(
-                StatusCode::BAD_REQUEST,
-                format!("'{name}' parameter is incorrect. parameter value {{{v}}} is not valid: must be an integer, greater than or equal to 0"),
-            )
-        }),
+    let Some(v) = param(p, name) else {
+        return Ok(default);
+    };
+    if v.is_empty() {
+        return Err(jackson_400(format!(
+            "{name} does not have a default value in the RAML and has been passed empty"
+        )));
     }
+    let n = v
+        .parse::<i32>()
+        .map_err(|_| jackson_400(format!("For input string: \"{v}\"")))?;
+    usize::try_from(n).map_err(|_| {
+        jackson_400(format!(
+            "\n '{name}' parameter is incorrect. parameter value {{{n}}} is not valid: must be greater than or equal to 0"
+        ))
+    })
 }
 
 /// A query FOLIO refuses is a 400 text: a syntax error as mod-users words it (`UsersAPI.java`
@@ -576,34 +596,28 @@ fn page_body(key: &str, page: Page, result_info: bool) -> Value {
 // ---------------------------------------------------------------------------------------------
 // JSON parsing and user validation
 
+/// A body Jackson cannot bind: RMB answers 400 with the exception's message as the whole
+/// `text/plain` body (folio-org/raml-module-builder @ 24e2b7b2a
+/// `domain-models-runtime/src/main/java/org/folio/rest/RestRouting.java` lines 423-431; no
+/// "Json content error " prefix since commit 22e863be9). See `jackson.rs` for the messages.
+fn jackson_400(message: impl Into<String>) -> Response {
+    text(StatusCode::BAD_REQUEST, message.into())
+}
+
+/// The body as a JSON object, else RMB's binding 400: Jackson's "No content to map due to
+/// end-of-input" for a blank body, its shape message for a non-object; a syntax error's text is
+/// serde_json's (Jackson's wording not modelled).
 fn parse_object(body: &Bytes, class: &str) -> Result<Map<String, Value>, Response> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(text(
-            StatusCode::BAD_REQUEST,
-            "Json content error No content to map due to end-of-input",
-        ));
+        return Err(jackson_400("No content to map due to end-of-input"));
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(other) => Err(text(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "Json content error Cannot deserialize value of type `org.folio.rest.jaxrs.model.{class}` from {} value",
-                json_kind(&other)
-            ),
-        )),
-        Err(e) => Err(text(StatusCode::BAD_REQUEST, format!("Json content error {e}"))),
-    }
-}
-
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Array(_) => "Array",
-        Value::Object(_) => "Object",
-        Value::String(_) => "String",
-        Value::Number(_) => "Number",
-        Value::Bool(_) => "Boolean",
-        Value::Null => "Null",
+        Ok(other) => Err(jackson_400(jackson::cannot_deserialize(
+            &format!("org.folio.rest.jaxrs.model.{class}"),
+            &other,
+        ))),
+        Err(e) => Err(jackson_400(e.to_string())),
     }
 }
 
@@ -677,15 +691,9 @@ const ADDRESS_FIELDS: &[(&str, Kind)] = &[
     ("primaryAddress", Kind::Bool),
 ];
 
-/// A 400 "Json content error" (Jackson could not bind the value).
+/// RMB's binding 400 for a value of the wrong JSON shape (`jackson::cannot_deserialize`).
 fn mismatch(class: &str, v: &Value) -> Response {
-    text(
-        StatusCode::BAD_REQUEST,
-        format!(
-            "Json content error Cannot deserialize value of type `{class}` from {} value",
-            json_kind(v)
-        ),
-    )
+    jackson_400(jackson::cannot_deserialize(class, v))
 }
 
 /// Jackson's `UnrecognizedPropertyException` for a property a schema with `additionalProperties:
@@ -699,33 +707,6 @@ fn unrecognized(field: &str, class: &str) -> Response {
         "message": format!("Unrecognized field \"{field}\" (class org.folio.rest.jaxrs.model.{class}), not marked as ignorable"),
         "type": "1", "code": "-1", "parameters": [{"key": "", "value": ""}]
     })])
-}
-
-fn parse_date(s: &str) -> Option<String> {
-    use chrono::{DateTime, NaiveDate, NaiveDateTime};
-    let fmt =
-        |dt: chrono::DateTime<chrono::Utc>| dt.format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string();
-    if let Ok(d) = DateTime::parse_from_rfc3339(s) {
-        return Some(fmt(d.with_timezone(&chrono::Utc)));
-    }
-    for f in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%z"] {
-        if let Ok(d) = DateTime::parse_from_str(s, f) {
-            return Some(fmt(d.with_timezone(&chrono::Utc)));
-        }
-    }
-    for f in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%dT%H:%M",
-    ] {
-        if let Ok(d) = NaiveDateTime::parse_from_str(s, f) {
-            return Some(fmt(d.and_utc()));
-        }
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| fmt(d.and_utc()))
 }
 
 /// Binds and validates one object against a field table, normalizing values in place
@@ -769,34 +750,29 @@ fn bind(
                         ));
                     }
                 }
+                // `personal.pronouns` `maxLength: 300` (mod-users `ramls/userdata.json` lines
+                // 61-64), a jakarta `@Size` violation.
                 if k == "pronouns" {
                     if let Value::String(s) = &*v {
                         if s.chars().count() > 300 {
-                            errs.push(err("size must be between 0 and 300", "jakarta.validation.constraints.Size.message", &key_path, s));
+                            errs.push(err(
+                                "size must be between 0 and 300",
+                                "jakarta.validation.constraints.Size.message",
+                                &key_path,
+                                s,
+                            ));
                         }
                     }
                 }
             }
-            Kind::Bool => match v {
-                Value::Bool(_) => {}
-                Value::String(s) if s == "true" || s == "false" => *v = Value::Bool(s == "true"),
-                Value::Number(n) if n.as_i64() == Some(0) || n.as_i64() == Some(1) => {
-                    *v = Value::Bool(n.as_i64() == Some(1))
-                }
-                other => return Err(mismatch("java.lang.Boolean", other)),
+            Kind::Bool => match jackson::bind_boolean(v) {
+                Ok(b) => *v = b,
+                Err(m) => return Err(jackson_400(m)),
             },
-            Kind::Date => match v {
-                Value::String(s) => match parse_date(s) {
-                    Some(d) => *v = Value::String(d),
-                    None => {
-                        return Err(text(
-                            StatusCode::BAD_REQUEST,
-                            format!("Json content error Cannot deserialize value of type `java.util.Date` from String \"{s}\": not a valid representation"),
-                        ))
-                    }
-                },
-                Value::Number(_) => {}
-                other => return Err(mismatch("java.util.Date", other)),
+            // Bound as RMB's mapper binds `java.util.Date` and stored as it prints one.
+            Kind::Date => match jackson::bind_date(v) {
+                Ok(d) => *v = Value::String(d),
+                Err(m) => return Err(jackson_400(m)),
             },
             Kind::Addresses => {}
             Kind::Obj => {
@@ -805,7 +781,9 @@ fn bind(
                 }
             }
             Kind::Tags => {
-                let Value::Object(t) = v else { return Err(mismatch("org.folio.rest.jaxrs.model.Tags", v)) };
+                let Value::Object(t) = v else {
+                    return Err(mismatch("org.folio.rest.jaxrs.model.Tags", v));
+                };
                 for (tk, tv) in t.iter() {
                     if tk != "tagList" {
                         return Err(unrecognized(tk, "Tags"));
@@ -816,7 +794,9 @@ fn bind(
                 }
             }
             Kind::StrArr | Kind::UuidArr | Kind::EmailComm => {
-                let Value::Array(a) = v else { return Err(mismatch("java.util.List", v)) };
+                let Value::Array(a) = v else {
+                    return Err(mismatch("java.util.List", v));
+                };
                 for (i, item) in a.iter_mut().enumerate() {
                     match item {
                         Value::String(_) => {}
@@ -832,14 +812,20 @@ fn bind(
                                 s,
                             ));
                         }
-                        if matches!(kind, Kind::EmailComm) && !matches!(s.as_str(), "Support" | "Programs" | "Services") {
-                            return Err(text(
-                                StatusCode::BAD_REQUEST,
-                                format!("Json content error Cannot deserialize value of type `org.folio.rest.jaxrs.model.PreferredEmailCommunication` from String \"{s}\": not one of the values accepted for Enum class: [Support, Programs, Services]"),
-                            ));
+                        if matches!(kind, Kind::EmailComm)
+                            && !matches!(s.as_str(), "Support" | "Programs" | "Services")
+                        {
+                            return Err(jackson_400(jackson::not_one_of(
+                                "org.folio.rest.jaxrs.model.PreferredEmailCommunication",
+                                s,
+                                &["Support", "Programs", "Services"],
+                            )));
                         }
                     }
                 }
+                // `departments` (userdata.json line 40) and `preferredEmailCommunication` (lines
+                // 209-212: the enum, `maxItems: 3`, `uniqueItems`) are `uniqueItems` arrays,
+                // which jsonschema2pojo binds to a `Set`: duplicates vanish silently.
                 if matches!(kind, Kind::UuidArr | Kind::EmailComm) {
                     let mut seen = std::collections::HashSet::new();
                     a.retain(|x| seen.insert(x.as_str().unwrap_or_default().to_string()));
@@ -854,21 +840,37 @@ fn bind(
                 }
             }
             Kind::Personal => {
-                let Value::Object(p) = v else { return Err(mismatch("org.folio.rest.jaxrs.model.Personal", v)) };
+                let Value::Object(p) = v else {
+                    return Err(mismatch("org.folio.rest.jaxrs.model.Personal", v));
+                };
                 bind(p, PERSONAL_FIELDS, "Personal", &key_path, errs)?;
+                // Required: `personal.lastName` (userdata.json lines 168-169) and each address's
+                // `addressTypeId` (lines 144-145): jakarta `@NotNull`.
                 if p.get("lastName").is_none_or(Value::is_null) {
-                    errs.push(err("must not be null", "jakarta.validation.constraints.NotNull.message", &format!("{key_path}.lastName"), "null"));
+                    errs.push(err(
+                        "must not be null",
+                        "jakarta.validation.constraints.NotNull.message",
+                        &format!("{key_path}.lastName"),
+                        "null",
+                    ));
                 }
                 if let Some(addrs) = p.get_mut("addresses") {
                     match addrs {
                         Value::Null => {}
                         Value::Array(list) => {
                             for (i, a) in list.iter_mut().enumerate() {
-                                let Value::Object(am) = a else { return Err(mismatch("org.folio.rest.jaxrs.model.Address", a)) };
+                                let Value::Object(am) = a else {
+                                    return Err(mismatch("org.folio.rest.jaxrs.model.Address", a));
+                                };
                                 let ap = format!("{key_path}.addresses[{i}]");
                                 bind(am, ADDRESS_FIELDS, "Address", &ap, errs)?;
                                 if am.get("addressTypeId").is_none_or(Value::is_null) {
-                                    errs.push(err("must not be null", "jakarta.validation.constraints.NotNull.message", &format!("{ap}.addressTypeId"), "null"));
+                                    errs.push(err(
+                                        "must not be null",
+                                        "jakarta.validation.constraints.NotNull.message",
+                                        &format!("{ap}.addressTypeId"),
+                                        "null",
+                                    ));
                                 }
                             }
                         }
@@ -904,8 +906,9 @@ fn cf_error(key: &str, value: &str, message: &str) -> Value {
 }
 
 /// One value of a field against its definition: `Err(message)` as the value validators throw
-/// it (`CustomFieldValueValidatorConstants`: "Field with type %s must be a string|boolean|an
-/// array", "Field %s can only have following values: %s", "Maximum length of the value is %s").
+/// it (`src/main/java/org/folio/validate/value/CustomFieldValueValidatorConstants.java` lines 5-9:
+/// "Field with type %s must be a string|boolean|an array", "Field %s can only have following
+/// values: %s", "Maximum length of the value is %s"; folio-org/folio-custom-fields @ f88934814).
 fn cf_check_value(def: &Value, v: &Value) -> Result<(), String> {
     let ty = def.get("type").and_then(Value::as_str).unwrap_or("");
     let repeatable = def
@@ -933,7 +936,8 @@ fn cf_check_value(def: &Value, v: &Value) -> Result<(), String> {
             }
         }
         // TextBoxFieldValueValidator.java lines 45-76; limits from
-        // custom-fields-application.properties (short 150, long 1500).
+        // `src/main/resources/custom-fields-application.properties` lines 7-8 (short 150, long
+        // 1500), counted in UTF-16 units (`String.length()`, line 70).
         "TEXTBOX_SHORT" | "TEXTBOX_LONG" => {
             let format = def
                 .pointer("/textField/fieldFormat")
@@ -1265,16 +1269,44 @@ fn user_unique_violation(
 /// expression as the parameter key (folio-org/raml-module-builder
 /// `domain-models-runtime/src/main/java/org/folio/rest/persist/PgUtil.java` lines 340-356,
 /// `responseUniqueViolation`).
+/// The primary key is a plain `id` column, so its clash names `id` (PostgreSQL's detail "Key
+/// (id)=(…) already exists.", matched by `KEY_ALREADY_EXISTS_PATTERN`, lines 92-93).
 fn rmb_unique_422(field: &str, value: &str, table: &str) -> Response {
-    let key = format!("lower(f_unaccent(jsonb ->> '{field}'::text))");
-    errors_422(vec![err(
+    errors_422(vec![rmb_unique_error(field, value, table)])
+}
+
+/// The `{key, value, message}` of RMB's unique-violation answer (see [`rmb_unique_422`]).
+fn rmb_unique_error(field: &str, value: &str, table: &str) -> Value {
+    let key = rmb_unique_key(field);
+    err(
         &format!("{key} value already exists in table {table}: {value}"),
         "-1",
         &key,
         value,
-    )])
+    )
 }
 
+fn rmb_unique_key(field: &str) -> String {
+    if field == "id" {
+        "id".into()
+    } else {
+        format!("lower(f_unaccent(jsonb ->> '{field}'::text))")
+    }
+}
+
+/// RMB's `INVALID_UUID` text (`PgUtil.java` lines 74-76).
+const INVALID_UUID_TEXT: &str = "Invalid UUID format of id, should be xxxxxxxx-xxxx-Mxxx-Nxxx-xxxxxxxxxxxx where M is 1-5 and N is 8, 9, a, b, A or B and x is 0-9, a-f or A-F.";
+
+/// An id RMB's `UuidUtil.isUuid` takes, as the sandbox reads it: 36 characters that parse as a
+/// UUID.
+fn cql_uuid(id: &str) -> bool {
+    id.len() == 36 && uuid::Uuid::parse_str(id).is_ok()
+}
+
+/// `metadata` as RMB fills it: both dates now and both user ids the caller's (the token's user:
+/// folio-org/raml-module-builder `domain-models-runtime/src/main/java/org/folio/rest/tools/utils/
+/// MetadataUtil.java` lines 41-52); on update the stored `createdDate` is kept (its line 65:
+/// kept by the database trigger).
 fn set_metadata(rec: &mut Map<String, Value>, created: Option<String>) {
     let now = now_folio();
     let created = created.unwrap_or_else(|| now.clone());
@@ -1298,11 +1330,8 @@ async fn users_list(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Respo
 /// RMB `PgUtil.getById` (PgUtil.java lines 1059-1073, messages lines 73-76): a malformed id is
 /// 404 "Invalid UUID format of id, …", an unknown one 404 "Not found".
 async fn user_get(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
-    if uuid::Uuid::parse_str(&id).is_err() || id.len() != 36 {
-        return text(
-            StatusCode::NOT_FOUND,
-            "Invalid UUID format of id, should be xxxxxxxx-xxxx-Mxxx-Nxxx-xxxxxxxxxxxx where M is 1-5 and N is 8, 9, a, b, A or B and x is 0-9, a-f or A-F.",
-        );
+    if !cql_uuid(&id) {
+        return text(StatusCode::NOT_FOUND, INVALID_UUID_TEXT);
     }
     let id = canonical_id(&id);
     match app.read(|d| d.folio.users.get(&id).cloned()) {
@@ -1339,6 +1368,7 @@ async fn users_post(State(app): State<Arc<App>>, body: Bytes) -> Response {
     }
     let id = canonical_id(&id);
     u.insert("id".into(), json!(id));
+    // `UsersAPI.java` lines 336-337: both dates set to now on create.
     let now = now_folio();
     u.insert("createdDate".into(), json!(now));
     u.insert("updatedDate".into(), json!(now));
@@ -1421,6 +1451,8 @@ async fn user_put(State(app): State<Arc<App>>, Path(id): Path<String>, body: Byt
     let id = canonical_id(&id);
     u.insert("id".into(), json!(id));
     app.write(|d| {
+        // `UsersAPI.java` lines 950-958: 404 with the id as the body; `createdDate` kept,
+        // `updatedDate` now.
         let Some(existing) = d.folio.users.get(&id) else {
             return text(StatusCode::NOT_FOUND, id.clone());
         };
@@ -1469,6 +1501,7 @@ async fn user_delete(State(app): State<Arc<App>>, Path(raw): Path<String>) -> Re
 
 async fn users_delete_by_query(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Response {
     let p = params(&q);
+    // `UsersAPI.java` line 524.
     let Some(query) = param(&p, "query").map(str::trim).filter(|s| !s.is_empty()) else {
         return text(
             StatusCode::BAD_REQUEST,
@@ -1558,10 +1591,13 @@ static SPECS: [Spec; 8] = [
         path: "/folio/service-points",
         key: "servicepoints",
         table: "service_point",
-        // folio-org/mod-inventory-storage `ramls/servicepoint.json`: required `name`, `code`,
-        // `discoveryDisplayName`; `additionalProperties: false` (the properties below). The
-        // unique `name` and `code` are not cited here (not checked against that module's
-        // `db_scripts/schema.json`).
+        // folio-org/mod-inventory-storage @ 2639d28bf
+        // `ramls/schemas/service-points/servicepoint.json`: required `name`, `code`,
+        // `discoveryDisplayName` (lines 98-102); `additionalProperties: false` (line 97). Unique
+        // `name` and `code`: `mod-inventory-storage-server/src/main/resources/templates/
+        // db_scripts/schema.json` lines 113-125 (RMB's default folding, `lower(f_unaccent())`:
+        // folio-org/raml-module-builder `dbschema/src/main/java/org/folio/dbschema/Index.java`
+        // lines 16 and 19). Clashes: `duplicate_on_post`, `duplicate_on_put`.
         required: &["name", "code", "discoveryDisplayName"],
         unique: &["name", "code"],
         allowed: Some(&[
@@ -1581,10 +1617,11 @@ static SPECS: [Spec; 8] = [
         path: "/folio/request-preference-storage/request-preference",
         key: "requestPreferences",
         table: "user_request_preference",
-        // folio-org/mod-circulation-storage `ramls/request-preference.json`: required `userId`,
-        // `holdShelf`, `delivery`; `additionalProperties: false` (the properties below). One
-        // preference per user: `src/main/resources/templates/db_scripts/schema.json` lines
-        // 362-371 (`user_request_preference`, `uniqueIndex` `userId`).
+        // folio-org/mod-circulation-storage @ ce24c3d81 `ramls/request-preference.json`: the
+        // properties (lines 5-44), `additionalProperties: false` (line 45), required `userId`,
+        // `holdShelf`, `delivery` (lines 46-50). One preference per user: unique `userId`,
+        // `src/main/resources/templates/db_scripts/schema.json` lines 362-371. Clashes:
+        // `duplicate_on_post`, `duplicate_on_put`.
         required: &["userId", "holdShelf", "delivery"],
         unique: &["userId"],
         allowed: Some(&[
@@ -1627,11 +1664,101 @@ static SPECS: [Spec; 8] = [
     },
 ];
 
-fn needs_module_id(spec: &Spec, h: &HeaderMap) -> Option<Response> {
-    if spec.key == "customFields" && header_str(h, "x-okapi-module-id").is_none() {
-        return Some(text(
+/// `ValidationHelper.createValidationErrorMessage(field, value, message)`: one error, code "-1",
+/// type "1" (folio-org/raml-module-builder `.../rest/tools/utils/ValidationHelper.java` lines
+/// 23-37).
+fn validation_422(field: &str, value: &str, message: &str) -> Response {
+    errors_422(vec![err(message, "-1", field, value)])
+}
+
+/// The answer to a POST that clashes with a unique index, as each module words it.
+fn duplicate_on_post(spec: &Spec, rec: &Map<String, Value>, field: &str, value: &str) -> Response {
+    match spec.key {
+        // folio-org/mod-inventory-storage @ 2639d28bf
+        // `mod-inventory-storage-server/src/main/java/org/folio/rest/impl/ServicePointApi.java`
+        // lines 104-116 and 258-261: a "duplicate key value violates unique constraint" (name or
+        // code) is 422 "Service Point Exists" with the entity's name.
+        "servicepoints" => validation_422(
+            "name",
+            str_field(rec, "name").unwrap_or_default(),
+            "Service Point Exists",
+        ),
+        // folio-org/mod-users `src/main/java/org/folio/rest/impl/DepartmentsAPI.java` lines
+        // 34-38, 54-55 and 88-121: RMB's 422 is re-worded "Department with this FIELD already
+        // exists", with the value as given.
+        "departments" => validation_422(
+            field,
+            str_field(rec, field).unwrap_or(value),
+            &format!("Department with this {field} already exists"),
+        ),
+        // folio-org/mod-circulation-storage @ ce24c3d81
+        // `src/main/java/org/folio/rest/impl/RequestPreferencesAPI.java` lines 44 and 76-98 (an
+        // id clash is caught too: its text has " value already exists in table ").
+        "requestPreferences" => validation_422(
+            "userId",
+            str_field(rec, "userId").unwrap_or_default(),
+            "Request preference for specified user already exists",
+        ),
+        _ => rmb_unique_422(field, value, spec.table),
+    }
+}
+
+/// The answer to a PUT that clashes with a unique index.
+fn duplicate_on_put(
+    spec: &Spec,
+    rec: &Map<String, Value>,
+    field: &str,
+    value: &str,
+    detail: String,
+) -> Response {
+    match spec.key {
+        // `ServicePointApi.java` line 165 → `EndpointFailureHandler.failureResponse`
+        // (`.../rest/support/EndpointFailureHandler.java` lines 57-79) → RMB
+        // `PgExceptionUtil.badRequestMessage` (`.../rest/persist/PgExceptionUtil.java` lines
+        // 93-118): 400 text "message: detail", the index named `{table}_{field}_idx_unique`
+        // (RMB `domain-models-runtime/src/main/resources/templates/db_scripts/indexes.ftl` line 22).
+        "servicepoints" => text(
             StatusCode::BAD_REQUEST,
-            "Missing X-Okapi-Module-Id header for multiple interface custom-fields",
+            format!(
+                "duplicate key value violates unique constraint \"{}_{field}_idx_unique\": {detail}",
+                spec.table
+            ),
+        ),
+        // `RequestPreferencesAPI.java` line 73 and `DepartmentsAPI.java` lines 64-66: the PUT
+        // has the POST's handler.
+        "requestPreferences" | "departments" => duplicate_on_post(spec, rec, field, value),
+        // Groups (mod-users `service/UserGroupService.java` lines 65-72) and address types
+        // (`rest/impl/AddressTypeAPI.java` lines 104-105) update through RMB `PgUtil.put`
+        // (`PgUtil.java` line 1310 → lines 371-384 → `responseUniqueViolation`, lines 339-356),
+        // and their RAML's PUT declares no 422 (folio-org/raml `rtypes/item-collection.raml`
+        // lines 52-81): RMB's message as a 400 text.
+        "usergroups" | "addressTypes" => {
+            let e = rmb_unique_error(field, value, spec.table);
+            text(
+                StatusCode::BAD_REQUEST,
+                e["message"].as_str().unwrap_or_default().to_string(),
+            )
+        }
+        // Not re-read for the other collections: PostgreSQL's detail.
+        _ => text(StatusCode::BAD_REQUEST, detail),
+    }
+}
+
+/// `custom-fields` is a "multiple" interface: Okapi routes it only with an `X-Okapi-Module-Id`
+/// (folio-org/okapi @ 802665dd3 `okapi-core/src/main/java/org/folio/okapi/util/ModuleCache.java`
+/// lines 190-195: without the id only the proxy map is searched), so without one no module
+/// handles the path and Okapi answers its 404 "No suitable module found for path {0} for tenant
+/// {1}" (`okapi-core/src/main/java/org/folio/okapi/managers/ProxyService.java` lines 242-244).
+fn needs_module_id(app: &App, spec: &Spec, h: &HeaderMap, id: Option<&str>) -> Option<Response> {
+    if spec.key == "customFields" && header_str(h, "x-okapi-module-id").is_none() {
+        let path = spec.path.trim_start_matches("/folio");
+        let path = id.map_or_else(|| path.to_string(), |id| format!("{path}/{id}"));
+        return Some(text(
+            StatusCode::NOT_FOUND,
+            format!(
+                "No suitable module found for path {path} for tenant {}",
+                app.config.credentials.folio_tenant
+            ),
         ));
     }
     None
@@ -1643,7 +1770,7 @@ async fn coll_list(
     h: HeaderMap,
     q: Option<String>,
 ) -> Response {
-    if let Some(r) = needs_module_id(spec, &h) {
+    if let Some(r) = needs_module_id(&app, spec, &h, None) {
         return r;
     }
     let p = params(&q);
@@ -1653,9 +1780,25 @@ async fn coll_list(
     }
 }
 
+/// Collections whose item routes are RMB's `PgUtil.getById`/`deleteById` (mod-users
+/// `AddressTypeAPI.java` lines 61 and 94, `DepartmentsAPI.java` lines 75 and 84,
+/// `service/UserGroupService.java` lines 61 and 78; mod-circulation-storage
+/// `RequestPreferencesAPI.java` lines 53 and 63; mod-inventory-storage `ServicePointApi.java`
+/// line 182, GET only).
+fn pgutil_item(spec: &Spec, delete: bool) -> bool {
+    matches!(
+        spec.key,
+        "usergroups" | "addressTypes" | "departments" | "requestPreferences"
+    ) || (!delete && spec.key == "servicepoints")
+}
+
 async fn coll_get(app: Arc<App>, spec: &'static Spec, h: HeaderMap, id: String) -> Response {
-    if let Some(r) = needs_module_id(spec, &h) {
+    if let Some(r) = needs_module_id(&app, spec, &h, Some(&id)) {
         return r;
+    }
+    // `PgUtil.getById` (lines 1059-1061): a path id that is no UUID is 404 `INVALID_UUID`.
+    if pgutil_item(spec, false) && !cql_uuid(&id) {
+        return text(StatusCode::NOT_FOUND, INVALID_UUID_TEXT);
     }
     match app.read(|d| (spec.coll)(d).get(&id).cloned()) {
         Some(v) => json_resp(StatusCode::OK, &v),
@@ -1701,7 +1844,7 @@ fn check_record(spec: &Spec, rec: &Map<String, Value>) -> Result<(), Response> {
 }
 
 async fn coll_post(app: Arc<App>, spec: &'static Spec, h: HeaderMap, body: Bytes) -> Response {
-    if let Some(r) = needs_module_id(spec, &h) {
+    if let Some(r) = needs_module_id(&app, spec, &h, None) {
         return r;
     }
     let mut rec = match parse_object(&body, spec.class) {
@@ -1723,10 +1866,10 @@ async fn coll_post(app: Arc<App>, spec: &'static Spec, h: HeaderMap, body: Bytes
     app.write(|d| {
         let coll = (spec.coll_mut)(d);
         if coll.contains_key(&id) {
-            return rmb_unique_422("id", &id, spec.table);
+            return duplicate_on_post(spec, &rec, "id", &id);
         }
         if let Some((field, value, _)) = unique_violation(coll, &rec, spec.unique, "") {
-            return rmb_unique_422(&field, &value, spec.table);
+            return duplicate_on_post(spec, &rec, &field, &value);
         }
         let v = Value::Object(rec);
         coll.insert(id.clone(), v.clone());
@@ -1745,7 +1888,7 @@ async fn coll_put(
     id: String,
     body: Bytes,
 ) -> Response {
-    if let Some(r) = needs_module_id(spec, &h) {
+    if let Some(r) = needs_module_id(&app, spec, &h, Some(&id)) {
         return r;
     }
     let mut rec = match parse_object(&body, spec.class) {
@@ -1754,6 +1897,24 @@ async fn coll_put(
     };
     if let Err(r) = check_record(spec, &rec) {
         return r;
+    }
+    // Collections updated through RMB `PgUtil.put` (groups, address types, departments, request
+    // preferences: see `duplicate_on_put`): the path's id must be a UUID, else `INVALID_UUID`
+    // (400 text where the RAML's PUT has no 422: groups, address types; 422 `TABLE.id` for
+    // departments), and the path's id replaces the body's (`setId(entity, id)`): `PgUtil.java`
+    // lines 1297-1300 and 285-297, messages lines 74-76.
+    if matches!(
+        spec.key,
+        "usergroups" | "addressTypes" | "departments" | "requestPreferences"
+    ) {
+        if spec.key != "requestPreferences" && !cql_uuid(&id) {
+            return if spec.key == "departments" {
+                validation_422(&format!("{}.id", spec.table), &id, INVALID_UUID_TEXT)
+            } else {
+                text(StatusCode::BAD_REQUEST, INVALID_UUID_TEXT)
+            };
+        }
+        rec.insert("id".into(), json!(id));
     }
     match str_field(&rec, "id") {
         None => {
@@ -1776,8 +1937,8 @@ async fn coll_put(
             .pointer("/metadata/createdDate")
             .and_then(Value::as_str)
             .map(str::to_string);
-        if let Some((_, _, detail)) = unique_violation(coll, &rec, spec.unique, &id) {
-            return text(StatusCode::BAD_REQUEST, detail);
+        if let Some((field, value, detail)) = unique_violation(coll, &rec, spec.unique, &id) {
+            return duplicate_on_put(spec, &rec, &field, &value, detail);
         }
         set_metadata(&mut rec, created);
         coll.insert(id.clone(), Value::Object(rec));
@@ -1786,8 +1947,12 @@ async fn coll_put(
 }
 
 async fn coll_delete(app: Arc<App>, spec: &'static Spec, h: HeaderMap, id: String) -> Response {
-    if let Some(r) = needs_module_id(spec, &h) {
+    if let Some(r) = needs_module_id(&app, spec, &h, Some(&id)) {
         return r;
+    }
+    // `PgUtil.deleteById` (lines 404-420): a path id that is no UUID is 400 `INVALID_UUID`.
+    if pgutil_item(spec, true) && !cql_uuid(&id) {
+        return text(StatusCode::BAD_REQUEST, INVALID_UUID_TEXT);
     }
     app.write(|d| {
         let in_use = match spec.key {
@@ -1799,6 +1964,10 @@ async fn coll_delete(app: Arc<App>, spec: &'static Spec, h: HeaderMap, id: Strin
             "usergroups" => d.folio.users.values().any(|u| u.get("patronGroup").and_then(Value::as_str) == Some(&id)),
             _ => false,
         };
+        // In use: mod-users `AddressTypeAPI.java` lines 83-88 (400 "Cannot remove address type
+        // 'ID' as it is being used"); a group its users reference, the foreign key `patronGroup`
+        // (schema.json lines 185-190) and RMB's message (`PgUtil.java` lines 316-326; the path
+        // through `UserGroupService.deleteById` not re-read).
         if in_use {
             return text(
                 StatusCode::BAD_REQUEST,
@@ -1817,6 +1986,8 @@ async fn coll_delete(app: Arc<App>, spec: &'static Spec, h: HeaderMap, id: Strin
     })
 }
 
+/// Okapi's `GET /_/proxy/tenants/{tenant}/modules`: the modules enabled for the tenant. The list
+/// (and its versions) is the sandbox's own: the modules it emulates, at versions of its choosing.
 async fn modules(State(app): State<Arc<App>>, Path(tenant): Path<String>) -> Response {
     if tenant != app.config.credentials.folio_tenant {
         return text(StatusCode::NOT_FOUND, tenant);
@@ -1915,19 +2086,6 @@ mod tests {
         assert!(is_uuid("3684a786-6671-4268-8ed0-9db82ebca60b"));
         assert!(!is_uuid("3684a786-6671-6268-8ed0-9db82ebca60b"));
         assert!(!is_uuid("not-a-uuid"));
-    }
-
-    #[test]
-    fn dates_are_normalized_to_utc() {
-        assert_eq!(
-            parse_date("2027-06-30").as_deref(),
-            Some("2027-06-30T00:00:00.000+00:00")
-        );
-        assert_eq!(
-            parse_date("2027-06-30T01:00:00+01:00").as_deref(),
-            Some("2027-06-30T00:00:00.000+00:00")
-        );
-        assert!(parse_date("June 30").is_none());
     }
 
     #[test]

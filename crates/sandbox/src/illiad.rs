@@ -218,6 +218,9 @@ fn public(app: &App, u: &Value) -> Value {
     Value::Object(m)
 }
 
+/// The users whose `field` equals `value`, ignoring case: the sandbox's reading (illiad-libib-api.md
+/// §2.3 "JSON keys are matched case-insensitively", [INF] for values; no source shows the
+/// platform's collation).
 fn find<'a>(users: &'a [Value], field: &str, value: &str) -> Vec<&'a Value> {
     let lv = value.to_lowercase();
     users
@@ -231,6 +234,8 @@ fn find<'a>(users: &'a [Value], field: &str, value: &str) -> Vec<&'a Value> {
 }
 
 fn create(app: &App, body: &Bytes) -> Response {
+    // A body that is not a JSON object: a ModelState 400 whose key and wording are the
+    // sandbox's own (no source shows the platform's; README, "Not modelled").
     let parsed: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(e) => return model_state("model", &e.to_string()),
@@ -238,6 +243,9 @@ fn create(app: &App, body: &Bytes) -> Response {
     let Value::Object(input) = parsed else {
         return model_state("model.UserName", "The UserName field is required.");
     };
+    // "JSON keys are matched case-insensitively on input" (illiad-libib-api.md §2.1, lines
+    // 203-206: Atlas's own example posts `Username` and `EmailAddress`); unknown keys are
+    // ignored (ASP.NET Web API model binding, [INF] there).
     let mut u = Map::new();
     for (k, v) in input {
         let k = if k.eq_ignore_ascii_case("Username") {
@@ -322,6 +330,10 @@ fn create(app: &App, body: &Bytes) -> Response {
         .map(str::trim)
         .unwrap_or_default()
         .to_string();
+    // "Username … Required field." (seeds/illiad-webplatform-users-api.txt line 287, "Required
+    // Parameters" lines 401-405); the refusal as pulibrary/orangelight's spec captured it:
+    // `{"Message":"The request is invalid.","ModelState":{"model.UserName":["The UserName field
+    // is required."]}}` (illiad-libib-api.md §2.3, lines 240-242).
     if username.is_empty() {
         return model_state("model.UserName", "The UserName field is required.");
     }
@@ -356,7 +368,10 @@ fn create(app: &App, body: &Bytes) -> Response {
         _ => {}
     }
     // Defaults when a field is omitted: seeds/illiad-webplatform-users-api.txt lines 286 on
-    // ("Default if not provided"; illiad-libib-api.md §2.3).
+    // ("Default if not provided": NotificationMethod line 305, the delivery methods 310 and 314,
+    // Cleared 319, Web 328, NotificationPreferences 365); AuthType `Default` and ExpirationDate
+    // one year on (Princeton's fixture: LastChangedDate + 1 year) from illiad-libib-api.md §2.3
+    // lines 256-260 — the vendor says only "set based upon system rules" (seed line 336).
     let defaults = [
         ("NotificationMethod", json!("Electronic")),
         ("DeliveryMethod", json!("Hold for Pickup")),
@@ -380,6 +395,8 @@ fn create(app: &App, body: &Bytes) -> Response {
     }
     u.insert("LastChangedDate".into(), json!(illiad_now(0)));
     app.write(|d| {
+        // illiad-libib-api.md §2.3 line 238 (pulibrary/orangelight
+        // `spec/models/requests/illiad_patron_spec.rb`): the key without `model.`.
         if !find(&d.illiad, "UserName", &username).is_empty() {
             return model_state("UserName", &format!("Username {username} already exists."));
         }
@@ -406,6 +423,10 @@ fn route(
             message(StatusCode::NOT_FOUND, "Not Found"),
         );
     }
+    // Paths in any casing (illiad-libib-api.md §2.1 lines 182-183: clients use
+    // `/ILLiadWebPlatform`, `/illiadwebplatform`, `Users/ExternalUserID`). Health checks:
+    // `SystemInfo/APIVersion` without a key, `SystemInfo/SecurePlatformVersion` with one (lines
+    // 207-208); their bodies are [SILENT] there, so "1" and "9.2.2.0" are the sandbox's own.
     if l[1..] == ["systeminfo", "apiversion"] && method == Method::GET {
         return (
             format!("GET {base}/SystemInfo/APIVersion"),
@@ -429,6 +450,8 @@ fn route(
             template
         }
     );
+    // Without the right `ApiKey`: 401 (seeds/illiad-webplatform-users-api.txt lines 97-101);
+    // the message is ASP.NET Web API's `[Authorize]` wording, the sandbox's choice (README).
     if !key_ok {
         return (
             name,
@@ -439,6 +462,8 @@ fn route(
         );
     }
     let uri = format!("{base}/{}", segs[1..].join("/"));
+    // A method or path the platform lacks: ASP.NET Web API's 405 and 404 wording, the sandbox's
+    // own choice (no source shows the platform's bodies; README "Not modelled").
     let not_allowed = || {
         message(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -452,6 +477,8 @@ fn route(
         ("Users", &Method::POST) => create(app, body),
         ("Users/{username}", &Method::GET) => {
             let name = &segs[2];
+            // 404 `{"Message":"User jstudent was not found."}` (illiad-libib-api.md §2.2 line
+            // 215, pulibrary/orangelight specs).
             app.read(|d| match find(&d.illiad, "UserName", name).first() {
                 Some(u) => json_resp(StatusCode::OK, &public(app, u)),
                 None => message(
@@ -462,6 +489,8 @@ fn route(
         }
         ("Users/ExternalUserId/{id}", &Method::GET) => {
             let id = &segs[3];
+            // Not found as for a user name; more than one: "Could not find unique user with
+            // external user id X." (seeds/illiad-webplatform-users-api.txt lines 137 and 220-222).
             app.read(|d| {
                 let hits = find(&d.illiad, mapped_field(app), id);
                 match hits.len() {
@@ -515,6 +544,7 @@ pub(crate) async fn handle(
         .filter(|s| !s.is_empty())
         .map(percent_decode)
         .collect();
+    // "Form-urlencoded also works" (illiad-libib-api.md §2.1 lines 199-202).
     let is_form = h
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

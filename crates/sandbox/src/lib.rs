@@ -25,6 +25,7 @@ mod cql;
 mod faults;
 mod folio;
 mod illiad;
+mod jackson;
 mod libib;
 mod server;
 mod state;
@@ -124,8 +125,8 @@ impl Default for SandboxOptions {
     }
 }
 
-/// Vert.x `HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH` (eclipse-vertx/vert.x
-/// `src/main/java/io/vertx/core/http/HttpServerOptions.java`): the longest request line Okapi and
+/// Vert.x `HttpServerOptions.DEFAULT_MAX_INITIAL_LINE_LENGTH` (eclipse-vertx/vert.x @ d9e1080b4
+/// `vertx-core/src/main/java/io/vertx/core/http/HttpServerOptions.java` line 82): the longest request line Okapi and
 /// mod-users accept before answering 414.
 pub const DEFAULT_MAX_REQUEST_LINE: usize = 4096;
 

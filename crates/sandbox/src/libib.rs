@@ -53,6 +53,8 @@ fn error(status: StatusCode, message: &str) -> Response {
 /// Auth and pacing for every Libib request: `Err` is the response to send. "Currently you may hit
 /// the API once every 2 seconds" (illiad-libib-api.md §1.1, Libib docs introduction.html); the
 /// 429's body and `Retry-After` are the sandbox's own (undocumented, [SILENT]).
+/// Auth: `x-api-key` and `x-api-user` (illiad-libib-api.md §1.1 line 34, Libib docs
+/// introduction.html); the 401 and its words are the sandbox's own (§1.4: [SILENT]).
 fn gate(app: &App, h: &HeaderMap) -> Result<(), Response> {
     let key = h.get("x-api-key").and_then(|v| v.to_str().ok());
     let user = h.get("x-api-user").and_then(|v| v.to_str().ok());
@@ -171,6 +173,10 @@ fn apply(
         }
         let v = v.trim();
         if v.is_empty() {
+            // "Submitting a parameter with an empty string will remove any existing entry for
+            // that field"; `first_name`, `last_name`, `country` and `barcode` "(If included, can
+            // not be empty)" (illiad-libib-api.md §1.2, the "Update" row, line 61). The 400 and
+            // its words are the sandbox's own (§1.4: [SILENT]).
             if matches!(k, "first_name" | "last_name" | "country" | "barcode") {
                 return Err(error(
                     StatusCode::BAD_REQUEST,
@@ -205,6 +211,9 @@ fn apply(
                     return Err(error(StatusCode::BAD_REQUEST, "barcode must be unique"));
                 }
             }
+            // illiad-libib-api.md §1.2 write-field constraints, lines 68-72: `country` "a valid
+            // 2-character code", `notification_emails` "up to 3", `state` two characters when
+            // the country is US, `freeze` "Set to 1"; the refusals' wording is the sandbox's own.
             "country" if v.len() != 2 || !v.chars().all(|c| c.is_ascii_alphabetic()) => {
                 return Err(error(
                     StatusCode::BAD_REQUEST,
@@ -280,7 +289,8 @@ async fn get_one(State(app): State<Arc<App>>, h: HeaderMap, Path(id): Path<Strin
     }
     app.read(|d| match find(d, &id) {
         Some(i) => json_resp(StatusCode::OK, &public(&d.libib.patrons[i])),
-        // Observed on the real API: an unknown id answers 200 with empty fields.
+        // An unknown id answers 200 with empty fields (illiad-libib-api.md §1.2 line 59, [EMP]
+        // mvbc: "returns HTTP 200 with empty/null fields when the patron is missing, not 404").
         None => json_resp(StatusCode::OK, &public(&LibibPatron::default())),
     })
 }
@@ -290,6 +300,10 @@ async fn create(State(app): State<Arc<App>>, h: HeaderMap, RawQuery(q): RawQuery
         return r;
     }
     let q = params(&q);
+    // "Only two fields are required": `first_name`, `last_name` (illiad-libib-api.md §1.2, the
+    // "Create" row, line 60; Libib docs post-patrons-rest-api). The docs give no status or
+    // message for the refusal (§1.4 "Errors", lines 93-95: [SILENT]); the 400 and its words
+    // are the sandbox's own, listed as not modelled in the README's sandbox section.
     for f in ["first_name", "last_name"] {
         if !q.iter().any(|(k, v)| k == f && !v.trim().is_empty()) {
             return error(
@@ -300,6 +314,7 @@ async fn create(State(app): State<Arc<App>>, h: HeaderMap, RawQuery(q): RawQuery
     }
     app.write(|d| {
         let mut p = LibibPatron::default();
+        // "It defaults to `US` on create" (illiad-libib-api.md line 71).
         p.fields.insert("country".into(), json!("US"));
         if let Err(r) = apply(d, &mut p, &q, None) {
             return r;
@@ -336,6 +351,8 @@ async fn update(
     }
     let q = params(&q);
     app.write(|d| {
+        // An unknown id on update, delete or restore: [SILENT] in the docs (illiad-libib-api.md
+        // §1.4 line 101); the 404 and its words are the sandbox's own (README).
         let Some(i) = find(d, &id) else {
             return error(StatusCode::NOT_FOUND, "Patron not found");
         };
@@ -394,6 +411,9 @@ async fn restore(State(app): State<Arc<App>>, h: HeaderMap, Path(id): Path<Strin
                 "Patron not found or no longer restorable",
             );
         };
+        // "If a patron email has been re-added as a new user, restore will not work for that
+        // patron" (illiad-libib-api.md §1.2 line 63, Libib docs patch-patrons-id); a barcode in
+        // use again likewise ([INF]). Status and words: the sandbox's own.
         if let Some(e) = field_str(p, "email") {
             if email_taken(d, e, Some(i)) {
                 return error(

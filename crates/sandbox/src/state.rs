@@ -13,8 +13,10 @@ use serde_json::Value;
 pub type Coll = BTreeMap<String, Value>;
 
 /// A user id as FOLIO stores it: a UUID in canonical lower-case form (mod-users keeps ids in a
-/// Postgres `uuid` column, and RMB's `set_id_injson` trigger writes that column's text back into
-/// the record, so ids always come back lower-case; lookups by id ignore case). Text that is not a
+/// Postgres `uuid` column, and RMB's `set_id_in_jsonb` trigger writes that column's text back into
+/// the record, so ids always come back lower-case; lookups by id ignore case: folio-org/
+/// raml-module-builder `domain-models-runtime/src/main/resources/templates/db_scripts/
+/// general_functions.ftl` line 179, `schemas.ftl` lines 87-88). Text that is not a
 /// UUID is returned unchanged.
 pub fn canonical_id(id: &str) -> String {
     match uuid::Uuid::parse_str(id) {

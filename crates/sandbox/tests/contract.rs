@@ -1,8 +1,20 @@
-//! Contract tests of the emulators' older rules (issue 15's audit): each test names the source
-//! of the rule it checks — the same source the rule's comment in `src/` cites — and drives the
-//! sandbox over a real loopback socket, as a client would.
+//! Contract tests of the emulators' rules (issue 15's audit): each test names the source of the
+//! rule it checks — the same source the rule's comment in `src/` cites — and drives the sandbox
+//! over a real loopback socket, as a client would. `contract/sandbox_*.rs`: each emulator's
+//! socket-level tests (auth, CRUD, paging, faults, persistence).
 
 use std::time::Duration;
+
+// The socket-level tests of each emulator (moved from the root `tests/it/`, so they share this
+// crate's helpers).
+#[path = "contract/sandbox_faults.rs"]
+mod sandbox_faults;
+#[path = "contract/sandbox_folio.rs"]
+mod sandbox_folio;
+#[path = "contract/sandbox_illiad.rs"]
+mod sandbox_illiad;
+#[path = "contract/sandbox_libib.rs"]
+mod sandbox_libib;
 
 use patron_sandbox::{start, SandboxConfig, SandboxHandle};
 use reqwest::{Client, Method, StatusCode};
@@ -27,6 +39,19 @@ fn parse(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
 
+fn cookie_value(resp: &reqwest::Response, name: &str) -> Option<String> {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| {
+            c.strip_prefix(&format!("{name}="))
+                .map(|r| r.split(';').next().unwrap_or("").to_string())
+        })
+}
+
+/// A logged-in FOLIO client (`login-with-expiry`, the access token from its cookie), shared by
+/// this file and `contract/sandbox_folio.rs`.
 struct Folio {
     c: Client,
     base: String,
@@ -38,19 +63,14 @@ impl Folio {
         let c = Client::new();
         let base = h.folio_url();
         let r = c
-            .post(format!("{base}/authn/login"))
+            .post(format!("{base}/authn/login-with-expiry"))
             .header("x-okapi-tenant", "diku")
             .json(&json!({"username": "diku_admin", "password": "admin"}))
             .send()
             .await
             .expect("login request");
         assert_eq!(r.status(), StatusCode::CREATED);
-        let token = r
-            .headers()
-            .get("x-okapi-token")
-            .and_then(|v| v.to_str().ok())
-            .expect("x-okapi-token")
-            .to_string();
+        let token = cookie_value(&r, "folioAccessToken").expect("access cookie");
         Folio { c, base, token }
     }
 
@@ -109,9 +129,12 @@ async fn folio_paging_defaults_to_limit_10_from_offset_0() {
 }
 
 /// `limit` and `offset` are integers from 0 to 2147483647 (raml `traits/pageable.raml` lines
-/// 10-25); outside, RMB answers 400 "'limit' parameter is incorrect. parameter value {…} is not
-/// valid: …" (folio-org/raml-module-builder `domain-models-api-aspects/src/main/java/org/folio/
-/// rest/annotations/RestValidator.aj` line 71).
+/// 10-25); outside, RMB answers 400: below 0 "\n 'limit' parameter is incorrect. parameter value
+/// {…} is not valid: must be greater than or equal to 0" (folio-org/raml-module-builder
+/// `domain-models-api-aspects/src/main/java/org/folio/rest/annotations/RestValidator.aj` line
+/// 71), not a Java int `Integer.valueOf`'s "For input string" (`domain-models-runtime/src/main/
+/// java/org/folio/rest/RestRouting.java` line 277), empty "… has been passed empty" (lines
+/// 274-275, 305-306).
 #[tokio::test]
 async fn folio_paging_bounds_are_0_to_2147483647_with_rmbs_message() {
     let h = sandbox(SandboxConfig::default()).await;
@@ -120,21 +143,27 @@ async fn folio_paging_bounds_are_0_to_2147483647_with_rmbs_message() {
         let (s, b) = f.get(&format!("/groups?{ok}")).await;
         assert_eq!(s, StatusCode::OK, "{ok}: {b}");
     }
-    for (name, bad) in [
-        ("limit", "2147483648"),
-        ("limit", "-1"),
-        ("offset", "-1"),
-        ("limit", "ten"),
-    ] {
+    for (name, bad) in [("limit", "-1"), ("offset", "-1")] {
         let (s, b) = f.get(&format!("/groups?{name}={bad}")).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{name}={bad}");
-        assert!(
-            b.contains(&format!(
-                "'{name}' parameter is incorrect. parameter value {{{bad}}} is not valid: "
-            )),
-            "{name}={bad}: {b}"
+        assert_eq!(
+            b,
+            format!("\n '{name}' parameter is incorrect. parameter value {{{bad}}} is not valid: must be greater than or equal to 0")
         );
     }
+    for bad in ["2147483648", "ten", " 5"] {
+        let (s, b) = f.get(&format!("/groups?limit={bad}")).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(b, format!("For input string: \"{bad}\""));
+    }
+    let (s, b) = f.get("/groups?limit=").await;
+    assert_eq!(
+        (s, b.as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            "limit does not have a default value in the RAML and has been passed empty"
+        )
+    );
     h.shutdown().await.expect("shutdown");
 }
 
@@ -277,8 +306,9 @@ async fn folio_groups_take_unknown_properties_address_types_and_departments_do_n
     h.shutdown().await.expect("shutdown");
 }
 
-/// Service points (folio-org/mod-inventory-storage `ramls/servicepoint.json`) and request
-/// preferences (folio-org/mod-circulation-storage `ramls/request-preference.json`) declare
+/// Service points (folio-org/mod-inventory-storage
+/// `ramls/schemas/service-points/servicepoint.json` line 97) and request preferences
+/// (folio-org/mod-circulation-storage `ramls/request-preference.json` line 45) declare
 /// `additionalProperties: false`: an unknown property is RMB's 422, a documented one is taken.
 #[tokio::test]
 async fn folio_service_points_and_request_preferences_refuse_unknown_properties() {
@@ -369,7 +399,9 @@ async fn folio_service_points_users_refuse_unknown_properties_and_one_of_each_pe
 /// `group` lines 85-93, departments `name` and `code` lines 96-108, addresstype `addressType`
 /// lines 347-352, users `externalSystemId` lines 191-206), folded by `lower(f_unaccent(…))`,
 /// and RMB's 422 "KEY value already exists in table TABLE: VALUE" (folio-org/raml-module-builder
-/// `domain-models-runtime/src/main/java/org/folio/rest/persist/PgUtil.java` lines 340-356).
+/// `domain-models-runtime/src/main/java/org/folio/rest/persist/PgUtil.java` lines 340-356) —
+/// which mod-users re-words for departments: "Department with this FIELD already exists" with
+/// the value as given (`src/main/java/org/folio/rest/impl/DepartmentsAPI.java` lines 88-121).
 #[tokio::test]
 async fn folio_unique_indexes_answer_rmbs_already_exists_422() {
     let h = sandbox(SandboxConfig::default()).await;
@@ -393,20 +425,6 @@ async fn folio_unique_indexes_answer_rmbs_already_exists_422() {
             "group",
             "staff",
             "groups",
-        ),
-        (
-            "/departments",
-            json!({"name": "Músic", "code": "OTHER"}),
-            "name",
-            "music",
-            "departments",
-        ),
-        (
-            "/departments",
-            json!({"name": "Other", "code": "mus"}),
-            "code",
-            "mus",
-            "departments",
         ),
         (
             "/addresstypes",
@@ -437,6 +455,102 @@ async fn folio_unique_indexes_answer_rmbs_already_exists_422() {
         assert_eq!(e["parameters"][0]["key"], key(field));
         assert_eq!(e["parameters"][0]["value"], value);
     }
+    for (body, field, value) in [
+        (json!({"name": "Músic", "code": "OTHER"}), "name", "Músic"),
+        (json!({"name": "Other", "code": "mus"}), "code", "mus"),
+    ] {
+        let (s, b) = f.post("/departments", body).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {b}");
+        let e = &parse(&b)["errors"][0];
+        assert_eq!(
+            e["message"],
+            format!("Department with this {field} already exists")
+        );
+        assert_eq!(e["parameters"][0]["key"], field);
+        assert_eq!(e["parameters"][0]["value"], value);
+    }
+    h.shutdown().await.expect("shutdown");
+}
+
+/// A PUT through RMB `PgUtil.put` (folio-org/raml-module-builder
+/// `domain-models-runtime/src/main/java/org/folio/rest/persist/PgUtil.java` lines 1279-1330):
+/// the path's id replaces the body's (line 1300); a unique clash is RMB's message, as a 400
+/// text where the RAML's PUT declares no 422 (groups: mod-users `ramls/groups.raml` with
+/// folio-org/raml `rtypes/item-collection.raml` lines 52-81) and as mod-users' 422 for
+/// departments (`DepartmentsAPI.java` lines 61-67); a path id that is no UUID is `INVALID_UUID`
+/// (lines 1297-1299, text lines 74-76), on GET and DELETE too.
+#[tokio::test]
+async fn folio_reference_data_puts_answer_as_pgutil_put_does() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let staff = "3684a786-6671-4268-8ed0-9db82ebca60b";
+    let (s, b) = f.post("/groups", json!({"group": "temp"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let temp = parse(&b)["id"].as_str().expect("id").to_string();
+    let (s, b) = f
+        .send(
+            Method::PUT,
+            &format!("/groups/{temp}"),
+            Some(json!({"group": "Staff", "id": staff})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(
+        b,
+        "lower(f_unaccent(jsonb ->> 'group'::text)) value already exists in table groups: staff"
+    );
+    let (s, b) = f
+        .send(
+            Method::PUT,
+            &format!("/groups/{temp}"),
+            Some(json!({"group": "temporary", "id": staff})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "the body's id gives way: {b}");
+    let (_, b) = f.get(&format!("/groups/{temp}")).await;
+    assert_eq!(parse(&b)["group"], "temporary");
+    let (_, b) = f.get(&format!("/groups/{staff}")).await;
+    assert_eq!(parse(&b)["group"], "staff", "untouched");
+    let (s, b) = f
+        .send(
+            Method::PUT,
+            "/groups/not-a-uuid",
+            Some(json!({"group": "x"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(b.starts_with("Invalid UUID format of id"), "{b}");
+    // `getById` (lines 1059-1061) and `deleteById` (lines 404-420) say the same, 404 and 400.
+    let (s, b) = f.get("/groups/not-a-uuid").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert!(b.starts_with("Invalid UUID format of id"), "{b}");
+    let (s, b) = f
+        .send(Method::DELETE, "/departments/not-a-uuid", None)
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(b.starts_with("Invalid UUID format of id"), "{b}");
+
+    let (s, _) = f
+        .post("/departments", json!({"name": "Music", "code": "MUS"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, b) = f
+        .post("/departments", json!({"name": "Art", "code": "ART"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let art = parse(&b)["id"].as_str().expect("id").to_string();
+    let (s, b) = f
+        .send(
+            Method::PUT,
+            &format!("/departments/{art}"),
+            Some(json!({"name": "Art", "code": "mus"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_eq!(
+        parse(&b)["errors"][0]["message"],
+        "Department with this code already exists"
+    );
     h.shutdown().await.expect("shutdown");
 }
 
@@ -881,5 +995,486 @@ async fn libib_barcodes_are_202_ean13_and_patrons_are_found_by_barcode_or_email(
         Value::Null,
         "patron_id is no identifier"
     );
+    h.shutdown().await.expect("shutdown");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 15 remainder: binding errors, dates, linked-record uniqueness, required fields
+
+impl Folio {
+    async fn raw(&self, m: Method, path: &str, body: &'static str) -> (StatusCode, String) {
+        let r = self
+            .c
+            .request(m, format!("{}{path}", self.base))
+            .header("x-okapi-tenant", "diku")
+            .header("x-okapi-token", &self.token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        (r.status(), r.text().await.unwrap_or_default())
+    }
+}
+
+/// A body Jackson cannot bind is RMB's 400 with the exception's message as the whole text/plain
+/// body, no "Json content error " prefix (folio-org/raml-module-builder @ 24e2b7b2a
+/// `domain-models-runtime/src/main/java/org/folio/rest/RestRouting.java` lines 423-431; the
+/// prefix went in commit 22e863be9); the shape message is jackson-databind's
+/// `DeserializationContext.java` lines 1560-1561 with jackson-core `JsonToken.valueDescFor`.
+#[tokio::test]
+async fn folio_binding_errors_are_rmbs_400_with_jacksons_message() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let (s, b) = f.post("/users", json!({"username": ["x"]})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        b,
+        "Cannot deserialize value of type `java.lang.String` from Array value (token `JsonToken.START_ARRAY`)"
+    );
+    let (s, b) = f.post("/users", json!([])).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        b,
+        "Cannot deserialize value of type `org.folio.rest.jaxrs.model.User` from Array value (token `JsonToken.START_ARRAY`)"
+    );
+    let (s, b) = f.post("/users", json!({"active": 2.5})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        b,
+        "Cannot deserialize value of type `java.lang.Boolean` from Floating-point value (token `JsonToken.VALUE_NUMBER_FLOAT`)"
+    );
+    // `java.lang.Boolean` (jackson-databind `deser/std/StdDeserializer.java` lines 460-555):
+    // `True` and an integer coerce, "yes" is refused in Jackson's words.
+    let (s, b) = f
+        .post("/users", json!({"username": "b1", "active": "True"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(parse(&b)["active"], true);
+    let (s, b) = f
+        .post("/users", json!({"username": "b2", "active": 0}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(parse(&b)["active"], false);
+    let (s, b) = f.post("/users", json!({"active": "yes"})).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        b,
+        "Cannot deserialize value of type `java.lang.Boolean` from String \"yes\": only \"true\" or \"false\" recognized"
+    );
+    let (s, b) = f.raw(Method::POST, "/users", "  ").await;
+    assert_eq!(
+        (s, b.as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            "No content to map due to end-of-input"
+        )
+    );
+    let (s, b) = f
+        .post("/users", json!({"preferredEmailCommunication": ["Spam"]}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        b.starts_with("Cannot deserialize value of type `org.folio.rest.jaxrs.model.PreferredEmailCommunication` from String \"Spam\": not one of the values"),
+        "{b}"
+    );
+    for path in ["/users", "/departments"] {
+        let (s, b) = f.raw(Method::POST, path, "{not json").await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{path}");
+        assert!(!b.starts_with("Json content error"), "{path}: {b}");
+    }
+    h.shutdown().await.expect("shutdown");
+}
+
+/// Dates bind as RMB's mapper binds `java.util.Date` (folio-org/raml-module-builder
+/// `dbschema/src/main/java/org/folio/dbschema/ObjectMapperTool.java` lines 114-130) through
+/// jackson-databind's `StdDateFormat` (`src/main/java/com/fasterxml/jackson/databind/util/
+/// StdDateFormat.java`: ISO-8601 lines 52-64 and 646-755 on a lenient calendar, lines 343-346
+/// and 813; epoch milliseconds lines 408-427), and are stored as `DateSerializer` prints them
+/// (`ObjectMapperTool.java` lines 83-98): `yyyy-MM-dd'T'HH:mm:ss.SSS+00:00`.
+#[tokio::test]
+async fn folio_dates_bind_as_jacksons_std_date_format() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    for (i, (given, stored)) in [
+        (json!("2027-02-30"), "2027-03-02T00:00:00.000+00:00"),
+        (
+            json!("2027-06-30T01:00+01:00"),
+            "2027-06-30T00:00:00.000+00:00",
+        ),
+        (json!("1814400000"), "1970-01-22T00:00:00.000+00:00"),
+        (json!(0), "1970-01-01T00:00:00.000+00:00"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (s, b) = f
+            .post(
+                "/users",
+                json!({"username": format!("d{i}"), "expirationDate": given}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{given}: {b}");
+        assert_eq!(parse(&b)["expirationDate"], stored, "{given}");
+    }
+    let (s, b) = f
+        .post(
+            "/users",
+            json!({"username": "x", "expirationDate": "June 30"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        b.starts_with("Failed to parse Date value 'June 30': Cannot parse date \"June 30\": not compatible with any of standard forms"),
+        "{b}"
+    );
+    let (s, b) = f
+        .post("/users", json!({"username": "x", "expirationDate": true}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        b,
+        "Unexpected token (VALUE_TRUE), expected VALUE_STRING: expected string containing a date"
+    );
+    h.shutdown().await.expect("shutdown");
+}
+
+/// Service points are unique by `name` and by `code` (folio-org/mod-inventory-storage
+/// `mod-inventory-storage-server/src/main/resources/templates/db_scripts/schema.json` lines
+/// 113-125, folded by RMB's default `lower(f_unaccent())`): a clashing POST is 422 "Service Point
+/// Exists" with the name (`.../rest/impl/ServicePointApi.java` lines 104-116), a clashing PUT a
+/// 400 text "duplicate key value violates unique constraint …" (line 165,
+/// `.../rest/support/EndpointFailureHandler.java` lines 57-79). One request preference per user
+/// (folio-org/mod-circulation-storage `src/main/resources/templates/db_scripts/schema.json`
+/// lines 362-371): 422 "Request preference for specified user already exists" on POST and PUT
+/// (`src/main/java/org/folio/rest/impl/RequestPreferencesAPI.java` lines 44, 73 and 76-98).
+#[tokio::test]
+async fn folio_service_point_and_request_preference_clashes_answer_as_their_modules_do() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let sp =
+        |name: &str, code: &str| json!({"name": name, "code": code, "discoveryDisplayName": name});
+    let (s, b) = f.post("/service-points", sp("Annex", "ANX")).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (s, b) = f.post("/service-points", sp("Dock", "DCK")).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let dock = parse(&b)["id"].as_str().expect("id").to_string();
+    for (name, code) in [("Ánnex", "OTHER"), ("Other", "anx")] {
+        let (s, b) = f.post("/service-points", sp(name, code)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{name}/{code}: {b}");
+        let e = &parse(&b)["errors"][0];
+        assert_eq!(e["message"], "Service Point Exists");
+        assert_eq!(e["code"], "-1");
+        assert_eq!(e["parameters"][0]["key"], "name");
+        assert_eq!(e["parameters"][0]["value"], name);
+    }
+    let mut clash = sp("Annex", "DCK");
+    clash["id"] = json!(dock);
+    let (s, b) = f
+        .send(Method::PUT, &format!("/service-points/{dock}"), Some(clash))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(
+        b,
+        "duplicate key value violates unique constraint \"service_point_name_idx_unique\": Key (lower(f_unaccent(jsonb ->> 'name'::text)))=(annex) already exists."
+    );
+
+    let user = "7d1a1c4e-0c5a-4d33-9a3a-5c2f0e1b2a3c";
+    let pref = json!({"userId": user, "holdShelf": true, "delivery": false});
+    let (s, b) = f
+        .post(
+            "/request-preference-storage/request-preference",
+            pref.clone(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let other = json!({"userId": "0b6e2a1c-4c6f-4f7e-9d3b-2a1c0e9f8d7c", "holdShelf": true, "delivery": false});
+    let (s, b) = f
+        .post("/request-preference-storage/request-preference", other)
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let other_id = parse(&b)["id"].as_str().expect("id").to_string();
+    let (s, b) = f
+        .post(
+            "/request-preference-storage/request-preference",
+            pref.clone(),
+        )
+        .await;
+    let mut moved = pref.clone();
+    moved["id"] = json!(other_id);
+    let (s2, b2) = f
+        .send(
+            Method::PUT,
+            &format!("/request-preference-storage/request-preference/{other_id}"),
+            Some(moved),
+        )
+        .await;
+    for (s, b) in [(s, b), (s2, b2)] {
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+        let e = &parse(&b)["errors"][0];
+        assert_eq!(
+            e["message"],
+            "Request preference for specified user already exists"
+        );
+        assert_eq!(e["parameters"][0]["key"], "userId");
+        assert_eq!(e["parameters"][0]["value"], user);
+    }
+    h.shutdown().await.expect("shutdown");
+}
+
+/// "Only two fields are required": `first_name` and `last_name` (illiad-libib-api.md §1.2, the
+/// "Create" row, line 60, Libib docs post-patrons-rest-api), and on update they "can not be
+/// empty" (the "Update" row, line 61). The docs give no status or message (§1.4 [SILENT]): the
+/// sandbox answers 400, its own words, and a client must read only the status.
+#[tokio::test]
+async fn libib_create_requires_first_and_last_name() {
+    let h = sandbox(fast()).await;
+    let l = Libib::new(&h);
+    for q in [
+        "first_name=Mary",
+        "last_name=Shelley",
+        "first_name=%20&last_name=Shelley",
+    ] {
+        let (s, b) = l.send(Method::POST, &format!("/patrons?{q}")).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{q}: {b}");
+    }
+    assert_eq!(
+        parse(&l.send(Method::GET, "/patrons").await.1)["total"],
+        0,
+        "nothing created"
+    );
+    let p = l.create(1).await;
+    let barcode = p["barcode"].as_str().expect("barcode");
+    let (s, _) = l
+        .send(Method::POST, &format!("/patrons/{barcode}?last_name="))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (_, b) = l.send(Method::GET, &format!("/patrons/{barcode}")).await;
+    assert_eq!(parse(&b)["last_name"], "Libib", "unchanged");
+    h.shutdown().await.expect("shutdown");
+}
+
+/// `Username` is the one "Required field" (seeds/illiad-webplatform-users-api.txt line 287,
+/// "Required Parameters" lines 401-405); without it the platform answers `{"Message":"The
+/// request is invalid.","ModelState":{"model.UserName":["The UserName field is required."]}}`
+/// (illiad-libib-api.md §2.3 lines 240-242, pulibrary/orangelight
+/// `spec/models/requests/illiad_patron_spec.rb`).
+#[tokio::test]
+async fn illiad_create_without_username_is_the_required_model_state() {
+    let h = sandbox(SandboxConfig::default()).await;
+    for body in [
+        json!({"NVTGC": "ILL", "LastName": "Doe"}),
+        json!({"UserName": "  ", "NVTGC": "ILL"}),
+    ] {
+        let (s, b) = illiad_post(&h, body.clone()).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(
+            b,
+            json!({"Message": "The request is invalid.",
+                   "ModelState": {"model.UserName": ["The UserName field is required."]}}),
+            "{body}"
+        );
+    }
+    h.shutdown().await.expect("shutdown");
+}
+
+/// `custom-fields` is an Okapi "multiple" interface: without `X-Okapi-Module-Id` Okapi finds no
+/// handler (folio-org/okapi `okapi-core/src/main/java/org/folio/okapi/util/ModuleCache.java`
+/// lines 190-195) and answers 404 "No suitable module found for path {0} for tenant {1}"
+/// (`okapi-core/src/main/java/org/folio/okapi/managers/ProxyService.java` lines 242-244); with
+/// it the definitions are served.
+#[tokio::test]
+async fn folio_custom_fields_without_a_module_id_is_okapis_404() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let (s, b) = f.get("/custom-fields").await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+    assert_eq!(
+        b,
+        "No suitable module found for path /custom-fields for tenant diku"
+    );
+    let r =
+        f.c.get(format!("{}/custom-fields", f.base))
+            .header("x-okapi-tenant", "diku")
+            .header("x-okapi-token", &f.token)
+            .header("x-okapi-module-id", "mod-users-19.6.0")
+            .send()
+            .await
+            .expect("request");
+    assert_eq!(r.status(), StatusCode::OK);
+    h.shutdown().await.expect("shutdown");
+}
+
+/// The gate in front of every FOLIO route: an unknown tenant is Okapi's 400 "No such Tenant {0}"
+/// (folio-org/okapi `okapi-core/src/main/java/org/folio/okapi/managers/ProxyService.java` line
+/// 552, `Messages_en.properties` line 12); no tenant header is mod-authtoken's 400 "Missing
+/// header: X-Okapi-Tenant" (`FilterApi.java` lines 44 and 107); no token is 400 "Token missing,
+/// access requires permission: P" (lines 321-341) with P from mod-users'
+/// `descriptors/ModuleDescriptor-template.json` (line 18); an unknown token is 401 "Invalid
+/// token" (`apis/Api.java` lines 41-48).
+#[tokio::test]
+async fn folio_gate_answers_as_okapi_and_mod_authtoken_do() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let c = Client::new();
+    let users = format!("{}/users", h.folio_url());
+    let send = |tenant: Option<&'static str>, token: Option<&'static str>| {
+        let mut r = c.get(&users);
+        if let Some(t) = tenant {
+            r = r.header("x-okapi-tenant", t);
+        }
+        if let Some(t) = token {
+            r = r.header("x-okapi-token", t);
+        }
+        r.send()
+    };
+    for (tenant, token, status, body) in [
+        (
+            None,
+            Some("x"),
+            StatusCode::BAD_REQUEST,
+            "Missing header: X-Okapi-Tenant",
+        ),
+        (
+            Some("nope"),
+            Some("x"),
+            StatusCode::BAD_REQUEST,
+            "No such Tenant nope",
+        ),
+        (
+            Some("diku"),
+            None,
+            StatusCode::BAD_REQUEST,
+            "Token missing, access requires permission: users.collection.get",
+        ),
+        (
+            Some("diku"),
+            Some("not-a-token"),
+            StatusCode::UNAUTHORIZED,
+            "Invalid token",
+        ),
+    ] {
+        let r = send(tenant, token).await.expect("request");
+        assert_eq!(r.status(), status, "{tenant:?} {token:?}");
+        assert_eq!(
+            r.text().await.unwrap_or_default(),
+            body,
+            "{tenant:?} {token:?}"
+        );
+    }
+    h.shutdown().await.expect("shutdown");
+}
+
+/// mod-users' own texts (folio-org/mod-users `src/main/java/org/folio/rest/impl/UsersAPI.java`):
+/// an empty delete-by-query (line 524), a PUT naming an address type that does not exist (lines
+/// 596-601), an address type in use (`AddressTypeAPI.java` lines 83-88), a group its users
+/// reference (the `patronGroup` foreign key, `db_scripts/schema.json` lines 185-190, in RMB's
+/// words: `PgUtil.java` lines 316-326); and `personal.pronouns` longer than its `maxLength: 300`
+/// (`ramls/userdata.json` lines 61-64) is a jakarta `@Size` 422.
+#[tokio::test]
+async fn folio_mod_users_texts_for_deletes_puts_and_sizes() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let staff = "3684a786-6671-4268-8ed0-9db82ebca60b";
+    let home = "93d3d88d-499b-45d0-9bc7-ac73c3a19880";
+    let (s, b) = f
+        .post(
+            "/users",
+            json!({"username": "in-use", "patronGroup": staff,
+                   "personal": {"lastName": "U", "addresses": [{"addressTypeId": home}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let id = parse(&b)["id"].as_str().expect("id").to_string();
+    let (s, b) = f.send(Method::DELETE, "/users?query=", None).await;
+    assert_eq!(
+        (s, b.as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            "Expected CQL but query parameter is empty"
+        )
+    );
+    let (s, b) = f
+        .send(Method::DELETE, &format!("/addresstypes/{home}"), None)
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        b,
+        format!("Cannot remove address type '{home}' as it is being used")
+    );
+    let (s, b) = f
+        .send(Method::DELETE, &format!("/groups/{staff}"), None)
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        b,
+        format!(
+            "Cannot delete groups.id = {staff} because id is still referenced from table users."
+        )
+    );
+    let (s, b) = f
+        .send(
+            Method::PUT,
+            &format!("/users/{id}"),
+            Some(
+                json!({"id": id, "username": "in-use", "personal": {"lastName": "U",
+                "addresses": [{"addressTypeId": "00000000-0000-4000-8000-000000000000"}]}}),
+            ),
+        )
+        .await;
+    assert_eq!(
+        (s, b.as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            "All addresses types defined for users must be existing"
+        )
+    );
+    let long = "x".repeat(301);
+    let (s, b) = f
+        .post(
+            "/users",
+            json!({"username": "p", "personal": {"lastName": "P", "pronouns": long}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    let e = &parse(&b)["errors"][0];
+    assert_eq!(e["message"], "size must be between 0 and 300");
+    assert_eq!(e["parameters"][0]["key"], "personal.pronouns");
+    h.shutdown().await.expect("shutdown");
+}
+
+/// Libib's write-field constraints (illiad-libib-api.md §1.2 lines 66-77, Libib docs
+/// post-patrons-rest-api): `barcode` "must be 5–15 digits", `country` "a valid 2-character
+/// code", `state` "MUST be the two character abbreviation" when the country is US,
+/// `notification_emails` "up to 3"; a refusal is a 400 (its words the sandbox's own: §1.4
+/// [SILENT]) and creates nothing.
+#[tokio::test]
+async fn libib_write_field_constraints_are_the_documented_ones() {
+    let h = sandbox(fast()).await;
+    let l = Libib::new(&h);
+    let base = "/patrons?first_name=A&last_name=B";
+    for (extra, ok) in [
+        ("&barcode=1234", false),
+        ("&barcode=1234567890123456", false),
+        ("&barcode=12a45", false),
+        ("&barcode=12345", true),
+        ("&country=USA", false),
+        ("&country=ca&state=Ontario", true),
+        ("&state=Kansas", false),
+        ("&state=KS", true),
+        (
+            "&notification_emails=a%40x.org,b%40x.org,c%40x.org,d%40x.org",
+            false,
+        ),
+        ("&notification_emails=e%40x.org,f%40x.org,g%40x.org", true),
+    ] {
+        let (s, b) = l.send(Method::POST, &format!("{base}{extra}")).await;
+        if ok {
+            assert!(s.is_success(), "{extra}: {s} {b}");
+        } else {
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{extra}: {b}");
+        }
+    }
+    let (_, b) = l.send(Method::GET, "/patrons").await;
+    assert_eq!(parse(&b)["total"], 4, "only the accepted ones were created");
     h.shutdown().await.expect("shutdown");
 }

@@ -1,6 +1,8 @@
 //! `lower(f_unaccent(…))`, the folding FOLIO's unique indexes and CQL `==` apply (mod-users
 //! `src/main/resources/templates/db_scripts/schema.json`: `"caseSensitive": false,
-//! "removeAccents": true`; RMB's `f_unaccent` is PostgreSQL's `unaccent('unaccent', $1)`).
+//! "removeAccents": true`; RMB's `f_unaccent` is PostgreSQL's `unaccent('public.unaccent', $1)`:
+//! folio-org/raml-module-builder `domain-models-runtime/src/main/resources/templates/db_scripts/
+//! general_functions.ftl` lines 105-109).
 //!
 //! The rules are those of PostgreSQL's `contrib/unaccent/unaccent.rules`, for the characters
 //! patron names and identifiers are made of: Latin letters with diacritics (by their Unicode

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use patron_etl::sandbox::{start, SandboxConfig, SandboxHandle};
+use patron_sandbox::{start, SandboxConfig, SandboxHandle};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::Value;
 

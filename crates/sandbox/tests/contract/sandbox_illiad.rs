@@ -2,7 +2,7 @@
 //! create with defaults and case-insensitive keys, ModelState errors, the empty 400 for a missing
 //! NVTGC, no update route, SecurePlatformVersion.
 
-use patron_etl::sandbox::{start, SandboxConfig, SandboxHandle};
+use patron_sandbox::{start, SandboxConfig, SandboxHandle};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use patron_etl::sandbox::{start, FaultConfig, SandboxConfig, SandboxHandle};
+use patron_sandbox::{start, FaultConfig, SandboxConfig, SandboxHandle};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
