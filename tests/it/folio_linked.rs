@@ -818,3 +818,49 @@ fn check_to_the_target_names_unknown_service_points_and_accepts_departments_it_w
     assert_eq!(r[1]["outcome"], "ok", "{r:?}");
     assert_eq!(sb.counts("/folio").0, 0, "check writes nothing");
 }
+
+#[test]
+fn an_export_whose_login_cannot_read_linked_records_exports_the_users_and_says_so() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    let sb = setup(&dir);
+    std::fs::write(
+        d.join("r.csv"),
+        format!("{HEADER}X1,Alpha,true,false,cd1,,\n"),
+    )
+    .unwrap();
+    let o = import(d, "r.csv", &["--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // The same tenant, read by a login without the request-preference permission.
+    let mut sb = sb;
+    sb.terminate();
+    let denied = Sandbox::start(
+        d,
+        &[
+            "--folio-deny-permission",
+            "request-storage.request-preferences.collection.get",
+        ],
+    );
+    denied.folio_config(d, "rate = 1000\nconcurrency = 8\n");
+    let o = run_in(
+        d,
+        &[
+            "export",
+            "--from",
+            "sb",
+            "--out",
+            "e.csv",
+            "--all-columns",
+            "--headers",
+            "fields",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("requestPreference records are not exported"),
+        "{}",
+        text(&o)
+    );
+    let csv = std::fs::read_to_string(d.join("e.csv")).unwrap();
+    assert!(csv.contains("X1"), "{csv}");
+}

@@ -203,7 +203,7 @@ impl ReadSide for FolioReads {
         let service_points = if linked.is_empty() {
             super::refdata::Names::default()
         } else {
-            super::linked::fetch_service_points(&client)
+            super::linked::export_service_points(&client)
                 .await
                 .map_err(crate::exit::TargetError::into_run_error)?
         };

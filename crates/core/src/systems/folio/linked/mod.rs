@@ -36,7 +36,7 @@ pub mod departments;
 pub mod merge;
 pub mod write;
 
-use super::client::{FolioClient, FolioError, LOOKUP_LINE_BUDGET};
+use super::client::{Extra, FolioClient, FolioError, LOOKUP_LINE_BUDGET};
 use super::cql;
 use super::refdata::Names;
 use serde_json::{Map, Value};
@@ -171,6 +171,33 @@ pub async fn fetch_service_points(client: &FolioClient) -> Result<Names, FolioEr
         .get_json("/service-points", &q, "service points")
         .await?;
     Ok(service_point_names(&v))
+}
+
+/// The service points for an export's columns: a 403 is a warning, and service points are then
+/// exported by id (which an import takes as they are).
+pub async fn export_service_points(client: &FolioClient) -> Result<Names, FolioError> {
+    let q = [("limit", "1000"), ("query", "cql.allRecords=1 sortBy id")];
+    let optional = Extra {
+        headers: &[],
+        optional: true,
+    };
+    match client
+        .get_json_with("/service-points", &q, &optional, "service points")
+        .await
+    {
+        Ok(v) => Ok(service_point_names(&v)),
+        Err(FolioError::Unexpected {
+            status: 403,
+            message,
+            ..
+        }) => {
+            tracing::warn!(
+                "service points are exported by id: FOLIO refused reading /service-points ({message})"
+            );
+            Ok(Names::default())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Names from a `/service-points` answer: names first, then codes, so an id reads as its code.
@@ -375,12 +402,35 @@ pub async fn attach(
 /// The kinds the tenant holds any record of (`GET {path}?limit=1` answering an empty list means
 /// none): an export attaches only those, so a tenant without request preferences or service
 /// points pays nothing for them (else about 8 lookups per kind per 500 users).
+///
+/// A login without permission to read a kind (403) exports the users without it, with a
+/// warning naming what FOLIO answered; any other failure fails the export.
 pub async fn kinds_held(client: &FolioClient) -> Result<Vec<Kind>, FolioError> {
     let mut out = Vec::new();
+    let optional = Extra {
+        headers: &[],
+        optional: true,
+    };
     for kind in KINDS {
-        let v = client
-            .get_json(kind.path, &[("limit", "1")], kind.what)
-            .await?;
+        let v = match client
+            .get_json_with(kind.path, &[("limit", "1")], &optional, kind.what)
+            .await
+        {
+            Ok(v) => v,
+            Err(FolioError::Unexpected {
+                status: 403,
+                message,
+                ..
+            }) => {
+                tracing::warn!(
+                    "the users' {} records are not exported: FOLIO refused reading {} ({message})",
+                    kind.key,
+                    kind.path
+                );
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if v.get(kind.list)
             .and_then(Value::as_array)
             .is_some_and(|a| !a.is_empty())
