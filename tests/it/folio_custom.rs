@@ -81,6 +81,13 @@ fn a_roster_with_a_select_by_label_and_a_checkbox_loads_then_reruns_unchanged() 
     let first = by_key(&read_report(&d.join("first.csv")));
     assert_eq!(first["C1"]["outcome"], "created", "{first:?}");
     assert_eq!(first["C2"]["outcome"], "created", "{first:?}");
+    // The label matched ignoring case and spaces is shown as it was read; exact ones are not.
+    assert!(
+        first["C1"]["changed_fields"]
+            .contains("customFields.Class Year: \"second  YEAR\" read as option \"Second year\""),
+        "{first:?}"
+    );
+    assert_eq!(first["C2"]["changed_fields"], "", "{first:?}");
     // Stored as mod-users keeps them: refIds, option ids, booleans.
     assert_eq!(
         user(&sb, "C1")["customFields"],

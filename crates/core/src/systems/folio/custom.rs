@@ -187,6 +187,17 @@ impl CustomFieldDef {
 
     /// A mapped value as mod-users stores it, or why it cannot be one.
     pub fn value(&self, v: &Value) -> Result<Value, String> {
+        self.value_noting(v, &mut Vec::new())
+    }
+
+    /// [`CustomFieldDef::value`], adding to `read_as` every option text that was neither an
+    /// option id nor a label written exactly, as the `(text written, label)` it was read as —
+    /// the value sent is not the text in the cell, so the preview must say so.
+    pub fn value_noting(
+        &self,
+        v: &Value,
+        read_as: &mut Vec<(String, String)>,
+    ) -> Result<Value, String> {
         let many = self.repeatable || matches!(self.kind, CfKind::Select { multi: true });
         match &self.kind {
             CfKind::Select { .. } => {
@@ -208,6 +219,9 @@ impl CustomFieldDef {
                 let mut ids = Vec::with_capacity(items.len());
                 for item in &items {
                     let id = self.option_id(item)?;
+                    if let Some(l) = self.label(id).filter(|l| *l != item && id != item) {
+                        read_as.push((item.clone(), l.to_string()));
+                    }
                     if !ids.iter().any(|x: &Value| x.as_str() == Some(id)) {
                         ids.push(Value::String(id.to_string()));
                     }
@@ -462,6 +476,13 @@ impl CustomFields {
     /// → option ids, booleans, text); one reason per field that cannot be, naming the valid
     /// fields or options.
     pub fn resolve(&self, record: &mut Value) -> Vec<String> {
+        self.resolve_noting(record, &mut Vec::new())
+    }
+
+    /// [`CustomFields::resolve`], adding to `notes` one line per option label matched only
+    /// ignoring case and spaces (`customFields.Class Year: "second  YEAR" read as option
+    /// "Second year"`), for the row's changed fields: a value that changes is shown.
+    pub fn resolve_noting(&self, record: &mut Value, notes: &mut Vec<String>) -> Vec<String> {
         let mut problems = Vec::new();
         let Some(Value::Object(given)) = record.get_mut("customFields") else {
             return problems;
@@ -482,9 +503,16 @@ impl CustomFields {
                 ));
                 continue;
             }
-            match def.value(&v) {
+            let mut read_as = Vec::new();
+            match def.value_noting(&v, &mut read_as) {
                 Ok(stored) => {
                     out.insert(def.ref_id.clone(), stored);
+                    notes.extend(read_as.into_iter().map(|(given, label)| {
+                        format!(
+                            "customFields.{}: \"{given}\" read as option \"{label}\"",
+                            def.name
+                        )
+                    }));
                 }
                 Err(why) => problems.push(format!("customFields.{key}: {why}")),
             }
@@ -551,16 +579,28 @@ mod tests {
     fn names_and_labels_become_ref_ids_and_option_ids() {
         let mut r = json!({"customFields": {"class  YEAR": "second year", "isStudent": "Yes",
             "Campus box": "B-12", "diet": "pizza; eggs"}});
-        assert!(tenant().resolve(&mut r).is_empty(), "{r}");
+        let mut notes = Vec::new();
+        assert!(
+            tenant().resolve_noting(&mut r, &mut notes).is_empty(),
+            "{r}"
+        );
         assert_eq!(
             r["customFields"],
             json!({"classYear": "opt_1", "isStudent": true, "campusBox": "B-12",
                 "diet": ["opt_1", "opt_0"]})
         );
+        // The label matched only ignoring case and spaces is shown as read; the exact ones
+        // ("pizza", "eggs") are not.
+        assert_eq!(
+            notes,
+            ["customFields.Class Year: \"second year\" read as option \"Second year\""]
+        );
         // An option id passes as it is (exports carry ids).
         let mut r = json!({"customFields": {"classYear": "opt_0"}});
-        assert!(tenant().resolve(&mut r).is_empty());
+        let mut notes = Vec::new();
+        assert!(tenant().resolve_noting(&mut r, &mut notes).is_empty());
         assert_eq!(r["customFields"]["classYear"], "opt_0");
+        assert!(notes.is_empty(), "{notes:?}");
     }
 
     #[test]
@@ -656,6 +696,30 @@ mod tests {
             let err = def.option_id(&given).expect_err("unknown label");
             for l in &labels {
                 prop_assert!(err.contains(l.as_str()), "{} lacks {}", err, l);
+            }
+        }
+
+        /// A select text is noted exactly when the option it finds has another label: the
+        /// label written exactly is silent, any other spelling says which label it became.
+        #[test]
+        fn a_label_not_written_exactly_is_noted_with_the_label_sent(
+            labels in proptest::collection::vec(label(), 1..6),
+            pick in 0usize..6,
+            upper in any::<bool>(),
+        ) {
+            let def = class_year(&labels);
+            let given = labels[pick % labels.len()].clone();
+            let written = if upper { given.to_uppercase() } else { given.to_lowercase() };
+            let mut read_as = Vec::new();
+            if let Ok(Value::String(id)) = def.value_noting(&Value::String(written.clone()), &mut read_as) {
+                let sent = def.label(&id).map(str::to_string);
+                if sent.as_deref() == Some(written.as_str()) || id == written {
+                    prop_assert!(read_as.is_empty(), "{:?}", read_as);
+                } else {
+                    prop_assert_eq!(read_as, vec![(written.clone(), sent.unwrap_or_default())]);
+                }
+            } else {
+                prop_assert!(read_as.is_empty(), "{:?}", read_as);
             }
         }
 

@@ -175,7 +175,8 @@ impl FolioPlanner<'_> {
             if !new_departments.is_empty() {
                 creates.insert((row.file.clone(), row.line), new_departments);
             }
-            problems.extend(self.custom.resolve(&mut record));
+            let noted = row.notes.len();
+            problems.extend(self.custom.resolve_noting(&mut record, &mut row.notes));
             problems.extend(self.link_names().resolve(&mut desired));
             if !desired.is_empty() {
                 wants.insert((row.file.clone(), row.line), desired);
@@ -187,6 +188,8 @@ impl FolioPlanner<'_> {
             if problems.is_empty() {
                 ready.push((row, record));
             } else {
+                // A rejected row sends nothing: how its labels were read does not matter.
+                row.notes.truncate(noted);
                 out.push(Planned {
                     row,
                     action: Action::Reject(problems.join("; ")),
