@@ -423,6 +423,12 @@ impl CustomFields {
         }
     }
 
+    /// Whether `def`'s display name names it alone (FOLIO lets two fields share a name, and a
+    /// name may be another field's refId), so the name can stand for it in messages and columns.
+    pub fn named_uniquely(&self, def: &CustomFieldDef) -> bool {
+        self.find(&def.name).map(|d| d.ref_id.as_str()) == Some(def.ref_id.as_str())
+    }
+
     /// The definition with refId `ref_id`.
     pub fn by_ref_id(&self, ref_id: &str) -> Option<&CustomFieldDef> {
         self.defs.iter().find(|d| d.ref_id == ref_id)
@@ -457,8 +463,9 @@ impl CustomFields {
             .join(", ")
     }
 
-    /// A change of a custom field as people read it: the field by its display name, option ids
-    /// as labels (`customFields.Class Year: "Second year" → "Third year"`).
+    /// A change of a custom field as people read it: the field by its display name (by refId
+    /// when the name is not its alone), option ids as labels (`customFields.Class Year: "Second
+    /// year" → "Third year"`).
     pub fn readable_change(&self, c: &mut crate::plan::Change) {
         let Some(def) = c
             .field
@@ -467,7 +474,9 @@ impl CustomFields {
         else {
             return;
         };
-        c.field = format!("customFields.{}", def.name);
+        if self.named_uniquely(def) {
+            c.field = format!("customFields.{}", def.name);
+        }
         c.old = c.old.as_ref().map(|v| def.readable(v));
         c.new = c.new.as_ref().map(|v| def.readable(v));
     }
@@ -490,10 +499,28 @@ impl CustomFields {
         let mut out = Map::with_capacity(given.len());
         for (key, v) in std::mem::take(given) {
             let Some(def) = self.find(&key) else {
-                problems.push(format!(
-                    "customFields.{key}: no custom field \"{key}\" in FOLIO (valid: {})",
-                    self.names()
-                ));
+                let want = fold(&key);
+                let shared: Vec<&str> = self
+                    .defs
+                    .iter()
+                    .filter(|d| fold(&d.name) == want)
+                    .map(|d| d.ref_id.as_str())
+                    .collect();
+                problems.push(if shared.len() > 1 {
+                    // FOLIO lets fields share a name (the second gets refId `<name>_2`:
+                    // CustomFieldsServiceImpl.java lines 268-270, 443-444).
+                    format!(
+                        "customFields.{key}: {} custom fields are named \"{key}\" in FOLIO; \
+                         name the one meant by its refId ({})",
+                        shared.len(),
+                        shared.join(", ")
+                    )
+                } else {
+                    format!(
+                        "customFields.{key}: no custom field \"{key}\" in FOLIO (valid: {})",
+                        self.names()
+                    )
+                });
                 continue;
             };
             if out.contains_key(&def.ref_id) {
@@ -630,6 +657,34 @@ mod tests {
             "{}",
             p[4]
         );
+    }
+
+    #[test]
+    fn a_display_name_two_fields_share_asks_for_the_ref_id() {
+        let two = CustomFields::from_collection(&json!({"customFields": [
+            {"refId": "classYear", "name": "Class Year", "type": "TEXTBOX_SHORT"},
+            {"refId": "classYear_2", "name": "Class Year", "type": "TEXTBOX_SHORT"}]}));
+        let mut r = json!({"customFields": {"Class Year": "x"}});
+        let p = two.resolve(&mut r);
+        assert_eq!(
+            p,
+            [
+                "customFields.Class Year: 2 custom fields are named \"Class Year\" in FOLIO; name \
+              the one meant by its refId (classYear, classYear_2)"
+            ]
+        );
+        // By refId each is found.
+        let mut r = json!({"customFields": {"classYear_2": "x"}});
+        assert!(two.resolve(&mut r).is_empty());
+        assert_eq!(r["customFields"], json!({"classYear_2": "x"}));
+        // The preview names a change by refId, so the two cannot be mistaken for each other.
+        let mut c = crate::plan::Change {
+            field: "customFields.classYear_2".into(),
+            old: Some(json!("a")),
+            new: Some(json!("b")),
+        };
+        two.readable_change(&mut c);
+        assert_eq!(c.field, "customFields.classYear_2");
     }
 
     #[test]

@@ -180,11 +180,16 @@ impl FolioFields {
         self
     }
 
-    /// The column of a stored custom field: by display name when the tenant defines it (and
-    /// the name can be a column: no dots, no outer spaces), else by refId.
+    /// The column of a stored custom field: by display name when the tenant defines it, the
+    /// name can be a column (no dots, no outer spaces) and names only this field (FOLIO lets
+    /// two fields share a name, giving the second refId `<name>_2`: folio-org/folio-custom-fields
+    /// `CustomFieldsServiceImpl.java` lines 268-270 and 443-444), else by refId — so no two
+    /// columns share a header and every cell reads back to its own field.
     fn custom_column(&self, ref_id: &str) -> String {
         match self.custom.by_ref_id(ref_id) {
-            Some(d) if custom_name_usable(&d.name) => format!("customFields.{}", d.name),
+            Some(d) if custom_name_usable(&d.name) && self.custom.named_uniquely(d) => {
+                format!("customFields.{}", d.name)
+            }
             _ => format!("customFields.{ref_id}"),
         }
     }
@@ -391,6 +396,44 @@ mod tests {
             ColumnKind::Id
         );
         assert_eq!(l.uncovered(&rec), vec!["customFields.level".to_string()]);
+    }
+
+    #[test]
+    fn custom_fields_sharing_a_display_name_get_their_refid_columns() {
+        // FOLIO gives the second "Class Year" the refId classYear_2; a third is named by a
+        // label that is another field's refId.
+        let custom = crate::systems::folio::custom::CustomFields::from_collection(&json!({
+        "customFields": [
+            {"refId": "classYear", "name": "Class Year", "type": "SINGLE_SELECT_DROPDOWN",
+             "selectField": {"options": {"values": [{"id": "opt_0", "value": "First"}]}}},
+            {"refId": "classYear_2", "name": "Class Year", "type": "SINGLE_SELECT_DROPDOWN",
+             "selectField": {"options": {"values": [{"id": "opt_0", "value": "Alpha"}]}}},
+            {"refId": "box", "name": "Campus box", "type": "TEXTBOX_SHORT"}
+        ]}));
+        let f: Arc<dyn RecordFields> = Arc::new(FolioFields::new(names()).with_custom(custom));
+        let l = Layout::default_for(System::Folio, f);
+        let h = l.header();
+        let cf: Vec<&String> = h
+            .iter()
+            .filter(|c| c.starts_with("customFields."))
+            .collect();
+        assert_eq!(
+            cf,
+            [
+                "customFields.classYear",
+                "customFields.classYear_2",
+                "customFields.Campus box"
+            ]
+        );
+        let rec = json!({"id": "u1", "customFields": {"classYear": "opt_0",
+            "classYear_2": "opt_0", "box": "B-1"}});
+        let row = l.row(&rec);
+        let cell = |name: &str| row[h.iter().position(|x| x == name).unwrap()].clone();
+        // Each cell holds its own field's label: nothing is lost to a shared header.
+        assert_eq!(cell("customFields.classYear"), "First");
+        assert_eq!(cell("customFields.classYear_2"), "Alpha");
+        assert_eq!(cell("customFields.Campus box"), "B-1");
+        assert!(l.uncovered(&rec).is_empty(), "{:?}", l.uncovered(&rec));
     }
 
     #[test]
