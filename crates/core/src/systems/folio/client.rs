@@ -62,6 +62,14 @@ pub enum FolioError {
         /// FOLIO's message.
         message: String,
     },
+    /// The tenant does not enable a module the mapping needs (mod-users, for custom fields).
+    #[error("FOLIO tenant {tenant}: {message}")]
+    NoModule {
+        /// Tenant.
+        tenant: String,
+        /// What is missing and what to do.
+        message: String,
+    },
     /// An unexpected answer to a call that must succeed (reference data, lookups).
     #[error("FOLIO {what}: HTTP {status}: {message}")]
     Unexpected {

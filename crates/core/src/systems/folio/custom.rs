@@ -381,12 +381,12 @@ impl CustomFields {
         let modules = client
             .get_json_with(&path, &[], &plain, "the tenant's modules")
             .await?;
-        let module = users_module(&modules).ok_or_else(|| FolioError::Unexpected {
-            what: "custom fields".into(),
-            status: 200,
+        let module = users_module(&modules).ok_or_else(|| FolioError::NoModule {
+            tenant: client.tenant().to_string(),
             message: format!(
-                "the tenant {} has no mod-users module enabled, so its custom fields cannot be read",
-                client.tenant()
+                "{path} lists no mod-users module, so the users' custom fields cannot be read \
+                 (their GET /custom-fields needs X-Okapi-Module-Id); enable mod-users for the \
+                 tenant, or remove the customFields lines from the mapping"
             ),
         })?;
         // `GET /custom-fields` is pageable (custom-fields.raml lines 82-86; folio-org/raml
