@@ -448,3 +448,83 @@ fn userdata_fields_load_and_values_outside_their_enumerations_are_rejected() {
         c["T3"]
     );
 }
+
+/// A login without `user-settings.custom-fields.collection.get` (mod-users
+/// `descriptors/ModuleDescriptor-template.json` lines 194-197; the sandbox answers 403 as
+/// mod-authtoken does): a mapping with a custom field stops before any write, exit 3, naming the
+/// permission and never the password; `check --to` with a mapping that maps no custom field
+/// does not read them, so it still checks the rest.
+#[test]
+fn without_the_custom_fields_permission_a_mapped_custom_field_stops_the_run_naming_it() {
+    const PW: &str = "Tr0ub4dor-cf-9";
+    let dir = Workdir::new();
+    let d = dir.path();
+    let sb = dir.sandbox(&[
+        "--folio-password",
+        PW,
+        "--folio-deny-permission",
+        "user-settings.custom-fields.collection.get",
+    ]);
+    sb.folio_config(d, "");
+    let run = |args: &[&str]| {
+        dir.command(args)
+            .env("SB_FOLIO_PASSWORD", PW)
+            .output()
+            .expect("binary runs")
+    };
+    write(
+        d,
+        "m.toml",
+        &format!("{HEAD}\"customFields.Class Year\" = \"Year\"\n"),
+    );
+    write(d, "plain.toml", HEAD);
+    write(
+        d,
+        "r.csv",
+        "ID,NetID,Last,Group,Year\nP1,p1,Ames,faculty,First year\n",
+    );
+    for args in [
+        &[
+            "import",
+            "r.csv",
+            "--mapping",
+            "m.toml",
+            "--to",
+            "sb",
+            "--commit",
+        ][..],
+        &["check", "r.csv", "--mapping", "m.toml", "--to", "sb"][..],
+    ] {
+        let o = run(args);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {out}");
+        assert!(
+            out.contains("lacks the permission user-settings.custom-fields.collection.get"),
+            "{args:?}: {out}"
+        );
+        assert!(!out.contains(PW), "{args:?}: {out}");
+    }
+    assert!(sb.folio_users().is_empty(), "nothing written");
+    let (_, cf0) = sb.counts("/folio/custom-fields");
+    assert!(
+        cf0 >= 2,
+        "the runs with a custom field asked for them: {cf0}"
+    );
+    let o = run(&[
+        "check",
+        "r.csv",
+        "--mapping",
+        "plain.toml",
+        "--to",
+        "sb",
+        "--report",
+        "plain.csv",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(read_report(&d.join("plain.csv"))[0]["outcome"], "ok");
+    let (_, cf1) = sb.counts("/folio/custom-fields");
+    assert_eq!(
+        cf1, cf0,
+        "a mapping without custom fields does not read them"
+    );
+}

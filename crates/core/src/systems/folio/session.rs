@@ -198,19 +198,28 @@ impl TargetSession for FolioSession {
         .await
     }
 
-    /// Patron groups, address types and departments (loaded at connect) and the tenant's
-    /// custom fields: the planner's own resolution, on a copy of the record.
+    /// Patron groups, address types and departments (loaded at connect) and, when the mapping
+    /// maps one, the tenant's custom fields: the planner's own resolution, on a copy of the
+    /// record.
     async fn name_check(
         &self,
         mapping: &crate::mapping::Mapping,
     ) -> anyhow::Result<Option<NameCheck>> {
         let expiry = mapping.expiry;
-        let custom = self
-            .custom
-            .get_or_try_init(|| CustomFields::fetch(&self.client, false))
-            .await
-            .map_err(TargetError::into_run_error)?
-            .clone();
+        // Custom-field definitions only when the mapping maps one, as the import reads them
+        // (a login without their permission can check the rest).
+        let custom_fields = mapping
+            .fields()
+            .any(|(name, _)| name.starts_with("customFields."));
+        let custom = if custom_fields {
+            self.custom
+                .get_or_try_init(|| CustomFields::fetch(&self.client, false))
+                .await
+                .map_err(TargetError::into_run_error)?
+                .clone()
+        } else {
+            CustomFields::default()
+        };
         let refdata = self.refdata.clone();
         // Service points only when the mapping names one (linked/), as the planner reads them.
         let names_sp = mapping
