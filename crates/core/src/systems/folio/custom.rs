@@ -778,6 +778,34 @@ mod tests {
             }
         }
 
+        /// A multi-select's stored option ids, written as people read them (labels joined with
+        /// `; `, as the preview and export cells do), resolve back to the same ids — whatever
+        /// the labels hold (`;`, `\\`, any script) — so an export re-imports unchanged.
+        #[test]
+        fn readable_multi_select_values_resolve_back_to_the_same_ids(
+            labels in proptest::collection::vec(label(), 1..6),
+            picks in proptest::collection::vec(0usize..6, 0..6),
+        ) {
+            let mut def = class_year(&labels);
+            def.kind = CfKind::Select { multi: true };
+            // Labels FOLIO would accept: unique ("Option values should be unique") and, as
+            // cells are trimmed, without outer spaces.
+            prop_assume!(labels.iter().all(|l| l.trim() == l));
+            let folded: std::collections::HashSet<String> = labels.iter().map(|l| fold(l)).collect();
+            prop_assume!(folded.len() == labels.len());
+            let mut ids: Vec<Value> = Vec::new();
+            for p in picks {
+                let id = Value::String(format!("opt_{}", p % labels.len()));
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            let shown = def.readable(&Value::Array(ids.clone()));
+            // A joined text that is itself some label reads as that label (by design).
+            prop_assume!(shown.as_str().is_some_and(|t| def.option_id(t).is_err() || ids.len() == 1));
+            prop_assert_eq!(def.value(&shown), Ok(Value::Array(ids)));
+        }
+
         /// Folding is stable: folding a folded text changes nothing.
         #[test]
         fn fold_is_idempotent(s in "\\PC{0,24}") {
