@@ -289,8 +289,15 @@ impl CustomFieldDef {
             }
             CfKind::Date => {
                 let s = v.as_str().unwrap_or_default();
+                // ISO_LOCAL_DATE as FOLIO parses it: four-digit year, two-digit month and day
+                // (chrono alone would also take a sign or a shorter year).
+                let shape = s.len() == 10
+                    && s.char_indices().all(|(i, c)| match i {
+                        4 | 7 => c == '-',
+                        _ => c.is_ascii_digit(),
+                    });
                 match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-                    Ok(_) if s.len() == 10 => Ok(Value::String(s.to_string())),
+                    Ok(_) if shape => Ok(Value::String(s.to_string())),
                     _ => Err(format!(
                         "custom field \"{}\" is a date: write it as YYYY-MM-DD, got {}",
                         self.name,
@@ -685,6 +692,23 @@ mod tests {
         };
         two.readable_change(&mut c);
         assert_eq!(c.field, "customFields.classYear_2");
+    }
+
+    #[test]
+    fn a_date_picker_takes_iso_local_dates_only() {
+        let d = CustomFieldDef {
+            ref_id: "started".into(),
+            name: "Started".into(),
+            kind: CfKind::Date,
+            repeatable: false,
+            options: vec![],
+        };
+        assert_eq!(d.value(&json!("2027-05-31")), Ok(json!("2027-05-31")));
+        for bad in ["2027-5-31", "+027-05-31", "2027-02-30", "05/31/2027", "2027-05-31T00:00"] {
+            let e = d.value(&json!(bad)).expect_err(bad);
+            assert!(e.contains("write it as YYYY-MM-DD") && e.contains(bad), "{e}");
+        }
+        assert!(d.value(&json!(20270531)).is_err());
     }
 
     #[test]
