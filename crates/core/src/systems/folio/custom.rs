@@ -10,7 +10,11 @@
 //!   provides `custom-fields` with `interfaceType: multiple` (`GET /custom-fields` needs
 //!   `user-settings.custom-fields.collection.get`, line 197). The module id (`mod-users-19.6.0`)
 //!   is the tenant's enabled mod-users, from Okapi's `GET /_/proxy/tenants/{tenant}/modules`
-//!   (module ids are `<name>-<semver>`, Okapi guide "Versioning and Dependencies").
+//!   (module ids are `<name>-<semver>`, Okapi guide "Versioning and Dependencies"; the call
+//!   needs `okapi.proxy.tenants.modules.list`: folio-org/okapi
+//!   `okapi-core/src/main/java/org/folio/okapi/managers/InternalModule.java` lines 315-317, and
+//!   `doc/guide.md` lines 2052-2062 "Multiple interfaces": the client picks the module with
+//!   `X-Okapi-Module-Id`).
 //! - `ramls/customField.json` (`name`, `refId`, `type`, `entityType`, `isRepeatable`,
 //!   `selectField.options.values[] {id, value}`, `textField.fieldFormat`), `customFieldTypes.json`
 //!   (the seven types).
@@ -704,9 +708,18 @@ mod tests {
             options: vec![],
         };
         assert_eq!(d.value(&json!("2027-05-31")), Ok(json!("2027-05-31")));
-        for bad in ["2027-5-31", "+027-05-31", "2027-02-30", "05/31/2027", "2027-05-31T00:00"] {
+        for bad in [
+            "2027-5-31",
+            "+027-05-31",
+            "2027-02-30",
+            "05/31/2027",
+            "2027-05-31T00:00",
+        ] {
             let e = d.value(&json!(bad)).expect_err(bad);
-            assert!(e.contains("write it as YYYY-MM-DD") && e.contains(bad), "{e}");
+            assert!(
+                e.contains("write it as YYYY-MM-DD") && e.contains(bad),
+                "{e}"
+            );
         }
         assert!(d.value(&json!(20270531)).is_err());
     }
