@@ -389,9 +389,11 @@ impl CustomFields {
             headers: &[],
             optional,
         };
-        let modules = client
-            .get_json_with(&path, &[], &plain, "the tenant's modules")
-            .await?;
+        let what = format!(
+            "GET {path} (the tenant's modules, read to find the mod-users module id that GET \
+             /custom-fields needs)"
+        );
+        let modules = client.get_json_with(&path, &[], &plain, &what).await?;
         let module = users_module(&modules).ok_or_else(|| FolioError::NoModule {
             tenant: client.tenant().to_string(),
             message: format!(
