@@ -196,9 +196,10 @@ impl FolioFields {
 }
 
 /// Whether a custom field's display name can name its column (a mapping reads it back):
-/// non-empty, no dots, no outer white space.
+/// non-empty, no dots, no outer white space, and not `*` (`customFields.*` is the reimport
+/// mapping's wildcard, `mapping/row.rs`).
 fn custom_name_usable(name: &str) -> bool {
-    !name.is_empty() && !name.contains('.') && name.trim() == name
+    !name.is_empty() && !name.contains('.') && name.trim() == name && name != "*"
 }
 
 impl RecordFields for FolioFields {
@@ -408,7 +409,8 @@ mod tests {
              "selectField": {"options": {"values": [{"id": "opt_0", "value": "First"}]}}},
             {"refId": "classYear_2", "name": "Class Year", "type": "SINGLE_SELECT_DROPDOWN",
              "selectField": {"options": {"values": [{"id": "opt_0", "value": "Alpha"}]}}},
-            {"refId": "box", "name": "Campus box", "type": "TEXTBOX_SHORT"}
+            {"refId": "box", "name": "Campus box", "type": "TEXTBOX_SHORT"},
+            {"refId": "Kg", "name": "*", "type": "TEXTBOX_SHORT"}
         ]}));
         let f: Arc<dyn RecordFields> = Arc::new(FolioFields::new(names()).with_custom(custom));
         let l = Layout::default_for(System::Folio, f);
@@ -422,7 +424,10 @@ mod tests {
             [
                 "customFields.classYear",
                 "customFields.classYear_2",
-                "customFields.Campus box"
+                "customFields.Campus box",
+                // A field named "*" (refId as FOLIO derives it: the Base64 of a name without
+                // letters) is not taken for the reimport mapping's wildcard.
+                "customFields.Kg"
             ]
         );
         let rec = json!({"id": "u1", "customFields": {"classYear": "opt_0",
