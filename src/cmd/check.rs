@@ -23,7 +23,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// Also check the names rows use (FOLIO patron groups, address types, departments, custom
-    /// fields and option labels) against this target; reads them once, writes nothing.
+    /// fields and option labels) against this target; reads them once, writes nothing. Exit 3
+    /// when the target is unreachable or refuses a read (login, or a missing permission, named).
     #[arg(long, value_name = "TARGET")]
     pub to: Option<String>,
     /// Config file with [targets.NAME] tables, for --to (default: ./patron-etl.toml).
