@@ -29,8 +29,10 @@
 //!
 //! Decisions: a key is a refId (exact), else a display name compared as [`fold`] does (case and
 //! runs of white space ignored); an option is its id (`opt_1`, as exports and native backups
-//! carry), else its label exactly, else its label as [`fold`] compares (one match only). Text
-//! formats (`EMAIL`, `URL`, `NUMBER`) are left to FOLIO, which refuses a bad one with 422.
+//! carry), else its label exactly, else its label as [`fold`] compares (one match only). A blank
+//! text and a `NUMBER` text that is not one (`format/TextFormatValidator.java`,
+//! `NumberFormatValidator.java`) are refused here; `EMAIL` and `URL` (commons-validator) are
+//! left to FOLIO, which refuses a bad one with 422.
 
 use super::client::{Extra, FolioClient, FolioError};
 use serde_json::{Map, Value};
@@ -49,6 +51,9 @@ pub enum CfKind {
     Text {
         /// Longest value.
         max: usize,
+        /// `textField.fieldFormat` is `NUMBER` (checked here as FOLIO does; `EMAIL` and `URL`
+        /// are left to FOLIO's commons-validator).
+        number: bool,
     },
     /// `DATE_PICKER`: an ISO date.
     Date,
@@ -109,8 +114,11 @@ impl CustomFieldDef {
             "SINGLE_SELECT_DROPDOWN" | "RADIO_BUTTON" => CfKind::Select { multi: false },
             "MULTI_SELECT_DROPDOWN" => CfKind::Select { multi: true },
             "SINGLE_CHECKBOX" => CfKind::Checkbox,
-            "TEXTBOX_SHORT" => CfKind::Text { max: 150 },
-            "TEXTBOX_LONG" => CfKind::Text { max: 1500 },
+            "TEXTBOX_SHORT" | "TEXTBOX_LONG" => CfKind::Text {
+                max: if ty == "TEXTBOX_LONG" { 1500 } else { 150 },
+                number: v.pointer("/textField/fieldFormat").and_then(Value::as_str)
+                    == Some("NUMBER"),
+            },
             "DATE_PICKER" => CfKind::Date,
             _ => CfKind::Other(ty),
         };
@@ -260,7 +268,7 @@ impl CustomFieldDef {
                     shown(other)
                 )),
             },
-            CfKind::Text { max } => {
+            CfKind::Text { max, number } => {
                 let check = |x: &Value| -> Result<Value, String> {
                     let s = match x {
                         Value::String(s) => s.clone(),
@@ -268,6 +276,23 @@ impl CustomFieldDef {
                         Value::Bool(b) => b.to_string(),
                         other => return Err(format!("expected text, got {}", shown(other))),
                     };
+                    // Every format's validator refuses a blank text (TextFormatValidator:
+                    // `StringUtils.isBlank`; the others match no blank either).
+                    if s.chars().all(java_whitespace) {
+                        return Err(format!(
+                            "custom field \"{}\" cannot hold a blank text (FOLIO refuses it); \
+                             leave the cell empty instead",
+                            self.name
+                        ));
+                    }
+                    if *number && !NUMBER.as_ref().is_some_and(|re| re.is_match(&s)) {
+                        return Err(format!(
+                            "custom field \"{}\" holds a number (e.g. 1200, -3.5, 1,200.50 or \
+                             1 200,5), got {}",
+                            self.name,
+                            shown(x)
+                        ));
+                    }
                     let n = s.encode_utf16().count();
                     if n > *max {
                         return Err(format!(
@@ -562,6 +587,35 @@ impl CustomFields {
     }
 }
 
+/// A `NUMBER` text box's value, as folio-custom-fields' `NumberFormatValidator.java` lines 12-17
+/// (commons-validator `RegexValidator`: one of four patterns matching the whole value; Java's
+/// `\d` and `\s` are ASCII).
+static NUMBER: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"^(?:-?[0-9]+|-?[0-9]*[,|.][0-9]+|-?[0-9]{1,3}([ \t\n\x0B\x0C\r][0-9]{3})+([,|.][0-9]+)?|-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?)$",
+    )
+    .ok()
+});
+
+/// Java's `Character.isWhitespace`, which `StringUtils.isBlank` uses: the space, line and
+/// paragraph separators except the no-break ones (U+00A0, U+2007, U+202F), and the ASCII
+/// controls U+0009-U+000D and U+001C-U+001F.
+fn java_whitespace(c: char) -> bool {
+    matches!(
+        c,
+        '\u{9}'..='\u{D}'
+            | '\u{1C}'..='\u{1F}'
+            | ' '
+            | '\u{1680}'
+            | '\u{2000}'..='\u{2006}'
+            | '\u{2008}'..='\u{200A}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{205F}'
+            | '\u{3000}'
+    )
+}
+
 /// The tenant's mod-users module id among Okapi's `[{"id": "mod-users-19.6.0"}, …]` (module ids
 /// are `<name>-<semver>`: `mod-users-bl-…` is another module).
 fn users_module(modules: &Value) -> Option<String> {
@@ -698,6 +752,34 @@ mod tests {
         };
         two.readable_change(&mut c);
         assert_eq!(c.field, "customFields.classYear_2");
+    }
+
+    #[test]
+    fn a_text_box_refuses_a_blank_text_and_a_number_box_a_non_number() {
+        let t = CustomFields::from_collection(&json!({"customFields": [
+            {"refId": "box", "name": "Box", "type": "TEXTBOX_SHORT",
+             "textField": {"fieldFormat": "TEXT"}},
+            {"refId": "credits", "name": "Credits", "type": "TEXTBOX_LONG",
+             "textField": {"fieldFormat": "NUMBER"}}]}));
+        let box_ = t.by_ref_id("box").expect("box");
+        for blank in [" ", "\t\u{2003}", "\u{3000}"] {
+            let e = box_.value(&json!(blank)).expect_err("blank");
+            assert!(e.contains("cannot hold a blank text"), "{e}");
+        }
+        // A no-break space is not blank to Java.
+        assert_eq!(box_.value(&json!("\u{a0}")), Ok(json!("\u{a0}")));
+        let n = t.by_ref_id("credits").expect("credits");
+        for ok in [
+            "1200", "-3", "3.5", ",5", "-0,25", "1 200,50", "1,200.50", "12|5",
+        ] {
+            assert_eq!(n.value(&json!(ok)), Ok(json!(ok)), "{ok}");
+        }
+        for bad in ["12a", "1.2.3", "+5", "١٢", "1\u{a0}200"] {
+            let e = n.value(&json!(bad)).expect_err(bad);
+            assert!(e.contains("holds a number") && e.contains(bad), "{e}");
+        }
+        // A text box of another format takes any text.
+        assert_eq!(box_.value(&json!("12a")), Ok(json!("12a")));
     }
 
     #[test]
