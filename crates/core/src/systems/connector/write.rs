@@ -143,9 +143,8 @@ pub trait TargetSession: Send + Sync {
     /// For `check --to`: what the target names (FOLIO: patron groups, address types,
     /// departments — unless `create_missing` —, custom fields and their options when the
     /// mapping maps one, service points, and with `expiry.group_offset` the groups' expiry
-    /// offsets), loaded once, as a
-    /// check of a mapped record that sends nothing; `None`: the system has no such names to
-    /// check.
+    /// offsets), loaded once, as a check of a mapped record that sends nothing; `None`: the
+    /// system has no such names to check.
     async fn name_check(
         &self,
         _mapping: &crate::mapping::Mapping,
