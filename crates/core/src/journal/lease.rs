@@ -61,8 +61,11 @@ impl Lease {
         }
         let lock = o.open(&path).map_err(io)?;
         let journal = super::path_in(home);
-        let conn = connect(&journal)?;
-        conn.execute_batch(super::schema::TABLES).at(&journal)?;
+        // The lease is taken before the run opens the journal, so open it as a run does: created
+        // owner-only (not with the umask's permissions), and a missing or empty journal beside
+        // run folders refused rather than replaced.
+        let opened = super::store::Journal::open(home)?;
+        let conn = opened.conn();
         let holder = |conn: &rusqlite::Connection| {
             conn.query_row(
                 "SELECT run_id, pid, acquired_at FROM leases WHERE target = ?1",
@@ -81,7 +84,7 @@ impl Lease {
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                let who = match holder(&conn)? {
+                let who = match holder(conn)? {
                     Some((run, pid, at)) => format!("run {run} (process {pid}, since {at})"),
                     None => "another run that is starting".to_string(),
                 };
@@ -93,7 +96,7 @@ impl Lease {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e).into()),
         }
-        if let Some((run, pid, _)) = holder(&conn)? {
+        if let Some((run, pid, _)) = holder(conn)? {
             if pid != i64::from(std::process::id()) {
                 tracing::warn!(
                     target = %target,
