@@ -676,9 +676,10 @@ fn xlsx_export_is_readable_and_an_existing_file_is_replaced_only_with_force() {
 }
 
 /// The fields an export mapping leaves out are listed once, in the summary (stdout), and kept
-/// in the run log — not repeated as timestamped warnings on the terminal.
+/// in the run log — not repeated as timestamped warnings on the terminal; `runs` calls the
+/// export a read.
 #[test]
-fn fields_an_export_mapping_leaves_out_are_in_the_summary_not_warned_twice() {
+fn fields_an_export_mapping_leaves_out_are_in_the_summary_and_runs_lists_it_as_a_read() {
     let dir = Workdir::new();
     let d = dir.path();
     let m = root().join("mappings/folio.toml");
@@ -717,5 +718,23 @@ fn fields_an_export_mapping_leaves_out_are_in_the_summary_not_warned_twice() {
     assert!(
         log.contains("field not in the export's columns field=active records=43"),
         "{log}"
+    );
+    // `runs` shows an export as a read, not as a "preview" of a write.
+    let o = dir.run(&["runs"]);
+    let list = String::from_utf8_lossy(&o.stdout);
+    let line = list
+        .lines()
+        .find(|l| l.contains(" export "))
+        .expect("export listed");
+    assert!(
+        line.contains(" read ") && !line.contains("preview"),
+        "{list}"
+    );
+    let id = line.split_whitespace().next().unwrap();
+    let o = dir.run(&["runs", id]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("mode           read only"),
+        "{}",
+        text(&o)
     );
 }
