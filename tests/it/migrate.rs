@@ -155,6 +155,12 @@ fn migrate_between_builtin_sandboxes_and_bad_source() {
         .unwrap();
     let rows = read_report(&d.join("r.csv"));
     assert!(rows.len() >= 40, "{}", text(&o));
+    // The summary says it was a migration, naming both ends (not "import into …").
+    assert!(
+        text(&o).contains("migrate from sandbox:folio into sandbox:illiad — run "),
+        "{}",
+        text(&o)
+    );
     let created = rows.iter().filter(|r| r["outcome"] == "created").count();
     assert!(created >= 40, "{}", text(&o));
     // Unknown source: usage error before anything runs.
