@@ -115,14 +115,14 @@ pub fn run_import(opts: &ImportOptions) -> anyhow::Result<(u8, Option<PathBuf>)>
     }
     if res.status != RunStatus::Finished && opts.commit && opts.source.is_some() {
         patron_etl::outln!(
-            "  run {} is {}; continue it by running the same migrate command again \
+            "  run {} stopped early ({}); continue it by running the same migrate command again \
              (patrons already written are found and reported unchanged)",
             res.run.id,
             res.status
         );
     } else if res.status != RunStatus::Finished && opts.commit {
         patron_etl::outln!(
-            "  run {} is {}; continue it with: patron-etl resume {} --commit",
+            "  run {} stopped early ({}); continue it with: patron-etl resume {} --commit",
             res.run.id,
             res.status,
             res.run.id
