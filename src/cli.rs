@@ -136,7 +136,7 @@ pub enum Command {
     ///   patron-etl resume 20261122-101500-3f2a --commit
     #[command(verbatim_doc_comment)]
     Resume(cmd::resume::ResumeArgs),
-    /// Undo an import or a restore: delete the records it created, put back the ones it updated.
+    /// Undo an import, migration or restore: delete the records it created, put back the ones it updated.
     ///
     /// Preview by default; --commit applies. Records changed since the run are reported as
     /// conflict and left alone. ILLiad runs cannot be undone (its API has no update or delete).

@@ -150,7 +150,11 @@ pub fn show(home: &Path, id: &str) -> anyhow::Result<String> {
     }
     let folder = home.join("runs").join(&r.id);
     field(&mut s, "run folder", &folder.display().to_string());
-    if r.command == "restore" && r.commit && r.undone_by.is_none() && undoable(&r.system) {
+    if matches!(r.command.as_str(), "restore" | "migrate")
+        && r.commit
+        && r.undone_by.is_none()
+        && undoable(&r.system)
+    {
         let _ = writeln!(
             s,
             "  undo with:     patron-etl undo {} (preview; add --commit)",
