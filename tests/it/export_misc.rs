@@ -681,7 +681,6 @@ fn xlsx_export_is_readable_and_an_existing_file_is_replaced_only_with_force() {
 #[test]
 fn fields_an_export_mapping_leaves_out_are_in_the_summary_and_runs_lists_it_as_a_read() {
     let dir = Workdir::new();
-    let d = dir.path();
     let m = root().join("mappings/folio.toml");
     let m = m.to_str().unwrap();
     let roster = root().join("samples/roster.csv");
