@@ -39,7 +39,8 @@ const EXIT_CODES: &str = "Exit codes:
      a damaged journal
   3  target unreachable or authentication failed (a run that lost its target mid-way still
      writes its report and prints the resume command), or a call that must succeed answered
-     with garbage or kept failing until the retries ran out
+     with garbage or kept failing until the retries ran out, or the FOLIO login user lacks a
+     permission (FOLIO's 403, reported once, naming the permission)
   4  internal or I/O error: the journal (SQLite) refused, or files under the home could not be
      written (an unwritable home, a journal that is not a database, a full disk)
   130  interrupted before any row was processed, or a second Ctrl-C quit at once";
@@ -135,7 +136,7 @@ pub enum Command {
     ///   patron-etl resume 20261122-101500-3f2a --commit
     #[command(verbatim_doc_comment)]
     Resume(cmd::resume::ResumeArgs),
-    /// Undo an import or a restore: delete the records it created, put back the ones it updated.
+    /// Undo an import, migration or restore: delete the records it created, put back the ones it updated.
     ///
     /// Preview by default; --commit applies. Records changed since the run are reported as
     /// conflict and left alone. ILLiad runs cannot be undone (its API has no update or delete).
