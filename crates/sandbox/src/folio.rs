@@ -2232,6 +2232,25 @@ async fn coll_delete(app: Arc<App>, spec: &'static Spec, h: HeaderMap, id: Strin
                 },
             );
         }
+        // A service point a service-points-user has as its default: the foreign key
+        // `defaultServicePointId_service_point_fkey` (RMB `templates/db_scripts/foreign_keys.ftl`
+        // line 16; PostgreSQL folds the name to lower case) refuses the delete, and
+        // `ServicePointApi.performServicePointDeletion` (mod-inventory-storage lines 238-244)
+        // answers any failure 500 with its message: PostgreSQL's `ri_ReportViolation` text
+        // (postgres/postgres `src/backend/utils/adt/ri_triggers.c`). vert.x's `PgException`
+        // decoration of that message is not modelled.
+        if spec.key == "servicepoints"
+            && d.folio.service_points_users.values().any(|u| {
+                u.get("defaultServicePointId")
+                    .and_then(Value::as_str)
+                    .is_some_and(|sp| sp.eq_ignore_ascii_case(&id))
+            })
+        {
+            return text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "update or delete on table \"service_point\" violates foreign key constraint \"defaultservicepointid_service_point_fkey\" on table \"service_point_user\"",
+            );
+        }
         if (spec.coll_mut)(d).remove(&id).is_some() {
             empty(StatusCode::NO_CONTENT)
         } else {

@@ -649,8 +649,22 @@ async fn folio_service_points_users_default_service_point_is_a_foreign_key() {
         assert_eq!(s, want, "{m}: {b}");
         assert!(b.contains("Invalid UUID format"), "{m}: {b}");
     }
+    // The service point a service-points-user has as its default cannot be deleted (the
+    // foreign key; `ServicePointApi.java` lines 238-244 answer the failure 500).
+    let (s, b) = f
+        .send(Method::DELETE, &format!("/service-points/{known}"), None)
+        .await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{b}");
+    assert!(
+        b.contains("violates foreign key constraint \"defaultservicepointid_service_point_fkey\""),
+        "{b}"
+    );
     let (s, b) = f
         .send(Method::DELETE, &format!("/service-points-users/{id}"), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let (s, b) = f
+        .send(Method::DELETE, &format!("/service-points/{known}"), None)
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
     let (s, _) = f
