@@ -1929,6 +1929,18 @@ fn ecs_routing_filter(p: &mut Vec<(String, String)>) {
     p.push(("query".into(), query));
 }
 
+/// The scalar defaults of servicepoint.json (`holdShelfClosedLibraryDateManagement`
+/// "Keep_the_current_due_date" line 51, `ecsRequestRouting` false line 89) initialise the bound
+/// object's fields (joelittlejohn/jsonschema2pojo @ 02c6d4b2d `jsonschema2pojo-core/src/main/java/
+/// org/jsonschema2pojo/rules/DefaultRule.java` `apply`: `field.init(getDefaultValue(…))`), so a
+/// service point stored without them has them. An explicit `null` stays null (Jackson sets it).
+pub(crate) fn service_point_defaults(rec: &mut Map<String, Value>) {
+    rec.entry("holdShelfClosedLibraryDateManagement")
+        .or_insert_with(|| json!("Keep_the_current_due_date"));
+    rec.entry("ecsRequestRouting")
+        .or_insert_with(|| json!(false));
+}
+
 /// mod-inventory-storage `ServicePointApi.validateServicePoint` (lines 36-46, messages lines
 /// 29-32), run on POST and PUT before storing (lines 70 and 87-95, 155-161): a pickup location
 /// needs a `holdShelfExpiryPeriod`, any other service point may not have one; 422 with key
@@ -2098,6 +2110,9 @@ async fn coll_post(app: Arc<App>, spec: &'static Spec, h: HeaderMap, body: Bytes
     if let Err(r) = check_record(spec, &mut rec).and_then(|()| check_service_point(spec, &rec)) {
         return r;
     }
+    if spec.key == "servicepoints" {
+        service_point_defaults(&mut rec);
+    }
     let id = match str_field(&rec, "id") {
         Some(id) => id.to_string(),
         None => {
@@ -2145,6 +2160,9 @@ async fn coll_put(
     };
     if let Err(r) = check_record(spec, &mut rec).and_then(|()| check_service_point(spec, &rec)) {
         return r;
+    }
+    if spec.key == "servicepoints" {
+        service_point_defaults(&mut rec);
     }
     // Collections updated through RMB `PgUtil.put` (groups, address types, departments, request
     // preferences: see `duplicate_on_put`): the path's id must be a UUID, else `INVALID_UUID`

@@ -204,6 +204,11 @@ impl Data {
                 "shelvingLagTime": 0
             }),
         ] {
+            // Loaded through the API, they are stored with the schema's defaults.
+            let mut sp = sp;
+            if let Value::Object(m) = &mut sp {
+                crate::folio::service_point_defaults(m);
+            }
             if let Some(id) = sp.get("id").and_then(Value::as_str) {
                 d.folio.service_points.insert(id.to_string(), sp.clone());
             }

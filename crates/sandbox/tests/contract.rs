@@ -420,6 +420,29 @@ async fn folio_service_point_properties_and_rules_are_servicepoint_json_and_serv
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
+    // The schema's scalar defaults (servicepoint.json lines 51 and 89) are stored when absent
+    // (jsonschema2pojo `DefaultRule.apply`); a value given is kept.
+    let (s, b) = f
+        .post(
+            "/service-points",
+            json!({"name": "Desk", "code": "DSK", "discoveryDisplayName": "Desk"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let desk = parse(&b)["id"].as_str().expect("id").to_string();
+    let (_, b) = f.get(&format!("/service-points/{desk}")).await;
+    let v = parse(&b);
+    assert_eq!(v["ecsRequestRouting"], false, "{b}");
+    assert_eq!(
+        v["holdShelfClosedLibraryDateManagement"], "Keep_the_current_due_date",
+        "{b}"
+    );
+    let (_, b) = f.get("/service-points?query=code%3D%3DANX").await;
+    assert_eq!(
+        parse(&b)["servicepoints"][0]["holdShelfClosedLibraryDateManagement"],
+        "Move_to_the_end_of_the_next_open_day",
+        "{b}"
+    );
     let (s, b) = f
         .post(
             "/service-points",
