@@ -20,6 +20,7 @@
 //! Retrying is [`retry::run`], the one retry loop of the crate, with the target's [`RetryPolicy`]
 //! ([`Governed::retry`]).
 
+pub mod pace;
 pub mod retry;
 
 use crate::journal::interrupt;
@@ -193,6 +194,8 @@ pub struct Governed {
     secrets: Arc<RwLock<Vec<String>>>,
     /// How requests to this target are retried (and when it is given up on).
     retry: RetryPolicy,
+    /// An adaptive pacer used instead of the fixed quota ([`Governed::with_pacer`]).
+    pacer: Option<Arc<pace::Pacer>>,
 }
 
 impl Governed {
@@ -223,7 +226,20 @@ impl Governed {
             paused_until: Arc::default(),
             secrets: Arc::default(),
             retry: RetryPolicy::default(),
+            pacer: None,
         })
+    }
+
+    /// This client paced by an adaptive interval ([`pace::Pacer`]: one start per interval,
+    /// widened on a 429, narrowed after a clean stretch) instead of the fixed quota of `rate`.
+    pub fn with_pacer(mut self, adapt: pace::Adapt) -> Governed {
+        self.pacer = Some(Arc::new(pace::Pacer::new(adapt)));
+        self
+    }
+
+    /// The adaptive pacer's current interval, if the target has one.
+    pub fn pace_interval(&self) -> Option<Duration> {
+        self.pacer.as_ref().map(|p| p.interval())
     }
 
     /// This client with the target's retry policy (else [`RetryPolicy::default`]).
@@ -352,9 +368,16 @@ impl Governed {
                     return Err(stopped());
                 }
             }
-            interrupt::unless_stopped(self.limiter.until_ready())
-                .await
-                .ok_or_else(stopped)?;
+            match &self.pacer {
+                Some(p) => {
+                    if !p.ready().await {
+                        return Err(stopped());
+                    }
+                }
+                None => interrupt::unless_stopped(self.limiter.until_ready())
+                    .await
+                    .ok_or_else(stopped)?,
+            }
             if self.pause_left().is_none() {
                 break;
             }
@@ -381,6 +404,9 @@ impl Governed {
         };
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
+        if let Some(p) = &self.pacer {
+            p.answered(status == 429);
+        }
         if status == 429 {
             self.counters.throttled.fetch_add(1, Ordering::Relaxed);
             let probe = Reply::new(status, headers.clone(), String::new());
