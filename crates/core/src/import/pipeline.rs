@@ -493,3 +493,219 @@ pub(super) async fn pump(
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The pipeline against a fake session whose first write does not finish until a write of a
+    //! later chunk has started: with a barrier per chunk (the old `flush`) it never would.
+    use super::*;
+    use crate::http::Governed;
+    use crate::journal::{JournalOptions, RunStart};
+    use crate::mapping::Scope;
+    use crate::outcome::AbsentPatron;
+    use crate::plan::{Action, Change};
+    use crate::progress::Progress;
+    use crate::read::ReadOptions;
+    use crate::report::summary::Summary;
+    use crate::sync::{MissingPlan, MissingPolicy};
+    use serde_json::Value;
+    use std::sync::Mutex;
+    use std::collections::HashSet;
+    use std::path::Path;
+    use std::time::Duration;
+
+    struct Gated {
+        http: Governed,
+        journal_db: PathBuf,
+        started: Mutex<Vec<u64>>,
+        /// Intents found durable when each write started.
+        intents_seen: Mutex<Vec<i64>>,
+        later_started: tokio::sync::Notify,
+    }
+
+    #[async_trait::async_trait(?Send)]
+    impl TargetSession for Gated {
+        fn http(&self) -> &Governed {
+            &self.http
+        }
+        fn chunk_rows(&self) -> usize {
+            2
+        }
+        fn write_concurrency(&self) -> usize {
+            2
+        }
+        async fn plan(
+            &self,
+            chunk: Vec<Candidate>,
+            _rules: &PlanRules<'_>,
+        ) -> anyhow::Result<Vec<Planned>> {
+            Ok(chunk
+                .into_iter()
+                .map(|c| Planned {
+                    action: Action::Create(c.record.clone()),
+                    row: c,
+                })
+                .collect())
+        }
+        async fn plan_restore(
+            &self,
+            chunk: Vec<Candidate>,
+            rules: Option<&str>,
+        ) -> anyhow::Result<Vec<Planned>> {
+            let _ = rules;
+            self.plan(
+                chunk,
+                &PlanRules {
+                    match_field: "",
+                    protect: &[],
+                    merge: &[],
+                    external_field: None,
+                },
+            )
+            .await
+        }
+        async fn write(&self, planned: Planned, _match_field: &str) -> Outcome {
+            let line = planned.row.line;
+            let db = rusqlite::Connection::open(&self.journal_db).expect("journal");
+            let n: i64 = db
+                .query_row(
+                    "SELECT COUNT(*) FROM intents WHERE line = ?1",
+                    [line as i64],
+                    |r| r.get(0),
+                )
+                .expect("count");
+            self.intents_seen.lock().expect("lock").push(n);
+            self.started.lock().expect("lock").push(line);
+            if line >= 4 {
+                self.later_started.notify_one();
+            }
+            if line == 2 {
+                self.later_started.notified().await;
+            }
+            let mut o = planned.row.outcome(OutcomeKind::Created);
+            o.target_id = Some(format!("id-{line}"));
+            o
+        }
+        async fn missing(
+            &self,
+            _scope: &Scope,
+            _match_field: &str,
+            _roster_keys: &HashSet<String>,
+        ) -> anyhow::Result<MissingPlan> {
+            anyhow::bail!("not used")
+        }
+        fn deactivated(
+            &self,
+            record: &Value,
+            _policy: MissingPolicy,
+            _today: &str,
+        ) -> (Value, Vec<Change>) {
+            (record.clone(), Vec::new())
+        }
+        fn absent_patron(&self, _record: &Value) -> AbsentPatron {
+            AbsentPatron {
+                username: None,
+                group: None,
+                expires: None,
+            }
+        }
+    }
+
+    fn options(dir: &Path, input: &Path, mapping: &Path) -> ImportOptions {
+        ImportOptions {
+            files: vec![input.to_path_buf()],
+            mapping: mapping.to_path_buf(),
+            read: ReadOptions::default(),
+            to: "fake".into(),
+            config: None,
+            commit: true,
+            report: None,
+            rate: None,
+            concurrency: None,
+            max_errors: None,
+            limit: None,
+            home: dir.join("home"),
+            missing: MissingPolicy::Ignore,
+            max_missing: 1.0,
+            force: false,
+            allow_incomplete_roster: false,
+            source: None,
+            journal: JournalOptions::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_later_chunk_writes_while_an_earlier_write_is_still_in_flight() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let input = dir.path().join("roster.csv");
+        let mapping_path = dir.path().join("m.toml");
+        std::fs::write(&input, "ID,Last\nA,a\nB,b\nC,c\nD,d\nE,e\n").expect("input");
+        std::fs::write(
+            &mapping_path,
+            "system = \"folio\"\nmatch = \"externalSystemId\"\n[fields]\n\
+             externalSystemId = \"ID\"\n\"personal.lastName\" = \"Last\"\n",
+        )
+        .expect("mapping");
+        let opts = options(dir.path(), &input, &mapping_path);
+        let mapping = Mapping::load(&mapping_path).expect("mapping loads");
+        let start = RunStart {
+            command: "import",
+            home: &opts.home,
+            commit: true,
+            files: &opts.files,
+            mapping: &opts.mapping,
+            system: mapping.system,
+            match_field: &mapping.match_field,
+            journal: &opts.journal,
+            spec: opts.run_spec(),
+        };
+        let (_run, journal) = crate::journal::session::begin(&start).expect("journal");
+        let reader = crate::read::open(&input, &opts.read).expect("reader");
+        let header = reader.headers().to_vec();
+        let bound = mapping.bind(&header).expect("binds");
+        let mut inputs = vec![Input {
+            path: input.clone(),
+            reader,
+            bound,
+            header,
+        }];
+        let mut sinks = Sinks {
+            summary: Summary::default(),
+            reports: Vec::new(),
+            rejects: vec![None],
+            progress: Progress::new("import", Some(5)),
+        };
+        let session = Gated {
+            http: Governed::new(1000.0, 2, Duration::from_secs(5)).expect("client"),
+            journal_db: opts.home.join("journal.sqlite"),
+            started: Mutex::new(Vec::new()),
+            intents_seen: Mutex::new(Vec::new()),
+            later_started: tokio::sync::Notify::new(),
+        };
+        let run = pump(&opts, &mapping, &session, &mut inputs, &mut sinks, &journal);
+        tokio::time::timeout(Duration::from_secs(20), run)
+            .await
+            .expect("line 2's write ends only once a later chunk's write started: no barrier")
+            .expect("the pipeline runs");
+        let started = session.started.lock().expect("lock").clone();
+        assert_eq!(started.len(), 5, "{started:?}");
+        let pos = |l: u64| started.iter().position(|x| *x == l);
+        assert!(pos(4) > pos(2), "{started:?}");
+        assert_eq!(
+            *session.intents_seen.lock().expect("lock"),
+            vec![1; 5],
+            "each write's intent was durable before it was sent"
+        );
+        assert_eq!(sinks.summary.count(OutcomeKind::Created), 5);
+        journal.finish(true).await.expect("finish");
+        let db = rusqlite::Connection::open(opts.home.join("journal.sqlite")).expect("journal");
+        let applied: i64 = db
+            .query_row(
+                "SELECT COUNT(*) FROM intents WHERE state = 'applied'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(applied, 5, "every outcome reached the journal");
+    }
+}
