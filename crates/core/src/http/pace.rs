@@ -162,13 +162,21 @@ mod tests {
         for _ in 0..2 {
             p.answered(false);
         }
-        assert_eq!(p.interval(), Duration::from_millis(4100), "not before a clean stretch");
+        assert_eq!(
+            p.interval(),
+            Duration::from_millis(4100),
+            "not before a clean stretch"
+        );
         p.answered(false);
         assert!(p.interval() < Duration::from_millis(4100));
         for _ in 0..30 {
             p.answered(false);
         }
-        assert_eq!(p.interval(), Duration::from_millis(2050), "never narrower than the base");
+        assert_eq!(
+            p.interval(),
+            Duration::from_millis(2050),
+            "never narrower than the base"
+        );
     }
 
     #[test]

@@ -128,7 +128,11 @@ impl<'a> RowSource<'a> {
                 Err(_) if opts.source.is_some() && journal.stop().is_set() => return Ok(None),
                 other => other?,
             };
-            let file = self.names.get(index).cloned().unwrap_or_else(|| Arc::from(""));
+            let file = self
+                .names
+                .get(index)
+                .cloned()
+                .unwrap_or_else(|| Arc::from(""));
             let pending = match item {
                 Record::Bad(bad) => {
                     let mut o = Outcome::new(&file, bad.line, None, OutcomeKind::Rejected);
@@ -406,9 +410,7 @@ pub(super) async fn pump(
                 // A problem that halts the run (FOLIO's 403, a missing permission) ends the
                 // writes in flight, every later row is `skipped` with the one message, and the
                 // run ends with exit 3 — instead of one failed row per patron.
-                let o = journal
-                    .guarded(p, |p| backend.write(p, match_field))
-                    .await;
+                let o = journal.guarded(p, |p| backend.write(p, match_field)).await;
                 if let Some(e) = backend.halt_error() {
                     if let Some(stop) = crate::journal::interrupt::Stop::current() {
                         stop.set_unreachable(e.to_string());
@@ -509,9 +511,9 @@ mod tests {
     use crate::report::summary::Summary;
     use crate::sync::{MissingPlan, MissingPolicy};
     use serde_json::Value;
-    use std::sync::Mutex;
     use std::collections::HashSet;
     use std::path::Path;
+    use std::sync::Mutex;
     use std::time::Duration;
 
     struct Gated {

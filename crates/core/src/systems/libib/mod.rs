@@ -84,3 +84,23 @@ impl super::System {
     #[allow(non_upper_case_globals)]
     pub const Libib: super::System = super::System("libib");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_pace_is_the_published_interval_plus_the_margin() {
+        assert_eq!(DEFAULT_INTERVAL, PUBLISHED_INTERVAL + PACING_MARGIN);
+        let a = pacing(default_rate());
+        assert!(a.base.abs_diff(Duration::from_millis(2050)) < Duration::from_micros(10));
+        assert!(
+            a.base >= PUBLISHED_INTERVAL,
+            "never faster than Libib allows"
+        );
+        assert_eq!(a.widest, a.base * 2);
+        // A configured rate sets the base; nonsense falls back to the default.
+        assert_eq!(pacing(1.0).base, Duration::from_secs(1));
+        assert_eq!(pacing(f64::NAN).base, pacing(default_rate()).base);
+    }
+}
