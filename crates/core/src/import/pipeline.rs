@@ -4,13 +4,14 @@
 //! chunk.
 //!
 //! Shape: one task, one loop. The row source ([`RowSource`], synchronous: reading, mapping and
-//! screening are CPU work) cuts the input into planning chunks; one chunk at a time is planned
-//! (its lookups, the journal's reconcile, then its intents committed) while earlier chunks'
-//! writes are in flight; planned writes wait in a queue and are sent as slots free up, up to
-//! the session's write concurrency, whatever chunk they came from. A chunk's outcomes are
-//! emitted — journal, reports, progress — once all of its rows have one, chunks in input order,
-//! rows in line order. Bounds: at most [`AHEAD`] chunks wait for their outcomes, and the next
-//! chunk is planned only while less than one chunk of writes waits for a slot.
+//! screening are CPU work) cuts the input into planning chunks; up to [`PLANNING`] chunks at a
+//! time are planned (lookups, the journal's reconcile, then their intents committed) while
+//! earlier chunks' writes are in flight; planned writes wait in a queue and are sent as slots
+//! free up, up to the session's write concurrency, whatever chunk they came from. A chunk's
+//! outcomes are emitted — journal, reports, progress — once all of its rows have one, chunks in
+//! input order, rows in line order. Bounds: at most [`AHEAD`] chunks wait for their outcomes,
+//! and more chunks are planned only while fewer than [`QUEUED_CHUNKS`] chunks of writes wait for
+//! a slot.
 //!
 //! Why one task: a [`TargetSession`] is `?Send` (the writers' retry closures hold non-`Send`
 //! state), so the stages are futures polled together here rather than spawned tasks.
@@ -31,7 +32,7 @@ use crate::plan::{Candidate, Planned, CHUNK};
 use crate::read::Record;
 use crate::systems::connector::{PlanRules, TargetSession};
 use crate::write::preview_outcome;
-use futures::future::{LocalBoxFuture, OptionFuture};
+use futures::future::LocalBoxFuture;
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use std::collections::{HashMap, VecDeque};
@@ -40,6 +41,13 @@ use std::sync::Arc;
 
 /// Most chunks read ahead of the oldest chunk still waiting for an outcome.
 pub(crate) const AHEAD: usize = 8;
+
+/// Most chunks being planned at once (their lookups and intent commits overlap each other's
+/// and the writes).
+const PLANNING: usize = 2;
+
+/// Planning goes on while fewer than this many chunks of writes wait for a slot.
+const QUEUED_CHUNKS: usize = 2;
 
 /// Rows read, mapped and screened, cut into planning chunks (the stage before planning).
 struct RowSource<'a> {
@@ -359,20 +367,25 @@ pub(super) async fn pump(
     // Chunks in input order; `first` is the sequence number of the front one.
     let mut open: VecDeque<OpenChunk> = VecDeque::new();
     let mut first: usize = 0;
-    let mut planning: Option<LocalBoxFuture<'_, (usize, anyhow::Result<PlannedChunk>)>> = None;
+    let mut planning: FuturesUnordered<LocalBoxFuture<'_, (usize, anyhow::Result<PlannedChunk>)>> =
+        FuturesUnordered::new();
     let mut queued: VecDeque<(usize, Planned)> = VecDeque::new();
     let mut writes: FuturesUnordered<LocalBoxFuture<'_, (usize, Outcome)>> =
         FuturesUnordered::new();
     let mut exhausted = false;
     let rules = &rules;
+    // How busy the write slots were (time-weighted writes in flight), for the run log.
+    let began = std::time::Instant::now();
+    let mut last = began;
+    let mut busy = std::time::Duration::ZERO;
     loop {
-        // Read and plan ahead, one chunk planning at a time, while the writer has less than a
-        // chunk of writes waiting for a slot.
+        // Read and plan ahead — up to PLANNING chunks at a time — while fewer than
+        // QUEUED_CHUNKS chunks of writes wait for a slot.
         while fatal.is_none()
-            && planning.is_none()
+            && planning.len() < PLANNING
             && !exhausted
             && open.len() < AHEAD
-            && queued.len() < batch
+            && queued.len() < batch * QUEUED_CHUNKS
         {
             match source.next_chunk(batch, stopped, sinks, journal) {
                 Err(e) => fatal = Some(e),
@@ -382,7 +395,7 @@ pub(super) async fn pump(
                     let seq = first + open.len();
                     open.push_back(chunk);
                     if !candidates.is_empty() {
-                        planning = Some(Box::pin(async move {
+                        planning.push(Box::pin(async move {
                             let r = plan_chunk(backend, rules, journal, opts.commit, candidates);
                             (seq, r.await)
                         }));
@@ -448,7 +461,7 @@ pub(super) async fn pump(
                 fatal.get_or_insert(e);
             }
         }
-        if planning.is_none() && writes.is_empty() {
+        if planning.is_empty() && writes.is_empty() {
             if fatal.is_some() || (exhausted && open.is_empty()) {
                 break;
             }
@@ -462,9 +475,9 @@ pub(super) async fn pump(
             // Otherwise only more reading can help.
             continue;
         }
+        let in_flight = writes.len() as u32;
         tokio::select! {
-            Some((seq, result)) = OptionFuture::from(planning.as_mut()) => {
-                planning = None;
+            Some((seq, result)) = planning.next(), if !planning.is_empty() => {
                 match result {
                     Err(e) => {
                         fatal.get_or_insert(e);
@@ -489,6 +502,18 @@ pub(super) async fn pump(
             }
             else => {}
         }
+        let now = std::time::Instant::now();
+        busy += (now - last) * in_flight;
+        last = now;
+    }
+    let elapsed = began.elapsed().as_secs_f64();
+    if elapsed > 0.0 {
+        tracing::info!(
+            slots,
+            average_in_flight = busy.as_secs_f64() / elapsed,
+            seconds = elapsed,
+            "writes in flight on average"
+        );
     }
     match fatal {
         Some(e) => Err(e),
