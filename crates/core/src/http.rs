@@ -184,6 +184,8 @@ pub struct Counters {
 pub struct Governed {
     client: reqwest::Client,
     limiter: Arc<DefaultDirectRateLimiter>,
+    /// No more than the rate in any second, whatever the burst.
+    window: Arc<pace::Window>,
     inflight: Arc<Semaphore>,
     concurrency: usize,
     /// What has been sent so far.
@@ -199,7 +201,8 @@ pub struct Governed {
 }
 
 impl Governed {
-    /// A client that sends at most `rate` requests per second (spaced evenly, no bursts) with at
+    /// A client that sends at most `rate` requests per second (spaced evenly, a burst of two at
+    /// most to catch up a late start, never more than `rate` in any second) with at
     /// most `concurrency` in flight, each timing out after `timeout`.
     pub fn new(rate: f64, concurrency: usize, timeout: Duration) -> anyhow::Result<Governed> {
         let rate = if rate.is_finite() && rate > 0.0 {
@@ -208,9 +211,12 @@ impl Governed {
             1.0
         };
         let period = Duration::from_secs_f64(1.0 / rate);
+        // A burst of two: a request whose wake-up came late may start at once after the one
+        // before it, so late wake-ups do not add up to a lower rate; `window` keeps any second
+        // (any `n / rate`) within the rate all the same.
         let quota = Quota::with_period(period)
             .ok_or_else(|| anyhow::anyhow!("rate {rate} is too high"))?
-            .allow_burst(NonZeroU32::MIN);
+            .allow_burst(NonZeroU32::MIN.saturating_add(1));
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(10))
@@ -220,6 +226,7 @@ impl Governed {
         Ok(Governed {
             client,
             limiter: Arc::new(RateLimiter::direct(quota)),
+            window: Arc::new(pace::Window::new(rate)),
             inflight: Arc::new(Semaphore::new(concurrency.max(1))),
             concurrency: concurrency.max(1),
             counters: Arc::new(Counters::default()),
@@ -374,9 +381,14 @@ impl Governed {
                         return Err(stopped());
                     }
                 }
-                None => interrupt::unless_stopped(self.limiter.until_ready())
-                    .await
-                    .ok_or_else(stopped)?,
+                None => {
+                    interrupt::unless_stopped(self.limiter.until_ready())
+                        .await
+                        .ok_or_else(stopped)?;
+                    if !self.window.ready().await {
+                        return Err(stopped());
+                    }
+                }
             }
             if self.pause_left().is_none() {
                 break;

@@ -1,4 +1,5 @@
-//! An adaptive pacer: one request per interval, measured from the previous request's start; a
+//! Pacing beyond the fixed governor quota. [`Window`]: never more than the rate in any second.
+//! [`Pacer`], an adaptive pacer: one request per interval, measured from the previous request's start; a
 //! 429 widens the interval, a clean stretch narrows it back towards the base. Used instead of
 //! the fixed governor quota by a target whose limit is one request per interval per account
 //! (Libib), so a run goes at the published pace and still slows down when the server says so.
@@ -190,5 +191,94 @@ mod tests {
             p.claim(t0 + Duration::from_millis(2050)),
             Some(Duration::from_millis(1025))
         );
+    }
+}
+
+/// The window is this much longer than `n / rate` (see [`Window::new`]).
+const WINDOW_MARGIN: f64 = 1.01;
+
+/// The last `n` request starts of a target, so that no window of `n / rate` seconds (one second
+/// for a whole `rate`) ever holds more than `n` of them, however the starts are spaced: a burst
+/// allowance in the even pacing (catching up a late wake-up) can never add up to more than
+/// the rate over any such window.
+#[derive(Debug)]
+pub struct Window {
+    n: usize,
+    window: Duration,
+    starts: Mutex<std::collections::VecDeque<Instant>>,
+}
+
+impl Window {
+    /// The window of `rate` requests per second: `n = max(1, floor(rate))` starts per `n / rate`
+    /// plus 1 % (starts are counted here, arrivals at the server: the margin covers the jitter
+    /// between the two, so a server counting `rate` per second never sees one more).
+    pub fn new(rate: f64) -> Window {
+        let rate = if rate.is_finite() && rate > 0.0 {
+            rate
+        } else {
+            1.0
+        };
+        let n = (rate.floor() as usize).max(1);
+        Window {
+            n,
+            window: Duration::from_secs_f64(n as f64 / rate * WINDOW_MARGIN),
+            starts: Mutex::new(std::collections::VecDeque::with_capacity(n)),
+        }
+    }
+
+    /// Claims a start at `now` (`None`), or says how long to wait before asking again.
+    pub fn claim(&self, now: Instant) -> Option<Duration> {
+        let Ok(mut s) = self.starts.lock() else {
+            return Some(self.window);
+        };
+        if s.len() >= self.n {
+            if let Some(oldest) = s.front() {
+                let free = *oldest + self.window;
+                if free > now {
+                    return Some(free - now);
+                }
+            }
+            s.pop_front();
+        }
+        s.push_back(now);
+        None
+    }
+
+    /// Waits until a start is claimed; `false` when the run was stopped meanwhile.
+    pub async fn ready(&self) -> bool {
+        loop {
+            match self.claim(Instant::now()) {
+                None => return true,
+                Some(wait) => {
+                    if !crate::journal::interrupt::sleep(wait).await {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::*;
+
+    #[test]
+    fn never_more_than_the_rate_in_any_second() {
+        let w = Window::new(3.0);
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        assert_eq!(w.claim(t0), None);
+        assert_eq!(w.claim(t0 + ms(10)), None);
+        assert_eq!(w.claim(t0 + ms(20)), None);
+        // A fourth start waits until the first is a second (plus 1 %) old.
+        assert_eq!(w.claim(t0 + ms(500)), Some(ms(510)));
+        assert_eq!(w.claim(t0 + ms(1010)), None);
+        assert_eq!(w.claim(t0 + ms(1015)), Some(ms(5)));
+        // Below one request a second: one start per 1 / rate.
+        let slow = Window::new(0.5);
+        assert_eq!(slow.claim(t0), None);
+        assert_eq!(slow.claim(t0 + ms(1500)), Some(ms(520)));
+        assert_eq!(slow.claim(t0 + ms(2020)), None);
     }
 }
