@@ -587,6 +587,7 @@ mod tests {
                     protect: &[],
                     merge: &[],
                     external_field: None,
+                    expiry: Default::default(),
                 },
             )
             .await
