@@ -87,16 +87,7 @@ impl Pacer {
 
     /// Waits until a start is claimed; `false` when the run was stopped meanwhile.
     pub async fn ready(&self) -> bool {
-        loop {
-            match self.claim(Instant::now()) {
-                None => return true,
-                Some(wait) => {
-                    if !crate::journal::interrupt::sleep(wait).await {
-                        return false;
-                    }
-                }
-            }
-        }
+        wait_for(|now| self.claim(now)).await
     }
 
     /// Records an answer: a 429 widens the interval (and pushes the next start out by the
@@ -118,6 +109,21 @@ impl Pacer {
             if s.clean >= a.clean_stretch && s.interval > a.base {
                 s.interval = s.interval.div_f64(a.widen).max(a.base);
                 s.clean = 0;
+            }
+        }
+    }
+}
+
+/// Asks `claim` until it grants a start (`None`), sleeping as long as it says in between;
+/// `false` when the run was stopped meanwhile.
+async fn wait_for(claim: impl Fn(Instant) -> Option<Duration>) -> bool {
+    loop {
+        match claim(Instant::now()) {
+            None => return true,
+            Some(wait) => {
+                if !crate::journal::interrupt::sleep(wait).await {
+                    return false;
+                }
             }
         }
     }
@@ -246,16 +252,7 @@ impl Window {
 
     /// Waits until a start is claimed; `false` when the run was stopped meanwhile.
     pub async fn ready(&self) -> bool {
-        loop {
-            match self.claim(Instant::now()) {
-                None => return true,
-                Some(wait) => {
-                    if !crate::journal::interrupt::sleep(wait).await {
-                        return false;
-                    }
-                }
-            }
-        }
+        wait_for(|now| self.claim(now)).await
     }
 }
 
