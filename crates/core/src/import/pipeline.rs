@@ -350,6 +350,7 @@ pub(super) async fn pump(
         match_field: &mapping.match_field,
         protect: &mapping.protect,
         merge: &mapping.merge,
+        create_missing: &mapping.create_missing,
         external_field: mapping
             .defaults()
             .get("external_user_id_field")
@@ -586,6 +587,7 @@ mod tests {
                     match_field: "",
                     protect: &[],
                     merge: &[],
+                    create_missing: &[],
                     external_field: None,
                     expiry: Default::default(),
                 },
