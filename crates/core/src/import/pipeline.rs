@@ -230,6 +230,8 @@ struct OpenChunk {
     cells: HashMap<(Arc<str>, u64), (usize, Vec<String>)>,
     planned: bool,
     waiting: usize,
+    /// Its writes sent so far (for the ETA's requests per row).
+    sent: u64,
 }
 
 impl OpenChunk {
@@ -239,6 +241,7 @@ impl OpenChunk {
             cells: HashMap::new(),
             planned: false,
             waiting: 0,
+            sent: 0,
         };
         let mut candidates = Vec::new();
         for p in rows {
@@ -420,6 +423,9 @@ pub(super) async fn pump(
                 continue;
             }
             let match_field = mapping.match_field.as_str();
+            if let Some(c) = seq.checked_sub(first).and_then(|i| open.get_mut(i)) {
+                c.sent += 1;
+            }
             writes.push(Box::pin(async move {
                 // A problem that halts the run (FOLIO's 403, a missing permission) ends the
                 // writes in flight, every later row is `skipped` with the one message, and the
@@ -448,6 +454,10 @@ pub(super) async fn pump(
                 }
                 sinks.emit(o, *fi, cells)?;
             }
+            // The ETA's requests per row counts the rows whose writes are sent, reported or not.
+            sinks
+                .progress
+                .set_ahead(open.iter().map(|c| c.sent).sum::<u64>());
             sinks.progress.inc(chunk.done.len() as u64);
             if opts.max_errors.is_some_and(|m| failed > m) && !stopped {
                 stopped = true;
