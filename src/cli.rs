@@ -242,7 +242,7 @@ pub struct WriteArgs {
     /// always in the run folder too.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Requests per second (default per system: FOLIO 10, ILLiad 5, Libib 0.4).
+    /// Requests per second (default per system: FOLIO 10, ILLiad 5, Libib 0.488 = one per 2.05 s).
     #[arg(long, value_name = "N", value_parser = parse_rate)]
     pub rate: Option<f64>,
     /// Requests in flight (default: FOLIO 4, ILLiad 2, Libib 1).

@@ -1,5 +1,6 @@
 //! `patron-etl migrate`: FOLIO's 303 sample users moved into Libib (pacing shortened) through the
-//! shipped mappings/folio-to-libib.toml, straight from export to import; every user is accounted for.
+//! shipped mappings/folio-to-libib.toml, straight from export to import; every user is accounted for,
+//! with the requests to Libib bounded (the snapshot path: its patrons paged once, no lookup per user).
 
 use crate::harness::export::*;
 use crate::harness::*;
@@ -39,7 +40,7 @@ fn folio_sample_users_migrate_to_libib_none_lost() {
         ],
     );
     assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
-    let (w1, _) = sb.counts("/libib");
+    let (w1, r1) = sb.counts("/libib");
     assert_eq!(w1, w0, "a preview writes nothing");
     let preview = read_report(&d.join("preview.csv"));
     assert_eq!(preview.len(), 303, "one line per FOLIO user");
@@ -61,6 +62,14 @@ fn folio_sample_users_migrate_to_libib_none_lost() {
     );
     let rows = read_report(&d.join("r.csv"));
     assert_eq!(rows.len(), 303, "one line per FOLIO user: {}", text(&o));
+    // Issue 19: the migration takes the snapshot path like a file import (the target's patrons
+    // paged once, no lookup per patron): at most one request per created patron, plus a few.
+    let (_, r_load) = sb.counts("/libib");
+    let load_requests = r_load - r1;
+    assert!(
+        load_requests <= 310,
+        "first load: {load_requests} requests to Libib for 303 users"
+    );
     let mut by: HashMap<&str, usize> = HashMap::new();
     for r in &rows {
         *by.entry(r["outcome"].as_str()).or_default() += 1;
@@ -95,7 +104,7 @@ fn folio_sample_users_migrate_to_libib_none_lost() {
     }
 
     // A second migration changes nothing.
-    let (w2, _) = sb.counts("/libib");
+    let (w2, r2_before) = sb.counts("/libib");
     let o = run_in(
         d,
         &[
@@ -118,8 +127,14 @@ fn folio_sample_users_migrate_to_libib_none_lost() {
         "{}",
         text(&o)
     );
-    let (w3, _) = sb.counts("/libib");
+    let (w3, r3) = sb.counts("/libib");
     assert_eq!(w3, w2, "the re-run writes nothing");
+    // The unchanged re-run pages the target once (50 a page) instead of looking up 303 patrons.
+    assert!(
+        r3 - r2_before <= 10,
+        "unchanged re-run: {} requests to Libib for 303 users",
+        r3 - r2_before
+    );
 }
 
 #[test]

@@ -1361,6 +1361,70 @@ fn index_user(keys: &mut crate::state::UserKeys, id: &str, rec: &Value) {
             keys.map.insert((i as u8, fold(v)), id.to_string());
         }
     }
+    hold_user(keys, id, rec);
+}
+
+/// Records `rec`'s unique values (as a query compares them) among their holders.
+fn hold_user(keys: &mut crate::state::UserKeys, id: &str, rec: &Value) {
+    for (i, f) in USER_UNIQUE.iter().enumerate() {
+        if let Some(v) = cql::folded_value(rec, f) {
+            keys.holders
+                .entry((i as u8, v))
+                .or_default()
+                .insert(id.to_string());
+        }
+    }
+}
+
+/// Builds the key index from every user, once (it is not stored with the state).
+fn build_user_keys(folio: &mut crate::state::FolioData) {
+    if folio.user_keys.built {
+        return;
+    }
+    let mut keys = crate::state::UserKeys {
+        built: true,
+        ..Default::default()
+    };
+    for (id, u) in &folio.users {
+        for (i, f) in USER_UNIQUE.iter().enumerate() {
+            if let Some(v) = u.get(*f).and_then(Value::as_str) {
+                keys.map
+                    .entry((i as u8, fold(v)))
+                    .or_insert_with(|| id.clone());
+            }
+        }
+        hold_user(&mut keys, id, u);
+    }
+    folio.user_keys = keys;
+}
+
+/// The users a batch lookup on unique fields can match (the holders of its terms, from the key
+/// index), when the query is one; `None`: every user must be tested. Only a speed-up: the
+/// listing tests each of them against the query as it would in a full scan, in the same order,
+/// and FOLIO's answer comes from its indexes on these fields too (mod-users `schema.json`
+/// `uniqueIndex` username, barcode, externalSystemId, lines 191-206).
+fn lookup_candidates(folio: &crate::state::FolioData, p: &[(String, String)]) -> Option<Coll> {
+    if !folio.user_keys.built {
+        return None;
+    }
+    let q = cql::parse(param(p, "query")?.trim()).ok()?;
+    let terms = q.exact_terms_on(&USER_UNIQUE)?;
+    let mut out = Coll::new();
+    for (index, term) in terms {
+        let i = USER_UNIQUE.iter().position(|f| *f == index)? as u8;
+        for id in folio
+            .user_keys
+            .holders
+            .get(&(i, term))
+            .into_iter()
+            .flatten()
+        {
+            if let Some(u) = folio.users.get(id) {
+                out.insert(id.clone(), u.clone());
+            }
+        }
+    }
+    Some(out)
 }
 
 /// [`unique_violation`] for users, through the key index (built on first use).
@@ -1369,22 +1433,7 @@ fn user_unique_violation(
     rec: &Map<String, Value>,
     own_id: &str,
 ) -> Option<(String, String, String)> {
-    if !folio.user_keys.built {
-        let mut keys = crate::state::UserKeys {
-            built: true,
-            ..Default::default()
-        };
-        for (id, u) in &folio.users {
-            for (i, f) in USER_UNIQUE.iter().enumerate() {
-                if let Some(v) = u.get(*f).and_then(Value::as_str) {
-                    keys.map
-                        .entry((i as u8, fold(v)))
-                        .or_insert_with(|| id.clone());
-                }
-            }
-        }
-        folio.user_keys = keys;
-    }
+    build_user_keys(folio);
     for (i, f) in USER_UNIQUE.iter().enumerate() {
         let Some(v) = str_field(rec, f) else { continue };
         let fv = fold(v);
@@ -1470,7 +1519,17 @@ fn set_metadata(rec: &mut Map<String, Value>, created: Option<String>) {
 
 async fn users_list(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Response {
     let p = params(&q);
-    match app.read(|d| list_in(&d.folio.users, &p, true, true)) {
+    // A batch lookup on unique fields tests only the holders of its terms (same answer).
+    let listed = {
+        let mut d = lock(&app.data);
+        build_user_keys(&mut d.folio);
+        match lookup_candidates(&d.folio, &p) {
+            // Not keyset-paged (an exact lookup has no `id>`): `totalRecords` counts the hits.
+            Some(candidates) => list_in(&candidates, &p, true, true),
+            None => list_in(&d.folio.users, &p, true, true),
+        }
+    };
+    match listed {
         Ok(page) => json_resp(StatusCode::OK, &page_body("users", page, true)),
         Err(r) => r,
     }
@@ -2383,5 +2442,107 @@ mod tests {
     fn b64url_encodes() {
         assert_eq!(b64url(b"hi?"), "aGk_");
         assert_eq!(b64url(b"h"), "aA");
+    }
+}
+
+#[cfg(test)]
+mod lookup_tests {
+    //! The key-index path of a batch lookup answers exactly what the full scan answers.
+    use super::*;
+
+    fn user(id: &str, username: Value, barcode: Value, ext: Value) -> (String, Value) {
+        (
+            id.to_string(),
+            json!({"id": id, "username": username, "barcode": barcode, "externalSystemId": ext}),
+        )
+    }
+
+    fn ids(page: &Page) -> (Vec<String>, usize) {
+        let ids = page
+            .items
+            .iter()
+            .filter_map(|u| u["id"].as_str().map(str::to_string))
+            .collect();
+        (ids, page.total)
+    }
+
+    #[test]
+    fn an_indexed_lookup_answers_as_the_full_scan_does() {
+        let mut folio = crate::state::FolioData::default();
+        // Loaded from a state file: a duplicate username, a numeric barcode, accents.
+        for (id, u) in [
+            user(
+                "00000000-0000-4000-8000-000000000001",
+                json!("ann"),
+                json!("111"),
+                json!("E1"),
+            ),
+            user(
+                "00000000-0000-4000-8000-000000000002",
+                json!("ann"),
+                json!("222"),
+                json!("E2"),
+            ),
+            user(
+                "00000000-0000-4000-8000-000000000003",
+                json!("Zoë"),
+                json!(333),
+                json!("E3"),
+            ),
+            user(
+                "00000000-0000-4000-8000-000000000004",
+                json!("bob"),
+                Value::Null,
+                json!("E4"),
+            ),
+        ] {
+            folio.users.insert(id, u);
+        }
+        build_user_keys(&mut folio);
+        // Written through the API afterwards: a changed barcode (PUT), a deleted user.
+        let (id, u) = user(
+            "00000000-0000-4000-8000-000000000004",
+            json!("bob"),
+            json!("444"),
+            json!("E4"),
+        );
+        index_user(&mut folio.user_keys, &id, &u);
+        folio.users.insert(id, u);
+        folio.users.remove("00000000-0000-4000-8000-000000000002");
+        let (id, u) = user(
+            "00000000-0000-4000-8000-000000000005",
+            json!("ann"),
+            json!("555"),
+            json!("E5"),
+        );
+        index_user(&mut folio.user_keys, &id, &u);
+        folio.users.insert(id, u);
+
+        for q in [
+            r#"(username==("ann" or "zoe" or "nobody")) or (barcode==("333" or "444"))"#,
+            r#"externalSystemId==("e1" or "E4") or barcode==("111")"#,
+            r#"username==("ZOË")"#,
+            r#"barcode==("444" or "222")"#,
+        ] {
+            let p = vec![
+                ("query".to_string(), q.to_string()),
+                ("limit".to_string(), "100".to_string()),
+            ];
+            let candidates = lookup_candidates(&folio, &p).expect("an indexed lookup");
+            let fast = list_in(&candidates, &p, true, true).expect("lists");
+            let scan = list_in(&folio.users, &p, true, true).expect("lists");
+            assert_eq!(ids(&fast), ids(&scan), "{q}");
+            assert!(!scan.items.is_empty(), "{q} finds someone");
+        }
+        // Not a batch lookup on unique fields: the full scan.
+        for q in [
+            r#"username==("ann") sortBy username"#,
+            r#"personal.lastName==("x")"#,
+            r#"username==("an*")"#,
+            r#"username==("ann") and barcode==("111")"#,
+        ] {
+            let p = vec![("query".to_string(), q.to_string())];
+            assert!(lookup_candidates(&folio, &p).is_none(), "{q}");
+        }
     }
 }

@@ -46,6 +46,10 @@ pub struct UserKeys {
     pub built: bool,
     /// (field index, folded value) → user id.
     pub map: std::collections::HashMap<(u8, String), String>,
+    /// (field index, folded value as a query compares it) → every user that held it since the
+    /// index was built: a superset of the holders (entries are only added), so a batch lookup
+    /// on unique fields tests these users instead of scanning all (`folio::users_list`).
+    pub holders: std::collections::HashMap<(u8, String), std::collections::BTreeSet<String>>,
 }
 
 impl Clone for UserKeys {
