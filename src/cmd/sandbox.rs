@@ -20,7 +20,8 @@ pub struct SandboxArgs {
     /// Seed for the fault decisions (same seed, same faults for a sequential client).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Delay added to every API request, in milliseconds.
+    /// Answering time of every API request in milliseconds: no answer leaves sooner than
+    /// this after its request arrived (the sandbox's own work included).
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
     /// Probability (0–1) of answering 500 without applying the request.

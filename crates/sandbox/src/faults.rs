@@ -10,7 +10,8 @@ use rand::{Rng, SeedableRng};
 /// Which faults to inject, and how often (rates are probabilities in 0..=1).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FaultConfig {
-    /// Added delay before every API request is handled.
+    /// The answering time: every API answer leaves no sooner than this after its request
+    /// arrived (the sandbox's own work included).
     pub latency_ms: u64,
     /// Probability of a 500 (the request is not applied).
     pub fail_rate: f64,

@@ -332,6 +332,20 @@ async fn gate(State(app): State<Arc<App>>, req: Request, next: Next) -> Response
     if path.starts_with("/_sandbox") {
         return next.run(req).await;
     }
+    let arrived = tokio::time::Instant::now();
+    let latency = lock(&app.faults).latency();
+    let resp = gate_inner(&app, req, next, path).await;
+    // The latency is the service's answering time: an answer leaves no sooner than `latency`
+    // after its request arrived, the sandbox's own work included (so a client keeping N
+    // requests in flight can reach requests × latency ÷ N, the bound the bench measures
+    // against, instead of paying the emulator's processing on top of every delay).
+    if !latency.is_zero() {
+        tokio::time::sleep_until(arrived + latency).await;
+    }
+    resp
+}
+
+async fn gate_inner(app: &Arc<App>, req: Request, next: Next, path: String) -> Response {
     let method = req.method().clone();
     if let Some(r) = folio::request_line_too_long(&app, &req) {
         lock(&app.stats).record(&format!("{method} <request line too long>"), "414");
@@ -346,13 +360,7 @@ async fn gate(State(app): State<Arc<App>>, req: Request, next: Next) -> Response
         .get::<ConnectInfo<ConnKill>>()
         .map(|c| c.0 .0.clone());
     let is_write = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
-    let (latency, decision) = {
-        let mut f = lock(&app.faults);
-        (f.latency(), f.decide(is_write))
-    };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
+    let decision = lock(&app.faults).decide(is_write);
     let template = |resp: Option<&Response>| {
         let t = resp
             .and_then(|r| r.extensions().get::<RouteName>().map(|n| n.0.clone()))
