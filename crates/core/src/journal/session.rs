@@ -296,6 +296,38 @@ fn check_resumable(
     Ok(())
 }
 
+/// The outcome of a row that completed an earlier attempt's applied create
+/// ([`RunJournal::completing`]): `created`, as the uninterrupted run says, with the create's
+/// changes. A completion that was refused keeps its reason as a partial write
+/// ([`ReasonCode::LinkedFailed`]: the record exists, its later parts do not); one interrupted
+/// again stays `skipped` (its create intent stays open for the next resume).
+///
+/// [`ReasonCode::LinkedFailed`]: crate::outcome::ReasonCode::LinkedFailed
+fn completed(mut o: Outcome, changes: Vec<String>) -> Outcome {
+    use crate::outcome::ReasonCode;
+    match o.outcome {
+        OutcomeKind::Skipped => return o,
+        _ if o.code == Some(ReasonCode::LinkedFailed) => {}
+        OutcomeKind::Updated | OutcomeKind::Unchanged => {
+            o.set_reason(
+                ReasonCode::ConfirmedByLookup,
+                "confirmed by lookup after an interrupted run; the rest of the record was \
+                 written then",
+            );
+        }
+        _ => {
+            let why = o.reason.clone().unwrap_or_else(|| o.outcome.name().into());
+            o.set_reason(
+                ReasonCode::LinkedFailed,
+                format!("created (confirmed by lookup after an interrupted run), but {why}"),
+            );
+        }
+    }
+    o.outcome = OutcomeKind::Created;
+    o.changed_fields = changes;
+    o
+}
+
 /// The intent state a row's outcome resolves its pending intents to.
 fn resolved_state(kind: OutcomeKind) -> IntentState {
     match kind {
@@ -406,6 +438,10 @@ impl RunJournal {
                 _ => None,
             };
             let confirmed = match (last.op.as_str(), found) {
+                // The create was applied but the record still differs from the plan (a
+                // composite's later parts — FOLIO's linked records — were never sent): the
+                // row goes on to be completed under its create intent ([`Self::completing`]).
+                ("create", Some((_, false))) if matches!(p.action, Action::Update { .. }) => None,
                 ("create", Some((id, _))) => Some((OutcomeKind::Created, id.clone())),
                 ("update", Some((id, true))) if last.target_id.as_deref() == Some(id) => {
                     Some((OutcomeKind::Updated, id.clone()))
@@ -429,12 +465,35 @@ impl RunJournal {
         (keep, resolved)
     }
 
+    /// The earlier attempt's create intent a planned update completes: the create was applied
+    /// (the plan found the record) but the record still differs from what the row asks — a
+    /// composite whose later parts (FOLIO's linked records) were never sent. Such a row is
+    /// written under its create intent (kept open, with the record's id), so undo deletes the
+    /// record and a run killed again resumes it again; its outcome is the create's.
+    fn completing(&self, p: &Planned) -> Option<&IntentRow> {
+        let Action::Update { .. } = p.action else {
+            return None;
+        };
+        let fi = self.index_of(&p.row.file);
+        self.pending
+            .get(&(fi, p.row.line))
+            .and_then(|v| v.last())
+            .filter(|i| i.op == "create" && i.attempt < self.attempt)
+    }
+
     /// Records (and waits until durable) an intent for every create and update in the chunk,
-    /// superseding unresolved intents of the same rows from earlier attempts.
+    /// superseding unresolved intents of the same rows from earlier attempts. A row completing
+    /// an earlier attempt's create ([`Self::completing`]) keeps that intent, which now names
+    /// the record.
     pub async fn record_intents(&self, planned: &[Planned]) -> Result<(), JournalError> {
         let now = super::now();
         let mut rows = Vec::new();
+        let mut named: Vec<(i64, String)> = Vec::new();
         for p in planned {
+            if let (Some(i), Action::Update { id, .. }) = (self.completing(p), &p.action) {
+                named.push((i.id, id.clone()));
+                continue;
+            }
             let (op, target_id, before, after, changes) = match &p.action {
                 Action::Create(record) => ("create", None, None, Some(record.to_string()), vec![]),
                 Action::Update {
@@ -462,7 +521,7 @@ impl RunJournal {
                 serde_json::to_string(&changes).unwrap_or_else(|_| "[]".into()),
             ));
         }
-        if rows.is_empty() {
+        if rows.is_empty() && named.is_empty() {
             return Ok(());
         }
         let (run, system, field, attempt) = (
@@ -496,6 +555,12 @@ impl RunJournal {
                         attempt, now
                     ])?;
                 }
+                let mut name = t.prepare_cached(
+                    "UPDATE intents SET target_id = ?2 WHERE id = ?1 AND state = ?3",
+                )?;
+                for (intent, id) in named {
+                    name.execute(params![intent, id, IntentState::Pending])?;
+                }
                 Ok(())
             }))
             .await
@@ -509,7 +574,20 @@ impl RunJournal {
         Fut: Future<Output = Outcome>,
     {
         match self.halt_reason() {
-            None => write(p).await,
+            None => match self.completing(&p).map(|i| i.changes.clone()) {
+                Some(changes) => {
+                    let id = match &p.action {
+                        Action::Update { id, .. } => Some(id.clone()),
+                        _ => None,
+                    };
+                    let mut o = completed(write(p).await, changes);
+                    if o.outcome == OutcomeKind::Created {
+                        o.target_id = o.target_id.or(id);
+                    }
+                    o
+                }
+                None => write(p).await,
+            },
             Some(reason) => {
                 let mut o = p.row.outcome(OutcomeKind::Skipped);
                 let code = self
@@ -562,7 +640,22 @@ impl RunJournal {
                  resolved_at = ?7 WHERE run_id = ?1 AND file_index = ?2 AND line = ?3 \
                  AND state = ?9 AND (?4 != ?10 OR attempt = ?8)",
             )?;
+            // A part of a composite the write did not apply leaves the intent's record: undo
+            // must not compare or put back what the run never wrote.
+            let mut unsent = t.prepare_cached(
+                "UPDATE intents SET after = json_remove(after, ?4) WHERE run_id = ?1 \
+                 AND file_index = ?2 AND line = ?3 AND state = ?5 AND json_valid(after)",
+            )?;
             for (fi, o) in batch {
+                for key in &o.unsent {
+                    unsent.execute(params![
+                        run,
+                        fi as i64,
+                        o.line as i64,
+                        format!("$.\"{}\"", key.replace('"', "")),
+                        IntentState::Pending
+                    ])?;
+                }
                 let changed =
                     serde_json::to_string(&o.changed_fields).unwrap_or_else(|_| "[]".into());
                 up.execute(params![
