@@ -1105,3 +1105,110 @@ fn a_linked_write_refused_after_its_user_is_counted_partial_and_exits_1() {
     );
     assert!(spus(&sb).is_empty());
 }
+
+/// An authenticated POST to the sandbox's FOLIO API; the answer's status.
+fn folio_post(sb: &Sandbox, path: &str, body: Value) -> u16 {
+    reqwest::blocking::Client::new()
+        .post(format!("{}/folio{path}", sb.base))
+        .header("X-Okapi-Tenant", "diku")
+        .header("X-Okapi-Token", sb.folio_token())
+        .json(&body)
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[test]
+fn undo_deletes_only_the_departments_the_run_created_and_journals_each_delete() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    // One write at a time, each answered 150 ms late: "Late Dept" is created by someone else
+    // after the run planned it (to create) and before the row that names it is written.
+    let sb = dir.sandbox(&["--latency-ms", "150"]);
+    sb.folio_config(d, "rate = 1000\nconcurrency = 1\n");
+    let mapping =
+        format!("{MAPPING}departments = {{ column = \"Dept\", create_missing = true }}\n");
+    std::fs::write(d.join("dept.toml"), mapping).unwrap();
+    std::fs::write(
+        d.join("r.csv"),
+        "ID,Last,Hold,Delivery,Pickup,Desks,Home desk,Dept\nE1,Alpha,true,false,cd2,cd1,cd1,\nE2,Beta,true,true,cd1,cd1,cd1,Own Dept\nE3,Gamma,,,,,,Late Dept\n",
+    )
+    .unwrap();
+    let args = [
+        "import",
+        "r.csv",
+        "--mapping",
+        "dept.toml",
+        "--to",
+        "sb",
+        "--commit",
+    ];
+    let child = spawn_in(d, &args, true);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while sb.counts("/folio/users").0 < 1 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(3));
+    }
+    assert_eq!(
+        folio_post(
+            &sb,
+            "/departments",
+            serde_json::json!({"name": "Late Dept", "code": "LATE"})
+        ),
+        201
+    );
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let depts = || folio_list(&sb, "/departments", "departments");
+    let late = depts()
+        .into_iter()
+        .find(|x| x["name"] == "Late Dept")
+        .expect("someone else's department");
+    assert_eq!(late["code"], "LATE", "not created again by the run");
+    let users = sb.folio_users();
+    let e3 = users
+        .iter()
+        .find(|u| u["externalSystemId"] == "E3")
+        .unwrap();
+    assert_eq!(e3["departments"], serde_json::json!([late["id"]]));
+    assert!(depts().iter().any(|x| x["name"] == "Own Dept"));
+
+    // Undo: the users go; "Own Dept" (the run's) is deleted under a journaled intent;
+    // "Late Dept" is not the run's and stays, reported.
+    let run = last_run(d);
+    let o = dir.run(&["undo", &run, "--commit"]);
+    let t = text(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a department left alone is a conflict: {t}"
+    );
+    assert!(t.contains("does not record creating it"), "{t}");
+    assert!(sb.folio_users().is_empty(), "{:?}", sb.folio_users());
+    let names: Vec<Value> = depts().into_iter().map(|x| x["name"].clone()).collect();
+    assert!(names.contains(&Value::from("Late Dept")), "{names:?}");
+    assert!(!names.contains(&Value::from("Own Dept")), "{names:?}");
+    let db = rusqlite::Connection::open(d.join(".patron-etl/journal.sqlite")).unwrap();
+    let undo_run: String = db
+        .query_row(
+            "SELECT id FROM runs WHERE command = 'undo' AND parent = ?1",
+            [&run],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let intents: Vec<(String, String, String)> = db
+        .prepare("SELECT op, key, state FROM intents WHERE run_id = ?1 AND key LIKE 'department%'")
+        .unwrap()
+        .query_map([&undo_run], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        intents,
+        [(
+            "delete".to_string(),
+            "department \"Own Dept\"".to_string(),
+            "applied".to_string()
+        )]
+    );
+}

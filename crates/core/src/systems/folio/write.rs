@@ -147,8 +147,7 @@ impl FolioWriter<'_> {
                         }
                     }
                     if created {
-                        o.changed_fields
-                            .push(format!("created department {}", Value::String(name)));
+                        o.changed_fields.push(departments::created_note(&name));
                     }
                 }
                 Err(e) => {
