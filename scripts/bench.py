@@ -12,6 +12,13 @@ Prints one table and writes it as JSON (default bench-results.json).
   3. Rate fidelity: with a configured limit of N req/s against a sandbox that answers 429 beyond
      N, the achieved request rate / N and the 429s provoked.
   4. Export of 100,000 users from the sandbox to CSV: rows/s and peak RSS.
+  5. Libib at its real pace: 300 requests (299 new patrons) against the sandbox enforcing Libib's
+     one request per 2 s; the fraction of that limit achieved and the 429s provoked (~10 minutes).
+
+Each import figure is also a fraction of its bound, under stable keys of bench-results.json:
+  import.bound_fraction  requests x latency / in-flight limit / measured time (section 2)
+  rate.limit_fraction    achieved requests per second / the configured limit (section 3)
+  libib.rate_fraction    requests x 2 s / measured time (section 5)
 """
 
 import argparse
@@ -32,6 +39,10 @@ GEN = os.path.join(REL, "examples", "gen_roster")
 RAW = os.path.join(REL, "examples", "raw_parse")
 SEED = os.path.join(REL, "examples", "seed_folio_users")
 MAPPING = os.path.join(ROOT, "benches", "gen-roster-folio.toml")
+LIBIB_MAPPING = os.path.join(ROOT, "benches", "gen-roster-libib.toml")
+# "Currently you may hit the API once every 2 seconds" (shared/reference/illiad-libib-api.md
+# section 1.1, line 39); the sandbox enforces it by default (--libib-interval-ms 2000).
+LIBIB_INTERVAL_S = 2.0
 PEER_VERSION = "0.6.9"
 
 
@@ -108,6 +119,7 @@ class Sandbox:
 def env():
     e = dict(os.environ)
     e["SB_FOLIO_PASSWORD"] = "admin"
+    e["SB_LIBIB_KEY"] = "sandbox-libib-key"
     return e
 
 
@@ -199,6 +211,22 @@ def peer_venv():
     return tool
 
 
+def slots_busy(workdir):
+    """The import's own account of its write slots (run.log "writes in flight on average"):
+    average writes in flight / slots, of the first run in `workdir`; None when not logged."""
+    runs = os.path.join(workdir, ".patron-etl", "runs")
+    try:
+        first = sorted(os.listdir(runs))[0]
+        with open(os.path.join(runs, first, "run.log"), encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if "writes in flight on average" in line:
+                    kv = dict(p.split("=", 1) for p in line.split() if "=" in p)
+                    return float(kv["average_in_flight"]) / float(kv["slots"])
+    except (OSError, IndexError, KeyError, ValueError):
+        return None
+    return None
+
+
 def folio_import(work, users, concurrency, latency_ms, skip_peer):
     roster = os.path.join(work, "import.csv")
     gen_csv(roster, users)
@@ -212,12 +240,22 @@ def folio_import(work, users, concurrency, latency_ms, skip_peer):
         a0, w0, _ = sb.counts()
         wall, rss, code = import_run(d, roster)
         a1, w1, _ = sb.counts()
+        busy = slots_busy(d)
+        # The latency bound: every request takes the latency, at most `concurrency` at once.
+        bound_s = (a1 - a0) * (latency_ms / 1000.0) / concurrency
         res.update(
             ours_s=wall,
             ours_exit=code,
             ours_users_per_s=users / wall,
+            ours_requests=a1 - a0,
             ours_requests_per_user=(a1 - a0) / users,
             ours_peak_rss_kib=rss,
+            latency_bound_s=bound_s,
+            bound_fraction=bound_s / wall,
+            slots_busy_fraction=busy,
+            # What each request took on average with every slot as busy as it was: the time the
+            # emulator (and the machine) really took per request, against its nominal latency.
+            effective_latency_ms=(wall * concurrency * (busy or 1.0) / (a1 - a0) * 1000.0) if a1 > a0 else None,
         )
         wall2, _, code2 = import_run(d, roster)
         a2, w2, _ = sb.counts()
@@ -287,7 +325,46 @@ def rate_fidelity(work, limit, rows):
         "requests": a1 - a0,
         "achieved_per_s": achieved,
         "achieved_over_limit": achieved / limit,
+        "limit_fraction": achieved / limit,
         "throttled_429": t1 - t0,
+        "exit": code,
+    }
+
+
+def libib_pace(work, requests):
+    """`requests` requests to the sandbox's Libib at its real interval: a first load of
+    `requests - 1` new patrons into an empty Libib (one connection page, then one create each)
+    with the default pacing (no `rate` in the config)."""
+    d = os.path.join(work, "libib")
+    os.makedirs(d)
+    roster = os.path.join(d, "r.csv")
+    gen_csv(roster, requests - 1)
+    sb = Sandbox(d)
+    try:
+        with open(os.path.join(d, "patron-etl.toml"), "w") as f:
+            f.write(
+                f'[targets.lib]\nsystem = "libib"\nurl = "{sb.base}/libib"\n'
+                'api_key_env = "SB_LIBIB_KEY"\napi_user = "sandbox-user"\n'
+            )
+        s0 = sb.stats()
+        cmd = [BIN, "import", roster, "--mapping", LIBIB_MAPPING, "--to", "lib", "--commit"]
+        wall, _, code = measure(cmd, cwd=d, env=env())
+        s1 = sb.stats()
+    finally:
+        sb.stop()
+
+    def libib(s):
+        return sum(n for r, n in s.get("requests", {}).items() if r.partition(" ")[2].startswith("/libib"))
+
+    sent = libib(s1) - libib(s0)
+    throttled = int(s1.get("statuses", {}).get("429", 0)) - int(s0.get("statuses", {}).get("429", 0))
+    return {
+        "requests": sent,
+        "interval_s": LIBIB_INTERVAL_S,
+        "wall_s": wall,
+        "seconds_per_request": wall / sent if sent else None,
+        "rate_fraction": sent * LIBIB_INTERVAL_S / wall,
+        "throttled_429": throttled,
         "exit": code,
     }
 
@@ -334,6 +411,7 @@ def table(r):
     if f:
         rows += [
             ("import", f"patron-etl, {f['users']:,} new users, {f['latency_ms']} ms latency, c={f['concurrency']}", f"{f['ours_s']:.1f} s ({f['ours_users_per_s']:,.0f} users/s)", f"{f['ours_requests_per_user']:.3f} req/user"),
+            ("import", f"same run / latency bound ({f['ours_requests']:,} req x {f['latency_ms']} ms / {f['concurrency']} = {f['latency_bound_s']:.1f} s)", f"{f['bound_fraction']:.3f} of the bound", (f"write slots {f['slots_busy_fraction']:.3f} busy, {f['effective_latency_ms']:.1f} ms a request" if f.get("slots_busy_fraction") else "")),
         ]
         if "peer_s" in f:
             rows += [
@@ -347,6 +425,11 @@ def table(r):
     if q:
         rows += [
             ("rate", f"limit {q['limit_per_s']} req/s, {q['requests']} requests", f"{q['achieved_over_limit']:.3f} of the limit", f"{q['throttled_429']} x 429"),
+        ]
+    lb = r.get("libib")
+    if lb:
+        rows += [
+            ("libib", f"{lb['requests']} requests, sandbox at Libib's 1 per {lb['interval_s']:.0f} s", f"{lb['rate_fraction']:.3f} of the limit", f"{lb['throttled_429']} x 429"),
         ]
     e = r.get("export")
     if e:
@@ -369,7 +452,7 @@ def main():
     ap.add_argument("--out", default="bench-results.json")
     ap.add_argument("--quick", action="store_true", help="a tenth of the sizes (a smoke run)")
     ap.add_argument("--skip-peer", action="store_true", help="do not install or run folio-data-import")
-    ap.add_argument("--only", default="offline,import,rate,export")
+    ap.add_argument("--only", default="offline,import,rate,export,libib")
     a = ap.parse_args()
     scale = 10 if a.quick else 1
     parts = set(a.only.split(","))
@@ -394,6 +477,15 @@ def main():
             results["rate"] = rate_fidelity(work, 200, 3000 // scale)
         if "export" in parts:
             results["export"] = export(work, 100_000 // scale)
+        if "libib" in parts:
+            results["libib"] = libib_pace(work, 300 // scale)
+        if "folio_import" in results:
+            f = results["folio_import"]
+            results["import"] = {
+                "bound_fraction": f["bound_fraction"],
+                "requests_per_user": f["ours_requests_per_user"],
+                "slots_busy_fraction": f.get("slots_busy_fraction"),
+            }
     finally:
         shutil.rmtree(work, ignore_errors=True)
     results["table"] = table(results)

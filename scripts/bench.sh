@@ -4,7 +4,7 @@
 # the folio-data-import comparison, network access to PyPI (pip installs it into
 # .patron-etl/peer-venv; pass --skip-peer to leave it out).
 #
-# Usage: scripts/bench.sh [--quick] [--skip-peer] [--only offline,import,rate,export] [--out FILE]
+# Usage: scripts/bench.sh [--quick] [--skip-peer] [--only offline,import,rate,export,libib] [--out FILE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin patron-etl --example gen_roster --example raw_parse --example seed_folio_users

@@ -39,7 +39,8 @@ const EXIT_CODES: &str = "Exit codes:
      a damaged journal
   3  target unreachable or authentication failed (a run that lost its target mid-way still
      writes its report and prints the resume command), or a call that must succeed answered
-     with garbage or kept failing until the retries ran out
+     with garbage or kept failing until the retries ran out, or the FOLIO login user lacks a
+     permission (FOLIO's 403, reported once, naming the permission)
   4  internal or I/O error: the journal (SQLite) refused, or files under the home could not be
      written (an unwritable home, a journal that is not a database, a full disk)
   130  interrupted before any row was processed, or a second Ctrl-C quit at once";
@@ -135,7 +136,7 @@ pub enum Command {
     ///   patron-etl resume 20261122-101500-3f2a --commit
     #[command(verbatim_doc_comment)]
     Resume(cmd::resume::ResumeArgs),
-    /// Undo an import or a restore: delete the records it created, put back the ones it updated.
+    /// Undo an import, migration or restore: delete the records it created, put back the ones it updated.
     ///
     /// Preview by default; --commit applies. Records changed since the run are reported as
     /// conflict and left alone. ILLiad runs cannot be undone (its API has no update or delete).
@@ -241,7 +242,7 @@ pub struct WriteArgs {
     /// always in the run folder too.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Requests per second (default per system: FOLIO 10, ILLiad 5, Libib 0.4).
+    /// Requests per second (default per system: FOLIO 10, ILLiad 5, Libib 0.488 = one per 2.05 s).
     #[arg(long, value_name = "N", value_parser = parse_rate)]
     pub rate: Option<f64>,
     /// Requests in flight (default: FOLIO 4, ILLiad 2, Libib 1).

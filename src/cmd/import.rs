@@ -83,12 +83,17 @@ pub fn run(args: ImportArgs, home: PathBuf) -> anyhow::Result<Ran> {
 /// folder.
 pub fn run_import(opts: &ImportOptions) -> anyhow::Result<(u8, Option<PathBuf>)> {
     let res = import::run(opts)?;
+    // A migration names its source too ("migrate from campus into libib"), not "import".
+    let what = match &opts.source {
+        Some(src) => format!("migrate from {} into {}", src.from, opts.to),
+        None => format!("import into {}", opts.to),
+    };
     let title = if opts.commit {
-        format!("import into {} — run {}", opts.to, res.run.id)
+        format!("{what} — run {}", res.run.id)
     } else {
         format!(
-            "PREVIEW (nothing written; add --commit to apply) for {} — run {}",
-            opts.to, res.run.id
+            "PREVIEW (nothing written; add --commit to apply) {what} — run {}",
+            res.run.id
         )
     };
     patron_etl::out!("{}", res.summary.render(&title));
@@ -110,14 +115,14 @@ pub fn run_import(opts: &ImportOptions) -> anyhow::Result<(u8, Option<PathBuf>)>
     }
     if res.status != RunStatus::Finished && opts.commit && opts.source.is_some() {
         patron_etl::outln!(
-            "  run {} is {}; continue it by running the same migrate command again \
+            "  run {} stopped early ({}); continue it by running the same migrate command again \
              (patrons already written are found and reported unchanged)",
             res.run.id,
             res.status
         );
     } else if res.status != RunStatus::Finished && opts.commit {
         patron_etl::outln!(
-            "  run {} is {}; continue it with: patron-etl resume {} --commit",
+            "  run {} stopped early ({}); continue it with: patron-etl resume {} --commit",
             res.run.id,
             res.status,
             res.run.id

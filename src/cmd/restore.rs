@@ -40,7 +40,7 @@ pub struct RestoreArgs {
     /// Config file with [targets.NAME] tables (default: ./patron-etl.toml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Requests per second (default per system: FOLIO 10, ILLiad 5, Libib 0.4).
+    /// Requests per second (default per system: FOLIO 10, ILLiad 5, Libib 0.488 = one per 2.05 s).
     #[arg(long, value_name = "N", value_parser = crate::cli::parse_rate)]
     pub rate: Option<f64>,
     /// Requests in flight (default: FOLIO 4, ILLiad 2, Libib 1).

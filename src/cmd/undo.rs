@@ -10,7 +10,7 @@ use std::path::PathBuf;
 /// `undo` options.
 #[derive(Debug, Clone, Args)]
 pub struct UndoArgs {
-    /// The import run to undo (see `patron-etl runs`).
+    /// The import, migrate or restore run to undo (see `patron-etl runs`).
     #[arg(value_name = "RUN_ID")]
     pub run_id: String,
     /// Apply. Without it nothing is written (preview).

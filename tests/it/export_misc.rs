@@ -674,3 +674,66 @@ fn xlsx_export_is_readable_and_an_existing_file_is_replaced_only_with_force() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_ne!(std::fs::read(d.join("x.xlsx")).unwrap(), b"keep me");
 }
+
+/// The fields an export mapping leaves out are listed once, in the summary (stdout), and kept
+/// in the run log — not repeated as timestamped warnings on the terminal; `runs` calls the
+/// export a read.
+#[test]
+fn fields_an_export_mapping_leaves_out_are_in_the_summary_and_runs_lists_it_as_a_read() {
+    let dir = Workdir::new();
+    let m = root().join("mappings/folio.toml");
+    let m = m.to_str().unwrap();
+    let roster = root().join("samples/roster.csv");
+    let roster = roster.to_str().unwrap();
+    let o = dir.run(&[
+        "import",
+        roster,
+        "--mapping",
+        m,
+        "--to",
+        "sandbox:folio",
+        "--commit",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let o = dir.run(&[
+        "export",
+        "--from",
+        "sandbox:folio",
+        "--out",
+        "roster.csv",
+        "--mapping",
+        m,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(out.contains("not exported: active (in 43 records"), "{out}");
+    assert!(!err.contains("field not in the export's columns"), "{err}");
+    let folder = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("run folder: "))
+        .expect("run folder line");
+    let log = std::fs::read_to_string(std::path::Path::new(folder).join("run.log")).unwrap();
+    assert!(
+        log.contains("field not in the export's columns field=active records=43"),
+        "{log}"
+    );
+    // `runs` shows an export as a read, not as a "preview" of a write.
+    let o = dir.run(&["runs"]);
+    let list = String::from_utf8_lossy(&o.stdout);
+    let line = list
+        .lines()
+        .find(|l| l.contains(" export "))
+        .expect("export listed");
+    assert!(
+        line.contains(" read ") && !line.contains("preview"),
+        "{list}"
+    );
+    let id = line.split_whitespace().next().unwrap();
+    let o = dir.run(&["runs", id]);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("mode           read only"),
+        "{}",
+        text(&o)
+    );
+}

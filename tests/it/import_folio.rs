@@ -461,6 +461,11 @@ fn a_missing_permission_stops_the_run_with_exit_3_and_one_message() {
     );
     // A missing permission is not a lost login.
     assert!(!stops[0].contains("authentication lost"), "{out}");
+    // The resume hint says the run stopped, not that it "is unreachable".
+    assert!(
+        out.contains("stopped early (unreachable); continue it with: patron-etl resume "),
+        "{out}"
+    );
     let rows = read_report(&d.join("rep.csv"));
     assert_eq!(rows.len(), 120);
     assert_eq!(

@@ -1,5 +1,6 @@
 //! `patron-etl migrate`: FOLIO's 303 sample users moved into Libib (pacing shortened) through the
-//! shipped mappings/folio-to-libib.toml, straight from export to import; every user is accounted for.
+//! shipped mappings/folio-to-libib.toml, straight from export to import; every user is accounted for,
+//! with the requests to Libib bounded (the snapshot path: its patrons paged once, no lookup per user).
 
 use crate::harness::export::*;
 use crate::harness::*;
@@ -39,7 +40,7 @@ fn folio_sample_users_migrate_to_libib_none_lost() {
         ],
     );
     assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
-    let (w1, _) = sb.counts("/libib");
+    let (w1, r1) = sb.counts("/libib");
     assert_eq!(w1, w0, "a preview writes nothing");
     let preview = read_report(&d.join("preview.csv"));
     assert_eq!(preview.len(), 303, "one line per FOLIO user");
@@ -61,6 +62,14 @@ fn folio_sample_users_migrate_to_libib_none_lost() {
     );
     let rows = read_report(&d.join("r.csv"));
     assert_eq!(rows.len(), 303, "one line per FOLIO user: {}", text(&o));
+    // Issue 19: the migration takes the snapshot path like a file import (the target's patrons
+    // paged once, no lookup per patron): at most one request per created patron, plus a few.
+    let (_, r_load) = sb.counts("/libib");
+    let load_requests = r_load - r1;
+    assert!(
+        load_requests <= 310,
+        "first load: {load_requests} requests to Libib for 303 users"
+    );
     let mut by: HashMap<&str, usize> = HashMap::new();
     for r in &rows {
         *by.entry(r["outcome"].as_str()).or_default() += 1;
@@ -95,7 +104,7 @@ fn folio_sample_users_migrate_to_libib_none_lost() {
     }
 
     // A second migration changes nothing.
-    let (w2, _) = sb.counts("/libib");
+    let (w2, r2_before) = sb.counts("/libib");
     let o = run_in(
         d,
         &[
@@ -118,8 +127,14 @@ fn folio_sample_users_migrate_to_libib_none_lost() {
         "{}",
         text(&o)
     );
-    let (w3, _) = sb.counts("/libib");
+    let (w3, r3) = sb.counts("/libib");
     assert_eq!(w3, w2, "the re-run writes nothing");
+    // The unchanged re-run pages the target once (50 a page) instead of looking up 303 patrons.
+    assert!(
+        r3 - r2_before <= 10,
+        "unchanged re-run: {} requests to Libib for 303 users",
+        r3 - r2_before
+    );
 }
 
 #[test]
@@ -155,6 +170,12 @@ fn migrate_between_builtin_sandboxes_and_bad_source() {
         .unwrap();
     let rows = read_report(&d.join("r.csv"));
     assert!(rows.len() >= 40, "{}", text(&o));
+    // The summary says it was a migration, naming both ends (not "import into …").
+    assert!(
+        text(&o).contains("migrate from sandbox:folio into sandbox:illiad — run "),
+        "{}",
+        text(&o)
+    );
     let created = rows.iter().filter(|r| r["outcome"] == "created").count();
     assert!(created >= 40, "{}", text(&o));
     // Unknown source: usage error before anything runs.
@@ -172,4 +193,81 @@ fn migrate_between_builtin_sandboxes_and_bad_source() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
+/// A migration is journaled with its intents like an import, so `undo` takes it back: the
+/// patrons it created in the destination are deleted, and a second migration creates them again.
+#[test]
+fn a_migration_can_be_undone() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    let env = ("PATRON_ETL_SANDBOX_LIBIB_INTERVAL_MS", "20");
+    let o = bin()
+        .args(["import"])
+        .arg(root().join("samples/roster.csv"))
+        .arg("--mapping")
+        .arg(root().join("mappings/folio.toml"))
+        .args(["--to", "sandbox:folio", "--commit"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let migrate = |extra: &[&str]| {
+        bin()
+            .args([
+                "migrate",
+                "--from",
+                "sandbox:folio",
+                "--to",
+                "sandbox:libib",
+                "--mapping",
+            ])
+            .arg(root().join("mappings/folio-to-libib.toml"))
+            .args(extra)
+            .env(env.0, env.1)
+            .current_dir(d)
+            .output()
+            .unwrap()
+    };
+    let o = migrate(&["--commit", "--report", "m.csv"]);
+    let created = read_report(&d.join("m.csv"))
+        .iter()
+        .filter(|r| r["outcome"] == "created")
+        .count();
+    assert!(created >= 40, "{}", text(&o));
+    let id = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .find_map(|l| l.split("— run ").nth(1).map(|s| s.trim().to_string()))
+        .expect("run id");
+    let o = bin().args(["runs", &id]).current_dir(d).output().unwrap();
+    assert!(
+        text(&o).contains(&format!("undo with:     patron-etl undo {id}")),
+        "{}",
+        text(&o)
+    );
+    let undo = |extra: &[&str]| {
+        let mut args = vec!["undo", id.as_str()];
+        args.extend_from_slice(extra);
+        bin()
+            .args(&args)
+            .env(env.0, env.1)
+            .current_dir(d)
+            .output()
+            .unwrap()
+    };
+    let o = undo(&["--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let deleted = String::from_utf8_lossy(&o.stdout).lines().find_map(|l| {
+        l.trim()
+            .strip_prefix("deleted")
+            .map(|n| n.trim().to_string())
+    });
+    assert_eq!(deleted, Some(created.to_string()), "{}", text(&o));
+    // Every patron it created is gone: the same migration creates them all again.
+    let o = migrate(&["--report", "again.csv"]);
+    let again = read_report(&d.join("again.csv"))
+        .iter()
+        .filter(|r| r["outcome"] == "would_create")
+        .count();
+    assert_eq!(again, created, "{}", text(&o));
 }

@@ -148,3 +148,36 @@ fn an_undo_waits_its_turn_too() {
     assert_eq!(u.status.code(), Some(0), "{}", text(&u));
     assert_eq!(sb.folio_users().len(), 150);
 }
+
+/// A committing run that stops before its first write (here `resume` of a finished run) gives
+/// the lease back: the next run does not announce that it is "taking over" from a process that
+/// is "gone".
+#[test]
+fn a_run_that_ends_early_gives_the_lease_back() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    write_roster(&d.join("roster.csv"), (0..3).map(|i| (i, None)));
+    let mapping = root().join("mappings/folio.toml");
+    let m = mapping.to_str().unwrap();
+    let args = [
+        "import",
+        "roster.csv",
+        "--mapping",
+        m,
+        "--to",
+        "sandbox:folio",
+        "--commit",
+    ];
+    let o = dir.run(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let id = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .find_map(|l| l.split("— run ").nth(1).map(|s| s.trim().to_string()))
+        .expect("run id");
+    let o = dir.run(&["resume", &id, "--commit"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("nothing to resume"), "{}", text(&o));
+    let o = dir.run(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(!text(&o).contains("taking over the lease"), "{}", text(&o));
+}

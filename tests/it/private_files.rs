@@ -141,6 +141,42 @@ fn an_empty_or_missing_journal_beside_run_folders_is_reported_not_replaced() {
     assert!(!journal.exists());
 }
 
+fn commit(d: &Path) -> std::process::Output {
+    let mapping = root().join("mappings/folio.toml");
+    run_in(
+        d,
+        &[
+            "import",
+            "roster.csv",
+            "--mapping",
+            mapping.to_str().unwrap(),
+            "--to",
+            "sandbox:folio",
+            "--commit",
+        ],
+    )
+}
+
+/// A committing run takes its lease before it opens the journal: the lease must create the
+/// journal owner-only (no "was readable by others" note on a newcomer's first run) and must not
+/// replace a missing journal beside run folders.
+#[test]
+fn a_first_commit_creates_the_journal_owner_only_and_the_lease_never_replaces_a_lost_one() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    write_roster(&d.join("roster.csv"), (0..3).map(|i| (i, None)));
+    let o = commit(d);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let journal = d.join(".patron-etl/journal.sqlite");
+    assert_eq!(mode(&journal), 0o600);
+    assert!(!text(&o).contains("readable by others"), "{}", text(&o));
+    std::fs::remove_file(&journal).unwrap();
+    let o = commit(d);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("is missing"), "{}", text(&o));
+    assert!(!journal.exists(), "not replaced");
+}
+
 #[test]
 fn a_killed_run_is_shown_as_interrupted() {
     let dir = Workdir::new();

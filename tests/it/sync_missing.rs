@@ -222,6 +222,27 @@ fn missing_without_scope_or_with_limit_is_a_usage_error() {
     let o = import(d, "full.csv", &["--missing", "deactivate", "--limit", "5"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--limit"));
+    // ILLiad cannot list users: that is the reason given, not a missing [scope] (which an
+    // ILLiad mapping cannot have).
+    let o = run_in(
+        d,
+        &[
+            "import",
+            root().join("samples/roster.csv").to_str().unwrap(),
+            "--mapping",
+            root().join("mappings/illiad.toml").to_str().unwrap(),
+            "--to",
+            "sandbox:illiad",
+            "--missing",
+            "deactivate",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("--missing is not available for ILLiad: its API cannot list users"),
+        "{}",
+        text(&o)
+    );
 }
 
 /// Starts an import of `file` with `--missing deactivate --commit` and the extra flags, and kills

@@ -618,6 +618,9 @@ fn help_lists_the_exit_codes_and_the_home_directory() {
         "0  every row ok",
         "2  usage",
         "3  target unreachable",
+        "lacks a\n     permission",
+        "4  internal or I/O error",
+        "130  interrupted",
         "--home <DIR>",
         "PATRON_ETL_HOME",
     ] {

@@ -3,8 +3,8 @@
 //! imports and exports against them need nothing else running.
 //!
 //! `PATRON_ETL_SANDBOX_LIBIB_INTERVAL_MS` shortens the built-in Libib's pacing (real Libib: 2000)
-//! and the client's pacer with it (one request per 1.25 × the interval, as against real Libib),
-//! so tests and demos need not wait 2.5 s a request.
+//! and the client's pacer with it (one request per 1.25 × the interval), so tests and demos need
+//! not wait 2.05 s a request.
 
 use crate::sandbox::{SandboxConfig, SandboxHandle};
 use crate::secret::Secret;

@@ -20,6 +20,7 @@
 //! Retrying is [`retry::run`], the one retry loop of the crate, with the target's [`RetryPolicy`]
 //! ([`Governed::retry`]).
 
+pub mod pace;
 pub mod retry;
 
 use crate::journal::interrupt;
@@ -183,6 +184,8 @@ pub struct Counters {
 pub struct Governed {
     client: reqwest::Client,
     limiter: Arc<DefaultDirectRateLimiter>,
+    /// No more than the rate in any second, whatever the burst.
+    window: Arc<pace::Window>,
     inflight: Arc<Semaphore>,
     concurrency: usize,
     /// What has been sent so far.
@@ -193,10 +196,13 @@ pub struct Governed {
     secrets: Arc<RwLock<Vec<String>>>,
     /// How requests to this target are retried (and when it is given up on).
     retry: RetryPolicy,
+    /// An adaptive pacer used instead of the fixed quota ([`Governed::with_pacer`]).
+    pacer: Option<Arc<pace::Pacer>>,
 }
 
 impl Governed {
-    /// A client that sends at most `rate` requests per second (spaced evenly, no bursts) with at
+    /// A client that sends at most `rate` requests per second (spaced evenly, a burst of two at
+    /// most to catch up a late start, never more than `rate` in any second) with at
     /// most `concurrency` in flight, each timing out after `timeout`.
     pub fn new(rate: f64, concurrency: usize, timeout: Duration) -> anyhow::Result<Governed> {
         let rate = if rate.is_finite() && rate > 0.0 {
@@ -205,9 +211,12 @@ impl Governed {
             1.0
         };
         let period = Duration::from_secs_f64(1.0 / rate);
+        // A burst of two: a request whose wake-up came late may start at once after the one
+        // before it, so late wake-ups do not add up to a lower rate; `window` keeps any second
+        // (any `n / rate`) within the rate all the same.
         let quota = Quota::with_period(period)
             .ok_or_else(|| anyhow::anyhow!("rate {rate} is too high"))?
-            .allow_burst(NonZeroU32::MIN);
+            .allow_burst(NonZeroU32::MIN.saturating_add(1));
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(10))
@@ -217,13 +226,27 @@ impl Governed {
         Ok(Governed {
             client,
             limiter: Arc::new(RateLimiter::direct(quota)),
+            window: Arc::new(pace::Window::new(rate)),
             inflight: Arc::new(Semaphore::new(concurrency.max(1))),
             concurrency: concurrency.max(1),
             counters: Arc::new(Counters::default()),
             paused_until: Arc::default(),
             secrets: Arc::default(),
             retry: RetryPolicy::default(),
+            pacer: None,
         })
+    }
+
+    /// This client paced by an adaptive interval ([`pace::Pacer`]: one start per interval,
+    /// widened on a 429, narrowed after a clean stretch) instead of the fixed quota of `rate`.
+    pub fn with_pacer(mut self, adapt: pace::Adapt) -> Governed {
+        self.pacer = Some(Arc::new(pace::Pacer::new(adapt)));
+        self
+    }
+
+    /// The adaptive pacer's current interval, if the target has one.
+    pub fn pace_interval(&self) -> Option<Duration> {
+        self.pacer.as_ref().map(|p| p.interval())
     }
 
     /// This client with the target's retry policy (else [`RetryPolicy::default`]).
@@ -352,9 +375,21 @@ impl Governed {
                     return Err(stopped());
                 }
             }
-            interrupt::unless_stopped(self.limiter.until_ready())
-                .await
-                .ok_or_else(stopped)?;
+            match &self.pacer {
+                Some(p) => {
+                    if !p.ready().await {
+                        return Err(stopped());
+                    }
+                }
+                None => {
+                    interrupt::unless_stopped(self.limiter.until_ready())
+                        .await
+                        .ok_or_else(stopped)?;
+                    if !self.window.ready().await {
+                        return Err(stopped());
+                    }
+                }
+            }
             if self.pause_left().is_none() {
                 break;
             }
@@ -381,6 +416,9 @@ impl Governed {
         };
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
+        if let Some(p) = &self.pacer {
+            p.answered(status == 429);
+        }
         if status == 429 {
             self.counters.throttled.fetch_add(1, Ordering::Relaxed);
             let probe = Reply::new(status, headers.clone(), String::new());

@@ -1,27 +1,28 @@
 //! `patron-etl import`: read → map → screen → plan (batched lookups, diff) → write (only with
 //! `--commit`) → report, one outcome per input row.
 //!
+//! The stages run as a pipeline (`import/pipeline.rs`): reading and planning stay ahead of the
+//! writer, which keeps the target's in-flight limit busy.
+//!
 //! Invariants: without `--commit` no write request is sent — the writer is not even constructed;
 //! every input row (up to `--limit`) gets exactly one outcome; after `--max-errors` failures the
 //! rest of the rows are `skipped`, not dropped.
 
-use crate::check::{field_text, screen_row};
-use crate::dedupe::{unique_fields, DuplicateTracker};
 use crate::exit::{UnreachableError, UsageError};
 use crate::journal::interrupt::Halt;
 use crate::journal::spec::absolute;
-use crate::journal::{RunJournal, RunSpec, RunStart, RunStatus};
+use crate::journal::{RunSpec, RunStart, RunStatus};
 use crate::mapping::{BoundMapping, Mapping};
 use crate::outcome::{Outcome, OutcomeKind, ReasonCode};
-use crate::plan::{Candidate, Planned, CHUNK};
+use crate::plan::{Candidate, Planned};
 use crate::progress::Progress;
-use crate::read::{self, ReadOptions, Record, RowReader};
+use crate::read::{self, ReadOptions, RowReader};
 use crate::report::rejects::RejectsFile;
 use crate::report::summary::Summary;
 use crate::report::{self, Column, ReportSink};
 use crate::runs::RunDir;
 use crate::sync::{self, Absent, MissingPlan, MissingPolicy};
-use crate::systems::connector::{PlanRules, Purpose, TargetSession};
+use crate::systems::connector::{Purpose, TargetSession};
 use crate::systems::registry;
 use crate::target::TargetRef;
 use crate::write::preview_outcome;
@@ -30,6 +31,8 @@ use futures::StreamExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+
+mod pipeline;
 
 /// The HTML report in every run folder.
 pub const REPORT_HTML: &str = "report.html";
@@ -420,7 +423,7 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
         sinks
             .progress
             .pace(target.rate, backend.http().counters.clone());
-        pump(opts, &mapping, backend, &mut inputs, &mut sinks, &journal).await?;
+        pipeline::pump(opts, &mapping, backend, &mut inputs, &mut sinks, &journal).await?;
         for inp in &inputs {
             for (field, n, why) in inp.reader.left_out() {
                 sinks.summary.add_left_out_n(&field, n, &why);
@@ -508,261 +511,6 @@ async fn run_async(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
         status,
         halt,
     })
-}
-
-/// Streams every input through chunks of up to [`CHUNK`] candidates.
-async fn pump(
-    opts: &ImportOptions,
-    mapping: &Mapping,
-    backend: &dyn TargetSession,
-    inputs: &mut [Input],
-    sinks: &mut Sinks,
-    journal: &RunJournal,
-) -> anyhow::Result<()> {
-    let mut fields = vec![mapping.match_field.clone()];
-    fields.extend(unique_fields(mapping.system).iter().map(|s| s.to_string()));
-    let mut dupes = DuplicateTracker::new(fields);
-    let mut seen: u64 = 0;
-    let mut failed: u64 = 0;
-    let mut stopped = false;
-    let max_errors = opts.max_errors;
-    let mut chunk: Vec<Pending> = Vec::new();
-    let files: Vec<PathBuf> = inputs.iter().map(|i| i.path.clone()).collect();
-    // A system that gains nothing from batching (Libib) plans a chunk of one row, so each row
-    // reports (and shows progress) as it is done.
-    let batch = backend.chunk_rows();
-    'inputs: for (index, inp) in inputs.iter_mut().enumerate() {
-        let file: Arc<str> = Arc::from(inp.path.display().to_string());
-        for item in inp.reader.by_ref() {
-            if opts.limit.is_some_and(|l| seen >= l) {
-                break 'inputs;
-            }
-            seen += 1;
-            let item = match item {
-                // A migration source cut short by Ctrl-C: the rows it read are accounted for.
-                Err(_) if opts.source.is_some() && journal.stop().is_set() => break 'inputs,
-                other => other?,
-            };
-            let pending = match item {
-                Record::Bad(bad) => {
-                    let mut o = Outcome::new(&file, bad.line, None, OutcomeKind::Rejected);
-                    o.set_reason(ReasonCode::MalformedRow, bad.reason);
-                    Pending {
-                        cells: bad.cells,
-                        file_index: index,
-                        kind: PendingKind::Done(o),
-                    }
-                }
-                Record::Row(row) => {
-                    for (field, why) in inp.bound.left_out(&row.cells) {
-                        sinks.summary.add_left_out(field, why);
-                    }
-                    let mapped = inp.bound.map_row(&row);
-                    let halt = journal.halt_reason(); // journal hook: Ctrl-C stops new work
-                    let kind = if let Some(o) = journal.recorded(index, row.line) {
-                        // journal hook: an earlier attempt recorded this row; keep its keys
-                        // for the in-file duplicate check and report its outcome again
-                        let _ = screen_row(
-                            &file,
-                            index,
-                            &files,
-                            &mapped,
-                            &mut dupes,
-                            &mapping.match_field,
-                        );
-                        PendingKind::Done(o)
-                    } else if stopped || halt.is_some() {
-                        let mut o =
-                            Outcome::new(&file, row.line, mapped.key.clone(), OutcomeKind::Skipped);
-                        o.name = crate::outcome::display_name(&mapped.record);
-                        match halt {
-                            Some(h) => o.set_reason(
-                                journal.halt_code().unwrap_or(ReasonCode::Interrupted),
-                                h,
-                            ),
-                            None => o.set_reason(
-                                ReasonCode::MaxErrors,
-                                "not attempted: the run stopped after too many failures (--max-errors)",
-                            ),
-                        }
-                        PendingKind::Done(o)
-                    } else {
-                        match screen_row(
-                            &file,
-                            index,
-                            &files,
-                            &mapped,
-                            &mut dupes,
-                            &mapping.match_field,
-                        ) {
-                            Some(o) => PendingKind::Done(o),
-                            None => PendingKind::Candidate(Candidate {
-                                file: file.clone(),
-                                line: mapped.line,
-                                key: mapped
-                                    .key
-                                    .clone()
-                                    .or_else(|| {
-                                        field_text(&mapped.record, &mapping.match_field)
-                                            .map(str::to_string)
-                                    })
-                                    .unwrap_or_default(),
-                                record: mapped.record,
-                                clear: mapped.clear,
-                                notes: Vec::new(),
-                            }),
-                        }
-                    };
-                    Pending {
-                        cells: row.cells,
-                        file_index: index,
-                        kind,
-                    }
-                }
-            };
-            chunk.push(pending);
-            let candidates = chunk
-                .iter()
-                .filter(|p| matches!(p.kind, PendingKind::Candidate(_)))
-                .count();
-            if candidates >= batch || chunk.len() >= CHUNK * 4 {
-                failed +=
-                    flush(opts, mapping, backend, &mut chunk, sinks, stopped, journal).await?;
-                if max_errors.is_some_and(|m| failed > m) && !stopped {
-                    stopped = true;
-                    tracing::warn!(
-                        failed,
-                        "stopping: too many failed rows (--max-errors); the rest are skipped"
-                    );
-                }
-            }
-        }
-    }
-    flush(opts, mapping, backend, &mut chunk, sinks, stopped, journal).await?;
-    Ok(())
-}
-
-/// Plans and (with `--commit`) writes one chunk, then emits its outcomes in line order.
-/// Returns the number of failed rows.
-async fn flush(
-    opts: &ImportOptions,
-    mapping: &Mapping,
-    backend: &dyn TargetSession,
-    chunk: &mut Vec<Pending>,
-    sinks: &mut Sinks,
-    stopped: bool,
-    journal: &RunJournal,
-) -> anyhow::Result<u64> {
-    if chunk.is_empty() {
-        return Ok(0);
-    }
-    let pending = std::mem::take(chunk);
-    let mut done: Vec<(usize, Outcome, Vec<String>)> = Vec::with_capacity(pending.len());
-    let mut candidates = Vec::new();
-    let mut cells_by_line = std::collections::HashMap::new();
-    for p in pending {
-        match p.kind {
-            PendingKind::Done(o) => done.push((p.file_index, o, p.cells)),
-            PendingKind::Candidate(c) => {
-                cells_by_line.insert((c.file.clone(), c.line), (p.file_index, p.cells));
-                candidates.push(c);
-            }
-        }
-    }
-    let planned: anyhow::Result<Vec<Planned>> = if candidates.is_empty() {
-        Ok(Vec::new())
-    } else {
-        let keep: Vec<Outcome> = candidates
-            .iter()
-            .map(|c| c.outcome(OutcomeKind::Skipped))
-            .collect();
-        let rules = PlanRules {
-            match_field: &mapping.match_field,
-            protect: &mapping.protect,
-            merge: &mapping.merge,
-            create_missing: &mapping.create_missing,
-            external_field: mapping
-                .defaults()
-                .get("external_user_id_field")
-                .map(String::as_str),
-            expiry: mapping.expiry,
-        };
-        let planned = backend.plan(candidates, &rules).await;
-        match planned {
-            Ok(p) => Ok(p),
-            Err(e) if crate::journal::interrupt::stopped() || is_unreachable(&e) => {
-                // The lookups were cut short (Ctrl-C) or the target is gone: the chunk's rows
-                // are `skipped` like every row after them, and the run's accounting goes on.
-                if let Some(stop) = crate::journal::interrupt::Stop::current() {
-                    stop.set_unreachable(e.to_string());
-                }
-                let reason = journal.halt_reason().unwrap_or_else(|| e.to_string());
-                let code = journal.halt_code().unwrap_or(ReasonCode::TargetUnreachable);
-                for mut o in keep {
-                    let (fi, cells) = cells_by_line
-                        .remove(&(Arc::from(o.file.as_str()), o.line))
-                        .unwrap_or((0, Vec::new()));
-                    o.set_reason(code, reason.clone());
-                    done.push((fi, o, cells));
-                }
-                Ok(Vec::new())
-            }
-            Err(e) => Err(e),
-        }
-    };
-    let planned = planned?;
-    // journal hook: rows interrupted mid-write in an earlier attempt, confirmed by this lookup
-    let (planned, resolved) = journal.reconcile(planned);
-    let outcomes: Vec<Outcome> = if opts.commit && !stopped {
-        // journal hook: every intent (with before-images) is durable before any write is sent
-        journal.record_intents(&planned).await?;
-        let n = backend.write_concurrency();
-        // A problem that halts the run (FOLIO's 403, a missing permission) ends the writes in
-        // flight, every later row is `skipped` with the one message, and the run ends with exit
-        // 3 — instead of one failed row per patron.
-        let outcomes = write_all(journal, planned, n, |p| async {
-            let o = backend.write(p, &mapping.match_field).await;
-            if let Some(e) = backend.halt_error() {
-                if let Some(stop) = crate::journal::interrupt::Stop::current() {
-                    stop.set_unreachable(e.to_string());
-                }
-            }
-            o
-        })
-        .await;
-        if let Some(e) = backend.halt_error() {
-            if crate::journal::interrupt::Stop::current().is_none() {
-                return Err(e);
-            }
-        }
-        outcomes
-    } else {
-        planned
-            .into_iter()
-            .map(|p| {
-                let o = p.row.outcome(OutcomeKind::Failed);
-                preview_outcome(o, p.action, true)
-            })
-            .collect()
-    };
-    let mut failed = 0;
-    for o in outcomes.into_iter().chain(resolved) {
-        let (fi, cells) = cells_by_line
-            .remove(&(Arc::from(o.file.as_str()), o.line))
-            .unwrap_or((0, Vec::new()));
-        done.push((fi, o, cells));
-    }
-    done.sort_by_key(|(fi, o, _)| (*fi, o.line));
-    // journal hook: the chunk's outcomes and their intents' results, in one transaction
-    journal.record_outcomes(done.iter().map(|(fi, o, _)| (*fi, o)))?;
-    for (fi, o, cells) in &done {
-        if o.outcome == OutcomeKind::Failed {
-            failed += 1;
-        }
-        sinks.emit(o, *fi, cells)?;
-    }
-    sinks.progress.inc(done.len() as u64);
-    Ok(failed)
 }
 
 /// Sends the planned writes, `concurrency` at a time, each through the journal's guard (after

@@ -27,8 +27,8 @@ pub struct MigrateSource {
 /// The source's rows as an input file for the import pipeline.
 pub struct SourceReader {
     header: Vec<String>,
-    /// How many patrons the source says it holds (FOLIO `totalRecords`, Libib `total`), if it
-    /// reports it: the migration's progress total.
+    /// How many patrons the source says it holds (FOLIO `totalRecords`, Libib `total`, else the
+    /// number of ids asked for), if known: the migration's progress total.
     pub expected: Option<u64>,
     rx: Receiver<Result<Record, ReadError>>,
     /// Source name, for reasons.
@@ -77,6 +77,10 @@ pub async fn open(target: Target, ids: Option<Vec<String>>) -> anyhow::Result<So
     let from = target.name.clone();
     let uncovered = Arc::new(Mutex::new(Vec::new()));
     let uncovered_in_source = Arc::clone(&uncovered);
+    // A source read by id (ILLiad) announces no total: the ids count. The total is also what
+    // the destination's planner weighs a snapshot against (Libib: paging every patron once
+    // instead of one lookup per row).
+    let id_count = ids.as_ref().map(|v| v.len() as u64);
     std::thread::Builder::new()
         .name("migrate-source".into())
         .spawn(move || {
@@ -100,7 +104,7 @@ pub async fn open(target: Target, ids: Option<Vec<String>>) -> anyhow::Result<So
                 };
                 // The first page comes before the header is handed over: it tells the total.
                 let mut first = Some(rows.next_page().await);
-                let expected = rows.stats().expected;
+                let expected = rows.stats().expected.or(id_count);
                 if header_tx.send(Ok((rows.header(), expected))).is_err() {
                     return;
                 }

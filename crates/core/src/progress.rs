@@ -24,6 +24,10 @@ pub struct Progress {
     label: &'static str,
     pace: Option<Pace>,
     every: Duration,
+    /// Rows not yet done whose requests are already sent (a pipelined import's writes in
+    /// flight or answered, their chunk not yet reported): counted in the requests-per-row of
+    /// the ETA, not shown as done.
+    ahead: u64,
 }
 
 /// The pacing an ETA is computed from.
@@ -86,6 +90,7 @@ impl Progress {
             label,
             pace: None,
             every: line_interval(),
+            ahead: 0,
         }
     }
 
@@ -130,7 +135,7 @@ impl Progress {
         if let Some(p) = &self.pace {
             let requests = p.counters.requests.load(Ordering::Relaxed);
             let per_row = if self.done > 0 {
-                requests.saturating_sub(p.before) as f64 / self.done as f64
+                requests.saturating_sub(p.before) as f64 / (self.done + self.ahead) as f64
             } else {
                 1.0
             };
@@ -145,6 +150,11 @@ impl Progress {
         let secs = self.started.elapsed().as_secs_f64().max(0.001);
         let rate = self.done as f64 / secs;
         (rate > 0.0 && t > self.done).then(|| left / rate)
+    }
+
+    /// Sets how many rows not yet done already had their requests sent (see the field).
+    pub fn set_ahead(&mut self, rows: u64) {
+        self.ahead = rows;
     }
 
     /// Records `n` more rows done.
@@ -198,6 +208,10 @@ mod tests {
         p.done = 10;
         // 90 rows left × 2 requests a row ÷ 0.4 requests/s = 450 s.
         assert_eq!(p.eta().map(|e| e.round()), Some(450.0));
+        // 10 more rows already had their requests sent: 20 requests for 20 rows, 1 a row.
+        p.set_ahead(10);
+        assert_eq!(p.eta().map(|e| e.round()), Some(225.0));
+        p.set_ahead(0);
         // Before any row: one request a row, whatever the connection check cost.
         let c = Arc::new(Counters::default());
         c.requests.store(600, Ordering::Relaxed);

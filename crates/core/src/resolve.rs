@@ -95,14 +95,8 @@ fn roster(opts: &ImportOptions, mapping: &Mapping) -> anyhow::Result<Option<Rost
     if opts.source.is_some() {
         return Err(UsageError("--missing applies to roster files, not to migrate".into()).into());
     }
-    let Some(scope) = &mapping.scope else {
-        return Err(UsageError(format!(
-            "--missing needs a [scope] table in {} saying which patrons the roster is the whole \
-             population of (patron_groups, external_id_prefix or tag)",
-            opts.mapping.display()
-        ))
-        .into());
-    };
+    // A system that cannot list users is refused first: asking for a [scope] it cannot have
+    // would send the user the wrong way.
     let connector = registry::connector(mapping.system);
     if !connector.capabilities().list {
         return Err(UsageError(format!(
@@ -111,6 +105,14 @@ fn roster(opts: &ImportOptions, mapping: &Mapping) -> anyhow::Result<Option<Rost
         ))
         .into());
     }
+    let Some(scope) = &mapping.scope else {
+        return Err(UsageError(format!(
+            "--missing needs a [scope] table in {} saying which patrons the roster is the whole \
+             population of (patron_groups, external_id_prefix or tag)",
+            opts.mapping.display()
+        ))
+        .into());
+    };
     let (keys, incomplete) = roster_keys(opts, mapping)?;
     if !incomplete.is_empty() {
         if !opts.allow_incomplete_roster {

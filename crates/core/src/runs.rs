@@ -38,6 +38,20 @@ pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
     b.create(path)
 }
 
+/// Creates the file `path` owner-only (0600 on Unix) if it does not exist; an existing file is
+/// left as it is. Used for the journal before SQLite opens it (SQLite gives its WAL and
+/// shared-memory files the same permissions), whoever opens it first.
+pub fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path).map(drop)
+}
+
 /// Makes `path` owner-only (0700 for a folder, 0600 for a file) if anyone else may read it,
 /// saying so on the terminal; a no-op where it is already private, missing, or not on Unix.
 pub fn tighten(path: &Path) {

@@ -66,7 +66,7 @@ pub fn list(home: &Path, limit: usize) -> anyhow::Result<String> {
             short_time(&r.started_at),
             r.command,
             r.target,
-            if r.commit { "commit" } else { "preview" },
+            mode(r).0,
             status,
             rows,
             counts_text(&counts)
@@ -76,6 +76,18 @@ pub fn list(home: &Path, limit: usize) -> anyhow::Result<String> {
         s.push_str("(no runs)\n");
     }
     Ok(s)
+}
+
+/// A run's mode, short (the list) and long (one run): an export only reads, so it is neither a
+/// preview nor a commit.
+fn mode(r: &RunRow) -> (&'static str, &'static str) {
+    if r.command == "export" {
+        ("read", "read only (an export writes nothing to the source)")
+    } else if r.commit {
+        ("commit", "commit")
+    } else {
+        ("preview", "preview (nothing written)")
+    }
 }
 
 /// Everything the journal knows about one run.
@@ -89,15 +101,7 @@ pub fn show(home: &Path, id: &str) -> anyhow::Result<String> {
     };
     field(&mut s, "command", &r.command);
     field(&mut s, "target", &format!("{} ({})", r.target, r.system));
-    field(
-        &mut s,
-        "mode",
-        if r.commit {
-            "commit"
-        } else {
-            "preview (nothing written)"
-        },
-    );
+    field(&mut s, "mode", mode(&r).1);
     field(&mut s, "status", r.status.name());
     field(&mut s, "started", &r.started_at);
     field(&mut s, "last change", &r.updated_at);
@@ -146,7 +150,11 @@ pub fn show(home: &Path, id: &str) -> anyhow::Result<String> {
     }
     let folder = home.join("runs").join(&r.id);
     field(&mut s, "run folder", &folder.display().to_string());
-    if r.command == "restore" && r.commit && r.undone_by.is_none() && undoable(&r.system) {
+    if matches!(r.command.as_str(), "restore" | "migrate")
+        && r.commit
+        && r.undone_by.is_none()
+        && undoable(&r.system)
+    {
         let _ = writeln!(
             s,
             "  undo with:     patron-etl undo {} (preview; add --commit)",

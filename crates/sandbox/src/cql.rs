@@ -834,6 +834,12 @@ fn value_at<'a>(v: &'a Value, path: &str) -> Option<Cow<'a, str>> {
     }
 }
 
+/// The folded value a query compares for a top-level or dotted `index` of `record` (what an
+/// exact clause or an [`Node::InSet`] tests), `None` for NULL.
+pub fn folded_value(record: &Value, index: &str) -> Option<String> {
+    value_at(record, index).map(|v| fold(&v))
+}
+
 /// The folded words of a value, as `get_tsvector` (PostgreSQL `to_tsvector('simple', …)`)
 /// splits it: runs of letters and digits.
 fn words(s: &str) -> Vec<String> {
@@ -963,6 +969,42 @@ fn eval(node: &Node, record: &Value, id: Option<&str>) -> bool {
 }
 
 impl Query {
+    /// For an index-backed lookup: when the query (no `sortBy`) is an OR of exact, non-prefix
+    /// terms, each on one of `indexes` — what a batch lookup `f==("a" or "b") or g==("c")`
+    /// parses to —, the folded terms with their index; `None` otherwise. A record matches only
+    /// if its folded value of one of these indexes is one of its terms, so the records holding
+    /// them are a superset of the hits (the caller still tests each with
+    /// [`Query::matches_keyed`]).
+    pub fn exact_terms_on(&self, indexes: &[&str]) -> Option<Vec<(String, String)>> {
+        fn walk(node: &Node, indexes: &[&str], out: &mut Vec<(String, String)>) -> bool {
+            match node {
+                Node::Or(a, b) => walk(a, indexes, out) && walk(b, indexes, out),
+                Node::InSet { index, set } if indexes.contains(&index.as_str()) => {
+                    out.extend(set.iter().map(|t| (index.clone(), t.clone())));
+                    true
+                }
+                Node::Clause {
+                    index,
+                    rel: Rel::Exact,
+                    term,
+                    ft: None,
+                } if term.like.is_none()
+                    && !term.text.is_empty()
+                    && indexes.contains(&index.as_str()) =>
+                {
+                    out.push((index.clone(), term.folded.clone()));
+                    true
+                }
+                _ => false,
+            }
+        }
+        if !self.sort.is_empty() {
+            return None;
+        }
+        let mut out = Vec::new();
+        walk(&self.root, indexes, &mut out).then_some(out)
+    }
+
     /// Whether `record` matches the query.
     pub fn matches(&self, record: &Value) -> bool {
         eval(&self.root, record, None)

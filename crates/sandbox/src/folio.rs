@@ -635,7 +635,115 @@ enum Kind {
     Tags,
     /// `personal.addresses`: bound by the `Personal` arm.
     Addresses,
+    /// A string with a schema `pattern` (its text, as jakarta's message quotes it).
+    Pat(&'static str),
+    /// A string enum, bound by jsonschema2pojo's generated enum class (its Java name given).
+    Enum(&'static str, &'static [&'static str]),
+    /// `java.lang.Integer`.
+    Int,
+    /// A JSON array of objects whose items are not checked further.
+    ObjArr,
 }
+
+/// The id pattern of mod-circulation-storage `ramls/request-preference.json` (lines 8, 13, 26,
+/// 31): hex groups, any version.
+const HEX_UUID_PATTERN: &str =
+    "^[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}$";
+
+/// The id pattern of mod-inventory-storage `ramls/schemas/common/uuid.json` line 5 (the same
+/// rule as `UUID_PATTERN`, written differently).
+const INVENTORY_UUID_PATTERN: &str =
+    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$";
+
+/// Whether `s` matches one of the patterns above.
+fn matches_pattern(pattern: &str, s: &str) -> bool {
+    if pattern == HEX_UUID_PATTERN {
+        let b = s.as_bytes();
+        b.len() == 36
+            && b.iter().enumerate().all(|(i, c)| match i {
+                8 | 13 | 18 | 23 => *c == b'-',
+                _ => c.is_ascii_hexdigit(),
+            })
+    } else {
+        is_uuid(s)
+    }
+}
+
+/// A request preference's properties, `additionalProperties: false` (folio-org/mod-circulation-storage
+/// @ ce24c3d81 `ramls/request-preference.json` lines 5-45): UUID `pattern`s (lines 8, 13, 26, 31),
+/// booleans (lines 16-23), the `fulfillment` enum (lines 34-38).
+const REQUEST_PREFERENCE_FIELDS: &[(&str, Kind)] = &[
+    ("id", Kind::Pat(HEX_UUID_PATTERN)),
+    ("userId", Kind::Pat(HEX_UUID_PATTERN)),
+    ("holdShelf", Kind::Bool),
+    ("delivery", Kind::Bool),
+    ("defaultServicePointId", Kind::Pat(HEX_UUID_PATTERN)),
+    ("defaultDeliveryAddressTypeId", Kind::Pat(HEX_UUID_PATTERN)),
+    (
+        "fulfillment",
+        Kind::Enum(
+            "org.folio.rest.jaxrs.model.RequestPreference$Fulfillment",
+            &["Delivery", "Hold Shelf"],
+        ),
+    ),
+    ("metadata", Kind::Obj),
+];
+
+/// A service point's properties, `additionalProperties: false` (folio-org/mod-inventory-storage @
+/// 2639d28bf `ramls/schemas/service-points/servicepoint.json` lines 6-97). Not modelled: the
+/// inside of `holdShelfExpiryPeriod` (`time-period.json`) and of `staffSlips` items (lines 65-84).
+const SERVICE_POINT_FIELDS: &[(&str, Kind)] = &[
+    ("id", Kind::Str),
+    ("name", Kind::Str),
+    ("code", Kind::Str),
+    ("discoveryDisplayName", Kind::Str),
+    ("description", Kind::Str),
+    ("shelvingLagTime", Kind::Int),
+    ("pickupLocation", Kind::Bool),
+    ("holdShelfExpiryPeriod", Kind::Obj),
+    (
+        "holdShelfClosedLibraryDateManagement",
+        Kind::Enum(
+            "org.folio.rest.jaxrs.model.ServicePoint$HoldShelfClosedLibraryDateManagement",
+            &[
+                "Keep_the_current_due_date",
+                "Move_to_the_end_of_the_previous_open_day",
+                "Move_to_the_end_of_the_next_open_day",
+                "Keep_the_current_due_date_time",
+                "Move_to_end_of_current_service_point_hours",
+                "Move_to_beginning_of_next_open_service_point_hours",
+            ],
+        ),
+    ),
+    (
+        "defaultCheckInActionForUseAtLocation",
+        Kind::Enum(
+            "org.folio.rest.jaxrs.model.ServicePoint$DefaultCheckInActionForUseAtLocation",
+            &[
+                "Keep_on_hold_shelf",
+                "Close_loan_and_return_item",
+                "Ask_for_action",
+            ],
+        ),
+    ),
+    ("staffSlips", Kind::ObjArr),
+    ("ecsRequestRouting", Kind::Bool),
+    ("metadata", Kind::Obj),
+];
+
+/// A service-points-user's properties, `additionalProperties: false` (mod-inventory-storage
+/// `ramls/schemas/service-points/servicepointsuser.json` lines 6-33): `defaultServicePointId` is
+/// `common/uuid.json` (lines 23-26).
+const SERVICE_POINTS_USER_FIELDS: &[(&str, Kind)] = &[
+    ("id", Kind::Str),
+    ("userId", Kind::Str),
+    // jsonschema2pojo binds an array's items to a bare type argument, with no `@Pattern`
+    // (joelittlejohn/jsonschema2pojo @ 14e43c489 `jsonschema2pojo-core/src/main/java/org/
+    // jsonschema2pojo/rules/ArrayRule.java` `apply`): the items' `uuid.json` is not enforced.
+    ("servicePointsIds", Kind::StrArr),
+    ("defaultServicePointId", Kind::Pat(INVENTORY_UUID_PATTERN)),
+    ("metadata", Kind::Obj),
+];
 
 /// The user's properties, `additionalProperties: false` (mod-users `ramls/userdata.json`,
 /// `properties` and line 216; copied as `crates/sandbox/tests/fixtures/userdata.json`).
@@ -775,6 +883,47 @@ fn bind(
                 Err(m) => return Err(jackson_400(m)),
             },
             Kind::Addresses => {}
+            Kind::Pat(pattern) => {
+                let Value::String(st) = &*v else {
+                    return Err(mismatch("java.lang.String", v));
+                };
+                if !matches_pattern(pattern, st) {
+                    errs.push(err(
+                        &format!("must match \"{pattern}\""),
+                        "jakarta.validation.constraints.Pattern.message",
+                        &key_path,
+                        st,
+                    ));
+                }
+            }
+            // jsonschema2pojo's enum (joelittlejohn/jsonschema2pojo @ 02c6d4b2d
+            // `jsonschema2pojo-core/src/main/java/org/jsonschema2pojo/rules/EnumRule.java`
+            // `createEnum`, `addFactoryMethod`: a nested class, its `@JsonCreator fromValue`
+            // throws `IllegalArgumentException(value)`), which Jackson wraps (jackson-databind
+            // `deser/std/FactoryBasedEnumDeserializer.java` lines 218-237 →
+            // `DeserializationContext.handleInstantiationProblem`, lines 1426-1453, with
+            // `WRAP_EXCEPTIONS` on by default → `instantiationException`, lines 2031-2043).
+            Kind::Enum(java_type, values) => {
+                let Value::String(st) = &*v else {
+                    return Err(mismatch(java_type, v));
+                };
+                if !values.contains(&st.as_str()) {
+                    return Err(jackson_400(format!(
+                        "Cannot construct instance of `{java_type}`, problem: {st}"
+                    )));
+                }
+            }
+            // Not modelled: Jackson's coercion of strings and floats to `Integer` (taken as given).
+            Kind::Int => {
+                if matches!(v, Value::Bool(_) | Value::Array(_) | Value::Object(_)) {
+                    return Err(mismatch("java.lang.Integer", v));
+                }
+            }
+            Kind::ObjArr => {
+                if !v.is_array() {
+                    return Err(mismatch("java.util.List", v));
+                }
+            }
             Kind::Obj => {
                 if !v.is_object() {
                     return Err(mismatch("java.util.Map", v));
@@ -1212,6 +1361,70 @@ fn index_user(keys: &mut crate::state::UserKeys, id: &str, rec: &Value) {
             keys.map.insert((i as u8, fold(v)), id.to_string());
         }
     }
+    hold_user(keys, id, rec);
+}
+
+/// Records `rec`'s unique values (as a query compares them) among their holders.
+fn hold_user(keys: &mut crate::state::UserKeys, id: &str, rec: &Value) {
+    for (i, f) in USER_UNIQUE.iter().enumerate() {
+        if let Some(v) = cql::folded_value(rec, f) {
+            keys.holders
+                .entry((i as u8, v))
+                .or_default()
+                .insert(id.to_string());
+        }
+    }
+}
+
+/// Builds the key index from every user, once (it is not stored with the state).
+fn build_user_keys(folio: &mut crate::state::FolioData) {
+    if folio.user_keys.built {
+        return;
+    }
+    let mut keys = crate::state::UserKeys {
+        built: true,
+        ..Default::default()
+    };
+    for (id, u) in &folio.users {
+        for (i, f) in USER_UNIQUE.iter().enumerate() {
+            if let Some(v) = u.get(*f).and_then(Value::as_str) {
+                keys.map
+                    .entry((i as u8, fold(v)))
+                    .or_insert_with(|| id.clone());
+            }
+        }
+        hold_user(&mut keys, id, u);
+    }
+    folio.user_keys = keys;
+}
+
+/// The users a batch lookup on unique fields can match (the holders of its terms, from the key
+/// index), when the query is one; `None`: every user must be tested. Only a speed-up: the
+/// listing tests each of them against the query as it would in a full scan, in the same order,
+/// and FOLIO's answer comes from its indexes on these fields too (mod-users `schema.json`
+/// `uniqueIndex` username, barcode, externalSystemId, lines 191-206).
+fn lookup_candidates(folio: &crate::state::FolioData, p: &[(String, String)]) -> Option<Coll> {
+    if !folio.user_keys.built {
+        return None;
+    }
+    let q = cql::parse(param(p, "query")?.trim()).ok()?;
+    let terms = q.exact_terms_on(&USER_UNIQUE)?;
+    let mut out = Coll::new();
+    for (index, term) in terms {
+        let i = USER_UNIQUE.iter().position(|f| *f == index)? as u8;
+        for id in folio
+            .user_keys
+            .holders
+            .get(&(i, term))
+            .into_iter()
+            .flatten()
+        {
+            if let Some(u) = folio.users.get(id) {
+                out.insert(id.clone(), u.clone());
+            }
+        }
+    }
+    Some(out)
 }
 
 /// [`unique_violation`] for users, through the key index (built on first use).
@@ -1220,22 +1433,7 @@ fn user_unique_violation(
     rec: &Map<String, Value>,
     own_id: &str,
 ) -> Option<(String, String, String)> {
-    if !folio.user_keys.built {
-        let mut keys = crate::state::UserKeys {
-            built: true,
-            ..Default::default()
-        };
-        for (id, u) in &folio.users {
-            for (i, f) in USER_UNIQUE.iter().enumerate() {
-                if let Some(v) = u.get(*f).and_then(Value::as_str) {
-                    keys.map
-                        .entry((i as u8, fold(v)))
-                        .or_insert_with(|| id.clone());
-                }
-            }
-        }
-        folio.user_keys = keys;
-    }
+    build_user_keys(folio);
     for (i, f) in USER_UNIQUE.iter().enumerate() {
         let Some(v) = str_field(rec, f) else { continue };
         let fv = fold(v);
@@ -1321,7 +1519,17 @@ fn set_metadata(rec: &mut Map<String, Value>, created: Option<String>) {
 
 async fn users_list(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Response {
     let p = params(&q);
-    match app.read(|d| list_in(&d.folio.users, &p, true, true)) {
+    // A batch lookup on unique fields tests only the holders of its terms (same answer).
+    let listed = {
+        let mut d = lock(&app.data);
+        build_user_keys(&mut d.folio);
+        match lookup_candidates(&d.folio, &p) {
+            // Not keyset-paged (an exact lookup has no `id>`): `totalRecords` counts the hits.
+            Some(candidates) => list_in(&candidates, &p, true, true),
+            None => list_in(&d.folio.users, &p, true, true),
+        }
+    };
+    match listed {
         Ok(page) => json_resp(StatusCode::OK, &page_body("users", page, true)),
         Err(r) => r,
     }
@@ -1528,6 +1736,9 @@ struct Spec {
     unique: &'static [&'static str],
     /// When set, `additionalProperties: false` with these fields (plus `id`, `metadata`).
     allowed: Option<&'static [&'static str]>,
+    /// When set, the schema's properties and their types (`additionalProperties: false`); replaces
+    /// `allowed`.
+    fields: Option<&'static [(&'static str, Kind)]>,
     class: &'static str,
     coll: fn(&Data) -> &Coll,
     coll_mut: fn(&mut Data) -> &mut Coll,
@@ -1546,6 +1757,7 @@ static SPECS: [Spec; 8] = [
         required: &["group"],
         unique: &["group"],
         allowed: None,
+        fields: None,
         class: "Usergroup",
         coll: |d| &d.folio.groups,
         coll_mut: |d| &mut d.folio.groups,
@@ -1559,6 +1771,7 @@ static SPECS: [Spec; 8] = [
         required: &["addressType"],
         unique: &["addressType"],
         allowed: Some(&["addressType", "desc"]),
+        fields: None,
         class: "AddressType",
         coll: |d| &d.folio.addresstypes,
         coll_mut: |d| &mut d.folio.addresstypes,
@@ -1572,6 +1785,7 @@ static SPECS: [Spec; 8] = [
         required: &["name", "code"],
         unique: &["name", "code"],
         allowed: Some(&["name", "code", "usageNumber", "source"]),
+        fields: None,
         class: "Department",
         coll: |d| &d.folio.departments,
         coll_mut: |d| &mut d.folio.departments,
@@ -1583,6 +1797,7 @@ static SPECS: [Spec; 8] = [
         required: &["name", "type", "entityType"],
         unique: &["refId"],
         allowed: None,
+        fields: None,
         class: "CustomField",
         coll: |d| &d.folio.custom_fields,
         coll_mut: |d| &mut d.folio.custom_fields,
@@ -1600,16 +1815,10 @@ static SPECS: [Spec; 8] = [
         // lines 16 and 19). Clashes: `duplicate_on_post`, `duplicate_on_put`.
         required: &["name", "code", "discoveryDisplayName"],
         unique: &["name", "code"],
-        allowed: Some(&[
-            "name",
-            "code",
-            "discoveryDisplayName",
-            "description",
-            "shelvingLagTime",
-            "pickupLocation",
-            "feeFineOwner",
-        ]),
-        class: "Servicepoint",
+        allowed: None,
+        fields: Some(SERVICE_POINT_FIELDS),
+        // `javaType` `org.folio.rest.jaxrs.model.ServicePoint` (servicepoint.json line 4).
+        class: "ServicePoint",
         coll: |d| &d.folio.service_points,
         coll_mut: |d| &mut d.folio.service_points,
     },
@@ -1624,14 +1833,8 @@ static SPECS: [Spec; 8] = [
         // `duplicate_on_post`, `duplicate_on_put`.
         required: &["userId", "holdShelf", "delivery"],
         unique: &["userId"],
-        allowed: Some(&[
-            "userId",
-            "holdShelf",
-            "delivery",
-            "defaultServicePointId",
-            "defaultDeliveryAddressTypeId",
-            "fulfillment",
-        ]),
+        allowed: None,
+        fields: Some(REQUEST_PREFERENCE_FIELDS),
         class: "RequestPreference",
         coll: |d| &d.folio.request_preferences,
         coll_mut: |d| &mut d.folio.request_preferences,
@@ -1643,6 +1846,7 @@ static SPECS: [Spec; 8] = [
         required: &["userId"],
         unique: &["userId"],
         allowed: None,
+        fields: None,
         class: "PermissionUser",
         coll: |d| &d.folio.perms_users,
         coll_mut: |d| &mut d.folio.perms_users,
@@ -1657,7 +1861,8 @@ static SPECS: [Spec; 8] = [
         // schema.json` lines 136-144 (`service_point_user`, `uniqueIndex` `userId`).
         required: &["userId"],
         unique: &["userId"],
-        allowed: Some(&["userId", "servicePointsIds", "defaultServicePointId"]),
+        allowed: None,
+        fields: Some(SERVICE_POINTS_USER_FIELDS),
         class: "ServicePointsUser",
         coll: |d| &d.folio.service_points_users,
         coll_mut: |d| &mut d.folio.service_points_users,
@@ -1732,7 +1937,8 @@ fn duplicate_on_put(
         // (`PgUtil.java` line 1310 → lines 371-384 → `responseUniqueViolation`, lines 339-356),
         // and their RAML's PUT declares no 422 (folio-org/raml `rtypes/item-collection.raml`
         // lines 52-81): RMB's message as a 400 text.
-        "usergroups" | "addressTypes" => {
+        // Service-points-users likewise (`PgUtil.put`, no 422 on its PUT: see `coll_put`).
+        "usergroups" | "addressTypes" | "servicePointsUsers" => {
             let e = rmb_unique_error(field, value, spec.table);
             text(
                 StatusCode::BAD_REQUEST,
@@ -1764,6 +1970,64 @@ fn needs_module_id(app: &App, spec: &Spec, h: &HeaderMap, id: Option<&str>) -> O
     None
 }
 
+/// `GET /service-points` leaves out ECS routing service points unless
+/// `includeRoutingServicePoints=true`: the query becomes `cql.allRecords=1 NOT
+/// ecsRequestRouting=true and QUERY`, joined as text with no parentheses (folio-org/
+/// mod-inventory-storage @ 2639d28bf `mod-inventory-storage-server/src/main/java/org/folio/rest/
+/// impl/ServicePointApi.java` lines 33, 57 and 264-276; the parameter: `ramls/service-point.raml`
+/// lines 37-39).
+fn ecs_routing_filter(p: &mut Vec<(String, String)>) {
+    const FILTER: &str = "cql.allRecords=1 NOT ecsRequestRouting=true";
+    if param(p, "includeRoutingServicePoints") == Some("true") {
+        return;
+    }
+    let query = param(p, "query")
+        .filter(|q| !q.trim().is_empty())
+        .map_or_else(|| FILTER.to_string(), |q| format!("{FILTER} and {q}"));
+    p.retain(|(k, _)| k != "query");
+    p.push(("query".into(), query));
+}
+
+/// The scalar defaults of servicepoint.json (`holdShelfClosedLibraryDateManagement`
+/// "Keep_the_current_due_date" line 51, `ecsRequestRouting` false line 89) initialise the bound
+/// object's fields (joelittlejohn/jsonschema2pojo @ 02c6d4b2d `jsonschema2pojo-core/src/main/java/
+/// org/jsonschema2pojo/rules/DefaultRule.java` `apply`: `field.init(getDefaultValue(…))`), so a
+/// service point stored without them has them. An explicit `null` stays null (Jackson sets it).
+pub(crate) fn service_point_defaults(rec: &mut Map<String, Value>) {
+    rec.entry("holdShelfClosedLibraryDateManagement")
+        .or_insert_with(|| json!("Keep_the_current_due_date"));
+    rec.entry("ecsRequestRouting")
+        .or_insert_with(|| json!(false));
+}
+
+/// mod-inventory-storage `ServicePointApi.validateServicePoint` (lines 36-46, messages lines
+/// 29-32), run on POST and PUT before storing (lines 70 and 87-95, 155-161): a pickup location
+/// needs a `holdShelfExpiryPeriod`, any other service point may not have one; 422 with key
+/// "name" and the entity's name.
+fn check_service_point(spec: &Spec, rec: &Map<String, Value>) -> Result<(), Response> {
+    if spec.key != "servicepoints" {
+        return Ok(());
+    }
+    let pickup = rec.get("pickupLocation").and_then(Value::as_bool) == Some(true);
+    let period = rec
+        .get("holdShelfExpiryPeriod")
+        .is_some_and(|v| !v.is_null());
+    let message = match (pickup, period) {
+        (false, true) => {
+            "Hold shelf expiry period cannot be specified when service point cannot be used for pickup"
+        }
+        (true, false) => {
+            "Hold shelf expiry period must be specified when service point can be used for pickup."
+        }
+        _ => return Ok(()),
+    };
+    Err(validation_422(
+        "name",
+        str_field(rec, "name").unwrap_or_default(),
+        message,
+    ))
+}
+
 async fn coll_list(
     app: Arc<App>,
     spec: &'static Spec,
@@ -1773,7 +2037,10 @@ async fn coll_list(
     if let Some(r) = needs_module_id(&app, spec, &h, None) {
         return r;
     }
-    let p = params(&q);
+    let mut p = params(&q);
+    if spec.key == "servicepoints" {
+        ecs_routing_filter(&mut p);
+    }
     match app.read(|d| list((spec.coll)(d), &p)) {
         Ok(page) => json_resp(StatusCode::OK, &page_body(spec.key, page, false)),
         Err(r) => r,
@@ -1784,11 +2051,12 @@ async fn coll_list(
 /// `AddressTypeAPI.java` lines 61 and 94, `DepartmentsAPI.java` lines 75 and 84,
 /// `service/UserGroupService.java` lines 61 and 78; mod-circulation-storage
 /// `RequestPreferencesAPI.java` lines 53 and 63; mod-inventory-storage `ServicePointApi.java`
-/// line 182, GET only).
+/// line 182, GET only; `ServicePointsUserApi.java` lines 47 and 57 → `BaseApi.java` lines 41 and
+/// 81, no delete validation, lines 110-112).
 fn pgutil_item(spec: &Spec, delete: bool) -> bool {
     matches!(
         spec.key,
-        "usergroups" | "addressTypes" | "departments" | "requestPreferences"
+        "usergroups" | "addressTypes" | "departments" | "requestPreferences" | "servicePointsUsers"
     ) || (!delete && spec.key == "servicepoints")
 }
 
@@ -1806,7 +2074,7 @@ async fn coll_get(app: Arc<App>, spec: &'static Spec, h: HeaderMap, id: String) 
     }
 }
 
-fn check_record(spec: &Spec, rec: &Map<String, Value>) -> Result<(), Response> {
+fn check_record(spec: &Spec, rec: &mut Map<String, Value>) -> Result<(), Response> {
     if let Some(allowed) = spec.allowed {
         for k in rec.keys() {
             if k != "id" && k != "metadata" && !allowed.contains(&k.as_str()) {
@@ -1814,23 +2082,33 @@ fn check_record(spec: &Spec, rec: &Map<String, Value>) -> Result<(), Response> {
             }
         }
     }
-    let errs: Vec<Value> = spec
-        .required
-        .iter()
-        .filter(|f| rec.get(**f).is_none_or(Value::is_null))
-        .map(|f| {
-            err(
-                "must not be null",
-                "jakarta.validation.constraints.NotNull.message",
-                f,
-                "null",
-            )
-        })
-        .collect();
+    // The schema's types: binding (400) and jakarta `@Pattern` (422), as for a user.
+    let mut errs = Vec::new();
+    if let Some(fields) = spec.fields {
+        bind(rec, fields, spec.class, "", &mut errs)?;
+    }
+    errs.extend(
+        spec.required
+            .iter()
+            .filter(|f| rec.get(**f).is_none_or(Value::is_null))
+            .map(|f| {
+                err(
+                    "must not be null",
+                    "jakarta.validation.constraints.NotNull.message",
+                    f,
+                    "null",
+                )
+            }),
+    );
     if !errs.is_empty() {
         return Err(errors_422(errs));
     }
-    if let Some(Value::String(id)) = rec.get("id") {
+    // A schema whose `id` has its own pattern was checked by `bind`.
+    let own_id_pattern = spec.fields.is_some_and(|f| {
+        f.iter()
+            .any(|(n, k)| *n == "id" && matches!(k, Kind::Pat(_)))
+    });
+    if let (false, Some(Value::String(id))) = (own_id_pattern, rec.get("id")) {
         if !is_uuid(id) {
             return Err(errors_422(vec![err(
                 &format!("must match \"{UUID_PATTERN}\""),
@@ -1843,6 +2121,43 @@ fn check_record(spec: &Spec, rec: &Map<String, Value>) -> Result<(), Response> {
     Ok(())
 }
 
+/// The foreign key of `service_point_user.defaultServicePointId` → `service_point`
+/// (folio-org/mod-inventory-storage @ 2639d28bf `mod-inventory-storage-server/src/main/resources/
+/// templates/db_scripts/schema.json` lines 145-151; `servicePointsIds` has none). Its violation is
+/// RMB's `PgUtil.responseForeignKeyViolation` (folio-org/raml-module-builder @ 24e2b7b2a
+/// `PgUtil.java` lines 299-314, via `ServicePointsUserApi.java` lines 31 and 68 → `BaseApi.java`
+/// lines 56 and 99 → `PgUtil.post`/`put`): "Cannot set service_point_user.defaultServicePointId =
+/// X because it does not exist in service_point.id.", a 422 on POST (its RAML `is: [validate]`,
+/// `ramls/service-points-user.raml` line 40) and a 400 text on PUT (no 422 declared:
+/// folio-org/raml `rtypes/item-collection.raml` lines 52-85).
+fn missing_reference(
+    d: &Data,
+    spec: &Spec,
+    rec: &Map<String, Value>,
+    post: bool,
+) -> Option<Response> {
+    if spec.key != "servicePointsUsers" {
+        return None;
+    }
+    let sp = str_field(rec, "defaultServicePointId")?;
+    // PostgreSQL compares `uuid` values, not their spelling.
+    if d.folio
+        .service_points
+        .keys()
+        .any(|k| k.eq_ignore_ascii_case(sp))
+    {
+        return None;
+    }
+    let field = format!("{}.defaultServicePointId", spec.table);
+    let message =
+        format!("Cannot set {field} = {sp} because it does not exist in service_point.id.");
+    Some(if post {
+        validation_422(&field, sp, &message)
+    } else {
+        text(StatusCode::BAD_REQUEST, message)
+    })
+}
+
 async fn coll_post(app: Arc<App>, spec: &'static Spec, h: HeaderMap, body: Bytes) -> Response {
     if let Some(r) = needs_module_id(&app, spec, &h, None) {
         return r;
@@ -1851,8 +2166,11 @@ async fn coll_post(app: Arc<App>, spec: &'static Spec, h: HeaderMap, body: Bytes
         Ok(r) => r,
         Err(r) => return r,
     };
-    if let Err(r) = check_record(spec, &rec) {
+    if let Err(r) = check_record(spec, &mut rec).and_then(|()| check_service_point(spec, &rec)) {
         return r;
+    }
+    if spec.key == "servicepoints" {
+        service_point_defaults(&mut rec);
     }
     let id = match str_field(&rec, "id") {
         Some(id) => id.to_string(),
@@ -1871,6 +2189,10 @@ async fn coll_post(app: Arc<App>, spec: &'static Spec, h: HeaderMap, body: Bytes
         if let Some((field, value, _)) = unique_violation(coll, &rec, spec.unique, "") {
             return duplicate_on_post(spec, &rec, &field, &value);
         }
+        if let Some(r) = missing_reference(d, spec, &rec, true) {
+            return r;
+        }
+        let coll = (spec.coll_mut)(d);
         let v = Value::Object(rec);
         coll.insert(id.clone(), v.clone());
         let mut r = json_resp(StatusCode::CREATED, &v);
@@ -1895,17 +2217,22 @@ async fn coll_put(
         Ok(r) => r,
         Err(r) => return r,
     };
-    if let Err(r) = check_record(spec, &rec) {
+    if let Err(r) = check_record(spec, &mut rec).and_then(|()| check_service_point(spec, &rec)) {
         return r;
+    }
+    if spec.key == "servicepoints" {
+        service_point_defaults(&mut rec);
     }
     // Collections updated through RMB `PgUtil.put` (groups, address types, departments, request
     // preferences: see `duplicate_on_put`): the path's id must be a UUID, else `INVALID_UUID`
     // (400 text where the RAML's PUT has no 422: groups, address types; 422 `TABLE.id` for
     // departments), and the path's id replaces the body's (`setId(entity, id)`): `PgUtil.java`
     // lines 1297-1300 and 285-297, messages lines 74-76.
+    // Service-points-users too: `ServicePointsUserApi.java` line 68 → `BaseApi.java` line 99 →
+    // `PgUtil.put`; its RAML's PUT declares no 422 (`ramls/service-points-user.raml` lines 51-56).
     if matches!(
         spec.key,
-        "usergroups" | "addressTypes" | "departments" | "requestPreferences"
+        "usergroups" | "addressTypes" | "departments" | "requestPreferences" | "servicePointsUsers"
     ) {
         if spec.key != "requestPreferences" && !cql_uuid(&id) {
             return if spec.key == "departments" {
@@ -1940,6 +2267,10 @@ async fn coll_put(
         if let Some((field, value, detail)) = unique_violation(coll, &rec, spec.unique, &id) {
             return duplicate_on_put(spec, &rec, &field, &value, detail);
         }
+        if let Some(r) = missing_reference(d, spec, &rec, false) {
+            return r;
+        }
+        let coll = (spec.coll_mut)(d);
         set_metadata(&mut rec, created);
         coll.insert(id.clone(), Value::Object(rec));
         empty(StatusCode::NO_CONTENT)
@@ -1976,6 +2307,25 @@ async fn coll_delete(app: Arc<App>, spec: &'static Spec, h: HeaderMap, id: Strin
                 } else {
                     format!("Cannot delete groups.id = {id} because id is still referenced from table users.")
                 },
+            );
+        }
+        // A service point a service-points-user has as its default: the foreign key
+        // `defaultServicePointId_service_point_fkey` (RMB `templates/db_scripts/foreign_keys.ftl`
+        // line 16; PostgreSQL folds the name to lower case) refuses the delete, and
+        // `ServicePointApi.performServicePointDeletion` (mod-inventory-storage lines 238-244)
+        // answers any failure 500 with its message: PostgreSQL's `ri_ReportViolation` text
+        // (postgres/postgres `src/backend/utils/adt/ri_triggers.c`). vert.x's `PgException`
+        // decoration of that message is not modelled.
+        if spec.key == "servicepoints"
+            && d.folio.service_points_users.values().any(|u| {
+                u.get("defaultServicePointId")
+                    .and_then(Value::as_str)
+                    .is_some_and(|sp| sp.eq_ignore_ascii_case(&id))
+            })
+        {
+            return text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "update or delete on table \"service_point\" violates foreign key constraint \"defaultservicepointid_service_point_fkey\" on table \"service_point_user\"",
             );
         }
         if (spec.coll_mut)(d).remove(&id).is_some() {
@@ -2092,5 +2442,107 @@ mod tests {
     fn b64url_encodes() {
         assert_eq!(b64url(b"hi?"), "aGk_");
         assert_eq!(b64url(b"h"), "aA");
+    }
+}
+
+#[cfg(test)]
+mod lookup_tests {
+    //! The key-index path of a batch lookup answers exactly what the full scan answers.
+    use super::*;
+
+    fn user(id: &str, username: Value, barcode: Value, ext: Value) -> (String, Value) {
+        (
+            id.to_string(),
+            json!({"id": id, "username": username, "barcode": barcode, "externalSystemId": ext}),
+        )
+    }
+
+    fn ids(page: &Page) -> (Vec<String>, usize) {
+        let ids = page
+            .items
+            .iter()
+            .filter_map(|u| u["id"].as_str().map(str::to_string))
+            .collect();
+        (ids, page.total)
+    }
+
+    #[test]
+    fn an_indexed_lookup_answers_as_the_full_scan_does() {
+        let mut folio = crate::state::FolioData::default();
+        // Loaded from a state file: a duplicate username, a numeric barcode, accents.
+        for (id, u) in [
+            user(
+                "00000000-0000-4000-8000-000000000001",
+                json!("ann"),
+                json!("111"),
+                json!("E1"),
+            ),
+            user(
+                "00000000-0000-4000-8000-000000000002",
+                json!("ann"),
+                json!("222"),
+                json!("E2"),
+            ),
+            user(
+                "00000000-0000-4000-8000-000000000003",
+                json!("Zoë"),
+                json!(333),
+                json!("E3"),
+            ),
+            user(
+                "00000000-0000-4000-8000-000000000004",
+                json!("bob"),
+                Value::Null,
+                json!("E4"),
+            ),
+        ] {
+            folio.users.insert(id, u);
+        }
+        build_user_keys(&mut folio);
+        // Written through the API afterwards: a changed barcode (PUT), a deleted user.
+        let (id, u) = user(
+            "00000000-0000-4000-8000-000000000004",
+            json!("bob"),
+            json!("444"),
+            json!("E4"),
+        );
+        index_user(&mut folio.user_keys, &id, &u);
+        folio.users.insert(id, u);
+        folio.users.remove("00000000-0000-4000-8000-000000000002");
+        let (id, u) = user(
+            "00000000-0000-4000-8000-000000000005",
+            json!("ann"),
+            json!("555"),
+            json!("E5"),
+        );
+        index_user(&mut folio.user_keys, &id, &u);
+        folio.users.insert(id, u);
+
+        for q in [
+            r#"(username==("ann" or "zoe" or "nobody")) or (barcode==("333" or "444"))"#,
+            r#"externalSystemId==("e1" or "E4") or barcode==("111")"#,
+            r#"username==("ZOË")"#,
+            r#"barcode==("444" or "222")"#,
+        ] {
+            let p = vec![
+                ("query".to_string(), q.to_string()),
+                ("limit".to_string(), "100".to_string()),
+            ];
+            let candidates = lookup_candidates(&folio, &p).expect("an indexed lookup");
+            let fast = list_in(&candidates, &p, true, true).expect("lists");
+            let scan = list_in(&folio.users, &p, true, true).expect("lists");
+            assert_eq!(ids(&fast), ids(&scan), "{q}");
+            assert!(!scan.items.is_empty(), "{q} finds someone");
+        }
+        // Not a batch lookup on unique fields: the full scan.
+        for q in [
+            r#"username==("ann") sortBy username"#,
+            r#"personal.lastName==("x")"#,
+            r#"username==("an*")"#,
+            r#"username==("ann") and barcode==("111")"#,
+        ] {
+            let p = vec![("query".to_string(), q.to_string())];
+            assert!(lookup_candidates(&folio, &p).is_none(), "{q}");
+        }
     }
 }

@@ -46,6 +46,10 @@ pub struct UserKeys {
     pub built: bool,
     /// (field index, folded value) → user id.
     pub map: std::collections::HashMap<(u8, String), String>,
+    /// (field index, folded value as a query compares it) → every user that held it since the
+    /// index was built: a superset of the holders (entries are only added), so a batch lookup
+    /// on unique fields tests these users instead of scanning all (`folio::users_list`).
+    pub holders: std::collections::HashMap<(u8, String), std::collections::BTreeSet<String>>,
 }
 
 impl Clone for UserKeys {
@@ -204,6 +208,11 @@ impl Data {
                 "shelvingLagTime": 0
             }),
         ] {
+            // Loaded through the API, they are stored with the schema's defaults.
+            let mut sp = sp;
+            if let Value::Object(m) = &mut sp {
+                crate::folio::service_point_defaults(m);
+            }
             if let Some(id) = sp.get("id").and_then(Value::as_str) {
                 d.folio.service_points.insert(id.to_string(), sp.clone());
             }

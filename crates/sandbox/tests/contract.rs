@@ -318,7 +318,8 @@ async fn folio_service_points_and_request_preferences_refuse_unknown_properties(
         .post(
             "/service-points",
             json!({"name": "Annex", "code": "ANX", "discoveryDisplayName": "Annex",
-                   "pickupLocation": true, "shelvingLagTime": 2}),
+                   "pickupLocation": true, "shelvingLagTime": 2,
+                   "holdShelfExpiryPeriod": {"duration": 3, "intervalId": "Weeks"}}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
@@ -327,7 +328,7 @@ async fn folio_service_points_and_request_preferences_refuse_unknown_properties(
         (
             "/service-points",
             json!({"name": "Dock", "code": "DCK", "discoveryDisplayName": "Dock", "colour": "teal"}),
-            "Servicepoint",
+            "ServicePoint",
         ),
         (
             "/request-preference-storage/request-preference",
@@ -392,6 +393,307 @@ async fn folio_service_points_users_refuse_unknown_properties_and_one_of_each_pe
             "{path}: a second one for the user: {b}"
         );
     }
+    h.shutdown().await.expect("shutdown");
+}
+
+/// A service point is `ServicePoint` (folio-org/mod-inventory-storage @ 2639d28bf
+/// `ramls/schemas/service-points/servicepoint.json` line 4) with exactly that schema's properties
+/// (lines 6-97: `holdShelfExpiryPeriod`, `holdShelfClosedLibraryDateManagement`,
+/// `defaultCheckInActionForUseAtLocation`, `staffSlips`, `ecsRequestRouting`; no
+/// `feeFineOwner`); its enums bind as jsonschema2pojo's (`EnumRule.addFactoryMethod`) through
+/// Jackson (`FactoryBasedEnumDeserializer.java` lines 218-237); `ServicePointApi.validateServicePoint`
+/// (lines 36-46): a pickup location needs a hold shelf expiry period, any other may not have one.
+#[tokio::test]
+async fn folio_service_point_properties_and_rules_are_servicepoint_json_and_service_point_api() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let (s, b) = f
+        .post(
+            "/service-points",
+            json!({"name": "Annex", "code": "ANX", "discoveryDisplayName": "Annex",
+                   "pickupLocation": true,
+                   "holdShelfExpiryPeriod": {"duration": 3, "intervalId": "Weeks"},
+                   "holdShelfClosedLibraryDateManagement": "Move_to_the_end_of_the_next_open_day",
+                   "defaultCheckInActionForUseAtLocation": "Ask_for_action",
+                   "staffSlips": [{"id": "8812bae1-2738-442c-bc20-fe4bb38a11f8", "printByDefault": true}],
+                   "ecsRequestRouting": false}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    // The schema's scalar defaults (servicepoint.json lines 51 and 89) are stored when absent
+    // (jsonschema2pojo `DefaultRule.apply`); a value given is kept.
+    let (s, b) = f
+        .post(
+            "/service-points",
+            json!({"name": "Desk", "code": "DSK", "discoveryDisplayName": "Desk"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let desk = parse(&b)["id"].as_str().expect("id").to_string();
+    let (_, b) = f.get(&format!("/service-points/{desk}")).await;
+    let v = parse(&b);
+    assert_eq!(v["ecsRequestRouting"], false, "{b}");
+    assert_eq!(
+        v["holdShelfClosedLibraryDateManagement"], "Keep_the_current_due_date",
+        "{b}"
+    );
+    let (_, b) = f.get("/service-points?query=code%3D%3DANX").await;
+    assert_eq!(
+        parse(&b)["servicepoints"][0]["holdShelfClosedLibraryDateManagement"],
+        "Move_to_the_end_of_the_next_open_day",
+        "{b}"
+    );
+    let (s, b) = f
+        .post(
+            "/service-points",
+            json!({"name": "Dock", "code": "DCK", "discoveryDisplayName": "Dock", "feeFineOwner": "x"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_eq!(
+        parse(&b)["errors"][0]["message"],
+        "Unrecognized field \"feeFineOwner\" (class org.folio.rest.jaxrs.model.ServicePoint), not marked as ignorable"
+    );
+    let (s, b) = f
+        .post(
+            "/service-points",
+            json!({"name": "Dock", "code": "DCK", "discoveryDisplayName": "Dock",
+                   "holdShelfClosedLibraryDateManagement": "Sometimes"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(
+        b,
+        "Cannot construct instance of `org.folio.rest.jaxrs.model.ServicePoint$HoldShelfClosedLibraryDateManagement`, problem: Sometimes"
+    );
+    let (s, b) = f
+        .post(
+            "/service-points",
+            json!({"name": "Dock", "code": "DCK", "discoveryDisplayName": "Dock", "pickupLocation": "maybe"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert!(b.contains("java.lang.Boolean"), "{b}");
+    for (body, message) in [
+        (
+            json!({"name": "Dock", "code": "DCK", "discoveryDisplayName": "Dock", "pickupLocation": true}),
+            "Hold shelf expiry period must be specified when service point can be used for pickup.",
+        ),
+        (
+            json!({"name": "Dock", "code": "DCK", "discoveryDisplayName": "Dock",
+                   "holdShelfExpiryPeriod": {"duration": 1, "intervalId": "Days"}}),
+            "Hold shelf expiry period cannot be specified when service point cannot be used for pickup",
+        ),
+    ] {
+        let (s, b) = f.post("/service-points", body).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+        let e = &parse(&b)["errors"][0];
+        assert_eq!(e["message"], message);
+        assert_eq!(e["parameters"][0]["key"], "name");
+        assert_eq!(e["parameters"][0]["value"], "Dock");
+    }
+    h.shutdown().await.expect("shutdown");
+}
+
+/// `GET /service-points` leaves ECS routing service points out unless
+/// `includeRoutingServicePoints=true` (mod-inventory-storage `ServicePointApi.java` lines 33, 57
+/// and 264-276).
+#[tokio::test]
+async fn folio_service_points_list_leaves_out_ecs_routing_ones_unless_asked() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let (s, b) = f
+        .post(
+            "/service-points",
+            json!({"name": "Routing", "code": "RT", "discoveryDisplayName": "Routing",
+                   "ecsRequestRouting": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let names = |b: &str| -> Vec<String> {
+        parse(b)["servicepoints"]
+            .as_array()
+            .expect("servicepoints")
+            .iter()
+            .filter_map(|x| x["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    let (s, b) = f.get("/service-points?limit=100").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert!(!names(&b).contains(&"Routing".to_string()), "{b}");
+    assert!(names(&b).contains(&"Circ Desk 1".to_string()), "{b}");
+    let (_, b) = f.get("/service-points?query=code%3D%3DRT").await;
+    assert!(names(&b).is_empty(), "{b}");
+    let (_, b) = f
+        .get("/service-points?query=code%3D%3DRT&includeRoutingServicePoints=true")
+        .await;
+    assert_eq!(names(&b), vec!["Routing".to_string()], "{b}");
+    h.shutdown().await.expect("shutdown");
+}
+
+/// Request preferences bind as `ramls/request-preference.json` says (folio-org/mod-circulation-storage
+/// @ ce24c3d81): UUID patterns of any version (lines 8, 13, 26, 31) as jakarta 422s, booleans
+/// (lines 16-23) and the `fulfillment` enum "Delivery"/"Hold Shelf" (lines 34-38) as Jackson's
+/// 400s, required `userId`, `holdShelf`, `delivery` (lines 46-50) as 422s.
+#[tokio::test]
+async fn folio_request_preference_types_are_request_preference_json() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let path = "/request-preference-storage/request-preference";
+    let hex = "^[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}$";
+    let user = "7d1a1c4e-0c5a-4d33-9a3a-5c2f0e1b2a3c";
+    let (s, b) = f
+        .post(
+            path,
+            json!({"userId": user, "holdShelf": true, "delivery": false, "fulfillment": "Pickup"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(
+        b,
+        "Cannot construct instance of `org.folio.rest.jaxrs.model.RequestPreference$Fulfillment`, problem: Pickup"
+    );
+    let (s, b) = f
+        .post(
+            path,
+            json!({"userId": user, "holdShelf": "yes", "delivery": false}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(
+        b,
+        "Cannot deserialize value of type `java.lang.Boolean` from String \"yes\": only \"true\" or \"false\" recognized"
+    );
+    let (s, b) = f
+        .post(
+            path,
+            json!({"userId": "abc", "holdShelf": true, "defaultServicePointId": "x"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    let errors = parse(&b)["errors"].as_array().cloned().unwrap_or_default();
+    let keyed = |k: &str| {
+        errors
+            .iter()
+            .find(|e| e["parameters"][0]["key"] == k)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(
+        keyed("userId")["message"],
+        format!("must match \"{hex}\""),
+        "{b}"
+    );
+    assert_eq!(keyed("userId")["parameters"][0]["value"], "abc");
+    assert_eq!(
+        keyed("defaultServicePointId")["code"],
+        "jakarta.validation.constraints.Pattern.message"
+    );
+    assert_eq!(keyed("delivery")["message"], "must not be null", "{b}");
+    // The schema's pattern takes any version digit: version 0 is accepted.
+    let (s, b) = f
+        .post(
+            path,
+            json!({"userId": user, "holdShelf": true, "delivery": true, "fulfillment": "Delivery",
+                   "defaultDeliveryAddressTypeId": "93d3d88d-499b-05d0-0bc7-ac73c3a19880"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    h.shutdown().await.expect("shutdown");
+}
+
+/// `service_point_user.defaultServicePointId` is a foreign key to `service_point`
+/// (folio-org/mod-inventory-storage @ 2639d28bf `mod-inventory-storage-server/src/main/resources/
+/// templates/db_scripts/schema.json` lines 145-151; `servicePointsIds` has none): RMB's
+/// `PgUtil.responseForeignKeyViolation` (folio-org/raml-module-builder `PgUtil.java` lines
+/// 299-314), a 422 on POST (`is: [validate]`) and a 400 text on PUT; its `uuid.json` pattern
+/// (servicepointsuser.json lines 23-26) a jakarta 422; item routes are `PgUtil`'s
+/// (`ServicePointsUserApi.java` lines 47, 57 and 68).
+#[tokio::test]
+async fn folio_service_points_users_default_service_point_is_a_foreign_key() {
+    let h = sandbox(SandboxConfig::default()).await;
+    let f = Folio::login(&h).await;
+    let user = "5b0f3c8e-1d2a-4e6f-9a7b-0c1d2e3f4a5b";
+    let unknown = "0f6f2e44-4d6a-4c7b-8e1f-2a3b4c5d6e7f";
+    let known = "3a40852d-49fd-4df2-a1f9-6e2641a6e91f";
+    let message = format!(
+        "Cannot set service_point_user.defaultServicePointId = {unknown} because it does not exist in service_point.id."
+    );
+    let (s, b) = f
+        .post(
+            "/service-points-users",
+            json!({"userId": user, "servicePointsIds": [known], "defaultServicePointId": unknown}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    let e = &parse(&b)["errors"][0];
+    assert_eq!(e["message"], message.as_str());
+    assert_eq!(
+        e["parameters"][0]["key"],
+        "service_point_user.defaultServicePointId"
+    );
+    assert_eq!(e["parameters"][0]["value"], unknown);
+    let (s, b) = f
+        .post(
+            "/service-points-users",
+            json!({"userId": user, "defaultServicePointId": "not-a-uuid"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_eq!(
+        parse(&b)["errors"][0]["code"],
+        "jakarta.validation.constraints.Pattern.message"
+    );
+    // No foreign key on `servicePointsIds`.
+    let (s, b) = f
+        .post(
+            "/service-points-users",
+            json!({"userId": user, "servicePointsIds": [known, unknown], "defaultServicePointId": known}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let id = parse(&b)["id"].as_str().expect("id").to_string();
+    let (s, b) = f
+        .send(
+            Method::PUT,
+            &format!("/service-points-users/{id}"),
+            Some(json!({"userId": user, "servicePointsIds": [known], "defaultServicePointId": unknown})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(b, message);
+    for m in [Method::GET, Method::DELETE] {
+        let (s, b) = f.send(m.clone(), "/service-points-users/nope", None).await;
+        let want = if m == Method::GET {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        assert_eq!(s, want, "{m}: {b}");
+        assert!(b.contains("Invalid UUID format"), "{m}: {b}");
+    }
+    // The service point a service-points-user has as its default cannot be deleted (the
+    // foreign key; `ServicePointApi.java` lines 238-244 answer the failure 500).
+    let (s, b) = f
+        .send(Method::DELETE, &format!("/service-points/{known}"), None)
+        .await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{b}");
+    assert!(
+        b.contains("violates foreign key constraint \"defaultservicepointid_service_point_fkey\""),
+        "{b}"
+    );
+    let (s, b) = f
+        .send(Method::DELETE, &format!("/service-points-users/{id}"), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let (s, b) = f
+        .send(Method::DELETE, &format!("/service-points/{known}"), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let (s, _) = f
+        .send(Method::DELETE, &format!("/service-points-users/{id}"), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
     h.shutdown().await.expect("shutdown");
 }
 

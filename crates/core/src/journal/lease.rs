@@ -61,8 +61,11 @@ impl Lease {
         }
         let lock = o.open(&path).map_err(io)?;
         let journal = super::path_in(home);
-        let conn = connect(&journal)?;
-        conn.execute_batch(super::schema::TABLES).at(&journal)?;
+        // The lease is taken before the run opens the journal, so open it as a run does: created
+        // owner-only (not with the umask's permissions), and a missing or empty journal beside
+        // run folders refused rather than replaced.
+        let opened = super::store::Journal::open(home)?;
+        let conn = opened.conn();
         let holder = |conn: &rusqlite::Connection| {
             conn.query_row(
                 "SELECT run_id, pid, acquired_at FROM leases WHERE target = ?1",
@@ -81,7 +84,7 @@ impl Lease {
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                let who = match holder(&conn)? {
+                let who = match holder(conn)? {
                     Some((run, pid, at)) => format!("run {run} (process {pid}, since {at})"),
                     None => "another run that is starting".to_string(),
                 };
@@ -93,7 +96,7 @@ impl Lease {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e).into()),
         }
-        if let Some((run, pid, _)) = holder(&conn)? {
+        if let Some((run, pid, _)) = holder(conn)? {
             if pid != i64::from(std::process::id()) {
                 tracing::warn!(
                     target = %target,
@@ -126,8 +129,17 @@ impl Lease {
         Ok(())
     }
 
-    /// Gives the lease back: its row is removed, then the lock.
+    /// Gives the lease back: its row is removed, then the lock (as on drop).
     pub fn release(self) {
+        drop(self);
+    }
+}
+
+/// A run that ends early after taking the lease (an error, `resume` of a finished run) gives it
+/// back too, so the next run does not report a holder "gone" that merely stopped; only a holder
+/// that died leaves its row for the next run to take over.
+impl Drop for Lease {
+    fn drop(&mut self) {
         if let Ok(conn) = connect(&self.journal) {
             let _ = conn.execute(
                 "DELETE FROM leases WHERE target = ?1 AND pid = ?2",
@@ -157,11 +169,22 @@ mod tests {
         assert!(err.is::<UsageError>());
         // Another target is free.
         let c = Lease::acquire(d, "sandbox:libib", "run-c").expect("other target");
+        let conn = connect(&crate::journal::path_in(d)).expect("conn");
+        let count = |conn: &rusqlite::Connection| -> i64 {
+            conn.query_row("SELECT COUNT(*) FROM leases", [], |r| r.get(0))
+                .expect("count")
+        };
         drop(a);
+        // A lease dropped without `release` (a run that ended early) gives its row back.
+        assert_eq!(count(&conn), 1, "only sandbox:libib's row is left");
         // The row of a holder whose lock is gone (as after a crash) is taken over.
+        conn.execute(
+            "INSERT INTO leases (target, run_id, pid, acquired_at) VALUES ('sandbox:folio', 'run-a', 999999999, 'then')",
+            [],
+        )
+        .expect("stale row");
         let b = Lease::acquire(d, "sandbox:folio", "run-b").expect("taken over");
         b.name_run("run-b2").expect("named");
-        let conn = connect(&crate::journal::path_in(d)).expect("conn");
         let run: String = conn
             .query_row(
                 "SELECT run_id FROM leases WHERE target = 'sandbox:folio'",
@@ -172,9 +195,6 @@ mod tests {
         assert_eq!(run, "run-b2");
         b.release();
         c.release();
-        let n: i64 = conn
-            .query_row("SELECT COUNT(*) FROM leases", [], |r| r.get(0))
-            .expect("count");
-        assert_eq!(n, 0);
+        assert_eq!(count(&conn), 0);
     }
 }

@@ -237,16 +237,7 @@ impl Journal {
             });
         }
         if !path.exists() {
-            // Create the file owner-only before SQLite opens it; SQLite gives the WAL and
-            // shared-memory files the same permissions.
-            let mut o = std::fs::OpenOptions::new();
-            o.write(true).create(true).truncate(false);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                o.mode(0o600);
-            }
-            o.open(&path).map_err(io)?;
+            crate::runs::create_private_file(&path).map_err(io)?;
         }
         let conn = connect(&path)?;
         conn.execute_batch(schema::TABLES).at(&path)?;

@@ -323,9 +323,11 @@ async fn run_async(opts: &UndoOptions) -> anyhow::Result<UndoResult> {
     })?;
     // No such run is a usage error (exit 2), a journal that cannot be read an internal one (4).
     let run = journal.run(&opts.run_id)?;
-    if run.command != "import" && run.command != "restore" {
+    // A migration writes through the import pipeline and journals the same intents and
+    // before-images (kind `migrate`), so it is undone like an import.
+    if !matches!(run.command.as_str(), "import" | "restore" | "migrate") {
         return Err(UsageError(format!(
-            "run {} is an {}; only imports and restores can be undone",
+            "run {}: {} runs cannot be undone; only imports, migrations and restores can",
             run.id, run.command
         ))
         .into());

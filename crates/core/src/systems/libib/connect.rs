@@ -1,5 +1,5 @@
-//! Connecting to a Libib target: its API user and key. Shared by import, restore, export and
-//! undo.
+//! Connecting to a Libib target: its API user and key, and its pacing. Shared by import,
+//! restore, export and undo.
 
 use crate::connect::api_key;
 use crate::exit::{TargetError, UsageError};
@@ -15,8 +15,9 @@ pub async fn libib(target: &Target, http: Governed) -> anyhow::Result<(LibibClie
         .api_user
         .clone()
         .ok_or_else(|| UsageError(format!("target {} has no api_user", target.name)))?;
+    // Every Libib client is paced by the adaptive interval (see `super::pacing`).
     LibibClient::connect(
-        http,
+        http.with_pacer(super::pacing(target.rate)),
         &target.url,
         api_key(target)?,
         user,

@@ -64,9 +64,10 @@ impl SchemaSide for LibibSchema {
     }
 
     fn default_pacing(&self) -> (f64, usize) {
-        // Libib allows one request per 2 s per account: one per 2.5 s, never concurrent
-        // (reference/illiad-libib-api.md §1).
-        (0.4, 1)
+        // Libib allows one request per 2 s per account (reference/illiad-libib-api.md §1.1,
+        // line 39): one per 2.05 s (the published interval plus `PACING_MARGIN`), never
+        // concurrent.
+        (super::default_rate(), 1)
     }
 
     fn target_config(&self, entry: &TargetEntry) -> Arc<dyn SystemConfig> {

@@ -1,5 +1,5 @@
 //! Libib's read side of an export: `GET /patrons?page=N` (50 a page) at the target's pace (one
-//! request per 2.5 s by default), stopping when `page >= pages`, a page is empty or short, or at
+//! request per 2.05 s by default), stopping when `page >= pages`, a page is empty or short, or at
 //! the ceiling `ceil(total/50) + 1`; patrons are de-duplicated by barcode (pages shift when
 //! patrons are added or restored during the export) and a count that differs from `total` is
 //! logged. Libib has no search: filters apply to each page as it arrives ([`keeps`]).
