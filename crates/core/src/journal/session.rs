@@ -627,13 +627,13 @@ impl RunJournal {
         self.writer.submit(Box::new(move |t| {
             let mut up = t.prepare_cached(
                 "INSERT INTO row_outcomes (run_id, file_index, line, file, key, outcome, reason, \
-                 http_status, target_id, changed_fields, retries, attempt) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+                 http_status, target_id, changed_fields, retries, attempt, code) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
                  ON CONFLICT (run_id, file_index, line) DO UPDATE SET file = excluded.file, \
                  key = excluded.key, outcome = excluded.outcome, reason = excluded.reason, \
                  http_status = excluded.http_status, target_id = excluded.target_id, \
                  changed_fields = excluded.changed_fields, retries = excluded.retries, \
-                 attempt = excluded.attempt",
+                 attempt = excluded.attempt, code = excluded.code",
             )?;
             let mut resolve = t.prepare_cached(
                 "UPDATE intents SET state = ?4, result = ?5, target_id = COALESCE(target_id, ?6), \
@@ -670,7 +670,8 @@ impl RunJournal {
                     o.target_id,
                     changed,
                     i64::from(o.retries),
-                    attempt
+                    attempt,
+                    o.code.map(crate::outcome::ReasonCode::name)
                 ])?;
                 resolve.execute(params![
                     run,
@@ -918,6 +919,143 @@ mod tests {
         assert!(states.contains(&(5, 1, IntentState::Pending)), "{states:?}");
         assert!(states.contains(&(7, 1, IntentState::Applied)), "{states:?}");
         assert_eq!(j.run(&run.id).unwrap().status, RunStatus::Finished);
+    }
+
+    #[tokio::test]
+    async fn a_confirmed_create_whose_record_still_differs_is_completed_under_its_intent() {
+        let f = files();
+        let inputs = vec![f.input.clone()];
+        let (run, first) = begin(&start(&f, &inputs, &JournalOptions::default())).unwrap();
+        first
+            .record_intents(&[planned(&f.input, 2, Action::Create(json!({"k": 2})))])
+            .await
+            .unwrap();
+        drop(first); // killed after the create, before its linked records
+        let resume = JournalOptions {
+            resume: Some(ResumeFrom::Run(run.id.clone())),
+            force: false,
+        };
+        let (_, second) = begin(&start(&f, &inputs, &resume)).unwrap();
+        // The lookup finds the record, still missing a part: an update, not a confirmation.
+        let (keep, resolved) = second.reconcile(vec![planned(&f.input, 2, update("n2"))]);
+        assert!(resolved.is_empty(), "{resolved:?}");
+        assert_eq!(keep.len(), 1);
+        second.record_intents(&keep).await.unwrap();
+        let p = keep.into_iter().next().unwrap();
+        let o = second
+            .guarded(p, |p| async move {
+                let mut o = p.row.outcome(OutcomeKind::Updated);
+                o.target_id = Some("n2".into());
+                o.changed_fields = vec!["requestPreference.holdShelf: null → true".into()];
+                o
+            })
+            .await;
+        assert_eq!(o.outcome, OutcomeKind::Created, "the create's outcome");
+        assert_eq!(o.code, Some(crate::outcome::ReasonCode::ConfirmedByLookup));
+        assert!(o.changed_fields.is_empty(), "{:?}", o.changed_fields);
+        second.record_outcomes([(0, &o)]).unwrap();
+        assert_eq!(second.finish(true).await.unwrap(), RunStatus::Finished);
+        // One intent, the create, now naming the record and applied: undo deletes it.
+        let j = Journal::open(&f.home).unwrap();
+        let intents: Vec<(String, Option<String>, IntentState)> = j
+            .intents(&run.id)
+            .unwrap()
+            .into_iter()
+            .map(|i| (i.op, i.target_id, i.state))
+            .collect();
+        assert_eq!(
+            intents,
+            [(
+                "create".to_string(),
+                Some("n2".to_string()),
+                IntentState::Applied
+            )]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_resumed_run_reports_a_recorded_partial_row_with_its_code() {
+        let f = files();
+        let inputs = vec![f.input.clone()];
+        let (run, first) = begin(&start(&f, &inputs, &JournalOptions::default())).unwrap();
+        let mut o = planned(&f.input, 2, update("u2"))
+            .row
+            .outcome(OutcomeKind::Updated);
+        o.set_reason(
+            crate::outcome::ReasonCode::LinkedFailed,
+            "user written, but …",
+        );
+        first.record_outcomes([(0, &o)]).unwrap();
+        // An older journal's row: no code.
+        let mut old = planned(&f.input, 3, update("u3"))
+            .row
+            .outcome(OutcomeKind::Updated);
+        old.reason = Some("x".into());
+        first.record_outcomes([(0, &old)]).unwrap();
+        assert_eq!(first.finish(false).await.unwrap(), RunStatus::Failed);
+        let resume = JournalOptions {
+            resume: Some(ResumeFrom::Run(run.id.clone())),
+            force: false,
+        };
+        let (_, second) = begin(&start(&f, &inputs, &resume)).unwrap();
+        let again = second.recorded(0, 2).expect("recorded");
+        assert_eq!(again.code, Some(crate::outcome::ReasonCode::LinkedFailed));
+        assert!(
+            again.is_failure(),
+            "still counts as failed when reported again"
+        );
+        assert_eq!(second.recorded(0, 3).and_then(|o| o.code), None);
+    }
+
+    #[test]
+    fn a_journal_made_before_codes_were_journaled_gains_the_column() {
+        let home = tempfile::tempdir().unwrap();
+        let path = crate::journal::path_in(home.path());
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let old = super::super::schema::TABLES.replace(
+            "  code           TEXT,                  -- the reason's ReasonCode name\n",
+            "",
+        );
+        assert_ne!(old, super::super::schema::TABLES);
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(&old)
+            .unwrap();
+        let j = Journal::open(home.path()).unwrap();
+        let n: i64 = j
+            .conn()
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('row_outcomes') WHERE name = 'code'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+        drop(j);
+        Journal::open(home.path()).expect("opens again");
+    }
+
+    #[test]
+    fn a_refused_completion_stays_created_and_partial() {
+        let mut o = Outcome::new("f", 2, None, OutcomeKind::Failed);
+        o.set_reason(
+            crate::outcome::ReasonCode::ServerRejected,
+            "the request preference was refused: HTTP 422: x",
+        );
+        let c = completed(o.clone(), Vec::new());
+        assert_eq!(c.outcome, OutcomeKind::Created);
+        assert_eq!(c.code, Some(crate::outcome::ReasonCode::LinkedFailed));
+        assert!(c.is_failure(), "counts as failed");
+        assert!(c
+            .reason
+            .unwrap()
+            .ends_with("the request preference was refused: HTTP 422: x"));
+        o.outcome = OutcomeKind::Skipped;
+        assert_eq!(
+            completed(o, Vec::new()).outcome,
+            OutcomeKind::Skipped,
+            "open for the next resume"
+        );
     }
 
     #[tokio::test]
