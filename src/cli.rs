@@ -34,7 +34,8 @@ pub struct Cli {
 /// The exit codes, as `--help` lists them (see `exit.rs`).
 const EXIT_CODES: &str = "Exit codes:
   0  every row ok (or nothing to do)
-  1  some rows were rejected, conflicted, failed or were skipped (including after Ctrl-C)
+  1  some rows were rejected, conflicted, failed or were skipped (including after Ctrl-C),
+     or were written only in part (a FOLIO linked record refused: linked_failed)
   2  usage, configuration, mapping or unreadable input; another run writing to the target;
      a damaged journal
   3  target unreachable or authentication failed (a run that lost its target mid-way still

@@ -864,3 +864,351 @@ fn an_export_whose_login_cannot_read_linked_records_exports_the_users_and_says_s
     let csv = std::fs::read_to_string(d.join("e.csv")).unwrap();
     assert!(csv.contains("X1"), "{csv}");
 }
+
+/// Users, request preferences and service points by externalSystemId, without what the server
+/// sets (ids, metadata, dates): two sandboxes' end states compare equal.
+fn end_state(sb: &Sandbox) -> HashMap<String, Value> {
+    let (p, s) = (prefs(sb), spus(sb));
+    sb.folio_users()
+        .into_iter()
+        .filter_map(|u| {
+            let ext = u["externalSystemId"].as_str()?.to_string();
+            let id = u["id"].as_str()?.to_string();
+            let strip = |v: Option<&Value>| {
+                let mut v = v.cloned().unwrap_or(Value::Null);
+                if let Some(o) = v.as_object_mut() {
+                    for k in ["id", "userId", "metadata", "createdDate", "updatedDate"] {
+                        o.remove(k);
+                    }
+                }
+                v
+            };
+            let user = strip(Some(&u));
+            Some((
+                ext,
+                serde_json::json!({"user": user, "pref": strip(of(&p, &id)), "spu": strip(of(&s, &id))}),
+            ))
+        })
+        .collect()
+}
+
+fn outcomes_by_key(report: &[HashMap<String, String>]) -> HashMap<String, String> {
+    report
+        .iter()
+        .map(|r| (r["key"].clone(), r["outcome"].clone()))
+        .collect()
+}
+
+const KILL_ROWS: &str = "K1,Alpha,true,false,cd2,cd1;cd2,cd1\nK2,Beta,yes,yes,Circ Desk 1,cd2,cd2\nK3,Gamma,false,false,cd1,cd1,cd1\n";
+
+#[test]
+fn a_run_killed_between_a_user_and_its_linked_records_resumes_to_the_uninterrupted_end_state() {
+    // Reference: the same rows, uninterrupted, on a sandbox of its own.
+    let ref_dir = Workdir::new();
+    let rd = ref_dir.path();
+    let reference = setup(&ref_dir);
+    std::fs::write(rd.join("k.csv"), format!("{HEADER}{KILL_ROWS}")).unwrap();
+    let o = import(rd, "k.csv", &["--commit", "--report", "r.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let expected = outcomes_by_key(&read_report(&rd.join("r.csv")));
+    let want = end_state(&reference);
+    assert_eq!(want.len(), 3);
+
+    // One write at a time, each answered 150 ms late: the SIGKILL lands right after K1's
+    // `POST /users` is answered, while its request preference is in flight and before its
+    // service points are sent.
+    let dir = Workdir::new();
+    let d = dir.path();
+    let sb = dir.sandbox(&["--latency-ms", "150"]);
+    sb.folio_config(d, "rate = 1000\nconcurrency = 1\n");
+    std::fs::write(d.join("linked.toml"), MAPPING).unwrap();
+    std::fs::write(d.join("k.csv"), format!("{HEADER}{KILL_ROWS}")).unwrap();
+    let args = [
+        "import",
+        "k.csv",
+        "--mapping",
+        "linked.toml",
+        "--to",
+        "sb",
+        "--commit",
+    ];
+    let mut child = spawn_in(d, &args, true);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while sb.counts("/folio/users").0 < 1
+        && child.try_wait().unwrap().is_none()
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(3));
+    }
+    child.kill().unwrap(); // SIGKILL
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), None, "killed mid-run: {}", text(&out));
+    let id = ids(&sb);
+    assert!(id.contains_key("K1"), "K1's user was written: {id:?}");
+    assert!(
+        of(&spus(&sb), &id["K1"]).is_none(),
+        "the kill left K1 without its service points"
+    );
+
+    // Resume: K1 is completed (its linked records written), the rest written as usual.
+    let (spu_writes, _) = sb.counts("/folio/service-points-users");
+    let mut resume = args.to_vec();
+    resume.extend(["--resume", "--report", "final.csv"]);
+    let o = run_in(d, &resume);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let report = read_report(&d.join("final.csv"));
+    assert_eq!(outcomes_by_key(&report), expected, "{report:?}");
+    assert_eq!(
+        end_state(&sb),
+        want,
+        "same end state as the uninterrupted run"
+    );
+    assert_eq!(
+        sb.counts("/folio/service-points-users").0,
+        spu_writes + 3,
+        "each service-points-user written once"
+    );
+    assert_eq!(sb.folio_users().len(), 3, "no user created twice");
+
+    // K1 stays under its one create intent (now naming the user), resolved applied.
+    let run = last_run(d);
+    let db = rusqlite::Connection::open(d.join(".patron-etl/journal.sqlite")).unwrap();
+    let k1: Vec<(String, String, Option<String>)> = db
+        .prepare("SELECT op, state, target_id FROM intents WHERE run_id = ?1 AND key = 'K1' AND state != 'superseded'")
+        .unwrap()
+        .query_map([&run], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        k1,
+        [(
+            "create".to_string(),
+            "applied".to_string(),
+            Some(id["K1"].clone())
+        )]
+    );
+
+    // Undo afterwards: every user and linked record gone.
+    let o = dir.run(&["undo", &run, "--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(sb.folio_users().is_empty(), "{:?}", sb.folio_users());
+    assert!(prefs(&sb).is_empty(), "{:?}", prefs(&sb));
+    assert!(spus(&sb).is_empty(), "{:?}", spus(&sb));
+}
+
+/// An orphaned request preference: its user was deleted and the preference left behind, as
+/// mod-users' `DELETE /users/{id}` does not delete it (folio-org/mod-users
+/// `src/main/java/org/folio/rest/impl/UsersAPI.java` `deleteUsersByUserId`: the user row only).
+const ORPHAN: &str = "5b0a2d3e-4c1f-4e6a-9d8b-7f6e5d4c3b2a";
+
+#[test]
+fn a_linked_write_refused_after_its_user_is_counted_partial_and_exits_1() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    let sb = setup(&dir);
+    let token = sb.folio_token();
+    let r = reqwest::blocking::Client::new()
+        .post(format!(
+            "{}/folio/request-preference-storage/request-preference",
+            sb.base
+        ))
+        .header("X-Okapi-Tenant", "diku")
+        .header("X-Okapi-Token", &token)
+        .json(&serde_json::json!({"userId": ORPHAN, "holdShelf": false, "delivery": false}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201, "{:?}", r.text());
+    // P1 is created with the orphan's user id: its preference is refused (one per user,
+    // `user_request_preference` unique `userId`) after the user was written.
+    let mapping = format!("{MAPPING}id = \"UUID\"\n");
+    std::fs::write(d.join("p.toml"), mapping).unwrap();
+    std::fs::write(
+        d.join("p.csv"),
+        format!(
+            "ID,Last,Hold,Delivery,Pickup,Desks,Home desk,UUID\nP1,Alpha,true,true,cd2,cd1,cd1,{ORPHAN}\nP2,Beta,yes,yes,cd1,,,\n"
+        ),
+    )
+    .unwrap();
+    let o = run_in(
+        d,
+        &[
+            "import",
+            "p.csv",
+            "--mapping",
+            "p.toml",
+            "--to",
+            "sb",
+            "--commit",
+            "--report",
+            "p-report.csv",
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a partial row fails the run: {}",
+        text(&o)
+    );
+    let report = read_report(&d.join("p-report.csv"));
+    assert_eq!(
+        report[0]["outcome"], "created",
+        "P1 keeps its outcome: {report:?}"
+    );
+    assert!(
+        report[0]["reason"]
+            .starts_with("user written, but the request preference was refused: HTTP 422"),
+        "{report:?}"
+    );
+    assert!(
+        report[0]["reason"].contains("Request preference for specified user already exists"),
+        "{report:?}"
+    );
+    assert_eq!(report[1]["outcome"], "created");
+    assert_eq!(report[1]["reason"], "");
+    let summary = text(&o);
+    assert!(summary.contains("partial"), "{summary}");
+    assert!(summary.contains("linked_failed"), "{summary}");
+    let run = last_run(d);
+    let s = dir.summary(&d.join(".patron-etl/runs").join(&run));
+    assert_eq!(s["reasons"]["linked_failed"], 1, "{s}");
+    assert_eq!(s["outcomes"]["created"], 2, "{s}");
+    let id = ids(&sb);
+    assert_eq!(id["P1"], ORPHAN);
+    assert_eq!(
+        of(&prefs(&sb), ORPHAN).unwrap()["holdShelf"],
+        false,
+        "left as it was"
+    );
+    assert!(
+        of(&spus(&sb), ORPHAN).is_some(),
+        "P1's service points were written"
+    );
+    // The rejects file carries the row, to load again once the orphan is dealt with.
+    let rejects =
+        std::fs::read_to_string(d.join(".patron-etl/runs").join(&run).join("rejects.csv"))
+            .unwrap_or_default();
+    assert!(
+        rejects.contains("P1") && !rejects.contains("P2"),
+        "{rejects}"
+    );
+
+    // Undo sees the write: both users and what the run wrote with them are gone.
+    let o = dir.run(&["undo", &run, "--commit"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        !sb.folio_users().iter().any(|u| u["externalSystemId"]
+            .as_str()
+            .is_some_and(|e| e.starts_with('P'))),
+        "{:?}",
+        sb.folio_users()
+    );
+    assert!(spus(&sb).is_empty());
+}
+
+/// An authenticated POST to the sandbox's FOLIO API; the answer's status.
+fn folio_post(sb: &Sandbox, path: &str, body: Value) -> u16 {
+    reqwest::blocking::Client::new()
+        .post(format!("{}/folio{path}", sb.base))
+        .header("X-Okapi-Tenant", "diku")
+        .header("X-Okapi-Token", sb.folio_token())
+        .json(&body)
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[test]
+fn undo_deletes_only_the_departments_the_run_created_and_journals_each_delete() {
+    let dir = Workdir::new();
+    let d = dir.path();
+    // One write at a time, each answered 150 ms late: "Late Dept" is created by someone else
+    // after the run planned it (to create) and before the row that names it is written.
+    let sb = dir.sandbox(&["--latency-ms", "150"]);
+    sb.folio_config(d, "rate = 1000\nconcurrency = 1\n");
+    let mapping =
+        format!("{MAPPING}departments = {{ column = \"Dept\", create_missing = true }}\n");
+    std::fs::write(d.join("dept.toml"), mapping).unwrap();
+    std::fs::write(
+        d.join("r.csv"),
+        "ID,Last,Hold,Delivery,Pickup,Desks,Home desk,Dept\nE1,Alpha,true,false,cd2,cd1,cd1,\nE2,Beta,true,true,cd1,cd1,cd1,Own Dept\nE3,Gamma,,,,,,Late Dept\n",
+    )
+    .unwrap();
+    let args = [
+        "import",
+        "r.csv",
+        "--mapping",
+        "dept.toml",
+        "--to",
+        "sb",
+        "--commit",
+    ];
+    let child = spawn_in(d, &args, true);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while sb.counts("/folio/users").0 < 1 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(3));
+    }
+    assert_eq!(
+        folio_post(
+            &sb,
+            "/departments",
+            serde_json::json!({"name": "Late Dept", "code": "LATE"})
+        ),
+        201
+    );
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let depts = || folio_list(&sb, "/departments", "departments");
+    let late = depts()
+        .into_iter()
+        .find(|x| x["name"] == "Late Dept")
+        .expect("someone else's department");
+    assert_eq!(late["code"], "LATE", "not created again by the run");
+    let users = sb.folio_users();
+    let e3 = users
+        .iter()
+        .find(|u| u["externalSystemId"] == "E3")
+        .unwrap();
+    assert_eq!(e3["departments"], serde_json::json!([late["id"]]));
+    assert!(depts().iter().any(|x| x["name"] == "Own Dept"));
+
+    // Undo: the users go; "Own Dept" (the run's) is deleted under a journaled intent;
+    // "Late Dept" is not the run's and stays, reported.
+    let run = last_run(d);
+    let o = dir.run(&["undo", &run, "--commit"]);
+    let t = text(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a department left alone is a conflict: {t}"
+    );
+    assert!(t.contains("does not record creating it"), "{t}");
+    assert!(sb.folio_users().is_empty(), "{:?}", sb.folio_users());
+    let names: Vec<Value> = depts().into_iter().map(|x| x["name"].clone()).collect();
+    assert!(names.contains(&Value::from("Late Dept")), "{names:?}");
+    assert!(!names.contains(&Value::from("Own Dept")), "{names:?}");
+    let db = rusqlite::Connection::open(d.join(".patron-etl/journal.sqlite")).unwrap();
+    let undo_run: String = db
+        .query_row(
+            "SELECT id FROM runs WHERE command = 'undo' AND parent = ?1",
+            [&run],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let intents: Vec<(String, String, String)> = db
+        .prepare("SELECT op, key, state FROM intents WHERE run_id = ?1 AND key LIKE 'department%'")
+        .unwrap()
+        .query_map([&undo_run], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        intents,
+        [(
+            "delete".to_string(),
+            "department \"Own Dept\"".to_string(),
+            "applied".to_string()
+        )]
+    );
+}

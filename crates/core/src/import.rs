@@ -245,7 +245,7 @@ impl Sinks {
         for r in &mut self.reports {
             r.write(o)?;
         }
-        if o.outcome.is_failure() {
+        if o.is_failure() {
             if let Some(Some(rj)) = self.rejects.get_mut(file_index) {
                 rj.write(
                     o.line,

@@ -132,6 +132,10 @@ pub enum ReasonCode {
     UndoFailed,
     /// Export: no record has this id, or several have it.
     NotFound,
+    /// Written, but a record linked to it was refused (FOLIO: the user was created or updated,
+    /// its request preference or service points were not): the row keeps its outcome (undo and
+    /// resume see the write) and counts as failed ([`Outcome::is_failure`]).
+    LinkedFailed,
 }
 
 impl ReasonCode {
@@ -164,6 +168,7 @@ impl ReasonCode {
         ReasonCode::AbsentFromRoster,
         ReasonCode::UndoFailed,
         ReasonCode::NotFound,
+        ReasonCode::LinkedFailed,
     ];
 
     /// The snake_case name used in reports.
@@ -196,7 +201,14 @@ impl ReasonCode {
             ReasonCode::AbsentFromRoster => "absent_from_roster",
             ReasonCode::UndoFailed => "undo_failed",
             ReasonCode::NotFound => "not_found",
+            ReasonCode::LinkedFailed => "linked_failed",
         }
+    }
+
+    /// Whether a row with this code counts as failed although its outcome (`created`,
+    /// `updated`) is a success: part of what it was to write was refused.
+    pub fn is_partial(self) -> bool {
+        self == ReasonCode::LinkedFailed
     }
 
     /// The code of rows a stopped run did not write: `interrupted` or `target_unreachable`.
@@ -284,6 +296,11 @@ pub struct Outcome {
     /// Roster sync: the absent patron this line is about (its line is then not an input line).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub absent: Option<AbsentPatron>,
+    /// Parts of a composite record the write did not apply (their keys in what was sent, e.g.
+    /// FOLIO's `requestPreference`): the journal drops them from the row's intent, so undo
+    /// neither compares nor restores what the run never wrote.
+    #[serde(skip)]
+    pub unsent: Vec<String>,
 }
 
 impl Outcome {
@@ -302,6 +319,7 @@ impl Outcome {
             changed_fields: Vec::new(),
             retries: 0,
             absent: None,
+            unsent: Vec::new(),
         }
     }
 
@@ -315,6 +333,18 @@ impl Outcome {
     pub fn clear_reason(&mut self) {
         self.code = None;
         self.reason = None;
+    }
+
+    /// Whether the row counts as failed (exit code 1, rejects file): its outcome is a failure,
+    /// or it was written only in part ([`ReasonCode::is_partial`]).
+    pub fn is_failure(&self) -> bool {
+        self.outcome.is_failure() || self.is_partial()
+    }
+
+    /// Whether the row was written only in part: its outcome is a success, its code
+    /// [`ReasonCode::is_partial`].
+    pub fn is_partial(&self) -> bool {
+        !self.outcome.is_failure() && self.code.is_some_and(ReasonCode::is_partial)
     }
 
     /// The line as reports show it: empty for a patron absent from the roster (no input line).

@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS row_outcomes (
   changed_fields TEXT NOT NULL DEFAULT '[]',
   retries        INTEGER NOT NULL DEFAULT 0,
   attempt        INTEGER NOT NULL,
+  code           TEXT,                  -- the reason's ReasonCode name
   PRIMARY KEY (run_id, file_index, line)
 ) WITHOUT ROWID;
 -- A write intent, committed before the write is sent; resolved with the row's outcome.
@@ -84,3 +85,7 @@ CREATE TABLE IF NOT EXISTS leases (
   acquired_at TEXT NOT NULL
 );
 ";
+
+/// Columns added after version 1 was first shipped (table, column, type): added on open to a
+/// journal created without them, so older journals keep working (their rows read `NULL`).
+pub const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("row_outcomes", "code", "TEXT")];

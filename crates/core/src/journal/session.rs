@@ -296,6 +296,38 @@ fn check_resumable(
     Ok(())
 }
 
+/// The outcome of a row that completed an earlier attempt's applied create
+/// ([`RunJournal::completing`]): `created`, as the uninterrupted run says, with the create's
+/// changes. A completion that was refused keeps its reason as a partial write
+/// ([`ReasonCode::LinkedFailed`]: the record exists, its later parts do not); one interrupted
+/// again stays `skipped` (its create intent stays open for the next resume).
+///
+/// [`ReasonCode::LinkedFailed`]: crate::outcome::ReasonCode::LinkedFailed
+fn completed(mut o: Outcome, changes: Vec<String>) -> Outcome {
+    use crate::outcome::ReasonCode;
+    match o.outcome {
+        OutcomeKind::Skipped => return o,
+        _ if o.code == Some(ReasonCode::LinkedFailed) => {}
+        OutcomeKind::Updated | OutcomeKind::Unchanged => {
+            o.set_reason(
+                ReasonCode::ConfirmedByLookup,
+                "confirmed by lookup after an interrupted run; the rest of the record was \
+                 written then",
+            );
+        }
+        _ => {
+            let why = o.reason.clone().unwrap_or_else(|| o.outcome.name().into());
+            o.set_reason(
+                ReasonCode::LinkedFailed,
+                format!("created (confirmed by lookup after an interrupted run), but {why}"),
+            );
+        }
+    }
+    o.outcome = OutcomeKind::Created;
+    o.changed_fields = changes;
+    o
+}
+
 /// The intent state a row's outcome resolves its pending intents to.
 fn resolved_state(kind: OutcomeKind) -> IntentState {
     match kind {
@@ -406,6 +438,10 @@ impl RunJournal {
                 _ => None,
             };
             let confirmed = match (last.op.as_str(), found) {
+                // The create was applied but the record still differs from the plan (a
+                // composite's later parts — FOLIO's linked records — were never sent): the
+                // row goes on to be completed under its create intent ([`Self::completing`]).
+                ("create", Some((_, false))) if matches!(p.action, Action::Update { .. }) => None,
                 ("create", Some((id, _))) => Some((OutcomeKind::Created, id.clone())),
                 ("update", Some((id, true))) if last.target_id.as_deref() == Some(id) => {
                     Some((OutcomeKind::Updated, id.clone()))
@@ -429,12 +465,35 @@ impl RunJournal {
         (keep, resolved)
     }
 
+    /// The earlier attempt's create intent a planned update completes: the create was applied
+    /// (the plan found the record) but the record still differs from what the row asks — a
+    /// composite whose later parts (FOLIO's linked records) were never sent. Such a row is
+    /// written under its create intent (kept open, with the record's id), so undo deletes the
+    /// record and a run killed again resumes it again; its outcome is the create's.
+    fn completing(&self, p: &Planned) -> Option<&IntentRow> {
+        let Action::Update { .. } = p.action else {
+            return None;
+        };
+        let fi = self.index_of(&p.row.file);
+        self.pending
+            .get(&(fi, p.row.line))
+            .and_then(|v| v.last())
+            .filter(|i| i.op == "create" && i.attempt < self.attempt)
+    }
+
     /// Records (and waits until durable) an intent for every create and update in the chunk,
-    /// superseding unresolved intents of the same rows from earlier attempts.
+    /// superseding unresolved intents of the same rows from earlier attempts. A row completing
+    /// an earlier attempt's create ([`Self::completing`]) keeps that intent, which now names
+    /// the record.
     pub async fn record_intents(&self, planned: &[Planned]) -> Result<(), JournalError> {
         let now = super::now();
         let mut rows = Vec::new();
+        let mut named: Vec<(i64, String)> = Vec::new();
         for p in planned {
+            if let (Some(i), Action::Update { id, .. }) = (self.completing(p), &p.action) {
+                named.push((i.id, id.clone()));
+                continue;
+            }
             let (op, target_id, before, after, changes) = match &p.action {
                 Action::Create(record) => ("create", None, None, Some(record.to_string()), vec![]),
                 Action::Update {
@@ -462,7 +521,7 @@ impl RunJournal {
                 serde_json::to_string(&changes).unwrap_or_else(|_| "[]".into()),
             ));
         }
-        if rows.is_empty() {
+        if rows.is_empty() && named.is_empty() {
             return Ok(());
         }
         let (run, system, field, attempt) = (
@@ -496,6 +555,12 @@ impl RunJournal {
                         attempt, now
                     ])?;
                 }
+                let mut name = t.prepare_cached(
+                    "UPDATE intents SET target_id = ?2 WHERE id = ?1 AND state = ?3",
+                )?;
+                for (intent, id) in named {
+                    name.execute(params![intent, id, IntentState::Pending])?;
+                }
                 Ok(())
             }))
             .await
@@ -509,7 +574,20 @@ impl RunJournal {
         Fut: Future<Output = Outcome>,
     {
         match self.halt_reason() {
-            None => write(p).await,
+            None => match self.completing(&p).map(|i| i.changes.clone()) {
+                Some(changes) => {
+                    let id = match &p.action {
+                        Action::Update { id, .. } => Some(id.clone()),
+                        _ => None,
+                    };
+                    let mut o = completed(write(p).await, changes);
+                    if o.outcome == OutcomeKind::Created {
+                        o.target_id = o.target_id.or(id);
+                    }
+                    o
+                }
+                None => write(p).await,
+            },
             Some(reason) => {
                 let mut o = p.row.outcome(OutcomeKind::Skipped);
                 let code = self
@@ -549,20 +627,35 @@ impl RunJournal {
         self.writer.submit(Box::new(move |t| {
             let mut up = t.prepare_cached(
                 "INSERT INTO row_outcomes (run_id, file_index, line, file, key, outcome, reason, \
-                 http_status, target_id, changed_fields, retries, attempt) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+                 http_status, target_id, changed_fields, retries, attempt, code) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
                  ON CONFLICT (run_id, file_index, line) DO UPDATE SET file = excluded.file, \
                  key = excluded.key, outcome = excluded.outcome, reason = excluded.reason, \
                  http_status = excluded.http_status, target_id = excluded.target_id, \
                  changed_fields = excluded.changed_fields, retries = excluded.retries, \
-                 attempt = excluded.attempt",
+                 attempt = excluded.attempt, code = excluded.code",
             )?;
             let mut resolve = t.prepare_cached(
                 "UPDATE intents SET state = ?4, result = ?5, target_id = COALESCE(target_id, ?6), \
                  resolved_at = ?7 WHERE run_id = ?1 AND file_index = ?2 AND line = ?3 \
                  AND state = ?9 AND (?4 != ?10 OR attempt = ?8)",
             )?;
+            // A part of a composite the write did not apply leaves the intent's record: undo
+            // must not compare or put back what the run never wrote.
+            let mut unsent = t.prepare_cached(
+                "UPDATE intents SET after = json_remove(after, ?4) WHERE run_id = ?1 \
+                 AND file_index = ?2 AND line = ?3 AND state = ?5 AND json_valid(after)",
+            )?;
             for (fi, o) in batch {
+                for key in &o.unsent {
+                    unsent.execute(params![
+                        run,
+                        fi as i64,
+                        o.line as i64,
+                        format!("$.\"{}\"", key.replace('"', "")),
+                        IntentState::Pending
+                    ])?;
+                }
                 let changed =
                     serde_json::to_string(&o.changed_fields).unwrap_or_else(|_| "[]".into());
                 up.execute(params![
@@ -577,7 +670,8 @@ impl RunJournal {
                     o.target_id,
                     changed,
                     i64::from(o.retries),
-                    attempt
+                    attempt,
+                    o.code.map(crate::outcome::ReasonCode::name)
                 ])?;
                 resolve.execute(params![
                     run,
@@ -825,6 +919,143 @@ mod tests {
         assert!(states.contains(&(5, 1, IntentState::Pending)), "{states:?}");
         assert!(states.contains(&(7, 1, IntentState::Applied)), "{states:?}");
         assert_eq!(j.run(&run.id).unwrap().status, RunStatus::Finished);
+    }
+
+    #[tokio::test]
+    async fn a_confirmed_create_whose_record_still_differs_is_completed_under_its_intent() {
+        let f = files();
+        let inputs = vec![f.input.clone()];
+        let (run, first) = begin(&start(&f, &inputs, &JournalOptions::default())).unwrap();
+        first
+            .record_intents(&[planned(&f.input, 2, Action::Create(json!({"k": 2})))])
+            .await
+            .unwrap();
+        drop(first); // killed after the create, before its linked records
+        let resume = JournalOptions {
+            resume: Some(ResumeFrom::Run(run.id.clone())),
+            force: false,
+        };
+        let (_, second) = begin(&start(&f, &inputs, &resume)).unwrap();
+        // The lookup finds the record, still missing a part: an update, not a confirmation.
+        let (keep, resolved) = second.reconcile(vec![planned(&f.input, 2, update("n2"))]);
+        assert!(resolved.is_empty(), "{resolved:?}");
+        assert_eq!(keep.len(), 1);
+        second.record_intents(&keep).await.unwrap();
+        let p = keep.into_iter().next().unwrap();
+        let o = second
+            .guarded(p, |p| async move {
+                let mut o = p.row.outcome(OutcomeKind::Updated);
+                o.target_id = Some("n2".into());
+                o.changed_fields = vec!["requestPreference.holdShelf: null → true".into()];
+                o
+            })
+            .await;
+        assert_eq!(o.outcome, OutcomeKind::Created, "the create's outcome");
+        assert_eq!(o.code, Some(crate::outcome::ReasonCode::ConfirmedByLookup));
+        assert!(o.changed_fields.is_empty(), "{:?}", o.changed_fields);
+        second.record_outcomes([(0, &o)]).unwrap();
+        assert_eq!(second.finish(true).await.unwrap(), RunStatus::Finished);
+        // One intent, the create, now naming the record and applied: undo deletes it.
+        let j = Journal::open(&f.home).unwrap();
+        let intents: Vec<(String, Option<String>, IntentState)> = j
+            .intents(&run.id)
+            .unwrap()
+            .into_iter()
+            .map(|i| (i.op, i.target_id, i.state))
+            .collect();
+        assert_eq!(
+            intents,
+            [(
+                "create".to_string(),
+                Some("n2".to_string()),
+                IntentState::Applied
+            )]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_resumed_run_reports_a_recorded_partial_row_with_its_code() {
+        let f = files();
+        let inputs = vec![f.input.clone()];
+        let (run, first) = begin(&start(&f, &inputs, &JournalOptions::default())).unwrap();
+        let mut o = planned(&f.input, 2, update("u2"))
+            .row
+            .outcome(OutcomeKind::Updated);
+        o.set_reason(
+            crate::outcome::ReasonCode::LinkedFailed,
+            "user written, but …",
+        );
+        first.record_outcomes([(0, &o)]).unwrap();
+        // An older journal's row: no code.
+        let mut old = planned(&f.input, 3, update("u3"))
+            .row
+            .outcome(OutcomeKind::Updated);
+        old.reason = Some("x".into());
+        first.record_outcomes([(0, &old)]).unwrap();
+        assert_eq!(first.finish(false).await.unwrap(), RunStatus::Failed);
+        let resume = JournalOptions {
+            resume: Some(ResumeFrom::Run(run.id.clone())),
+            force: false,
+        };
+        let (_, second) = begin(&start(&f, &inputs, &resume)).unwrap();
+        let again = second.recorded(0, 2).expect("recorded");
+        assert_eq!(again.code, Some(crate::outcome::ReasonCode::LinkedFailed));
+        assert!(
+            again.is_failure(),
+            "still counts as failed when reported again"
+        );
+        assert_eq!(second.recorded(0, 3).and_then(|o| o.code), None);
+    }
+
+    #[test]
+    fn a_journal_made_before_codes_were_journaled_gains_the_column() {
+        let home = tempfile::tempdir().unwrap();
+        let path = crate::journal::path_in(home.path());
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let old = super::super::schema::TABLES.replace(
+            "  code           TEXT,                  -- the reason's ReasonCode name\n",
+            "",
+        );
+        assert_ne!(old, super::super::schema::TABLES);
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(&old)
+            .unwrap();
+        let j = Journal::open(home.path()).unwrap();
+        let n: i64 = j
+            .conn()
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('row_outcomes') WHERE name = 'code'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+        drop(j);
+        Journal::open(home.path()).expect("opens again");
+    }
+
+    #[test]
+    fn a_refused_completion_stays_created_and_partial() {
+        let mut o = Outcome::new("f", 2, None, OutcomeKind::Failed);
+        o.set_reason(
+            crate::outcome::ReasonCode::ServerRejected,
+            "the request preference was refused: HTTP 422: x",
+        );
+        let c = completed(o.clone(), Vec::new());
+        assert_eq!(c.outcome, OutcomeKind::Created);
+        assert_eq!(c.code, Some(crate::outcome::ReasonCode::LinkedFailed));
+        assert!(c.is_failure(), "counts as failed");
+        assert!(c
+            .reason
+            .unwrap()
+            .ends_with("the request preference was refused: HTTP 422: x"));
+        o.outcome = OutcomeKind::Skipped;
+        assert_eq!(
+            completed(o, Vec::new()).outcome,
+            OutcomeKind::Skipped,
+            "open for the next resume"
+        );
     }
 
     #[tokio::test]

@@ -241,6 +241,19 @@ impl Journal {
         }
         let conn = connect(&path)?;
         conn.execute_batch(schema::TABLES).at(&path)?;
+        for (table, column, kind) in schema::ADDED_COLUMNS {
+            let has: i64 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2",
+                    params![table, column],
+                    |r| r.get(0),
+                )
+                .at(&path)?;
+            if has == 0 {
+                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+                    .at(&path)?;
+            }
+        }
         conn.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?1)",
             params![schema::VERSION.to_string()],
@@ -453,7 +466,8 @@ impl Journal {
             .conn
             .prepare(
                 "SELECT file_index, line, file, key, outcome, reason, http_status, target_id, \
-                 changed_fields, retries FROM row_outcomes WHERE run_id = ?1 ORDER BY file_index, line",
+                 changed_fields, retries, code FROM row_outcomes WHERE run_id = ?1 \
+                 ORDER BY file_index, line",
             )
             .at(&self.path)?;
         let rows = st
@@ -470,6 +484,9 @@ impl Journal {
                 o.target_id = r.get(7)?;
                 o.changed_fields = strings(&r.get::<_, String>(8)?);
                 o.retries = r.get::<_, i64>(9)? as u32;
+                o.code = r
+                    .get::<_, Option<String>>(10)?
+                    .and_then(|c| crate::outcome::ReasonCode::from_name(&c));
                 Ok((r.get::<_, i64>(0)? as usize, o))
             })
             .at(&self.path)?

@@ -99,7 +99,7 @@ impl<'a> Row<'a> {
             kind: o.outcome.name(),
             order: o.outcome as u8,
             tone: tone(o.outcome),
-            failure: o.outcome.is_failure(),
+            failure: o.is_failure(),
             code: o.code,
             reason: o.reason.as_deref(),
             changes: &o.changed_fields,

@@ -74,6 +74,9 @@ pub struct Summary {
     pub by_reason: BTreeMap<&'static str, ReasonGroup>,
     /// Input fields the mapping does not send: rows with a value there, and why.
     pub left_out: BTreeMap<String, (u64, String)>,
+    /// Rows written only in part ([`Outcome::is_partial`]: counted under their outcome, and
+    /// here; their reasons are grouped like failures'), which make the run's exit code 1.
+    pub partial: u64,
     caps: Caps,
 }
 
@@ -95,6 +98,12 @@ impl Summary {
             &o.file,
             line,
         );
+        if o.is_partial() {
+            self.partial += 1;
+            if let Some(r) = o.reason.as_deref() {
+                self.add_reason(o.code, r, &o.file, line);
+            }
+        }
     }
 
     /// Counts one outcome given by its kind, reason (with its code) and place (as
@@ -173,11 +182,13 @@ impl Summary {
         self.by_outcome.get(&kind).copied().unwrap_or(0)
     }
 
-    /// Whether any row failed (exit code 1).
+    /// Whether any row failed, or was written only in part (exit code 1).
     pub fn any_failed(&self) -> bool {
-        self.by_outcome
-            .iter()
-            .any(|(k, n)| k.is_failure() && *n > 0)
+        self.partial > 0
+            || self
+                .by_outcome
+                .iter()
+                .any(|(k, n)| k.is_failure() && *n > 0)
     }
 
     /// The reason groups, most rows first.
@@ -210,6 +221,14 @@ impl Summary {
         let _ = writeln!(s, "  {:<14} {:>10}", "rows read", self.rows);
         for (k, n) in &self.by_outcome {
             let _ = writeln!(s, "  {:<14} {:>10}", k.name(), n);
+        }
+        if self.partial > 0 {
+            let rows = if self.partial == 1 { "row" } else { "rows" };
+            let _ = writeln!(
+                s,
+                "  {:<14} {:>10}  ({rows} written, a linked record refused: see linked_failed)",
+                "partial", self.partial
+            );
         }
         self.render_reasons(&mut s);
         if !self.left_out.is_empty() {
@@ -337,6 +356,29 @@ mod tests {
             lines_text(&g.messages[0].lines, 2, false),
             "lines 2 and 1 more"
         );
+    }
+
+    #[test]
+    fn a_row_written_in_part_counts_as_failed_under_its_outcome() {
+        let mut s = Summary::default();
+        s.add(&Outcome::new("f", 2, None, OutcomeKind::Created));
+        assert!(!s.any_failed());
+        let mut o = Outcome::new("f", 3, None, OutcomeKind::Created);
+        let why = "user written, but the request preference was refused: HTTP 403: no";
+        o.set_reason(ReasonCode::LinkedFailed, why);
+        assert!(o.is_failure() && o.is_partial());
+        s.add(&o);
+        assert!(s.any_failed(), "a partial row makes the exit code 1");
+        assert_eq!(s.count(OutcomeKind::Created), 2, "it keeps its outcome");
+        assert_eq!(s.partial, 1);
+        assert_eq!(s.by_reason["linked_failed"].messages[0].text, why);
+        let text = s.render("import");
+        assert!(text.contains("partial"), "{text}");
+        assert!(text.contains(why), "{text}");
+        // A confirmed create is no partial write.
+        let mut c = Outcome::new("f", 4, None, OutcomeKind::Created);
+        c.set_reason(ReasonCode::ConfirmedByLookup, "confirmed");
+        assert!(!c.is_failure());
     }
 
     #[test]

@@ -144,12 +144,83 @@ pub trait UndoTarget: Send + Sync {
     fn left_by_run(&self, _before: Option<&Value>, after: &Value) -> Value {
         after.clone()
     }
-    /// After every record: undoes what the run's writes created besides their records
-    /// ([`crate::plan::ALSO_CREATES`] in what it sent, `afters`), one outcome each; by default
-    /// nothing.
-    async fn finish(&self, _afters: &[Value], _commit: bool) -> Vec<UndoOutcome> {
+    /// After every record: what the run's writes created besides their records
+    /// ([`crate::plan::ALSO_CREATES`] in what it sent, `afters`; `notes`: the changed fields
+    /// of the run's recorded outcomes, where the writer says what it did create), each judged
+    /// as it is now. The driver journals each delete before [`UndoTarget::delete_extra`]. By
+    /// default nothing.
+    async fn extras(&self, _afters: &[Value], _notes: &[String]) -> Vec<Extra> {
         Vec::new()
     }
+    /// Deletes one [`Extra`] judged `would_delete`, checking again right before the delete
+    /// that nothing uses it now: `Err((kind, why))` when it is left alone or refused.
+    async fn delete_extra(&self, _extra: &Extra) -> Result<(), (UndoKind, String)> {
+        Err((UndoKind::Failed, "nothing to delete".into()))
+    }
+}
+
+/// Something a run's writes created besides their records (FOLIO: a department,
+/// `create_missing`), as undo found it.
+#[derive(Debug, Clone)]
+pub struct Extra {
+    /// What it is, as reports name it (`department "Rare Books"`).
+    pub key: String,
+    /// Its id, when it exists.
+    pub target_id: Option<String>,
+    /// The record as it is now (the undo intent's before-image).
+    pub current: Option<Value>,
+    /// `would_delete`, or why not (`already_undone`, `conflict`, `failed`).
+    pub kind: UndoKind,
+    /// Why, when it is not deleted.
+    pub reason: Option<String>,
+}
+
+/// Undoes the run's [`Extra`]s: with `commit`, each delete is journaled (an intent with the
+/// record as its before-image, committed first) and resolved with its result.
+async fn undo_extras(
+    t: &dyn UndoTarget,
+    journal: &Journal,
+    undo_id: &str,
+    extras: Vec<Extra>,
+    commit: bool,
+) -> anyhow::Result<Vec<UndoOutcome>> {
+    let mut out = Vec::with_capacity(extras.len());
+    for e in extras {
+        let mut o = UndoOutcome {
+            line: 0,
+            key: Some(e.key.clone()),
+            target_id: e.target_id.clone(),
+            action: "delete",
+            kind: e.kind,
+            reason: e.reason.clone(),
+        };
+        if let (true, UndoKind::WouldDelete, Some(current)) = (commit, e.kind, &e.current) {
+            let id = journal.record_intent(&NewIntent {
+                run_id: undo_id,
+                file_index: 0,
+                line: 0,
+                system: t.system(),
+                op: "delete",
+                key: Some(&e.key),
+                match_field: None,
+                target_id: e.target_id.as_deref(),
+                before: current,
+                after: None,
+            })?;
+            (o.kind, o.reason) = match t.delete_extra(&e).await {
+                Ok(()) => (UndoKind::Deleted, None),
+                Err((kind, why)) => (kind, Some(why)),
+            };
+            let state = if o.kind == UndoKind::Deleted {
+                IntentState::Applied
+            } else {
+                IntentState::Failed
+            };
+            journal.resolve_intent(id, state, o.kind.name())?;
+        }
+        out.push(o);
+    }
+    Ok(out)
 }
 
 /// One record to put back.
@@ -343,7 +414,13 @@ async fn run_async(opts: &UndoOptions) -> anyhow::Result<UndoResult> {
             let mut out =
                 undo_items(t.as_ref(), &journal, &undo_run.id, &items, opts.commit).await?;
             let afters: Vec<Value> = items.iter().flat_map(|i| i.afters.clone()).collect();
-            out.extend(t.finish(&afters, opts.commit).await);
+            let notes: Vec<String> = journal
+                .outcomes(&run.id)?
+                .into_iter()
+                .flat_map(|(_, o)| o.changed_fields)
+                .collect();
+            let extras = t.extras(&afters, &notes).await;
+            out.extend(undo_extras(t.as_ref(), &journal, &undo_run.id, extras, opts.commit).await?);
             Ok(out)
         })
         .await;

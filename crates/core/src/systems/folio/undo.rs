@@ -15,9 +15,14 @@ use crate::systems::folio::linked::departments;
 use crate::systems::folio::linked::{self, write::LinkWriter, KINDS};
 use crate::target::Target;
 use crate::undo::compare::differences;
-use crate::undo::{UndoKind, UndoOutcome, UndoTarget};
+use crate::undo::{Extra, UndoKind, UndoTarget};
 use reqwest::Method;
 use serde_json::Value;
+
+/// The reason a department still held is left alone.
+fn held(n: usize) -> String {
+    format!("{n} user(s) hold this department now; left alone")
+}
 
 /// Fields FOLIO maintains itself; never a sign that someone changed the record.
 const SERVER_MANAGED: [&str; 3] = ["metadata", "createdDate", "updatedDate"];
@@ -31,50 +36,68 @@ pub struct FolioUndo {
 }
 
 impl FolioUndo {
-    /// Undoes one department a run created: gone already, still held (a conflict), or deleted.
-    async fn department_undo(
-        &self,
-        name: &str,
-        commit: bool,
-        target_id: &mut Option<String>,
-    ) -> Result<UndoKind, (UndoKind, String)> {
-        let failed = |e: String| (UndoKind::Failed, e);
-        let Some(d) = departments::find(&self.client, name)
-            .await
-            .map_err(failed)?
-        else {
-            return Ok(UndoKind::AlreadyUndone);
+    /// Judges one department a run listed to create: gone already, not created by the run
+    /// (it existed when its row was written: someone else's), still held (a conflict), or to
+    /// delete.
+    async fn department_extra(&self, name: &str, created: &[String]) -> Extra {
+        let mut e = Extra {
+            key: format!("department {}", Value::String(name.to_string())),
+            target_id: None,
+            current: None,
+            kind: UndoKind::Failed,
+            reason: None,
+        };
+        let found = match departments::find(&self.client, name).await {
+            Ok(f) => f,
+            Err(why) => {
+                e.reason = Some(why);
+                return e;
+            }
+        };
+        let Some(d) = found else {
+            e.kind = UndoKind::AlreadyUndone;
+            return e;
         };
         let Some(id) = d.get("id").and_then(Value::as_str).map(str::to_string) else {
-            return Err(failed("the department has no id".into()));
+            e.reason = Some("the department has no id".into());
+            return e;
         };
-        *target_id = Some(id.clone());
+        e.target_id = Some(id.clone());
+        if !created
+            .iter()
+            .any(|c| c.to_lowercase() == name.to_lowercase())
+        {
+            e.kind = UndoKind::Conflict;
+            e.reason = Some(
+                "the run's journal does not record creating it (it existed when its row was \
+                 written, or the run was killed before the row's outcome was recorded); left alone"
+                    .into(),
+            );
+            return e;
+        }
+        match self.holders(&id).await {
+            Ok(0) => {
+                e.kind = UndoKind::WouldDelete;
+                e.current = Some(d);
+            }
+            Ok(n) => {
+                e.kind = UndoKind::Conflict;
+                e.reason = Some(held(n));
+            }
+            Err(why) => e.reason = Some(why),
+        }
+        e
+    }
+
+    /// How many users hold department `id` (at most 1 is looked for).
+    async fn holders(&self, id: &str) -> Result<usize, String> {
         // `=` finds an item of a list (`==` compares the list's JSON text in real FOLIO:
         // raml-module-builder CQL2PgJSON, as export.rs `folio_query` says for tags).
-        let held = self
-            .client
-            .find_users(&format!("departments={}", cql::quote(&id)), 1)
+        self.client
+            .find_users(&format!("departments={}", cql::quote(id)), 1)
             .await
-            .map_err(|e| failed(e.to_string()))?;
-        if !held.is_empty() {
-            return Err((
-                UndoKind::Conflict,
-                format!(
-                    "{} user(s) hold this department now; left alone",
-                    held.len()
-                ),
-            ));
-        }
-        if !commit {
-            return Ok(UndoKind::WouldDelete);
-        }
-        match self
-            .send(Method::DELETE, &format!("/departments/{id}"), None)
-            .await
-        {
-            Ok(_) => Ok(UndoKind::Deleted),
-            Err(e) => Err(failed(e)),
-        }
+            .map(|u| u.len())
+            .map_err(|e| e.to_string())
     }
 
     /// The writer of linked records, with this undo's client and retries.
@@ -242,10 +265,11 @@ impl UndoTarget for FolioUndo {
         Ok(())
     }
 
-    /// Departments the run created (`create_missing`): deleted once no user holds them
-    /// (mod-users `ramls/departments.raml`, `DELETE /departments/{id}` 204); one still held is
-    /// left alone as a conflict.
-    async fn finish(&self, afters: &[Value], commit: bool) -> Vec<UndoOutcome> {
+    /// Departments the run created (`create_missing`): listed in what it sent and recorded
+    /// as created by the writer (`departments::created_note` among the outcomes' changed
+    /// fields); each is deleted once no user holds it (mod-users `ramls/departments.raml`,
+    /// `DELETE /departments/{id}` 204), one still held is left alone as a conflict.
+    async fn extras(&self, afters: &[Value], notes: &[String]) -> Vec<Extra> {
         let mut names: Vec<String> = Vec::new();
         for a in afters {
             for n in departments::listed(a, departments::WHAT) {
@@ -254,23 +278,33 @@ impl UndoTarget for FolioUndo {
                 }
             }
         }
+        let created: Vec<String> = notes
+            .iter()
+            .filter_map(|n| departments::created_in(n))
+            .collect();
         let mut out = Vec::new();
         for name in names {
-            let mut o = UndoOutcome {
-                line: 0,
-                key: Some(format!("department {}", Value::String(name.clone()))),
-                target_id: None,
-                action: "delete",
-                kind: UndoKind::Failed,
-                reason: None,
-            };
-            match self.department_undo(&name, commit, &mut o.target_id).await {
-                Ok(kind) => o.kind = kind,
-                Err((kind, why)) => (o.kind, o.reason) = (kind, Some(why)),
-            }
-            out.push(o);
+            out.push(self.department_extra(&name, &created).await);
         }
         out
+    }
+
+    /// Deletes a department after checking, right before, that no user holds it now (a user
+    /// given it since the undo judged it keeps it: a conflict).
+    async fn delete_extra(&self, extra: &Extra) -> Result<(), (UndoKind, String)> {
+        let failed = |e: String| (UndoKind::Failed, e);
+        let id = extra
+            .target_id
+            .as_deref()
+            .ok_or_else(|| failed("no department id".into()))?;
+        match self.holders(id).await.map_err(failed)? {
+            0 => {}
+            n => return Err((UndoKind::Conflict, held(n))),
+        }
+        self.send(Method::DELETE, &format!("/departments/{id}"), None)
+            .await
+            .map(|_| ())
+            .map_err(failed)
     }
 
     fn changed_since(&self, expected: &Value, current: &Value, created: bool) -> Vec<String> {

@@ -147,8 +147,7 @@ impl FolioWriter<'_> {
                         }
                     }
                     if created {
-                        o.changed_fields
-                            .push(format!("created department {}", Value::String(name)));
+                        o.changed_fields.push(departments::created_note(&name));
                     }
                 }
                 Err(e) => {
@@ -189,7 +188,10 @@ impl FolioWriter<'_> {
             }
             match writer.put(*kind, id, after, stored[i].as_ref()).await {
                 Ok(()) => applied = true,
-                Err(e) => refused.push(e),
+                Err(e) => {
+                    refused.push(e);
+                    o.unsent.push(kind.key.to_string());
+                }
             }
         }
         if applied && o.outcome != OutcomeKind::Created {
@@ -200,16 +202,20 @@ impl FolioWriter<'_> {
         if !refused.is_empty() {
             if !applied {
                 o.outcome = OutcomeKind::Failed;
+                o.set_reason(ReasonCode::ServerRejected, refused.join("; "));
             } else {
                 // The row keeps its outcome (the user was written: undo and resume must see
-                // it); the refusal is its reason and in the run log.
+                // it), marked partial: it counts as failed in the summary and the exit code.
                 tracing::warn!(
                     user = id,
                     "linked record refused after its user was written: {}",
                     refused.join("; ")
                 );
+                o.set_reason(
+                    ReasonCode::LinkedFailed,
+                    format!("user written, but {}", refused.join("; ")),
+                );
             }
-            o.set_reason(ReasonCode::ServerRejected, refused.join("; "));
         } else if !applied {
             // Nothing needed sending (a restore listing a linked record the backup lacks).
             o.outcome = OutcomeKind::Unchanged;

@@ -9,8 +9,10 @@
 //! (`name=="…"`) and, when absent, created once (`POST /departments`, mod-users
 //! `ramls/departments.raml` lines 24-39: `post` 201 by the `collection` resource type;
 //! `ramls/department.json`: `name` and `code` required, both unique), however many rows need it.
-//! Undo finds the departments a run listed and deletes those no user holds any more
-//! ([`super::super::undo`]).
+//! The writer notes each department it did create ([`created_note`], in the row's changed
+//! fields, journaled with its outcome). Undo deletes only departments a run listed *and* noted
+//! (one that existed when its row was written is someone else's), each delete journaled as an
+//! undo intent and done only if no user holds it right before ([`super::super::undo`]).
 
 use crate::http::retry::{self, RetryPolicy, Verdict};
 use crate::systems::folio::client::{error_message, CallFailure, FolioClient};
@@ -33,6 +35,18 @@ pub fn code_for(name: &str) -> String {
         }
     }
     out.trim_matches('_').to_string()
+}
+
+/// The note the writer adds to a row's changed fields when it created department `name`; the
+/// journal keeps it with the row's outcome, and undo deletes only departments so noted
+/// ([`created_in`]).
+pub fn created_note(name: &str) -> String {
+    format!("created department {}", Value::String(name.to_string()))
+}
+
+/// The department a [`created_note`] names.
+pub fn created_in(note: &str) -> Option<String> {
+    serde_json::from_str(note.strip_prefix("created department ")?).ok()
 }
 
 /// The names a record lists to be created, as `what`.
@@ -141,6 +155,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_created_note_names_its_department() {
+        let n = created_note("Rare \"Books\" & Maps");
+        assert_eq!(n, "created department \"Rare \\\"Books\\\" & Maps\"");
+        assert_eq!(created_in(&n).as_deref(), Some("Rare \"Books\" & Maps"));
+        assert_eq!(created_in("would_create department \"X\""), None);
+    }
+
+    #[test]
     fn codes_are_upper_case_with_underscores() {
         assert_eq!(code_for("Computer Science"), "COMPUTER_SCIENCE");
         assert_eq!(code_for("  Art & Design "), "ART_DESIGN");
@@ -152,6 +174,11 @@ mod tests {
         fn a_code_never_panics_and_has_no_edge_underscores(name in crate::text::arb::text()) {
             let c = code_for(&name);
             proptest::prop_assert!(!c.starts_with('_') && !c.ends_with('_'));
+        }
+
+        #[test]
+        fn a_created_note_reads_back_any_name(name in crate::text::arb::text()) {
+            proptest::prop_assert_eq!(created_in(&created_note(&name)), Some(name));
         }
     }
 }
