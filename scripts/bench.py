@@ -22,6 +22,7 @@ Each import figure is also a fraction of its bound, under stable keys of bench-r
 """
 
 import argparse
+import csv
 import json
 import os
 import platform
@@ -396,6 +397,72 @@ def export(work, users):
     }
 
 
+LINKED_MAPPING = """system = "folio"
+match = "externalSystemId"
+[fields]
+externalSystemId = "ID"
+username = { template = "{ID}", transform = ["lower"] }
+active = { value = true }
+patronGroup = { value = "undergrad" }
+"personal.lastName" = "Last"
+"personal.preferredContactTypeId" = { value = "002" }
+"requestPreference.holdShelf" = { value = true }
+"requestPreference.delivery" = { value = false }
+"requestPreference.fulfillment" = { value = "Hold Shelf" }
+"servicePointsUser.servicePointsIds" = { column = "Desks", split = ";" }
+"servicePointsUser.defaultServicePointId" = "Home desk"
+"""
+
+
+def folio_linked(work, users, skip_peer):
+    """Requests per new user for a first load WITH a request preference and service points
+    (issue 16's goal: at most 3.1, one write per record, lookups batched), beside
+    folio-data-import for the same users' shape, in one sandbox run (the same inputs as
+    scripts/peer-linked-requests.sh). Counts, not times: a noisy machine does not move them."""
+    d = os.path.join(work, "linked")
+    os.makedirs(d)
+    roster = os.path.join(d, "users.csv")
+    with open(roster, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["ID", "Last", "Desks", "Home desk"])
+        for i in range(users):
+            w.writerow([f"pe-{i:05d}", f"Pe{i:05d}", "cd1;cd2", "cd1"])
+    mapping = os.path.join(d, "linked.toml")
+    with open(mapping, "w") as f:
+        f.write(LINKED_MAPPING)
+    res = {"users": users}
+    sb = Sandbox(d)
+    try:
+        sb.config(d, "rate = 1000\nconcurrency = 8\n")
+        a0, w0, _ = sb.counts()
+        _, _, code = measure([BIN, "import", roster, "--mapping", mapping, "--to", "sb", "--commit"], cwd=d, env=env())
+        a1, w1, _ = sb.counts()
+        res.update(ours_exit=code, ours_requests=a1 - a0, ours_writes=w1 - w0, ours_requests_per_user=(a1 - a0) / users)
+        if not skip_peer:
+            tool = peer_venv()
+            jsonl = os.path.join(d, "users.jsonl")
+            with open(jsonl, "w") as f:
+                for i in range(users):
+                    f.write(json.dumps({
+                        "username": f"fdi{i:05d}", "externalSystemId": f"fdi-{i:05d}", "active": True,
+                        "patronGroup": "undergrad",
+                        "personal": {"lastName": f"Fdi{i:05d}", "preferredContactTypeId": "email"},
+                        "requestPreference": {"holdShelf": True, "delivery": False, "fulfillment": "Hold Shelf"},
+                        "servicePointsUser": {"servicePointsIds": ["cd1", "cd2"], "defaultServicePointId": "cd1"},
+                    }) + "\n")
+            _, _, code = measure(
+                [tool, "--gateway-url", sb.base + "/folio", "--tenant-id", "diku", "--username", "diku_admin",
+                 "--library-name", "bench", "--user-file-paths", jsonl, "--batch-size", "50",
+                 "--ignore-permissions-user-objects", "--no-progress"],
+                cwd=d, env={**env(), "FOLIO_PASSWORD": "admin"},
+            )
+            a2, w2, _ = sb.counts()
+            res.update(peer_exit=code, peer_requests=a2 - a1, peer_writes=w2 - w1, peer_requests_per_user=(a2 - a1) / users)
+    finally:
+        sb.stop()
+    return res
+
+
 def table(r):
     rows = []
     o = r.get("offline")
@@ -431,6 +498,15 @@ def table(r):
         rows += [
             ("libib", f"{lb['requests']} requests, sandbox at Libib's 1 per {lb['interval_s']:.0f} s", f"{lb['rate_fraction']:.3f} of the limit", f"{lb['throttled_429']} x 429"),
         ]
+    k = r.get("folio_linked")
+    if k:
+        rows += [
+            ("linked", f"patron-etl, {k['users']} new FOLIO users with request preference + service points", f"{k['ours_requests_per_user']:.3f} req/user", f"{k['ours_writes']} writes"),
+        ]
+        if "peer_requests_per_user" in k:
+            rows += [
+                ("linked", f"folio-data-import {PEER_VERSION}, the same shape", f"{k['peer_requests_per_user']:.3f} req/user", f"{k['peer_writes']} writes"),
+            ]
     e = r.get("export")
     if e:
         rows += [
@@ -452,7 +528,7 @@ def main():
     ap.add_argument("--out", default="bench-results.json")
     ap.add_argument("--quick", action="store_true", help="a tenth of the sizes (a smoke run)")
     ap.add_argument("--skip-peer", action="store_true", help="do not install or run folio-data-import")
-    ap.add_argument("--only", default="offline,import,rate,export,libib")
+    ap.add_argument("--only", default="offline,import,rate,export,libib,linked")
     a = ap.parse_args()
     scale = 10 if a.quick else 1
     parts = set(a.only.split(","))
@@ -479,6 +555,8 @@ def main():
             results["export"] = export(work, 100_000 // scale)
         if "libib" in parts:
             results["libib"] = libib_pace(work, 300 // scale)
+        if "linked" in parts:
+            results["folio_linked"] = folio_linked(work, 200 // scale, a.skip_peer)
         if "folio_import" in results:
             f = results["folio_import"]
             results["import"] = {
