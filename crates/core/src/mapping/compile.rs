@@ -9,6 +9,7 @@
 use super::coerce::ValueMap;
 use super::file::{line_of, FieldEntry, FieldTable, FileDoc, OnBlank, FIELD_KEYS};
 use super::path::OutPath;
+use super::row::CUSTOM_WILDCARD;
 use super::suggest::nearest;
 use super::transform::{self, check_date_format, system_date_format, NamePart, Transform};
 use super::{Mapping, MappingError};
@@ -83,6 +84,38 @@ impl Catalogue<'static> {
             names: &schema::field_names,
         }
     }
+}
+
+/// Refuses a misused custom-field wildcard ([`CUSTOM_WILDCARD`]): it is only ever
+/// `"customFields.*" = "customFields.*"` (every `customFields.<name>` column to its own custom
+/// field). Any other source would compile as one custom field named `*`, and the wildcard column
+/// as the source of a named field maps nothing (no input has a column called that).
+fn custom_wildcard_use(field: &CompiledField) -> Result<(), String> {
+    let wildcard_column = Source::Column(CUSTOM_WILDCARD.into());
+    let names_wildcard = match &field.source {
+        Source::Column(c) => c == CUSTOM_WILDCARD,
+        Source::FirstOf(cs) => cs.iter().any(|c| c == CUSTOM_WILDCARD),
+        Source::Template(parts) => parts
+            .iter()
+            .any(|p| matches!(p, Part::Col(c) if c == CUSTOM_WILDCARD)),
+        Source::Value(_) => false,
+    };
+    if field.name == CUSTOM_WILDCARD && field.source != wildcard_column {
+        return Err(format!(
+            "`{CUSTOM_WILDCARD}` maps every `customFields.<name>` column of the input to that custom \
+             field, so its column must be `{CUSTOM_WILDCARD}` itself \
+             (`\"{CUSTOM_WILDCARD}\" = \"{CUSTOM_WILDCARD}\"`); to map one column to one custom field, \
+             name the field: `\"customFields.<refId or name>\" = \"Column\"`"
+        ));
+    }
+    if field.name != CUSTOM_WILDCARD && names_wildcard {
+        return Err(format!(
+            "`{}` names the column `{CUSTOM_WILDCARD}`, which only the wildcard field \
+             `\"{CUSTOM_WILDCARD}\" = \"{CUSTOM_WILDCARD}\"` may use; name the column this field reads",
+            field.name
+        ));
+    }
+    Ok(())
 }
 
 /// Compiles `doc` (parsed from `src`, read from `path`).
@@ -165,6 +198,7 @@ pub(crate) fn compile(
         })?;
         let field = compile_field(system, name, line, spec, entry, file_on_blank, src)
             .map_err(|(l, m)| err(Some(l), m))?;
+        custom_wildcard_use(&field).map_err(|m| err(Some(line), m))?;
         fields.push(field);
     }
     // The address order sorts addresses the other fields built, so it is applied last.
@@ -842,6 +876,41 @@ mod tests {
             e.contains("[scope] is not available for ILLiad: its API cannot list users"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_custom_field_wildcard_is_refused_unless_it_maps_its_own_column() {
+        let parse = |fields: &str| {
+            let src = format!(
+                "system = \"folio\"\nmatch = \"username\"\n[fields]\nusername = \"NetID\"\n{fields}\n"
+            );
+            super::super::Mapping::parse(Path::new("w.toml"), &src).map_err(|e| e.to_string())
+        };
+        parse("\"customFields.*\" = \"customFields.*\"").expect("the wildcard compiles");
+        for bad in [
+            "\"customFields.*\" = \"Box\"",
+            "\"customFields.*\" = { columns = [\"customFields.*\", \"Box\"] }",
+            "\"customFields.*\" = { template = \"{customFields.*}x\" }",
+            "\"customFields.*\" = { value = \"1\" }",
+        ] {
+            let e = parse(bad).expect_err(bad);
+            assert!(e.starts_with("w.toml:5: "), "{bad}: {e}");
+            assert!(
+                e.contains("`customFields.*` maps every `customFields.<name>` column"),
+                "{bad}: {e}"
+            );
+        }
+        for bad in [
+            "\"customFields.box\" = \"customFields.*\"",
+            "\"personal.lastName\" = { columns = [\"L\", \"customFields.*\"] }",
+        ] {
+            let e = parse(bad).expect_err(bad);
+            assert!(e.starts_with("w.toml:5: "), "{bad}: {e}");
+            assert!(
+                e.contains("names the column `customFields.*`, which only the wildcard field"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]
