@@ -563,3 +563,81 @@ fn a_misused_custom_field_wildcard_is_refused_when_the_mapping_loads() {
     assert!(t.contains("n.toml:8: "), "{t}");
     assert!(t.contains("only the wildcard field"), "{t}");
 }
+
+/// A JSON report's rows by key: (outcome, code).
+fn codes(path: &Path) -> HashMap<String, (String, String)> {
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let s = |r: &Value, k: &str| r[k].as_str().unwrap_or_default().to_string();
+    v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (s(r, "key"), (s(r, "outcome"), s(r, "code"))))
+        .collect()
+}
+
+#[test]
+fn each_planner_refusal_carries_the_code_of_its_kind_in_import_and_check() {
+    let (dir, sb) = folio_dir();
+    let d = dir.path();
+    write(
+        d,
+        "m.toml",
+        &format!(
+            "{HEAD}{WITH_LOCKER}\"customFields.isStudent\" = \"Student\"\n\
+             \"customFields.Campus box\" = \"Box\"\n\
+             expirationDate = {{ from = \"group_offset\" }}\n"
+        ),
+    );
+    let long = "x".repeat(151);
+    write(
+        d,
+        "r.csv",
+        &format!(
+            "ID,NetID,Last,Group,Year,Locker,Student,Box\n\
+             R1,r1,Ames,faculty,Fifth year,,,\n\
+             R2,r2,Bell,faculty,,L-7,,\n\
+             R3,r3,Cole,faculty,,,maybe,\n\
+             R4,r4,Dunn,faculty,,,,{long}\n\
+             R5,r5,Eddy,alumni,,,,\n\
+             R6,r6,Ford,undergrad,,,,\n\
+             R7,r7,Gray,faculty,First year,,yes,B-1\n"
+        ),
+    );
+    let want = [
+        ("R1", "rejected", "unknown_value"),
+        ("R2", "rejected", "unknown_field"),
+        ("R3", "rejected", "wrong_type"),
+        ("R4", "rejected", "too_long"),
+        ("R5", "rejected", "unknown_reference"),
+        ("R6", "rejected", "no_group_offset"),
+    ];
+    let o = import(&dir, "r.csv", "m.toml", &["--report", "p.json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let p = codes(&d.join("p.json"));
+    for (key, outcome, code) in want {
+        assert_eq!(p[key], (outcome.into(), code.into()), "import {key}");
+    }
+    assert_eq!(p["R7"].0, "would_create", "{:?}", p["R7"]);
+    // check --to refuses the same rows with the same codes.
+    let o = dir.run(&[
+        "check",
+        "r.csv",
+        "--mapping",
+        "m.toml",
+        "--to",
+        "sb",
+        "--report",
+        "c.json",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let c = codes(&d.join("c.json"));
+    for (key, outcome, code) in want {
+        assert_eq!(c[key], (outcome.into(), code.into()), "check --to {key}");
+    }
+    assert_eq!(c["R7"].0, "ok", "{:?}", c["R7"]);
+    assert!(
+        sb.folio_users().is_empty(),
+        "a preview and a check write nothing"
+    );
+}

@@ -108,6 +108,9 @@ pub enum ReasonCode {
     InvalidRecord,
     /// A name (patron group, address type, …) the target does not know.
     UnknownReference,
+    /// `expirationDate` from the mapping's `group_offset`, and the row's patron group has no
+    /// expiry offset in the target (or the row has no group to take one from).
+    NoGroupOffset,
     /// The target refused the write.
     ServerRejected,
     /// The target never answered usefully, after retries.
@@ -156,6 +159,7 @@ impl ReasonCode {
         ReasonCode::MalformedRow,
         ReasonCode::InvalidRecord,
         ReasonCode::UnknownReference,
+        ReasonCode::NoGroupOffset,
         ReasonCode::ServerRejected,
         ReasonCode::GaveUp,
         ReasonCode::Conflict,
@@ -189,6 +193,7 @@ impl ReasonCode {
             ReasonCode::MalformedRow => "malformed_row",
             ReasonCode::InvalidRecord => "invalid_record",
             ReasonCode::UnknownReference => "unknown_reference",
+            ReasonCode::NoGroupOffset => "no_group_offset",
             ReasonCode::ServerRejected => "server_rejected",
             ReasonCode::GaveUp => "gave_up",
             ReasonCode::Conflict => "conflict",

@@ -330,12 +330,12 @@ fn screen_chunk(
                 code: issues_code(&mapped.issues),
                 reason: issues_reason(&mapped.issues),
             }
-        } else if !unknown.is_empty() {
+        } else if let Some(r) = crate::plan::Rejection::all(&unknown) {
             Verdict::Rejected {
                 key: mapped.key,
                 name,
-                code: ReasonCode::UnknownReference,
-                reason: unknown.join("; "),
+                code: r.code,
+                reason: r.reason,
             }
         } else {
             let first_key = out.keys.len();

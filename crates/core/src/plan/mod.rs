@@ -3,6 +3,7 @@
 
 mod change;
 
+use crate::outcome::ReasonCode;
 pub use change::{differences, Change};
 use serde_json::Value;
 use std::sync::Arc;
@@ -90,8 +91,54 @@ pub enum Action {
     },
     /// Collides with another record.
     Conflict(String),
-    /// Cannot be sent (e.g. unknown reference-data name).
-    Reject(String),
+    /// Cannot be sent (e.g. unknown reference-data name), with the reason's code.
+    Reject(Rejection),
+}
+
+/// Why a planner cannot send a row: the reason's [`ReasonCode`], set where the reason is made
+/// (an unknown patron group is `unknown_reference`, an over-long custom-field text `too_long`),
+/// and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The reason's stable code.
+    pub code: ReasonCode,
+    /// The reason as people read it.
+    pub reason: String,
+}
+
+impl Rejection {
+    /// A rejection with `code` and `reason`.
+    pub fn new(code: ReasonCode, reason: impl Into<String>) -> Rejection {
+        Rejection {
+            code,
+            reason: reason.into(),
+        }
+    }
+
+    /// Reasons made without a code, all of kind `code`.
+    pub fn each(code: ReasonCode, reasons: Vec<String>) -> impl Iterator<Item = Rejection> {
+        reasons.into_iter().map(move |r| Rejection::new(code, r))
+    }
+
+    /// A row's problems as one rejection: the first one's code, every reason joined with "; "
+    /// (`None`: no problem).
+    pub fn all(problems: &[Rejection]) -> Option<Rejection> {
+        let first = problems.first()?;
+        Some(Rejection::new(
+            first.code,
+            problems
+                .iter()
+                .map(|p| p.reason.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ))
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
 }
 
 /// A `merge`d list field on update: the stored items, then the mapped items not already among

@@ -76,7 +76,7 @@ pub fn preview_outcome(mut o: Outcome, action: Action, preview: bool) -> Outcome
         }
         Action::Reject(r) => {
             o.outcome = OutcomeKind::Rejected;
-            o.set_reason(ReasonCode::UnknownReference, r);
+            o.set_reason(r.code, r.reason);
         }
     }
     o

@@ -43,8 +43,9 @@ pub enum Purpose {
 #[derive(Clone)]
 pub struct NameCheck(pub std::sync::Arc<NameCheckFn>);
 
-/// The function behind a [`NameCheck`]: a mapped record → one reason per unknown name.
-pub type NameCheckFn = dyn Fn(&Value) -> Vec<String> + Send + Sync;
+/// The function behind a [`NameCheck`]: a mapped record → one reason (with its code, as the
+/// planner would reject the row) per unknown name.
+pub type NameCheckFn = dyn Fn(&Value) -> Vec<crate::plan::Rejection> + Send + Sync;
 
 impl std::fmt::Debug for NameCheck {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -35,6 +35,8 @@
 //! left to FOLIO, which refuses a bad one with 422.
 
 use super::client::{Extra, FolioClient, FolioError};
+use crate::outcome::ReasonCode;
+use crate::plan::Rejection;
 use serde_json::{Map, Value};
 
 /// The kind of value a custom field holds (`customFieldTypes.json`).
@@ -198,7 +200,7 @@ impl CustomFieldDef {
     }
 
     /// A mapped value as mod-users stores it, or why it cannot be one.
-    pub fn value(&self, v: &Value) -> Result<Value, String> {
+    pub fn value(&self, v: &Value) -> Result<Value, Rejection> {
         self.value_noting(v, &mut Vec::new())
     }
 
@@ -209,7 +211,9 @@ impl CustomFieldDef {
         &self,
         v: &Value,
         read_as: &mut Vec<(String, String)>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, Rejection> {
+        use ReasonCode::{BadDate, InvalidRecord, TooLong, UnknownValue, WrongType};
+        let err = Rejection::new;
         let many = self.repeatable || matches!(self.kind, CfKind::Select { multi: true });
         match &self.kind {
             CfKind::Select { .. } => {
@@ -230,7 +234,7 @@ impl CustomFieldDef {
                 };
                 let mut ids = Vec::with_capacity(items.len());
                 for item in &items {
-                    let id = self.option_id(item)?;
+                    let id = self.option_id(item).map_err(|why| err(UnknownValue, why))?;
                     if let Some(l) = self.label(id).filter(|l| *l != item && id != item) {
                         read_as.push((item.clone(), l.to_string()));
                     }
@@ -243,10 +247,13 @@ impl CustomFieldDef {
                 } else {
                     match <[Value; 1]>::try_from(ids) {
                         Ok([one]) => Ok(one),
-                        Err(ids) => Err(format!(
-                            "custom field \"{}\" takes one option, got {}",
-                            self.name,
-                            ids.len()
+                        Err(ids) => Err(err(
+                            WrongType,
+                            format!(
+                                "custom field \"{}\" takes one option, got {}",
+                                self.name,
+                                ids.len()
+                            ),
                         )),
                     }
                 }
@@ -256,48 +263,69 @@ impl CustomFieldDef {
                 Value::String(s) => match fold(s).as_str() {
                     "true" | "yes" | "y" | "1" => Ok(Value::Bool(true)),
                     "false" | "no" | "n" | "0" => Ok(Value::Bool(false)),
-                    _ => Err(format!(
-                        "custom field \"{}\" is a checkbox: write true/false or yes/no, got {}",
-                        self.name,
-                        shown(v)
+                    _ => Err(err(
+                        WrongType,
+                        format!(
+                            "custom field \"{}\" is a checkbox: write true/false or yes/no, got {}",
+                            self.name,
+                            shown(v)
+                        ),
                     )),
                 },
-                other => Err(format!(
-                    "custom field \"{}\" is a checkbox: write true/false or yes/no, got {}",
-                    self.name,
-                    shown(other)
+                other => Err(err(
+                    WrongType,
+                    format!(
+                        "custom field \"{}\" is a checkbox: write true/false or yes/no, got {}",
+                        self.name,
+                        shown(other)
+                    ),
                 )),
             },
             CfKind::Text { max, number } => {
-                let check = |x: &Value| -> Result<Value, String> {
+                let check = |x: &Value| -> Result<Value, Rejection> {
                     let s = match x {
                         Value::String(s) => s.clone(),
                         Value::Number(n) => n.to_string(),
                         Value::Bool(b) => b.to_string(),
-                        other => return Err(format!("expected text, got {}", shown(other))),
+                        other => {
+                            return Err(err(
+                                WrongType,
+                                format!("expected text, got {}", shown(other)),
+                            ))
+                        }
                     };
                     // Every format's validator refuses a blank text (TextFormatValidator:
                     // `StringUtils.isBlank`; the others match no blank either).
                     if s.chars().all(java_whitespace) {
-                        return Err(format!(
-                            "custom field \"{}\" cannot hold a blank text (FOLIO refuses it); \
-                             leave the cell empty instead",
-                            self.name
+                        return Err(err(
+                            InvalidRecord,
+                            format!(
+                                "custom field \"{}\" cannot hold a blank text (FOLIO refuses \
+                                 it); leave the cell empty instead",
+                                self.name
+                            ),
                         ));
                     }
                     if *number && !NUMBER.as_ref().is_some_and(|re| re.is_match(&s)) {
-                        return Err(format!(
-                            "custom field \"{}\" holds a number (e.g. 1200, -3.5, 1,200.50 or \
-                             1 200,5), got {}",
-                            self.name,
-                            shown(x)
+                        return Err(err(
+                            WrongType,
+                            format!(
+                                "custom field \"{}\" holds a number (e.g. 1200, -3.5, 1,200.50 \
+                                 or 1 200,5), got {}",
+                                self.name,
+                                shown(x)
+                            ),
                         ));
                     }
                     let n = s.encode_utf16().count();
                     if n > *max {
-                        return Err(format!(
-                            "custom field \"{}\" holds at most {max} characters; this value has {n}",
-                            self.name
+                        return Err(err(
+                            TooLong,
+                            format!(
+                                "custom field \"{}\" holds at most {max} characters; this value \
+                                 has {n}",
+                                self.name
+                            ),
                         ));
                     }
                     Ok(Value::String(s))
@@ -308,10 +336,13 @@ impl CustomFieldDef {
                         .map(check)
                         .collect::<Result<Vec<_>, _>>()
                         .map(Value::Array),
-                    Value::Array(a) => Err(format!(
-                        "custom field \"{}\" takes one value, got {}",
-                        self.name,
-                        a.len()
+                    Value::Array(a) => Err(err(
+                        WrongType,
+                        format!(
+                            "custom field \"{}\" takes one value, got {}",
+                            self.name,
+                            a.len()
+                        ),
                     )),
                     one => check(one),
                 }
@@ -327,10 +358,13 @@ impl CustomFieldDef {
                     });
                 match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
                     Ok(_) if shape => Ok(Value::String(s.to_string())),
-                    _ => Err(format!(
-                        "custom field \"{}\" is a date: write it as YYYY-MM-DD, got {}",
-                        self.name,
-                        shown(v)
+                    _ => Err(err(
+                        BadDate,
+                        format!(
+                            "custom field \"{}\" is a date: write it as YYYY-MM-DD, got {}",
+                            self.name,
+                            shown(v)
+                        ),
                     )),
                 }
             }
@@ -522,14 +556,14 @@ impl CustomFields {
     /// Rewrites a mapped record's `customFields` as mod-users stores them (keys → refIds, values
     /// → option ids, booleans, text); one reason per field that cannot be, naming the valid
     /// fields or options.
-    pub fn resolve(&self, record: &mut Value) -> Vec<String> {
+    pub fn resolve(&self, record: &mut Value) -> Vec<Rejection> {
         self.resolve_noting(record, &mut Vec::new())
     }
 
     /// [`CustomFields::resolve`], adding to `notes` one line per option label matched only
     /// ignoring case and spaces (`customFields.Class Year: "second  YEAR" read as option
     /// "Second year"`), for the row's changed fields: a value that changes is shown.
-    pub fn resolve_noting(&self, record: &mut Value, notes: &mut Vec<String>) -> Vec<String> {
+    pub fn resolve_noting(&self, record: &mut Value, notes: &mut Vec<String>) -> Vec<Rejection> {
         let mut problems = Vec::new();
         let Some(Value::Object(given)) = record.get_mut("customFields") else {
             return problems;
@@ -544,27 +578,33 @@ impl CustomFields {
                     .filter(|d| fold(&d.name) == want)
                     .map(|d| d.ref_id.as_str())
                     .collect();
-                problems.push(if shared.len() > 1 {
-                    // FOLIO lets fields share a name (the second gets refId `<name>_2`:
-                    // CustomFieldsServiceImpl.java lines 268-270, 443-444).
-                    format!(
-                        "customFields.{key}: {} custom fields are named \"{key}\" in FOLIO; \
+                problems.push(Rejection::new(
+                    ReasonCode::UnknownField,
+                    if shared.len() > 1 {
+                        // FOLIO lets fields share a name (the second gets refId `<name>_2`:
+                        // CustomFieldsServiceImpl.java lines 268-270, 443-444).
+                        format!(
+                            "customFields.{key}: {} custom fields are named \"{key}\" in FOLIO; \
                          name the one meant by its refId ({})",
-                        shared.len(),
-                        shared.join(", ")
-                    )
-                } else {
-                    format!(
-                        "customFields.{key}: no custom field \"{key}\" in FOLIO (valid: {})",
-                        self.names()
-                    )
-                });
+                            shared.len(),
+                            shared.join(", ")
+                        )
+                    } else {
+                        format!(
+                            "customFields.{key}: no custom field \"{key}\" in FOLIO (valid: {})",
+                            self.names()
+                        )
+                    },
+                ));
                 continue;
             };
             if out.contains_key(&def.ref_id) {
-                problems.push(format!(
-                    "customFields.{key}: custom field \"{}\" ({}) is mapped twice",
-                    def.name, def.ref_id
+                problems.push(Rejection::new(
+                    ReasonCode::InvalidRecord,
+                    format!(
+                        "customFields.{key}: custom field \"{}\" ({}) is mapped twice",
+                        def.name, def.ref_id
+                    ),
                 ));
                 continue;
             }
@@ -579,7 +619,10 @@ impl CustomFields {
                         )
                     }));
                 }
-                Err(why) => problems.push(format!("customFields.{key}: {why}")),
+                Err(why) => problems.push(Rejection::new(
+                    why.code,
+                    format!("customFields.{key}: {}", why.reason),
+                )),
             }
         }
         *given = out;
@@ -703,6 +746,19 @@ mod tests {
             "isStudent": "maybe", "campusBox": "x".repeat(151), "Package field": "p"}});
         let p = tenant().resolve(&mut r);
         assert_eq!(p.len(), 5, "{p:?}");
+        // Each with the code of its kind, not one code for every planner refusal.
+        let codes: Vec<&str> = p.iter().map(|r| r.code.name()).collect();
+        assert_eq!(
+            codes,
+            [
+                "unknown_value",
+                "unknown_field",
+                "wrong_type",
+                "too_long",
+                "unknown_field"
+            ]
+        );
+        let p: Vec<String> = p.into_iter().map(|r| r.reason).collect();
         assert!(
             p[0].contains("unknown option \"Fifth year\"")
                 && p[0].contains("valid: First year, Second year"),
@@ -734,7 +790,7 @@ mod tests {
         let mut r = json!({"customFields": {"Class Year": "x"}});
         let p = two.resolve(&mut r);
         assert_eq!(
-            p,
+            p.iter().map(|r| r.reason.as_str()).collect::<Vec<_>>(),
             [
                 "customFields.Class Year: 2 custom fields are named \"Class Year\" in FOLIO; name \
               the one meant by its refId (classYear, classYear_2)"
@@ -764,7 +820,8 @@ mod tests {
         let box_ = t.by_ref_id("box").expect("box");
         for blank in [" ", "\t\u{2003}", "\u{3000}"] {
             let e = box_.value(&json!(blank)).expect_err("blank");
-            assert!(e.contains("cannot hold a blank text"), "{e}");
+            assert!(e.reason.contains("cannot hold a blank text"), "{e}");
+            assert_eq!(e.code, ReasonCode::InvalidRecord);
         }
         // A no-break space is not blank to Java.
         assert_eq!(box_.value(&json!("\u{a0}")), Ok(json!("\u{a0}")));
@@ -776,7 +833,11 @@ mod tests {
         }
         for bad in ["12a", "1.2.3", "+5", "١٢", "1\u{a0}200"] {
             let e = n.value(&json!(bad)).expect_err(bad);
-            assert!(e.contains("holds a number") && e.contains(bad), "{e}");
+            assert!(
+                e.reason.contains("holds a number") && e.reason.contains(bad),
+                "{e}"
+            );
+            assert_eq!(e.code, ReasonCode::WrongType);
         }
         // A text box of another format takes any text.
         assert_eq!(box_.value(&json!("12a")), Ok(json!("12a")));
@@ -801,9 +862,10 @@ mod tests {
         ] {
             let e = d.value(&json!(bad)).expect_err(bad);
             assert!(
-                e.contains("write it as YYYY-MM-DD") && e.contains(bad),
+                e.reason.contains("write it as YYYY-MM-DD") && e.reason.contains(bad),
                 "{e}"
             );
+            assert_eq!(e.code, ReasonCode::BadDate);
         }
         assert!(d.value(&json!(20270531)).is_err());
     }

@@ -6,7 +6,8 @@
 
 use crate::dedupe::fold;
 use crate::mapping::ExpiryRule;
-use crate::plan::{Action, Candidate, Planned};
+use crate::outcome::ReasonCode;
+use crate::plan::{Action, Candidate, Planned, Rejection};
 use crate::systems::folio::client::{FolioClient, FolioError, LOOKUP_LINE_BUDGET};
 use crate::systems::folio::cql;
 use crate::systems::folio::custom::CustomFields;
@@ -168,7 +169,11 @@ impl FolioPlanner<'_> {
             let mut record = row.record.clone();
             let mut desired = linked::take(&mut record);
             let (held, new_departments) = self.new_departments(&mut record);
-            let mut problems = self.refdata.resolve(&mut record);
+            let mut problems: Vec<Rejection> = Rejection::each(
+                ReasonCode::UnknownReference,
+                self.refdata.resolve(&mut record),
+            )
+            .collect();
             if let (Some(d), Some(o)) = (held, record.as_object_mut()) {
                 o.insert("departments".into(), d);
             }
@@ -177,7 +182,10 @@ impl FolioPlanner<'_> {
             }
             let noted = row.notes.len();
             problems.extend(self.custom.resolve_noting(&mut record, &mut row.notes));
-            problems.extend(self.link_names().resolve(&mut desired));
+            problems.extend(Rejection::each(
+                ReasonCode::UnknownReference,
+                self.link_names().resolve(&mut desired),
+            ));
             if !desired.is_empty() {
                 wants.insert((row.file.clone(), row.line), desired);
             }
@@ -185,15 +193,16 @@ impl FolioPlanner<'_> {
             for f in &mut row.clear {
                 *f = self.custom.ref_path(f);
             }
-            if problems.is_empty() {
-                ready.push((row, record));
-            } else {
-                // A rejected row sends nothing: how its labels were read does not matter.
-                row.notes.truncate(noted);
-                out.push(Planned {
-                    row,
-                    action: Action::Reject(problems.join("; ")),
-                });
+            match Rejection::all(&problems) {
+                None => ready.push((row, record)),
+                Some(why) => {
+                    // A rejected row sends nothing: how its labels were read does not matter.
+                    row.notes.truncate(noted);
+                    out.push(Planned {
+                        row,
+                        action: Action::Reject(why),
+                    });
+                }
             }
         }
         let mut existing = Vec::new();
@@ -211,11 +220,11 @@ impl FolioPlanner<'_> {
         for row in too_long {
             out.push(Planned {
                 row,
-                action: Action::Reject(
+                action: Action::Reject(Rejection::new(
+                    ReasonCode::TooLong,
                     "FOLIO answered 414 (request line too long) to the lookup of this row alone: \
-                     its username, barcode or match key is too long"
-                        .into(),
-                ),
+                     its username, barcode or match key is too long",
+                )),
             });
         }
         let touches_links = !wants.is_empty()
@@ -387,7 +396,7 @@ pub(crate) fn link_action(
     let (id, mut record, mut changes, mut before) = match action {
         Action::Create(mut record) => {
             return match rules.plan_all(None, existing, desired, &row.clear) {
-                Err(e) => Action::Reject(e),
+                Err(e) => Action::Reject(linked_rejection(e)),
                 Ok(plans) => {
                     for (kind, plan) in KINDS.iter().zip(plans) {
                         if let (Some((_, p)), Some(o)) = (plan, record.as_object_mut()) {
@@ -411,7 +420,7 @@ pub(crate) fn link_action(
         other => return other,
     };
     match rules.plan_all(Some(&id), existing, desired, &row.clear) {
-        Err(e) => Action::Reject(e),
+        Err(e) => Action::Reject(linked_rejection(e)),
         Ok(plans) => {
             for (kind, plan) in KINDS.iter().zip(plans) {
                 let Some((was, p)) = plan else { continue };
@@ -436,11 +445,21 @@ pub(crate) fn link_action(
 }
 
 /// Why `group_offset` cannot date a row of patron group `name`.
-pub fn no_offset_reason(name: &str) -> String {
-    format!(
-        "expirationDate from group_offset: patron group \"{name}\" has no expirationOffsetInDays \
-         in FOLIO (set one in Settings > Users > Patron groups, or map expirationDate from a column)"
+pub fn no_offset_reason(name: &str) -> Rejection {
+    Rejection::new(
+        ReasonCode::NoGroupOffset,
+        format!(
+            "expirationDate from group_offset: patron group \"{name}\" has no \
+             expirationOffsetInDays in FOLIO (set one in Settings > Users > Patron groups, or map \
+             expirationDate from a column)"
+        ),
     )
+}
+
+/// A linked record's refusal (`LinkRules::plan_all`): each is a field FOLIO requires in it
+/// that the row leaves blank or unmapped (`linked/merge.rs`).
+fn linked_rejection(reason: String) -> Rejection {
+    Rejection::new(ReasonCode::RequiredBlank, reason)
 }
 
 /// The FOLIO planner's decision, with no client: the users a lookup found and the rows (each
@@ -472,17 +491,17 @@ impl Decider<'_> {
         record: &mut Value,
         current: Option<&Value>,
         row: &mut Candidate,
-    ) -> Result<(), String> {
+    ) -> Result<(), Rejection> {
         if self.expiry.group_offset {
             let group = text(record, "patronGroup")
                 .or_else(|| current.and_then(|u| text(u, "patronGroup")))
                 .map(str::to_string);
             let Some(group) = group else {
-                return Err(
+                return Err(Rejection::new(
+                    ReasonCode::NoGroupOffset,
                     "expirationDate from group_offset: the row has no patron group (map \
-                     patronGroup) and no stored user gives one"
-                        .into(),
-                );
+                     patronGroup) and no stored user gives one",
+                ));
             };
             let name = self
                 .refdata
@@ -838,7 +857,8 @@ mod tests {
         let rec = json!({"externalSystemId": "S9", "patronGroup": "g-v"});
         let p = decide_expiry(rule, vec![], vec![row(2, "S9", rec)]);
         assert!(
-            matches!(&p[0].action, Action::Reject(w) if w.contains("\"visitor\" has no expirationOffsetInDays")),
+            matches!(&p[0].action, Action::Reject(w) if w.reason.contains("\"visitor\" has no expirationOffsetInDays")
+                && w.code == ReasonCode::NoGroupOffset),
             "{:?}",
             p[0].action
         );

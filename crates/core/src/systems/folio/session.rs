@@ -5,8 +5,9 @@ use crate::exit::{TargetError, UsageError};
 use crate::export::native;
 use crate::http::Governed;
 use crate::mapping::Scope;
+use crate::outcome::ReasonCode;
 use crate::outcome::{AbsentPatron, Outcome};
-use crate::plan::{differences, Action, Candidate, Change, Planned};
+use crate::plan::{differences, Action, Candidate, Change, Planned, Rejection};
 use crate::sync::{MissingPlan, MissingPolicy};
 use crate::systems::connector::{NameCheck, PlanRules, Purpose, TargetSession};
 use crate::systems::folio::client::FolioClient;
@@ -248,15 +249,18 @@ impl TargetSession for FolioSession {
                         });
                     }
                 }
-                let mut problems = refdata.resolve(&mut r);
+                let mut problems: Vec<Rejection> =
+                    Rejection::each(ReasonCode::UnknownReference, refdata.resolve(&mut r))
+                        .collect();
                 problems.extend(custom.resolve(&mut r));
-                problems.extend(
+                problems.extend(Rejection::each(
+                    ReasonCode::UnknownReference,
                     linked::LinkNames {
                         service_points: &service_points,
                         address_types: &refdata.address_types,
                     }
                     .resolve(&mut desired),
-                );
+                ));
                 // The planner's group_offset rule, for a row that names its group (a row
                 // without one takes the stored user's, which only the preview looks up).
                 let group = r.get("patronGroup").and_then(Value::as_str);

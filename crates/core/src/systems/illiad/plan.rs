@@ -7,8 +7,9 @@
 //! field the API key maps it to (ILLiad lets `ExternalUserId` overwrite that field, and erases it
 //! when `ExternalUserId` is absent: see the mapping's `[defaults] external_user_id_field`).
 
+use crate::outcome::ReasonCode;
 use crate::plan::Change;
-use crate::plan::{Action, Candidate, Planned};
+use crate::plan::{Action, Candidate, Planned, Rejection};
 use crate::systems::illiad::client::{get_ci, IlliadClient, IlliadError, Lookup};
 use crate::systems::schema;
 use crate::systems::System;
@@ -181,7 +182,13 @@ impl IlliadPlanner<'_> {
     async fn decide(&self, row: &Candidate) -> Result<Action, IlliadError> {
         let record = match prepare(&row.record, self.nvtgc, self.external_field) {
             Ok(r) => r,
-            Err(why) => return Ok(Action::Reject(why)),
+            // Every refusal of `prepare` is a rule of ILLiad's record shape.
+            Err(why) => {
+                return Ok(Action::Reject(Rejection::new(
+                    ReasonCode::InvalidRecord,
+                    why,
+                )))
+            }
         };
         let by_external = self.match_field.eq_ignore_ascii_case("ExternalUserId");
         let key = text(&record, self.match_field).unwrap_or(row.key.as_str());

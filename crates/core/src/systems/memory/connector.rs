@@ -192,7 +192,10 @@ fn text<'a>(record: &'a Value, field: &str) -> Option<&'a str> {
 impl MemorySession {
     fn decide(&self, row: &Candidate, match_field: &str, protect: &[String]) -> Action {
         let Some(key) = text(&row.record, match_field) else {
-            return Action::Reject(format!("{match_field}: required"));
+            return Action::Reject(crate::plan::Rejection::new(
+                crate::outcome::ReasonCode::RequiredBlank,
+                format!("{match_field}: required"),
+            ));
         };
         let found = self.store.find(match_field, key);
         let stored = match found.as_slice() {
