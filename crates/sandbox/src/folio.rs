@@ -961,13 +961,24 @@ fn bind(
                                 s,
                             ));
                         }
+                        // The items' enum (userdata.json lines 207-210) is jsonschema2pojo's
+                        // too, as the service points' are (see `Kind::Enum`): an array's items
+                        // are generated into the package (joelittlejohn/jsonschema2pojo @
+                        // 1c6b7664e `jsonschema2pojo-core/src/main/java/org/jsonschema2pojo/
+                        // rules/ArrayRule.java` line 93, `jpackage`), so the class is the
+                        // top-level `org.folio.rest.jaxrs.model.PreferredEmailCommunication`
+                        // (folio-org/mod-users @ 368b83fb6 `src/test/java/org/folio/rest/impl/
+                        // StagingUsersAPIIT.java` line 42 imports it), and its `fromValue`
+                        // throws `IllegalArgumentException(value)` (`EnumRule.java` lines
+                        // 381-400), which Jackson answers as "Cannot construct instance of …,
+                        // problem: …".
                         if matches!(kind, Kind::EmailComm)
                             && !matches!(s.as_str(), "Support" | "Programs" | "Services")
                         {
-                            return Err(jackson_400(jackson::not_one_of(
-                                "org.folio.rest.jaxrs.model.PreferredEmailCommunication",
-                                s,
-                                &["Support", "Programs", "Services"],
+                            return Err(jackson_400(format!(
+                                "Cannot construct instance of \
+                                 `org.folio.rest.jaxrs.model.PreferredEmailCommunication`, \
+                                 problem: {s}"
                             )));
                         }
                     }

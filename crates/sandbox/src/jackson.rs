@@ -61,15 +61,6 @@ pub(crate) fn cannot_deserialize(java_type: &str, v: &Value) -> String {
     )
 }
 
-/// A string an enum does not list: `DeserializationContext.weirdStringException` (line 1984,
-/// "Cannot deserialize value of type %s from String %s: %s") with `EnumDeserializer`'s reason.
-pub(crate) fn not_one_of(java_type: &str, s: &str, values: &[&str]) -> String {
-    format!(
-        "Cannot deserialize value of type `{java_type}` from String \"{s}\": not one of the values accepted for Enum class: [{}]",
-        values.join(", ")
-    )
-}
-
 /// A JSON value bound to `java.lang.Boolean` (jackson-databind
 /// `src/main/java/com/fasterxml/jackson/databind/deser/std/StdDeserializer.java` `_parseBoolean`,
 /// lines 500-555): `true`/`false`; an integer, 0 false and any other true (`_coerceBooleanFromInt`,
