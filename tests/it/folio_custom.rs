@@ -45,10 +45,22 @@ fn user(sb: &Sandbox, ext: &str) -> Value {
         .unwrap_or_else(|| panic!("user {ext} in the sandbox"))
 }
 
-fn today_plus(days: i64) -> String {
-    (chrono::Local::now().date_naive() + chrono::TimeDelta::days(days))
+fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+fn plus(day: chrono::NaiveDate, days: i64) -> String {
+    (day + chrono::TimeDelta::days(days))
         .format("%Y-%m-%d")
         .to_string()
+}
+
+/// The day a run took as "today", read from a date it set `offset` days after it: one of the
+/// days the test saw just before and just after the run (they differ only across midnight).
+fn run_day(seen: [chrono::NaiveDate; 2], offset: i64, set: &str) -> chrono::NaiveDate {
+    seen.into_iter()
+        .find(|d| set.starts_with(&plus(*d, offset)))
+        .unwrap_or_else(|| panic!("{set} is not {offset} days after {seen:?}"))
 }
 
 #[test]
@@ -219,20 +231,31 @@ fn group_offset_sets_the_groups_expiry_and_extend_only_keeps_a_later_one() {
     );
 
     let (w0, _) = sb.counts("/folio/users");
+    let before = today();
     let o = import(
         &dir,
         "r.csv",
         "offset.toml",
         &["--commit", "--report", "c.csv"],
     );
+    let after = today();
     assert_eq!(o.status.code(), Some(1), "E4 is rejected: {}", text(&o));
+    // The run's "today" (before's or after's, should it cross midnight), and every date the
+    // run set is that many days from the same day.
+    let day = run_day(
+        [before, after],
+        365,
+        user(&sb, "E3")["expirationDate"]
+            .as_str()
+            .unwrap_or_default(),
+    );
     let c = by_key(&read_report(&d.join("c.csv")));
     assert_eq!(c["E1"]["outcome"], "unchanged", "{:?}", c["E1"]);
     assert_eq!(
         c["E1"]["changed_fields"],
         format!(
             "expirationDate: kept later expiry 2031-06-30 (the row gives {}; extend_only)",
-            today_plus(730)
+            plus(day, 730)
         )
     );
     assert!(user(&sb, "E1")["expirationDate"]
@@ -242,11 +265,11 @@ fn group_offset_sets_the_groups_expiry_and_extend_only_keeps_a_later_one() {
     assert_eq!(c["E2"]["outcome"], "updated", "{:?}", c["E2"]);
     assert!(user(&sb, "E2")["expirationDate"]
         .as_str()
-        .is_some_and(|e| e.starts_with(&today_plus(365))));
+        .is_some_and(|e| e.starts_with(&plus(day, 365))));
     assert_eq!(c["E3"]["outcome"], "created");
     assert!(user(&sb, "E3")["expirationDate"]
         .as_str()
-        .is_some_and(|e| e.starts_with(&today_plus(365))));
+        .is_some_and(|e| e.starts_with(&plus(day, 365))));
     assert_eq!(c["E4"]["outcome"], "rejected");
     assert!(
         c["E4"]["reason"].contains("patron group \"undergrad\" has no expirationOffsetInDays"),
