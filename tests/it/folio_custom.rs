@@ -587,15 +587,15 @@ fn a_misused_custom_field_wildcard_is_refused_when_the_mapping_loads() {
     assert!(t.contains("only the wildcard field"), "{t}");
 }
 
-/// A JSON report's rows by key: (outcome, code).
-fn codes(path: &Path) -> HashMap<String, (String, String)> {
+/// A JSON report's rows by key: (outcome, code, reason).
+fn codes(path: &Path) -> HashMap<String, (String, String, String)> {
     let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let s = |r: &Value, k: &str| r[k].as_str().unwrap_or_default().to_string();
     v["rows"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| (s(r, "key"), (s(r, "outcome"), s(r, "code"))))
+        .map(|r| (s(r, "key"), (s(r, "outcome"), s(r, "code"), s(r, "reason"))))
         .collect()
 }
 
@@ -639,7 +639,7 @@ fn each_planner_refusal_carries_the_code_of_its_kind_in_import_and_check() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let p = codes(&d.join("p.json"));
     for (key, outcome, code) in want {
-        assert_eq!(p[key], (outcome.into(), code.into()), "import {key}");
+        assert_eq!((&*p[key].0, &*p[key].1), (outcome, code), "import {key}");
     }
     assert_eq!(p["R7"].0, "would_create", "{:?}", p["R7"]);
     // check --to refuses the same rows with the same codes.
@@ -656,9 +656,36 @@ fn each_planner_refusal_carries_the_code_of_its_kind_in_import_and_check() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let c = codes(&d.join("c.json"));
     for (key, outcome, code) in want {
-        assert_eq!(c[key], (outcome.into(), code.into()), "check --to {key}");
+        assert_eq!(
+            (&*c[key].0, &*c[key].1),
+            (outcome, code),
+            "check --to {key}"
+        );
     }
     assert_eq!(c["R7"].0, "ok", "{:?}", c["R7"]);
+    // Like the mapping stage's, the reasons name the column the field was read from.
+    for rows in [&p, &c] {
+        for (key, says) in [
+            (
+                "R1",
+                "customFields.Class Year (column \"Year\"): unknown option \"Fifth year\"",
+            ),
+            (
+                "R2",
+                "customFields.Locker (column \"Locker\"): no custom field \"Locker\"",
+            ),
+            (
+                "R5",
+                "patronGroup (column \"Group\"): unknown patron group \"alumni\"",
+            ),
+            (
+                "R6",
+                "group_offset (patron group from column \"Group\"): patron group \"undergrad\" has no",
+            ),
+        ] {
+            assert!(rows[key].2.contains(says), "{key}: {:?}", rows[key]);
+        }
+    }
     assert!(
         sb.folio_users().is_empty(),
         "a preview and a check write nothing"

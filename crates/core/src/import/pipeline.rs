@@ -359,6 +359,7 @@ pub(super) async fn pump(
             .get("external_user_id_field")
             .map(String::as_str),
         expiry: mapping.expiry,
+        mapping: Some(mapping),
     };
     // A system that gains nothing from batching (Libib) plans a chunk of one row, so each row
     // reports (and shows progress) as it is done.
@@ -600,6 +601,7 @@ mod tests {
                     create_missing: &[],
                     external_field: None,
                     expiry: Default::default(),
+                    mapping: None,
                 },
             )
             .await

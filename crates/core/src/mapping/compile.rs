@@ -914,6 +914,33 @@ mod tests {
     }
 
     #[test]
+    fn a_later_stages_reason_names_the_fields_one_source_column() {
+        let src = "system = \"folio\"\nmatch = \"username\"\n[fields]\nusername = \"NetID\"\n\
+                   patronGroup = { template = \"{Group}\" }\n\"customFields.Class Year\" = \"Year\"\n\
+                   \"personal.lastName\" = { columns = [\"Last\", \"Surname\"] }\n\
+                   \"personal.firstName\" = { value = \"X\" }\n";
+        let m = super::super::Mapping::parse(Path::new("n.toml"), src).expect("compiles");
+        assert_eq!(
+            m.name_column("patronGroup: unknown patron group \"x\""),
+            "patronGroup (column \"Group\"): unknown patron group \"x\""
+        );
+        assert_eq!(
+            m.name_column("customFields.Class Year: unknown option \"é\""),
+            "customFields.Class Year (column \"Year\"): unknown option \"é\""
+        );
+        // Several columns, a constant, an unmapped field or no `field: ` prefix: unchanged.
+        for r in [
+            "personal.lastName: too long",
+            "personal.firstName: too long",
+            "departments: unknown department \"d\"",
+            "patronGroupX: y",
+            "expirationDate from group_offset: …",
+        ] {
+            assert_eq!(m.name_column(r), r);
+        }
+    }
+
+    #[test]
     fn expiry_rules_compile_for_folio_expiration_date_only() {
         let parse = |fields: &str| {
             let src = format!(

@@ -164,6 +164,45 @@ impl Mapping {
         self.fields.iter().map(|f| (f.name.as_str(), f.on_blank))
     }
 
+    /// The one column `field` is read from (a column, or a template of one column), as written
+    /// in the mapping file; `None` for a constant, several columns or a field not mapped.
+    pub fn column_of(&self, field: &str) -> Option<&str> {
+        let f = self.fields.iter().find(|f| f.name == field)?;
+        match &f.source {
+            Source::Column(c) => Some(c),
+            Source::FirstOf(cs) => match cs.as_slice() {
+                [c] => Some(c),
+                _ => None,
+            },
+            Source::Template(parts) => {
+                let mut cols = parts.iter().filter_map(|p| match p {
+                    Part::Col(c) => Some(c.as_str()),
+                    Part::Lit(_) => None,
+                });
+                match (cols.next(), cols.next()) {
+                    (Some(c), None) => Some(c),
+                    _ => None,
+                }
+            }
+            Source::Value(_) => None,
+        }
+    }
+
+    /// A later stage's reason `field: …` as the mapping stage writes one, `field (column "C"):
+    /// …`, when the reason starts with a mapped field read from one column (else unchanged).
+    pub fn name_column(&self, reason: &str) -> String {
+        let hit = self.fields.iter().find_map(|f| {
+            let rest = reason
+                .strip_prefix(f.name.as_str())
+                .filter(|rest| rest.starts_with(": "))?;
+            Some((f.name.as_str(), self.column_of(&f.name)?, rest))
+        });
+        match hit {
+            Some((field, column, rest)) => format!("{field} (column \"{column}\"){rest}"),
+            None => reason.to_string(),
+        }
+    }
+
     /// The columns the mapping reads (column sources and template placeholders), each once, in
     /// first-use order, as written in the mapping file.
     pub fn columns(&self) -> Vec<&str> {

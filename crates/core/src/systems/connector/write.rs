@@ -68,6 +68,9 @@ pub struct PlanRules<'a> {
     pub external_field: Option<&'a str>,
     /// The mapping's expiry rules (FOLIO `expirationDate`: `group_offset`, `extend_only`).
     pub expiry: crate::mapping::ExpiryRule,
+    /// The mapping itself, so a planner's reasons name the source column of the field they
+    /// concern as the mapping stage's do ([`crate::mapping::Mapping::name_column`]).
+    pub mapping: Option<&'a crate::mapping::Mapping>,
 }
 
 /// The write side of a system (see [`super::Connector`]).

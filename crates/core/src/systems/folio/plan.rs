@@ -53,6 +53,8 @@ pub struct FolioPlanner<'a> {
     pub create_missing: &'a [String],
     /// The mapping's expiry rules.
     pub expiry: ExpiryRule,
+    /// The mapping, so reasons name their field's source column (`None` in unit tests).
+    pub mapping: Option<&'a crate::mapping::Mapping>,
 }
 
 /// A row's place in its chunk, to find its linked parts again after the lookups.
@@ -192,6 +194,11 @@ impl FolioPlanner<'_> {
             // A custom field cleared by display name is cleared by its refId.
             for f in &mut row.clear {
                 *f = self.custom.ref_path(f);
+            }
+            if let Some(m) = self.mapping {
+                for p in &mut problems {
+                    p.reason = m.name_column(&p.reason);
+                }
             }
             match Rejection::all(&problems) {
                 None => ready.push((row, record)),
@@ -377,6 +384,7 @@ impl FolioPlanner<'_> {
             refdata: self.refdata,
             expiry: self.expiry,
             today: chrono::Local::now().date_naive(),
+            group_column: self.mapping.and_then(|m| m.column_of("patronGroup")),
         }
     }
 }
@@ -445,11 +453,15 @@ pub(crate) fn link_action(
 }
 
 /// Why `group_offset` cannot date a row of patron group `name`.
-pub fn no_offset_reason(name: &str) -> Rejection {
+pub fn no_offset_reason(name: &str, column: Option<&str>) -> Rejection {
+    // The row's group names the column it came from, as the mapping stage's reasons do.
+    let column = column
+        .map(|c| format!(" (patron group from column \"{c}\")"))
+        .unwrap_or_default();
     Rejection::new(
         ReasonCode::NoGroupOffset,
         format!(
-            "expirationDate from group_offset: patron group \"{name}\" has no \
+            "expirationDate from group_offset{column}: patron group \"{name}\" has no \
              expirationOffsetInDays in FOLIO (set one in Settings > Users > Patron groups, or map \
              expirationDate from a column)"
         ),
@@ -479,6 +491,8 @@ pub struct Decider<'a> {
     pub expiry: ExpiryRule,
     /// The day `group_offset` counts from.
     pub today: chrono::NaiveDate,
+    /// The column the mapping reads `patronGroup` from, for `group_offset`'s reasons.
+    pub group_column: Option<&'a str>,
 }
 
 impl Decider<'_> {
@@ -493,9 +507,16 @@ impl Decider<'_> {
         row: &mut Candidate,
     ) -> Result<(), Rejection> {
         if self.expiry.group_offset {
-            let group = text(record, "patronGroup")
-                .or_else(|| current.and_then(|u| text(u, "patronGroup")))
-                .map(str::to_string);
+            // The row's group names its column; a stored user's names none.
+            let (group, column) = match text(record, "patronGroup") {
+                Some(g) => (Some(g.to_string()), self.group_column),
+                None => (
+                    current
+                        .and_then(|u| text(u, "patronGroup"))
+                        .map(str::to_string),
+                    None,
+                ),
+            };
             let Some(group) = group else {
                 return Err(Rejection::new(
                     ReasonCode::NoGroupOffset,
@@ -515,7 +536,7 @@ impl Decider<'_> {
                     .checked_add_signed(chrono::TimeDelta::try_days(d)?)
             });
             let Some(date) = date else {
-                return Err(no_offset_reason(&name));
+                return Err(no_offset_reason(&name, column));
             };
             if let Some(obj) = record.as_object_mut() {
                 obj.insert(
@@ -701,6 +722,7 @@ mod tests {
             refdata: &refdata,
             expiry: ExpiryRule::default(),
             today: chrono::NaiveDate::default(),
+            group_column: None,
         }
         .decide(existing, rows)
         .into_iter()
@@ -824,6 +846,7 @@ mod tests {
             refdata: &refdata,
             expiry,
             today: chrono::NaiveDate::from_ymd_opt(2026, 12, 2).expect("date"),
+            group_column: None,
         }
         .decide(existing, rows)
     }

@@ -110,6 +110,7 @@ impl TargetSession for FolioSession {
             service_points,
             create_missing: rules.create_missing,
             expiry: rules.expiry,
+            mapping: rules.mapping,
         }
         .plan(chunk)
         .await
@@ -236,6 +237,8 @@ impl TargetSession for FolioSession {
             Names::default()
         };
         let create_departments = mapping.create_missing.iter().any(|f| f == "departments");
+        let group_column = mapping.column_of("patronGroup").map(str::to_string);
+        let mapping = mapping.clone();
         Ok(Some(NameCheck(std::sync::Arc::new(
             move |record: &Value| {
                 let mut r = record.clone();
@@ -266,8 +269,14 @@ impl TargetSession for FolioSession {
                 let group = r.get("patronGroup").and_then(Value::as_str);
                 if let (true, Some(id)) = (expiry.group_offset && problems.is_empty(), group) {
                     if !refdata.group_offsets.contains_key(id) {
-                        problems.push(no_offset_reason(refdata.groups.name(id).unwrap_or(id)));
+                        problems.push(no_offset_reason(
+                            refdata.groups.name(id).unwrap_or(id),
+                            group_column.as_deref(),
+                        ));
                     }
+                }
+                for p in &mut problems {
+                    p.reason = mapping.name_column(&p.reason);
                 }
                 problems
             },
