@@ -347,7 +347,7 @@ async fn gate(State(app): State<Arc<App>>, req: Request, next: Next) -> Response
 
 async fn gate_inner(app: &Arc<App>, req: Request, next: Next, path: String) -> Response {
     let method = req.method().clone();
-    if let Some(r) = folio::request_line_too_long(&app, &req) {
+    if let Some(r) = folio::request_line_too_long(app, &req) {
         lock(&app.stats).record(&format!("{method} <request line too long>"), "414");
         return r;
     }
