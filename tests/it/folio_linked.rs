@@ -295,7 +295,7 @@ fn an_unknown_service_point_is_rejected_in_preview_listing_the_codes_before_any_
         assert_eq!(r[0]["outcome"], "rejected", "{r:?}");
         assert!(
             r[0]["reason"].contains(
-                "requestPreference.defaultServicePointId: unknown service point \"nowhere\" (valid codes: Online, cd1, cd2)"
+                "requestPreference.defaultServicePointId (column \"Pickup\"): unknown service point \"nowhere\" (valid codes: Online, cd1, cd2)"
             ),
             "{r:?}"
         );
