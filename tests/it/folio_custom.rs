@@ -557,34 +557,31 @@ fn a_misused_custom_field_wildcard_is_refused_when_the_mapping_loads() {
     let dir = Workdir::new();
     let d = dir.path();
     write(d, "roster.csv", "ID,NetID,Last,Group,Box\n1,a,A,staff,12\n");
-    // Line 8: the wildcard with a column of its own would compile as a custom field "*".
-    write(
-        d,
-        "m.toml",
-        &format!("{HEAD}\"customFields.*\" = \"Box\"\n"),
-    );
-    let o = dir.run(&["check", "roster.csv", "--mapping", "m.toml"]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    let t = text(&o);
-    assert!(
-        t.contains("m.toml:8: "),
-        "names the file and key's line: {t}"
-    );
-    assert!(
-        t.contains("`customFields.*` maps every `customFields.<name>` column"),
-        "says why: {t}"
-    );
-    // The wildcard's column as the source of one named field maps nothing: refused too.
-    write(
-        d,
-        "n.toml",
-        &format!("{HEAD}\"customFields.campusBox\" = \"customFields.*\"\n"),
-    );
-    let o = dir.run(&["check", "roster.csv", "--mapping", "n.toml"]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    let t = text(&o);
-    assert!(t.contains("n.toml:8: "), "{t}");
-    assert!(t.contains("only the wildcard field"), "{t}");
+    for (file, line, says) in [
+        // The wildcard with a column of its own would compile as a custom field "*".
+        (
+            "m.toml",
+            "\"customFields.*\" = \"Box\"",
+            "`customFields.*` maps every `customFields.<name>` column",
+        ),
+        // The wildcard's column as the source of one named field maps nothing.
+        (
+            "n.toml",
+            "\"customFields.campusBox\" = \"customFields.*\"",
+            "only the wildcard field",
+        ),
+    ] {
+        write(d, file, &format!("{HEAD}{line}\n"));
+        let o = dir.run(&["check", "roster.csv", "--mapping", file]);
+        assert_eq!(o.status.code(), Some(2), "{file}: {}", text(&o));
+        let t = text(&o);
+        // Line 8: the key after HEAD's seven lines.
+        assert!(
+            t.contains(&format!("{file}:8: ")),
+            "names the file and line: {t}"
+        );
+        assert!(t.contains(says), "says why: {t}");
+    }
 }
 
 /// A JSON report's rows by key: (outcome, code, reason).
