@@ -196,7 +196,25 @@ fn ctrl_c_during_a_paced_libib_import_stops_within_3_s_and_resume_finishes_witho
     write_roster(&d.join("roster.csv"), (0..8).map(|i| (i, None)));
     let mut run = Running::spawn(libib_import(d, &["--commit"]));
     run.wait_for("rows at one request every 2.0 s", Duration::from_secs(20));
-    std::thread::sleep(Duration::from_millis(4500));
+    // Interrupt once the first patron is written, not after a fixed sleep: under load a
+    // request can reach the sandbox late enough that the next one, paced from the client's
+    // own start times, lands inside the 2 s and is answered 429, and its retry (after the
+    // Retry-After, at a widened interval) came after the old fixed 4.5 s (seen once in CI).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let stats = sb.get("/_sandbox/stats");
+        let (writes, _) = sb.counts("/libib");
+        let throttled = stats["statuses"]["429"].as_u64().unwrap_or(0);
+        if writes > throttled {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no patron written in 20 s: {stats}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
     let (code, out, err) = run.interrupt_within_3_s();
     assert_eq!(code, Some(1), "{out}{err}");
     let (id, created) = accounted(d, &out, 8);
