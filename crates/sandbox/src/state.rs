@@ -256,6 +256,8 @@ impl Data {
     /// generation `gen`: the file is replaced only if it does not already hold a later generation
     /// (`file_gen`, updated under its lock). Two savers racing — the periodic flusher and the
     /// save before an answered write — can then never put an older snapshot over a newer one.
+    /// (The server encodes under its lock and calls [`write_encoded`] itself.)
+    #[cfg(test)]
     pub fn save_ordered(
         &self,
         path: &Path,
@@ -266,60 +268,78 @@ impl Data {
         self.save_with(path, sync, Some((file_gen, gen)))
     }
 
+    #[cfg(test)]
     fn save_with(
         &self,
         path: &Path,
         sync: bool,
         order: Option<(&std::sync::Mutex<u64>, u64)>,
     ) -> anyhow::Result<()> {
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => std::path::PathBuf::from("."),
-        };
-        create_private_dir(&dir)?;
-        let bytes = if sync {
+        write_encoded(path, &self.encode(sync)?, sync, order)
+    }
+
+    /// The state file's bytes: pretty JSON for a synced save (the one a person may read after
+    /// the sandbox stopped), compact otherwise.
+    pub fn encode(&self, pretty: bool) -> anyhow::Result<Vec<u8>> {
+        Ok(if pretty {
             serde_json::to_vec_pretty(self)?
         } else {
             serde_json::to_vec(self)?
-        };
-        let file_name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("state.json");
-        let tmp = dir.join(format!(".{file_name}.{}.tmp", uuid::Uuid::new_v4()));
-        let result = (|| -> anyhow::Result<()> {
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                opts.mode(0o600);
-            }
-            let mut f = opts.open(&tmp)?;
-            f.write_all(&bytes)?;
-            if sync {
-                f.sync_all()?;
-            }
-            match order {
-                None => std::fs::rename(&tmp, path)?,
-                Some((file_gen, gen)) => {
-                    let mut held = file_gen.lock().unwrap_or_else(|p| p.into_inner());
-                    if gen >= *held {
-                        std::fs::rename(&tmp, path)?;
-                        *held = gen;
-                    } else {
-                        // The file already holds a later snapshot: this one is stale.
-                        let _ = std::fs::remove_file(&tmp);
-                    }
+        })
+    }
+}
+
+/// Writes encoded state to `path` as [`Data::save_ordered`] describes (temp file + rename, mode
+/// 0600, synced when `sync`, never over a later generation when `order` is given). Takes the
+/// bytes, not the data, so a server encodes under its data lock and writes after releasing it.
+pub fn write_encoded(
+    path: &Path,
+    bytes: &[u8],
+    sync: bool,
+    order: Option<(&std::sync::Mutex<u64>, u64)>,
+) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    create_private_dir(&dir)?;
+    let file_name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("state.json");
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", uuid::Uuid::new_v4()));
+    let result = (|| -> anyhow::Result<()> {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&tmp)?;
+        f.write_all(bytes)?;
+        if sync {
+            f.sync_all()?;
+        }
+        match order {
+            None => std::fs::rename(&tmp, path)?,
+            Some((file_gen, gen)) => {
+                let mut held = file_gen.lock().unwrap_or_else(|p| p.into_inner());
+                if gen >= *held {
+                    std::fs::rename(&tmp, path)?;
+                    *held = gen;
+                } else {
+                    // The file already holds a later snapshot: this one is stale.
+                    let _ = std::fs::remove_file(&tmp);
                 }
             }
-            Ok(())
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
         }
-        result.map_err(|e| anyhow::anyhow!("writing sandbox state {}: {e}", path.display()))
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
+    result.map_err(|e| anyhow::anyhow!("writing sandbox state {}: {e}", path.display()))
 }
 
 /// Creates `dir` (and parents) with mode 0700 on Unix.

@@ -189,6 +189,44 @@ async fn rate_limit_and_latency() {
     let _ = h.shutdown().await;
 }
 
+/// The latency is each answer's own floor (the sandbox waits on a timerfd, not tokio's
+/// millisecond timer, so it is also not stretched — measured in the bench, not here), and
+/// `/_sandbox/stats` sums the time requests spent in the sandbox.
+#[tokio::test]
+async fn each_answer_waits_the_latency_and_stats_sum_the_answering_time() {
+    let h = sandbox(
+        FaultConfig {
+            latency_ms: 20,
+            ..FaultConfig::default()
+        },
+        1,
+    )
+    .await;
+    let c = Client::new();
+    let before = h.stats().answering_seconds;
+    for _ in 0..4 {
+        let t = Instant::now();
+        let r = c
+            .get(format!("{}/Users/x", h.illiad_url()))
+            .header("ApiKey", "sandbox-illiad-key")
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert!(
+            t.elapsed() >= Duration::from_millis(20),
+            "{:?}",
+            t.elapsed()
+        );
+    }
+    let answering = h.stats().answering_seconds - before;
+    assert!(
+        answering >= 0.080,
+        "4 answers of at least 20 ms: {answering}"
+    );
+    let _ = h.shutdown().await;
+}
+
 #[tokio::test]
 async fn same_seed_same_fault_sequence() {
     let faults = FaultConfig {
