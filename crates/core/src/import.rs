@@ -220,10 +220,9 @@ fn count_rows(path: &Path, opts: &ReadOptions) -> Option<u64> {
     Some(r.filter(|x| x.is_ok()).count() as u64)
 }
 
-/// Runs an import on a fresh tokio runtime.
+/// Runs an import on a fresh single-threaded tokio runtime (why: `import/pipeline.rs`).
 pub fn run(opts: &ImportOptions) -> anyhow::Result<ImportResult> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(run_async(opts))

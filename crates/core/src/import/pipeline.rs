@@ -14,7 +14,11 @@
 //! a slot.
 //!
 //! Why one task: a [`TargetSession`] is `?Send` (the writers' retry closures hold non-`Send`
-//! state), so the stages are futures polled together here rather than spawned tasks.
+//! state), so the stages are futures polled together here rather than spawned tasks. The
+//! import's runtime is a single thread (`import::run`): this task, the HTTP connections and
+//! timers then share one thread instead of every answer hopping from a worker to the thread
+//! polling this task and every request back (the client's share of a request at 8 in flight
+//! fell with it; signals are watched on a thread of their own, `journal::interrupt`).
 //!
 //! Invariants (the journal's crash guarantee): a write is queued only after its chunk's intents
 //! are durable ([`RunJournal::record_intents`] is awaited inside the planning future), so every

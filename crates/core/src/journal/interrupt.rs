@@ -52,29 +52,27 @@ impl Stop {
         Stop::default()
     }
 
-    /// Installs the Ctrl-C / SIGTERM handler on the current tokio runtime.
+    /// Installs the Ctrl-C / SIGTERM handler, on a thread of its own: a run's runtime may be
+    /// a single thread (the import's) busy in a long synchronous step, and a second Ctrl-C must
+    /// still quit at once. Falls back to a task on the current runtime if the thread or its
+    /// runtime cannot be made.
     pub fn install() -> Stop {
         let stop = Stop::default();
-        let flag = stop.clone();
-        tokio::spawn(async move {
-            let mut seen = 0u8;
-            loop {
-                if !next_signal().await {
-                    return;
-                }
-                seen += 1;
-                if seen == 1 {
-                    flag.set();
-                    eprintln!(
-                        "interrupted: finishing the requests in flight and recording them \
-                         (press Ctrl-C again to quit at once)"
-                    );
-                } else {
-                    eprintln!("interrupted again: quitting now; the run can still be resumed");
-                    std::process::exit(130);
-                }
-            }
-        });
+        let handler = watch_signals(stop.clone());
+        let spawned = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())
+            .and_then(|rt| {
+                std::thread::Builder::new()
+                    .name("signals".into())
+                    .spawn(move || rt.block_on(handler))
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = spawned {
+            tracing::debug!("signal thread: {e}; watching signals on the run's runtime");
+            tokio::spawn(watch_signals(stop.clone()));
+        }
         stop
     }
 
@@ -167,6 +165,28 @@ pub async fn unless_stopped<F: Future>(fut: F) -> Option<F::Output> {
 /// Sleeps for `d`, cut short when the current run is stopped; false if it was.
 pub async fn sleep(d: Duration) -> bool {
     unless_stopped(tokio::time::sleep(d)).await.is_some()
+}
+
+/// The first Ctrl-C / SIGTERM sets `flag` (the run finishes what is in flight); the second
+/// quits at once (exit 130).
+async fn watch_signals(flag: Stop) {
+    let mut seen = 0u8;
+    loop {
+        if !next_signal().await {
+            return;
+        }
+        seen += 1;
+        if seen == 1 {
+            flag.set();
+            eprintln!(
+                "interrupted: finishing the requests in flight and recording them \
+                 (press Ctrl-C again to quit at once)"
+            );
+        } else {
+            eprintln!("interrupted again: quitting now; the run can still be resumed");
+            std::process::exit(130);
+        }
+    }
 }
 
 /// Waits for Ctrl-C or (Unix) SIGTERM; false if signals cannot be watched.
