@@ -263,11 +263,22 @@ impl OpenChunk {
         (chunk, candidates)
     }
 
+    /// Adds a candidate's outcome with the cells it was read with. Every outcome a planner or
+    /// writer returns names its candidate's file and line; one that does not (a bug) keeps its
+    /// outcome and is logged, its rejects-file row then empty, rather than lost or quiet.
     fn add(&mut self, o: Outcome) {
-        let (fi, cells) = self
-            .cells
-            .remove(&(Arc::from(o.file.as_str()), o.line))
-            .unwrap_or((0, Vec::new()));
+        let (fi, cells) = match self.cells.remove(&(Arc::from(o.file.as_str()), o.line)) {
+            Some(c) => c,
+            None => {
+                tracing::warn!(
+                    file = %o.file,
+                    line = o.line,
+                    "internal: an outcome for a row this chunk did not read; its cells are not \
+                     in the rejects file"
+                );
+                (0, Vec::new())
+            }
+        };
         self.done.push((fi, o, cells));
     }
 

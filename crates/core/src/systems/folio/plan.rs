@@ -55,6 +55,8 @@ pub struct FolioPlanner<'a> {
     pub expiry: ExpiryRule,
     /// The mapping, so reasons name their field's source column (`None` in unit tests).
     pub mapping: Option<&'a crate::mapping::Mapping>,
+    /// The day `group_offset` counts from (the session's: once per run, not per chunk).
+    pub today: chrono::NaiveDate,
 }
 
 /// A row's place in its chunk, to find its linked parts again after the lookups.
@@ -369,7 +371,7 @@ impl FolioPlanner<'_> {
             merge: self.merge,
             refdata: self.refdata,
             expiry: self.expiry,
-            today: chrono::Local::now().date_naive(),
+            today: self.today,
             group_column: self.mapping.and_then(|m| m.column_of("patronGroup")),
         }
     }
@@ -680,7 +682,7 @@ impl Decider<'_> {
 /// the longest prefix is found by bisection: O(log n) calls per group, where growing the group
 /// row by row called it once per row (building and encoding the whole query each time: 8 % of
 /// an import's CPU under `perf`, 10,000 rows). The groups are those of the row-by-row way.
-fn longest_prefixes<T>(rows: Vec<T>, fits: impl Fn(&[T]) -> bool) -> Vec<Vec<T>> {
+pub(crate) fn longest_prefixes<T>(rows: Vec<T>, fits: impl Fn(&[T]) -> bool) -> Vec<Vec<T>> {
     let mut groups = Vec::new();
     let mut rest = rows;
     while !rest.is_empty() {

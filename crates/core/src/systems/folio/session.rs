@@ -35,6 +35,9 @@ pub struct FolioSession {
     /// The tenant's user custom fields, read on the first chunk that maps one (two GETs), so
     /// a mapping without custom fields costs no request for them.
     custom: tokio::sync::OnceCell<CustomFields>,
+    /// The day `group_offset` counts from: the run's first day, read once when it connects,
+    /// so every row of a run that crosses midnight gets its expiry from the same day.
+    today: chrono::NaiveDate,
 }
 
 /// Logs in; an import also loads the reference data.
@@ -55,6 +58,7 @@ pub async fn connect(target: &Target, purpose: Purpose) -> anyhow::Result<FolioS
                 service_points: tokio::sync::OnceCell::new(),
                 departments: DepartmentMaker::default(),
                 custom: tokio::sync::OnceCell::new(),
+                today: chrono::Local::now().date_naive(),
             })
         }
         Purpose::Restore => Ok(FolioSession {
@@ -63,6 +67,7 @@ pub async fn connect(target: &Target, purpose: Purpose) -> anyhow::Result<FolioS
             service_points: tokio::sync::OnceCell::new(),
             departments: DepartmentMaker::default(),
             custom: tokio::sync::OnceCell::new(),
+            today: chrono::Local::now().date_naive(),
         }),
     }
 }
@@ -111,6 +116,7 @@ impl TargetSession for FolioSession {
             create_missing: rules.create_missing,
             expiry: rules.expiry,
             mapping: rules.mapping,
+            today: self.today,
         }
         .plan(chunk)
         .await

@@ -327,20 +327,10 @@ pub async fn lookup(
     let mut ids: Vec<&str> = user_ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
-    let mut groups: Vec<Vec<&str>> = Vec::new();
-    let mut current: Vec<&str> = Vec::new();
-    for id in ids {
-        current.push(id);
-        if current.len() > 1
-            && line_len(client, kind, &cql::any_of("userId", &current)) > LOOKUP_LINE_BUDGET
-        {
-            current.pop();
-            groups.push(std::mem::replace(&mut current, vec![id]));
-        }
-    }
-    if !current.is_empty() {
-        groups.push(current);
-    }
+    // Each group the longest run of ids whose lookup fits (bisection, as the user lookup's).
+    let groups = super::plan::longest_prefixes(ids, |g: &[&str]| {
+        line_len(client, kind, &cql::any_of("userId", g)) <= LOOKUP_LINE_BUDGET
+    });
     for group in groups {
         let q = cql::any_of("userId", &group);
         // One record per user (the unique `userId` indexes cited above): the group's size is
