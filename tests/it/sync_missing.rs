@@ -113,6 +113,10 @@ fn missing_five_students_deactivates_exactly_those_five() {
         ["S0003", "S0017", "S0042", "S0077", "S0099"],
         "{rows:?}"
     );
+    // The preview's run counts its absent patrons as its report lists them.
+    let o = run_in(d, &["runs"]);
+    let newest = text(&o).lines().nth(1).unwrap_or_default().to_string();
+    assert!(newest.contains("would_deactivate 5"), "{}", text(&o));
 
     let o = import(d, "spring.csv", &["--missing", "deactivate", "--commit"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));

@@ -659,9 +659,8 @@ async fn apply_missing(
             OutcomeKind::WouldUpdate => OutcomeKind::WouldDeactivate,
             other => other,
         };
-        if opts.commit {
-            journal.record_outcomes([(file_index, &o)])?;
-        }
+        // Recorded in a preview too, as the roster's rows are: `runs` counts what the run did.
+        journal.record_outcomes([(file_index, &o)])?;
         sinks.emit(&o, usize::MAX, &[])?;
         sinks.progress.inc(1);
     }
