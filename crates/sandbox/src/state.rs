@@ -243,43 +243,8 @@ impl Data {
         }
     }
 
-    /// Writes state to `path` atomically (temp file in the same folder + rename), mode 0600,
-    /// creating the folder (0700) if needed, synced to disk.
-    #[cfg(test)]
-    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        self.save_with(path, true, None)
-    }
-
-    /// As `save` — synced when `sync`; unsynced, the file survives the process being
-    /// killed (not the machine losing power) at a fraction of the cost, which is what saving
-    /// before every answered write needs — for a snapshot taken at write
-    /// generation `gen`: the file is replaced only if it does not already hold a later generation
-    /// (`file_gen`, updated under its lock). Two savers racing — the periodic flusher and the
-    /// save before an answered write — can then never put an older snapshot over a newer one.
-    /// (The server encodes under its lock and calls [`write_encoded`] itself.)
-    #[cfg(test)]
-    pub fn save_ordered(
-        &self,
-        path: &Path,
-        sync: bool,
-        file_gen: &std::sync::Mutex<u64>,
-        gen: u64,
-    ) -> anyhow::Result<()> {
-        self.save_with(path, sync, Some((file_gen, gen)))
-    }
-
-    #[cfg(test)]
-    fn save_with(
-        &self,
-        path: &Path,
-        sync: bool,
-        order: Option<(&std::sync::Mutex<u64>, u64)>,
-    ) -> anyhow::Result<()> {
-        write_encoded(path, &self.encode(sync)?, sync, order)
-    }
-
-    /// The state file's bytes: pretty JSON for a synced save (the one a person may read after
-    /// the sandbox stopped), compact otherwise.
+    /// The state file's bytes: pretty JSON when `pretty` (the save on shutdown, the one a person
+    /// may read after the sandbox stopped), compact otherwise.
     pub fn encode(&self, pretty: bool) -> anyhow::Result<Vec<u8>> {
         Ok(if pretty {
             serde_json::to_vec_pretty(self)?
@@ -289,9 +254,15 @@ impl Data {
     }
 }
 
-/// Writes encoded state to `path` as [`Data::save_ordered`] describes (temp file + rename, mode
-/// 0600, synced when `sync`, never over a later generation when `order` is given). Takes the
-/// bytes, not the data, so a server encodes under its data lock and writes after releasing it.
+/// Writes encoded state ([`Data::encode`]) to `path` atomically (temp file in the same folder +
+/// rename), mode 0600, creating the folder (0700) if needed. Synced when `sync`; unsynced, the
+/// file survives the process being killed (not the machine losing power) at a fraction of the
+/// cost, which is what saving before every answered write needs. With `order` = (`file_gen`,
+/// `gen`), a snapshot taken at write generation `gen` replaces the file only if it does not
+/// already hold a later one (`file_gen`, updated under its lock): two savers racing — the
+/// periodic flusher and the save before an answered write — never put an older snapshot over a
+/// newer one. Takes the bytes, not the data, so the server encodes under its data lock and
+/// writes after releasing it.
 pub fn write_encoded(
     path: &Path,
     bytes: &[u8],
@@ -373,16 +344,16 @@ mod tests {
         let p = dir.path().join("state.json");
         let gen = std::sync::Mutex::new(0);
         let d = Data::seeded();
-        d.save_ordered(&p, false, &gen, 5).unwrap();
+        write_encoded(&p, &d.encode(false).unwrap(), false, Some((&gen, 5))).unwrap();
         let ino = std::fs::metadata(&p).unwrap().ino();
-        d.save_ordered(&p, true, &gen, 3).unwrap();
+        write_encoded(&p, &d.encode(true).unwrap(), true, Some((&gen, 3))).unwrap();
         assert_eq!(
             std::fs::metadata(&p).unwrap().ino(),
             ino,
             "stale save replaced the file"
         );
         assert_eq!(*gen.lock().unwrap(), 5);
-        d.save_ordered(&p, false, &gen, 7).unwrap();
+        write_encoded(&p, &d.encode(false).unwrap(), false, Some((&gen, 7))).unwrap();
         assert_ne!(std::fs::metadata(&p).unwrap().ino(), ino);
         let left: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
@@ -416,7 +387,7 @@ mod tests {
         let Ok(dir) = dir else { return };
         let p = dir.path().join("sub").join("state.json");
         let d = Data::seeded();
-        assert!(d.save(&p).is_ok());
+        assert!(write_encoded(&p, &d.encode(true).unwrap(), true, None).is_ok());
         let back = Data::load(&p).map(|d| d.folio.groups.len()).unwrap_or(0);
         assert_eq!(back, 4);
         #[cfg(unix)]

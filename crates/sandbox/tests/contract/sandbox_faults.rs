@@ -191,7 +191,8 @@ async fn rate_limit_and_latency() {
 
 /// The latency is each answer's own floor (the sandbox waits on a timerfd, not tokio's
 /// millisecond timer, so it is also not stretched — measured in the bench, not here), and
-/// `/_sandbox/stats` sums the time requests spent in the sandbox.
+/// `/_sandbox/stats` sums the time requests spent in the sandbox. Both are the emulator's own
+/// fault-injection and test hooks, not rules of a real API (no source to cite).
 #[tokio::test]
 async fn each_answer_waits_the_latency_and_stats_sum_the_answering_time() {
     let h = sandbox(
